@@ -1,0 +1,21 @@
+# Thin wrappers; the logic lives in scripts/. See README.md.
+#   make test ARGS="--filter RedisClientTests"   (ARGS go to swift test)
+
+ARGS ?=
+
+.PHONY: run test build bench-redis clean-data
+
+run:
+	bash scripts/run.sh
+
+test:
+	bash scripts/test.sh $(ARGS)
+
+build:
+	bash scripts/build.sh
+
+bench-redis:
+	bash scripts/bench-redis.sh $(ARGS)
+
+clean-data:
+	bash scripts/clean-data.sh

@@ -1,0 +1,123 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "chat-bridge",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "bridge", targets: ["Bridge"]),
+        .executable(name: "persister", targets: ["Persister"]),
+        .executable(name: "redis-bench", targets: ["RedisBench"]),
+        .library(name: "RedisClient", targets: ["RedisClient"]),
+        .library(name: "Model", targets: ["Model"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+    ],
+    targets: [
+        // C libraries from Debian, found through pkg-config.
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
+
+        // Shared types, key names and the stream schema. No networking.
+        .target(name: "Model"),
+
+        // The `lua/` scripts, embedded at build time by the EmbedLua plugin.
+        .executableTarget(name: "EmbedLuaTool", path: "Plugins/EmbedLuaTool"),
+        .plugin(name: "EmbedLua", capability: .buildTool(), dependencies: ["EmbedLuaTool"]),
+        .target(name: "LuaScripts", plugins: ["EmbedLua"]),
+
+        // Pipelined Redis client: hiredis for RESP, SwiftNIO for transport.
+        .target(
+            name: "RedisClient",
+            dependencies: [
+                "CHiredis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+
+        // Thin Swift layer over libmariadb (persister only).
+        .target(
+            name: "MariaDB",
+            dependencies: [
+                "CMariaDB",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // What both executables share: options, logging and metrics bootstrap.
+        .target(
+            name: "ChatRuntime",
+            dependencies: [
+                "RedisClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+
+        .executableTarget(
+            name: "Bridge",
+            dependencies: [
+                "Model",
+                "LuaScripts",
+                "RedisClient",
+                "ChatRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            resources: []
+        ),
+
+        .executableTarget(
+            name: "Persister",
+            dependencies: [
+                "Model",
+                "RedisClient",
+                "MariaDB",
+                "ChatRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        .executableTarget(
+            name: "RedisBench",
+            dependencies: [
+                "RedisClient",
+                "LuaScripts",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/RedisBench"
+        ),
+
+        .target(
+            name: "TestSupport",
+            dependencies: ["RedisClient", "MariaDB"],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "LuaScripts", "TestSupport"]),
+        .testTarget(
+            name: "BridgeTests",
+            dependencies: [
+                "Bridge", "TestSupport", "RedisClient",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(name: "PersisterTests", dependencies: ["Persister", "MariaDB", "TestSupport"]),
+    ]
+)

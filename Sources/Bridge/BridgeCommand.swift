@@ -1,0 +1,48 @@
+import ArgumentParser
+import ChatRuntime
+import Hummingbird
+import Logging
+import RedisClient
+import ServiceLifecycle
+
+@main
+struct BridgeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bridge",
+        abstract: "The chat bridge: HTTP API and WebSocket gateway, with all state in Redis."
+    )
+
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var options: BridgeOptions
+
+    func run() async throws {
+        let environment = processEnvironment()
+        let commonSettings: CommonSettings
+        let settings: BridgeSettings
+        do {
+            commonSettings = try common.resolve(environment: environment)
+            settings = try options.resolve(environment: environment)
+        } catch {
+            Self.exit(configurationError: error)
+        }
+
+        Bootstrap.logging(level: commonSettings.logLevel)
+        let metrics = Bootstrap.prometheus()
+        var logger = Logger(label: "bridge")
+        logger[metadataKey: "node"] = "\(commonSettings.nodeID)"
+        if case .generated = settings.jwtSecret {
+            logger.warning("JWT_SECRET is not set: tokens are signed with a random secret and die with this process")
+        }
+
+        let redis = RedisClient(configuration: commonSettings.redis, logger: Logger(label: "bridge.redis"))
+        let app = BridgeApplication.make(settings: settings, redis: redis, metrics: metrics, logger: logger)
+        let serviceGroup = ServiceGroup(
+            configuration: .init(
+                services: [RedisClientService(client: redis), app],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await serviceGroup.run()
+    }
+}

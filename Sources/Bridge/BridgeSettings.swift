@@ -1,0 +1,28 @@
+/// The bridge's validated settings.
+struct BridgeSettings: Sendable {
+    /// Where the token secret came from: a generated one cannot be shared between
+    /// processes, so the bridge warns about it.
+    enum Secret: Sendable {
+        case configured(String)
+        case generated(String)
+
+        var value: String {
+            switch self {
+            case .configured(let value), .generated(let value): value
+            }
+        }
+    }
+
+    /// The salt deployed clients compute `X-Security-Sign` with (API.md).
+    static let defaultVisitorSalt = "45ncashdaksh2!#@3nxjdas*_259"
+
+    var host: String
+    var port: Int
+    var jwtSecret: Secret
+    var visitorSalt: String
+
+    static func randomSecret() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16) }.joined()
+    }
+}

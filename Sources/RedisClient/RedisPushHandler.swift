@@ -1,0 +1,21 @@
+import NIOCore
+
+/// Hands every reply of a pub/sub connection to its owner. In subscribed mode Redis
+/// pushes messages unprompted, so there is nothing to match replies against.
+final class RedisPushHandler: ChannelInboundHandler {
+    typealias InboundIn = RedisReply
+
+    private let onReply: (RedisReply, any Channel) -> Void
+
+    init(onReply: @escaping (RedisReply, any Channel) -> Void) {
+        self.onReply = onReply
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        onReply(unwrapInboundIn(data), context.channel)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,65 @@
+/// A named Lua script: its exact bytes and the SHA-1 that Redis knows it by.
+public struct RedisScript: Sendable, Hashable {
+    public let name: String
+    public let source: [UInt8]
+    public let sha: String
+
+    public init(name: String, source: [UInt8]) {
+        self.name = name
+        self.source = source
+        self.sha = SHA1.hexDigest(source)
+    }
+}
+
+/// The scripts a program runs, by name. Calls go out as `EVALSHA`; when Redis answers
+/// `NOSCRIPT` (restarted, `SCRIPT FLUSH`, failover) the call is repeated once as `EVAL`
+/// with the source, which also puts the script back into Redis' cache.
+public struct RedisScripts: Sendable {
+    public let client: RedisClient
+    private let scripts: [String: RedisScript]
+
+    public init(client: RedisClient, scripts: [RedisScript]) {
+        self.client = client
+        self.scripts = Dictionary(scripts.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    public var names: [String] { scripts.keys.sorted() }
+
+    public func script(named name: String) -> RedisScript? { scripts[name] }
+
+    /// `SCRIPT LOAD`s every script, so the first calls do not pay for a `NOSCRIPT`.
+    /// Fails if Redis names a script differently from us (the bytes would differ).
+    public func preload() async throws(RedisError) {
+        let ordered = scripts.values.sorted { $0.name < $1.name }
+        let replies = try await client.pipeline(ordered.map { RedisCommand("SCRIPT", ["LOAD", $0.source]) })
+        for (script, reply) in zip(ordered, replies) {
+            try reply.throwingOnError()
+            guard reply.string == script.sha else {
+                throw .server("script \(script.name): Redis computed SHA \(reply.string ?? "?"), expected \(script.sha)")
+            }
+        }
+    }
+
+    /// Runs a script with `KEYS` and `ARGV`. Error replies from the script come back as
+    /// `.error` replies (scripts return short error codes that the caller maps).
+    public func run(
+        _ name: String, keys: [any RedisArgument] = [], arguments: [any RedisArgument] = []
+    ) async throws(RedisError) -> RedisReply {
+        guard let script = scripts[name] else { throw .unknownScript(name) }
+        let reply = try await client.send(command("EVALSHA", script.sha, keys: keys, arguments: arguments))
+        guard case .error(let message) = reply, message.hasPrefix("NOSCRIPT") else { return reply }
+        client.noteScriptReload()
+        return try await client.send(command("EVAL", script.source, keys: keys, arguments: arguments))
+    }
+
+    private func command(
+        _ verb: String, _ body: some RedisArgument, keys: [any RedisArgument], arguments: [any RedisArgument]
+    ) -> RedisCommand {
+        var command = RedisCommand(verb)
+        body.append(to: &command)
+        command.append(keys.count)
+        for key in keys { key.append(to: &command) }
+        for argument in arguments { argument.append(to: &command) }
+        return command
+    }
+}

@@ -1,0 +1,349 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Pub/sub on a dedicated connection: `subscribe` and `psubscribe` return async
+/// sequences of messages. After a reconnect it subscribes again to everything that is
+/// still wanted, by itself. A PING every `healthCheckInterval` detects a dead server.
+///
+/// All mutable state is confined to `eventLoop` (hence `@unchecked Sendable`).
+public final class RedisSubscriber: @unchecked Sendable {
+    private enum Kind: Hashable {
+        case channel, pattern
+        var subscribe: String { self == .channel ? "SUBSCRIBE" : "PSUBSCRIBE" }
+        var unsubscribe: String { self == .channel ? "UNSUBSCRIBE" : "PUNSUBSCRIBE" }
+    }
+
+    private struct Key: Hashable {
+        let kind: Kind
+        let name: String
+    }
+
+    private enum State {
+        case idle
+        case connecting
+        case handshaking(any Channel, remaining: Int)
+        case subscribed(any Channel)
+        case waitingToReconnect(Scheduled<Void>)
+        case shutDown
+    }
+
+    private struct Subscription {
+        let keys: [Key]
+        let continuation: AsyncStream<RedisPubSubMessage>.Continuation
+    }
+
+    public let configuration: RedisConfiguration
+    public var healthCheckInterval: TimeAmount = .seconds(5)
+    private let eventLoop: any EventLoop
+    private let logger: Logger
+
+    private var state = State.idle
+    private var backoff: Backoff
+    private var subscriptions: [Int: Subscription] = [:]
+    private var nextSubscriptionID = 0
+    private var listeners: [Key: Set<Int>] = [:]
+    private var confirmed: Set<Key> = []
+    private var awaitingConfirmation: [Key: [EventLoopPromise<Void>]] = [:]
+    private var pongDeadline: NIODeadline?
+    private var healthCheck: RepeatedTask?
+
+    public init(
+        configuration: RedisConfiguration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "redis.pubsub")
+    ) {
+        self.configuration = configuration
+        self.eventLoop = eventLoopGroup.next()
+        self.logger = logger
+        self.backoff = Backoff(configuration.reconnectBackoff)
+    }
+
+    /// Subscribes to channels; returns once Redis has confirmed every one of them, so a
+    /// message published after this returns is delivered.
+    public func subscribe(to channels: [String]) async throws(RedisError) -> RedisSubscription {
+        try await add(channels.map { Key(kind: .channel, name: $0) })
+    }
+
+    /// Subscribes to glob-style patterns (`PSUBSCRIBE`).
+    public func psubscribe(to patterns: [String]) async throws(RedisError) -> RedisSubscription {
+        try await add(patterns.map { Key(kind: .pattern, name: $0) })
+    }
+
+    /// Ends every subscription and closes the connection.
+    public func shutdown() async {
+        try? await eventLoop.flatSubmit { self.shutdownOnLoop() }.get()
+    }
+
+    /// True while connected and subscribed (for health checks and tests).
+    public var isConnected: Bool {
+        get async {
+            (try? await eventLoop.submit {
+                if case .subscribed = self.state { return true }
+                return false
+            }.get()) ?? false
+        }
+    }
+
+    // MARK: - Subscribing
+
+    private func add(_ keys: [Key]) async throws(RedisError) -> RedisSubscription {
+        let (stream, continuation) = AsyncStream<RedisPubSubMessage>.makeStream(bufferingPolicy: .unbounded)
+        let confirmation = eventLoop.flatSubmit { () -> EventLoopFuture<Int> in
+            self.register(keys, continuation)
+        }
+        let id: Int
+        do {
+            id = try await confirmation.get()
+        } catch {
+            continuation.finish()
+            throw error as? RedisError ?? .connectionClosed
+        }
+        continuation.onTermination = { _ in
+            self.eventLoop.execute { self.remove(id) }
+        }
+        return RedisSubscription(stream: stream, continuation: continuation)
+    }
+
+    private func register(
+        _ keys: [Key], _ continuation: AsyncStream<RedisPubSubMessage>.Continuation
+    ) -> EventLoopFuture<Int> {
+        guard !isShutDown else { return eventLoop.makeFailedFuture(RedisError.shutdown) }
+        let id = nextSubscriptionID
+        nextSubscriptionID += 1
+        subscriptions[id] = Subscription(keys: keys, continuation: continuation)
+
+        var newKeys: [Key] = []
+        var waits: [EventLoopFuture<Void>] = []
+        for key in Set(keys) {
+            if listeners[key, default: []].isEmpty { newKeys.append(key) }
+            listeners[key, default: []].insert(id)
+            if !confirmed.contains(key) {
+                let promise = eventLoop.makePromise(of: Void.self)
+                awaitingConfirmation[key, default: []].append(promise)
+                waits.append(promise.futureResult)
+            }
+        }
+        if case .subscribed(let channel) = state { send(newKeys, subscribing: true, on: channel) }
+        if case .idle = state { connect() }
+
+        guard !waits.isEmpty else { return eventLoop.makeSucceededFuture(id) }
+        let timeout = configuration.commandTimeout
+        let timer = eventLoop.scheduleTask(in: timeout) {
+            for key in keys { self.failConfirmation(of: key, with: .timeout(timeout, detail: "no subscription confirmation")) }
+        }
+        return EventLoopFuture.andAllSucceed(waits, on: eventLoop).map { _ in
+            timer.cancel()
+            return id
+        }.flatMapErrorThrowing { error in
+            timer.cancel()
+            self.remove(id)
+            throw error
+        }
+    }
+
+    private func remove(_ id: Int) {
+        guard let subscription = subscriptions.removeValue(forKey: id) else { return }
+        subscription.continuation.finish()
+        var unused: [Key] = []
+        for key in Set(subscription.keys) {
+            listeners[key]?.remove(id)
+            if listeners[key]?.isEmpty ?? false {
+                listeners[key] = nil
+                confirmed.remove(key)
+                unused.append(key)
+            }
+        }
+        if case .subscribed(let channel) = state { send(unused, subscribing: false, on: channel) }
+    }
+
+    private func failConfirmation(of key: Key, with error: RedisError) {
+        for promise in awaitingConfirmation.removeValue(forKey: key) ?? [] { promise.fail(error) }
+    }
+
+    private func send(_ keys: [Key], subscribing: Bool, on channel: any Channel) {
+        guard !keys.isEmpty else { return }
+        var bytes = channel.allocator.buffer(capacity: 64)
+        for kind in [Kind.channel, .pattern] {
+            let names = keys.filter { $0.kind == kind }.map(\.name)
+            guard !names.isEmpty else { continue }
+            RedisCommand(subscribing ? kind.subscribe : kind.unsubscribe, names).encode(into: &bytes)
+        }
+        channel.writeAndFlush(bytes, promise: nil)
+    }
+
+    // MARK: - Replies
+
+    private func received(_ reply: RedisReply, on channel: any Channel) {
+        switch state {
+        case .handshaking(let current, let remaining) where current === channel:
+            if let refusal = reply.errorMessage {
+                channel.close(promise: nil)
+                logger.warning("redis pub/sub handshake refused", metadata: ["error": "\(refusal)"])
+                return
+            }
+            if remaining > 1 {
+                state = .handshaking(channel, remaining: remaining - 1)
+            } else {
+                subscribed(channel)
+            }
+        case .subscribed(let current) where current === channel:
+            dispatch(reply)
+        default:
+            break
+        }
+    }
+
+    private func dispatch(_ reply: RedisReply) {
+        guard case .array(let parts) = reply, let kind = parts.first?.string else { return }
+        switch (kind, parts.count) {
+        case ("message", 3):
+            guard let name = parts[1].string, let payload = parts[2].bytes else { return }
+            deliver(RedisPubSubMessage(channel: name, pattern: nil, payload: payload), to: Key(kind: .channel, name: name))
+        case ("pmessage", 4):
+            guard let pattern = parts[1].string, let name = parts[2].string, let payload = parts[3].bytes else { return }
+            deliver(RedisPubSubMessage(channel: name, pattern: pattern, payload: payload), to: Key(kind: .pattern, name: pattern))
+        case ("subscribe", 3), ("psubscribe", 3):
+            guard let name = parts[1].string else { return }
+            let key = Key(kind: kind == "subscribe" ? .channel : .pattern, name: name)
+            guard listeners[key] != nil else { return }  // unsubscribed meanwhile
+            confirmed.insert(key)
+            for promise in awaitingConfirmation.removeValue(forKey: key) ?? [] { promise.succeed() }
+        case ("pong", _):
+            pongDeadline = nil
+        default:
+            break
+        }
+    }
+
+    private func deliver(_ message: RedisPubSubMessage, to key: Key) {
+        for id in listeners[key] ?? [] {
+            subscriptions[id]?.continuation.yield(message)
+        }
+    }
+
+    // MARK: - Connection
+
+    private var isShutDown: Bool {
+        if case .shutDown = state { return true }
+        return false
+    }
+
+    private func connect() {
+        state = .connecting
+        RedisChannelFactory.connect(configuration, on: eventLoop) {
+            // The channel is passed along so that replies of a stale channel are ignored.
+            [RedisReplyDecoder(), RedisPushHandler { reply, channel in self.received(reply, on: channel) }]
+        }.whenComplete { result in
+            switch result {
+            case .success(let channel): self.handshake(channel)
+            case .failure(let error): self.connectionFailed("\(error)")
+            }
+        }
+    }
+
+    private func handshake(_ channel: any Channel) {
+        guard case .connecting = state else {
+            channel.close(promise: nil)
+            return
+        }
+        channel.closeFuture.whenComplete { _ in self.channelClosed(channel) }
+
+        let commands = RedisChannelFactory.handshake(configuration)
+        var bytes = channel.allocator.buffer(capacity: 64)
+        for command in commands { command.encode(into: &bytes) }
+        state = .handshaking(channel, remaining: commands.count)
+        channel.writeAndFlush(bytes, promise: nil)
+        let timeout = configuration.commandTimeout
+        eventLoop.scheduleTask(in: timeout) {
+            if case .handshaking(let current, _) = self.state, current === channel {
+                self.logger.warning("redis pub/sub handshake timed out")
+                channel.close(promise: nil)
+            }
+        }
+    }
+
+    private func subscribed(_ channel: any Channel) {
+        if backoff.attempt > 0 {
+            logger.info("redis pub/sub connected; subscribing again", metadata: ["keys": "\(listeners.count)"])
+        }
+        backoff.reset()
+        state = .subscribed(channel)
+        confirmed.removeAll()
+        send(Array(listeners.keys), subscribing: true, on: channel)
+        pongDeadline = nil
+        healthCheck?.cancel()
+        healthCheck = eventLoop.scheduleRepeatedTask(initialDelay: healthCheckInterval, delay: healthCheckInterval) { _ in
+            self.checkHealth(channel)
+        }
+    }
+
+    private func checkHealth(_ channel: any Channel) {
+        guard case .subscribed(let current) = state, current === channel else { return }
+        if let deadline = pongDeadline, deadline <= .now() {
+            logger.warning("redis pub/sub connection does not answer PING; reconnecting")
+            channel.close(promise: nil)
+            return
+        }
+        if pongDeadline == nil {
+            pongDeadline = .now() + configuration.commandTimeout
+            var bytes = channel.allocator.buffer(capacity: 16)
+            RedisCommand("PING").encode(into: &bytes)
+            channel.writeAndFlush(bytes, promise: nil)
+        }
+    }
+
+    private func channelClosed(_ channel: any Channel) {
+        switch state {
+        case .handshaking(let current, _) where current === channel:
+            connectionFailed("connection closed during handshake")
+        case .subscribed(let current) where current === channel:
+            healthCheck?.cancel()
+            healthCheck = nil
+            confirmed.removeAll()
+            logger.warning("redis pub/sub connection lost; reconnecting")
+            scheduleReconnect()
+        default:
+            break
+        }
+    }
+
+    private func connectionFailed(_ reason: String) {
+        switch state {
+        case .connecting, .handshaking: break
+        default: return
+        }
+        if backoff.attempt % 10 == 0 {
+            logger.warning("redis pub/sub connection failed", metadata: ["error": "\(reason)"])
+        }
+        scheduleReconnect()
+    }
+
+    private func scheduleReconnect() {
+        let task = eventLoop.scheduleTask(in: backoff.nextDelay()) {
+            if case .waitingToReconnect = self.state { self.connect() }
+        }
+        state = .waitingToReconnect(task)
+    }
+
+    private func shutdownOnLoop() -> EventLoopFuture<Void> {
+        let previous = state
+        state = .shutDown
+        healthCheck?.cancel()
+        healthCheck = nil
+        for key in Array(awaitingConfirmation.keys) { failConfirmation(of: key, with: .shutdown) }
+        let all = subscriptions
+        subscriptions.removeAll()
+        listeners.removeAll()
+        for subscription in all.values { subscription.continuation.finish() }
+        switch previous {
+        case .handshaking(let channel, _), .subscribed(let channel):
+            return channel.close().recover { _ in }
+        case .waitingToReconnect(let task):
+            task.cancel()
+            return eventLoop.makeSucceededVoidFuture()
+        case .idle, .connecting, .shutDown:
+            return eventLoop.makeSucceededVoidFuture()
+        }
+    }
+}

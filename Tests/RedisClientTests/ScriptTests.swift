@@ -1,0 +1,69 @@
+import Foundation
+import LuaScripts
+import RedisClient
+import TestSupport
+import Testing
+
+@Suite("Lua scripts from lua/")
+struct ScriptTests {
+    /// The repository's lua/ folder, found from this source file, not the working directory.
+    static let luaFolder = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("lua")
+
+    @Test("what runs is byte for byte the repository's lua/ files, whatever the working directory", .timeLimit(.minutes(1)))
+    func embeddedScriptsAreTheRepositoryFiles() async throws {
+        let previous = FileManager.default.currentDirectoryPath
+        #expect(FileManager.default.changeCurrentDirectoryPath("/"))
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(previous) }
+
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.luaFolder.path)
+            .filter { $0.hasSuffix(".lua") }.sorted()
+        #expect(!files.isEmpty)
+        #expect(LuaScripts.all.map(\.name) == files.map { String($0.dropLast(4)) })
+
+        let redis = try sharedClient()
+        defer { Task { await redis.shutdown() } }
+        let scripts = RedisScripts(client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) })
+        try await scripts.preload()
+        for file in files {
+            let bytes = [UInt8](try Data(contentsOf: Self.luaFolder.appendingPathComponent(file)))
+            let script = try #require(scripts.script(named: String(file.dropLast(4))))
+            #expect(script.source == bytes, "\(file) differs from the embedded copy")
+            // Redis' own SHA-1 of the file's bytes is the SHA the registry calls.
+            let redisSHA = try await redis.send("EVAL", "return redis.sha1hex(ARGV[1])", 0, bytes).string
+            #expect(script.sha == redisSHA)
+            #expect(try await redis.send("SCRIPT", "EXISTS", script.sha) == .array([.integer(1)]))
+        }
+    }
+
+    @Test("NOSCRIPT after SCRIPT FLUSH is handled transparently", .timeLimit(.minutes(1)))
+    func noscriptAfterFlush() async throws {
+        // Its own server: SCRIPT FLUSH would pull the scripts from under other tests.
+        let server = try RedisServerProcess()
+        let redis = try client(of: server, timeout: .seconds(2))
+        defer { Task { await redis.shutdown() } }
+        let source = Array("return {KEYS[1], ARGV[1], 'flush-test-\(UUID().uuidString)'}".utf8)
+        let scripts = RedisScripts(client: redis, scripts: [RedisScript(name: "echo", source: source)])
+        let sha = try #require(scripts.script(named: "echo")?.sha)
+
+        let first = try await scripts.run("echo", keys: ["k"], arguments: ["a"])
+        #expect(first.array?.prefix(2) == [.bulk(Array("k".utf8)), .bulk(Array("a".utf8))])
+        #expect(try await redis.send("SCRIPT", "FLUSH") == .status("OK"))
+        #expect(try await redis.send("SCRIPT", "EXISTS", sha) == .array([.integer(0)]))
+
+        let second = try await scripts.run("echo", keys: ["k2"], arguments: ["b"])
+        #expect(second.array?.prefix(2) == [.bulk(Array("k2".utf8)), .bulk(Array("b".utf8))])
+        #expect(try await redis.send("SCRIPT", "EXISTS", sha) == .array([.integer(1)]))
+        await #expect(throws: RedisError.unknownScript("nope")) { try await scripts.run("nope") }
+    }
+
+    @Test("a script's error reply comes back as .error", .timeLimit(.minutes(1)))
+    func scriptErrors() async throws {
+        let redis = try sharedClient()
+        defer { Task { await redis.shutdown() } }
+        let scripts = RedisScripts(client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) })
+        let reply = try await scripts.run("node_heartbeat", keys: [uniquePrefix() + "nodes"], arguments: ["", "x"])
+        #expect(reply.errorMessage?.contains("bad_arguments") == true)
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A redis-server of the test's own, on a free loopback port in a temporary folder, that
+/// the test may stop, restart (same port) or pause with SIGSTOP.
+public final class RedisServerProcess: @unchecked Sendable {
+    public let port: Int
+    public let directory: URL
+    private let binary: String
+    private let extraArguments: [String]
+    private var process: ChildProcess?
+    private let lock = NSLock()
+
+    public var url: String { "redis://127.0.0.1:\(port)/0" }
+
+    public init(extraArguments: [String] = []) throws {
+        self.extraArguments = extraArguments
+        binary = try TestEnvironment.redisServerBinary()
+        port = try FreePort.next()
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("redis-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try start()
+    }
+
+    deinit {
+        lock.withLock { process?.terminate(signal: SIGKILL) }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    public func start() throws {
+        try lock.withLock {
+            process = try ChildProcess(
+                executable: binary,
+                arguments: [
+                    "--port", "\(port)", "--bind", "127.0.0.1", "--dir", directory.path,
+                    "--save", "", "--appendonly", "no", "--loglevel", "warning",
+                ] + extraArguments,
+                output: directory.appendingPathComponent("redis.log").path
+            )
+        }
+        try waitUntilListening()
+    }
+
+    /// SIGTERM and wait: clients see their connections close.
+    public func stop() {
+        lock.withLock {
+            process?.terminate()
+            process = nil
+        }
+    }
+
+    public func restart() throws {
+        stop()
+        try start()
+    }
+
+    /// SIGSTOP: the server keeps its sockets but answers nothing.
+    public func pause() {
+        lock.withLock { process?.signal(SIGSTOP) }
+    }
+
+    public func resume() {
+        lock.withLock { process?.signal(SIGCONT) }
+    }
+
+    private func waitUntilListening() throws {
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if FreePort.isListening(port) { return }
+            usleep(20_000)
+        }
+        throw TestEnvironment.Missing(description: "redis-server did not start listening on port \(port)")
+    }
+}
+
+/// Loopback ports, asked of the kernel.
+public enum FreePort {
+    public static func next() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestEnvironment.Missing(description: "socket() failed") }
+        defer { close(fd) }
+        var address = loopback(port: 0)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw TestEnvironment.Missing(description: "bind() failed") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    public static func isListening(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = loopback(port: port)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+
+    private static func loopback(port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        return address
+    }
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# `make test`: starts a throwaway Redis and MariaDB on free loopback ports in a
+# temporary folder, runs `swift test` against them, stops them and removes the
+# folder whatever happens (success, failure, Ctrl-C, SIGTERM). Exits with
+# swift test's status, or non-zero when anything else fails.
+#
+#   scripts/test.sh [SWIFT_TEST_ARG...]     e.g. make test ARGS="--filter RedisClientTests"
+#
+# Environment: KEEP_TMP=1 keeps the temporary folder (server logs) for a look;
+# START_TIMEOUT / STOP_TIMEOUT (seconds) tune the waits.
+# Tests receive REDIS_URL, MARIADB_URL (database chat_test, created empty) and
+# REDIS_SERVER_BIN (for tests that start redis-server processes of their own).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+# Throwaway data: trade durability for speed.
+MARIADB_TEST_ARGS=(
+    --innodb-flush-log-at-trx-commit=2 # no fsync at every commit
+    --innodb-doublewrite=0             # no double write of pages
+    --skip-log-bin                     # no binary log (and so no sync of it)
+    --innodb-log-file-size=16M         # small redo log: quicker bootstrap, less disk
+    --max-connections=500              # tests open many pools
+)
+
+TMP_DIR=
+REDIS_PID=
+MARIADB_PID=
+TEST_PID=
+TEST_MARKER= # CHAT_TEST_RUN=<temp dir>: in the environment of everything swift test starts
+
+cleanup() {
+    local rc=$?
+    set +e
+    hurry_on_signal
+    if [ -n "$TEST_PID" ]; then
+        log "stopping swift test (pid $TEST_PID)"
+        stop_tree "$TEST_MARKER" "$TEST_PID"
+    elif [ -n "$TEST_MARKER" ]; then
+        stop_tree "$TEST_MARKER" # what the tests left behind
+    fi
+    [ -n "$MARIADB_PID" ] && stop_pid "$MARIADB_PID"
+    [ -n "$REDIS_PID" ] && stop_pid "$REDIS_PID"
+    cleanup_mariadb_socket
+    if [ -n "$TMP_DIR" ]; then
+        if [ "$rc" -ne 0 ] && [ "${CI:-}" = true ]; then
+            print_log_tail "$TMP_DIR/redis/redis.log"
+            print_log_tail "$TMP_DIR/mariadb/mariadb.log"
+        fi
+        if [ "${KEEP_TMP:-0}" = 1 ]; then
+            log "kept $TMP_DIR"
+        else
+            rm -rf -- "$TMP_DIR"
+        fi
+    fi
+    exit "$rc"
+}
+
+# A port found free may be taken before the server binds it (another run):
+# start_* then fail fast, and we try again with a new port.
+start_test_redis() {
+    local attempt port
+    for attempt in 1 2 3; do
+        port=$(free_port)
+        if start_redis "$TMP_DIR/redis" "$port"; then
+            TEST_REDIS_PORT=$port
+            return 0
+        fi
+        warn "Redis did not start (attempt $attempt of 3)"
+    done
+    die "could not start a throwaway Redis"
+}
+
+start_test_mariadb() {
+    local attempt port
+    for attempt in 1 2 3; do
+        port=$(free_port)
+        rm -rf -- "$TMP_DIR/mariadb"
+        if start_mariadb "$TMP_DIR/mariadb" "$port" "${MARIADB_TEST_ARGS[@]}"; then
+            TEST_MARIADB_PORT=$port
+            return 0
+        fi
+        warn "MariaDB did not start (attempt $attempt of 3)"
+    done
+    die "could not start a throwaway MariaDB"
+}
+
+# swift test in a session of its own, so only our trap signals it (and its
+# whole process tree); `wait` keeps the script responsive to signals.
+run_swift_test() {
+    TEST_MARKER="CHAT_TEST_RUN=$TMP_DIR"
+    env "$TEST_MARKER" setsid swift test "$@" &
+    TEST_PID=$!
+    local rc=0
+    wait "$TEST_PID" || rc=$?
+    TEST_PID=
+    return "$rc"
+}
+
+main() {
+    install_traps cleanup
+    ensure_packages
+    ensure_swift
+    TMP_DIR=$(mktemp -d "${TMPDIR:-/tmp}/chat-test.XXXXXX")
+    start_test_redis
+    start_test_mariadb
+    mariadb_sql "$TEST_MARIADB_PORT" \
+        'CREATE DATABASE chat_test CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci'
+
+    export REDIS_URL="redis://127.0.0.1:$TEST_REDIS_PORT/0"
+    export MARIADB_URL="mariadb://root@127.0.0.1:$TEST_MARIADB_PORT/chat_test"
+    REDIS_SERVER_BIN=$(command -v redis-server)
+    export REDIS_SERVER_BIN
+    log "REDIS_URL=$REDIS_URL"
+    log "MARIADB_URL=$MARIADB_URL"
+    log "swift test $*"
+    run_swift_test "$@"
+}
+
+main "$@"
