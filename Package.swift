@@ -101,6 +101,7 @@ let package = Package(
                 "RedisClient",
                 "LuaScripts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Benchmarks/RedisBench"
         ),
@@ -110,7 +111,13 @@ let package = Package(
             dependencies: ["RedisClient", "MariaDB"],
             path: "Tests/TestSupport"
         ),
-        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "LuaScripts", "TestSupport"]),
+        .testTarget(
+            name: "RedisClientTests",
+            dependencies: [
+                "RedisClient", "LuaScripts", "TestSupport",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "BridgeTests",
             dependencies: [

@@ -12,6 +12,8 @@ import Synchronization
 public final class RedisClient: Sendable {
     public let configuration: RedisConfiguration
     private let connections: [RedisConnection]
+    /// The connections of each event loop, for callers already running on one.
+    private let connectionsByLoop: [ObjectIdentifier: [RedisConnection]]
     private let nextConnection = Atomic<Int>(0)
     private let allocator = ByteBufferAllocator()
     private let metrics: RedisClientMetrics
@@ -33,19 +35,27 @@ public final class RedisClient: Sendable {
                 configuration: configuration, eventLoop: eventLoopGroup.next(), logger: logger, metrics: metrics
             )
         }
+        self.connectionsByLoop = Dictionary(grouping: connections) { ObjectIdentifier($0.eventLoop) }
         for connection in connections { connection.start() }
     }
 
     /// Sends one command and returns its reply. An error reply (`-ERR …`) is returned
     /// as `.error`, not thrown; transport failures and timeouts throw `RedisError`.
-    public func send(_ command: RedisCommand) async throws(RedisError) -> RedisReply {
+    ///
+    ///
+    /// It runs isolated to the caller, and the reply resumes the caller on its own
+    /// executor: a caller on an event loop of the pool (a NIO handler, an actor whose
+    /// executor is that loop) sends and gets its reply without a single thread hop.
+    public func send(
+        _ command: RedisCommand, isolation: isolated (any Actor)? = #isolation
+    ) async throws(RedisError) -> RedisReply {
         let connection = pickConnection()
-        var bytes = allocator.buffer(capacity: 32 + command.storage.count)
+        var bytes = allocator.buffer(capacity: command.encoded.count)
         command.encode(into: &bytes)
         let deadline = NIODeadline.now() + configuration.commandTimeout
         metrics.commands.increment()
         do {
-            return try await withCheckedThrowingContinuation { continuation in
+            return try await withCheckedThrowingContinuation(isolation: isolation) { continuation in
                 connection.submit(RedisRequest(bytes: bytes, responder: .single(continuation), deadline: deadline))
             }
         } catch {
@@ -54,21 +64,25 @@ public final class RedisClient: Sendable {
     }
 
     /// Convenience: `send("SET", "key", "value")`.
-    public func send(_ name: String, _ arguments: any RedisArgument...) async throws(RedisError) -> RedisReply {
-        try await send(RedisCommand(name, arguments))
+    public func send(
+        _ name: String, _ arguments: any RedisArgument..., isolation: isolated (any Actor)? = #isolation
+    ) async throws(RedisError) -> RedisReply {
+        try await send(RedisCommand(name, arguments), isolation: isolation)
     }
 
     /// Sends the commands in one write on one connection and returns their replies in
     /// order; error replies are elements, not thrown. Cheapest way to send many.
-    public func pipeline(_ commands: [RedisCommand]) async throws(RedisError) -> [RedisReply] {
+    public func pipeline(
+        _ commands: [RedisCommand], isolation: isolated (any Actor)? = #isolation
+    ) async throws(RedisError) -> [RedisReply] {
         guard !commands.isEmpty else { return [] }
         let connection = pickConnection()
-        var bytes = allocator.buffer(capacity: commands.reduce(0) { $0 + 32 + $1.storage.count })
+        var bytes = allocator.buffer(capacity: commands.reduce(0) { $0 + $1.encoded.count })
         for command in commands { command.encode(into: &bytes) }
         let deadline = NIODeadline.now() + configuration.commandTimeout
         metrics.commands.increment(by: commands.count)
         do {
-            return try await withCheckedThrowingContinuation { continuation in
+            return try await withCheckedThrowingContinuation(isolation: isolation) { continuation in
                 let collector = RedisReplyCollector(expected: commands.count) { result in
                     continuation.resume(with: result.mapError { $0 as any Error })
                 }
@@ -77,6 +91,28 @@ public final class RedisClient: Sendable {
         } catch {
             throw error as? RedisError ?? .connectionClosed
         }
+    }
+
+    /// The same as `pipeline(_:)` for code that lives on an event loop (channel
+    /// handlers): no task and no continuation. Called on one of the pool's loops, the
+    /// request and its replies never leave that thread.
+    public func pipeline(_ commands: [RedisCommand], on eventLoop: any EventLoop) -> EventLoopFuture<[RedisReply]> {
+        let promise = eventLoop.makePromise(of: [RedisReply].self)
+        guard !commands.isEmpty else {
+            promise.succeed([])
+            return promise.futureResult
+        }
+        let connection = pickConnection()
+        var bytes = allocator.buffer(capacity: commands.reduce(0) { $0 + $1.encoded.count })
+        for command in commands { command.encode(into: &bytes) }
+        metrics.commands.increment(by: commands.count)
+        let collector = RedisReplyCollector(expected: commands.count) { result in
+            promise.completeWith(result.mapError { $0 as any Error })
+        }
+        connection.submit(RedisRequest(
+            bytes: bytes, responder: .batch(collector), deadline: .now() + configuration.commandTimeout
+        ))
+        return promise.futureResult
     }
 
     /// True when a PING is answered within the command timeout.
@@ -95,13 +131,24 @@ public final class RedisClient: Sendable {
         metrics.noscriptReloads.increment()
     }
 
+    /// Round-robin over the ready connections; a caller on one of the pool's event
+    /// loops gets a connection of that loop, so its request never changes thread.
     private func pickConnection() -> RedisConnection {
-        let count = connections.count
         let start = nextConnection.wrappingAdd(1, ordering: .relaxed).oldValue & Int.max
+        if let loop = MultiThreadedEventLoopGroup.currentEventLoop,
+           let local = connectionsByLoop[ObjectIdentifier(loop)],
+           let connection = firstReady(in: local, from: start) {
+            return connection
+        }
+        return firstReady(in: connections, from: start) ?? connections[start % connections.count]
+    }
+
+    private func firstReady(in candidates: [RedisConnection], from start: Int) -> RedisConnection? {
+        let count = candidates.count
         for offset in 0..<count {
-            let connection = connections[(start + offset) % count]
+            let connection = candidates[(start + offset) % count]
             if connection.isReady.load(ordering: .relaxed) { return connection }
         }
-        return connections[start % count]
+        return nil
     }
 }

@@ -1,32 +1,60 @@
 import CHiredis
 import NIOCore
 
-/// A command and its arguments, binary-safe. The arguments are kept in one contiguous
-/// byte array with their lengths, so building a command costs two allocations however
-/// many arguments it has, and hiredis can format it from stable pointers.
+/// A command, encoded once in RESP by hiredis' `redisFormatCommandArgv` when it is made.
+///
+/// Encoding at construction keeps the send path to a copy of bytes, and a command sent
+/// many times (a pipeline of the same command, a retried script call) is formatted once,
+/// as `redis-benchmark` does with its own commands.
 public struct RedisCommand: Sendable, Hashable {
-    @usableFromInline var storage: [UInt8]
-    @usableFromInline var lengths: [Int]
+    /// The RESP encoding (`*N\r\n$len\r\narg\r\n…`).
+    public let encoded: [UInt8]
 
-    /// A command with only its name; add arguments with `append`.
-    @inlinable
-    public init(_ name: String) {
-        storage = []
-        storage.reserveCapacity(64)
-        lengths = []
-        lengths.reserveCapacity(8)
-        append(name)
+    public init(arguments: RedisCommandArguments) {
+        encoded = arguments.formatted()
     }
 
-    @inlinable
     public init(_ name: String, _ arguments: [any RedisArgument]) {
-        self.init(name)
-        for argument in arguments { argument.append(to: &self) }
+        var builder = RedisCommandArguments(name)
+        for argument in arguments { argument.append(to: &builder) }
+        self.init(arguments: builder)
     }
 
-    @inlinable
     public init(_ name: String, _ arguments: any RedisArgument...) {
         self.init(name, arguments)
+    }
+
+    /// The command's name, upper-cased (for logs and metrics; never the arguments,
+    /// which may hold secrets).
+    public var name: String {
+        // `*N\r\n$len\r\nNAME\r\n`: the name follows the second CRLF.
+        var crlfs = 0
+        var start = 0
+        for index in encoded.indices where encoded[index] == 0x0A {
+            crlfs += 1
+            if crlfs == 2 { start = index + 1 }
+            if crlfs == 3 { return String(decoding: encoded[start..<(index - 1)], as: UTF8.self).uppercased() }
+        }
+        return ""
+    }
+
+    func encode(into buffer: inout ByteBuffer) {
+        buffer.writeBytes(encoded)
+    }
+}
+
+/// The arguments of a command being built, binary-safe, kept in one contiguous byte
+/// array with their lengths: two allocations however many arguments there are, and
+/// stable pointers for hiredis.
+public struct RedisCommandArguments: Sendable {
+    @usableFromInline var storage: [UInt8] = []
+    @usableFromInline var lengths: [Int] = []
+
+    @inlinable
+    public init(_ name: String) {
+        storage.reserveCapacity(64)
+        lengths.reserveCapacity(8)
+        append(name)
     }
 
     @inlinable
@@ -47,20 +75,14 @@ public struct RedisCommand: Sendable, Hashable {
         append(String(value))
     }
 
-    public var argumentCount: Int { lengths.count }
+    public var count: Int { lengths.count }
 
-    /// The command's name, upper-cased (for logs and metrics; never the arguments,
-    /// which may hold secrets).
-    public var name: String {
-        String(decoding: storage.prefix(lengths.first ?? 0), as: UTF8.self).uppercased()
-    }
-
-    /// Appends the RESP encoding, produced by hiredis' `redisFormatCommandArgv`.
-    func encode(into buffer: inout ByteBuffer) {
+    /// The RESP encoding, produced by hiredis.
+    func formatted() -> [UInt8] {
         let count = lengths.count
         // Empty arguments still need a non-null pointer (hiredis reads 0 bytes of it).
         let storage = self.storage.isEmpty ? [0] : self.storage
-        storage.withUnsafeBufferPointer { bytes in
+        return storage.withUnsafeBufferPointer { bytes in
             withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: count) { argv in
                 lengths.withUnsafeBufferPointer { argvlen in
                     let base = UnsafeRawPointer(bytes.baseAddress!)
@@ -75,8 +97,8 @@ public struct RedisCommand: Sendable, Hashable {
                         // Only an allocation failure inside hiredis gets here.
                         fatalError("hiredis could not format a command (out of memory)")
                     }
-                    buffer.writeBytes(UnsafeRawBufferPointer(start: target, count: Int(length)))
-                    redisFreeCommand(target)
+                    defer { redisFreeCommand(target) }
+                    return Array(UnsafeRawBufferPointer(start: target, count: Int(length)))
                 }
             }
         }
@@ -85,25 +107,25 @@ public struct RedisCommand: Sendable, Hashable {
 
 /// A value that can be a command argument.
 public protocol RedisArgument: Sendable {
-    func append(to command: inout RedisCommand)
+    func append(to arguments: inout RedisCommandArguments)
 }
 
 extension String: RedisArgument {
-    @inlinable public func append(to command: inout RedisCommand) { command.append(self) }
+    @inlinable public func append(to arguments: inout RedisCommandArguments) { arguments.append(self) }
 }
 
 extension Substring: RedisArgument {
-    @inlinable public func append(to command: inout RedisCommand) { command.append(bytes: self.utf8) }
+    @inlinable public func append(to arguments: inout RedisCommandArguments) { arguments.append(bytes: self.utf8) }
 }
 
 extension Int: RedisArgument {
-    @inlinable public func append(to command: inout RedisCommand) { command.append(self) }
+    @inlinable public func append(to arguments: inout RedisCommandArguments) { arguments.append(self) }
 }
 
 extension Int64: RedisArgument {
-    @inlinable public func append(to command: inout RedisCommand) { command.append(String(self)) }
+    @inlinable public func append(to arguments: inout RedisCommandArguments) { arguments.append(String(self)) }
 }
 
 extension Array: RedisArgument where Element == UInt8 {
-    @inlinable public func append(to command: inout RedisCommand) { command.append(bytes: self) }
+    @inlinable public func append(to arguments: inout RedisCommandArguments) { arguments.append(bytes: self) }
 }

@@ -88,8 +88,9 @@ final class RedisConnection: @unchecked Sendable {
         let configuration = self.configuration
         let endpoint = configuration.endpoint.description
         let timeout = configuration.commandTimeout
+        let metrics = self.metrics
         RedisChannelFactory.connect(configuration, on: eventLoop) {
-            [RedisReplyDecoder(), RedisRequestHandler(endpointDescription: endpoint, commandTimeout: timeout)]
+            [RedisReplyDecoder(), RedisRequestHandler(endpointDescription: endpoint, commandTimeout: timeout, metrics: metrics)]
         }.whenComplete { result in
             switch result {
             case .success(let channel): self.handshake(channel)

@@ -1,10 +1,11 @@
 import NIOCore
 
-/// Bytes in, `RedisReply` values out, parsed by hiredis. hiredis keeps its own buffer of
-/// partial replies, so bytes are handed over as they arrive and never accumulated here.
+/// Bytes in, replies out, parsed by hiredis. hiredis keeps its own buffer of partial
+/// replies, so bytes are handed over as they arrive and never accumulated here. The
+/// replies of one read travel on together: one pipeline event per read, not per reply.
 final class RedisReplyDecoder: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    typealias InboundOut = RedisReply
+    typealias InboundOut = [RedisReply]
 
     private let reader = HiredisReader()
     private var failed = false
@@ -14,9 +15,9 @@ final class RedisReplyDecoder: ChannelInboundHandler {
         let buffer = unwrapInboundIn(data)
         do {
             try buffer.withUnsafeReadableBytes { bytes throws(RedisError) in try reader.feed(bytes) }
-            while let reply = try reader.next() {
-                context.fireChannelRead(wrapInboundOut(reply))
-            }
+            var replies: [RedisReply] = []
+            while let reply = try reader.next() { replies.append(reply) }
+            if !replies.isEmpty { context.fireChannelRead(wrapInboundOut(replies)) }
         } catch {
             // After a parse error the stream cannot be re-synchronised: drop the connection.
             failed = true

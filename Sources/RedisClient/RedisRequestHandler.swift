@@ -8,7 +8,7 @@ import NIOCore
 /// timeout and the connection is closed (to be replaced), rather than letting a late
 /// reply be matched to the wrong request.
 final class RedisRequestHandler: ChannelInboundHandler {
-    typealias InboundIn = RedisReply
+    typealias InboundIn = [RedisReply]
     typealias OutboundOut = ByteBuffer
 
     private struct InFlight {
@@ -22,12 +22,14 @@ final class RedisRequestHandler: ChannelInboundHandler {
     private var flushScheduled = false
     private let endpointDescription: String
     private let commandTimeout: TimeAmount
+    private let metrics: RedisClientMetrics
     /// Set once the channel is closing: new requests must go to another connection.
     private var isClosing = false
 
-    init(endpointDescription: String, commandTimeout: TimeAmount) {
+    init(endpointDescription: String, commandTimeout: TimeAmount, metrics: RedisClientMetrics) {
         self.endpointDescription = endpointDescription
         self.commandTimeout = commandTimeout
+        self.metrics = metrics
     }
 
     var inFlightCount: Int { inFlight.count }
@@ -55,21 +57,22 @@ final class RedisRequestHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let reply = unwrapInboundIn(data)
-        guard let head = inFlight.first else {
-            context.fireErrorCaught(RedisError.protocolError("a reply arrived with no command waiting for it"))
-            context.close(promise: nil)
-            return
-        }
-        switch head.responder {
-        case .single(let continuation):
-            inFlight.removeFirst()
-            continuation.resume(returning: reply)
-        case .batch(let collector):
-            // Dequeue before completing: completion may run callbacks that re-enter
-            // this handler (a handshake's callback sends the queued requests).
-            if collector.isAwaitingLastReply { inFlight.removeFirst() }
-            collector.add(reply)
+        for reply in unwrapInboundIn(data) {
+            guard let head = inFlight.first else {
+                context.fireErrorCaught(RedisError.protocolError("a reply arrived with no command waiting for it"))
+                context.close(promise: nil)
+                return
+            }
+            switch head.responder {
+            case .single(let continuation):
+                inFlight.removeFirst()
+                continuation.resume(returning: reply)
+            case .batch(let collector):
+                // Dequeue before completing: completion may run callbacks that re-enter
+                // this handler (a handshake's callback sends the queued requests).
+                if collector.isAwaitingLastReply { inFlight.removeFirst() }
+                collector.add(reply)
+            }
         }
     }
 
@@ -109,6 +112,7 @@ final class RedisRequestHandler: ChannelInboundHandler {
         guard let context, let head = inFlight.first else { return }
         if head.deadline <= .now() {
             isClosing = true
+            metrics.timeouts.increment(by: inFlight.count)
             failAll(.timeout(commandTimeout, detail: "no reply from \(endpointDescription)"))
             context.close(promise: nil)
         } else {

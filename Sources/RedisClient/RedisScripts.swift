@@ -55,11 +55,11 @@ public struct RedisScripts: Sendable {
     private func command(
         _ verb: String, _ body: some RedisArgument, keys: [any RedisArgument], arguments: [any RedisArgument]
     ) -> RedisCommand {
-        var command = RedisCommand(verb)
+        var command = RedisCommandArguments(verb)
         body.append(to: &command)
         command.append(keys.count)
         for key in keys { key.append(to: &command) }
         for argument in arguments { argument.append(to: &command) }
-        return command
+        return RedisCommand(arguments: command)
     }
 }

@@ -34,7 +34,8 @@ public final class RedisSubscriber: @unchecked Sendable {
     }
 
     public let configuration: RedisConfiguration
-    public var healthCheckInterval: TimeAmount = .seconds(5)
+    /// How often an idle subscribed connection is PINGed to detect a dead server.
+    public let healthCheckInterval: TimeAmount
     private let eventLoop: any EventLoop
     private let logger: Logger
 
@@ -51,9 +52,11 @@ public final class RedisSubscriber: @unchecked Sendable {
     public init(
         configuration: RedisConfiguration,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        healthCheckInterval: TimeAmount = .seconds(5),
         logger: Logger = Logger(label: "redis.pubsub")
     ) {
         self.configuration = configuration
+        self.healthCheckInterval = healthCheckInterval
         self.eventLoop = eventLoopGroup.next()
         self.logger = logger
         self.backoff = Backoff(configuration.reconnectBackoff)

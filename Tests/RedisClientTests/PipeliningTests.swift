@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 import RedisClient
 import Testing
 
@@ -13,6 +14,20 @@ struct PipeliningTests {
         let replies = try await redis.pipeline(commands)
         #expect(replies.count == 100_000)
         #expect(replies == (1...100_000).map { RedisReply.integer(Int64($0)) })
+        _ = try await redis.send("DEL", key)
+    }
+
+    @Test("the EventLoopFuture pipeline, driven from an event loop, keeps order", .timeLimit(.minutes(1)))
+    func futurePipelineOnLoop() async throws {
+        let redis = try sharedClient(poolSize: 2)
+        defer { Task { await redis.shutdown() } }
+        let key = uniquePrefix() + "list"
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let commands = (0..<1000).map { RedisCommand("RPUSH", key, "v\($0)") }
+        let replies = try await loop.flatSubmit { redis.pipeline(commands, on: loop) }.get()
+        #expect(replies == (1...1000).map { RedisReply.integer(Int64($0)) })
+        #expect(try await redis.send("LINDEX", key, 999) == .bulk(Array("v999".utf8)))
+        #expect(try await redis.pipeline([], on: loop).get() == [])
         _ = try await redis.send("DEL", key)
     }
 

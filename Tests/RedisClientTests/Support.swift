@@ -25,17 +25,3 @@ func client(
 func uniquePrefix(_ test: String = #function) -> String {
     "test:\(test.prefix { $0 != "(" }):\(UUID().uuidString.prefix(8)):"
 }
-
-/// Retries `body` until it succeeds or `seconds` pass; returns how long it took.
-@discardableResult
-func eventually(
-    within seconds: Double, _ body: () async throws -> Bool
-) async throws -> Duration {
-    let clock = ContinuousClock()
-    let start = clock.now
-    while clock.now - start < .seconds(seconds) {
-        if (try? await body()) == true { return clock.now - start }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    throw TestEnvironment.Missing(description: "condition not met within \(seconds) s")
-}

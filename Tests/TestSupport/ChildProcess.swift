@@ -9,7 +9,8 @@ import Glibc
 /// started that way ignores SIGTERM. Here the mask is reset and the signals defaulted.
 public final class ChildProcess: @unchecked Sendable {
     public let pid: pid_t
-    private var exited = false
+    /// The wait status, once the process has been reaped.
+    public private(set) var waitStatus: Int32?
 
     public init(executable: String, arguments: [String], environment: [String: String]? = nil, output: String = "/dev/null") throws {
         var attributes = posix_spawnattr_t()
@@ -49,37 +50,41 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     public func signal(_ number: Int32) {
-        if !exited { kill(pid, number) }
+        if waitStatus == nil { kill(pid, number) }
     }
 
     /// Sends `signal` (after a SIGCONT, in case it is stopped) and reaps the process,
     /// escalating to SIGKILL after `grace` seconds. Returns the wait status.
     @discardableResult
     public func terminate(signal number: Int32 = SIGTERM, grace: Double = 10) -> Int32 {
-        guard !exited else { return 0 }
+        if let waitStatus { return waitStatus }
         kill(pid, SIGCONT)
         kill(pid, number)
+        if let status = waitForExit(timeout: grace) { return status }
+        kill(pid, SIGKILL)
         var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        waitStatus = status
+        return status
+    }
+
+    /// Waits up to `timeout` seconds for the process to exit; its wait status, or nil.
+    public func waitForExit(timeout: Double) -> Int32? {
         var waited = 0.0
-        while waitpid(pid, &status, WNOHANG) == 0 {
-            if waited >= grace {
-                kill(pid, SIGKILL)
-                waitpid(pid, &status, 0)
-                break
-            }
+        while !hasExited {
+            if waited >= timeout { return nil }
             usleep(10_000)
             waited += 0.01
         }
-        exited = true
-        return status
+        return waitStatus
     }
 
     /// True once the process has exited (reaping it).
     public var hasExited: Bool {
-        if exited { return true }
+        if waitStatus != nil { return true }
         var status: Int32 = 0
-        if waitpid(pid, &status, WNOHANG) == pid { exited = true }
-        return exited
+        if waitpid(pid, &status, WNOHANG) == pid { waitStatus = status }
+        return waitStatus != nil
     }
 
     private static func currentEnvironment() -> [String] {

@@ -1,0 +1,71 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The real `bridge` binary: configuration errors, --help, serving, and SIGTERM.
+@Suite("The bridge executable")
+struct BridgeExecutableTests {
+    @Test("a bad value stops it with one line naming the option", arguments: [
+        (["--port", "abc"], [:], "--port (BRIDGE_PORT)"),
+        ([], ["BRIDGE_PORT": "70000"], "--port (BRIDGE_PORT)"),
+        ([], ["REDIS_URL": "http://nope"], "--redis-url (REDIS_URL)"),
+        (["--log-level", "loud"], [:], "--log-level (LOG_LEVEL)"),
+        ([], ["JWT_SECRET": "short"], "--jwt-secret (JWT_SECRET)"),
+        ([], ["NODE_ID": "a:b"], "--node-id (NODE_ID)"),
+        ([], ["REDIS_POOL_SIZE": "0"], "--redis-pool-size (REDIS_POOL_SIZE)"),
+    ] as [([String], [String: String], String)])
+    func badValue(arguments: [String], environment: [String: String], option: String) throws {
+        let (status, output) = try Executables.run("bridge", arguments: arguments, environment: environment)
+        #expect(status == 64)
+        let lines = output.split(separator: "\n")
+        #expect(lines.count == 1, "\(output)")
+        #expect(lines.first?.hasPrefix("bridge: invalid value for \(option): ") == true, "\(output)")
+    }
+
+    @Test("--help documents every option and its environment variable")
+    func help() throws {
+        let (status, output) = try Executables.run("bridge", arguments: ["--help"])
+        #expect(status == 0)
+        for option in ["--redis-url", "--redis-pool-size", "--redis-timeout-ms", "--node-id", "--log-level", "--host", "--port", "--jwt-secret", "--visitor-salt"] {
+            #expect(output.contains(option), "\(option) missing from --help")
+        }
+        for variable in ["REDIS_URL", "REDIS_POOL_SIZE", "REDIS_TIMEOUT_MS", "NODE_ID", "LOG_LEVEL", "BRIDGE_HOST", "BRIDGE_PORT", "JWT_SECRET", "VISITOR_SALT"] {
+            #expect(output.contains(variable), "\(variable) missing from --help")
+        }
+    }
+
+    @Test("serves /healthz from REDIS_URL and BRIDGE_PORT, and exits 0 on SIGTERM", .timeLimit(.minutes(1)))
+    func servesAndStops() async throws {
+        let port = try FreePort.next()
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("bridge-\(UUID().uuidString).log")
+        defer { try? FileManager.default.removeItem(at: log) }
+        var environment = ProcessInfo.processInfo.environment
+        environment["REDIS_URL"] = try TestEnvironment.redisURL()
+        environment["BRIDGE_PORT"] = "\(port)"
+        environment["JWT_SECRET"] = "a-test-secret-of-enough-length"
+        let bridge = try ChildProcess(executable: try Executables.path(of: "bridge"), arguments: [], environment: environment, output: log.path)
+
+        let healthy = try await eventually(within: 10) { HTTPProbe.get(port: port, path: "/healthz")?.status == 200 }
+        #expect(healthy < .seconds(10))
+        let metrics = try #require(HTTPProbe.get(port: port, path: "/metrics"))
+        #expect(metrics.status == 200)
+        #expect(metrics.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
+
+        bridge.signal(SIGTERM)
+        let status = try #require(bridge.waitForExit(timeout: 10), "bridge did not exit after SIGTERM")
+        #expect(Executables.exitCode(status) == 0)
+        #expect(HTTPProbe.get(port: port, path: "/healthz") == nil)
+    }
+
+    @Test("/healthz answers 503 while Redis is unreachable", .timeLimit(.minutes(1)))
+    func unhealthyWithoutRedis() async throws {
+        let port = try FreePort.next()
+        var environment = ProcessInfo.processInfo.environment
+        environment["REDIS_URL"] = "redis://127.0.0.1:\(try FreePort.next())/0"
+        environment["REDIS_TIMEOUT_MS"] = "200"
+        environment["BRIDGE_PORT"] = "\(port)"
+        let bridge = try ChildProcess(executable: try Executables.path(of: "bridge"), arguments: [], environment: environment)
+        try await eventually(within: 10) { HTTPProbe.get(port: port, path: "/healthz")?.status == 503 }
+        bridge.terminate()
+    }
+}

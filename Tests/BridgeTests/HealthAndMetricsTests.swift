@@ -1,0 +1,60 @@
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Prometheus
+import RedisClient
+import TestSupport
+import Testing
+
+@testable import Bridge
+
+@Suite("GET /healthz and GET /metrics")
+struct HealthAndMetricsTests {
+    @Test("healthz is 200 when Redis answers")
+    func healthyWithRedis() async throws {
+        let redis = RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.redisURL()))
+        defer { Task { await redis.shutdown() } }
+        let app = Application(router: BridgeApplication.router(redis: redis, metrics: PrometheusCollectorRegistry()))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == #"{"redis":"ok"}"#)
+            }
+        }
+    }
+
+    @Test("healthz is 503 when Redis does not answer, within the command timeout")
+    func unhealthyWithoutRedis() async throws {
+        var configuration = try RedisConfiguration(url: "redis://127.0.0.1:\(try FreePort.next())/0")
+        configuration.commandTimeout = .milliseconds(200)
+        let redis = RedisClient(configuration: configuration)
+        defer { Task { await redis.shutdown() } }
+        let app = Application(router: BridgeApplication.router(redis: redis, metrics: PrometheusCollectorRegistry()))
+        try await app.test(.router) { client in
+            let clock = ContinuousClock()
+            let start = clock.now
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(String(buffer: response.body) == #"{"redis":"unavailable"}"#)
+            }
+            #expect(clock.now - start < .seconds(1))
+        }
+    }
+
+    @Test("metrics are in the Prometheus text format")
+    func metricsText() async throws {
+        let registry = PrometheusCollectorRegistry()
+        registry.makeCounter(name: "chat_test_counter_total").increment(by: 3)
+        let redis = RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.redisURL()))
+        defer { Task { await redis.shutdown() } }
+        let app = Application(router: BridgeApplication.router(redis: redis, metrics: registry))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "text/plain; version=0.0.4; charset=utf-8")
+                let body = String(buffer: response.body)
+                #expect(body.contains("# TYPE chat_test_counter_total counter\nchat_test_counter_total 3\n"))
+            }
+        }
+    }
+}
