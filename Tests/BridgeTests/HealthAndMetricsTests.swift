@@ -44,7 +44,7 @@ struct HealthAndMetricsTests {
     @Test("metrics are in the Prometheus text format")
     func metricsText() async throws {
         let registry = PrometheusCollectorRegistry()
-        registry.makeCounter(name: "chat_test_counter_total").increment(by: 3)
+        registry.makeCounter(name: "chat_test_counter_total").increment(by: Int64(3))
         let redis = RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.redisURL()))
         defer { Task { await redis.shutdown() } }
         let app = Application(router: BridgeApplication.router(redis: redis, metrics: registry))
