@@ -31,7 +31,7 @@ public struct CommonOptions: ParsableArguments, Sendable {
     public func resolve(environment: [String: String]) throws(ConfigurationError) -> CommonSettings {
         var redis = try Self.redisURLSetting.resolve(
             flag: redisURL, environment: environment,
-            default: try! RedisConfiguration(url: "redis://127.0.0.1:6379/0")
+            default: RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: 6379))
         ) { text in
             do { return try RedisConfiguration(url: text) } catch { throw Self.redisURLSetting.fail("\(error)") }
         }
