@@ -52,7 +52,7 @@ swift_client() { # workload depth requests [--on-event-loop]
 
 printf '\nredis-server %s, %s connections, %s client event loop thread(s), median of %s rounds, %s cores\n\n' \
     "$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')" "$CONNECTIONS" "$THREADS" "$ROUNDS" "$(nproc)"
-printf '%-8s %5s %15s %12s %6s %12s %6s\n' command depth redis-benchmark swift-async ratio swift-nio ratio
+printf '%-8s %5s %15s %12s %6s %12s %6s %12s %6s\n' command depth redis-benchmark swift-async ratio async-loop ratio swift-nio ratio
 for workload in set evalsha; do
     for depth in 1 32; do
         if [ "$depth" = 1 ]; then requests=200000; else requests=2000000; fi
@@ -60,23 +60,28 @@ for workload in set evalsha; do
             set) args=(SET bench:key xxx) ;;
             evalsha) args=(EVALSHA "$SHA" 1 bench:nodes node-1 1700000000000) ;;
         esac
-        theirs=() async=() nio=()
+        theirs=() async=() loop=() nio=()
         for _ in $(seq "$ROUNDS"); do
             theirs+=("$(redis_benchmark "$depth" "$requests" "${args[@]}")")
             async+=("$(swift_client "$workload" "$depth" "$requests")")
+            loop+=("$(swift_client "$workload" "$depth" "$requests" --task-on-event-loop)")
             nio+=("$(swift_client "$workload" "$depth" "$requests" --on-event-loop)")
         done
         t=$(printf '%s\n' "${theirs[@]}" | median)
-        a=$(printf '%s\n' "${async[@]}" | median)
-        n=$(printf '%s\n' "${nio[@]}" | median)
-        printf '%-8s %5s %15.0f %12.0f %6.2f %12.0f %6.2f\n' "$workload" "$depth" "$t" \
-            "$a" "$(awk -v o="$a" -v t="$t" 'BEGIN { print o / t }')" \
-            "$n" "$(awk -v o="$n" -v t="$t" 'BEGIN { print o / t }')"
+        row=$(printf '%-8s %5s %15.0f' "$workload" "$depth" "$t")
+        for values in "${async[*]}" "${loop[*]}" "${nio[*]}"; do
+            # shellcheck disable=SC2086 # the numbers of one column, split on purpose
+            m=$(printf '%s\n' $values | median)
+            row+=$(printf ' %12.0f %6.2f' "$m" "$(awk -v o="$m" -v t="$t" 'BEGIN { print o / t }')")
+        done
+        printf '%s\n' "$row"
     done
 done
 cat <<'NOTE'
 
-swift-async: RedisClient.send / pipeline awaited from Swift tasks (the async API).
+swift-async: RedisClient.send / pipeline awaited from Swift tasks on the global executor.
+async-loop:  the same tasks started with an EventLoopTaskExecutor preference (the pool's
+             event loop): continuations resume on the loop, no thread hop.
 swift-nio:   RedisClient.pipeline(_:on:) driven from the pool's event loops (the
-             EventLoopFuture API a channel handler uses: no task, no thread hop).
+             EventLoopFuture API a channel handler uses: no task at all).
 NOTE

@@ -25,6 +25,7 @@ struct RedisBench: AsyncParsableCommand {
     @Option(help: "Connections (redis-benchmark -c).") var connections = 50
     @Option(help: "Total commands (redis-benchmark -n).") var requests = 200_000
     @Option(help: "Event loop threads of the client (0: one per core, shared with everything else).") var threads = 0
+    @Flag(help: "Run the Swift tasks with an event loop of the pool as their executor preference.") var taskOnEventLoop = false
     @Flag(help: "Drive the client from its event loops with the EventLoopFuture API (as a NIO channel handler would) instead of from Swift tasks.") var onEventLoop = false
 
     func run() async throws {
@@ -59,7 +60,11 @@ struct RedisBench: AsyncParsableCommand {
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 for _ in 0..<connections {
                     let client = BenchmarkClient(redis: redis, command: command, depth: depth, rounds: perClient)
-                    tasks.addTask { try await client.run() }
+                    if taskOnEventLoop {
+                        tasks.addTask(executorPreference: EventLoopTaskExecutor(group.next())) { try await client.run() }
+                    } else {
+                        tasks.addTask { try await client.run() }
+                    }
                 }
                 try await tasks.waitForAll()
             }
