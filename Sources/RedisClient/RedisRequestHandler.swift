@@ -32,8 +32,6 @@ final class RedisRequestHandler: ChannelInboundHandler {
         self.metrics = metrics
     }
 
-    var inFlightCount: Int { inFlight.count }
-
     // Not `channelActive`: NIO succeeds the connect promise before firing it, and the
     // handshake is written from the promise's callback.
     func handlerAdded(context: ChannelHandlerContext) {

@@ -67,6 +67,7 @@ struct PubSubTests {
         var patternIterator = pattern.makeAsyncIterator()
         #expect(await iterator.next()?.text == "before")
         #expect(await patternIterator.next()?.text == "before")
+        #expect(await subscriber.isConnected)
 
         try server.restart()
         // Publish until both subscriptions are back (the subscriber reconnects by itself).
