@@ -58,10 +58,12 @@ missing_packages() {
     if command -v pkg-config >/dev/null 2>&1; then
         pkg-config --exists hiredis || echo libhiredis-dev
         pkg-config --exists libmariadb || echo libmariadb-dev
+        pkg-config --exists libcrypt || echo libcrypt-dev
     else
         echo pkg-config
         dpkg -s libhiredis-dev >/dev/null 2>&1 || echo libhiredis-dev
         dpkg -s libmariadb-dev >/dev/null 2>&1 || echo libmariadb-dev
+        dpkg -s libcrypt-dev >/dev/null 2>&1 || echo libcrypt-dev
     fi
 }
 

@@ -9,7 +9,7 @@ struct BridgeOptions: ParsableArguments {
     @Option(name: .customLong("port"), help: "HTTP and WebSocket port (env BRIDGE_PORT, default 7001).")
     var port: String?
 
-    @Option(name: .customLong("jwt-secret"), help: "HS256 secret of the tokens, at least 16 characters; the same on every bridge process (env JWT_SECRET, default: random per process, so tokens die with it).")
+    @Option(name: .customLong("jwt-secret"), help: "HS256 secret of the tokens, at least 32 bytes (HS256 keys must be as long as the hash); the same on every bridge process (env JWT_SECRET, default: random per process, so tokens die with it).")
     var jwtSecret: String?
 
     @Option(name: .customLong("visitor-salt"), help: "Salt of the visitors' X-Security-Sign (env VISITOR_SALT, default the value deployed clients carry).")
@@ -30,7 +30,7 @@ struct BridgeOptions: ParsableArguments {
         let jwtSecret: BridgeSettings.Secret = try Self.jwtSecretSetting.resolve(
             flag: jwtSecret, environment: environment, default: .generated(BridgeSettings.randomSecret())
         ) { text throws(ConfigurationError) in
-            guard text.utf8.count >= 16 else { throw Self.jwtSecretSetting.fail("must be at least 16 characters") }
+            guard text.utf8.count >= TokenService.minimumSecretBytes else { throw Self.jwtSecretSetting.fail("must be at least \(TokenService.minimumSecretBytes) bytes") }
             return .configured(text)
         }
         let visitorSalt = try Self.visitorSaltSetting.resolve(

@@ -42,7 +42,7 @@ struct BridgeExecutableTests {
         var environment = ProcessInfo.processInfo.environment
         environment["REDIS_URL"] = try TestEnvironment.redisURL()
         environment["BRIDGE_PORT"] = "\(port)"
-        environment["JWT_SECRET"] = "a-test-secret-of-enough-length"
+        environment["JWT_SECRET"] = "a-test-secret-that-is-long-enough-for-hs256"
         let bridge = try ChildProcess(executable: try Executables.path(of: "bridge"), arguments: [], environment: environment, output: log.path)
 
         let healthy = try await eventually(within: 10) { HTTPProbe.get(port: port, path: "/healthz")?.status == 200 }
