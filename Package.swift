@@ -117,6 +117,7 @@ let package = Package(
             dependencies: ["RedisClient", "MariaDB"],
             path: "Tests/TestSupport"
         ),
+        .testTarget(name: "ModelTests", dependencies: ["Model"]),
         .testTarget(
             name: "RedisClientTests",
             dependencies: [
