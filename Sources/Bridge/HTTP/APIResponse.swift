@@ -1,0 +1,42 @@
+import Hummingbird
+import Model
+
+/// The response envelope of API.md: `ok(data)` = 200 `{"msg":"ok","data":…}`,
+/// `fail(text)` = 400 `{"msg":"fail","data":"<Chinese text>"}`. The client treats any
+/// 2xx as success, so a failure never goes out as 200.
+enum APIResponse {
+    static func ok(_ data: JSONValue) -> Response {
+        envelope(status: .ok, message: "ok", data: data)
+    }
+
+    static func fail(_ text: String) -> Response {
+        envelope(status: .badRequest, message: "fail", data: .string(text))
+    }
+
+    /// The complaint endpoints put their Chinese text in `msg` (as the old server did).
+    static func envelope(status: HTTPResponse.Status, message: String, data: JSONValue) -> Response {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(64)
+        JSONSerializer.write(["msg": .string(message), "data": data], into: &bytes)
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
+        )
+    }
+}
+
+/// Thrown by a route to answer `fail(text)`; nothing else about the failure leaks out.
+struct APIFailure: HTTPResponseError, Equatable {
+    let text: String
+
+    init(_ text: String) {
+        self.text = text
+    }
+
+    var status: HTTPResponse.Status { .badRequest }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        APIResponse.fail(text)
+    }
+}
