@@ -80,6 +80,7 @@ let package = Package(
                 "CCrypt",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 "RedisClient",
                 "ChatRuntime",

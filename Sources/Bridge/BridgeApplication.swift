@@ -1,26 +1,48 @@
 import Hummingbird
 import Logging
+import LuaScripts
 import Prometheus
 import RedisClient
 
 /// Builds the bridge's HTTP application: routes and middleware as small values.
 enum BridgeApplication {
-    typealias Context = BasicRequestContext
+    typealias Context = BridgeRequestContext
 
-    static func make(
-        settings: BridgeSettings, redis: RedisClient, metrics: PrometheusCollectorRegistry, logger: Logger
-    ) -> some ApplicationProtocol {
+    /// What the routes need, built once at start-up.
+    struct Dependencies: Sendable {
+        let redis: RedisClient
+        let metrics: PrometheusCollectorRegistry
+        let accounts: AccountService
+
+        static func make(settings: BridgeSettings, redis: RedisClient, metrics: PrometheusCollectorRegistry) async -> Dependencies {
+            let scripts = RedisScripts(
+                client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) }
+            )
+            let accounts = AccountService(
+                store: AccountStore(scripts: scripts),
+                hasher: PasswordHasher(cost: settings.bcryptCost),
+                tokens: await TokenService(secret: settings.jwtSecret.value),
+                defaultAvatar: BridgeSettings.defaultUserAvatar
+            )
+            return Dependencies(redis: redis, metrics: metrics, accounts: accounts)
+        }
+    }
+
+    static func make(settings: BridgeSettings, dependencies: Dependencies, logger: Logger) -> some ApplicationProtocol {
         Application(
-            router: router(redis: redis, metrics: metrics),
+            router: router(dependencies),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "chat-bridge"),
             logger: logger
         )
     }
 
-    static func router(redis: RedisClient, metrics: PrometheusCollectorRegistry) -> Router<Context> {
+    static func router(_ dependencies: Dependencies) -> Router<Context> {
         let router = Router(context: Context.self)
-        HealthRoutes(redis: redis).register(on: router)
-        MetricsRoutes(registry: metrics).register(on: router)
+        HealthRoutes(redis: dependencies.redis).register(on: router)
+        MetricsRoutes(registry: dependencies.metrics).register(on: router)
+        let chat = router.group("api/chat")
+            .add(middleware: ChatAuthMiddleware(tokens: dependencies.accounts.tokens, store: dependencies.accounts.store))
+        AccountRoutes(accounts: dependencies.accounts).register(public: router, chat: chat)
         return router
     }
 }

@@ -35,7 +35,8 @@ struct BridgeCommand: AsyncParsableCommand {
         }
 
         let redis = RedisClient(configuration: commonSettings.redis, logger: Logger(label: "bridge.redis"))
-        let app = BridgeApplication.make(settings: settings, redis: redis, metrics: metrics, logger: logger)
+        let dependencies = await BridgeApplication.Dependencies.make(settings: settings, redis: redis, metrics: metrics)
+        let app = BridgeApplication.make(settings: settings, dependencies: dependencies, logger: logger)
         let serviceGroup = ServiceGroup(
             configuration: .init(
                 services: [RedisClientService(client: redis), app],

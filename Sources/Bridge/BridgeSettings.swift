@@ -16,10 +16,16 @@ struct BridgeSettings: Sendable {
     /// The salt deployed clients compute `X-Security-Sign` with (API.md).
     static let defaultVisitorSalt = "45ncashdaksh2!#@3nxjdas*_259"
 
+    /// The old schema's default avatars (API.md, *Default avatars*).
+    static let defaultUserAvatar = "https://docs-51yrc-com.oss-cn-hangzhou.aliyuncs.com/chat/user.jpg"
+    static let defaultGroupAvatar = "https://docs-51yrc-com.oss-cn-hangzhou.aliyuncs.com/chat/group.png"
+
     var host: String
     var port: Int
     var jwtSecret: Secret
     var visitorSalt: String
+    /// bcrypt cost of new password hashes.
+    var bcryptCost: Int = 10
 
     static func randomSecret() -> String {
         var generator = SystemRandomNumberGenerator()

@@ -11,6 +11,17 @@ public enum RedisKeys {
     public static func nodeChannel(_ nodeID: String) -> String { "chat:node:\(nodeID)" }
     /// Live processes by last heartbeat.
     public static let nodes = "chat:nodes"
+
+    /// The `user` row, plus `_v` (*compat*: operators `HSET … status 0`).
+    public static func user(_ userID: Int) -> String { "chat:user:\(userID)" }
+    /// Unique indexes: username, uuid and device id → user id (`SET NX` claims them).
+    public static func userByName(_ username: String) -> String { "chat:user:name:\(username)" }
+    public static func userByUUID(_ uuid: String) -> String { "chat:user:uuid:\(uuid)" }
+    public static func userByDevice(_ deviceID: String) -> String { "chat:user:device:\(deviceID)" }
+    /// The `user_info` row.
+    public static func userInfo(_ userID: Int) -> String { "chat:userinfo:\(userID)" }
+    /// Id counters (`INCR`), kept above imported MySQL ids.
+    public static func idCounter(_ entity: String) -> String { "chat:id:\(entity)" }
 }
 
 /// The two streams analytics jobs read (a versioned public contract).
@@ -19,4 +30,6 @@ public enum StreamName {
     public static let entities = "chat:stream:entities"
     /// Consumer group of the persister.
     public static let persisterGroup = "persister"
+    /// `MAXLEN ~` of every XADD: the safety net against a consumer that never reads.
+    public static let defaultHardCap = 5_000_000
 }

@@ -14,7 +14,7 @@ struct HealthAndMetricsTests {
     func healthyWithRedis() async throws {
         let redis = RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.redisURL()))
         defer { Task { await redis.shutdown() } }
-        let app = Application(router: BridgeApplication.router(redis: redis, metrics: PrometheusCollectorRegistry()))
+        let app = await TestBridge.app(redis: redis)
         try await app.test(.router) { client in
             try await client.execute(uri: "/healthz", method: .get) { response in
                 #expect(response.status == .ok)
@@ -29,7 +29,7 @@ struct HealthAndMetricsTests {
         configuration.commandTimeout = .milliseconds(200)
         let redis = RedisClient(configuration: configuration)
         defer { Task { await redis.shutdown() } }
-        let app = Application(router: BridgeApplication.router(redis: redis, metrics: PrometheusCollectorRegistry()))
+        let app = await TestBridge.app(redis: redis)
         try await app.test(.router) { client in
             let clock = ContinuousClock()
             let start = clock.now
@@ -47,7 +47,7 @@ struct HealthAndMetricsTests {
         registry.makeCounter(name: "chat_test_counter_total").increment(by: Int64(3))
         let redis = RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.redisURL()))
         defer { Task { await redis.shutdown() } }
-        let app = Application(router: BridgeApplication.router(redis: redis, metrics: registry))
+        let app = await TestBridge.app(redis: redis, metrics: registry)
         try await app.test(.router) { client in
             try await client.execute(uri: "/metrics", method: .get) { response in
                 #expect(response.status == .ok)

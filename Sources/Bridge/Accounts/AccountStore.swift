@@ -1,0 +1,106 @@
+import Foundation
+import Model
+import RedisClient
+
+/// Accounts in Redis (DATA.md): the `chat:user:{id}` hashes, their unique indexes and the
+/// token registry `chat_user_{id}`. Every change goes through a script of `lua/` that also
+/// appends the entity event, so a change never exists without its event.
+struct AccountStore: Sendable {
+    enum RegistrationError: Error, Equatable {
+        case usernameTaken
+    }
+
+    enum LoginError: Error, Equatable {
+        /// Disabled or gone since it was read.
+        case unavailable
+        /// The password changed between the check and the write: try again.
+        case passwordChanged
+    }
+
+    let scripts: RedisScripts
+    var streamCap: Int = StreamName.defaultHardCap
+    var redis: RedisClient { scripts.client }
+
+    func user(id: Int) async throws -> UserRow? {
+        let reply = try await redis.send("HGETALL", RedisKeys.user(id))
+        return UserRow(hash: Self.dictionary(reply))
+    }
+
+    func user(named username: String) async throws -> UserRow? {
+        guard let id = try await redis.send("GET", RedisKeys.userByName(username)).integer else { return nil }
+        return try await user(id: Int(id))
+    }
+
+    /// Creates a user (and its `user_info` row) whose username nobody has.
+    func register(username: String, passwordHash: String, avatar: String, role: Role, now: Date) async throws -> UserRow {
+        let ids = try await redis.pipeline([
+            RedisCommand("INCR", RedisKeys.idCounter("user")), RedisCommand("INCR", RedisKeys.idCounter("user_info")),
+        ])
+        guard let userID = ids[0].integer, let infoID = ids[1].integer else {
+            throw RedisError.server(ids.compactMap(\.errorMessage).first ?? "INCR failed")
+        }
+        let created = TimeFormat.rowTime(now)
+        let user = UserRow(
+            id: Int(userID), uuid: UUID().uuidString.lowercased(), username: username, password: passwordHash,
+            avatar: avatar, role: role, createTime: created, registerTime: TimeFormat.iso(now)
+        )
+        let info: JSONValue = [
+            "id": .integer(infoID), "user_id": .integer(userID), "gender": "unknown", "birthday": .null, "bio": "",
+            "location": "", "website": "", "order": 50, "create_time": .string(created), "update_time": .string(created),
+        ]
+        let reply = try await scripts.run(
+            "user_register",
+            keys: [
+                RedisKeys.userByName(username), RedisKeys.userByUUID(user.uuid), RedisKeys.user(user.id),
+                RedisKeys.userInfo(user.id), StreamName.entities,
+            ],
+            arguments: [
+                String(userID), String(infoID), JSONSerializer.string(.object(user.json(includingPassword: true))),
+                JSONSerializer.string(info), String(streamCap),
+            ]
+        )
+        if reply.errorMessage?.contains("username_taken") == true { throw RegistrationError.usernameTaken }
+        try reply.throwingOnError()
+        return user
+    }
+
+    /// Records a login and makes `token` the account's only valid token.
+    func recordLogin(
+        of user: UserRow, token: String, verifiedHash: String, newHash: String?, now: Date
+    ) async throws -> UserRow {
+        let reply = try await scripts.run(
+            "user_login",
+            keys: [RedisKeys.user(user.id), RedisKeys.userToken(user.id), StreamName.entities],
+            arguments: [
+                token, TimeFormat.iso(now), TimeFormat.rowTime(now), verifiedHash, newHash ?? "", String(streamCap),
+            ]
+        )
+        if let message = reply.errorMessage {
+            if message.contains("disabled") { throw LoginError.unavailable }
+            if message.contains("password_changed") { throw LoginError.passwordChanged }
+            throw RedisError.server(message)
+        }
+        guard let row = UserRow(hash: Self.dictionary(reply)) else { throw LoginError.unavailable }
+        return row
+    }
+
+    func currentToken(of userID: Int) async throws -> String? {
+        try await redis.send("GET", RedisKeys.userToken(userID)).string
+    }
+
+    func revokeToken(of userID: Int) async throws {
+        try await redis.send("DEL", RedisKeys.userToken(userID)).throwingOnError()
+    }
+
+    /// A flat `HGETALL` reply as a dictionary.
+    static func dictionary(_ reply: RedisReply) -> [String: String] {
+        guard case .array(let items) = reply else { return [:] }
+        var result: [String: String] = [:]
+        var index = 0
+        while index + 1 < items.count {
+            if let key = items[index].string, let value = items[index + 1].string { result[key] = value }
+            index += 2
+        }
+        return result
+    }
+}

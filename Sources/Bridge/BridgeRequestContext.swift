@@ -1,0 +1,34 @@
+import Hummingbird
+import Model
+
+/// Who is calling, once `ChatAuthMiddleware` has checked the token.
+struct ChatIdentity: Sendable {
+    /// The stored account (its role decides business rules, e.g. send permission).
+    let user: UserRow
+    /// The token's role (decides access: a visitor token sees only the whitelist).
+    let tokenRole: Role
+    let token: String
+}
+
+/// The request context of the bridge's routes.
+struct BridgeRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    /// Set for `/api/chat/*` by `ChatAuthMiddleware`.
+    var identity: ChatIdentity?
+    /// The parsed body and query, when a middleware already read them.
+    var parameters: RequestParameters?
+
+    init(source: Source) {
+        coreContext = .init(source: source)
+        identity = nil
+        parameters = nil
+    }
+
+    /// The body may only be read once: middleware and routes share the parsed form.
+    mutating func parameters(of request: inout Request) async throws(APIFailure) -> RequestParameters {
+        if let parameters { return parameters }
+        let read = try await RequestParameters.read(from: &request)
+        parameters = read
+        return read
+    }
+}

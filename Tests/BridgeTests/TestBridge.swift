@@ -1,0 +1,30 @@
+import Hummingbird
+import NIOCore
+import Prometheus
+import RedisClient
+import TestSupport
+
+@testable import Bridge
+
+/// The bridge's router over a given Redis, with test settings (cheap bcrypt).
+enum TestBridge {
+    static let secret = "a-test-secret-that-is-long-enough-for-hs256"
+
+    static func settings() -> BridgeSettings {
+        var settings = BridgeSettings(host: "127.0.0.1", port: 0, jwtSecret: .configured(secret), visitorSalt: BridgeSettings.defaultVisitorSalt)
+        settings.bcryptCost = 4
+        return settings
+    }
+
+    static func dependencies(redis: RedisClient, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) async -> BridgeApplication.Dependencies {
+        await BridgeApplication.Dependencies.make(settings: settings(), redis: redis, metrics: metrics)
+    }
+
+    static func app(redis: RedisClient, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) async -> some ApplicationProtocol {
+        Application(router: BridgeApplication.router(await dependencies(redis: redis, metrics: metrics)))
+    }
+
+    static func sharedRedis() throws -> RedisClient {
+        RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.redisURL()))
+    }
+}

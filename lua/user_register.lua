@@ -1,0 +1,36 @@
+-- Registers an account atomically: claims the username and uuid indexes (SET NX, so
+-- of two concurrent registrations of one username exactly one succeeds), writes the
+-- user and user_info rows, and appends both entity events to the entities stream.
+-- KEYS[1] chat:user:name:{username}  KEYS[2] chat:user:uuid:{uuid}
+-- KEYS[3] chat:user:{id}  KEYS[4] chat:userinfo:{id}  KEYS[5] chat:stream:entities
+-- ARGV[1] user id  ARGV[2] user_info id  ARGV[3] user row (JSON)
+-- ARGV[4] user_info row (JSON)  ARGV[5] stream hard cap (MAXLEN ~)
+-- Returns 'OK', or the error 'username_taken'.
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') == false then
+  return redis.error_reply('username_taken')
+end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX') == false then
+  redis.call('DEL', KEYS[1])
+  return redis.error_reply('uuid_taken')
+end
+
+local function write_row(key, json)
+  local row = cjson.decode(json)
+  local fields = {}
+  for column, value in pairs(row) do
+    if value ~= cjson.null then
+      fields[#fields + 1] = column
+      fields[#fields + 1] = tostring(value)
+    end
+  end
+  redis.call('DEL', key)
+  redis.call('HSET', key, '_v', 1, unpack(fields))
+end
+
+write_row(KEYS[3], ARGV[3])
+write_row(KEYS[4], ARGV[4])
+redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*',
+  'v', 1, 'entity', 'user', 'op', 'upsert', 'id', ARGV[1], 'version', 1, 'row', ARGV[3])
+redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*',
+  'v', 1, 'entity', 'user_info', 'op', 'upsert', 'id', ARGV[2], 'version', 1, 'row', ARGV[4])
+return redis.status_reply('OK')
