@@ -184,3 +184,34 @@ struct AccountTests {
         }
     }
 }
+
+@Suite("POST /api/chat/setPassword")
+struct SetPasswordTests {
+    @Test("mismatch, wrong old password, success; the new password logs in, the old does not")
+    func setPassword() async throws {
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        try await TestBridge.app(redis: redis).test(.router) { client in
+            let username = AccountTests.name()
+            let registered = try await AccountTests.call(client, "/api/regChat", ["username": .string(username), "password": "secret1"])
+            let token = try #require(AccountTests.token(of: registered))
+            let id = try #require(registered.body.objectValue?["data"]?.objectValue?["id"]?.integerValue)
+            let call = { (body: JSONValue) in try await AccountTests.call(client, "/api/chat/setPassword", body, token: token) }
+
+            #expect(try await call(["oldpassword": "secret1", "newpassword": "secret2", "checknewpassword": "secret3"]).body
+                == AccountTests.fail("新密码与确认新密码不一致"))
+            #expect(try await call(["oldpassword": "wrong-1", "newpassword": "secret2", "checknewpassword": "secret2"]).body
+                == AccountTests.fail("原始密码错误，无法修改密码"))
+            #expect(try await call(["oldpassword": "secret1", "newpassword": "short", "checknewpassword": "short"]).body
+                == AccountTests.fail("参数newpassword长度应在6-20之间"))
+            let versionBefore = try await redis.send("HGET", RedisKeys.user(Int(id)), "_v").integer
+            #expect(try await call(["oldpassword": "secret1", "newpassword": "secret2", "checknewpassword": "secret2"]).body
+                == ["msg": "ok", "data": "修改密码成功"])
+            #expect(try await redis.send("HGET", RedisKeys.user(Int(id)), "_v").integer == versionBefore.map { $0 + 1 })
+
+            #expect(try await AccountTests.call(client, "/api/loginChat", ["username": .string(username), "password": "secret1"]).body
+                == AccountTests.fail("账户或密码错误"))
+            #expect(try await AccountTests.call(client, "/api/loginChat", ["username": .string(username), "password": "secret2"]).status == .ok)
+        }
+    }
+}

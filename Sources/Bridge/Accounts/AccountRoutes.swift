@@ -22,6 +22,17 @@ struct AccountRoutes: Sendable {
             let password = try parameters.string("password", length: 6...20)
             return APIResponse.ok(.object(try await accounts.loginResult(username: username, password: password, visitorMode: false)))
         }
+        chat.post("setPassword") { request, context -> Response in
+            var request = request
+            var context = context
+            guard let identity = context.identity else { throw APIFailure(ChatAuthMiddleware.noToken) }
+            let parameters = try await context.parameters(of: &request)
+            let old = try parameters.string("oldpassword")
+            let new = try parameters.string("newpassword", length: 6...20)
+            let confirmation = try parameters.string("checknewpassword")
+            let text = try await accounts.setPassword(userID: identity.user.id, old: old, new: new, confirmation: confirmation)
+            return APIResponse.ok(.string(text))
+        }
         chat.post("logout") { _, context -> Response in
             guard let identity = context.identity else { throw APIFailure(ChatAuthMiddleware.noToken) }
             do {

@@ -67,6 +67,33 @@ struct AccountService: Sendable {
         throw APIFailure(Self.loginFailed)
     }
 
+    /// `POST /api/chat/setPassword`.
+    func setPassword(userID: Int, old: String, new: String, confirmation: String) async throws(APIFailure) -> String {
+        guard new == confirmation else { throw APIFailure("新密码与确认新密码不一致") }
+        let gone = APIFailure("用户不存在，无法修改密码")
+        let user: UserRow?
+        do { user = try await store.user(id: userID) } catch { throw APIFailure("修改密码失败，请稍后再试") }
+        guard let user else { throw gone }
+        let stored = user.password
+        guard case .valid = await Self.offload({ hasher.verify(old, against: stored) }) else {
+            throw APIFailure("原始密码错误，无法修改密码")
+        }
+        let hash = await Self.offload { hasher.hash(new) }
+        do {
+            _ = try await store.update(
+                userID, requireActive: false, verifiedHash: stored,
+                columns: [("password", hash), ("update_time", TimeFormat.rowTime(Date()))]
+            )
+        } catch AccountStore.LoginError.unavailable {
+            throw gone
+        } catch AccountStore.LoginError.passwordChanged {
+            throw APIFailure("原始密码错误，无法修改密码")  // changed meanwhile by another request
+        } catch {
+            throw APIFailure("修改密码失败，请稍后再试")
+        }
+        return "修改密码成功"
+    }
+
     /// bcrypt takes tens of milliseconds of CPU: never on the cooperative pool's few
     /// threads or an event loop, but on NIO's blocking thread pool.
     static func offload<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {

@@ -11,7 +11,8 @@ struct AccountStore: Sendable {
     }
 
     enum LoginError: Error, Equatable {
-        /// Disabled or gone since it was read.
+        /// Disabled or gone since it was read (or, for changes that allow a disabled
+        /// account, gone).
         case unavailable
         /// The password changed between the check and the write: try again.
         case passwordChanged
@@ -68,15 +69,28 @@ struct AccountStore: Sendable {
     func recordLogin(
         of user: UserRow, token: String, verifiedHash: String, newHash: String?, now: Date
     ) async throws -> UserRow {
-        let reply = try await scripts.run(
-            "user_login",
-            keys: [RedisKeys.user(user.id), RedisKeys.userToken(user.id), StreamName.entities],
-            arguments: [
-                token, TimeFormat.iso(now), TimeFormat.rowTime(now), verifiedHash, newHash ?? "", String(streamCap),
-            ]
-        )
+        var columns = [("last_login", TimeFormat.iso(now)), ("update_time", TimeFormat.rowTime(now))]
+        if let newHash { columns.append(("password", newHash)) }
+        return try await update(user.id, requireActive: true, verifiedHash: verifiedHash, token: token, columns: columns)
+    }
+
+    /// Changes columns of a user row (through `lua/user_update.lua`, which appends the
+    /// entity event). `verifiedHash`: the change applies only if the password hash is
+    /// still this one. `token`: stored as the account's only valid token.
+    func update(
+        _ userID: Int, requireActive: Bool, verifiedHash: String? = nil, token: String? = nil,
+        columns: [(String, String)]
+    ) async throws -> UserRow {
+        var keys: [any RedisArgument] = [RedisKeys.user(userID), StreamName.entities]
+        if token != nil { keys.append(RedisKeys.userToken(userID)) }
+        var arguments: [any RedisArgument] = [String(streamCap), requireActive ? "1" : "0", verifiedHash ?? "", token ?? ""]
+        for (column, value) in columns {
+            arguments.append(column)
+            arguments.append(value)
+        }
+        let reply = try await scripts.run("user_update", keys: keys, arguments: arguments)
         if let message = reply.errorMessage {
-            if message.contains("disabled") { throw LoginError.unavailable }
+            if message.contains("unavailable") { throw LoginError.unavailable }
             if message.contains("password_changed") { throw LoginError.passwordChanged }
             throw RedisError.server(message)
         }

@@ -1,0 +1,37 @@
+-- Changes columns of a user row, checks first, event after: every change of a `user`
+-- row (login, password, profile, settings) goes through here, so none can happen
+-- without its entity event.
+-- KEYS[1] chat:user:{id}  KEYS[2] chat:stream:entities  KEYS[3] chat_user_{id} (only with a token)
+-- ARGV[1] stream hard cap (MAXLEN ~)
+-- ARGV[2] '1' to require an active account (status 1), '0' to require only that it exists
+-- ARGV[3] the password hash the caller verified, or '' for no check
+-- ARGV[4] a token to store as the account's only valid one, or ''
+-- ARGV[5..] column, value, column, value…
+-- Returns the row as a flat field/value array, or the error 'unavailable' / 'password_changed'.
+local status = redis.call('HGET', KEYS[1], 'status')
+if status == false or (ARGV[2] == '1' and status ~= '1') then
+  return redis.error_reply('unavailable')
+end
+if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'password') ~= ARGV[3] then
+  return redis.error_reply('password_changed')
+end
+if #ARGV >= 6 then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+end
+local version = redis.call('HINCRBY', KEYS[1], '_v', 1)
+if ARGV[4] ~= '' then
+  redis.call('SET', KEYS[3], ARGV[4])
+end
+
+local flat = redis.call('HGETALL', KEYS[1])
+local integers = { id = true, invite_confirm = true, status = true, is_deleted = true, order = true }
+local row = {}
+for i = 1, #flat, 2 do
+  local column, value = flat[i], flat[i + 1]
+  if column ~= '_v' then
+    row[column] = integers[column] and tonumber(value) or value
+  end
+end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*',
+  'v', 1, 'entity', 'user', 'op', 'upsert', 'id', row.id, 'version', version, 'row', cjson.encode(row))
+return flat
