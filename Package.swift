@@ -133,6 +133,7 @@ let package = Package(
             dependencies: [
                 "Bridge", "TestSupport", "RedisClient",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(name: "PersisterTests", dependencies: ["Persister", "MariaDB", "TestSupport"]),

@@ -3,15 +3,20 @@
 -- user and user_info rows, and appends both entity events to the entities stream.
 -- KEYS[1] chat:user:name:{username}  KEYS[2] chat:user:uuid:{uuid}
 -- KEYS[3] chat:user:{id}  KEYS[4] chat:userinfo:{id}  KEYS[5] chat:stream:entities
+-- KEYS[6] chat:user:device:{deviceId}, for an account bound to a device (optional)
 -- ARGV[1] user id  ARGV[2] user_info id  ARGV[3] user row (JSON)
 -- ARGV[4] user_info row (JSON)  ARGV[5] stream hard cap (MAXLEN ~)
--- Returns 'OK', or the error 'username_taken'.
+-- Returns 'OK', or the error 'username_taken' / 'device_taken'.
 if redis.call('SET', KEYS[1], ARGV[1], 'NX') == false then
   return redis.error_reply('username_taken')
 end
 if redis.call('SET', KEYS[2], ARGV[1], 'NX') == false then
   redis.call('DEL', KEYS[1])
   return redis.error_reply('uuid_taken')
+end
+if KEYS[6] and redis.call('SET', KEYS[6], ARGV[1], 'NX') == false then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  return redis.error_reply('device_taken')
 end
 
 local function write_row(key, json)

@@ -1,13 +1,16 @@
 -- Changes columns of a user row, checks first, event after: every change of a `user`
--- row (login, password, profile, settings) goes through here, so none can happen
--- without its entity event.
--- KEYS[1] chat:user:{id}  KEYS[2] chat:stream:entities  KEYS[3] chat_user_{id} (only with a token)
+-- row (login, password, profile, settings, a visitor becoming a user) goes through
+-- here, so none can happen without its entity event.
+-- KEYS[1] chat:user:{id}  KEYS[2] chat:stream:entities  KEYS[3] chat_user_{id}
+-- KEYS[4] chat:user:name:{new username}  KEYS[5] chat:user:name:{current username}
 -- ARGV[1] stream hard cap (MAXLEN ~)
 -- ARGV[2] '1' to require an active account (status 1), '0' to require only that it exists
 -- ARGV[3] the password hash the caller verified, or '' for no check
 -- ARGV[4] a token to store as the account's only valid one, or ''
--- ARGV[5..] column, value, column, value…
--- Returns the row as a flat field/value array, or the error 'unavailable' / 'password_changed'.
+-- ARGV[5] a new username (claimed in KEYS[4], KEYS[5] released), or ''
+-- ARGV[6..] column, value, column, value…
+-- Returns the row as a flat field/value array, or the error 'unavailable' /
+-- 'password_changed' / 'username_taken'.
 local status = redis.call('HGET', KEYS[1], 'status')
 if status == false or (ARGV[2] == '1' and status ~= '1') then
   return redis.error_reply('unavailable')
@@ -15,8 +18,18 @@ end
 if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'password') ~= ARGV[3] then
   return redis.error_reply('password_changed')
 end
-if #ARGV >= 6 then
-  redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+local id = redis.call('HGET', KEYS[1], 'id')
+if ARGV[5] ~= '' then
+  if redis.call('SET', KEYS[4], id, 'NX') == false then
+    return redis.error_reply('username_taken')
+  end
+  if redis.call('GET', KEYS[5]) == id then
+    redis.call('DEL', KEYS[5])
+  end
+  redis.call('HSET', KEYS[1], 'username', ARGV[5])
+end
+if #ARGV >= 7 then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 6))
 end
 local version = redis.call('HINCRBY', KEYS[1], '_v', 1)
 if ARGV[4] ~= '' then

@@ -13,6 +13,7 @@ enum BridgeApplication {
         let redis: RedisClient
         let metrics: PrometheusCollectorRegistry
         let accounts: AccountService
+        let visitors: VisitorService
 
         static func make(settings: BridgeSettings, redis: RedisClient, metrics: PrometheusCollectorRegistry) async -> Dependencies {
             let scripts = RedisScripts(
@@ -24,7 +25,8 @@ enum BridgeApplication {
                 tokens: await TokenService(secret: settings.jwtSecret.value),
                 defaultAvatar: BridgeSettings.defaultUserAvatar
             )
-            return Dependencies(redis: redis, metrics: metrics, accounts: accounts)
+            let visitors = VisitorService(accounts: accounts, signature: VisitorSignature(salt: settings.visitorSalt))
+            return Dependencies(redis: redis, metrics: metrics, accounts: accounts, visitors: visitors)
         }
     }
 
@@ -43,6 +45,7 @@ enum BridgeApplication {
         let chat = router.group("api/chat")
             .add(middleware: ChatAuthMiddleware(tokens: dependencies.accounts.tokens, store: dependencies.accounts.store))
         AccountRoutes(accounts: dependencies.accounts).register(public: router, chat: chat)
+        VisitorRoutes(visitors: dependencies.visitors).register(on: router)
         return router
     }
 }

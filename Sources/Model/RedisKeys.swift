@@ -20,6 +20,8 @@ public enum RedisKeys {
     public static func userByDevice(_ deviceID: String) -> String { "chat:user:device:\(deviceID)" }
     /// The `user_info` row.
     public static func userInfo(_ userID: Int) -> String { "chat:userinfo:\(userID)" }
+    /// Visitor calls of a device in the current hour (*compat*).
+    public static func visitorCalls(_ deviceID: String) -> String { "chat_visitor_reg:\(deviceID)" }
     /// Id counters (`INCR`), kept above imported MySQL ids.
     public static func idCounter(_ entity: String) -> String { "chat:id:\(entity)" }
 }

@@ -81,7 +81,7 @@ struct AccountService: Sendable {
         let hash = await Self.offload { hasher.hash(new) }
         do {
             _ = try await store.update(
-                userID, requireActive: false, verifiedHash: stored,
+                user, requireActive: false, verifiedHash: stored,
                 columns: [("password", hash), ("update_time", TimeFormat.rowTime(Date()))]
             )
         } catch AccountStore.LoginError.unavailable {

@@ -8,6 +8,7 @@ import RedisClient
 struct AccountStore: Sendable {
     enum RegistrationError: Error, Equatable {
         case usernameTaken
+        case deviceTaken
     }
 
     enum LoginError: Error, Equatable {
@@ -32,8 +33,16 @@ struct AccountStore: Sendable {
         return try await user(id: Int(id))
     }
 
-    /// Creates a user (and its `user_info` row) whose username nobody has.
-    func register(username: String, passwordHash: String, avatar: String, role: Role, now: Date) async throws -> UserRow {
+    func user(boundTo deviceID: String) async throws -> UserRow? {
+        guard let id = try await redis.send("GET", RedisKeys.userByDevice(deviceID)).integer else { return nil }
+        return try await user(id: Int(id))
+    }
+
+    /// Creates a user (and its `user_info` row) whose username nobody has; `device`
+    /// binds the account to a device (visitors), claimed as atomically as the name.
+    func register(
+        username: String, passwordHash: String, avatar: String, role: Role, device: DeviceFields? = nil, now: Date
+    ) async throws -> UserRow {
         let ids = try await redis.pipeline([
             RedisCommand("INCR", RedisKeys.idCounter("user")), RedisCommand("INCR", RedisKeys.idCounter("user_info")),
         ])
@@ -41,26 +50,32 @@ struct AccountStore: Sendable {
             throw RedisError.server(ids.compactMap(\.errorMessage).first ?? "INCR failed")
         }
         let created = TimeFormat.rowTime(now)
-        let user = UserRow(
+        var user = UserRow(
             id: Int(userID), uuid: UUID().uuidString.lowercased(), username: username, password: passwordHash,
             avatar: avatar, role: role, createTime: created, registerTime: TimeFormat.iso(now)
         )
+        var keys: [any RedisArgument] = [
+            RedisKeys.userByName(username), RedisKeys.userByUUID(user.uuid), RedisKeys.user(user.id),
+            RedisKeys.userInfo(user.id), StreamName.entities,
+        ]
+        if let device {
+            device.apply(to: &user)
+            keys.append(RedisKeys.userByDevice(device.deviceID))
+        }
         let info: JSONValue = [
             "id": .integer(infoID), "user_id": .integer(userID), "gender": "unknown", "birthday": .null, "bio": "",
             "location": "", "website": "", "order": 50, "create_time": .string(created), "update_time": .string(created),
         ]
         let reply = try await scripts.run(
             "user_register",
-            keys: [
-                RedisKeys.userByName(username), RedisKeys.userByUUID(user.uuid), RedisKeys.user(user.id),
-                RedisKeys.userInfo(user.id), StreamName.entities,
-            ],
+            keys: keys,
             arguments: [
                 String(userID), String(infoID), JSONSerializer.string(.object(user.json(includingPassword: true))),
                 JSONSerializer.string(info), String(streamCap),
             ]
         )
         if reply.errorMessage?.contains("username_taken") == true { throw RegistrationError.usernameTaken }
+        if reply.errorMessage?.contains("device_taken") == true { throw RegistrationError.deviceTaken }
         try reply.throwingOnError()
         return user
     }
@@ -71,19 +86,24 @@ struct AccountStore: Sendable {
     ) async throws -> UserRow {
         var columns = [("last_login", TimeFormat.iso(now)), ("update_time", TimeFormat.rowTime(now))]
         if let newHash { columns.append(("password", newHash)) }
-        return try await update(user.id, requireActive: true, verifiedHash: verifiedHash, token: token, columns: columns)
+        return try await update(user, requireActive: true, verifiedHash: verifiedHash, token: token, columns: columns)
     }
 
     /// Changes columns of a user row (through `lua/user_update.lua`, which appends the
     /// entity event). `verifiedHash`: the change applies only if the password hash is
-    /// still this one. `token`: stored as the account's only valid token.
+    /// still this one. `token`: stored as the account's only valid token. `newUsername`:
+    /// claimed like a registration's, the old name released.
     func update(
-        _ userID: Int, requireActive: Bool, verifiedHash: String? = nil, token: String? = nil,
-        columns: [(String, String)]
+        _ user: UserRow, requireActive: Bool, verifiedHash: String? = nil, token: String? = nil,
+        newUsername: String? = nil, columns: [(String, String)]
     ) async throws -> UserRow {
-        var keys: [any RedisArgument] = [RedisKeys.user(userID), StreamName.entities]
-        if token != nil { keys.append(RedisKeys.userToken(userID)) }
-        var arguments: [any RedisArgument] = [String(streamCap), requireActive ? "1" : "0", verifiedHash ?? "", token ?? ""]
+        let keys: [any RedisArgument] = [
+            RedisKeys.user(user.id), StreamName.entities, RedisKeys.userToken(user.id),
+            RedisKeys.userByName(newUsername ?? user.username), RedisKeys.userByName(user.username),
+        ]
+        var arguments: [any RedisArgument] = [
+            String(streamCap), requireActive ? "1" : "0", verifiedHash ?? "", token ?? "", newUsername ?? "",
+        ]
         for (column, value) in columns {
             arguments.append(column)
             arguments.append(value)
@@ -92,6 +112,7 @@ struct AccountStore: Sendable {
         if let message = reply.errorMessage {
             if message.contains("unavailable") { throw LoginError.unavailable }
             if message.contains("password_changed") { throw LoginError.passwordChanged }
+            if message.contains("username_taken") { throw RegistrationError.usernameTaken }
             throw RedisError.server(message)
         }
         guard let row = UserRow(hash: Self.dictionary(reply)) else { throw LoginError.unavailable }

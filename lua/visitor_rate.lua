@@ -1,0 +1,12 @@
+-- Counts a visitor call of a device; refuses once the device has made more than the
+-- limit within the window (the counter lives as long as the window from its first call).
+-- KEYS[1] chat_visitor_reg:{deviceId}  ARGV[1] window in seconds  ARGV[2] limit
+-- Returns 1 when the call is allowed, 0 when it is one too many.
+local count = redis.call('INCR', KEYS[1])
+if count == 1 or redis.call('TTL', KEYS[1]) < 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+if count > tonumber(ARGV[2]) then
+  return 0
+end
+return 1
