@@ -3,7 +3,8 @@
 -- user and user_info rows, and appends both entity events to the entities stream.
 -- KEYS[1] chat:user:name:{username}  KEYS[2] chat:user:uuid:{uuid}
 -- KEYS[3] chat:user:{id}  KEYS[4] chat:userinfo:{id}  KEYS[5] chat:stream:entities
--- KEYS[6] chat:user:device:{deviceId}, for an account bound to a device (optional)
+-- KEYS[6] chat:user:names (the username search index)
+-- KEYS[7] chat:user:device:{deviceId}, for an account bound to a device (optional)
 -- ARGV[1] user id  ARGV[2] user_info id  ARGV[3] user row (JSON)
 -- ARGV[4] user_info row (JSON)  ARGV[5] stream hard cap (MAXLEN ~)
 -- Returns 'OK', or the error 'username_taken' / 'device_taken'.
@@ -14,7 +15,7 @@ if redis.call('SET', KEYS[2], ARGV[1], 'NX') == false then
   redis.call('DEL', KEYS[1])
   return redis.error_reply('uuid_taken')
 end
-if KEYS[6] and redis.call('SET', KEYS[6], ARGV[1], 'NX') == false then
+if KEYS[7] and redis.call('SET', KEYS[7], ARGV[1], 'NX') == false then
   redis.call('DEL', KEYS[1], KEYS[2])
   return redis.error_reply('device_taken')
 end
@@ -32,6 +33,7 @@ local function write_row(key, json)
   redis.call('HSET', key, '_v', 1, unpack(fields))
 end
 
+redis.call('ZADD', KEYS[6], 0, cjson.decode(ARGV[3]).username)
 write_row(KEYS[3], ARGV[3])
 write_row(KEYS[4], ARGV[4])
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*',

@@ -3,6 +3,7 @@
 -- here, so none can happen without its entity event.
 -- KEYS[1] chat:user:{id}  KEYS[2] chat:stream:entities  KEYS[3] chat_user_{id}
 -- KEYS[4] chat:user:name:{new username}  KEYS[5] chat:user:name:{current username}
+-- KEYS[6] chat:user:names (the username search index)
 -- ARGV[1] stream hard cap (MAXLEN ~)
 -- ARGV[2] '1' to require an active account (status 1), '0' to require only that it exists
 -- ARGV[3] the password hash the caller verified, or '' for no check
@@ -23,9 +24,12 @@ if ARGV[5] ~= '' then
   if redis.call('SET', KEYS[4], id, 'NX') == false then
     return redis.error_reply('username_taken')
   end
+  local old = redis.call('HGET', KEYS[1], 'username')
   if redis.call('GET', KEYS[5]) == id then
     redis.call('DEL', KEYS[5])
   end
+  redis.call('ZREM', KEYS[6], old)
+  redis.call('ZADD', KEYS[6], 0, ARGV[5])
   redis.call('HSET', KEYS[1], 'username', ARGV[5])
 end
 if #ARGV >= 7 then

@@ -46,6 +46,7 @@ enum BridgeApplication {
             .add(middleware: ChatAuthMiddleware(tokens: dependencies.accounts.tokens, store: dependencies.accounts.store))
         AccountRoutes(accounts: dependencies.accounts).register(public: router, chat: chat)
         VisitorRoutes(visitors: dependencies.visitors).register(on: router)
+        UserRoutes(directory: UserDirectory(store: dependencies.accounts.store)).register(public: router, chat: chat)
         return router
     }
 }

@@ -18,10 +18,19 @@ public enum RedisKeys {
     public static func userByName(_ username: String) -> String { "chat:user:name:\(username)" }
     public static func userByUUID(_ uuid: String) -> String { "chat:user:uuid:\(uuid)" }
     public static func userByDevice(_ deviceID: String) -> String { "chat:user:device:\(deviceID)" }
+    /// Every username (score 0), for `searchUser`'s "contains" (ZSCAN MATCH).
+    public static let userNames = "chat:user:names"
     /// The `user_info` row.
     public static func userInfo(_ userID: Int) -> String { "chat:userinfo:\(userID)" }
+    /// The last profile field a user changed, for 60 s (*compat*).
+    public static func userModified(_ userID: Int) -> String { "user:modify:\(userID)" }
     /// Visitor calls of a device in the current hour (*compat*).
     public static func visitorCalls(_ deviceID: String) -> String { "chat_visitor_reg:\(deviceID)" }
+    /// Friend uid → JSON `goodfriend` row owned by `userID`.
+    public static func friends(_ userID: Int) -> String { "chat:friends:\(userID)" }
+    /// A `goodfriendapply` row, and the live request id of a pair.
+    public static func friendRequest(_ id: Int) -> String { "chat:apply:\(id)" }
+    public static func friendRequestPair(from: Int, to: Int) -> String { "chat:apply:pair:\(from):\(to)" }
     /// Id counters (`INCR`), kept above imported MySQL ids.
     public static func idCounter(_ entity: String) -> String { "chat:id:\(entity)" }
 }

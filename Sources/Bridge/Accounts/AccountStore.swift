@@ -56,7 +56,7 @@ struct AccountStore: Sendable {
         )
         var keys: [any RedisArgument] = [
             RedisKeys.userByName(username), RedisKeys.userByUUID(user.uuid), RedisKeys.user(user.id),
-            RedisKeys.userInfo(user.id), StreamName.entities,
+            RedisKeys.userInfo(user.id), StreamName.entities, RedisKeys.userNames,
         ]
         if let device {
             device.apply(to: &user)
@@ -99,7 +99,7 @@ struct AccountStore: Sendable {
     ) async throws -> UserRow {
         let keys: [any RedisArgument] = [
             RedisKeys.user(user.id), StreamName.entities, RedisKeys.userToken(user.id),
-            RedisKeys.userByName(newUsername ?? user.username), RedisKeys.userByName(user.username),
+            RedisKeys.userByName(newUsername ?? user.username), RedisKeys.userByName(user.username), RedisKeys.userNames,
         ]
         var arguments: [any RedisArgument] = [
             String(streamCap), requireActive ? "1" : "0", verifiedHash ?? "", token ?? "", newUsername ?? "",

@@ -14,6 +14,7 @@ extension RequestParameters {
         }
         guard !text.isEmpty else { throw APIFailure("参数\(name)不能为空") }
         if let length, !length.contains(text.utf16.count) {
+            if length.upperBound == Int.max { throw APIFailure("参数\(name)长度不能少于\(length.lowerBound)个字符") }
             throw APIFailure("参数\(name)长度应在\(length.lowerBound)-\(length.upperBound)之间")
         }
         return text
