@@ -17,25 +17,28 @@ struct VisitorRoutes: Sendable {
             return APIResponse.ok(.object(try await visitors.register(device: device)))
         }
         router.post("api/visitorregChat") { request, context -> Response in
-            let (parameters, sign) = try await Self.signedParameters(request, context)
-            let username = try parameters.string("username", length: 4...20)
-            let password = try parameters.string("password", length: 6...20)
-            let device = try Self.device(parameters)
-            let timestamp = try Self.timestamp(parameters)
-            try await visitors.check(sign: sign, deviceID: device.deviceID, timestamp: timestamp)
+            let (username, password, device) = try await signedCredentials(request, context)
             return APIResponse.ok(.object(try await visitors.upgrade(username: username, password: password, device: device)))
         }
         router.post("api/visitorloginChat") { request, context -> Response in
-            let (parameters, sign) = try await Self.signedParameters(request, context)
-            let username = try parameters.string("username", length: 4...20)
-            let password = try parameters.string("password", length: 6...20)
-            let device = try Self.device(parameters)
-            let timestamp = try Self.timestamp(parameters)
-            try await visitors.check(sign: sign, deviceID: device.deviceID, timestamp: timestamp)
+            let (username, password, _) = try await signedCredentials(request, context)
             return APIResponse.ok(.object(
                 try await visitors.accounts.loginResult(username: username, password: password, visitorMode: false)
             ))
         }
+    }
+
+    /// The two endpoints with a username and password: validated, then the visitor checks.
+    private func signedCredentials(
+        _ request: Request, _ context: BridgeRequestContext
+    ) async throws(APIFailure) -> (username: String, password: String, device: DeviceFields) {
+        let (parameters, sign) = try await Self.signedParameters(request, context)
+        let username = try parameters.string("username", length: 4...20)
+        let password = try parameters.string("password", length: 6...20)
+        let device = try Self.device(parameters)
+        let timestamp = try Self.timestamp(parameters)
+        try await visitors.check(sign: sign, deviceID: device.deviceID, timestamp: timestamp)
+        return (username, password, device)
     }
 
     /// The header is checked before anything else (API.md: `非法访问` first).
