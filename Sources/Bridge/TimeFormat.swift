@@ -9,7 +9,7 @@ enum TimeFormat {
         var parts = tm()
         localtime_r(&time, &parts)
         return String(
-            format: "%04d-%02d-%02d %02d:%02d:%02d",
+            format: "%04ld-%02ld-%02ld %02ld:%02ld:%02ld",
             Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
             Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec)
         )
@@ -21,7 +21,7 @@ enum TimeFormat {
         var parts = tm()
         gmtime_r(&time, &parts)
         return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+            format: "%04ld-%02ld-%02ldT%02ld:%02ld:%02ld.%03ldZ",
             Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
             Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(milliseconds % 1000)
         )

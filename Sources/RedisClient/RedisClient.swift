@@ -42,21 +42,15 @@ public final class RedisClient: Sendable {
     /// Sends one command and returns its reply. An error reply (`-ERR …`) is returned
     /// as `.error`, not thrown; transport failures and timeouts throw `RedisError`.
     ///
-    ///
     /// It runs isolated to the caller, and the reply resumes the caller on its own
     /// executor: a caller on an event loop of the pool (a NIO handler, an actor whose
     /// executor is that loop) sends and gets its reply without a single thread hop.
     public func send(
         _ command: RedisCommand, isolation: isolated (any Actor)? = #isolation
     ) async throws(RedisError) -> RedisReply {
-        let connection = pickConnection()
-        var bytes = allocator.buffer(capacity: command.encoded.count)
-        command.encode(into: &bytes)
-        let deadline = NIODeadline.now() + configuration.commandTimeout
-        metrics.commands.increment()
         do {
             return try await withCheckedThrowingContinuation(isolation: isolation) { continuation in
-                connection.submit(RedisRequest(bytes: bytes, responder: .single(continuation), deadline: deadline))
+                submit(CollectionOfOne(command), .single(continuation))
             }
         } catch {
             throw error as? RedisError ?? .connectionClosed
@@ -76,17 +70,11 @@ public final class RedisClient: Sendable {
         _ commands: [RedisCommand], isolation: isolated (any Actor)? = #isolation
     ) async throws(RedisError) -> [RedisReply] {
         guard !commands.isEmpty else { return [] }
-        let connection = pickConnection()
-        var bytes = allocator.buffer(capacity: commands.reduce(0) { $0 + $1.encoded.count })
-        for command in commands { command.encode(into: &bytes) }
-        let deadline = NIODeadline.now() + configuration.commandTimeout
-        metrics.commands.increment(by: commands.count)
         do {
             return try await withCheckedThrowingContinuation(isolation: isolation) { continuation in
-                let collector = RedisReplyCollector(expected: commands.count) { result in
+                submit(commands, .batch(RedisReplyCollector(expected: commands.count) { result in
                     continuation.resume(with: result.mapError { $0 as any Error })
-                }
-                connection.submit(RedisRequest(bytes: bytes, responder: .batch(collector), deadline: deadline))
+                }))
             }
         } catch {
             throw error as? RedisError ?? .connectionClosed
@@ -97,22 +85,23 @@ public final class RedisClient: Sendable {
     /// handlers): no task and no continuation. Called on one of the pool's loops, the
     /// request and its replies never leave that thread.
     public func pipeline(_ commands: [RedisCommand], on eventLoop: any EventLoop) -> EventLoopFuture<[RedisReply]> {
+        guard !commands.isEmpty else { return eventLoop.makeSucceededFuture([]) }
         let promise = eventLoop.makePromise(of: [RedisReply].self)
-        guard !commands.isEmpty else {
-            promise.succeed([])
-            return promise.futureResult
-        }
-        let connection = pickConnection()
+        submit(commands, .batch(RedisReplyCollector(expected: commands.count) { result in
+            promise.completeWith(result.mapError { $0 as any Error })
+        }))
+        return promise.futureResult
+    }
+
+    /// The one way requests leave: encoded here, on the caller's thread, in one buffer,
+    /// with the deadline of the command timeout, to a connection chosen by `pickConnection`.
+    private func submit(_ commands: some Collection<RedisCommand>, _ responder: RedisResponder) {
         var bytes = allocator.buffer(capacity: commands.reduce(0) { $0 + $1.encoded.count })
         for command in commands { command.encode(into: &bytes) }
         metrics.commands.increment(by: commands.count)
-        let collector = RedisReplyCollector(expected: commands.count) { result in
-            promise.completeWith(result.mapError { $0 as any Error })
-        }
-        connection.submit(RedisRequest(
-            bytes: bytes, responder: .batch(collector), deadline: .now() + configuration.commandTimeout
+        pickConnection().submit(RedisRequest(
+            bytes: bytes, responder: responder, deadline: .now() + configuration.commandTimeout
         ))
-        return promise.futureResult
     }
 
     /// True when a PING is answered within the command timeout.

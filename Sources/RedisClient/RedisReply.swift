@@ -42,6 +42,20 @@ extension RedisReply {
         return false
     }
 
+    /// A flat field/value array (`HGETALL`, `XRANGE` entry fields) as a dictionary of
+    /// texts; empty for anything else. Later duplicates of a field win.
+    public var fieldValues: [String: String] {
+        guard case .array(let items) = self else { return [:] }
+        var result: [String: String] = [:]
+        result.reserveCapacity(items.count / 2)
+        var index = 0
+        while index + 1 < items.count {
+            if let key = items[index].string, let value = items[index + 1].string { result[key] = value }
+            index += 2
+        }
+        return result
+    }
+
     /// The server's error message, if this is an error reply.
     public var errorMessage: String? {
         if case .error(let message) = self { return message }

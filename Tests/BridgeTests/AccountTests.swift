@@ -49,7 +49,7 @@ struct AccountTests {
             #expect(data["uuid"]?.stringValue?.count == 36)
             let id = try #require(data["id"]?.integerValue)
 
-            let stored = AccountStore.dictionary(try await redis.send("HGETALL", RedisKeys.user(Int(id))))
+            let stored = try await redis.send("HGETALL", RedisKeys.user(Int(id))).fieldValues
             #expect(stored["password"]?.hasPrefix("$2b$04$") == true)
             #expect(try await redis.send("GET", RedisKeys.userToken(Int(id))).string == Self.token(of: response))
             #expect(try await redis.send("HGET", RedisKeys.userInfo(Int(id)), "user_id").string == String(id))
@@ -58,7 +58,7 @@ struct AccountTests {
             let entries = try await redis.send("XREVRANGE", StreamName.entities, "+", "-", "COUNT", 500).array ?? []
             let mine = entries.compactMap { entry -> [String: String]? in
                 guard let fields = entry.array?.last else { return nil }
-                let map = AccountStore.dictionary(fields)
+                let map = fields.fieldValues
                 return map["row"]?.contains(username) == true || (map["entity"] == "user_info" && map["row"]?.contains("\"user_id\":\(id)") == true) ? map : nil
             }
             #expect(Set(mine.compactMap { $0["entity"] }) == ["user", "user_info"])

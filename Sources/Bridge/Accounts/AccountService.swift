@@ -19,52 +19,72 @@ struct AccountService: Sendable {
     /// `POST /api/regChat`: creates the account, then answers the login result.
     func register(username: String, password: String) async throws(APIFailure) -> JSONObject {
         let hash = await Self.offload { hasher.hash(password) }
+        let user: UserRow
         do {
-            _ = try await store.register(username: username, passwordHash: hash, avatar: defaultAvatar, role: .user, now: Date())
-        } catch AccountStore.RegistrationError.usernameTaken {
+            user = try await store.register(username: username, passwordHash: hash, avatar: defaultAvatar, role: .user, now: Date())
+        } catch AccountStore.Refusal.usernameTaken {
             throw APIFailure(Self.accountTaken)
         } catch {
             throw APIFailure(Self.registrationFailed)
         }
-        // The password was just hashed: checking it again would cost a second bcrypt.
-        return try await loginResult(username: username, password: nil, visitorMode: false)
+        // The row was just written and the password just hashed: log it in as it is.
+        return try await logIn(user, visitorMode: false)
     }
 
-    /// The login result: `password` nil skips the check (visitor mode, fresh registration).
+    /// The login result by username and password (`nil`: visitor mode, no check).
     func loginResult(username: String, password: String?, visitorMode: Bool) async throws(APIFailure) -> JSONObject {
         for _ in 0..<3 {  // a password change between check and write: read again
             let user: UserRow?
             do { user = try await store.user(named: username) } catch { throw APIFailure(Self.loginFailed) }
             guard let user, user.status == 1 else { throw APIFailure(Self.accountUnavailable) }
 
-            var rehash: String?
+            var columns: [(String, String)] = []
             if let password {
                 let stored = user.password
                 switch await Self.offload({ hasher.verify(password, against: stored) }) {
                 case .invalid: throw APIFailure(Self.wrongPassword)
                 case .valid(let needsRehash):
-                    if needsRehash { rehash = await Self.offload { hasher.hash(password) } }
+                    if needsRehash { columns.append(("password", await Self.offload { hasher.hash(password) })) }
                 }
             }
-            let role: Role = visitorMode ? .visitor : user.role
             do {
-                let token = try await tokens.sign(userID: user.id, role: role)
-                let row = try await store.recordLogin(
-                    of: user, token: token, verifiedHash: user.password, newHash: rehash, now: Date()
-                )
-                var result = row.json()
-                if visitorMode { result["role"] = .string(Role.visitor.rawValue) }
-                result["token"] = .string(token)
-                return result
-            } catch AccountStore.LoginError.passwordChanged {
+                return try await recordLogin(user, verifiedHash: user.password, columns: columns, visitorMode: visitorMode)
+            } catch AccountStore.Refusal.passwordChanged {
                 continue
-            } catch AccountStore.LoginError.unavailable {
-                throw APIFailure(Self.accountUnavailable)
             } catch {
-                throw APIFailure(Self.loginFailed)
+                throw Self.loginFailure(error)
             }
         }
         throw APIFailure(Self.loginFailed)
+    }
+
+    /// Signs a token for an account already found (and checked), records the login with
+    /// `columns` in the same write, and answers the login result.
+    func logIn(
+        _ user: UserRow, verifiedHash: String? = nil, columns: [(String, String)] = [], visitorMode: Bool
+    ) async throws(APIFailure) -> JSONObject {
+        do {
+            return try await recordLogin(user, verifiedHash: verifiedHash, columns: columns, visitorMode: visitorMode)
+        } catch {
+            throw Self.loginFailure(error)
+        }
+    }
+
+    /// The login result: every column but the password, plus the token; in visitor mode
+    /// the role says `visitor`. Throws the store's refusals as they are.
+    private func recordLogin(
+        _ user: UserRow, verifiedHash: String?, columns: [(String, String)], visitorMode: Bool
+    ) async throws -> JSONObject {
+        let token = try await tokens.sign(userID: user.id, role: visitorMode ? .visitor : user.role)
+        let row = try await store.recordLogin(of: user, token: token, verifiedHash: verifiedHash, columns: columns)
+        var result = row.json()
+        if visitorMode { result["role"] = .string(Role.visitor.rawValue) }
+        result["token"] = .string(token)
+        return result
+    }
+
+    private static func loginFailure(_ error: any Error) -> APIFailure {
+        APIFailure(error as? AccountStore.Refusal == .unavailable ? accountUnavailable : loginFailed)
     }
 
     /// `POST /api/chat/setPassword`.
@@ -80,13 +100,10 @@ struct AccountService: Sendable {
         }
         let hash = await Self.offload { hasher.hash(new) }
         do {
-            _ = try await store.update(
-                user, requireActive: false, verifiedHash: stored,
-                columns: [("password", hash), ("update_time", TimeFormat.rowTime(Date()))]
-            )
-        } catch AccountStore.LoginError.unavailable {
+            _ = try await store.update(user, requireActive: false, verifiedHash: stored, columns: [("password", hash)])
+        } catch AccountStore.Refusal.unavailable {
             throw gone
-        } catch AccountStore.LoginError.passwordChanged {
+        } catch AccountStore.Refusal.passwordChanged {
             throw APIFailure("原始密码错误，无法修改密码")  // changed meanwhile by another request
         } catch {
             throw APIFailure("修改密码失败，请稍后再试")

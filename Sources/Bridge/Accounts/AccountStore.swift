@@ -6,17 +6,22 @@ import RedisClient
 /// token registry `chat_user_{id}`. Every change goes through a script of `lua/` that also
 /// appends the entity event, so a change never exists without its event.
 struct AccountStore: Sendable {
-    enum RegistrationError: Error, Equatable {
-        case usernameTaken
-        case deviceTaken
-    }
-
-    enum LoginError: Error, Equatable {
+    /// Why a script refused a change: the short codes of `lua/user_*.lua`.
+    enum Refusal: String, Error, Equatable, CaseIterable {
+        case usernameTaken = "username_taken"
+        case deviceTaken = "device_taken"
         /// Disabled or gone since it was read (or, for changes that allow a disabled
         /// account, gone).
         case unavailable
         /// The password changed between the check and the write: try again.
-        case passwordChanged
+        case passwordChanged = "password_changed"
+
+        /// Throws the refusal a script's error reply names, or the reply's error.
+        static func check(_ reply: RedisReply) throws {
+            guard let message = reply.errorMessage else { return }
+            if let refusal = allCases.first(where: { message.contains($0.rawValue) }) { throw refusal }
+            throw RedisError.server(message)
+        }
     }
 
     let scripts: RedisScripts
@@ -25,7 +30,7 @@ struct AccountStore: Sendable {
 
     func user(id: Int) async throws -> UserRow? {
         let reply = try await redis.send("HGETALL", RedisKeys.user(id))
-        return UserRow(hash: Self.dictionary(reply))
+        return UserRow(hash: reply.fieldValues)
     }
 
     func user(named username: String) async throws -> UserRow? {
@@ -74,28 +79,28 @@ struct AccountStore: Sendable {
                 JSONSerializer.string(info), String(streamCap),
             ]
         )
-        if reply.errorMessage?.contains("username_taken") == true { throw RegistrationError.usernameTaken }
-        if reply.errorMessage?.contains("device_taken") == true { throw RegistrationError.deviceTaken }
-        try reply.throwingOnError()
+        try Refusal.check(reply)
         return user
     }
 
-    /// Records a login and makes `token` the account's only valid token.
+    /// Records a login, with any other columns to change in the same write, and makes
+    /// `token` the account's only valid token.
     func recordLogin(
-        of user: UserRow, token: String, verifiedHash: String, newHash: String?, now: Date
+        of user: UserRow, token: String, verifiedHash: String?, columns: [(String, String)] = [], now: Date = Date()
     ) async throws -> UserRow {
-        var columns = [("last_login", TimeFormat.iso(now)), ("update_time", TimeFormat.rowTime(now))]
-        if let newHash { columns.append(("password", newHash)) }
-        return try await update(user, requireActive: true, verifiedHash: verifiedHash, token: token, columns: columns)
+        try await update(
+            user, requireActive: true, verifiedHash: verifiedHash, token: token,
+            columns: [("last_login", TimeFormat.iso(now))] + columns, now: now
+        )
     }
 
     /// Changes columns of a user row (through `lua/user_update.lua`, which appends the
-    /// entity event). `verifiedHash`: the change applies only if the password hash is
-    /// still this one. `token`: stored as the account's only valid token. `newUsername`:
-    /// claimed like a registration's, the old name released.
+    /// entity event); `update_time` is always set. `verifiedHash`: the change applies only
+    /// if the password hash is still this one. `token`: stored as the account's only
+    /// valid token. `newUsername`: claimed like a registration's, the old name released.
     func update(
         _ user: UserRow, requireActive: Bool, verifiedHash: String? = nil, token: String? = nil,
-        newUsername: String? = nil, columns: [(String, String)]
+        newUsername: String? = nil, columns: [(String, String)], now: Date = Date()
     ) async throws -> UserRow {
         let keys: [any RedisArgument] = [
             RedisKeys.user(user.id), StreamName.entities, RedisKeys.userToken(user.id),
@@ -104,18 +109,13 @@ struct AccountStore: Sendable {
         var arguments: [any RedisArgument] = [
             String(streamCap), requireActive ? "1" : "0", verifiedHash ?? "", token ?? "", newUsername ?? "",
         ]
-        for (column, value) in columns {
+        for (column, value) in columns + [("update_time", TimeFormat.rowTime(now))] {
             arguments.append(column)
             arguments.append(value)
         }
         let reply = try await scripts.run("user_update", keys: keys, arguments: arguments)
-        if let message = reply.errorMessage {
-            if message.contains("unavailable") { throw LoginError.unavailable }
-            if message.contains("password_changed") { throw LoginError.passwordChanged }
-            if message.contains("username_taken") { throw RegistrationError.usernameTaken }
-            throw RedisError.server(message)
-        }
-        guard let row = UserRow(hash: Self.dictionary(reply)) else { throw LoginError.unavailable }
+        try Refusal.check(reply)
+        guard let row = UserRow(hash: reply.fieldValues) else { throw Refusal.unavailable }
         return row
     }
 
@@ -125,17 +125,5 @@ struct AccountStore: Sendable {
 
     func revokeToken(of userID: Int) async throws {
         try await redis.send("DEL", RedisKeys.userToken(userID)).throwingOnError()
-    }
-
-    /// A flat `HGETALL` reply as a dictionary.
-    static func dictionary(_ reply: RedisReply) -> [String: String] {
-        guard case .array(let items) = reply else { return [:] }
-        var result: [String: String] = [:]
-        var index = 0
-        while index + 1 < items.count {
-            if let key = items[index].string, let value = items[index + 1].string { result[key] = value }
-            index += 2
-        }
-        return result
     }
 }

@@ -49,12 +49,8 @@ struct VisitorService: Sendable {
             let bound: UserRow?
             do { bound = try await store.user(boundTo: device.deviceID) } catch { throw APIFailure(AccountService.loginFailed) }
             if let bound {
-                if !device.columns.isEmpty {
-                    _ = try? await store.update(
-                        bound, requireActive: false, columns: device.columns + [("update_time", TimeFormat.rowTime(Date()))]
-                    )
-                }
-                return try await accounts.loginResult(username: bound.username, password: nil, visitorMode: true)
+                // The device fields ride on the login's own write.
+                return try await accounts.logIn(bound, columns: device.columns, visitorMode: true)
             }
             // Two devices can share a prefix: a longer one, then a random suffix.
             let prefix = String(device.deviceID.prefix(8 + attempt * 4))
@@ -62,19 +58,18 @@ struct VisitorService: Sendable {
             let digits = String(Int.random(in: 0...999_999))
             let password = String(repeating: "0", count: 6 - digits.count) + digits
             let hash = await AccountService.offload { accounts.hasher.hash(password) }
+            let user: UserRow
             do {
-                _ = try await store.register(
+                user = try await store.register(
                     username: username, passwordHash: hash, avatar: accounts.defaultAvatar, role: .visitor,
                     device: device, now: Date()
                 )
-                return try await accounts.loginResult(username: username, password: nil, visitorMode: true)
-            } catch AccountStore.RegistrationError.usernameTaken, AccountStore.RegistrationError.deviceTaken {
+            } catch AccountStore.Refusal.usernameTaken, AccountStore.Refusal.deviceTaken {
                 continue  // another call bound the device meanwhile, or the name is taken
-            } catch let failure as APIFailure {
-                throw failure
             } catch {
                 throw APIFailure(AccountService.registrationFailed)
             }
+            return try await accounts.logIn(user, visitorMode: true)
         }
         throw APIFailure(AccountService.registrationFailed)
     }
@@ -82,27 +77,25 @@ struct VisitorService: Sendable {
     /// `POST /api/visitorregChat`: the device's visitor account becomes a user account
     /// with this username and password (or a new account is made), then logs in.
     func upgrade(username: String, password: String, device: DeviceFields) async throws(APIFailure) -> JSONObject {
+        let user: UserRow
         do {
-            if try await store.user(named: username) != nil { throw APIFailure(AccountService.accountTaken) }
+            if try await store.user(named: username) != nil { throw AccountStore.Refusal.usernameTaken }
             let hash = await AccountService.offload { accounts.hasher.hash(password) }
             if let bound = try await store.user(boundTo: device.deviceID) {
-                _ = try await store.update(
+                user = try await store.update(
                     bound, requireActive: false, newUsername: username,
-                    columns: [("password", hash), ("role", Role.user.rawValue), ("update_time", TimeFormat.rowTime(Date()))]
-                        + device.columns
+                    columns: [("password", hash), ("role", Role.user.rawValue)] + device.columns
                 )
             } else {
-                _ = try await store.register(
+                user = try await store.register(
                     username: username, passwordHash: hash, avatar: accounts.defaultAvatar, role: .user, now: Date()
                 )
             }
-        } catch let failure as APIFailure {
-            throw failure
-        } catch AccountStore.RegistrationError.usernameTaken {
+        } catch AccountStore.Refusal.usernameTaken {
             throw APIFailure(AccountService.accountTaken)
         } catch {
             throw APIFailure(AccountService.registrationFailed)
         }
-        return try await accounts.loginResult(username: username, password: nil, visitorMode: false)
+        return try await accounts.logIn(user, visitorMode: false)
     }
 }

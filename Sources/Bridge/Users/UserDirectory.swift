@@ -18,7 +18,7 @@ struct UserDirectory: Sendable {
 
     /// The `user_info` row: `{id, gender, birthday, bio, location, website}`.
     func userInfo(of userID: Int) async throws -> JSONObject {
-        let hash = AccountStore.dictionary(try await redis.send("HGETALL", RedisKeys.userInfo(userID)))
+        let hash = try await redis.send("HGETALL", RedisKeys.userInfo(userID)).fieldValues
         var info = JSONObject()
         info["id"] = hash["id"].flatMap { Int64($0) }.map(JSONValue.integer) ?? .null
         for column in ["gender", "birthday", "bio", "location", "website"] {
@@ -46,7 +46,7 @@ struct UserDirectory: Sendable {
         guard !names.isEmpty else { return [] }
         let ids = try await redis.pipeline(names.map { RedisCommand("GET", RedisKeys.userByName($0)) })
         let rows = try await redis.pipeline(ids.compactMap(\.integer).map { RedisCommand("HGETALL", RedisKeys.user(Int($0))) })
-        return rows.compactMap { UserRow(hash: AccountStore.dictionary($0)) }
+        return rows.compactMap { UserRow(hash: $0.fieldValues) }
             .filter { $0.status == 1 && $0.role == .user && $0.id != userID }
             .sorted { $0.id < $1.id }
             .prefix(Self.searchLimit)
@@ -63,7 +63,7 @@ struct UserDirectory: Sendable {
     /// The pending `goodfriendapply` row from `from` to `to`, if there is one.
     func pendingRequest(from: Int, to: Int) async throws -> JSONObject? {
         guard let id = try await redis.send("GET", RedisKeys.friendRequestPair(from: from, to: to)).integer else { return nil }
-        let hash = AccountStore.dictionary(try await redis.send("HGETALL", RedisKeys.friendRequest(Int(id))))
+        let hash = try await redis.send("HGETALL", RedisKeys.friendRequest(Int(id))).fieldValues
         guard hash["status"] == "pending" else { return nil }
         var row = JSONObject()
         for column in ["id", "user_id", "friend_id", "nickname", "status", "order", "create_time", "update_time"] {

@@ -1,4 +1,3 @@
-import Foundation
 import Hummingbird
 import Model
 
@@ -88,8 +87,8 @@ struct UserRoutes: Sendable {
 
     private func update(_ user: UserRow, _ columns: [(String, String)]) async throws(APIFailure) {
         do {
-            _ = try await store.update(user, requireActive: false, columns: columns + [("update_time", TimeFormat.rowTime(Date()))])
-        } catch AccountStore.LoginError.unavailable {
+            _ = try await store.update(user, requireActive: false, columns: columns)
+        } catch AccountStore.Refusal.unavailable {
             throw APIFailure("用户不存在，无法修改信息")
         } catch {
             throw APIFailure("修改失败，请稍后再试")
