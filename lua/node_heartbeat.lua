@@ -1,9 +1,14 @@
--- A bridge process says it is alive: its id scored with the current time (ms) in the
--- zset of live nodes. Returns how many nodes are registered.
--- KEYS[1] chat:nodes   ARGV[1] node id   ARGV[2] now in ms
-local now = tonumber(ARGV[2])
-if not now or ARGV[1] == '' then
+-- A bridge process says it is alive: its id scored with Redis's own clock (ms), so
+-- liveness never depends on the clocks of the bridge hosts agreeing. Entries silent
+-- for longer than ARGV[2] ms are pruned, which bounds the zset.
+-- KEYS[1] chat:nodes   ARGV[1] node id   ARGV[2] prune after (ms)
+-- Returns how many nodes are registered.
+local prune = tonumber(ARGV[2])
+if ARGV[1] == '' or not prune or prune <= 0 then
   return redis.error_reply('ERR bad_arguments')
 end
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - prune))
 return redis.call('ZCARD', KEYS[1])

@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import Logging
 import LuaScripts
 import Prometheus
@@ -14,8 +15,14 @@ enum BridgeApplication {
         let metrics: PrometheusCollectorRegistry
         let accounts: AccountService
         let visitors: VisitorService
+        let scripts: RedisScripts
+        let delivery: MessageDelivery
+        let gateway: Gateway
 
-        static func make(settings: BridgeSettings, redis: RedisClient, metrics: PrometheusCollectorRegistry) async -> Dependencies {
+        static func make(
+            settings: BridgeSettings, redis: RedisClient, metrics: PrometheusCollectorRegistry, node: String,
+            logger: Logger = Logger(label: "bridge")
+        ) async -> Dependencies {
             let scripts = RedisScripts(
                 client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) }
             )
@@ -26,13 +33,27 @@ enum BridgeApplication {
                 defaultAvatar: BridgeSettings.defaultUserAvatar
             )
             let visitors = VisitorService(accounts: accounts, signature: VisitorSignature(salt: settings.visitorSalt))
-            return Dependencies(redis: redis, metrics: metrics, accounts: accounts, visitors: visitors)
+            let delivery = MessageDelivery(
+                scripts: scripts, connections: ConnectionTable(), node: node, policy: settings.delivery,
+                logger: Logger(label: "bridge.delivery")
+            )
+            let gateway = Gateway(
+                tokens: accounts.tokens, scripts: scripts, delivery: delivery,
+                guidance: GuidanceMessages(iconBase: settings.noticeIconBase), logger: Logger(label: "bridge.gateway")
+            )
+            return Dependencies(
+                redis: redis, metrics: metrics, accounts: accounts, visitors: visitors, scripts: scripts,
+                delivery: delivery, gateway: gateway
+            )
         }
     }
 
     static func make(settings: BridgeSettings, dependencies: Dependencies, logger: Logger) -> some ApplicationProtocol {
         Application(
             router: router(dependencies),
+            server: HTTPServerBuilder { responder in
+                GatewayChannel(responder: responder, configuration: settings.gateway, gateway: dependencies.gateway)
+            },
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "chat-bridge"),
             logger: logger
         )
@@ -47,6 +68,7 @@ enum BridgeApplication {
         AccountRoutes(accounts: dependencies.accounts).register(public: router, chat: chat)
         VisitorRoutes(visitors: dependencies.visitors).register(on: router)
         UserRoutes(directory: UserDirectory(store: dependencies.accounts.store)).register(public: router, chat: chat)
+        OfflineRoutes(delivery: dependencies.delivery).register(chat: chat)
         return router
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import ChatRuntime
 import Hummingbird
 import Logging
+import Model
 import RedisClient
 import ServiceLifecycle
 
@@ -35,15 +36,47 @@ struct BridgeCommand: AsyncParsableCommand {
         }
 
         let redis = RedisClient(configuration: commonSettings.redis, logger: Logger(label: "bridge.redis"))
-        let dependencies = await BridgeApplication.Dependencies.make(settings: settings, redis: redis, metrics: metrics)
+        let node = commonSettings.nodeID
+        let dependencies = await BridgeApplication.Dependencies.make(
+            settings: settings, redis: redis, metrics: metrics, node: node, logger: logger
+        )
+        let heartbeat = NodeHeartbeat(
+            scripts: dependencies.scripts, connections: dependencies.delivery.connections, node: node,
+            policy: settings.delivery, logger: Logger(label: "bridge.heartbeat")
+        )
+        let subscriber = RedisSubscriber(configuration: commonSettings.redis, logger: Logger(label: "bridge.pubsub"))
+        // Alive and listening before the first connection can name this process a target.
+        await heartbeat.beat()
+        let subscription = await Self.subscribe(subscriber, to: RedisKeys.nodeChannel(node), logger: logger)
+        let listener = NodeChannelListener(
+            subscription: subscription, connections: dependencies.delivery.connections,
+            delivery: dependencies.delivery, logger: Logger(label: "bridge.node-channel")
+        )
         let app = BridgeApplication.make(settings: settings, dependencies: dependencies, logger: logger)
+        // Shut down in reverse: the server drops its sockets and releases their targets
+        // first, then this node leaves chat:nodes, then Redis closes.
         let serviceGroup = ServiceGroup(
             configuration: .init(
-                services: [RedisClientService(client: redis), app],
+                services: [
+                    RedisClientService(client: redis), SubscriberService(subscriber: subscriber), heartbeat, listener, app,
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
         )
         try await serviceGroup.run()
+    }
+
+    /// Subscribes, retrying while Redis is unreachable: the subscriber resubscribes by
+    /// itself after later outages, but the first confirmation must be waited for.
+    private static func subscribe(_ subscriber: RedisSubscriber, to channel: String, logger: Logger) async -> RedisSubscription {
+        while true {
+            do {
+                return try await subscriber.subscribe(to: [channel])
+            } catch {
+                logger.warning("subscription to the node channel failed, retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
     }
 }

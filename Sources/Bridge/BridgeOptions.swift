@@ -15,10 +15,34 @@ struct BridgeOptions: ParsableArguments {
     @Option(name: .customLong("visitor-salt"), help: "Salt of the visitors' X-Security-Sign (env VISITOR_SALT, default the value deployed clients carry).")
     var visitorSalt: String?
 
+    @Option(name: .customLong("bcrypt-cost"), help: "bcrypt cost of new password hashes, 4–15 (env BCRYPT_COST, default 10).")
+    var bcryptCost: String?
+
+    @Option(name: .customLong("ws-max-frame-bytes"), help: "Largest WebSocket message accepted; larger ones close the connection with 1009 (env WS_MAX_FRAME_BYTES, default 65536).")
+    var webSocketMaxFrameBytes: String?
+
+    @Option(name: .customLong("ws-ping-seconds"), help: "Interval of the pings sent to every WebSocket; a peer silent for two intervals is dropped (env WS_PING_SECONDS, default 30).")
+    var webSocketPingSeconds: String?
+
+    @Option(name: .customLong("heartbeat-ms"), help: "Heartbeat of this process in chat:nodes and of its users' online_{uid}; three missed heartbeats and it is no longer a delivery target. The same on every process (env HEARTBEAT_MS, default 5000).")
+    var heartbeatMilliseconds: String?
+
+    @Option(name: .customLong("offline-queue-cap"), help: "Messages kept per offline queue chat_getmessage_{uid}; the oldest beyond it are dropped and counted (env OFFLINE_QUEUE_CAP, default 5000).")
+    var offlineQueueCap: String?
+
+    @Option(name: .customLong("notice-icon-base"), help: "URL prefix of the icons of system notices and guidance messages (env NOTICE_ICON_BASE).")
+    var noticeIconBase: String?
+
     static let hostSetting = Setting("host", env: "BRIDGE_HOST")
     static let portSetting = Setting("port", env: "BRIDGE_PORT")
     static let jwtSecretSetting = Setting("jwt-secret", env: "JWT_SECRET")
     static let visitorSaltSetting = Setting("visitor-salt", env: "VISITOR_SALT")
+    static let bcryptCostSetting = Setting("bcrypt-cost", env: "BCRYPT_COST")
+    static let maxFrameSetting = Setting("ws-max-frame-bytes", env: "WS_MAX_FRAME_BYTES")
+    static let pingSetting = Setting("ws-ping-seconds", env: "WS_PING_SECONDS")
+    static let heartbeatSetting = Setting("heartbeat-ms", env: "HEARTBEAT_MS")
+    static let offlineQueueCapSetting = Setting("offline-queue-cap", env: "OFFLINE_QUEUE_CAP")
+    static let noticeIconBaseSetting = Setting("notice-icon-base", env: "NOTICE_ICON_BASE")
 
     func resolve(environment: [String: String]) throws(ConfigurationError) -> BridgeSettings {
         let host = try Self.hostSetting.resolve(flag: host, environment: environment, default: "127.0.0.1") {
@@ -36,6 +60,25 @@ struct BridgeOptions: ParsableArguments {
         let visitorSalt = try Self.visitorSaltSetting.resolve(
             flag: visitorSalt, environment: environment, default: BridgeSettings.defaultVisitorSalt
         ) { $0.isEmpty ? nil : $0 }
-        return BridgeSettings(host: host, port: port, jwtSecret: jwtSecret, visitorSalt: visitorSalt)
+        var settings = BridgeSettings(host: host, port: port, jwtSecret: jwtSecret, visitorSalt: visitorSalt)
+        settings.bcryptCost = try Self.bcryptCostSetting.resolve(flag: bcryptCost, environment: environment, default: 10) {
+            Int($0).flatMap { (4...15).contains($0) ? $0 : nil }
+        }
+        settings.gateway.maxFrameBytes = try Self.maxFrameSetting.resolve(
+            flag: webSocketMaxFrameBytes, environment: environment, default: 64 * 1024
+        ) { Int($0).flatMap { (125...(16 << 20)).contains($0) ? $0 : nil } }
+        settings.gateway.pingInterval = try Self.pingSetting.resolve(flag: webSocketPingSeconds, environment: environment, default: .seconds(30)) {
+            Int64($0).flatMap { (1...3600).contains($0) ? .seconds($0) : nil }
+        }
+        settings.delivery.heartbeat = try Self.heartbeatSetting.resolve(flag: heartbeatMilliseconds, environment: environment, default: .seconds(5)) {
+            Int64($0).flatMap { (50...600_000).contains($0) ? .milliseconds($0) : nil }
+        }
+        settings.delivery.offlineQueueCap = try Self.offlineQueueCapSetting.resolve(
+            flag: offlineQueueCap, environment: environment, default: 5000
+        ) { Int($0).flatMap { (1...10_000_000).contains($0) ? $0 : nil } }
+        settings.noticeIconBase = try Self.noticeIconBaseSetting.resolve(
+            flag: noticeIconBase, environment: environment, default: GuidanceMessages.defaultIconBase
+        ) { $0.isEmpty || $0.contains(where: \.isWhitespace) ? nil : $0 }
+        return settings
     }
 }

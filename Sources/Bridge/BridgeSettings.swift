@@ -26,6 +26,9 @@ struct BridgeSettings: Sendable {
     var visitorSalt: String
     /// bcrypt cost of new password hashes.
     var bcryptCost: Int = 10
+    var gateway = GatewayChannel.Configuration()
+    var delivery = DeliveryPolicy()
+    var noticeIconBase = GuidanceMessages.defaultIconBase
 
     static func randomSecret() -> String {
         var generator = SystemRandomNumberGenerator()

@@ -11,3 +11,13 @@ struct RedisClientService: Service {
         await client.shutdown()
     }
 }
+
+/// The same for the pub/sub connection.
+struct SubscriberService: Service {
+    let subscriber: RedisSubscriber
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await subscriber.shutdown()
+    }
+}

@@ -7,8 +7,13 @@ public enum RedisKeys {
     public static func online(_ userID: Int) -> String { "online_\(userID)" }
     /// Offline queue of JSON message objects, oldest first (*compat*).
     public static func offlineQueue(_ userID: Int) -> String { "chat_getmessage_\(userID)" }
-    /// Deliveries for connections held by one bridge process.
-    public static func nodeChannel(_ nodeID: String) -> String { "chat:node:\(nodeID)" }
+    /// The id of the token the delivery target connected with: a connection with another
+    /// token is a new login and kicks the target; one with the same token does not.
+    public static func onlineToken(_ userID: Int) -> String { "chat:online:token:\(userID)" }
+    /// Deliveries for connections held by one bridge process (`deliver.lua` builds the
+    /// name from the prefix, so both are here).
+    public static func nodeChannel(_ nodeID: String) -> String { nodeChannelPrefix + nodeID }
+    public static let nodeChannelPrefix = "chat:node:"
     /// Live processes by last heartbeat.
     public static let nodes = "chat:nodes"
 
@@ -31,6 +36,9 @@ public enum RedisKeys {
     /// A `goodfriendapply` row, and the live request id of a pair.
     public static func friendRequest(_ id: Int) -> String { "chat:apply:\(id)" }
     public static func friendRequestPair(from: Int, to: Int) -> String { "chat:apply:pair:\(from):\(to)" }
+    /// The gids a user belongs to, and a group's row (`status` 1 while active).
+    public static func groupsOfUser(_ userID: Int) -> String { "chat:user:\(userID):groups" }
+    public static func group(_ groupID: Int) -> String { "chat:group:\(groupID)" }
     /// Id counters (`INCR`), kept above imported MySQL ids.
     public static func idCounter(_ entity: String) -> String { "chat:id:\(entity)" }
 }

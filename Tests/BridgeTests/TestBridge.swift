@@ -17,7 +17,7 @@ enum TestBridge {
     }
 
     static func dependencies(redis: RedisClient, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) async -> BridgeApplication.Dependencies {
-        await BridgeApplication.Dependencies.make(settings: settings(), redis: redis, metrics: metrics)
+        await BridgeApplication.Dependencies.make(settings: settings(), redis: redis, metrics: metrics, node: "test-node")
     }
 
     static func app(redis: RedisClient, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) async -> some ApplicationProtocol {

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-/// A minimal blocking HTTP/1.1 GET over loopback, for tests of the real executables
+/// A minimal blocking HTTP/1.1 client over loopback, for tests of the real executables
 /// (no client library between the test and the bytes on the wire).
 public enum HTTPProbe {
     public struct Response: Sendable {
@@ -13,6 +13,13 @@ public enum HTTPProbe {
 
     /// nil when nothing answers on the port.
     public static func get(port: Int, path: String) -> Response? {
+        request(port: port, method: "GET", path: path)
+    }
+
+    /// nil when nothing answers on the port.
+    public static func request(
+        port: Int, method: String, path: String, headers: [(String, String)] = [], body: [UInt8] = []
+    ) -> Response? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -26,7 +33,10 @@ public enum HTTPProbe {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { return nil }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        if !body.isEmpty || method != "GET" { head += "Content-Length: \(body.count)\r\n" }
+        let request = Array((head + "\r\n").utf8) + body
         guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else { return nil }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16384)

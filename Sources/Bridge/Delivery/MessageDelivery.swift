@@ -1,0 +1,180 @@
+import Logging
+import Metrics
+import Model
+import RedisClient
+
+/// Delivers message objects to users, wherever their connection is (WEBSOCKET.md,
+/// *Delivery*): the internal service chat messages and notices go through.
+///
+/// `lua/deliver.lua` decides atomically: a target on this process is pushed here; one
+/// on another process gets the message through that process's channel only; otherwise
+/// the message is queued in `chat_getmessage_{uid}`. A target that turns out to be gone
+/// is excluded and the message routed again, so it ends up queued rather than lost.
+struct MessageDelivery: Sendable {
+    enum Outcome: Sendable, Equatable {
+        case pushed
+        case routed(node: String)
+        case queued(dropped: Int)
+    }
+
+    let scripts: RedisScripts
+    let connections: ConnectionTable
+    let node: String
+    let policy: DeliveryPolicy
+    let logger: Logger
+
+    private static let outcomes = (
+        pushed: Counter(label: "chat_deliveries_total", dimensions: [("outcome", "pushed")]),
+        routed: Counter(label: "chat_deliveries_total", dimensions: [("outcome", "routed")]),
+        queued: Counter(label: "chat_deliveries_total", dimensions: [("outcome", "queued")])
+    )
+    private static let droppedByCap = Counter(label: "chat_offline_queue_dropped_total")
+
+    var redis: RedisClient { scripts.client }
+
+    /// Delivers one message object (its JSON bytes) to a user.
+    @discardableResult
+    func deliver(_ message: [UInt8], to user: Int) async throws -> Outcome {
+        try await deliver(message, to: user, excluding: nil)
+    }
+
+    /// Routes a message again after `excluded` turned out to be gone.
+    @discardableResult
+    func deliver(_ message: [UInt8], to user: Int, excluding excluded: DeliveryTarget?) async throws -> Outcome {
+        var excluded = excluded
+        while true {
+            let reply = try await scripts.run(
+                "deliver",
+                keys: [RedisKeys.online(user), RedisKeys.offlineQueue(user), RedisKeys.nodes],
+                arguments: [
+                    String(user), message, node, String(policy.deadAfter.milliseconds),
+                    String(policy.offlineQueueCap), excluded?.description ?? "", RedisKeys.nodeChannelPrefix,
+                ]
+            ).throwingOnError()
+            guard let parts = reply.array, parts.count == 2, let kind = parts[0].string else {
+                throw RedisError.server("deliver: unexpected reply \(reply)")
+            }
+            switch kind {
+            case "local":
+                guard let id = parts[1].string.flatMap({ UInt64($0) }) else { throw RedisError.server("deliver: bad connection id") }
+                if let connection = connections.connection(id, of: user) {
+                    connection.push(message)
+                    Self.outcomes.pushed.increment()
+                    return .pushed
+                }
+                // Registered here but already closed: its release has not run yet.
+                excluded = DeliveryTarget(node: node, connection: id)
+            case "routed":
+                Self.outcomes.routed.increment()
+                return .routed(node: parts[1].string ?? "")
+            default:
+                let dropped = Int(parts[1].integer ?? 0)
+                Self.outcomes.queued.increment()
+                if dropped > 0 {
+                    Self.droppedByCap.increment(by: dropped)
+                    logger.warning("offline queue cap reached: oldest messages dropped", metadata: [
+                        "user": "\(user)", "dropped": "\(dropped)", "cap": "\(policy.offlineQueueCap)",
+                    ])
+                }
+                return .queued(dropped: dropped)
+            }
+        }
+    }
+
+    /// Routes messages a closed connection could not push, in order.
+    func redeliver(_ messages: [[UInt8]], to user: Int, excluding gone: DeliveryTarget) async {
+        for message in messages {
+            do {
+                try await deliver(message, to: user, excluding: gone)
+            } catch {
+                logger.error("a message could not be routed again", metadata: ["user": "\(user)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Kicks a user's previous target, on whichever process holds it.
+    func kick(_ target: DeliveryTarget, user: Int) async {
+        if target.node == node {
+            connections.connection(target.connection, of: user)?.kick()
+            return
+        }
+        let envelope = NodeEnvelope.kick(ConnectionAddress(user: user, connection: target.connection))
+        do {
+            _ = try await redis.send("PUBLISH", RedisKeys.nodeChannel(target.node), envelope.encoded())
+        } catch {
+            logger.warning("kick not sent", metadata: ["target": "\(target)", "error": "\(error)"])
+        }
+    }
+
+    // MARK: The offline queue
+
+    /// `chatGetmessageOffLine`: the user's target, wherever it is, flushes its queue.
+    /// Returns once a target on this process has flushed; a remote one is asked to.
+    func requestFlush(for user: Int) async throws {
+        guard let value = try await redis.send("GET", RedisKeys.online(user)).string,
+              let target = DeliveryTarget(value)
+        else { return }
+        if target.node == node {
+            if let connection = connections.connection(target.connection, of: user) {
+                await flush(connection, alreadyTaken: nil)
+            }
+        } else {
+            let envelope = NodeEnvelope.flush(ConnectionAddress(user: user, connection: target.connection))
+            _ = try await redis.send("PUBLISH", RedisKeys.nodeChannel(target.node), envelope.encoded())
+        }
+    }
+
+    /// Pushes a connection's offline queue, each message once and in order. With
+    /// `alreadyTaken` (the connect script's take) the connection is in its first flush
+    /// turn already; otherwise the turn is asked for, or joined if one is under way.
+    func flush(_ connection: GatewayConnection, alreadyTaken: [[UInt8]]?) async {
+        if alreadyTaken == nil {
+            switch await connection.beginFlush() {
+            case .mine: break
+            case .joined(let done):
+                try? await done.get()
+                return
+            case .closed: return
+            }
+        }
+        var batch = alreadyTaken ?? []
+        repeat {
+            while true {
+                if batch.isEmpty {
+                    do {
+                        batch = try await take(from: connection.user)
+                    } catch {
+                        logger.warning("offline queue not read", metadata: ["user": "\(connection.user)", "error": "\(error)"])
+                    }
+                    if batch.isEmpty { break }
+                }
+                guard await connection.writeFlushed(batch) else {
+                    await putBack(batch, user: connection.user)
+                    return
+                }
+                batch = []
+            }
+        } while await connection.endFlush()
+    }
+
+    /// Takes the oldest messages of a queue (`LPOP` with a count is atomic: two flushes
+    /// of one queue never take the same message).
+    private func take(from user: Int) async throws -> [[UInt8]] {
+        let reply = try await redis.send("LPOP", RedisKeys.offlineQueue(user), policy.flushBatch).throwingOnError()
+        return reply.array?.compactMap(\.bytes) ?? []
+    }
+
+    /// Messages taken but not written go back to the front of the queue, in order.
+    private func putBack(_ messages: [[UInt8]], user: Int) async {
+        var command = RedisCommandArguments("LPUSH")
+        command.append(RedisKeys.offlineQueue(user))
+        for message in messages.reversed() { command.append(bytes: message) }
+        do {
+            _ = try await redis.send(RedisCommand(arguments: command)).throwingOnError()
+        } catch {
+            logger.error("flushed messages could not be put back", metadata: [
+                "user": "\(user)", "count": "\(messages.count)", "error": "\(error)",
+            ])
+        }
+    }
+}

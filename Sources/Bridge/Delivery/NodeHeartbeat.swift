@@ -1,0 +1,59 @@
+import Logging
+import Model
+import RedisClient
+import ServiceLifecycle
+
+/// Proves this process alive (`chat:nodes`) and keeps its connections the delivery
+/// targets of their users (`online_{uid}` TTLs), every heartbeat. Without it, after
+/// `deadAfter` nobody routes to this process any more: its users' messages are queued.
+/// On graceful shutdown it leaves `chat:nodes` at once.
+struct NodeHeartbeat: Service {
+    let scripts: RedisScripts
+    let connections: ConnectionTable
+    let node: String
+    let policy: DeliveryPolicy
+    let logger: Logger
+
+    /// Connections refreshed per script call.
+    static let refreshBatch = 256
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: policy.heartbeat)
+                await beat()
+            }
+        }
+        do {
+            _ = try await scripts.client.send("ZREM", RedisKeys.nodes, node)
+        } catch {
+            logger.warning("could not leave chat:nodes", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// One heartbeat: the node's score, then the TTLs of its users' targets.
+    func beat() async {
+        do {
+            _ = try await scripts.run(
+                "node_heartbeat", keys: [RedisKeys.nodes],
+                arguments: [node, String(policy.forgetNodesAfter.milliseconds)]
+            ).throwingOnError()
+            try await refreshTargets()
+        } catch {
+            logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func refreshTargets() async throws {
+        let ttl = String(policy.deadAfter.milliseconds)
+        let all = connections.all
+        var start = 0
+        while start < all.count {
+            let batch = all[start..<min(start + Self.refreshBatch, all.count)]
+            start += Self.refreshBatch
+            let keys: [any RedisArgument] = batch.map { RedisKeys.online($0.user) } + batch.map { RedisKeys.onlineToken($0.user) }
+            let arguments: [any RedisArgument] = [ttl] + batch.map { DeliveryTarget(node: node, connection: $0.id).description }
+            _ = try await scripts.run("online_refresh", keys: keys, arguments: arguments).throwingOnError()
+        }
+    }
+}

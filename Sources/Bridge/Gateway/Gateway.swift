@@ -1,0 +1,154 @@
+import Logging
+import Metrics
+import Model
+import NIOCore
+import NIOHTTP1
+import NIOWebSocket
+import RedisClient
+
+/// The `/ws` gateway (WEBSOCKET.md): runs one upgraded connection from its first frame
+/// to its release. The upgrade is always accepted; a connection that cannot be served is
+/// told why and closed with a close frame. A served one becomes its user's delivery
+/// target, gets its offline queue, the welcome and the guidance, and stays in this
+/// process's connection table until it closes.
+struct Gateway: Sendable {
+    /// The refusals of WEBSOCKET.md, *Connecting*.
+    enum Refusal: String, Error {
+        case noToken = "缺少 token 参数"
+        case invalidToken = "Token 不合法"
+        case missingUser = "用户不存在"
+        case disabled = "你已被管理员禁用"
+    }
+
+    let tokens: TokenService
+    let scripts: RedisScripts
+    let delivery: MessageDelivery
+    let guidance: GuidanceMessages
+    let logger: Logger
+
+    private static let live = Gauge(label: "chat_ws_connections")
+    private static let refused = Counter(label: "chat_ws_refused_total")
+
+    var connections: ConnectionTable { delivery.connections }
+    var node: String { delivery.node }
+
+    /// Serves an upgraded channel; returns once it has closed and been released.
+    func serve(_ channel: any Channel, request: HTTPRequestHead) async {
+        await withTaskExecutorPreference(EventLoopTaskExecutor(channel.eventLoop)) {
+            await serveOnItsLoop(channel, request: request)
+        }
+    }
+
+    private func serveOnItsLoop(_ channel: any Channel, request: HTTPRequestHead) async {
+        guard let token = Self.token(of: request) else { return await refuse(channel, .noToken) }
+        guard let claims = await tokens.verify(token) else { return await refuse(channel, .invalidToken) }
+
+        let user = claims.id
+        let id = connections.nextID()
+        let target = DeliveryTarget(node: node, connection: id)
+        let delivery = delivery
+        let connection = GatewayConnection(
+            id: id, user: user, role: claims.role, tokenID: claims.jti.value, channel: channel
+        ) { messages in
+            Task { await delivery.redeliver(messages, to: user, excluding: target) }
+        }
+        // In the table before it is a target, so a delivery routed to it finds it.
+        connections.insert(connection)
+        let queued: [[UInt8]]
+        do {
+            queued = try await register(connection, token: token, target: target)
+        } catch let refusal as Refusal {
+            connections.remove(connection)
+            await connection.finish()
+            return await refuse(channel, refusal)
+        } catch {
+            // Redis unreachable: drop without a close frame, so the client retries.
+            logger.warning("connection not registered", metadata: ["user": "\(user)", "error": "\(error)"])
+            connections.remove(connection)
+            await connection.finish()
+            channel.close(promise: nil)
+            return
+        }
+        Self.live.record(connections.count)
+
+        await delivery.flush(connection, alreadyTaken: queued)
+        connection.send(ServerFrame.welcome(at: WallClock.milliseconds(), allocator: channel.allocator))
+        await sendGuidance(to: connection)
+
+        try? await channel.closeFuture.get()
+        connections.remove(connection)
+        Self.live.record(connections.count)
+        do {
+            _ = try await scripts.run(
+                "online_release", keys: [RedisKeys.online(user), RedisKeys.onlineToken(user)], arguments: [target.description]
+            ).throwingOnError()
+        } catch {
+            // The key expires by itself after `deadAfter`.
+            logger.warning("connection not released", metadata: ["user": "\(user)", "error": "\(error)"])
+        }
+        await connection.finish()
+    }
+
+    /// `lua/online_connect.lua`: checks the token and the account, makes the connection
+    /// the user's target and takes the offline queue; kicks a previous login's target.
+    private func register(_ connection: GatewayConnection, token: String, target: DeliveryTarget) async throws -> [[UInt8]] {
+        let user = connection.user
+        let reply = try await scripts.run(
+            "online_connect",
+            keys: [
+                RedisKeys.userToken(user), RedisKeys.user(user), RedisKeys.online(user), RedisKeys.onlineToken(user),
+                RedisKeys.offlineQueue(user),
+            ],
+            arguments: [token, target.description, connection.tokenID, String(delivery.policy.deadAfter.milliseconds)]
+        )
+        if let message = reply.errorMessage {
+            switch message {
+            case "ERR token": throw Refusal.invalidToken
+            case "ERR missing": throw Refusal.missingUser
+            case "ERR disabled": throw Refusal.disabled
+            default: throw RedisError.server(message)
+            }
+        }
+        guard var parts = reply.array, !parts.isEmpty else { throw RedisError.server("online_connect: unexpected reply") }
+        let kick = parts.removeFirst().string ?? ""
+        if let previous = DeliveryTarget(kick) {
+            await delivery.kick(previous, user: user)
+        }
+        return parts.compactMap(\.bytes)
+    }
+
+    private func sendGuidance(to connection: GatewayConnection) async {
+        do {
+            guard let user = try await UserRow(hash: scripts.client.send("HGETALL", RedisKeys.user(connection.user)).fieldValues) else { return }
+            let facts = try await GuidanceFacts(redis: scripts.client).facts(of: connection.user)
+            let allocator = connection.channel.allocator
+            let now = WallClock.milliseconds()
+            for message in guidance.messages(for: user, role: connection.role, facts: facts, now: now) {
+                connection.send(ServerFrame.singleChat(message, at: now, allocator: allocator))
+            }
+        } catch {
+            logger.debug("guidance not sent", metadata: ["user": "\(connection.user)", "error": "\(error)"])
+        }
+    }
+
+    private func refuse(_ channel: any Channel, _ refusal: Refusal) async {
+        Self.refused.increment()
+        channel.writeText(ServerFrame.fail(refusal.rawValue, allocator: channel.allocator))
+        channel.closeWebSocket(code: .normalClosure)
+        try? await channel.closeFuture.get()
+    }
+
+    /// `GET /ws?token=…` (a `token` header also counts, as on HTTP).
+    static func token(of request: HTTPRequestHead) -> String? {
+        if let query = request.uri.split(separator: "?", maxSplits: 1).dropFirst().first {
+            for pair in query.split(separator: "&") {
+                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                guard parts.count == 2, parts[0] == "token" else { continue }
+                let value = String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(parts[1])
+                if !value.isEmpty { return value }
+            }
+        }
+        if let header = request.headers.first(name: "token"), !header.isEmpty { return header }
+        return nil
+    }
+}

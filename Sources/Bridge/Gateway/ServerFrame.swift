@@ -1,0 +1,45 @@
+import Model
+import NIOCore
+
+/// The server → client text frames of WEBSOCKET.md, written straight into buffers: a
+/// delivered message object is wrapped as it came from Redis, never parsed again.
+enum ServerFrame {
+    static let ping = #"{"type":"ping"}"#
+    static let welcomeText = "欢迎您访问我们的系统！"
+    static let forceLogoutText = "你的账号在其他设备登录"
+
+    /// `{"type":"singleChat","data":<message>,"timestamp":<ms>}`.
+    static func singleChat(_ message: [UInt8], at milliseconds: Int64, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: message.count + 64)
+        buffer.writeStaticString(#"{"type":"singleChat","data":"#)
+        buffer.writeBytes(message)
+        buffer.writeStaticString(#","timestamp":"#)
+        buffer.writeString(String(milliseconds))
+        buffer.writeStaticString("}")
+        return buffer
+    }
+
+    static func welcome(at milliseconds: Int64, allocator: ByteBufferAllocator) -> ByteBuffer {
+        object(["type": "system", "data": .string(welcomeText), "timestamp": .integer(milliseconds)], allocator: allocator)
+    }
+
+    static func pong(at milliseconds: Int64, allocator: ByteBufferAllocator) -> ByteBuffer {
+        object(["type": "pong", "timestamp": .integer(milliseconds)], allocator: allocator)
+    }
+
+    /// A refused connection's reason, sent before the close frame.
+    static func fail(_ text: String, allocator: ByteBufferAllocator) -> ByteBuffer {
+        object(["msg": "fail", "data": .string(text)], allocator: allocator)
+    }
+
+    static func forceLogout(allocator: ByteBufferAllocator) -> ByteBuffer {
+        object(["msg": "force_logout", "data": .string(forceLogoutText)], allocator: allocator)
+    }
+
+    private static func object(_ object: JSONObject, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let text = JSONSerializer.string(.object(object))
+        var buffer = allocator.buffer(capacity: text.utf8.count)
+        buffer.writeString(text)
+        return buffer
+    }
+}

@@ -1,0 +1,20 @@
+import NIOCore
+import NIOWebSocket
+
+extension Channel {
+    /// Ends a WebSocket with a close frame (WEBSOCKET.md: only for kicks, failed
+    /// connections and protocol abuse; everything else drops the TCP connection so the
+    /// deployed client reconnects instead of logging out).
+    func closeWebSocket(code: WebSocketErrorCode) {
+        var data = allocator.buffer(capacity: 2)
+        data.write(webSocketErrorCode: code)
+        writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)).whenComplete { _ in
+            self.close(promise: nil)
+        }
+    }
+
+    /// Writes one text frame.
+    func writeText(_ text: ByteBuffer) {
+        writeAndFlush(WebSocketFrame(fin: true, opcode: .text, data: text), promise: nil)
+    }
+}

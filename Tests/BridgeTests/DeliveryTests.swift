@@ -1,0 +1,226 @@
+import Foundation
+import Logging
+import LuaScripts
+import Model
+import RedisClient
+import TestSupport
+import Testing
+
+@testable import Bridge
+
+/// Delivery across processes (WEBSOCKET.md, *Delivery* and *Single-device login*): real
+/// bridge processes sharing one Redis, and this test process as one more node.
+@Suite("Delivery across bridge processes", .serialized)
+struct DeliveryTests {
+    /// Short, so that a killed process stops being a target quickly.
+    static let heartbeatMilliseconds = 200
+    static let settings = ["HEARTBEAT_MS": "\(heartbeatMilliseconds)"]
+
+    /// This test process as a node of its own (it holds no connections).
+    static func node(_ redis: RedisClient) -> MessageDelivery {
+        var policy = DeliveryPolicy()
+        policy.heartbeat = .milliseconds(heartbeatMilliseconds)
+        let scripts = RedisScripts(client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) })
+        return MessageDelivery(
+            scripts: scripts, connections: ConnectionTable(), node: "test-\(UUID().uuidString.prefix(8))", policy: policy,
+            logger: Logger(label: "test")
+        )
+    }
+
+    static func message(_ text: String, to user: Int) -> [UInt8] {
+        Array(#"{"id":"\#(UUID().uuidString.lowercased())","from_id":1,"to_id":\#(user),"chatType":"single","type":"text","data":"\#(text)"}"#.utf8)
+    }
+
+    /// The `data.data` of every `singleChat` frame among `texts`, skipping guidance.
+    static func delivered(_ texts: [String]) -> [String] {
+        texts.compactMap { text in
+            let frame = GatewayTests.object(text)
+            guard frame["type"] as? String == "singleChat", let message = frame["data"] as? [String: Any],
+                  message["from_id"] as? Int == 1 else { return nil }
+            return message["data"] as? String
+        }
+    }
+
+    /// Connects and waits for the welcome (the registration is then complete).
+    static func connected(_ bridge: BridgeProcess, _ token: String) async throws -> (WebSocketTestClient, [String]) {
+        let socket = try await bridge.connect(token: token)
+        var before: [String] = []
+        while true {
+            let text = try await socket.nextText()
+            if text.contains(#""type":"system""#) { return (socket, before) }
+            before.append(text)
+        }
+    }
+
+    @Test("a user on process A receives what another process delivers; the sender gets no echo", .timeLimit(.minutes(1)))
+    func crossProcess() async throws {
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        let a = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: Self.settings)
+        let b = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: Self.settings)
+        let delivery = Self.node(redis)
+        let user = try b.register()
+        let (socket, _) = try await Self.connected(a, user.token)
+        _ = await socket.texts(for: 0.2)
+
+        for index in 0..<20 {
+            let outcome = try await delivery.deliver(Self.message("m\(index)", to: user.id), to: user.id)
+            #expect(outcome == .routed(node: a.node))
+        }
+        let texts = await socket.texts(for: 0.5)
+        #expect(Self.delivered(texts) == (0..<20).map { "m\($0)" })
+        let frame = GatewayTests.object(try #require(texts.first))
+        #expect(frame.keys.sorted() == ["data", "timestamp", "type"])
+        #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(user.id)).integer == 0)
+    }
+
+    @Test("a new login connecting on B kicks A's connection; a same-token reconnect does not", .timeLimit(.minutes(1)))
+    func singleDeviceLogin() async throws {
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        let a = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: Self.settings)
+        let b = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: Self.settings)
+        let user = try a.register()
+
+        // Same token twice (a reconnect race): both stay open, the newer is the target.
+        let (first, _) = try await Self.connected(a, user.token)
+        let (second, _) = try await Self.connected(b, user.token)
+        #expect(try await redis.send("GET", RedisKeys.online(user.id)).string?.hasPrefix(b.node + ":") == true)
+        let quiet = await first.texts(for: 0.3)
+        #expect(!quiet.contains { $0.contains("force_logout") })
+
+        // The older one closing does not unregister the newer one (compare-and-delete).
+        await first.close()
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(try await redis.send("GET", RedisKeys.online(user.id)).string?.hasPrefix(b.node + ":") == true)
+
+        // A new login connecting on A kicks B's connection: force_logout, then a close frame.
+        let relogin = try a.login(user.username)
+        let (third, _) = try await Self.connected(a, relogin.token)
+        let events = try await second.eventsUntilEnd()
+        let texts = events.compactMap { if case .text(let text) = $0 { text } else { nil } }
+        #expect(texts.last == #"{"msg":"force_logout","data":"你的账号在其他设备登录"}"#)
+        #expect(Array(events.suffix(2)) == [.closeFrame(code: 1000), .disconnected])
+        #expect(try await redis.send("GET", RedisKeys.online(user.id)).string?.hasPrefix(a.node + ":") == true)
+
+        await third.close()
+        _ = try await eventually(within: 5) { try await redis.send("EXISTS", RedisKeys.online(user.id)).integer == 0 }
+    }
+
+    @Test("after SIGKILL of A, messages go to the offline queue and the next connection gets them once, in order", .timeLimit(.minutes(1)))
+    func killedProcess() async throws {
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        let a = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: Self.settings)
+        let b = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: Self.settings)
+        let delivery = Self.node(redis)
+        let user = try b.register()
+        let (socket, _) = try await Self.connected(a, user.token)
+
+        a.signal(SIGKILL)
+        _ = try await socket.eventsUntilEnd()
+        // Its online_ key still names A, but A is no target: nothing is published into the void.
+        #expect(try await redis.send("GET", RedisKeys.online(user.id)).string?.hasPrefix(a.node + ":") == true)
+        for index in 0..<30 {
+            let outcome = try await delivery.deliver(Self.message("k\(index)", to: user.id), to: user.id)
+            guard case .queued = outcome else {
+                Issue.record("message \(index) was \(outcome)")
+                return
+            }
+        }
+        // After a few heartbeats A is known dead even to a publish-free check.
+        try await Task.sleep(for: .milliseconds(Self.heartbeatMilliseconds * 4))
+        _ = try await delivery.deliver(Self.message("k30", to: user.id), to: user.id)
+        #expect(try await redis.send("EXISTS", RedisKeys.online(user.id)).integer == 0)
+
+        let (next, beforeWelcome) = try await Self.connected(b, user.token)
+        #expect(Self.delivered(beforeWelcome) == (0...30).map { "k\($0)" })
+        #expect(Self.delivered(await next.texts(for: 0.5)).isEmpty)
+        #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(user.id)).integer == 0)
+    }
+
+    @Test("a delivery to a connection that has gone is queued, not lost", .timeLimit(.minutes(1)))
+    func vanishedTarget() async throws {
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        let a = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: Self.settings)
+        let delivery = Self.node(redis)
+        let user = try a.register()
+        // A target on a live process whose connection does not exist (closed, release pending).
+        _ = try await redis.send("SET", RedisKeys.online(user.id), "\(a.node):999999", "PX", 10_000)
+        #expect(try await delivery.deliver(Self.message("lost?", to: user.id), to: user.id) == .routed(node: a.node))
+        _ = try await eventually(within: 5) { try await redis.send("LLEN", RedisKeys.offlineQueue(user.id)).integer == 1 }
+        let (_, beforeWelcome) = try await Self.connected(a, user.token)
+        #expect(Self.delivered(beforeWelcome) == ["lost?"])
+    }
+
+    @Test("connecting and chatGetmessageOffLine racing: every queued message exactly once, in order", .timeLimit(.minutes(1)))
+    func flushRace() async throws {
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        let a = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: Self.settings)
+        let b = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: Self.settings)
+        let delivery = Self.node(redis)
+        for round in 0..<3 {
+            let user = try a.register()
+            let count = 1200  // more than one flush batch
+            var commands: [RedisCommand] = []
+            for index in 0..<count {
+                commands.append(RedisCommand("RPUSH", RedisKeys.offlineQueue(user.id), Self.message("q\(index)", to: user.id)))
+            }
+            _ = try await redis.pipeline(commands)
+
+            // While the connection registers and flushes, offline-flush requests arrive on
+            // both processes and new messages are delivered.
+            async let socket = a.connect(token: user.token)
+            let requests = Task {
+                for index in 0..<6 {
+                    _ = try (index % 2 == 0 ? a : b).post("/api/chat/chatGetmessageOffLine", token: user.token)
+                }
+            }
+            let live = Task {
+                for index in count..<(count + 50) {
+                    _ = try await delivery.deliver(Self.message("q\(index)", to: user.id), to: user.id)
+                }
+            }
+            let client = try await socket
+            try await requests.value
+            try await live.value
+            var received: [String] = []
+            while true {
+                let texts = await client.texts(for: 0.5)
+                if texts.isEmpty { break }
+                received += Self.delivered(texts)
+            }
+            #expect(received == (0..<(count + 50)).map { "q\($0)" }, "round \(round): \(received.count) messages")
+            #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(user.id)).integer == 0)
+            await client.close()
+        }
+    }
+
+    @Test("chatGetmessageOffLine flushes to a connection on another process and answers ok", .timeLimit(.minutes(1)))
+    func offlineEndpoint() async throws {
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        let a = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: Self.settings)
+        let b = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: Self.settings)
+        let user = try a.register()
+        let (socket, _) = try await Self.connected(a, user.token)
+        _ = await socket.texts(for: 0.2)
+        // Queued behind the connection's back (as while its process was unreachable).
+        for index in 0..<5 {
+            _ = try await redis.send("RPUSH", RedisKeys.offlineQueue(user.id), Self.message("o\(index)", to: user.id))
+        }
+        let response = try b.post("/api/chat/chatGetmessageOffLine", token: user.token)
+        #expect(response.status == 200 && response.body["msg"] as? String == "ok" && response.body["data"] as? String == "ok")
+        #expect(Self.delivered(await socket.texts(for: 0.5)) == (0..<5).map { "o\($0)" })
+        #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(user.id)).integer == 0)
+
+        // Without a connection the queue stays for the next one.
+        await socket.close()
+        _ = try await eventually(within: 5) { try await redis.send("EXISTS", RedisKeys.online(user.id)).integer == 0 }
+        _ = try await redis.send("RPUSH", RedisKeys.offlineQueue(user.id), Self.message("kept", to: user.id))
+        #expect(try b.post("/api/chat/chatGetmessageOffLine", token: user.token).status == 200)
+        #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(user.id)).integer == 1)
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+
+/// A real `bridge` process on a free port, for tests that need the WebSocket gateway or
+/// several processes sharing one Redis. Stopped (SIGKILL) when released.
+public final class BridgeProcess: Sendable {
+    public static let secret = "a-test-secret-that-is-long-enough-for-hs256"
+
+    public let port: Int
+    public let node: String
+    public let logPath: String
+    private let process: ChildProcess
+
+    /// Starts a bridge and waits until `/healthz` answers 200.
+    /// - Parameter settings: environment overrides (e.g. `HEARTBEAT_MS`).
+    public init(redisURL: String, node: String = "test-\(UUID().uuidString.prefix(8))", settings: [String: String] = [:]) async throws {
+        let port = try FreePort.next()
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("bridge-\(node).log").path
+        var environment = ProcessInfo.processInfo.environment
+        environment["REDIS_URL"] = redisURL
+        environment["BRIDGE_PORT"] = "\(port)"
+        environment["JWT_SECRET"] = Self.secret
+        environment["NODE_ID"] = node
+        environment["BCRYPT_COST"] = "4"
+        environment["LOG_LEVEL"] = environment["BRIDGE_TEST_LOG_LEVEL"] ?? "warning"
+        for (key, value) in settings { environment[key] = value }
+        self.port = port
+        self.node = node
+        self.logPath = log
+        self.process = try ChildProcess(executable: try Executables.path(of: "bridge"), arguments: [], environment: environment, output: log)
+        _ = try await eventually(within: 20) { HTTPProbe.get(port: port, path: "/healthz")?.status == 200 }
+    }
+
+    deinit {
+        process.terminate(signal: SIGKILL, grace: 5)
+    }
+
+    public func signal(_ number: Int32) {
+        process.signal(number)
+    }
+
+    /// Waits for the process to exit; its exit code, or nil after `timeout`.
+    public func waitForExit(timeout: Double) -> Int32? {
+        process.waitForExit(timeout: timeout).map(Executables.exitCode)
+    }
+
+    // MARK: HTTP
+
+    /// POSTs a JSON body; returns the status and the parsed `{"msg", "data"}` envelope.
+    public func post(
+        _ path: String, _ body: [String: Any] = [:], token: String? = nil, headers extra: [(String, String)] = []
+    ) throws -> (status: Int, body: [String: Any]) {
+        var headers = [("Content-Type", "application/json")] + extra
+        if let token { headers.append(("token", token)) }
+        let bytes = [UInt8](try JSONSerialization.data(withJSONObject: body))
+        guard let response = HTTPProbe.request(port: port, method: "POST", path: path, headers: headers, body: bytes) else {
+            throw TestEnvironment.Missing(description: "bridge on \(port) did not answer \(path)")
+        }
+        let parsed = (try? JSONSerialization.jsonObject(with: Data(response.body.utf8))) as? [String: Any] ?? [:]
+        return (response.status, parsed)
+    }
+
+    /// Registers a fresh user; returns its id and token.
+    public func register(_ username: String = "u" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()) throws -> (id: Int, token: String, username: String) {
+        try credentials(of: post("/api/regChat", ["username": username, "password": "secret1"]), username: username)
+    }
+
+    /// Logs in again (a new token: the previous one is revoked).
+    public func login(_ username: String) throws -> (id: Int, token: String, username: String) {
+        try credentials(of: post("/api/loginChat", ["username": username, "password": "secret1"]), username: username)
+    }
+
+    private func credentials(of response: (status: Int, body: [String: Any]), username: String) throws -> (id: Int, token: String, username: String) {
+        guard response.status == 200, let data = response.body["data"] as? [String: Any],
+              let id = data["id"] as? Int, let token = data["token"] as? String
+        else { throw TestEnvironment.Missing(description: "registration or login failed: \(response)") }
+        return (id, token, username)
+    }
+
+    // MARK: WebSocket
+
+    public func connect(token: String?, answersPings: Bool = true) async throws -> WebSocketTestClient {
+        let path = token.map { "/ws?token=\($0)" } ?? "/ws"
+        return try await WebSocketTestClient.connect(port: port, path: path, answersPings: answersPings)
+    }
+}

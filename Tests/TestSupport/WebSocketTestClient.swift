@@ -1,0 +1,256 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+import Synchronization
+
+/// A WebSocket client for tests, on NIO: it sees every frame the server sends and how
+/// the connection ended — with a close frame (and its code) or with a plain TCP drop,
+/// the difference the deployed client's logout logic turns on — and can send what a
+/// well-behaved client never would (oversized, fragmented, invalid UTF-8).
+public final class WebSocketTestClient: Sendable {
+    public enum Event: Sendable, Equatable {
+        case text(String)
+        case binary([UInt8])
+        case ping
+        case closeFrame(code: UInt16?)
+        /// The TCP connection ended.
+        case disconnected
+    }
+
+    public struct Timeout: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public let channel: any Channel
+    private let inbox: Inbox
+
+    /// Events in arrival order. Readers poll it: a timed-out read must not end the
+    /// stream of events, as cancelling an `AsyncStream` iterator would.
+    final class Inbox: Sendable {
+        private let events = Mutex<[Event]>([])
+
+        func append(_ event: Event) { events.withLock { $0.append(event) } }
+
+        func take() -> Event? {
+            events.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+        }
+    }
+
+    /// Connects and upgrades; throws if the server does not answer 101.
+    /// - Parameter answersPings: false makes this client a dead peer for protocol pings.
+    public static func connect(
+        port: Int, path: String, headers: [(String, String)] = [], answersPings: Bool = true
+    ) async throws -> WebSocketTestClient {
+        let inbox = Inbox()
+        let upgraded = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Void.self)
+        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                let upgrader = NIOWebSocketClientUpgrader(
+                    maxFrameSize: 1 << 24,
+                    automaticErrorHandling: false,
+                    upgradePipelineHandler: { channel, _ in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(
+                                Collector(inbox: inbox, answersPings: answersPings)
+                            )
+                            upgraded.succeed()
+                        }
+                    }
+                )
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(
+                        leftOverBytesStrategy: .forwardBytes,
+                        withClientUpgrade: (upgraders: [upgrader], completionHandler: { _ in })
+                    )
+                    try channel.pipeline.syncOperations.addHandler(UpgradeFailureWatch(promise: upgraded))
+                }
+            }
+        let channel = try await bootstrap.connect(host: "127.0.0.1", port: port).get()
+        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
+        head.headers.add(name: "Host", value: "127.0.0.1:\(port)")
+        for (name, value) in headers { head.headers.add(name: name, value: value) }
+        channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        try await channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
+        do {
+            try await withTimeout(seconds: 10, "upgrade") { try await upgraded.futureResult.get() }
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+        return WebSocketTestClient(channel: channel, inbox: inbox)
+    }
+
+    private init(channel: any Channel, inbox: Inbox) {
+        self.channel = channel
+        self.inbox = inbox
+    }
+
+    // MARK: Reading
+
+    /// The next event; throws after `seconds` without one.
+    public func next(within seconds: Double = 5) async throws -> Event {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while true {
+            if let event = inbox.take() { return event }
+            guard ContinuousClock.now < deadline else { throw Timeout(description: "no WebSocket event within \(seconds) s") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// The next text frame, skipping the server's pings (`{"type":"ping"}` too).
+    public func nextText(within seconds: Double = 5) async throws -> String {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            let left = deadline.timeIntervalSinceNow
+            guard left > 0 else { throw Timeout(description: "no text frame within \(seconds) s") }
+            switch try await next(within: left) {
+            case .text(let text) where text != #"{"type":"ping"}"#: return text
+            case .text, .ping, .binary: continue
+            case let other: throw Timeout(description: "connection ended while waiting for text: \(other)")
+            }
+        }
+    }
+
+    /// The next text frame parsed as a JSON object.
+    public func nextObject(within seconds: Double = 5) async throws -> [String: Any] {
+        let text = try await nextText(within: seconds)
+        guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            throw Timeout(description: "not a JSON object: \(text)")
+        }
+        return object
+    }
+
+    /// Every event until the connection ends (texts and how it ended).
+    public func eventsUntilEnd(within seconds: Double = 10) async throws -> [Event] {
+        var seen: [Event] = []
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            let event = try await next(within: max(0.01, deadline.timeIntervalSinceNow))
+            if case .text(#"{"type":"ping"}"#) = event { continue }
+            if event == .ping { continue }
+            seen.append(event)
+            if event == .disconnected { return seen }
+        }
+    }
+
+    /// Texts (in order) received within `seconds`, without waiting for the connection to end.
+    public func texts(for seconds: Double) async -> [String] {
+        var texts: [String] = []
+        let deadline = Date().addingTimeInterval(seconds)
+        while deadline.timeIntervalSinceNow > 0 {
+            guard let event = try? await next(within: deadline.timeIntervalSinceNow) else { break }
+            if case .text(let text) = event, text != #"{"type":"ping"}"# { texts.append(text) }
+            if event == .disconnected { break }
+        }
+        return texts
+    }
+
+    // MARK: Writing
+
+    public func send(text: String) async throws {
+        var buffer = channel.allocator.buffer(capacity: text.utf8.count)
+        buffer.writeString(text)
+        try await send(opcode: .text, bytes: buffer)
+    }
+
+    public func send(opcode: WebSocketOpcode, bytes: ByteBuffer, fin: Bool = true) async throws {
+        try await channel.writeAndFlush(WebSocketFrame(fin: fin, opcode: opcode, maskKey: .random(), data: bytes)).get()
+    }
+
+    /// A client-initiated close (code 1000).
+    public func sendClose() async throws {
+        var data = channel.allocator.buffer(capacity: 2)
+        data.write(webSocketErrorCode: .normalClosure)
+        try await send(opcode: .connectionClose, bytes: data)
+    }
+
+    public func close() async {
+        try? await channel.close()
+    }
+
+    // MARK: Handlers
+
+    /// Turns frames into events; answers protocol pings (as browsers do) unless told not to.
+    private final class Collector: ChannelInboundHandler {
+        typealias InboundIn = WebSocketFrame
+        typealias OutboundOut = WebSocketFrame
+
+        let inbox: Inbox
+        let answersPings: Bool
+
+        init(inbox: Inbox, answersPings: Bool) {
+            self.inbox = inbox
+            self.answersPings = answersPings
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let frame = unwrapInboundIn(data)
+            var payload = frame.unmaskedData
+            switch frame.opcode {
+            case .text:
+                inbox.append(.text(String(decoding: payload.readableBytesView, as: UTF8.self)))
+            case .binary:
+                inbox.append(.binary(Array(payload.readableBytesView)))
+            case .ping:
+                inbox.append(.ping)
+                if answersPings {
+                    let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData)
+                    context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+                }
+            case .connectionClose:
+                inbox.append(.closeFrame(code: payload.readInteger(as: UInt16.self)))
+            default:
+                break
+            }
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            inbox.append(.disconnected)
+            context.fireChannelInactive()
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            context.close(promise: nil)
+        }
+    }
+
+    /// Fails the upgrade when the connection ends before the server switched protocols.
+    private final class UpgradeFailureWatch: ChannelInboundHandler, RemovableChannelHandler {
+        typealias InboundIn = NIOAny
+        let promise: EventLoopPromise<Void>
+
+        init(promise: EventLoopPromise<Void>) { self.promise = promise }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            promise.fail(Timeout(description: "connection closed before the upgrade"))
+            context.fireChannelInactive()
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            context.fireChannelRead(data)
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            promise.fail(error)
+            context.close(promise: nil)
+        }
+    }
+}
+
+/// Runs `body`, failing with `WebSocketTestClient.Timeout` after `seconds`.
+public func withTimeout<T: Sendable>(
+    seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            throw WebSocketTestClient.Timeout(description: "\(what): nothing within \(seconds) s")
+        }
+        let result = try await group.next()!
+        group.cancelAll()
+        return result
+    }
+}

@@ -1,0 +1,43 @@
+-- A WebSocket connection becomes its user's delivery target (WEBSOCKET.md, *Connecting*
+-- and *Single-device login*), in one atomic step, so a logout, an operator's ban or a
+-- competing connection can never slip in between the checks and the registration:
+--  1. the token must still be the account's current one  -> error 'token'
+--  2. the account must exist -> 'missing', and be active -> 'disabled'
+--  3. online_{id} := target and, beside it, the id of the token it connected with
+--  4. the previous target is returned for a kick when it connected with another token
+--     (a new login); with the same token (a reconnect race) it is left alone
+--  5. the offline queue is taken whole: the caller pushes it before anything live
+-- KEYS[1] chat_user_{id}  KEYS[2] chat:user:{id}  KEYS[3] online_{id}
+-- KEYS[4] chat:online:token:{id}  KEYS[5] chat_getmessage_{id}
+-- ARGV[1] token  ARGV[2] target '{node}:{conn}'  ARGV[3] token id  ARGV[4] ttl (ms)
+-- Returns {previous target to kick or '', queued message 1, 2, ...}.
+local ttl = tonumber(ARGV[4])
+if ARGV[1] == '' or ARGV[2] == '' or ARGV[3] == '' or not ttl or ttl <= 0 then
+  return redis.error_reply('ERR bad_arguments')
+end
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return redis.error_reply('ERR token')
+end
+local status = redis.call('HGET', KEYS[2], 'status')
+if not status then
+  return redis.error_reply('ERR missing')
+end
+if status ~= '1' then
+  return redis.error_reply('ERR disabled')
+end
+
+local previous = redis.call('GET', KEYS[3])
+local previousToken = redis.call('GET', KEYS[4])
+redis.call('SET', KEYS[3], ARGV[2], 'PX', ttl)
+redis.call('SET', KEYS[4], ARGV[3], 'PX', ttl)
+
+local kick = ''
+if previous and previous ~= ARGV[2] and previousToken ~= ARGV[3] then
+  kick = previous
+end
+local result = redis.call('LRANGE', KEYS[5], 0, -1)
+if #result > 0 then
+  redis.call('DEL', KEYS[5])
+end
+table.insert(result, 1, kick)
+return result

@@ -1,0 +1,12 @@
+-- A closing connection stops being its user's delivery target, but only if it still is
+-- (compare-and-delete, WEBSOCKET.md *Fix*): an old socket never unregisters a newer one.
+-- KEYS[1] online_{id}  KEYS[2] chat:online:token:{id}  ARGV[1] target '{node}:{conn}'
+-- Returns 1 when the keys were removed, 0 when they belong to someone else.
+if ARGV[1] == '' then
+  return redis.error_reply('ERR bad_arguments')
+end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  return 1
+end
+return 0
