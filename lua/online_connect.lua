@@ -3,16 +3,19 @@
 -- competing connection can never slip in between the checks and the registration:
 --  1. the token must still be the account's current one  -> error 'token'
 --  2. the account must exist -> 'missing', and be active -> 'disabled'
---  3. online_{id} := target and, beside it, the id of the token it connected with
+--  3. online_{id} := target and, beside it, the id of the token it connected with; the
+--     target's process is scored alive in chat:nodes (a target never names a process
+--     that deliveries would take for dead, even before its first heartbeat)
 --  4. the previous target is returned for a kick when it connected with another token
 --     (a new login); with the same token (a reconnect race) it is left alone
 --  5. the offline queue is taken whole: the caller pushes it before anything live
 -- KEYS[1] chat_user_{id}  KEYS[2] chat:user:{id}  KEYS[3] online_{id}
--- KEYS[4] chat:online:token:{id}  KEYS[5] chat_getmessage_{id}
+-- KEYS[4] chat:online:token:{id}  KEYS[5] chat_getmessage_{id}  KEYS[6] chat:nodes
 -- ARGV[1] token  ARGV[2] target '{node}:{conn}'  ARGV[3] token id  ARGV[4] ttl (ms)
+-- ARGV[5] node id (the target's)
 -- Returns {previous target to kick or '', queued message 1, 2, ...}.
 local ttl = tonumber(ARGV[4])
-if ARGV[1] == '' or ARGV[2] == '' or ARGV[3] == '' or not ttl or ttl <= 0 then
+if ARGV[1] == '' or ARGV[2] == '' or ARGV[3] == '' or ARGV[5] == '' or not ttl or ttl <= 0 then
   return redis.error_reply('ERR bad_arguments')
 end
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
@@ -30,6 +33,8 @@ local previous = redis.call('GET', KEYS[3])
 local previousToken = redis.call('GET', KEYS[4])
 redis.call('SET', KEYS[3], ARGV[2], 'PX', ttl)
 redis.call('SET', KEYS[4], ARGV[3], 'PX', ttl)
+local time = redis.call('TIME')
+redis.call('ZADD', KEYS[6], tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000), ARGV[5])
 
 local kick = ''
 if previous and previous ~= ARGV[2] and previousToken ~= ARGV[3] then

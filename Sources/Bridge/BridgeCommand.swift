@@ -45,11 +45,8 @@ struct BridgeCommand: AsyncParsableCommand {
             policy: settings.delivery, logger: Logger(label: "bridge.heartbeat")
         )
         let subscriber = RedisSubscriber(configuration: commonSettings.redis, logger: Logger(label: "bridge.pubsub"))
-        // Alive and listening before the first connection can name this process a target.
-        await heartbeat.beat()
-        let subscription = await Self.subscribe(subscriber, to: RedisKeys.nodeChannel(node), logger: logger)
         let listener = NodeChannelListener(
-            subscription: subscription, connections: dependencies.delivery.connections,
+            subscriber: subscriber, node: node, connections: dependencies.delivery.connections,
             delivery: dependencies.delivery, logger: Logger(label: "bridge.node-channel")
         )
         let app = BridgeApplication.make(settings: settings, dependencies: dependencies, logger: logger)
@@ -65,18 +62,5 @@ struct BridgeCommand: AsyncParsableCommand {
             )
         )
         try await serviceGroup.run()
-    }
-
-    /// Subscribes, retrying while Redis is unreachable: the subscriber resubscribes by
-    /// itself after later outages, but the first confirmation must be waited for.
-    private static func subscribe(_ subscriber: RedisSubscriber, to channel: String, logger: Logger) async -> RedisSubscription {
-        while true {
-            do {
-                return try await subscriber.subscribe(to: [channel])
-            } catch {
-                logger.warning("subscription to the node channel failed, retrying", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
     }
 }

@@ -13,6 +13,11 @@ struct BridgeExecutableTests {
         ([], ["JWT_SECRET": "short"], "--jwt-secret (JWT_SECRET)"),
         ([], ["NODE_ID": "a:b"], "--node-id (NODE_ID)"),
         ([], ["REDIS_POOL_SIZE": "0"], "--redis-pool-size (REDIS_POOL_SIZE)"),
+        ([], ["BCRYPT_COST": "3"], "--bcrypt-cost (BCRYPT_COST)"),
+        (["--ws-max-frame-bytes", "64k"], [:], "--ws-max-frame-bytes (WS_MAX_FRAME_BYTES)"),
+        ([], ["WS_PING_SECONDS": "0"], "--ws-ping-seconds (WS_PING_SECONDS)"),
+        ([], ["HEARTBEAT_MS": "10"], "--heartbeat-ms (HEARTBEAT_MS)"),
+        ([], ["OFFLINE_QUEUE_CAP": "-1"], "--offline-queue-cap (OFFLINE_QUEUE_CAP)"),
     ] as [([String], [String: String], String)])
     func badValue(arguments: [String], environment: [String: String], option: String) throws {
         let (status, output) = try Executables.run("bridge", arguments: arguments, environment: environment)
@@ -26,10 +31,10 @@ struct BridgeExecutableTests {
     func help() throws {
         let (status, output) = try Executables.run("bridge", arguments: ["--help"])
         #expect(status == 0)
-        for option in ["--redis-url", "--redis-pool-size", "--redis-timeout-ms", "--node-id", "--log-level", "--host", "--port", "--jwt-secret", "--visitor-salt"] {
+        for option in ["--redis-url", "--redis-pool-size", "--redis-timeout-ms", "--node-id", "--log-level", "--host", "--port", "--jwt-secret", "--visitor-salt", "--bcrypt-cost", "--ws-max-frame-bytes", "--ws-ping-seconds", "--heartbeat-ms", "--offline-queue-cap", "--notice-icon-base"] {
             #expect(output.contains(option), "\(option) missing from --help")
         }
-        for variable in ["REDIS_URL", "REDIS_POOL_SIZE", "REDIS_TIMEOUT_MS", "NODE_ID", "LOG_LEVEL", "BRIDGE_HOST", "BRIDGE_PORT", "JWT_SECRET", "VISITOR_SALT"] {
+        for variable in ["REDIS_URL", "REDIS_POOL_SIZE", "REDIS_TIMEOUT_MS", "NODE_ID", "LOG_LEVEL", "BRIDGE_HOST", "BRIDGE_PORT", "JWT_SECRET", "VISITOR_SALT", "BCRYPT_COST", "WS_MAX_FRAME_BYTES", "WS_PING_SECONDS", "HEARTBEAT_MS", "OFFLINE_QUEUE_CAP", "NOTICE_ICON_BASE"] {
             #expect(output.contains(variable), "\(variable) missing from --help")
         }
     }

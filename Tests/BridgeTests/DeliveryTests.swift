@@ -72,6 +72,30 @@ struct DeliveryTests {
         let frame = GatewayTests.object(try #require(texts.first))
         #expect(frame.keys.sorted() == ["data", "timestamp", "type"])
         #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(user.id)).integer == 0)
+
+        // Heartbeats keep the target alive well past its TTL (three heartbeats).
+        try await Task.sleep(for: .milliseconds(Self.heartbeatMilliseconds * 8))
+        #expect(try await delivery.deliver(Self.message("later", to: user.id), to: user.id) == .routed(node: a.node))
+        #expect(Self.delivered(await socket.texts(for: 0.3)) == ["later"])
+    }
+
+    @Test("an offline queue keeps the newest messages up to its cap", .timeLimit(.minutes(1)))
+    func offlineCap() async throws {
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        var delivery = Self.node(redis)
+        delivery = MessageDelivery(
+            scripts: delivery.scripts, connections: delivery.connections, node: delivery.node,
+            policy: { var policy = delivery.policy; policy.offlineQueueCap = 3; return policy }(), logger: delivery.logger
+        )
+        let user = Int.random(in: 10_000_000...99_999_999)
+        var outcomes: [MessageDelivery.Outcome] = []
+        for index in 0..<5 {
+            outcomes.append(try await delivery.deliver(Self.message("c\(index)", to: user), to: user))
+        }
+        #expect(outcomes == [.queued(dropped: 0), .queued(dropped: 0), .queued(dropped: 0), .queued(dropped: 1), .queued(dropped: 1)])
+        let queued = try await redis.send("LRANGE", RedisKeys.offlineQueue(user), 0, -1).array?.compactMap(\.string) ?? []
+        #expect(queued.map { GatewayTests.object($0)["data"] as? String } == ["c2", "c3", "c4"])
     }
 
     @Test("a new login connecting on B kicks A's connection; a same-token reconnect does not", .timeLimit(.minutes(1)))

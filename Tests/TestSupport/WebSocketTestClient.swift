@@ -1,6 +1,5 @@
 import Foundation
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
 import Synchronization
@@ -47,32 +46,18 @@ public final class WebSocketTestClient: Sendable {
         let upgraded = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Void.self)
         let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
-                let upgrader = NIOWebSocketClientUpgrader(
-                    maxFrameSize: 1 << 24,
-                    automaticErrorHandling: false,
-                    upgradePipelineHandler: { channel, _ in
-                        channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(
-                                Collector(inbox: inbox, answersPings: answersPings)
-                            )
-                            upgraded.succeed()
-                        }
-                    }
-                )
-                return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(
-                        leftOverBytesStrategy: .forwardBytes,
-                        withClientUpgrade: (upgraders: [upgrader], completionHandler: { _ in })
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        Handshake(promise: upgraded, collector: Collector(inbox: inbox, answersPings: answersPings))
                     )
-                    try channel.pipeline.syncOperations.addHandler(UpgradeFailureWatch(promise: upgraded))
                 }
             }
         let channel = try await bootstrap.connect(host: "127.0.0.1", port: port).get()
-        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
-        head.headers.add(name: "Host", value: "127.0.0.1:\(port)")
-        for (name, value) in headers { head.headers.add(name: name, value: value) }
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        try await channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
+        var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        request += "Sec-WebSocket-Key: \(Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString())\r\n"
+        request += "Sec-WebSocket-Version: 13\r\n"
+        for (name, value) in headers { request += "\(name): \(value)\r\n" }
+        try await channel.writeAndFlush(ByteBuffer(string: request + "\r\n")).get()
         do {
             try await withTimeout(seconds: 10, "upgrade") { try await upgraded.futureResult.get() }
         } catch {
@@ -216,20 +201,51 @@ public final class WebSocketTestClient: Sendable {
         }
     }
 
-    /// Fails the upgrade when the connection ends before the server switched protocols.
-    private final class UpgradeFailureWatch: ChannelInboundHandler, RemovableChannelHandler {
-        typealias InboundIn = NIOAny
-        let promise: EventLoopPromise<Void>
+    /// Reads the server's handshake response; on `101` it puts the frame codec and the
+    /// collector in its place and hands them the bytes that followed, all within one
+    /// read, so no frame or close sent right after the upgrade can be missed.
+    private final class Handshake: ChannelInboundHandler, RemovableChannelHandler {
+        typealias InboundIn = ByteBuffer
+        typealias InboundOut = ByteBuffer
 
-        init(promise: EventLoopPromise<Void>) { self.promise = promise }
+        private let promise: EventLoopPromise<Void>
+        private let collector: Collector
+        private var received: ByteBuffer?
+
+        init(promise: EventLoopPromise<Void>, collector: Collector) {
+            self.promise = promise
+            self.collector = collector
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var bytes = unwrapInboundIn(data)
+            received.setOrWriteBuffer(&bytes)
+            guard var buffer = received, let end = buffer.readableBytesView.firstRange(of: Array("\r\n\r\n".utf8)) else { return }
+            let headLength = end.upperBound - buffer.readerIndex
+            let head = buffer.readString(length: headLength) ?? ""
+            guard head.hasPrefix("HTTP/1.1 101") else {
+                promise.fail(Timeout(description: "upgrade refused: \(head)"))
+                context.close(promise: nil)
+                return
+            }
+            do {
+                try context.pipeline.syncOperations.addHandlers(
+                    [ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 1 << 24)), WebSocketFrameEncoder(), collector],
+                    position: .after(self)
+                )
+            } catch {
+                promise.fail(error)
+                return
+            }
+            promise.succeed()
+            if buffer.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(buffer)) }
+            received = nil
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        }
 
         func channelInactive(context: ChannelHandlerContext) {
             promise.fail(Timeout(description: "connection closed before the upgrade"))
             context.fireChannelInactive()
-        }
-
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            context.fireChannelRead(data)
         }
 
         func errorCaught(context: ChannelHandlerContext, error: any Error) {

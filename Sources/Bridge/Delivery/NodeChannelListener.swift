@@ -6,13 +6,18 @@ import ServiceLifecycle
 /// Receives what other processes route to this one on `chat:node:{nodeId}` (envelopes
 /// of `NodeEnvelope`): deliveries, kicks and flush requests for its connections. A
 /// delivery for a connection that has closed meanwhile is routed again, excluding it.
+///
+/// The server does not wait for the subscription: what is published before it is
+/// confirmed finds no subscriber, and `deliver.lua` queues it offline instead.
 struct NodeChannelListener: Service {
-    let subscription: RedisSubscription
+    let subscriber: RedisSubscriber
+    let node: String
     let connections: ConnectionTable
     let delivery: MessageDelivery
     let logger: Logger
 
     func run() async throws {
+        guard let subscription = await subscribe() else { return }
         for await message in subscription.cancelOnGracefulShutdown() {
             guard let envelope = NodeEnvelope(message.payload) else {
                 logger.warning("unreadable node envelope", metadata: ["bytes": "\(message.payload.count)"])
@@ -21,6 +26,20 @@ struct NodeChannelListener: Service {
             handle(envelope)
         }
         subscription.unsubscribe()
+    }
+
+    /// Subscribes, retrying while Redis is unreachable (later outages are the
+    /// subscriber's own business: it resubscribes by itself); nil on shutdown.
+    private func subscribe() async -> RedisSubscription? {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                return try await subscriber.subscribe(to: [RedisKeys.nodeChannel(node)])
+            } catch {
+                logger.warning("subscription to the node channel failed, retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        return nil
     }
 
     func handle(_ envelope: NodeEnvelope) {

@@ -20,8 +20,8 @@ struct NodeHeartbeat: Service {
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                try await Task.sleep(for: policy.heartbeat)
                 await beat()
+                try await Task.sleep(for: policy.heartbeat)
             }
         }
         do {

@@ -97,9 +97,9 @@ struct Gateway: Sendable {
             "online_connect",
             keys: [
                 RedisKeys.userToken(user), RedisKeys.user(user), RedisKeys.online(user), RedisKeys.onlineToken(user),
-                RedisKeys.offlineQueue(user),
+                RedisKeys.offlineQueue(user), RedisKeys.nodes,
             ],
-            arguments: [token, target.description, connection.tokenID, String(delivery.policy.deadAfter.milliseconds)]
+            arguments: [token, target.description, connection.tokenID, String(delivery.policy.deadAfter.milliseconds), node]
         )
         if let message = reply.errorMessage {
             switch message {

@@ -1,0 +1,46 @@
+import Model
+import Testing
+
+@Suite("Delivery addressing and node envelopes")
+struct DeliveryModelTests {
+    @Test("online_{uid} values: node and connection, split at the last colon")
+    func targets() {
+        #expect(DeliveryTarget("host-1-abc:42") == DeliveryTarget(node: "host-1-abc", connection: 42))
+        #expect(DeliveryTarget(node: "n.1", connection: 7).description == "n.1:7")
+        for bad in ["", ":", "node", "node:", ":5", "node:x", "node:-1"] {
+            #expect(DeliveryTarget(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test("envelopes round-trip, including the form lua/deliver.lua writes")
+    func envelopes() {
+        let message = Array(#"{"id":"x","data":"换行\n和 空格"}"#.utf8)
+        let cases: [NodeEnvelope] = [
+            .deliver(to: [ConnectionAddress(user: 12, connection: 3)], message: message),
+            .deliver(to: [ConnectionAddress(user: 1, connection: 1), ConnectionAddress(user: 2, connection: 9)], message: message),
+            .kick(ConnectionAddress(user: 5, connection: 77)),
+            .flush(ConnectionAddress(user: 6, connection: 78)),
+        ]
+        for envelope in cases {
+            #expect(NodeEnvelope(envelope.encoded()) == envelope)
+        }
+        // What deliver.lua publishes: 'deliver ' .. uid .. ':' .. conn .. '\n' .. message.
+        #expect(NodeEnvelope(Array("deliver 12:3\n".utf8) + message) == cases[0])
+        #expect(Array(NodeEnvelope.kick(ConnectionAddress(user: 5, connection: 77)).encoded()) == Array("kick 5:77\n".utf8))
+    }
+
+    @Test("malformed envelopes are refused", arguments: [
+        "", "deliver", "deliver 1:2", "deliver 1:2\n", "deliver x:2\n{}", "send 1:2\n{}", "kick 1:2,3:4\n", "kick\n", "flush 1\n",
+    ])
+    func malformed(text: String) {
+        #expect(NodeEnvelope(Array(text.utf8)) == nil)
+    }
+
+    @Test("encodeURIComponent as JavaScript does it")
+    func uriComponent() {
+        #expect(URIComponent.encode("我的二维码") == "%E6%88%91%E7%9A%84%E4%BA%8C%E7%BB%B4%E7%A0%81")
+        #expect(URIComponent.encode("/pages/xiaoxi/xiaoxi") == "%2Fpages%2Fxiaoxi%2Fxiaoxi")
+        #expect(URIComponent.encode("a-z_A.Z!~*'()0 9&=?#+") == "a-z_A.Z!~*'()0%209%26%3D%3F%23%2B")
+        #expect(URIComponent.encode("😀") == "%F0%9F%98%80")
+    }
+}
