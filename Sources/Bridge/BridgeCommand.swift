@@ -41,8 +41,7 @@ struct BridgeCommand: AsyncParsableCommand {
             settings: settings, redis: redis, metrics: metrics, node: node, logger: logger
         )
         let heartbeat = NodeHeartbeat(
-            scripts: dependencies.scripts, connections: dependencies.delivery.connections, node: node,
-            policy: settings.delivery, logger: Logger(label: "bridge.heartbeat")
+            scripts: dependencies.scripts, delivery: dependencies.delivery, logger: Logger(label: "bridge.heartbeat")
         )
         let subscriber = RedisSubscriber(configuration: commonSettings.redis, logger: Logger(label: "bridge.pubsub"))
         let listener = NodeChannelListener(

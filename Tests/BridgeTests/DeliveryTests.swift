@@ -247,4 +247,23 @@ struct DeliveryTests {
         #expect(try b.post("/api/chat/chatGetmessageOffLine", token: user.token).status == 200)
         #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(user.id)).integer == 1)
     }
+
+    @Test("after Redis restarts empty, live delivery resumes without reconnecting", .timeLimit(.minutes(1)))
+    func redisRestart() async throws {
+        let server = try RedisServerProcess()
+        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url))
+        defer { Task { await redis.shutdown() } }
+        let a = try await BridgeProcess(redisURL: server.url, settings: Self.settings)
+        let delivery = Self.node(redis)
+        let user = try a.register()
+        let (socket, _) = try await Self.connected(a, user.token)
+        _ = await socket.texts(for: 0.2)
+
+        try server.restart()  // no persistence: every key is gone, the socket stays open
+        _ = try await eventually(within: 10) {
+            (try? await redis.send("GET", RedisKeys.online(user.id)).string)?.hasPrefix(a.node + ":") == true
+        }
+        #expect(try await delivery.deliver(Self.message("after", to: user.id), to: user.id) == .routed(node: a.node))
+        #expect(Self.delivered(await socket.texts(for: 0.5)) == ["after"])
+    }
 }

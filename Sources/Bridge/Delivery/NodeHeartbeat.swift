@@ -6,13 +6,17 @@ import ServiceLifecycle
 /// Proves this process alive (`chat:nodes`) and keeps its connections the delivery
 /// targets of their users (`online_{uid}` TTLs), every heartbeat. Without it, after
 /// `deadAfter` nobody routes to this process any more: its users' messages are queued.
-/// On graceful shutdown it leaves `chat:nodes` at once.
+/// A target Redis lost (a restart without persistence, or this process taken for dead
+/// during a stall) is claimed again and its offline queue flushed, so live delivery
+/// resumes without the client reconnecting. On graceful shutdown it leaves `chat:nodes`.
 struct NodeHeartbeat: Service {
     let scripts: RedisScripts
-    let connections: ConnectionTable
-    let node: String
-    let policy: DeliveryPolicy
+    let delivery: MessageDelivery
     let logger: Logger
+
+    var connections: ConnectionTable { delivery.connections }
+    var node: String { delivery.node }
+    var policy: DeliveryPolicy { delivery.policy }
 
     /// Connections refreshed per script call.
     static let refreshBatch = 256
@@ -53,7 +57,12 @@ struct NodeHeartbeat: Service {
             start += Self.refreshBatch
             let keys: [any RedisArgument] = batch.map { RedisKeys.online($0.user) } + batch.map { RedisKeys.onlineToken($0.user) }
             let arguments: [any RedisArgument] = [ttl] + batch.map { DeliveryTarget(node: node, connection: $0.id).description }
-            _ = try await scripts.run("online_refresh", keys: keys, arguments: arguments).throwingOnError()
+                + batch.map(\.tokenID)
+            let reply = try await scripts.run("online_refresh", keys: keys, arguments: arguments).throwingOnError()
+            for (connection, outcome) in zip(batch, reply.array ?? []) where outcome.integer == 2 {
+                logger.info("delivery target claimed again", metadata: ["user": "\(connection.user)"])
+                Task { await delivery.flush(connection, alreadyTaken: nil) }
+            }
         }
     }
 }
