@@ -138,9 +138,12 @@ struct MessageDelivery: Sendable {
             }
         }
         var batch = alreadyTaken ?? []
+        // The connect script took the whole queue; what came after it was held back.
+        var queueMayHoldMore = alreadyTaken == nil
         repeat {
             while true {
                 if batch.isEmpty {
+                    guard queueMayHoldMore else { break }
                     do {
                         batch = try await take(from: connection.user)
                     } catch {
@@ -154,6 +157,7 @@ struct MessageDelivery: Sendable {
                 }
                 batch = []
             }
+            queueMayHoldMore = true
         } while await connection.endFlush()
     }
 
