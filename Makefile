@@ -3,7 +3,7 @@
 
 ARGS ?=
 
-.PHONY: run test build bench-redis clean-data
+.PHONY: run test build bench-redis bench-gateway clean-data
 
 run:
 	bash scripts/run.sh
@@ -16,6 +16,9 @@ build:
 
 bench-redis:
 	bash scripts/bench-redis.sh $(ARGS)
+
+bench-gateway:
+	bash scripts/bench-gateway.sh
 
 clean-data:
 	bash scripts/clean-data.sh

@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "bridge", targets: ["Bridge"]),
         .executable(name: "persister", targets: ["Persister"]),
         .executable(name: "redis-bench", targets: ["RedisBench"]),
+        .executable(name: "gateway-bench", targets: ["GatewayBench"]),
         .library(name: "RedisClient", targets: ["RedisClient"]),
         .library(name: "Model", targets: ["Model"]),
     ],
@@ -119,6 +120,20 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Benchmarks/RedisBench"
+        ),
+
+        // WebSocket client load generator for scripts/bench-gateway.sh (no project code:
+        // it drives the bridge, and nginx+nchan as the baseline, over the network).
+        .executableTarget(
+            name: "GatewayBench",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            path: "Benchmarks/GatewayBench"
         ),
 
         .target(

@@ -2,6 +2,7 @@
 # Helpers shared by scripts/*.sh. Source it; it defines functions only.
 #
 #   ensure_packages            install what is missing (apt-get, Debian 12)
+#   ensure_debian_packages PKG...  install those of PKG that dpkg does not list
 #   ensure_swift               find swift (PATH, else /opt/swift) or fail clearly
 #   free_port / free_ports N   1 / N distinct free loopback TCP ports, chosen by the kernel
 #   require_free_port PORT NAME  fail with a clear message when PORT is taken
@@ -100,6 +101,25 @@ ensure_packages() {
     local still
     still=$(missing_packages | sort -u | tr '\n' ' ')
     [ -z "$still" ] || die "still missing after apt-get install: $still"
+}
+
+# For what only one script needs (nginx for the gateway benchmark): the packages
+# given that dpkg does not list as installed, with apt-get as ensure_packages does.
+# Stopping a service apt may have started is the caller's business.
+ensure_debian_packages() {
+    local -a missing=()
+    local package
+    for package in "$@"; do
+        [ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" = 'install ok installed' ] ||
+            missing+=("$package")
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    log "installing missing Debian packages: ${missing[*]}"
+    command -v apt-get >/dev/null 2>&1 || die "apt-get not found; install by hand: ${missing[*]}"
+    local -a apt=(env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300)
+    as_root "${apt[@]}" update -q || die "apt-get update failed"
+    as_root "${apt[@]}" install -y -q --no-install-recommends "${missing[@]}" ||
+        die "apt-get install failed: ${missing[*]}"
 }
 
 ensure_swift() {

@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# `make bench-gateway`: what an idle WebSocket connection costs the bridge — resident
+# memory per connection and connections accepted per second — against nginx with the
+# nchan module (a C WebSocket pub/sub server) measured in the same run with the same
+# client (Benchmarks/GatewayBench), and printed as ratios.
+#
+#   CONNECTIONS=10000 USERS=10000 CONCURRENCY=200 WARMUP=500 SETTLE=3 make bench-gateway
+#
+# USERS below CONNECTIONS registers fewer accounts and reuses their tokens round-robin
+# (the bridge keeps every connection of a token). KEEP_TMP=1 keeps the folder with the
+# servers' logs and the client's output.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+CONNECTIONS=${CONNECTIONS:-10000}
+USERS=${USERS:-$CONNECTIONS}
+CONCURRENCY=${CONCURRENCY:-200}
+# Connections opened and closed before the baseline reading, so that pools and caches
+# a server fills lazily on its first connections are not charged to the measured ones.
+WARMUP=${WARMUP:-500}
+# Seconds to wait before reading memory (after the warm-up, after the last accept).
+SETTLE=${SETTLE:-3}
+for name in CONNECTIONS USERS CONCURRENCY WARMUP SETTLE; do
+    [[ ${!name} =~ ^[1-9][0-9]*$ ]] || die "$name must be a positive integer, not '${!name}'"
+done
+[ "$USERS" -le "$CONNECTIONS" ] || die "USERS ($USERS) must not exceed CONNECTIONS ($CONNECTIONS)"
+
+# --- open files and ports -------------------------------------------------------------
+# RLIMIT_NOFILE counts per process: the client holds CONNECTIONS sockets, and so does the
+# server (its worker), plus a few of its own (Redis pool, listener, logs). Both inherit
+# the limit set here.
+need_fds=$((CONNECTIONS + 1024))
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ "$hard" -lt "$need_fds" ]; then
+    ulimit -Hn "$need_fds" 2>/dev/null ||
+        die "$CONNECTIONS connections need $need_fds open files per process, but the hard limit is $hard and cannot be raised from here: raise it for the shell that runs make (ulimit -Hn $need_fds as root, docker run --ulimit nofile=$need_fds, systemd LimitNOFILE=, nofile in /etc/security/limits.conf) or run with CONNECTIONS=$((hard - 1024))"
+fi
+[ "$(ulimit -Sn)" = unlimited ] || [ "$(ulimit -Sn)" -ge "$need_fds" ] || ulimit -Sn "$need_fds"
+# Every connection to one server address needs its own local port.
+read -r port_low port_high </proc/sys/net/ipv4/ip_local_port_range
+[ $((port_high - port_low)) -gt $((CONNECTIONS + WARMUP)) ] ||
+    die "the ephemeral port range ($port_low-$port_high) is too small for $((CONNECTIONS + WARMUP)) connections to one address: widen net.ipv4.ip_local_port_range"
+
+# --- software ---------------------------------------------------------------------------
+ensure_packages
+had_nginx=$(command -v nginx || true)
+ensure_debian_packages nginx libnginx-mod-nchan curl
+# apt starts the system's nginx on port 80 on install; ours runs from a temp folder.
+[ -n "$had_nginx" ] || stop_system_services nginx
+NCHAN_MODULE=$(dpkg -L libnginx-mod-nchan | grep -m 1 '/ngx_nchan_module\.so$' || true)
+[ -f "$NCHAN_MODULE" ] || die "ngx_nchan_module.so not found in libnginx-mod-nchan (dpkg -L libnginx-mod-nchan)"
+ensure_swift
+for product in bridge gateway-bench; do
+    log "swift build -c release --product $product"
+    swift build -c release --product "$product" >&2
+done
+BIN=$(swift build -c release --show-bin-path)
+BENCH="$BIN/gateway-bench"
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/chat-bench-gateway.XXXXXX")
+REDIS_PID='' BRIDGE_PID='' NGINX_PID='' CLIENT_PID=''
+cleanup() {
+    hurry_on_signal
+    stop_tree '' "$CLIENT_PID" "$BRIDGE_PID" "$NGINX_PID"
+    [ -n "$REDIS_PID" ] && stop_pid "$REDIS_PID"
+    if [ "${KEEP_TMP:-0}" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
+}
+install_traps cleanup
+
+read -r REDIS_PORT BRIDGE_PORT NGINX_PORT <<<"$(free_ports 3)"
+
+# --- helpers ----------------------------------------------------------------------------
+# Sum of VmRSS (KiB) of the given processes.
+rss_kib() {
+    local pid total=0 kib
+    for pid in "$@"; do
+        kib=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status") || die "process $pid is gone"
+        total=$((total + kib))
+    done
+    echo "$total"
+}
+
+# The processes whose memory a server is charged with: nginx's master and workers.
+server_pids() { # name
+    case $1 in
+    bridge) echo "$BRIDGE_PID" ;;
+    nginx) echo "$NGINX_PID" && ps -o pid= --ppid "$NGINX_PID" ;;
+    esac
+}
+
+# CPU time (clock ticks, user + system) the given processes have used so far. The
+# fields after the command name, which may hold spaces: utime and stime are 12 and 13.
+cpu_ticks() {
+    local pid total=0 ticks
+    for pid in "$@"; do
+        ticks=$(sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }') || die "process $pid is gone"
+        total=$((total + ticks))
+    done
+    echo "$total"
+}
+TICKS_PER_SECOND=$(getconf CLK_TCK)
+
+value_of() { # key file: the value of key=value on the file's lines
+    tr ' ' '\n' <"$2" | sed -n "s/^$1=//p" | tail -n 1
+}
+
+wait_for_http() { # name pid url log
+    local deadline=$((SECONDS + ${START_TIMEOUT:-60}))
+    until curl -fsS -o /dev/null "$3" 2>/dev/null; do
+        running "$2" || { print_log_tail "$4"; die "$1 exited while starting"; }
+        [ "$SECONDS" -lt "$deadline" ] || { print_log_tail "$4"; die "$1 did not answer $3 within ${START_TIMEOUT:-60}s"; }
+        sleep 0.1
+    done
+}
+
+# Bytes Redis uses: the bridge's connections keep their online state there, outside
+# the bridge's RSS.
+redis_used() { redis-cli -p "$REDIS_PORT" info memory | tr -d '\r' | sed -n 's/^used_memory://p'; }
+
+# measure NAME CLIENT_ARG...: a warm-up of WARMUP connections, the baseline readings, then
+# CONNECTIONS held open while they are read again. Sets ACCEPTED RATE BASE WITH (RSS),
+# REDIS_BASE REDIS_WITH, and CPU and REDIS_CPU: ticks used while the connections opened.
+measure() {
+    local name=$1 out
+    shift
+    log "$name: warm-up, $WARMUP connections opened and closed"
+    "$BENCH" connect --connections "$WARMUP" --concurrency "$CONCURRENCY" "$@" >"$TMP/$name-warmup.out" 2>&1 ||
+        { cat "$TMP/$name-warmup.out" >&2; die "$name: warm-up failed"; }
+    sleep "$SETTLE"
+    # shellcheck disable=SC2046 # one pid per word
+    BASE=$(rss_kib $(server_pids "$name"))
+    REDIS_BASE=$(redis_used)
+    log "$name: $CONNECTIONS connections, $CONCURRENCY handshakes in flight"
+    out="$TMP/$name.out"
+    # shellcheck disable=SC2046
+    CPU=$(cpu_ticks $(server_pids "$name"))
+    REDIS_CPU=$(cpu_ticks "$REDIS_PID")
+    # Held long enough for the reading below; the client then closes them and exits.
+    "$BENCH" connect --connections "$CONNECTIONS" --concurrency "$CONCURRENCY" --hold $((SETTLE + 5)) "$@" \
+        >"$out" 2>"$TMP/$name.err" &
+    CLIENT_PID=$!
+    until grep -q '^accepted=' "$out"; do
+        running "$CLIENT_PID" || { cat "$out" "$TMP/$name.err" >&2; die "$name: the client failed"; }
+        sleep 0.1
+    done
+    # shellcheck disable=SC2046
+    CPU=$(($(cpu_ticks $(server_pids "$name")) - CPU))
+    REDIS_CPU=$(($(cpu_ticks "$REDIS_PID") - REDIS_CPU))
+    sleep "$SETTLE"
+    # shellcheck disable=SC2046
+    WITH=$(rss_kib $(server_pids "$name"))
+    REDIS_WITH=$(redis_used)
+    if ! wait "$CLIENT_PID"; then
+        CLIENT_PID=
+        cat "$out" "$TMP/$name.err" >&2
+        die "$name: connections failed or were dropped (above)"
+    fi
+    CLIENT_PID=
+    ACCEPTED=$(value_of accepted "$out")
+    RATE=$(value_of rate "$out")
+}
+
+per_conn() { awk -v w="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.2f", (w - b) / n }'; }
+# CPU microseconds per connection from clock ticks.
+cpu_us() { awk -v t="$1" -v hz="$TICKS_PER_SECOND" -v n="$2" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# --- the bridge -------------------------------------------------------------------------
+start_redis "$TMP/redis" "$REDIS_PORT"
+REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" BRIDGE_PORT=$BRIDGE_PORT \
+    JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') BCRYPT_COST=4 LOG_LEVEL=warning \
+    setsid "$BIN/bridge" </dev/null >"$TMP/bridge.log" 2>&1 &
+BRIDGE_PID=$!
+wait_for_http bridge "$BRIDGE_PID" "http://127.0.0.1:$BRIDGE_PORT/healthz" "$TMP/bridge.log"
+log "bridge up on 127.0.0.1:$BRIDGE_PORT (pid $BRIDGE_PID)"
+
+log "registering $USERS accounts through POST /api/regChat"
+"$BENCH" register --port "$BRIDGE_PORT" --users "$USERS" --out "$TMP/tokens" >"$TMP/register.out" ||
+    die "registration failed"
+REGISTERED_SECONDS=$(value_of seconds "$TMP/register.out")
+REGISTERED_RATE=$(value_of rate "$TMP/register.out")
+
+# The welcome is {"type":"system",…}; a refused token would get {"msg":"fail",…} first.
+measure bridge --port "$BRIDGE_PORT" --path '/ws?token={token}' --tokens "$TMP/tokens" \
+    --ready first-frame --expect '"type":"system"'
+BRIDGE=("$ACCEPTED" "$RATE" "$BASE" "$WITH" "$CPU")
+redis_cpu=$REDIS_CPU
+redis_per_conn=$(awk -v w="$REDIS_WITH" -v b="$REDIS_BASE" -v n="$CONNECTIONS" 'BEGIN { printf "%.0f", (w - b) / n }')
+# Stopped before nginx starts: the two never share the machine.
+stop_tree '' "$BRIDGE_PID"
+BRIDGE_PID=
+
+# --- nginx + nchan ----------------------------------------------------------------------
+mkdir -p "$TMP/nginx"
+cat >"$TMP/nginx/nginx.conf" <<EOF
+load_module $NCHAN_MODULE;
+daemon off;
+master_process on;
+worker_processes 1;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+worker_rlimit_nofile $need_fds;
+events { worker_connections $need_fds; }
+http {
+    access_log off;
+    client_body_temp_path $TMP/nginx/body;
+    proxy_temp_path $TMP/nginx/proxy;
+    fastcgi_temp_path $TMP/nginx/fastcgi;
+    uwsgi_temp_path $TMP/nginx/uwsgi;
+    scgi_temp_path $TMP/nginx/scgi;
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        location = /up { return 204; }
+        # One channel per connection, as the bridge has one delivery target per user.
+        location ~ ^/sub/(\w+)$ { nchan_subscriber websocket; nchan_channel_id \$1; }
+    }
+}
+EOF
+setsid nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log" \
+    </dev/null >"$TMP/nginx/stdout.log" 2>&1 &
+NGINX_PID=$!
+wait_for_http nginx "$NGINX_PID" "http://127.0.0.1:$NGINX_PORT/up" "$TMP/nginx/error.log"
+log "nginx $(nginx -v 2>&1 | sed 's|.*/||') + nchan up on 127.0.0.1:$NGINX_PORT (master pid $NGINX_PID)"
+# nchan sends nothing when a subscriber connects: the 101 is the acceptance.
+measure nginx --port "$NGINX_PORT" --path '/sub/c{i}' --ready upgrade
+NGINX=("$ACCEPTED" "$RATE" "$BASE" "$WITH" "$CPU")
+
+# --- report -----------------------------------------------------------------------------
+bridge_kib=$(per_conn "${BRIDGE[3]}" "${BRIDGE[2]}" "$CONNECTIONS")
+nginx_kib=$(per_conn "${NGINX[3]}" "${NGINX[2]}" "$CONNECTIONS")
+if [ "$USERS" -eq "$CONNECTIONS" ]; then
+    tokens="one account and token per connection"
+else
+    tokens="$USERS accounts, tokens reused round-robin (up to $(((CONNECTIONS + USERS - 1) / USERS)) connections per token)"
+fi
+printf '\n%s idle WebSocket connections, %s handshakes in flight, %s cores; client: gateway-bench, one event loop thread\n' \
+    "$CONNECTIONS" "$CONCURRENCY" "$(nproc)"
+printf 'bridge: %s; accepted at its welcome frame\n' "$tokens"
+printf 'nginx %s + nchan: 1 worker, one channel per connection; accepted at the 101\n' "$(nginx -v 2>&1 | sed 's|.*/||')"
+printf 'registration: %s accounts in %s s (%s/s, POST /api/regChat, bcrypt cost 4)\n\n' "$USERS" "$REGISTERED_SECONDS" "$REGISTERED_RATE"
+bridge_cpu=$(cpu_us "${BRIDGE[4]}" "$CONNECTIONS")
+nginx_cpu=$(cpu_us "${NGINX[4]}" "$CONNECTIONS")
+row() { printf '%-12s %9s %10s %14s %14s %9s %12s\n' "$@"; }
+row server accepted accepts/s 'RSS base KiB' 'RSS open KiB' KiB/conn 'CPU us/conn'
+row bridge "${BRIDGE[0]}" "${BRIDGE[1]}" "${BRIDGE[2]}" "${BRIDGE[3]}" "$bridge_kib" "$bridge_cpu"
+row nginx+nchan "${NGINX[0]}" "${NGINX[1]}" "${NGINX[2]}" "${NGINX[3]}" "$nginx_kib" "$nginx_cpu"
+printf '\nbridge / nginx+nchan: KiB per connection %s, accepts per second %s, CPU per connection %s\n' \
+    "$(ratio "$bridge_kib" "$nginx_kib")" "$(ratio "${BRIDGE[1]}" "${NGINX[1]}")" "$(ratio "$bridge_cpu" "$nginx_cpu")"
+if awk -v k="$bridge_kib" 'BEGIN { exit !(k <= 20) }'; then verdict=within; else verdict=OVER; fi
+printf 'bridge: %s KiB per connection, %s the bar of 20 KiB\n' "$bridge_kib" "$verdict"
+printf 'Redis, not counted above: %s bytes and %s µs of CPU per connection (online_{uid}, its token id)\n' \
+    "$redis_per_conn" "$(cpu_us "$redis_cpu" "$CONNECTIONS")"
+cat <<'NOTE'
+
+RSS: VmRSS of /proc/PID/status; the bridge is one process, nginx is its master plus its
+worker (all growth is the worker's). Base: after the warm-up, SETTLE s after it closed.
+Open: SETTLE s after the last connection was accepted, all of them idle and open.
+accepts/s: connections accepted / seconds from the first connect to the last acceptance.
+CPU: user + system time of the server's processes while the connections opened.
+NOTE
