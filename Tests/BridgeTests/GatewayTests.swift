@@ -53,6 +53,21 @@ struct GatewayTests {
         }
     }
 
+    @Test("an upgrade asked for on another path is answered 404, not upgraded", .timeLimit(.minutes(1)))
+    func upgradeElsewhere() async throws {
+        let bridge = try await BridgeProcess(redisURL: try TestEnvironment.redisURL())
+        let headers = [
+            ("Connection", "Upgrade"), ("Upgrade", "websocket"), ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("Sec-WebSocket-Version", "13"),
+        ]
+        #expect(HTTPProbe.request(port: bridge.port, method: "GET", path: "/other", headers: headers)?.status == 404)
+        #expect(HTTPProbe.request(port: bridge.port, method: "GET", path: "/healthz", headers: headers)?.status == 404)
+        #expect(HTTPProbe.get(port: bridge.port, path: "/healthz")?.status == 200)
+        await #expect(throws: WebSocketTestClient.Timeout.self) {
+            _ = try await WebSocketTestClient.connect(port: bridge.port, path: "/wss")
+        }
+    }
+
     @Test("a user gets the welcome, then the guidance for users, in order", .timeLimit(.minutes(1)))
     func welcomeAndGuidance() async throws {
         let redis = try TestBridge.sharedRedis()

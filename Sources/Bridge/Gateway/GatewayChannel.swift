@@ -28,6 +28,9 @@ struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
     enum Upgrade: Sendable {
         case webSocket(any Channel, HTTPRequestHead)
         case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        /// An upgrade asked for on another path: NIO has consumed that request, so it
+        /// cannot reach the router; it is answered 404 here and the connection closed.
+        case upgradeElsewhere(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
     }
 
     struct Value: ServerChildChannelValue {
@@ -48,10 +51,12 @@ struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             let configuration = self.configuration
+            let upgradeAsked = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
             let upgrader = NIOTypedWebSocketServerUpgrader<Upgrade>(
                 maxFrameSize: configuration.maxFrameBytes,
                 enableAutomaticErrorHandling: true,
                 shouldUpgrade: { channel, head in
+                    upgradeAsked.value = true
                     // Always accepted on the gateway path: refusals are frames (WEBSOCKET.md).
                     let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
                     return channel.eventLoop.makeSucceededFuture(path == configuration.path ? HTTPHeaders() : nil)
@@ -79,9 +84,10 @@ struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
                         try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
-                        return Upgrade.http(
-                            try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+                        let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
+                            wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true)
                         )
+                        return upgradeAsked.value ? .upgradeElsewhere(http) : .http(http)
                     }
                 }
             )
@@ -101,6 +107,13 @@ struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
                 await handleHTTP(asyncChannel: http, logger: logger)
             case .webSocket(let channel, let head):
                 await gateway.serve(channel, request: head)
+            case .upgradeElsewhere(let http):
+                try await http.executeThenClose { _, outbound in
+                    try await outbound.write(contentsOf: [
+                        .head(HTTPResponse(status: .notFound, headerFields: [.connection: "close", .contentLength: "0"])),
+                        .end(nil),
+                    ])
+                }
             }
         } catch {
             logger.debug("connection ended before its first request", metadata: ["error": "\(error)"])
