@@ -50,7 +50,7 @@ struct NodeHeartbeat: Service {
 
     private func refreshTargets() async throws {
         let ttl = String(policy.deadAfter.milliseconds)
-        let all = connections.all
+        let all = connections.all.filter(\.isRegistered)
         var start = 0
         while start < all.count {
             let batch = all[start..<min(start + Self.refreshBatch, all.count)]

@@ -92,6 +92,7 @@ struct Gateway: Sendable {
             channel.close(promise: nil)
             return nil
         }
+        connection.markRegistered()
         Self.live.record(connections.count)
 
         await delivery.flush(connection, alreadyTaken: queued)

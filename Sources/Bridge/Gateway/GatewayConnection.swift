@@ -1,6 +1,7 @@
 import Model
 import NIOCore
 import NIOWebSocket
+import Synchronization
 
 /// One authenticated WebSocket connection held by this process: what deliveries push to.
 ///
@@ -24,6 +25,7 @@ final class GatewayConnection: Sendable {
     let tokenID: String
     let channel: any Channel
     private let phase: NIOLoopBoundBox<Phase>
+    private let registeredFlag = Atomic<Bool>(false)
     private let undeliverable: @Sendable ([[UInt8]]) -> Void
 
     /// A new connection starts flushing: pushes arriving while its registration and the
@@ -42,6 +44,14 @@ final class GatewayConnection: Sendable {
     }
 
     var eventLoop: any EventLoop { channel.eventLoop }
+
+    /// True once `online_connect.lua` accepted it: only then may the heartbeat keep (or
+    /// claim again) its user's target — never for a connection still being checked.
+    var isRegistered: Bool { registeredFlag.load(ordering: .acquiring) }
+
+    func markRegistered() {
+        registeredFlag.store(true, ordering: .releasing)
+    }
 
     /// Pushes a message object (JSON bytes) as a `singleChat` frame.
     func push(_ message: [UInt8]) {
