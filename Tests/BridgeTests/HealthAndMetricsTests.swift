@@ -37,7 +37,9 @@ struct HealthAndMetricsTests {
                 #expect(response.status == .serviceUnavailable)
                 #expect(String(buffer: response.body) == #"{"redis":"unavailable"}"#)
             }
-            #expect(clock.now - start < .seconds(1))
+            // Bounded by the 200 ms timeout, not the 2 s default; the slack is for a loaded
+            // CI machine running every suite at once (1.07 s was seen there).
+            #expect(clock.now - start < .milliseconds(1800))
         }
     }
 
