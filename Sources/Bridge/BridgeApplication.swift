@@ -38,7 +38,7 @@ enum BridgeApplication {
                 logger: Logger(label: "bridge.delivery")
             )
             let gateway = Gateway(
-                tokens: accounts.tokens, scripts: scripts, delivery: delivery,
+                tokens: accounts.tokens, delivery: delivery,
                 guidance: GuidanceMessages(iconBase: settings.noticeIconBase), logger: Logger(label: "bridge.gateway")
             )
             return Dependencies(

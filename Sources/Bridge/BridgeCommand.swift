@@ -40,9 +40,7 @@ struct BridgeCommand: AsyncParsableCommand {
         let dependencies = await BridgeApplication.Dependencies.make(
             settings: settings, redis: redis, metrics: metrics, node: node, logger: logger
         )
-        let heartbeat = NodeHeartbeat(
-            scripts: dependencies.scripts, delivery: dependencies.delivery, logger: Logger(label: "bridge.heartbeat")
-        )
+        let heartbeat = NodeHeartbeat(delivery: dependencies.delivery, logger: Logger(label: "bridge.heartbeat"))
         let subscriber = RedisSubscriber(configuration: commonSettings.redis, logger: Logger(label: "bridge.pubsub"))
         let listener = NodeChannelListener(
             subscriber: subscriber, node: node, connections: dependencies.delivery.connections,

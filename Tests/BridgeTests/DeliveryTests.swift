@@ -16,6 +16,11 @@ struct DeliveryTests {
     static let heartbeatMilliseconds = 200
     static let settings = ["HEARTBEAT_MS": "\(heartbeatMilliseconds)"]
 
+    /// A bridge process on the shared test Redis, with the short heartbeat.
+    static func bridge() async throws -> BridgeProcess {
+        try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: settings)
+    }
+
     /// This test process as a node of its own (it holds no connections).
     static func node(_ redis: RedisClient) -> MessageDelivery {
         var policy = DeliveryPolicy()
@@ -56,8 +61,7 @@ struct DeliveryTests {
     func crossProcess() async throws {
         let redis = try TestBridge.sharedRedis()
         defer { Task { await redis.shutdown() } }
-        let a = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: Self.settings)
-        let b = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: Self.settings)
+        let (a, b) = try await (Self.bridge(), Self.bridge())
         let delivery = Self.node(redis)
         let user = try b.register()
         let (socket, _) = try await Self.connected(a, user.token)
@@ -102,8 +106,7 @@ struct DeliveryTests {
     func singleDeviceLogin() async throws {
         let redis = try TestBridge.sharedRedis()
         defer { Task { await redis.shutdown() } }
-        let a = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: Self.settings)
-        let b = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: Self.settings)
+        let (a, b) = try await (Self.bridge(), Self.bridge())
         let user = try a.register()
 
         // Same token twice (a reconnect race): both stay open, the newer is the target.
@@ -135,8 +138,7 @@ struct DeliveryTests {
     func killedProcess() async throws {
         let redis = try TestBridge.sharedRedis()
         defer { Task { await redis.shutdown() } }
-        let a = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: Self.settings)
-        let b = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: Self.settings)
+        let (a, b) = try await (Self.bridge(), Self.bridge())
         let delivery = Self.node(redis)
         let user = try b.register()
         let (socket, _) = try await Self.connected(a, user.token)
@@ -167,7 +169,7 @@ struct DeliveryTests {
     func vanishedTarget() async throws {
         let redis = try TestBridge.sharedRedis()
         defer { Task { await redis.shutdown() } }
-        let a = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: Self.settings)
+        let a = try await Self.bridge()
         let delivery = Self.node(redis)
         let user = try a.register()
         // A target on a live process whose connection does not exist (closed, release pending).
@@ -182,8 +184,7 @@ struct DeliveryTests {
     func flushRace() async throws {
         let redis = try TestBridge.sharedRedis()
         defer { Task { await redis.shutdown() } }
-        let a = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: Self.settings)
-        let b = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: Self.settings)
+        let (a, b) = try await (Self.bridge(), Self.bridge())
         let delivery = Self.node(redis)
         for round in 0..<3 {
             let user = try a.register()
@@ -226,8 +227,7 @@ struct DeliveryTests {
     func offlineEndpoint() async throws {
         let redis = try TestBridge.sharedRedis()
         defer { Task { await redis.shutdown() } }
-        let a = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: Self.settings)
-        let b = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: Self.settings)
+        let (a, b) = try await (Self.bridge(), Self.bridge())
         let user = try a.register()
         let (socket, _) = try await Self.connected(a, user.token)
         _ = await socket.texts(for: 0.2)

@@ -1,3 +1,5 @@
+import ChatRuntime
+
 /// The timing and bounds of delivery, shared by every bridge process of a deployment.
 struct DeliveryPolicy: Sendable {
     /// How often a process proves it is alive and refreshes its users' `online_{uid}`.
@@ -12,10 +14,4 @@ struct DeliveryPolicy: Sendable {
     var flushBatch = 500
     /// Entries of `chat:nodes` silent this long are removed.
     var forgetNodesAfter: Duration = .seconds(24 * 3600)
-}
-
-extension Duration {
-    var milliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
-    }
 }

@@ -98,9 +98,8 @@ struct MessageDelivery: Sendable {
             connections.connection(target.connection, of: user)?.kick()
             return
         }
-        let envelope = NodeEnvelope.kick(ConnectionAddress(user: user, connection: target.connection))
         do {
-            _ = try await redis.send("PUBLISH", RedisKeys.nodeChannel(target.node), envelope.encoded())
+            try await publish(.kick(ConnectionAddress(user: user, connection: target.connection)), to: target.node)
         } catch {
             logger.warning("kick not sent", metadata: ["target": "\(target)", "error": "\(error)"])
         }
@@ -119,9 +118,14 @@ struct MessageDelivery: Sendable {
                 await flush(connection, alreadyTaken: nil)
             }
         } else {
-            let envelope = NodeEnvelope.flush(ConnectionAddress(user: user, connection: target.connection))
-            _ = try await redis.send("PUBLISH", RedisKeys.nodeChannel(target.node), envelope.encoded())
+            try await publish(.flush(ConnectionAddress(user: user, connection: target.connection)), to: target.node)
         }
+    }
+
+    /// Sends an envelope to another process's channel (deliveries go through
+    /// `deliver.lua`, which publishes them itself).
+    private func publish(_ envelope: NodeEnvelope, to node: String) async throws {
+        _ = try await redis.send("PUBLISH", RedisKeys.nodeChannel(node), envelope.encoded()).throwingOnError()
     }
 
     /// Pushes a connection's offline queue, each message once and in order. With

@@ -10,10 +10,10 @@ import ServiceLifecycle
 /// during a stall) is claimed again and its offline queue flushed, so live delivery
 /// resumes without the client reconnecting. On graceful shutdown it leaves `chat:nodes`.
 struct NodeHeartbeat: Service {
-    let scripts: RedisScripts
     let delivery: MessageDelivery
     let logger: Logger
 
+    var scripts: RedisScripts { delivery.scripts }
     var connections: ConnectionTable { delivery.connections }
     var node: String { delivery.node }
     var policy: DeliveryPolicy { delivery.policy }

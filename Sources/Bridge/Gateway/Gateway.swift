@@ -1,4 +1,4 @@
-import Foundation
+import HummingbirdCore
 import Logging
 import Metrics
 import Model
@@ -22,7 +22,6 @@ struct Gateway: Sendable {
     }
 
     let tokens: TokenService
-    let scripts: RedisScripts
     let delivery: MessageDelivery
     let guidance: GuidanceMessages
     let logger: Logger
@@ -31,6 +30,7 @@ struct Gateway: Sendable {
     private static let refused = Counter(label: "chat_ws_refused_total")
 
     var connections: ConnectionTable { delivery.connections }
+    var scripts: RedisScripts { delivery.scripts }
     var node: String { delivery.node }
 
     /// Serves an upgraded channel; returns once it has closed and been released.
@@ -79,17 +79,16 @@ struct Gateway: Sendable {
         let queued: [[UInt8]]
         do {
             queued = try await register(connection, token: token, target: target)
-        } catch let refusal as Refusal {
-            connections.remove(connection)
-            await connection.finish()
-            await refuse(channel, refusal)
-            return nil
         } catch {
-            // Redis unreachable: drop without a close frame, so the client retries.
-            logger.warning("connection not registered", metadata: ["user": "\(user)", "error": "\(error)"])
             connections.remove(connection)
             await connection.finish()
-            channel.close(promise: nil)
+            if let refusal = error as? Refusal {
+                await refuse(channel, refusal)
+            } else {
+                // Redis unreachable: drop without a close frame, so the client retries.
+                logger.warning("connection not registered", metadata: ["user": "\(user)", "error": "\(error)"])
+                channel.close(promise: nil)
+            }
             return nil
         }
         connection.markRegistered()
@@ -163,22 +162,15 @@ struct Gateway: Sendable {
 
     private func refuse(_ channel: any Channel, _ refusal: Refusal) async {
         Self.refused.increment()
-        channel.writeText(ServerFrame.fail(refusal.rawValue, allocator: channel.allocator))
-        channel.closeWebSocket(code: .normalClosure)
+        channel.closeWebSocket(code: .normalClosure, after: ServerFrame.fail(refusal.rawValue, allocator: channel.allocator))
         try? await channel.closeFuture.get()
     }
 
-    /// `GET /ws?token=…` (a `token` header also counts, as on HTTP).
+    /// `GET /ws?token=…`, read as the HTTP routes read a query (a `token` header also
+    /// counts, as on HTTP).
     static func token(of request: HTTPRequestHead) -> String? {
-        if let query = request.uri.split(separator: "?", maxSplits: 1).dropFirst().first {
-            for pair in query.split(separator: "&") {
-                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                guard parts.count == 2, parts[0] == "token" else { continue }
-                let value = String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(parts[1])
-                if !value.isEmpty { return value }
-            }
-        }
-        if let header = request.headers.first(name: "token"), !header.isEmpty { return header }
+        if let query = URI(request.uri).queryParameters["token"], !query.isEmpty { return String(query) }
+        if let header = request.headers.first(name: RequestParameters.tokenHeader.rawName), !header.isEmpty { return header }
         return nil
     }
 }

@@ -58,8 +58,8 @@ struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
                 shouldUpgrade: { channel, head in
                     upgradeAsked.value = true
                     // Always accepted on the gateway path: refusals are frames (WEBSOCKET.md).
-                    let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
-                    return channel.eventLoop.makeSucceededFuture(path == configuration.path ? HTTPHeaders() : nil)
+                    let wanted = URI(head.uri).path == configuration.path
+                    return channel.eventLoop.makeSucceededFuture(wanted ? HTTPHeaders() : nil)
                 },
                 upgradePipelineHandler: { channel, head in
                     channel.eventLoop.makeCompletedFuture {

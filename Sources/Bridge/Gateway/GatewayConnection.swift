@@ -125,8 +125,7 @@ final class GatewayConnection: Sendable {
     func kick() {
         onLoop {
             guard self.channel.isActive else { return }
-            self.channel.writeText(ServerFrame.forceLogout(allocator: self.channel.allocator))
-            self.channel.closeWebSocket(code: .normalClosure)
+            self.channel.closeWebSocket(code: .normalClosure, after: ServerFrame.forceLogout(allocator: self.channel.allocator))
         }
     }
 

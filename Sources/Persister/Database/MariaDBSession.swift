@@ -1,3 +1,4 @@
+import ChatRuntime
 import Logging
 import MariaDB
 
@@ -77,13 +78,5 @@ actor MariaDBSession {
     /// Closes the connection (a later call opens a new one).
     func disconnect() {
         connection = nil
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds, for log lines.
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }
