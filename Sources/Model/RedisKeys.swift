@@ -33,9 +33,20 @@ public enum RedisKeys {
     public static func visitorCalls(_ deviceID: String) -> String { "chat_visitor_reg:\(deviceID)" }
     /// Friend uid → JSON `goodfriend` row owned by `userID`.
     public static func friends(_ userID: Int) -> String { "chat:friends:\(userID)" }
-    /// A `goodfriendapply` row, and the live request id of a pair.
+    /// A `goodfriendapply` row (hash, plus `_v`), and the id of the one row a pair has
+    /// (at most one per direction: a new request after a refusal replaces the old row).
     public static func friendRequest(_ id: Int) -> String { "chat:apply:\(id)" }
     public static func friendRequestPair(from: Int, to: Int) -> String { "chat:apply:pair:\(from):\(to)" }
+    /// Ids of the requests to a user (score = id, for `listapplyfriend`), and of those
+    /// still pending (`pendingCount`).
+    public static func friendRequestsTo(_ userID: Int) -> String { "chat:apply:to:\(userID)" }
+    public static func pendingFriendRequestsTo(_ userID: Int) -> String { "chat:apply:pending:\(userID)" }
+    /// Recipient uid → messages `from` sent them before a friendship (`sendCount 1`).
+    public static func quota(_ from: Int) -> String { "chat:quota:\(from)" }
+    /// One user's view of a single-chat conversation, both directions, capped (*compat*).
+    public static func singleHistory(owner: Int, peer: Int) -> String { "chatlog:chatlog_\(owner)_single_\(peer)" }
+    /// The message a WebSocket send with this client id was accepted as (idempotence).
+    public static func sentByClientID(_ userID: Int, _ clientID: String) -> String { "chat:sent:\(userID):\(clientID)" }
     /// The gids a user belongs to, and a group's row (`status` 1 while active).
     public static func groupsOfUser(_ userID: Int) -> String { "chat:user:\(userID):groups" }
     public static func group(_ groupID: Int) -> String { "chat:group:\(groupID)" }
