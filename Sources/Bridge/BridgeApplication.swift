@@ -17,6 +17,8 @@ enum BridgeApplication {
         let visitors: VisitorService
         let scripts: RedisScripts
         let delivery: MessageDelivery
+        let sender: MessageSender
+        let revoker: MessageRevoker
         let gateway: Gateway
 
         static func make(
@@ -27,7 +29,7 @@ enum BridgeApplication {
                 client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) }
             )
             let accounts = AccountService(
-                store: AccountStore(scripts: scripts),
+                store: AccountStore(scripts: scripts, streamCap: settings.messages.streamCap),
                 hasher: PasswordHasher(cost: settings.bcryptCost),
                 tokens: await TokenService(secret: settings.jwtSecret.value),
                 defaultAvatar: BridgeSettings.defaultUserAvatar
@@ -37,13 +39,15 @@ enum BridgeApplication {
                 scripts: scripts, connections: ConnectionTable(), node: node, policy: settings.delivery,
                 logger: Logger(label: "bridge.delivery")
             )
+            let sender = MessageSender(delivery: delivery, policy: settings.messages, logger: Logger(label: "bridge.messages"))
+            let revoker = MessageRevoker(delivery: delivery, policy: settings.messages, logger: Logger(label: "bridge.messages"))
             let gateway = Gateway(
-                tokens: accounts.tokens, delivery: delivery,
+                tokens: accounts.tokens, delivery: delivery, sender: sender,
                 guidance: GuidanceMessages(iconBase: settings.noticeIconBase), logger: Logger(label: "bridge.gateway")
             )
             return Dependencies(
                 redis: redis, metrics: metrics, accounts: accounts, visitors: visitors, scripts: scripts,
-                delivery: delivery, gateway: gateway
+                delivery: delivery, sender: sender, revoker: revoker, gateway: gateway
             )
         }
     }
@@ -69,6 +73,7 @@ enum BridgeApplication {
         VisitorRoutes(visitors: dependencies.visitors).register(on: router)
         UserRoutes(directory: UserDirectory(store: dependencies.accounts.store)).register(public: router, chat: chat)
         OfflineRoutes(delivery: dependencies.delivery).register(chat: chat)
+        MessageRoutes(sender: dependencies.sender, revoker: dependencies.revoker).register(chat: chat)
         return router
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChatRuntime
+import Model
 
 /// The bridge's own options; each falls back to an environment variable.
 struct BridgeOptions: ParsableArguments {
@@ -33,6 +34,15 @@ struct BridgeOptions: ParsableArguments {
     @Option(name: .customLong("notice-icon-base"), help: "URL prefix of the icons of system notices and guidance messages (env NOTICE_ICON_BASE).")
     var noticeIconBase: String?
 
+    @Option(name: .customLong("history-cap"), help: "Messages kept per history list (chatlog:…); older ones are trimmed and counted (env HISTORY_CAP, default 1000).")
+    var historyCap: String?
+
+    @Option(name: .customLong("stream-max-len"), help: "Hard cap (MAXLEN ~) of chat:stream:messages and chat:stream:entities, the safety net against a consumer group that never reads (env STREAM_MAX_LEN, default 5000000).")
+    var streamMaxLength: String?
+
+    @Option(name: .customLong("send-dedup-seconds"), help: "How long the client id of a WebSocket send is remembered: a retry within it is acknowledged with the first acceptance and not sent again (env SEND_DEDUP_SECONDS, default 300).")
+    var sendDedupSeconds: String?
+
     static let hostSetting = Setting("host", env: "BRIDGE_HOST")
     static let portSetting = Setting("port", env: "BRIDGE_PORT")
     static let jwtSecretSetting = Setting("jwt-secret", env: "JWT_SECRET")
@@ -43,6 +53,9 @@ struct BridgeOptions: ParsableArguments {
     static let heartbeatSetting = Setting("heartbeat-ms", env: "HEARTBEAT_MS")
     static let offlineQueueCapSetting = Setting("offline-queue-cap", env: "OFFLINE_QUEUE_CAP")
     static let noticeIconBaseSetting = Setting("notice-icon-base", env: "NOTICE_ICON_BASE")
+    static let historyCapSetting = Setting("history-cap", env: "HISTORY_CAP")
+    static let streamMaxLengthSetting = Setting("stream-max-len", env: "STREAM_MAX_LEN")
+    static let sendDedupSetting = Setting("send-dedup-seconds", env: "SEND_DEDUP_SECONDS")
 
     func resolve(environment: [String: String]) throws(ConfigurationError) -> BridgeSettings {
         let host = try Self.hostSetting.resolve(flag: host, environment: environment, default: "127.0.0.1") {
@@ -79,6 +92,15 @@ struct BridgeOptions: ParsableArguments {
         settings.noticeIconBase = try Self.noticeIconBaseSetting.resolve(
             flag: noticeIconBase, environment: environment, default: GuidanceMessages.defaultIconBase
         ) { $0.isEmpty || $0.contains(where: \.isWhitespace) ? nil : $0 }
+        settings.messages.historyCap = try Self.historyCapSetting.resolve(flag: historyCap, environment: environment, default: 1000) {
+            Int($0).flatMap { (1...1_000_000).contains($0) ? $0 : nil }
+        }
+        settings.messages.streamCap = try Self.streamMaxLengthSetting.resolve(
+            flag: streamMaxLength, environment: environment, default: StreamName.defaultHardCap
+        ) { Int($0).flatMap { (1000...1_000_000_000).contains($0) ? $0 : nil } }
+        settings.messages.clientIDWindow = try Self.sendDedupSetting.resolve(flag: sendDedupSeconds, environment: environment, default: .seconds(300)) {
+            Int64($0).flatMap { (1...86_400).contains($0) ? .seconds($0) : nil }
+        }
         return settings
     }
 }

@@ -32,3 +32,14 @@ struct BridgeRequestContext: RequestContext {
         return read
     }
 }
+
+extension BridgeRequestContext {
+    /// The caller of an `/api/chat` route (checked by `ChatAuthMiddleware`) and the
+    /// request's parameters.
+    func caller(of request: Request) async throws(APIFailure) -> (parameters: RequestParameters, identity: ChatIdentity) {
+        guard let identity else { throw APIFailure(ChatAuthMiddleware.noToken) }
+        var request = request
+        var context = self
+        return (try await context.parameters(of: &request), identity)
+    }
+}

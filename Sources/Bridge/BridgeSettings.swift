@@ -28,6 +28,7 @@ struct BridgeSettings: Sendable {
     var bcryptCost: Int = 10
     var gateway = GatewayChannel.Configuration()
     var delivery = DeliveryPolicy()
+    var messages = MessagePolicy()
     var noticeIconBase = GuidanceMessages.defaultIconBase
 
     static func randomSecret() -> String {

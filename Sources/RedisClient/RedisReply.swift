@@ -62,6 +62,13 @@ extension RedisReply {
         return nil
     }
 
+    /// The short code a script's `redis.error_reply(code)` answered: the message without
+    /// the `ERR ` Redis puts before a message that names no error kind.
+    public var scriptError: String? {
+        guard let message = errorMessage else { return nil }
+        return message.hasPrefix("ERR ") ? String(message.dropFirst(4)) : message
+    }
+
     /// Returns the reply, or throws `RedisError.server` for an error reply.
     @discardableResult
     public func throwingOnError() throws(RedisError) -> RedisReply {

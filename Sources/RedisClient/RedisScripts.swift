@@ -1,3 +1,5 @@
+import NIOCore
+
 /// A named Lua script: its exact bytes and the SHA-1 that Redis knows it by.
 public struct RedisScript: Sendable, Hashable {
     public let name: String
@@ -50,6 +52,24 @@ public struct RedisScripts: Sendable {
         guard case .error(let message) = reply, message.hasPrefix("NOSCRIPT") else { return reply }
         client.noteScriptReload()
         return try await client.send(command("EVAL", script.source, keys: keys, arguments: arguments))
+    }
+
+    /// The same as `run(_:keys:arguments:)` for code on an event loop (channel handlers):
+    /// no task, no continuation; the reply completes on `eventLoop`.
+    public func run(
+        _ name: String, keys: [any RedisArgument] = [], arguments: [any RedisArgument] = [], on eventLoop: any EventLoop
+    ) -> EventLoopFuture<RedisReply> {
+        guard let script = scripts[name] else { return eventLoop.makeFailedFuture(RedisError.unknownScript(name)) }
+        let client = client
+        return client.pipeline([command("EVALSHA", script.sha, keys: keys, arguments: arguments)], on: eventLoop)
+            .flatMap { replies in
+                guard case .error(let message) = replies[0], message.hasPrefix("NOSCRIPT") else {
+                    return eventLoop.makeSucceededFuture(replies[0])
+                }
+                client.noteScriptReload()
+                return client.pipeline([command("EVAL", script.source, keys: keys, arguments: arguments)], on: eventLoop)
+                    .map { $0[0] }
+            }
     }
 
     private func command(

@@ -51,34 +51,46 @@ struct MessageDelivery: Sendable {
                     String(policy.offlineQueueCap), excluded?.description ?? "", RedisKeys.nodeChannelPrefix,
                 ]
             ).throwingOnError()
-            guard let parts = reply.array, parts.count == 2, let kind = parts[0].string else {
+            guard let parts = reply.array, parts.count == 2, let route = DeliveryRoute(kind: parts[0], argument: parts[1]) else {
                 throw RedisError.server("deliver: unexpected reply \(reply)")
             }
-            switch kind {
-            case "local":
-                guard let id = parts[1].string.flatMap({ UInt64($0) }) else { throw RedisError.server("deliver: bad connection id") }
-                if let connection = connections.connection(id, of: user) {
-                    connection.push(message)
-                    Self.outcomes.pushed.increment()
-                    return .pushed
-                }
-                // Registered here but already closed: its release has not run yet.
-                excluded = DeliveryTarget(node: node, connection: id)
-            case "routed":
-                Self.outcomes.routed.increment()
-                return .routed(node: parts[1].string ?? "")
-            default:
-                let dropped = Int(parts[1].integer ?? 0)
-                Self.outcomes.queued.increment()
-                if dropped > 0 {
-                    Self.droppedByCap.increment(by: dropped)
-                    logger.warning("offline queue cap reached: oldest messages dropped", metadata: [
-                        "user": "\(user)", "dropped": "\(dropped)", "cap": "\(policy.offlineQueueCap)",
-                    ])
-                }
-                return .queued(dropped: dropped)
-            }
+            if let outcome = complete(route, message: message, to: user) { return outcome }
+            // Registered here but already closed: its release has not run yet.
+            if case .local(let id) = route { excluded = DeliveryTarget(node: node, connection: id) }
         }
+    }
+
+    /// Carries out a route a script chose: a local connection gets the push; every route
+    /// is counted, and drops by the queue cap logged. Nil when the local connection has
+    /// closed already (its release has not run yet): the caller routes the message again.
+    func complete(_ route: DeliveryRoute, message: [UInt8], to user: Int) -> Outcome? {
+        switch route {
+        case .local(let id):
+            guard let connection = connections.connection(id, of: user) else { return nil }
+            connection.push(message)
+            Self.outcomes.pushed.increment()
+            return .pushed
+        case .routed(let node):
+            Self.outcomes.routed.increment()
+            return .routed(node: node)
+        case .queued(let dropped):
+            Self.outcomes.queued.increment()
+            if dropped > 0 {
+                Self.droppedByCap.increment(by: dropped)
+                logger.warning("offline queue cap reached: oldest messages dropped", metadata: [
+                    "user": "\(user)", "dropped": "\(dropped)", "cap": "\(policy.offlineQueueCap)",
+                ])
+            }
+            return .queued(dropped: dropped)
+        }
+    }
+
+    /// Completes a route chosen by a send script; a local connection found closed gets
+    /// the message routed again (to a newer connection, or the queue) in the background.
+    func complete(_ route: DeliveryRoute, sent message: [UInt8], to user: Int) {
+        guard complete(route, message: message, to: user) == nil, case .local(let id) = route else { return }
+        let gone = DeliveryTarget(node: node, connection: id)
+        Task { await redeliver([message], to: user, excluding: gone) }
     }
 
     /// Routes messages a closed connection could not push, in order.

@@ -23,6 +23,7 @@ struct Gateway: Sendable {
 
     let tokens: TokenService
     let delivery: MessageDelivery
+    let sender: MessageSender
     let guidance: GuidanceMessages
     let logger: Logger
 
@@ -93,6 +94,8 @@ struct Gateway: Sendable {
         }
         connection.markRegistered()
         Self.live.record(connections.count)
+        // Send frames may run from now on; each checks that the token is still current.
+        channel.pipeline.fireUserInboundEventTriggered(GatewaySessionOpened(sender: .init(user: user, uncheckedToken: token)))
 
         await delivery.flush(connection, alreadyTaken: queued)
         connection.send(ServerFrame.welcome(at: WallClock.milliseconds(), allocator: channel.allocator))

@@ -15,7 +15,8 @@ import NIOWebSocket
 ///
 /// WebSocket pipeline, inbound: frame decoder (single frames over the limit: 1009) →
 /// liveness (pings, dead peers, shutdown: TCP drop) → fragment aggregator → control
-/// frames → text (UTF-8: 1007, fragmented messages over the limit: 1009) → client frames.
+/// frames → text (UTF-8: 1007, fragmented messages over the limit: 1009) → client frames
+/// (pings answered) → sends (run in order, acknowledged).
 struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
     struct Configuration: Sendable {
         var path = "/ws"
@@ -51,6 +52,7 @@ struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             let configuration = self.configuration
+            let sender = self.gateway.sender
             let upgradeAsked = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
             let upgrader = NIOTypedWebSocketServerUpgrader<Upgrade>(
                 maxFrameSize: configuration.maxFrameBytes,
@@ -73,6 +75,7 @@ struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
                             WebSocketControlHandler(),
                             WebSocketTextHandler(),
                             ClientFrameHandler(),
+                            WebSocketSendHandler(sender: sender),
                         ])
                         return Upgrade.webSocket(channel, head)
                     }

@@ -19,6 +19,30 @@ enum ServerFrame {
         return buffer
     }
 
+    /// The answer to a send frame: `{"type":"ack","cid":…,"msg":"ok","data":<message>}`,
+    /// or `"msg":"fail"` with the Chinese text as `data` (the HTTP envelope, plus the id).
+    static func acknowledgement(
+        clientID: String?, _ result: Result<[UInt8], APIFailure>, allocator: ByteBufferAllocator
+    ) -> ByteBuffer {
+        var bytes: [UInt8] = []
+        JSONSerializer.write(clientID.map(JSONValue.string) ?? .null, into: &bytes)
+        var buffer = allocator.buffer(capacity: bytes.count + 64)
+        buffer.writeStaticString(#"{"type":"ack","cid":"#)
+        buffer.writeBytes(bytes)
+        switch result {
+        case .success(let message):
+            buffer.writeStaticString(#","msg":"ok","data":"#)
+            buffer.writeBytes(message)
+        case .failure(let failure):
+            bytes.removeAll(keepingCapacity: true)
+            JSONSerializer.writeString(failure.text, into: &bytes)
+            buffer.writeStaticString(#","msg":"fail","data":"#)
+            buffer.writeBytes(bytes)
+        }
+        buffer.writeStaticString("}")
+        return buffer
+    }
+
     static func welcome(at milliseconds: Int64, allocator: ByteBufferAllocator) -> ByteBuffer {
         object(["type": "system", "data": .string(welcomeText), "timestamp": .integer(milliseconds)], allocator: allocator)
     }

@@ -9,6 +9,16 @@ enum APIResponse {
         envelope(status: .ok, message: "ok", data: data)
     }
 
+    /// `ok(data)` around JSON that is already serialized (a message object from Redis).
+    static func ok(json data: [UInt8]) -> Response {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(data.count + 24)
+        buffer.writeStaticString(#"{"msg":"ok","data":"#)
+        buffer.writeBytes(data)
+        buffer.writeStaticString("}")
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: ResponseBody(byteBuffer: buffer))
+    }
+
     static func fail(_ text: String) -> Response {
         envelope(status: .badRequest, message: "fail", data: .string(text))
     }

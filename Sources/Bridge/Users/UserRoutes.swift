@@ -17,14 +17,15 @@ struct UserRoutes: Sendable {
         }
 
         chat.post("searchUser") { request, context -> Response in
-            let (parameters, me) = try await Self.caller(request, context)
+            let (parameters, caller) = try await context.caller(of: request)
+            let me = caller.user
             let keyword = try parameters.string("keyword", length: 1...50)
             let users = try await directory.search(keyword, excluding: me.id)
             return APIResponse.ok(.array(users.map { .object(Self.pick($0, ["id", "username", "avatar", "role", "uuid", "nickname"])) }))
         }
 
         chat.post("isApplyfriend/:uuid") { request, context -> Response in
-            let (_, me) = try await Self.caller(request, context)
+            let me = try await context.caller(of: request).identity.user
             let uuid = context.parameters.get("uuid") ?? ""
             guard uuid.utf16.count == 36, let them = try await directory.user(uuid: uuid), them.status == 1 else {
                 throw APIFailure("用户不存在")
@@ -36,7 +37,8 @@ struct UserRoutes: Sendable {
         }
 
         chat.post("userset") { request, context -> Response in
-            let (parameters, me) = try await Self.caller(request, context)
+            let (parameters, caller) = try await context.caller(of: request)
+            let me = caller.user
             let userset = try parameters.string("userset", length: 2...Int.max)
             guard case .object = try? JSONParser.parse(userset) else { throw APIFailure("用户设置格式错误") }
             try await update(me, [("userset", userset)])
@@ -44,7 +46,8 @@ struct UserRoutes: Sendable {
         }
 
         chat.post("getUserSetInfo") { request, context -> Response in
-            let (parameters, me) = try await Self.caller(request, context)
+            let (parameters, caller) = try await context.caller(of: request)
+            let me = caller.user
             let userID = Int(try parameters.integer("userid", in: 1...Int64(Int32.max)))
             guard let them = try await store.user(id: userID), them.status == 1, them.role == .user else {
                 throw APIFailure("用户不存在或者为游客，无法加为好友")
@@ -58,7 +61,8 @@ struct UserRoutes: Sendable {
         }
 
         chat.post("updateUserinfo") { request, context -> Response in
-            let (parameters, me) = try await Self.caller(request, context)
+            let (parameters, caller) = try await context.caller(of: request)
+            let me = caller.user
             let field = try parameters.string("fieldname", length: 1...30)
             let value = try parameters.string("fieldValue", length: 1...Int.max)
             let answer: String
@@ -93,13 +97,6 @@ struct UserRoutes: Sendable {
         } catch {
             throw APIFailure("修改失败，请稍后再试")
         }
-    }
-
-    private static func caller(_ request: Request, _ context: BridgeRequestContext) async throws(APIFailure) -> (RequestParameters, UserRow) {
-        guard let identity = context.identity else { throw APIFailure(ChatAuthMiddleware.noToken) }
-        var request = request
-        var context = context
-        return (try await context.parameters(of: &request), identity.user)
     }
 
     private static func pick(_ user: UserRow, _ columns: [String]) -> JSONObject {

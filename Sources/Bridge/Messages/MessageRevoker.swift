@@ -1,0 +1,76 @@
+import Logging
+import Model
+import RedisClient
+
+/// `revokeMessage` for single chat (API.md, with its Fix): `lua/message_revoke_single.lua`
+/// checks that I sent the message and that its stored time is within the window, marks
+/// both stored copies `isremove = 1` and appends the `revoke` stream entry; then the peer
+/// gets the revoke notice, which is also the answer.
+struct MessageRevoker: Sendable {
+    static let expired = "消息超过5分钟，不能撤回"
+    static let notMine = "消息不存在或无权撤回"
+    static let groupMissing = "群不存在"
+    static let failed = "撤回失败，请稍后再试"
+
+    let delivery: MessageDelivery
+    let policy: MessagePolicy
+    let logger: Logger
+
+    func revoke(_ request: RevokeRequest, by me: UserRow, now: Int64) async throws(APIFailure) -> [UInt8] {
+        guard request.chatType == .single else { throw APIFailure(Self.groupMissing) }
+        let window = policy.revokeWindow.milliseconds
+        guard request.hasWellFormedID else { throw APIFailure(refusal(request, now: now, window: window)) }
+        var notice = SystemNotice(
+            id: request.messageID,
+            from: .init(id: .integer(Int64(me.id)), name: me.displayName, avatar: me.avatar),
+            to: .init(id: .integer(Int64(request.peer)), name: request.peerName, avatar: request.peerAvatar),
+            text: "\(me.displayName)撤回了一条消息", createTime: now
+        )
+        notice.extra = [("actionType", "revoke"), ("group", .null)]
+        let reply: RedisReply
+        do {
+            reply = try await delivery.scripts.run(
+                "message_revoke_single",
+                keys: [
+                    RedisKeys.singleHistory(owner: me.id, peer: request.peer),
+                    RedisKeys.singleHistory(owner: request.peer, peer: me.id), StreamName.messages,
+                ],
+                arguments: [
+                    request.messageID, String(me.id), String(request.peer), String(window), String(policy.streamCap),
+                    String(policy.historyCap), notice.from.name, notice.from.avatar, notice.to.name, notice.to.avatar,
+                    JSONSerializer.string(SystemNotice.data(notice.text)),
+                ]
+            )
+        } catch {
+            logger.warning("revoke not done", metadata: ["user": "\(me.id)", "error": "\(error)"])
+            throw APIFailure(Self.failed)
+        }
+        switch reply.scriptError {
+        case "missing": throw APIFailure(refusal(request, now: now, window: window))
+        case "expired": throw APIFailure(Self.expired)
+        case .some(let error):
+            logger.error("revoke script failed", metadata: ["error": "\(error)"])
+            throw APIFailure(Self.failed)
+        case nil: break
+        }
+        guard let parts = reply.array, parts.count == 2, let revokedAt = parts[1].integer else {
+            throw APIFailure(Self.failed)
+        }
+        notice.createTime = revokedAt
+        let bytes = notice.bytes
+        if parts[0].string == "revoked" {
+            do {
+                try await delivery.deliver(bytes, to: request.peer)
+            } catch {
+                logger.warning("revoke notice not delivered", metadata: ["user": "\(request.peer)", "error": "\(error)"])
+            }
+        }
+        return bytes
+    }
+
+    /// No message of mine: when the client's own time for it is past the window, that is
+    /// the likelier story (the old server's only check); otherwise it is not mine.
+    private func refusal(_ request: RevokeRequest, now: Int64, window: Int64) -> String {
+        now - request.claimedCreateTime > window ? Self.expired : Self.notMine
+    }
+}

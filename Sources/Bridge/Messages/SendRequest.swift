@@ -1,0 +1,59 @@
+import Model
+
+/// The parameters of `sendmessage` (API.md, *Messages*), checked once, the same for the
+/// HTTP endpoint and the WebSocket send frame. `data` and `options` are kept as the JSON
+/// text that goes into the message object.
+struct SendRequest: Sendable, Equatable {
+    enum ChatType: String, Sendable {
+        case single, group
+    }
+
+    /// The largest `type` accepted (the old server had no bound; every known type is short).
+    static let maximumTypeLength = 50
+
+    let recipient: Int
+    let chatType: ChatType
+    let type: String
+    /// A string as a JSON string, an object as received.
+    let data: [UInt8]
+    /// `JSON.parse(decodeURIComponent(options))`, or `null` when that fails or it is absent.
+    let options: [UInt8]
+
+    init(_ parameters: RequestParameters) throws(APIFailure) {
+        recipient = Int(try parameters.integer("sendto_id", in: 1...Int64(Int32.max)))
+        chatType = try parameters.oneOf("chatType", ["single", "group"]) == "group" ? .group : .single
+        type = try parameters.string("type", length: 1...Self.maximumTypeLength)
+        data = try Self.data(parameters["data"])
+        options = Self.options(parameters["options"])
+    }
+
+    private static func data(_ value: JSONValue?) throws(APIFailure) -> [UInt8] {
+        switch value {
+        case .none, .null, .string(""):
+            throw APIFailure("参数data不能为空")
+        case .some(let value) where value.stringValue != nil || value.objectValue != nil:
+            var bytes: [UInt8] = []
+            JSONSerializer.write(value, into: &bytes)
+            return bytes
+        default:
+            throw APIFailure("参数data必须是字符串或对象")
+        }
+    }
+
+    /// The old server's `JSON.parse(decodeURIComponent(options))`, `null` if it throws. A
+    /// client that sends an object (a JSON body, the WebSocket frame) gets it as it is.
+    static func options(_ value: JSONValue?) -> [UInt8] {
+        let parsed: JSONValue
+        switch value {
+        case .none, .null:
+            parsed = .null
+        case .string(let text):
+            parsed = URIComponent.decode(text).flatMap { try? JSONParser.parse($0) } ?? .null
+        case .some(let other):
+            parsed = other
+        }
+        var bytes: [UInt8] = []
+        JSONSerializer.write(parsed, into: &bytes)
+        return bytes
+    }
+}
