@@ -237,6 +237,23 @@ struct MessageTests {
         }
     }
 
+    @Test("history lists keep the newest --history-cap messages")
+    func historyCap() async throws {
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        var settings = TestBridge.settings()
+        settings.messages.historyCap = 3
+        try await TestBridge.app(redis: redis, settings: settings).test(.router) { client in
+            let (me, you) = try await (UserTests.register(client), UserTests.register(client))
+            try await Self.chatset(redis, you.id, user: 2, visitor: 2)
+            for index in 0..<5 { _ = try await Self.sent(client, me, to: you.id, ["data": .string("m\(index)")]) }
+            for (owner, peer) in [(me.id, you.id), (you.id, me.id)] {
+                #expect(try await Self.history(redis, owner: owner, peer: peer).map { $0["data"] } == ["m2", "m3", "m4"])
+            }
+            #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(you.id)).integer == 5)
+        }
+    }
+
     @Test("the stream entry of a message has exactly DATA.md's fields")
     func streamEntry() async throws {
         let redis = try TestBridge.sharedRedis()

@@ -16,12 +16,16 @@ enum TestBridge {
         return settings
     }
 
-    static func dependencies(redis: RedisClient, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) async -> BridgeApplication.Dependencies {
-        await BridgeApplication.Dependencies.make(settings: settings(), redis: redis, metrics: metrics, node: "test-node")
+    static func dependencies(
+        redis: RedisClient, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), settings: BridgeSettings = settings()
+    ) async -> BridgeApplication.Dependencies {
+        await BridgeApplication.Dependencies.make(settings: settings, redis: redis, metrics: metrics, node: "test-node")
     }
 
-    static func app(redis: RedisClient, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) async -> some ApplicationProtocol {
-        Application(router: BridgeApplication.router(await dependencies(redis: redis, metrics: metrics)))
+    static func app(
+        redis: RedisClient, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), settings: BridgeSettings = settings()
+    ) async -> some ApplicationProtocol {
+        Application(router: BridgeApplication.router(await dependencies(redis: redis, metrics: metrics, settings: settings)))
     }
 
     static func sharedRedis() throws -> RedisClient {

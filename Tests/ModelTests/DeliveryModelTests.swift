@@ -43,4 +43,33 @@ struct DeliveryModelTests {
         #expect(URIComponent.encode("a-z_A.Z!~*'()0 9&=?#+") == "a-z_A.Z!~*'()0%209%26%3D%3F%23%2B")
         #expect(URIComponent.encode("😀") == "%F0%9F%98%80")
     }
+
+    @Test("decodeURIComponent as JavaScript does it: nil where it throws URIError")
+    func uriComponentDecoding() {
+        #expect(URIComponent.decode("%7B%22a%22%3A1%7D") == #"{"a":1}"#)
+        #expect(URIComponent.decode("%E4%B8%AD+a%2b") == "中+a+")
+        #expect(URIComponent.decode("plain 中文") == "plain 中文")
+        for text in ["%", "%4", "%ZZ", "%E4%B8", "%FF", "a%2"] {
+            #expect(URIComponent.decode(text) == nil, "\(text)")
+        }
+        for text in ["我的二维码", "😀 & = ?", ""] {
+            #expect(URIComponent.decode(URIComponent.encode(text)) == text)
+        }
+    }
+
+    @Test("a system notice has the message object's fields, data wrapped, extras last")
+    func systemNotice() throws {
+        var notice = SystemNotice(
+            id: "n1", from: .init(id: "redirect-x-1", name: "系统", avatar: "a"), to: .init(id: 7, name: "b", avatar: "c"),
+            text: "你好", createTime: 5
+        )
+        notice.extra = [("msgidKey", "redirect-x-1")]
+        let object = try JSONParser.parse(notice.bytes).objectValue
+        #expect(object?.keys == [
+            "id", "from_id", "from_name", "from_avatar", "to_id", "to_name", "to_avatar", "chatType", "type", "data", "options",
+            "create_time", "isremove", "msgidKey",
+        ])
+        #expect(object?["data"] == ["data": "你好", "dataType": false, "otherData": nil])
+        #expect(object?["type"] == "systemNotice" && object?["to_id"] == 7)
+    }
 }
