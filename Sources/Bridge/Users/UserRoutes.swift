@@ -11,7 +11,7 @@ struct UserRoutes: Sendable {
             let uuid = context.parameters.get("uuid") ?? ""
             guard uuid.utf16.count == 36 else { throw APIFailure("参数uuid长度应在36-36之间") }
             guard let user = try await directory.user(uuid: uuid), user.status == 1 else { return APIResponse.ok(.null) }
-            var result = Self.pick(user, ["id", "uuid", "username", "nickname", "avatar", "role", "userset"])
+            var result = user.json(["id", "uuid", "username", "nickname", "avatar", "role", "userset"])
             result["userinfo"] = .object(try await directory.userInfo(of: user.id))
             return APIResponse.ok(.object(result))
         }
@@ -21,7 +21,7 @@ struct UserRoutes: Sendable {
             let me = caller.user
             let keyword = try parameters.string("keyword", length: 1...50)
             let users = try await directory.search(keyword, excluding: me.id)
-            return APIResponse.ok(.array(users.map { .object(Self.pick($0, ["id", "username", "avatar", "role", "uuid", "nickname"])) }))
+            return APIResponse.ok(.array(users.map { .object($0.json(["id", "username", "avatar", "role", "uuid", "nickname"])) }))
         }
 
         chat.post("isApplyfriend/:uuid") { request, context -> Response in
@@ -54,7 +54,7 @@ struct UserRoutes: Sendable {
             }
             let row = try await directory.friendRow(owner: them.id, friend: me.id)
             let blocked = row.map { $0["isblack"]?.integerValue == 1 || $0["status"]?.integerValue != 1 } ?? false
-            var result = Self.pick(them, ["id", "userset", "invite_confirm", "uuid"])
+            var result = them.json(["id", "userset", "invite_confirm", "uuid"])
             result["isgoodfriend"] = .bool(row != nil)
             result["isgoodfriend_status"] = .bool(!blocked)
             return APIResponse.ok(.object(result))
@@ -97,12 +97,5 @@ struct UserRoutes: Sendable {
         } catch {
             throw APIFailure("修改失败，请稍后再试")
         }
-    }
-
-    private static func pick(_ user: UserRow, _ columns: [String]) -> JSONObject {
-        let all = user.json()
-        var result = JSONObject()
-        for column in columns { result[column] = all[column] ?? .null }
-        return result
     }
 }

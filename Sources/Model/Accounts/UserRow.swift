@@ -102,6 +102,13 @@ public struct UserRow: Sendable, Hashable {
         return object
     }
 
+    /// The given columns in the given order (the API's partial views of a user).
+    public func json(_ columns: [String]) -> JSONObject {
+        var object = JSONObject()
+        for column in columns { object[column] = value(of: column) }
+        return object
+    }
+
     /// The non-null columns as text, for `HSET`.
     public var hashFields: [(String, String)] {
         Self.columns.compactMap { column in
