@@ -20,6 +20,8 @@ enum BridgeApplication {
         let sender: MessageSender
         let revoker: MessageRevoker
         let gateway: Gateway
+        /// Where notice icons live (`--notice-icon-base`).
+        let noticeIconBase: String
 
         static func make(
             settings: BridgeSettings, redis: RedisClient, metrics: PrometheusCollectorRegistry, node: String,
@@ -47,7 +49,8 @@ enum BridgeApplication {
             )
             return Dependencies(
                 redis: redis, metrics: metrics, accounts: accounts, visitors: visitors, scripts: scripts,
-                delivery: delivery, sender: sender, revoker: revoker, gateway: gateway
+                delivery: delivery, sender: sender, revoker: revoker, gateway: gateway,
+                noticeIconBase: settings.noticeIconBase
             )
         }
     }
@@ -74,6 +77,7 @@ enum BridgeApplication {
         UserRoutes(directory: UserDirectory(store: dependencies.accounts.store)).register(public: router, chat: chat)
         OfflineRoutes(delivery: dependencies.delivery).register(chat: chat)
         MessageRoutes(sender: dependencies.sender, revoker: dependencies.revoker).register(chat: chat)
+        FriendRoutes(accounts: dependencies.accounts.store, delivery: dependencies.delivery, iconBase: dependencies.noticeIconBase).register(chat: chat)
         return router
     }
 }

@@ -39,6 +39,22 @@ extension RequestParameters {
         return value
     }
 
+    /// An optional integer: nil when absent or empty, checked when present.
+    func optionalInteger(_ name: String, in range: ClosedRange<Int64> = Int64.min...Int64.max) throws(APIFailure) -> Int64? {
+        switch self[name] {
+        case .none, .null, .string(""): nil
+        default: try integer(name, in: range)
+        }
+    }
+
+    /// A path parameter (`:id`, `:page`), checked as `integer` checks a body's, with its texts.
+    static func pathInteger(
+        _ name: String, of context: BridgeRequestContext, in range: ClosedRange<Int64> = Int64.min...Int64.max
+    ) throws(APIFailure) -> Int64 {
+        let value = context.parameters.get(name).map(JSONValue.string) ?? .null
+        return try RequestParameters(body: [name: value]).integer(name, in: range)
+    }
+
     /// A required text parameter that must be one of `allowed`.
     func oneOf(_ name: String, _ allowed: [String]) throws(APIFailure) -> String {
         let value = try string(name)

@@ -64,13 +64,8 @@ struct UserDirectory: Sendable {
     func pendingRequest(from: Int, to: Int) async throws -> JSONObject? {
         guard let id = try await redis.send("GET", RedisKeys.friendRequestPair(from: from, to: to)).integer else { return nil }
         let hash = try await redis.send("HGETALL", RedisKeys.friendRequest(Int(id))).fieldValues
-        guard hash["status"] == "pending" else { return nil }
-        var row = JSONObject()
-        for column in ["id", "user_id", "friend_id", "nickname", "status", "order", "create_time", "update_time"] {
-            guard let value = hash[column] else { continue }
-            row[column] = ["id", "user_id", "friend_id", "order"].contains(column) ? Int64(value).map(JSONValue.integer) ?? .string(value) : .string(value)
-        }
-        return row
+        guard let row = FriendRequestRow(hash: hash), row.status == "pending" else { return nil }
+        return row.json
     }
 
     /// `*`, `?`, `[`, `]` and `\` match literally.
