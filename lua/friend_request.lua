@@ -36,13 +36,17 @@
 -- Returns: apply: the new request id. auto and agree: {rows created (0-2), my row JSON,
 -- their row JSON}. Other statuses: {0}.
 local op, cap, now = ARGV[1], ARGV[2], ARGV[3]
+if not tonumber(cap) or (now or '') == '' then
+  return redis.error_reply('bad_arguments')
+end
 
 local FRIEND = { 'id', 'user_id', 'friend_id', 'nickname', 'friendlookme', 'melookfriend', 'ismystarfriend',
   'isblack', 'status', 'order', 'create_time', 'update_time' }
 local REQUEST = { 'id', 'user_id', 'friend_id', 'nickname', 'status', 'order', 'create_time', 'update_time' }
 local REQUEST_INTEGERS = { id = true, user_id = true, friend_id = true, order = true }
 
--- JSON with the columns in the API's order (cjson would order them at random).
+-- JSON with the columns in the API's order (cjson would order them at random). Kept the
+-- same in friend_request.lua and friend_update.lua: a script cannot include another.
 local function encode(row, columns, version)
   local parts = {}
   for i, column in ipairs(columns) do
@@ -85,8 +89,10 @@ end
 local function write_request(stream, key, row)
   local fields = {}
   for _, column in ipairs(REQUEST) do
-    fields[#fields + 1] = column
-    fields[#fields + 1] = row[column]
+    if row[column] ~= nil then
+      fields[#fields + 1] = column
+      fields[#fields + 1] = row[column]
+    end
   end
   redis.call('HSET', key, '_v', row._v, unpack(fields))
   event(stream, 'goodfriendapply', 'upsert', row.id, row._v, encode(row, REQUEST))

@@ -29,7 +29,8 @@ local FRIEND = { 'id', 'user_id', 'friend_id', 'nickname', 'friendlookme', 'melo
 local REQUEST = { 'id', 'user_id', 'friend_id', 'nickname', 'status', 'order', 'create_time', 'update_time' }
 local REQUEST_INTEGERS = { id = true, user_id = true, friend_id = true, order = true }
 
--- JSON with the columns in the API's order (cjson would order them at random).
+-- JSON with the columns in the API's order (cjson would order them at random). Kept the
+-- same in friend_request.lua and friend_update.lua: a script cannot include another.
 local function encode(row, columns, version)
   local parts = {}
   for i, column in ipairs(columns) do
@@ -65,7 +66,7 @@ local function delete_row(key, field, row)
   event('goodfriend', 'delete', row.id, (row._v or 0) + 1, encode(row, FRIEND))
 end
 
-if friend == '' then
+if not tonumber(cap) or (now or '') == '' or (friend or '') == '' then
   return redis.error_reply('bad_arguments')
 end
 
@@ -105,11 +106,12 @@ if op == 'delete' then
   if (redis.call('GET', KEYS[4]) or '') ~= mine_id or (redis.call('GET', KEYS[5]) or '') ~= theirs_id then
     return redis.error_reply('stale')
   end
+  local theirs = redis.call('HGET', KEYS[3], me)
+  theirs = theirs and cjson.decode(theirs)
 
   delete_row(KEYS[1], friend, mine)
-  local theirs = redis.call('HGET', KEYS[3], me)
   if theirs then
-    delete_row(KEYS[3], me, cjson.decode(theirs))
+    delete_row(KEYS[3], me, theirs)
   end
   -- The requests: mine to them (in their lists), theirs to me (in mine).
   local next_key = 10
