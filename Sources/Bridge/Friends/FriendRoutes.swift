@@ -42,12 +42,8 @@ struct FriendRoutes: Sendable {
                 let friendID = Int(try parameters.integer("friend_id", in: Self.ids))
                 let nickname = try parameters.optionalString("nickname", length: 1...50) ?? ""
                 let target = try await target(friendID, of: me)
-                do {
+                try await Self.refusing([.missing: Self.targetMissing, .duplicate: Self.duplicate]) {
                     try await store.apply(from: me, to: target.id, nickname: nickname, now: Date())
-                } catch FriendStore.Refusal.missing {
-                    throw APIFailure(Self.targetMissing)
-                } catch FriendStore.Refusal.duplicate {
-                    throw APIFailure(Self.duplicate)
                 }
                 await notices.sendRequest(from: me, to: target)
                 return APIResponse.ok("ok")
@@ -74,27 +70,19 @@ struct FriendRoutes: Sendable {
             try await Self.answer(context) {
                 let (parameters, caller) = try await context.caller(of: request)
                 let me = caller.user
-                let id = Int(try RequestParameters.pathInteger("id", of: context, in: Self.ids))
+                let id = try Self.pathID(context)
                 let remark = try parameters.optionalString("nickname", length: 1...50) ?? ""
                 let status = try parameters.oneOf("status", Self.statuses)
                 guard let application = try await store.request(id), application.friendID == me.id,
                       application.status == "pending"
                 else { throw APIFailure(Self.requestMissing) }
-                let friendship: FriendStore.Friendship?
-                do {
-                    friendship = try await store.handle(application, by: me, status: status, remark: remark, now: Date())
-                } catch FriendStore.Refusal.missing {
-                    throw APIFailure(Self.requestMissing)
+                // Read before the change, for the notices: nothing can fail after it.
+                let applicant = status == "agree" ? try await store.accounts.user(id: application.userID) : nil
+                let friendship = try await Self.refusing([.missing: Self.requestMissing]) {
+                    try await store.handle(application, by: me, status: status, remark: remark, now: Date())
                 }
-                if let friendship, friendship.created > 0 {
-                    // The change stands whatever happens to its notices.
-                    do {
-                        if let applicant = try await store.accounts.user(id: application.userID) {
-                            await notices.sendAgreed(me: me, other: applicant, friendship: friendship)
-                        }
-                    } catch {
-                        context.logger.error("friends: applicant not read for the notices", metadata: ["error": "\(error)"])
-                    }
+                if let friendship, friendship.created > 0, let applicant {
+                    await notices.sendAgreed(me: me, other: applicant, friendship: friendship)
                 }
                 return APIResponse.ok("ok")
             }
@@ -108,15 +96,11 @@ struct FriendRoutes: Sendable {
                 let nickname = try parameters.optionalString("nickname", length: 1...50) ?? ""
                 let target = try await target(friendID, of: me)
                 guard target.inviteConfirm == 0 else { throw APIFailure(Self.needsConfirm) }
-                let friendship: FriendStore.Friendship
-                do {
-                    friendship = try await store.autoAdd(from: me, to: target.id, nickname: nickname, now: Date())
-                } catch FriendStore.Refusal.missing {
-                    throw APIFailure(Self.targetMissing)
-                } catch FriendStore.Refusal.needsConfirm {
-                    throw APIFailure(Self.needsConfirm)
-                } catch FriendStore.Refusal.duplicate {
-                    throw APIFailure(Self.duplicate)
+                let refusals: [FriendStore.Refusal: String] = [
+                    .missing: Self.targetMissing, .needsConfirm: Self.needsConfirm, .duplicate: Self.duplicate,
+                ]
+                let friendship = try await Self.refusing(refusals) {
+                    try await store.autoAdd(from: me, to: target.id, nickname: nickname, now: Date())
                 }
                 if friendship.created > 0 {
                     await notices.sendAgreed(me: me, other: target, friendship: friendship)
@@ -151,7 +135,7 @@ struct FriendRoutes: Sendable {
         chat.get("getgoodfriendinfo/:id") { request, context -> Response in
             try await Self.answer(context) {
                 let me = try await context.caller(of: request).identity.user
-                let friendID = Int(try RequestParameters.pathInteger("id", of: context, in: Self.ids))
+                let friendID = try Self.pathID(context)
                 guard let row = try await store.row(owner: me.id, friend: friendID) else { throw APIFailure(Self.friendMissing) }
                 var friendInfo = JSONValue.null
                 if let friend = try await store.accounts.user(id: friendID) {
@@ -169,8 +153,8 @@ struct FriendRoutes: Sendable {
         chat.post("setblackgoodfriend/:id") { request, context -> Response in
             try await Self.answer(context) {
                 let me = try await context.caller(of: request).identity.user
-                let friendID = Int(try RequestParameters.pathInteger("id", of: context, in: Self.ids))
-                try await Self.refusing(.missing, as: Self.friendMissing) {
+                let friendID = try Self.pathID(context)
+                try await Self.refusing([.missing: Self.friendMissing]) {
                     try await store.toggleBlacklist(owner: me.id, friend: friendID, now: Date())
                 }
                 return APIResponse.ok("ok")
@@ -180,8 +164,8 @@ struct FriendRoutes: Sendable {
         chat.post("setstargoodfriend/:id") { request, context -> Response in
             try await Self.answer(context) {
                 let me = try await context.caller(of: request).identity.user
-                let friendID = Int(try RequestParameters.pathInteger("id", of: context, in: Self.ids))
-                try await Self.refusing(.missing, as: Self.friendUnusable) {
+                let friendID = try Self.pathID(context)
+                try await Self.refusing([.missing: Self.friendUnusable]) {
                     try await store.toggleStar(owner: me.id, friend: friendID, now: Date())
                 }
                 return APIResponse.ok("ok")
@@ -192,10 +176,10 @@ struct FriendRoutes: Sendable {
             try await Self.answer(context) {
                 let (parameters, caller) = try await context.caller(of: request)
                 let me = caller.user
-                let friendID = Int(try RequestParameters.pathInteger("id", of: context, in: Self.ids))
+                let friendID = try Self.pathID(context)
                 let friendLooksAtMe = try parameters.oneOf("friendlookme", ["0", "1"]) == "1" ? 1 : 0
                 let iLookAtFriend = try parameters.oneOf("melookfriend", ["0", "1"]) == "1" ? 1 : 0
-                try await Self.refusing(.missing, as: Self.friendUnusable) {
+                try await Self.refusing([.missing: Self.friendUnusable]) {
                     try await store.setVisibility(
                         owner: me.id, friend: friendID, friendLooksAtMe: friendLooksAtMe, iLookAtFriend: iLookAtFriend, now: Date()
                     )
@@ -207,7 +191,7 @@ struct FriendRoutes: Sendable {
         chat.post("ismygoodfriend/:id") { request, context -> Response in
             try await Self.answer(context) {
                 let me = try await context.caller(of: request).identity.user
-                let friendID = Int(try RequestParameters.pathInteger("id", of: context, in: Self.ids))
+                let friendID = try Self.pathID(context)
                 guard let row = try await store.row(owner: me.id, friend: friendID), !row.isBlacklisted else {
                     throw APIFailure(Self.notFriends)
                 }
@@ -218,8 +202,8 @@ struct FriendRoutes: Sendable {
         chat.post("deletegoodfriend/:id") { request, context -> Response in
             try await Self.answer(context) {
                 let me = try await context.caller(of: request).identity.user
-                let friendID = Int(try RequestParameters.pathInteger("id", of: context, in: Self.ids))
-                try await Self.refusing(.missing, as: Self.notFriendsToDelete) {
+                let friendID = try Self.pathID(context)
+                try await Self.refusing([.missing: Self.notFriendsToDelete]) {
                     try await store.delete(owner: me.id, friend: friendID, now: Date())
                 }
                 return APIResponse.ok(.string(Self.deleted))
@@ -243,11 +227,19 @@ struct FriendRoutes: Sendable {
         return (Int((page - 1) * limit), Int(limit))
     }
 
-    /// Runs a change, answering `refusal` with `text`.
-    private static func refusing(_ refusal: FriendStore.Refusal, as text: String, _ change: () async throws -> Void) async throws {
+    /// The path's `:id`: a user id, or (handleapply) a request id.
+    private static func pathID(_ context: BridgeRequestContext) throws(APIFailure) -> Int {
+        Int(try RequestParameters.pathInteger("id", of: context, in: ids))
+    }
+
+    /// Runs a change, answering the store's refusals with their texts.
+    private static func refusing<Result>(
+        _ texts: [FriendStore.Refusal: String], _ change: () async throws -> Result
+    ) async throws -> Result {
         do {
-            try await change()
-        } catch let error as FriendStore.Refusal where error == refusal {
+            return try await change()
+        } catch let refusal as FriendStore.Refusal {
+            guard let text = texts[refusal] else { throw refusal }
             throw APIFailure(text)
         }
     }

@@ -49,7 +49,7 @@ struct FriendStore: Sendable {
 
     /// The row `owner` keeps for `friend`.
     func row(owner: Int, friend: Int) async throws -> FriendRow? {
-        try await redis.send("HGET", RedisKeys.friends(owner), String(friend)).bytes.flatMap(FriendRow.init)
+        try await redis.send("HGET", RedisKeys.friends(owner), String(friend)).throwingOnError().bytes.flatMap(FriendRow.init)
     }
 
     /// Every row `owner` keeps, by row id.
