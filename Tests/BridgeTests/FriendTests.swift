@@ -612,6 +612,34 @@ struct FriendTests {
         }
     }
 
+    // MARK: The scripts themselves
+
+    @Test("the scripts refuse bad arguments and a changed pair key before writing anything")
+    func scriptRefusals() async throws {
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        let scripts = await TestBridge.dependencies(redis: redis).scripts
+        let me = Int.random(in: 100_000_000...999_999_999)
+        let them = me + 1
+        _ = try await redis.send("HSET", RedisKeys.user(them), "status", "1")
+        _ = try await redis.send("SET", RedisKeys.friendRequestPair(from: me, to: them), "77")
+        let keys: [any RedisArgument] = [
+            RedisKeys.user(them), RedisKeys.friendRequestPair(from: me, to: them), RedisKeys.friendRequest(me),
+            RedisKeys.friendRequestsTo(them), RedisKeys.pendingFriendRequestsTo(them), StreamName.entities,
+        ]
+        let apply = { (cap: String, old: String, keys: [any RedisArgument]) in
+            try await scripts.run("friend_request", keys: keys, arguments: ["apply", cap, "2026-01-01 00:00:00", String(me), String(them), String(me), "", old]).scriptError
+        }
+        #expect(try await apply("x", "", keys) == "bad_arguments")
+        #expect(try await apply("100", "77", keys) == "bad_arguments")  // an old id without its key
+        #expect(try await apply("100", "", keys) == "stale")
+        #expect(try await redis.send("EXISTS", RedisKeys.friendRequest(me)).integer == 0)
+        let update = try await scripts.run("friend_update", keys: [RedisKeys.friends(me), StreamName.entities], arguments: ["see", "100", "now", String(them), "2", "0"])
+        #expect(update.scriptError == "bad_arguments")
+        let unknown = try await scripts.run("friend_update", keys: [RedisKeys.friends(me), StreamName.entities], arguments: ["nope", "100", "now", String(them)])
+        #expect(unknown.scriptError == "bad_arguments")
+    }
+
     // MARK: Visitors
 
     @Test("visitor tokens: applyfriend, autoAddFriendAndAgree, ismygoodfriend, deletegoodfriend only")
