@@ -34,23 +34,21 @@ struct FriendNotices: Sendable {
         await send(notice, to: target.id)
     }
 
-    /// A friendship came into being: each side gets the notice from the other, named
-    /// as the recipient's remark for them, else their nickname or username.
+    /// A friendship came into being: each side gets the notice from the other. Either
+    /// way a user is named by the other's remark for them, else nickname or username.
     /// - Parameters: `me` acted; `friendship.mine` is my row for `other`, `.theirs` theirs for me.
     func sendAgreed(me: UserRow, other: UserRow, friendship: FriendStore.Friendship, now: Date = Date()) async {
-        let myName = { (remark: String) in remark.isEmpty ? me.displayName : remark }
-        let otherName = { (remark: String) in remark.isEmpty ? other.displayName : remark }
+        let myself = SystemNotice.Party(
+            id: .integer(Int64(me.id)), name: friendship.theirs.remark.isEmpty ? me.displayName : friendship.theirs.remark,
+            avatar: me.avatar
+        )
+        let them = SystemNotice.Party(
+            id: .integer(Int64(other.id)), name: friendship.mine.remark.isEmpty ? other.displayName : friendship.mine.remark,
+            avatar: other.avatar
+        )
         // As the old server did: the other user first, then me.
-        await send(agreed(
-            from: .init(id: .integer(Int64(me.id)), name: myName(friendship.theirs.remark), avatar: me.avatar),
-            to: .init(id: .integer(Int64(other.id)), name: otherName(friendship.mine.remark), avatar: other.avatar),
-            now: now
-        ), to: other.id)
-        await send(agreed(
-            from: .init(id: .integer(Int64(other.id)), name: otherName(friendship.mine.remark), avatar: other.avatar),
-            to: .init(id: .integer(Int64(me.id)), name: myName(friendship.theirs.remark), avatar: me.avatar),
-            now: now
-        ), to: me.id)
+        await send(agreed(from: myself, to: them, now: now), to: other.id)
+        await send(agreed(from: them, to: myself, now: now), to: me.id)
     }
 
     private func agreed(from: SystemNotice.Party, to: SystemNotice.Party, now: Date) -> SystemNotice {
