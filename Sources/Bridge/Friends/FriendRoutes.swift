@@ -33,6 +33,9 @@ struct FriendRoutes: Sendable {
     static let countBound = Int64(Int32.max)
     static let applicantColumns = ["id", "username", "avatar", "nickname", "uuid"]
     static let friendInfoColumns = ["id", "username", "avatar", "nickname", "role", "status"]
+    static let friendInfoRowColumns = ["id", "user_id", "friend_id", "nickname"]
+    /// My row without `order`, `create_time`, `update_time` (as the old server answered).
+    static let isMyGoodFriendColumns = FriendRow.columns.filter { !["order", "create_time", "update_time"].contains($0) }
 
     func register(chat: RouterGroup<BridgeRequestContext>) {
         chat.post("applyfriend") { request, context -> Response in
@@ -143,8 +146,7 @@ struct FriendRoutes: Sendable {
                     info["userinfo"] = .object(try await directory.userInfo(of: friend.id))
                     friendInfo = .object(info)
                 }
-                var result = JSONObject()
-                for column in ["id", "user_id", "friend_id", "nickname"] { result[column] = row.stored[column] ?? .null }
+                var result = row.json(Self.friendInfoRowColumns)
                 result["friendinfo"] = friendInfo
                 return APIResponse.ok(.object(result))
             }
@@ -195,7 +197,7 @@ struct FriendRoutes: Sendable {
                 guard let row = try await store.row(owner: me.id, friend: friendID), !row.isBlacklisted else {
                     throw APIFailure(Self.notFriends)
                 }
-                return APIResponse.ok(.object(row.json(leavingOut: FriendRow.timestampColumns)))
+                return APIResponse.ok(.object(row.json(Self.isMyGoodFriendColumns)))
             }
         }
 

@@ -10,10 +10,8 @@ struct FriendRow: Sendable {
         "id", "user_id", "friend_id", "nickname", "friendlookme", "melookfriend", "ismystarfriend", "isblack", "status",
         "order", "create_time", "update_time",
     ]
-    /// `ismygoodfriend` leaves these out (as the old server did).
-    static let timestampColumns: Set<String> = ["order", "create_time", "update_time"]
 
-    let stored: JSONObject
+    private let stored: JSONObject
 
     init?(_ bytes: [UInt8]) {
         guard case .object(let object) = try? JSONParser.parse(bytes), object["id"]?.integerValue != nil,
@@ -28,12 +26,10 @@ struct FriendRow: Sendable {
     var remark: String { stored["nickname"]?.stringValue ?? "" }
     var isBlacklisted: Bool { stored["isblack"]?.integerValue == 1 }
 
-    /// The row as the API shows it: `columns` in order, no `_v`.
-    func json(leavingOut excluded: Set<String> = []) -> JSONObject {
+    /// The row as the API shows it: the given columns in order, never `_v`.
+    func json(_ columns: [String] = columns) -> JSONObject {
         var object = JSONObject()
-        for column in Self.columns where !excluded.contains(column) {
-            object[column] = stored[column] ?? .null
-        }
+        for column in columns { object[column] = stored[column] ?? .null }
         return object
     }
 }
