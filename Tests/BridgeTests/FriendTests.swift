@@ -722,11 +722,10 @@ struct FriendTests {
         // Offline: the request waits in the queue and arrives on connect, before the welcome.
         let offline = try bridge.register()
         #expect(try bridge.post("/api/chat/applyfriend", ["friend_id": offline.id], token: applicant.token).status == 200)
-        let (_, beforeWelcome) = try await DeliveryTests.connected(bridge, offline.token)
+        let (offlineSocket, beforeWelcome) = try await DeliveryTests.connected(bridge, offline.token)
         let queued = beforeWelcome.compactMap { try? JSONParser.parse($0).objectValue?["data"]?.objectValue }
         #expect(queued.count == 1)
         #expect(queued.first?["from_id"] == sender && queued.first?["to_name"] == .string(offline.username))
-        await targetSocket.close()
-        await applicantSocket.close()
+        for socket in [targetSocket, applicantSocket, offlineSocket] { await socket.close() }
     }
 }
