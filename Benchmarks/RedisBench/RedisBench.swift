@@ -100,7 +100,7 @@ extension RedisBench {
     /// The chat ceiling: `connections` clients on the pool's loops, each keeping one
     /// pipeline of `depth` sends in flight, for `warmup` + `seconds`; only the replies that
     /// arrive within the last `seconds` count. Prints `rate=… local=… other=… refused=…
-    /// cpu_redis=… cpu_client=…` (cores: CPU seconds per second of the window).
+    /// cpu_redis=… cpu_client=… cpu_other=…` (cores: CPU seconds per second of the window).
     func sendSingle(redis: RedisClient, scripts: RedisScripts, group: any EventLoopGroup) async throws {
         guard let pairs else { throw ValidationError("send-single needs --pairs") }
         guard let script = scripts.script(named: "message_send_single") else { throw ValidationError("message_send_single.lua missing") }
@@ -134,14 +134,12 @@ extension RedisBench {
             // The CPU readings at the window's edges, from a task of its own.
             tasks.addTask {
                 try await Task.sleep(until: start, clock: clock)
-                let before = (redisPid.flatMap(cpuSeconds(of:)), cpuSeconds(of: getpid()))
+                let before = (redisPid.flatMap(cpuSeconds(of:)), cpuSeconds(of: getpid()), machineBusySeconds())
                 try await Task.sleep(until: end, clock: clock)
-                let after = (redisPid.flatMap(cpuSeconds(of:)), cpuSeconds(of: getpid()))
+                let after = (redisPid.flatMap(cpuSeconds(of:)), cpuSeconds(of: getpid()), machineBusySeconds())
+                let cores = { (b: Double?, a: Double?) in b.flatMap { b in a.map { ($0 - b) / seconds } } }
                 var tally = SendTally()
-                tally.cpu = (
-                    redis: before.0.flatMap { b in after.0.map { ($0 - b) / seconds } },
-                    client: before.1.flatMap { b in after.1.map { ($0 - b) / seconds } }
-                )
+                tally.cpu = (cores(before.0, after.0), cores(before.1, after.1), cores(before.2, after.2))
                 return (tally, 0)
             }
             var total = SendTally()
@@ -159,7 +157,9 @@ extension RedisBench {
         let cores = { (value: Double?) in value.map { String(format: "%.2f", $0) } ?? "nan" }
         print(String(format: "rate=%.0f", Double(tally.measured) / seconds)
             + " local=\(tally.local) other=\(tally.other) refused=\(tally.refused)"
-            + " cpu_redis=\(cores(tally.cpu.redis)) cpu_client=\(cores(tally.cpu.client))")
+            + " cpu_redis=\(cores(tally.cpu.redis)) cpu_client=\(cores(tally.cpu.client))"
+            // The rest of the machine's busy time: the idle bridge, and whatever else ran.
+            + " cpu_other=\(cores(tally.cpu.machine.map { max(0, $0 - (tally.cpu.redis ?? 0) - (tally.cpu.client ?? 0)) }))")
         if tally.other > 0 || tally.refused > 0 { throw ExitCode(1) }
     }
 }

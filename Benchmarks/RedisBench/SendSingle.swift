@@ -111,7 +111,7 @@ struct SendTally: Sendable {
     /// Replies that arrived inside the measurement window.
     var measured = 0
     /// Cores used in the window (set by the task that reads them).
-    var cpu: (redis: Double?, client: Double?) = (nil, nil)
+    var cpu: (redis: Double?, client: Double?, machine: Double?) = (nil, nil, nil)
 
     mutating func count(_ reply: RedisReply) {
         if let parts = reply.array, parts.count == 4, let route = parts[0].string {
@@ -128,7 +128,7 @@ struct SendTally: Sendable {
         self.other += other.other
         refused += other.refused
         firstProblem = firstProblem ?? other.firstProblem
-        if other.cpu.redis != nil || other.cpu.client != nil { cpu = other.cpu }
+        if other.cpu.machine != nil { cpu = other.cpu }
     }
 }
 
@@ -140,6 +140,17 @@ func cpuSeconds(of pid: Int32) -> Double? {
     let fields = text[text.index(after: close)...].split(separator: " ")
     guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
     return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+/// Busy seconds of all cores so far (/proc/stat: all but idle and iowait): with the
+/// processes' own, it tells how much other work disturbed a run.
+func machineBusySeconds() -> Double? {
+    guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+          let line = text.split(separator: "\n").first, line.hasPrefix("cpu ")
+    else { return nil }
+    let values = line.split(separator: " ").dropFirst().prefix(8).compactMap { Double($0) }
+    guard values.count == 8 else { return nil }
+    return (values.reduce(0, +) - values[3] - values[4]) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
 struct BenchFailure: Error, CustomStringConvertible {
