@@ -33,9 +33,14 @@ CEILING_DEPTH=${CEILING_DEPTH:-16}
 STREAM_MAX_LEN=${STREAM_MAX_LEN:-100000}
 # Event loop threads of each load generator (the client, the ceiling's redis-bench).
 THREADS=${THREADS:-1}
+# Before each round, up to QUIET_WAIT seconds for the machine to be idle (other work under
+# 10% of its cores for 2 s in a row): on a shared 2-core machine another build running
+# beside a phase halves it. 0: no wait. A phase other work disturbed anyway is marked *.
+QUIET_WAIT=${QUIET_WAIT:-120}
 for name in PAIRS WINDOW HTTP_CONNECTIONS WARMUP MEASURE ROUNDS CEILING_CONNECTIONS CEILING_DEPTH STREAM_MAX_LEN THREADS; do
     [[ ${!name} =~ ^[1-9][0-9]*$ ]] || die "$name must be a positive integer, not '${!name}'"
 done
+[[ $QUIET_WAIT =~ ^[0-9]+$ ]] || die "QUIET_WAIT must be a number of seconds, not '$QUIET_WAIT'"
 [ "$WINDOW" -le 64 ] || die "WINDOW ($WINDOW) above 64: the bridge stops reading a connection with 64 sends waiting"
 
 # --- software ---------------------------------------------------------------------------
@@ -76,6 +81,32 @@ wait_for_http() { # name pid url log
         running "$2" || { print_log_tail "$4"; die "$1 exited while starting"; }
         [ "$SECONDS" -lt "$deadline" ] || { print_log_tail "$4"; die "$1 did not answer $3 within ${START_TIMEOUT:-60}s"; }
         sleep 0.1
+    done
+}
+
+# Percent of all cores busy over the next second (/proc/stat: all but idle and iowait).
+machine_busy() {
+    local -a a b
+    read -ra a </proc/stat
+    sleep 1
+    read -ra b </proc/stat
+    awk -v a="${a[*]:1:8}" -v b="${b[*]:1:8}" 'BEGIN {
+        n = split(a, x, " "); split(b, y, " ")
+        for (i = 1; i <= n; i++) { d = y[i] - x[i]; total += d; if (i == 4 || i == 5) idle += d }
+        printf "%d", (total > 0) ? 100 * (total - idle) / total : 0 }'
+}
+
+# Waits up to QUIET_WAIT s until the machine is idle for 2 s in a row (ours are idle here).
+wait_for_quiet() {
+    [ "$QUIET_WAIT" -gt 0 ] || return 0
+    local deadline=$((SECONDS + QUIET_WAIT)) calm=0 busy
+    while [ "$calm" -lt 2 ]; do
+        busy=$(machine_busy)
+        if [ "$busy" -lt 10 ]; then calm=$((calm + 1)); else calm=0; fi
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            warn "the machine stayed busy ($busy% of its cores) for ${QUIET_WAIT}s; measuring anyway"
+            return 0
+        fi
     done
 }
 
@@ -151,18 +182,31 @@ log "warm-up: ceiling, WebSocket and HTTP sends (not reported)"
 
 declare -a CEIL=() WS=() HTTP=() PACED=()
 for round in $(seq "$ROUNDS"); do
+    wait_for_quiet
     log "round $round of $ROUNDS: ceiling, WebSocket sends, HTTP sends"
     CEIL+=("$(ceiling)")
     WS+=("$(phase ws "$WARMUP" "$MEASURE" "$WINDOW")")
     HTTP+=("$(phase http "$WARMUP" "$MEASURE")")
 done
 rates() { local line; for line in "$@"; do value_of rate "$line"; done; }
+# True when other work took more than a quarter of a core in the phase's window.
+disturbed() { awk -v o="$(value_of cpu_other "$1")" 'BEGIN { exit !(o > 0.25) }'; }
+# A phase's figure, with * when it was disturbed.
+marked() { # key line
+    printf '%s' "$(value_of "$1" "$2")"
+    if disturbed "$2"; then printf '*'; fi
+}
+DISTURBED=0
+for line in "${CEIL[@]}" "${WS[@]}" "${HTTP[@]}" "${PACED[@]}"; do
+    if disturbed "$line"; then DISTURBED=1; fi
+done
 mapfile -t ceil_rates < <(rates "${CEIL[@]}")
 mapfile -t ws_rates < <(rates "${WS[@]}")
 mapfile -t http_rates < <(rates "${HTTP[@]}")
 WS_MEDIAN=$(median_of "${ws_rates[@]}")
 HALF=$(awk -v r="$WS_MEDIAN" 'BEGIN { printf "%.0f", r / 2 }')
 for round in $(seq "$ROUNDS"); do
+    wait_for_quiet
     log "round $round of $ROUNDS: WebSocket sends paced at $HALF/s"
     PACED+=("$(phase paced "$WARMUP" "$MEASURE" "$HALF")")
 done
@@ -178,8 +222,8 @@ printf 'ws: %s send frames unanswered per sender; http: %s keep-alive connection
 row() { printf '%-7s %10s %10s %9s %10s %9s %9s %9s\n' "$@"; }
 row round ceiling/s ws/s ws/ceil http/s http/ceil 'ws p50' 'ws p99'
 for i in $(seq 0 $((ROUNDS - 1))); do
-    row "$((i + 1))" "${ceil_rates[i]}" "${ws_rates[i]}" "$(ratio "${ws_rates[i]}" "${ceil_rates[i]}")" \
-        "${http_rates[i]}" "$(ratio "${http_rates[i]}" "${ceil_rates[i]}")" \
+    row "$((i + 1))" "$(marked rate "${CEIL[i]}")" "$(marked rate "${WS[i]}")" "$(ratio "${ws_rates[i]}" "${ceil_rates[i]}")" \
+        "$(marked rate "${HTTP[i]}")" "$(ratio "${http_rates[i]}" "${ceil_rates[i]}")" \
         "$(value_of p50_ms "${WS[i]}")" "$(value_of p99_ms "${WS[i]}")"
 done
 mapfile -t ws_ratios < <(for i in $(seq 0 $((ROUNDS - 1))); do ratio "${ws_rates[i]}" "${ceil_rates[i]}"; echo; done)
@@ -189,14 +233,15 @@ row median "$(median_of "${ceil_rates[@]}")" "$WS_MEDIAN" "$WS_RATIO" \
     "$(median_of "${http_rates[@]}")" "$(median_of "${http_ratios[@]}")" '' ''
 
 printf '\npaced WebSocket sends at %s/s (half the median ws/s), latency scheduled send → arrival:\n' "$HALF"
-row2() { printf '%-7s %10s %9s %9s %9s %9s %9s\n' "$@"; }
-row2 round delivered/s p50_ms p99_ms p999_ms max_ms samples
+row2() { printf '%-7s %10s %9s %9s %9s %9s %9s %11s\n' "$@"; }
+row2 round delivered/s p50_ms p99_ms p999_ms max_ms samples lag_p99_ms
 declare -a p99s=()
 for i in $(seq 0 $((ROUNDS - 1))); do
     line=${PACED[i]}
     p99s+=("$(value_of p99_ms "$line")")
-    row2 "$((i + 1))" "$(value_of rate "$line")" "$(value_of p50_ms "$line")" "$(value_of p99_ms "$line")" \
-        "$(value_of p999_ms "$line")" "$(value_of max_ms "$line")" "$(value_of samples "$line")"
+    row2 "$((i + 1))" "$(marked rate "$line")" "$(value_of p50_ms "$line")" "$(value_of p99_ms "$line")" \
+        "$(value_of p999_ms "$line")" "$(value_of max_ms "$line")" "$(value_of samples "$line")" \
+        "$(value_of lag_p99_ms "$line")"
 done
 P99=$(median_of "${p99s[@]}")
 
@@ -223,6 +268,8 @@ done
 verdict() { if awk -v v="$1" -v b="$2" -v op="$3" 'BEGIN { exit !(op == ">=" ? v >= b : v < b) }'; then echo pass; else echo FAIL; fi; }
 printf '\nbars: ws/ceiling %s >= 0.50: %s; p99 at half rate %s ms < 10 ms: %s\n' \
     "$WS_RATIO" "$(verdict "$WS_RATIO" 0.5 '>=')" "$P99" "$(verdict "$P99" 10 '<')"
+[ "$DISTURBED" = 0 ] ||
+    printf '* disturbed: other work on the machine used more than a quarter of a core in that window\n'
 if [ "$PROBLEMS" -eq 0 ]; then
     printf 'delivery: every message answered ok arrived exactly once, on its recipient'"'"'s socket (no failure, loss, duplicate)\n'
 else
@@ -233,7 +280,8 @@ cat <<'NOTE'
 rate: messages delivered per second at the recipients' sockets in the measured window
 (ceiling: script replies per second). Latency: arrival − send on the client's monotonic
 clock; the ws phase is closed-loop (its latency is mostly queueing), the paced phase is
-open-loop. CPU: user + system time from /proc/PID/stat between the window's edges;
-other: the rest of the machine's busy time (/proc/stat) — other work disturbing the run.
+open-loop; lag: how late the client itself sent (counted in the latency). CPU: user +
+system time from /proc/PID/stat between the window's edges; other: the rest of the
+machine's busy time (/proc/stat), i.e. other work disturbing the run.
 NOTE
 [ "$PROBLEMS" -eq 0 ] || exit 1

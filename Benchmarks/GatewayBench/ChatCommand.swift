@@ -22,8 +22,10 @@ import NIOPosix
 ///
 /// Seconds; only the MEASURE window counts: delivered messages per second at the
 /// recipients, and the latencies (arrival − send, or − scheduled send when paced) of the
-/// messages sent in it. Then the load stops and the phase drains: every message answered
-/// ok must arrive exactly once (`lost`, `duplicates`, `misrouted` are 0).
+/// messages sent in it; when paced, also how late the client's own sends were (`lag_…`:
+/// a busy client delays its sends, and that counts in the latency). Then the load stops
+/// and the phase drains: every message answered ok must arrive exactly once (`lost`,
+/// `duplicates`, `misrouted` are 0).
 struct ChatCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chat",
@@ -230,6 +232,10 @@ struct ChatBench: Sendable {
         line += String(format: " p50_ms=%.2f p99_ms=%.2f p999_ms=%.2f max_ms=%.2f", percentileMilliseconds(latencies, 0.5),
                        percentileMilliseconds(latencies, 0.99), percentileMilliseconds(latencies, 0.999),
                        percentileMilliseconds(latencies, 1))
+        if case .paced = load {
+            let lags = ledger.sortedLags()
+            line += String(format: " lag_p50_ms=%.2f lag_p99_ms=%.2f", percentileMilliseconds(lags, 0.5), percentileMilliseconds(lags, 0.99))
+        }
         return line + " " + probe.report(from: cpuStart, to: cpuEnd, seconds: seconds)
     }
 

@@ -109,12 +109,22 @@ final class PhaseLedger: Sendable {
         var windowStart = UInt64.max
         var windowEnd = UInt64.max
         var latencies: [UInt64] = []
+        var lags: [UInt64] = []
     }
     private let state = Mutex(State())
 
     init(id: Int) { self.id = id }
 
     func sent() { state.withLock { $0.counts.sent += 1 } }
+
+    /// A paced send went out at `time`, `scheduled` for earlier: how late the client
+    /// itself was (part of the latency it measures, and none of the bridge's doing).
+    func sent(scheduled: UInt64, at time: UInt64) {
+        state.withLock {
+            $0.counts.sent += 1
+            if scheduled >= $0.windowStart, scheduled < $0.windowEnd { $0.lags.append(time &- scheduled) }
+        }
+    }
 
     /// A sender's answer: an acknowledgement or an HTTP response.
     func answered(ok: Bool, failure: @autoclosure () -> String) {
@@ -161,6 +171,11 @@ final class PhaseLedger: Sendable {
     /// The latencies of the window's messages, sorted, in nanoseconds.
     func sortedLatencies() -> [UInt64] {
         state.withLock { $0.latencies }.sorted()
+    }
+
+    /// The send lags of the window's paced messages, sorted, in nanoseconds.
+    func sortedLags() -> [UInt64] {
+        state.withLock { $0.lags }.sorted()
     }
 }
 

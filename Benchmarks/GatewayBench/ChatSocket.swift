@@ -116,14 +116,15 @@ final class ChatSender: ChannelInboundHandler {
     private func send(stamp: UInt64?, context: ChannelHandlerContext) {
         guard let ledger, context.channel.isActive else { return }
         let number = sequence.take()
-        let marker = Marker(phase: ledger.id, pair: pair, sequence: number, stamp: stamp ?? Monotonic.now())
+        let now = Monotonic.now()
+        let marker = Marker(phase: ledger.id, pair: pair, sequence: number, stamp: stamp ?? now)
         var buffer = context.channel.allocator.buffer(capacity: 192)
         buffer.writeString(#"{"type":"send","cid":"w\#(pair)-\#(number)","message":{"sendto_id":\#(recipient),"#)
         buffer.writeString(#""chatType":"single","type":"text","data":"\#(marker.text)"}}"#)
         // A client masks what it sends (RFC 6455), as a browser does.
         context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: buffer)), promise: nil)
         unanswered.append(ledger)
-        ledger.sent()
+        if let stamp { ledger.sent(scheduled: stamp, at: now) } else { ledger.sent() }
     }
 }
 
