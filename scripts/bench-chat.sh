@@ -8,7 +8,7 @@
 # issue 4: WebSocket throughput ≥ 0.5 × the ceiling; p99 < 10 ms at half the WebSocket
 # rate (open-loop pacing, latency from the scheduled send to the arrival).
 #
-#   PAIRS=100 WINDOW=4 HTTP_CONNECTIONS=32 WARMUP=2 MEASURE=5 ROUNDS=3 make bench-chat
+#   PAIRS=100 WINDOW=4 HTTP_CONNECTIONS=32 WARMUP=2 MEASURE=5 ROUNDS=5 make bench-chat
 #   CEILING_CONNECTIONS=16 CEILING_DEPTH=16 STREAM_MAX_LEN=100000 THREADS=1
 #
 # KEEP_TMP=1 keeps the folder with the logs, the client's output and the pairs file.
@@ -25,7 +25,9 @@ WINDOW=${WINDOW:-4}
 HTTP_CONNECTIONS=${HTTP_CONNECTIONS:-32}
 WARMUP=${WARMUP:-2}
 MEASURE=${MEASURE:-5}
-ROUNDS=${ROUNDS:-3}
+# Rounds of (ceiling, ws, http), then of paced; medians. Even idle, these machines'
+# speed drifts by ±20% from one phase to the next (the ceiling alone: 19k–28k/s).
+ROUNDS=${ROUNDS:-5}
 CEILING_CONNECTIONS=${CEILING_CONNECTIONS:-16}
 CEILING_DEPTH=${CEILING_DEPTH:-16}
 # The persister trims the message stream to what it has read, so a deployed stream stays
