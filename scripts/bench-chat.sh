@@ -26,7 +26,7 @@ HTTP_CONNECTIONS=${HTTP_CONNECTIONS:-32}
 WARMUP=${WARMUP:-2}
 MEASURE=${MEASURE:-5}
 # Rounds of (ceiling, ws, http), then of paced; medians. Even idle, these machines'
-# speed drifts by ±20% from one phase to the next (the ceiling alone: 19k–28k/s).
+# speed drifts by ±25% from one phase to the next (the ceiling alone: 16k–30k/s).
 ROUNDS=${ROUNDS:-5}
 CEILING_CONNECTIONS=${CEILING_CONNECTIONS:-16}
 CEILING_DEPTH=${CEILING_DEPTH:-16}
@@ -59,7 +59,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/chat-bench-chat.XXXXXX")
 REDIS_PID='' BRIDGE_PID='' CLIENT_PID=''
 cleanup() {
     hurry_on_signal
-    exec 3>&- 2>/dev/null || true # the client's stdin: EOF ends it
+    exec 3>&- # the client's stdin: EOF ends it
     stop_tree '' "$CLIENT_PID" "$BRIDGE_PID"
     [ -n "$REDIS_PID" ] && stop_pid "$REDIS_PID"
     if [ "${KEEP_TMP:-0}" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
