@@ -3,7 +3,7 @@
 
 ARGS ?=
 
-.PHONY: run test build bench-redis bench-gateway clean-data
+.PHONY: run test build bench-redis bench-gateway bench-chat clean-data
 
 run:
 	bash scripts/run.sh
@@ -19,6 +19,9 @@ bench-redis:
 
 bench-gateway:
 	bash scripts/bench-gateway.sh
+
+bench-chat:
+	bash scripts/bench-chat.sh
 
 clean-data:
 	bash scripts/clean-data.sh

@@ -117,6 +117,7 @@ let package = Package(
             dependencies: [
                 "RedisClient",
                 "LuaScripts",
+                "Model",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -1,14 +1,15 @@
 import ArgumentParser
 
-/// Load generator for the WebSocket gateway (scripts/bench-gateway.sh): `connect` opens
-/// many idle WebSocket connections to one server and reports how fast they were accepted;
-/// `register` creates the accounts whose tokens `connect` uses.
+/// Load generator for the WebSocket gateway: `connect` opens many idle WebSocket
+/// connections to one server and reports how fast they were accepted, `register` creates
+/// the accounts whose tokens `connect` uses (scripts/bench-gateway.sh); `chat` sends
+/// single-chat messages between connected pairs end to end (scripts/bench-chat.sh).
 @main
 struct GatewayBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway-bench",
-        abstract: "Idle WebSocket connections against the bridge or a baseline (scripts/bench-gateway.sh).",
-        subcommands: [ConnectCommand.self, RegisterCommand.self],
+        abstract: "WebSocket load against the bridge or a baseline (scripts/bench-gateway.sh, scripts/bench-chat.sh).",
+        subcommands: [ConnectCommand.self, RegisterCommand.self, ChatCommand.self],
         defaultSubcommand: ConnectCommand.self
     )
 }

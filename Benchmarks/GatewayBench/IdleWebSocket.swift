@@ -39,8 +39,12 @@ struct IdleWebSocket: Sendable {
     let timeout: TimeAmount
     let drops: DropCounter
 
-    /// The channel, once it is ready; fails (and closes it) otherwise.
-    func open(path: String, on loop: any EventLoop) -> EventLoopFuture<any Channel> {
+    /// The channel, once it is ready; fails (and closes it) otherwise. `configure` runs on
+    /// the channel's loop right after the upgrade: it adds the handlers that get the data
+    /// frames (all of them, the first one too); without it, they are dropped.
+    func open(
+        path: String, on loop: any EventLoop, configure: (@Sendable (any Channel) throws -> Void)? = nil
+    ) -> EventLoopFuture<any Channel> {
         let readiness = readiness
         let expect = expect
         let drops = drops
@@ -61,8 +65,12 @@ struct IdleWebSocket: Sendable {
                             // The handshake is over: from now on a close is a drop.
                             channel.pipeline.syncOperations.removeHandler(name: HandshakeWatch.name, promise: nil)
                             try channel.pipeline.syncOperations.addHandler(
-                                IdleFrameHandler(ready: readiness == .firstFrame ? ready : nil, expect: expect, drops: drops)
+                                IdleFrameHandler(
+                                    ready: readiness == .firstFrame ? ready : nil, expect: expect, drops: drops,
+                                    forwarding: configure != nil
+                                )
                             )
+                            try configure?(channel)
                             if readiness == .upgrade { ready.succeed() }
                         }
                     }
@@ -122,7 +130,8 @@ private final class HandshakeWatch: ChannelInboundHandler, RemovableChannelHandl
 }
 
 /// After the upgrade: readiness on the first data frame, pongs for pings, and a count of
-/// connections the server closes once they were accepted.
+/// connections the server closes once they were accepted. Data frames go on to the next
+/// handler when `forwarding` (the chat benchmark's), else they end here.
 private final class IdleFrameHandler: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
@@ -131,17 +140,20 @@ private final class IdleFrameHandler: ChannelInboundHandler {
     private var ready: EventLoopPromise<Void>?
     private let expect: String?
     private let drops: DropCounter
+    private let forwarding: Bool
 
-    init(ready: EventLoopPromise<Void>?, expect: String?, drops: DropCounter) {
+    init(ready: EventLoopPromise<Void>?, expect: String?, drops: DropCounter, forwarding: Bool) {
         self.ready = ready
         self.expect = expect
         self.drops = drops
+        self.forwarding = forwarding
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         switch frame.opcode {
         case .text, .binary:
+            if forwarding { context.fireChannelRead(data) }
             guard let pending = ready else { return }
             ready = nil
             let text = String(decoding: frame.unmaskedData.readableBytesView, as: UTF8.self)

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 
 /// Registers `users` accounts through the bridge's own `POST /api/regChat` — so the
@@ -32,19 +31,11 @@ struct RegisterCommand: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let clock = ContinuousClock()
         let start = clock.now
-        var tokens = [String](repeating: "", count: users)
-        try await withThrowingTaskGroup(of: [(Int, String)].self) { workers in
-            for worker in 0..<min(concurrency, users) {
-                let indices = Array(stride(from: worker, to: users, by: concurrency))
-                let client = Registrar(host: host, port: port, password: password, group: group)
-                let names = indices.map { ($0, username($0)) }
-                workers.addTask { try await client.register(names) }
-            }
-            for try await done in workers {
-                for (index, token) in done { tokens[index] = token }
-            }
-        }
+        let names = (0..<users).map(username)
+        let accounts = try await Registrar(host: host, port: port, password: password, group: group)
+            .register(names, concurrency: concurrency)
         let seconds = (clock.now - start).seconds
+        let tokens = accounts.map(\.token)
         try Data((tokens.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: out))
         print(String(format: "registered=%d seconds=%.3f rate=%.0f", users, seconds, Double(users) / seconds))
         try await group.shutdownGracefully()
@@ -55,57 +46,52 @@ struct RegisterCommand: AsyncParsableCommand {
     }
 }
 
-struct RegistrationFailed: Error, CustomStringConvertible {
-    let description: String
+/// A registered account: its id and its token.
+struct Account: Sendable {
+    let id: Int
+    let token: String
 }
 
-/// One keep-alive HTTP/1.1 connection registering accounts one after the other.
+/// Registers accounts over keep-alive HTTP/1.1 connections, each one request after the
+/// other.
 struct Registrar: Sendable {
     let host: String
     let port: Int
     let password: String
     let group: any EventLoopGroup
 
-    func register(_ names: [(Int, String)]) async throws -> [(Int, String)] {
-        let channel = try await ClientBootstrap(group: group).connect(host: host, port: port) { channel in
-            channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+    /// The accounts of `names`, in their order, over `concurrency` connections.
+    func register(_ names: [String], concurrency: Int) async throws -> [Account] {
+        var accounts = [Account?](repeating: nil, count: names.count)
+        try await withThrowingTaskGroup(of: [(Int, Account)].self) { workers in
+            for worker in 0..<min(concurrency, names.count) {
+                let mine = stride(from: worker, to: names.count, by: concurrency).map { ($0, names[$0]) }
+                workers.addTask { try await register(mine) }
+            }
+            for try await done in workers {
+                for (index, account) in done { accounts[index] = account }
             }
         }
-        return try await channel.executeThenClose { inbound, outbound in
-            var responses = inbound.makeAsyncIterator()
-            var tokens: [(Int, String)] = []
-            for (index, name) in names {
-                let body = try JSONSerialization.data(withJSONObject: ["username": name, "password": password])
-                var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/api/regChat")
-                head.headers.add(name: "Host", value: "\(host):\(port)")
-                head.headers.add(name: "Content-Type", value: "application/json")
-                head.headers.add(name: "Content-Length", value: String(body.count))
-                try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(ByteBuffer(bytes: body))), .end(nil)])
+        return accounts.map { $0! }
+    }
 
-                var reply = ByteBuffer()
-                reading: while let part = try await responses.next() {
-                    switch part {
-                    case .head: continue
-                    case .body(var bytes): reply.writeBuffer(&bytes)
-                    case .end: break reading
-                    }
-                }
-                tokens.append((index, try Self.token(in: reply, for: name)))
+    private func register(_ names: [(Int, String)]) async throws -> [(Int, Account)] {
+        try await HTTPSession.with(host: host, port: port, group: group) { session in
+            var accounts: [(Int, Account)] = []
+            for (index, name) in names {
+                let reply = try await session.post("/api/regChat", json: ["username": name, "password": password])
+                accounts.append((index, try Self.account(in: reply, for: name)))
             }
-            return tokens
+            return accounts
         }
     }
 
-    /// `data.token` of `{"msg":"ok","data":{…,"token":"…"}}`.
-    static func token(in reply: ByteBuffer, for name: String) throws -> String {
-        let text = String(buffer: reply)
-        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-              object["msg"] as? String == "ok",
-              let data = object["data"] as? [String: Any],
+    /// `data.id` and `data.token` of `{"msg":"ok","data":{…,"id":…,"token":"…"}}`.
+    static func account(in reply: String, for name: String) throws -> Account {
+        guard let data = try HTTPSession.okData(reply, what: "registering \(name)") as? [String: Any],
+              let id = (data["id"] as? NSNumber)?.intValue ?? (data["id"] as? String).flatMap({ Int($0) }),
               let token = data["token"] as? String, !token.isEmpty
-        else { throw RegistrationFailed(description: "registering \(name): \(text.prefix(200))") }
-        return token
+        else { throw HTTPFailure(description: "registering \(name): no id and token in \(reply.prefix(200))") }
+        return Account(id: id, token: token)
     }
 }
