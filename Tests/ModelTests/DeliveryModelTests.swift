@@ -1,4 +1,5 @@
-import Model
+import Foundation
+@testable import Model
 import Testing
 
 @Suite("Delivery addressing and node envelopes")
@@ -71,5 +72,19 @@ struct DeliveryModelTests {
         ])
         #expect(object?["data"] == ["data": "你好", "dataType": false, "otherData": nil])
         #expect(object?["type"] == "systemNotice" && object?["to_id"] == 7)
+    }
+}
+
+@Suite("Message ids")
+struct MessageIDTests {
+    @Test("a UUID v4 in lower case, different every time")
+    func uuidV4() {
+        let ids = (0..<1000).map { _ in MessageID.random() }
+        #expect(Set(ids).count == 1000)
+        for id in ids.prefix(50) {
+            #expect(id.range(of: #"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"#, options: .regularExpression) != nil, "\(id)")
+        }
+        #expect(MessageID.format(high: 0, low: 0) == "00000000-0000-4000-8000-000000000000")
+        #expect(MessageID.format(high: .max, low: .max) == "ffffffff-ffff-4fff-bfff-ffffffffffff")
     }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 import Metrics
 import Model
@@ -73,7 +72,7 @@ struct MessageSender: Sendable {
             RedisKeys.sentByClientID(me, clientID ?? ""),
         ]
         let arguments: [any RedisArgument] = [
-            UUID().uuidString.lowercased(), String(me), String(to), request.type, request.data, request.options,
+            MessageID.random(), String(me), String(to), request.type, request.data, request.options,
             sender.uncheckedToken ?? "", clientID ?? "", String(policy.clientIDWindow.components.seconds),
             String(policy.historyCap), String(policy.streamCap), delivery.node,
             String(delivery.policy.deadAfter.milliseconds), String(delivery.policy.offlineQueueCap),
