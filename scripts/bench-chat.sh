@@ -72,19 +72,10 @@ read -r REDIS_PORT BRIDGE_PORT <<<"$(free_ports 2)"
 value_of() { # key line: the value of key=value in the line
     tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | tail -n 1
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 # median of the numbers on stdin
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 median_of() { printf '%s\n' "$@" | median; }
 
-wait_for_http() { # name pid url log
-    local deadline=$((SECONDS + ${START_TIMEOUT:-60}))
-    until curl -fsS -o /dev/null "$3" 2>/dev/null; do
-        running "$2" || { print_log_tail "$4"; die "$1 exited while starting"; }
-        [ "$SECONDS" -lt "$deadline" ] || { print_log_tail "$4"; die "$1 did not answer $3 within ${START_TIMEOUT:-60}s"; }
-        sleep 0.1
-    done
-}
 
 # Percent of all cores busy over the next second (/proc/stat: all but idle and iowait).
 machine_busy() {
@@ -156,12 +147,7 @@ check() {
 
 # --- servers and the client -------------------------------------------------------------
 start_redis "$TMP/redis" "$REDIS_PORT"
-REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" BRIDGE_PORT=$BRIDGE_PORT STREAM_MAX_LEN=$STREAM_MAX_LEN \
-    JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') BCRYPT_COST=4 LOG_LEVEL=warning \
-    setsid "$BIN/bridge" </dev/null >"$TMP/bridge.log" 2>&1 &
-BRIDGE_PID=$!
-wait_for_http bridge "$BRIDGE_PID" "http://127.0.0.1:$BRIDGE_PORT/healthz" "$TMP/bridge.log"
-log "bridge up on 127.0.0.1:$BRIDGE_PORT (pid $BRIDGE_PID)"
+start_bench_bridge "$BIN" "$TMP" "$REDIS_PORT" "$BRIDGE_PORT" STREAM_MAX_LEN="$STREAM_MAX_LEN"
 
 # The client reads its phases from a FIFO held open here (fd 3): no EOF between phases.
 mkfifo "$TMP/control"

@@ -106,14 +106,6 @@ value_of() { # key file: the value of key=value on the file's lines
     tr ' ' '\n' <"$2" | sed -n "s/^$1=//p" | tail -n 1
 }
 
-wait_for_http() { # name pid url log
-    local deadline=$((SECONDS + ${START_TIMEOUT:-60}))
-    until curl -fsS -o /dev/null "$3" 2>/dev/null; do
-        running "$2" || { print_log_tail "$4"; die "$1 exited while starting"; }
-        [ "$SECONDS" -lt "$deadline" ] || { print_log_tail "$4"; die "$1 did not answer $3 within ${START_TIMEOUT:-60}s"; }
-        sleep 0.1
-    done
-}
 
 # Bytes Redis uses: the bridge's connections keep their online state there, outside
 # the bridge's RSS.
@@ -165,16 +157,10 @@ measure() {
 per_conn() { awk -v w="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.2f", (w - b) / n }'; }
 # CPU microseconds per connection from clock ticks.
 cpu_us() { awk -v t="$1" -v hz="$TICKS_PER_SECOND" -v n="$2" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 # --- the bridge -------------------------------------------------------------------------
 start_redis "$TMP/redis" "$REDIS_PORT"
-REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" BRIDGE_PORT=$BRIDGE_PORT \
-    JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') BCRYPT_COST=4 LOG_LEVEL=warning \
-    setsid "$BIN/bridge" </dev/null >"$TMP/bridge.log" 2>&1 &
-BRIDGE_PID=$!
-wait_for_http bridge "$BRIDGE_PID" "http://127.0.0.1:$BRIDGE_PORT/healthz" "$TMP/bridge.log"
-log "bridge up on 127.0.0.1:$BRIDGE_PORT (pid $BRIDGE_PID)"
+start_bench_bridge "$BIN" "$TMP" "$REDIS_PORT" "$BRIDGE_PORT"
 
 log "registering $USERS accounts through POST /api/regChat"
 "$BENCH" register --port "$BRIDGE_PORT" --users "$USERS" --out "$TMP/tokens" >"$TMP/register.out" ||

@@ -201,6 +201,35 @@ print_log_tail() {
     printf -- '---\n' >&2
 }
 
+# wait_for_http NAME PID URL LOG: until URL answers 2xx; dies (with LOG's tail) when PID
+# exits or START_TIMEOUT (60 s) passes.
+wait_for_http() {
+    local deadline=$((SECONDS + ${START_TIMEOUT:-60}))
+    until curl -fsS -o /dev/null "$3" 2>/dev/null; do
+        running "$2" || { print_log_tail "$4"; die "$1 exited while starting"; }
+        [ "$SECONDS" -lt "$deadline" ] || { print_log_tail "$4"; die "$1 did not answer $3 within ${START_TIMEOUT:-60}s"; }
+        sleep 0.1
+    done
+}
+
+# ratio A B: A / B with two decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# start_bench_bridge BIN DIR REDIS_PORT BRIDGE_PORT [VAR=VALUE...]: a release bridge for a
+# benchmark (random JWT secret, cheap bcrypt, warnings only; extra environment after),
+# logging to DIR/bridge.log, in a session of its own. Sets BRIDGE_PID; returns once
+# /healthz answers.
+start_bench_bridge() {
+    local bin=$1 dir=$2 redis_port=$3 port=$4
+    shift 4
+    env REDIS_URL="redis://127.0.0.1:$redis_port/0" BRIDGE_PORT="$port" \
+        JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" BCRYPT_COST=4 LOG_LEVEL=warning "$@" \
+        setsid "$bin/bridge" </dev/null >"$dir/bridge.log" 2>&1 &
+    BRIDGE_PID=$!
+    wait_for_http bridge "$BRIDGE_PID" "http://127.0.0.1:$port/healthz" "$dir/bridge.log"
+    log "bridge up on 127.0.0.1:$port (pid $BRIDGE_PID)"
+}
+
 # start_redis DIR PORT [REDIS_ARG...]: runs redis-server on 127.0.0.1:PORT with
 # its files in DIR and no config file; the defaults keep nothing on disk
 # (--save '' --appendonly no); extra args override them. Sets REDIS_PID.
