@@ -20,7 +20,7 @@ struct FriendNotices: Sendable {
     func sendRequest(from me: UserRow, to target: UserRow, now: Date = Date()) async {
         let sender = "redirect-applyFriend-\(me.id)"
         var notice = SystemNotice(
-            id: Self.messageID(),
+            id: MessageID.random(),
             from: .init(id: .string(sender), name: Self.requestSender, avatar: iconBase + "group.png"),
             to: .init(id: .integer(Int64(target.id)), name: target.displayName, avatar: target.avatar),
             text: "用户[\(me.displayName)]申请添加您为好友，请尽快处理",
@@ -52,7 +52,7 @@ struct FriendNotices: Sendable {
     }
 
     private func agreed(from: SystemNotice.Party, to: SystemNotice.Party, now: Date) -> SystemNotice {
-        SystemNotice(id: Self.messageID(), from: from, to: to, text: Self.agreedText, createTime: Self.milliseconds(now))
+        SystemNotice(id: MessageID.random(), from: from, to: to, text: Self.agreedText, createTime: Self.milliseconds(now))
     }
 
     private func send(_ notice: SystemNotice, to user: Int) async {
@@ -62,8 +62,6 @@ struct FriendNotices: Sendable {
             logger.error("friend notice not delivered", metadata: ["user": "\(user)", "error": "\(error)"])
         }
     }
-
-    private static func messageID() -> String { UUID().uuidString.lowercased() }
 
     private static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
 }

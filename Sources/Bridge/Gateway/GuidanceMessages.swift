@@ -1,4 +1,3 @@
-import Foundation
 import Model
 
 /// The guidance messages a connection gets after the welcome (WEBSOCKET.md, *Guidance
@@ -90,32 +89,25 @@ struct GuidanceMessages: Sendable {
             case .inActiveGroup where !facts.inActiveGroup, .hasActiveFriend where !facts.hasActiveFriend: return nil
             default: break
             }
-            var bytes: [UInt8] = []
-            JSONSerializer.write(.object(message(entry, for: user, now: now)), into: &bytes)
-            return bytes
+            return message(entry, for: user, now: now).bytes
         }
     }
 
-    private func message(_ entry: Entry, for user: UserRow, now: Int64) -> JSONObject {
+    private func message(_ entry: Entry, for user: UserRow, now: Int64) -> SystemNotice {
         let from = "redirect-\(entry.key)-\(user.id)"
-        return [
-            "id": .string(UUID().uuidString.lowercased()),
-            "from_avatar": .string(entry.icon.map { iconBase + $0 } ?? user.avatar),
-            "from_name": .string(entry.label),
-            "from_id": .string(from),
-            "to_id": .integer(Int64(user.id)),
-            "to_name": .string(user.displayName),
-            "to_avatar": .string(user.avatar),
-            "chatType": "single",
-            "type": "text",
-            "data": ["data": .string(entry.text), "dataType": false, "otherData": nil],
-            "redirect": ["url": .string(entry.url(user)), "type": "navigateTo"],
-            "options": .object([:]),
-            "create_time": .integer(now),
-            "isremove": 0,
-            "group": .object([:]),
-            "msgidKey": .string(from),
+        var notice = SystemNotice(
+            id: MessageID.random(),
+            from: .init(id: .string(from), name: entry.label, avatar: entry.icon.map { iconBase + $0 } ?? user.avatar),
+            to: .init(id: .integer(Int64(user.id)), name: user.displayName, avatar: user.avatar),
+            text: entry.text, createTime: now
+        )
+        notice.type = "text"
+        notice.extra = [
+            ("redirect", ["url": .string(entry.url(user)), "type": "navigateTo"]),
+            ("group", .object([:])),
+            ("msgidKey", .string(from)),
         ]
+        return notice
     }
 }
 

@@ -20,7 +20,7 @@ struct RevokeRequest: Sendable, Equatable {
         peerName = try parameters.string("to_name", length: 1...50)
         peerAvatar = try parameters.string("to_avatar", length: 10...1000)
         messageID = try parameters.string("id")
-        chatType = try parameters.oneOf("chatType", ["single", "group"]) == "group" ? .group : .single
+        chatType = try SendRequest.ChatType(parameters)
         claimedCreateTime = try parameters.integer("create_time", in: 1_000_000_000_000...(now + Self.clockSkewMilliseconds))
     }
 

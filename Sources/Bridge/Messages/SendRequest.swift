@@ -4,8 +4,13 @@ import Model
 /// HTTP endpoint and the WebSocket send frame. `data` and `options` are kept as the JSON
 /// text that goes into the message object.
 struct SendRequest: Sendable, Equatable {
-    enum ChatType: String, Sendable {
+    enum ChatType: String, Sendable, CaseIterable {
         case single, group
+
+        /// The `chatType` parameter (sendmessage and revokeMessage).
+        init(_ parameters: RequestParameters) throws(APIFailure) {
+            self = try parameters.oneOf("chatType", Self.allCases.map(\.rawValue)) == "group" ? .group : .single
+        }
     }
 
     /// The largest `type` accepted (the old server had no bound; every known type is short).
@@ -21,7 +26,7 @@ struct SendRequest: Sendable, Equatable {
 
     init(_ parameters: RequestParameters) throws(APIFailure) {
         recipient = Int(try parameters.integer("sendto_id", in: 1...Int64(Int32.max)))
-        chatType = try parameters.oneOf("chatType", ["single", "group"]) == "group" ? .group : .single
+        chatType = try ChatType(parameters)
         type = try parameters.string("type", length: 1...Self.maximumTypeLength)
         data = try Self.data(parameters["data"])
         options = Self.options(parameters["options"])
