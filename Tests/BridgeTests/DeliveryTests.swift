@@ -93,7 +93,7 @@ struct DeliveryTests {
             policy: { var policy = delivery.policy; policy.offlineQueueCap = 3; return policy }(), logger: delivery.logger
         )
         let user = Int.random(in: 10_000_000...99_999_999)
-        var outcomes: [MessageDelivery.Outcome] = []
+        var outcomes: [DeliveryRoute] = []
         for index in 0..<5 {
             outcomes.append(try await delivery.deliver(Self.message("c\(index)", to: user), to: user))
         }

@@ -11,12 +11,6 @@ import RedisClient
 /// the message is queued in `chat_getmessage_{uid}`. A target that turns out to be gone
 /// is excluded and the message routed again, so it ends up queued rather than lost.
 struct MessageDelivery: Sendable {
-    enum Outcome: Sendable, Equatable {
-        case pushed
-        case routed(node: String)
-        case queued(dropped: Int)
-    }
-
     let scripts: RedisScripts
     let connections: ConnectionTable
     let node: String
@@ -32,15 +26,15 @@ struct MessageDelivery: Sendable {
 
     var redis: RedisClient { scripts.client }
 
-    /// Delivers one message object (its JSON bytes) to a user.
+    /// Delivers one message object (its JSON bytes) to a user; returns the route taken.
     @discardableResult
-    func deliver(_ message: [UInt8], to user: Int) async throws -> Outcome {
+    func deliver(_ message: [UInt8], to user: Int) async throws -> DeliveryRoute {
         try await deliver(message, to: user, excluding: nil)
     }
 
     /// Routes a message again after `excluded` turned out to be gone.
     @discardableResult
-    func deliver(_ message: [UInt8], to user: Int, excluding excluded: DeliveryTarget?) async throws -> Outcome {
+    func deliver(_ message: [UInt8], to user: Int, excluding excluded: DeliveryTarget?) async throws -> DeliveryRoute {
         var excluded = excluded
         while true {
             let reply = try await scripts.run(
@@ -54,25 +48,23 @@ struct MessageDelivery: Sendable {
             guard let parts = reply.array, parts.count == 2, let route = DeliveryRoute(kind: parts[0], argument: parts[1]) else {
                 throw RedisError.server("deliver: unexpected reply \(reply)")
             }
-            if let outcome = complete(route, message: message, to: user) { return outcome }
+            if complete(route, message: message, to: user) { return route }
             // Registered here but already closed: its release has not run yet.
             if case .local(let id) = route { excluded = DeliveryTarget(node: node, connection: id) }
         }
     }
 
     /// Carries out a route a script chose: a local connection gets the push; every route
-    /// is counted, and drops by the queue cap logged. Nil when the local connection has
+    /// is counted, and drops by the queue cap logged. False when the local connection has
     /// closed already (its release has not run yet): the caller routes the message again.
-    func complete(_ route: DeliveryRoute, message: [UInt8], to user: Int) -> Outcome? {
+    func complete(_ route: DeliveryRoute, message: [UInt8], to user: Int) -> Bool {
         switch route {
         case .local(let id):
-            guard let connection = connections.connection(id, of: user) else { return nil }
+            guard let connection = connections.connection(id, of: user) else { return false }
             connection.push(message)
             Self.outcomes.pushed.increment()
-            return .pushed
-        case .routed(let node):
+        case .routed:
             Self.outcomes.routed.increment()
-            return .routed(node: node)
         case .queued(let dropped):
             Self.outcomes.queued.increment()
             if dropped > 0 {
@@ -81,14 +73,14 @@ struct MessageDelivery: Sendable {
                     "user": "\(user)", "dropped": "\(dropped)", "cap": "\(policy.offlineQueueCap)",
                 ])
             }
-            return .queued(dropped: dropped)
         }
+        return true
     }
 
     /// Completes a route chosen by a send script; a local connection found closed gets
     /// the message routed again (to a newer connection, or the queue) in the background.
     func complete(_ route: DeliveryRoute, sent message: [UInt8], to user: Int) {
-        guard complete(route, message: message, to: user) == nil, case .local(let id) = route else { return }
+        guard !complete(route, message: message, to: user), case .local(let id) = route else { return }
         let gone = DeliveryTarget(node: node, connection: id)
         Task { await redeliver([message], to: user, excluding: gone) }
     }
