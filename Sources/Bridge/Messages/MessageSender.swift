@@ -19,6 +19,18 @@ struct MessageSender: Sendable {
     let delivery: MessageDelivery
     let policy: MessagePolicy
     let logger: Logger
+    /// The script arguments that come from configuration, as text once rather than per send.
+    private let configured: (clientIDWindow: String, historyCap: String, streamCap: String, deadAfter: String, queueCap: String)
+
+    init(delivery: MessageDelivery, policy: MessagePolicy, logger: Logger) {
+        self.delivery = delivery
+        self.policy = policy
+        self.logger = logger
+        configured = (
+            String(policy.clientIDWindow.components.seconds), String(policy.historyCap), String(policy.streamCap),
+            String(delivery.policy.deadAfter.milliseconds), String(delivery.policy.offlineQueueCap)
+        )
+    }
 
     private static let outcomes = (
         accepted: Counter(label: "chat_messages_total", dimensions: [("outcome", "accepted")]),
@@ -73,10 +85,8 @@ struct MessageSender: Sendable {
         ]
         let arguments: [any RedisArgument] = [
             MessageID.random(), String(me), String(to), request.type, request.data, request.options,
-            sender.uncheckedToken ?? "", clientID ?? "", String(policy.clientIDWindow.components.seconds),
-            String(policy.historyCap), String(policy.streamCap), delivery.node,
-            String(delivery.policy.deadAfter.milliseconds), String(delivery.policy.offlineQueueCap),
-            RedisKeys.nodeChannelPrefix,
+            sender.uncheckedToken ?? "", clientID ?? "", configured.clientIDWindow, configured.historyCap,
+            configured.streamCap, delivery.node, configured.deadAfter, configured.queueCap, RedisKeys.nodeChannelPrefix,
         ]
         return (keys, arguments)
     }
