@@ -50,6 +50,10 @@ public enum RedisKeys {
     /// The gids a user belongs to, and a group's row (`status` 1 while active).
     public static func groupsOfUser(_ userID: Int) -> String { "chat:user:\(userID):groups" }
     public static func group(_ groupID: Int) -> String { "chat:group:\(groupID)" }
+    /// Member uid → JSON `group_user` row (every status: 1 active, 2 waiting, 0 muted).
+    public static func groupMembers(_ groupID: Int) -> String { "chat:group:\(groupID):members" }
+    /// A group's history, capped (one list per group, not one per member).
+    public static func groupHistory(_ groupID: Int) -> String { "chatlog:group_\(groupID)" }
     /// Id counters (`INCR`), kept above imported MySQL ids.
     public static func idCounter(_ entity: String) -> String { "chat:id:\(entity)" }
 }
