@@ -102,7 +102,9 @@ struct ChatBench: Sendable {
         let recipientAccounts = Array(accounts[pairs...])
 
         progress("making the recipients' chatsets unlimited")
-        try await allowMessages(to: recipientAccounts, options: options, group: group)
+        try await allowMessages(
+            to: recipientAccounts, host: options.host, port: options.port, concurrency: options.setupConcurrency, group: group
+        )
         if let path = options.pairsOut {
             let lines = zip(senderAccounts, recipientAccounts).map { "\($0.id) \($0.token) \($1.id)\n" }
             try Data(lines.joined().utf8).write(to: URL(fileURLWithPath: path))
@@ -155,14 +157,16 @@ struct ChatBench: Sendable {
     }
 
     /// `POST /api/chat/userset`: the chatset of both roles unlimited (`sendCount` 2).
-    private static func allowMessages(to accounts: [Account], options: ChatCommand, group: any EventLoopGroup) async throws {
+    static func allowMessages(
+        to accounts: [Account], host: String, port: Int, concurrency: Int, group: any EventLoopGroup
+    ) async throws {
         let userset = #"{"chatset":{"visitor":{"sendCount":2,"needFollow":false},"user":{"sendCount":2,"needFollow":false}}}"#
-        let workers = min(options.setupConcurrency, accounts.count)
+        let workers = min(concurrency, accounts.count)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             for worker in 0..<workers {
                 let mine = stride(from: worker, to: accounts.count, by: workers).map { accounts[$0] }
                 tasks.addTask {
-                    try await HTTPSession.with(host: options.host, port: options.port, group: group) { session in
+                    try await HTTPSession.with(host: host, port: port, group: group) { session in
                         for account in mine {
                             let reply = try await session.post("/api/chat/userset", json: ["userset": userset], token: account.token)
                             _ = try HTTPSession.okData(reply, what: "userset of \(account.id)")

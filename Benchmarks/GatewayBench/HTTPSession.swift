@@ -51,7 +51,20 @@ final class HTTPSession {
         head.headers.add(name: "Content-Length", value: String(body.count))
         if let token { head.headers.add(name: "token", value: token) }
         try await requests.write(contentsOf: [.head(head), .body(.byteBuffer(ByteBuffer(bytes: body))), .end(nil)])
+        return try await answer(to: "POST " + path)
+    }
 
+    /// GETs a path (with the `token` header when given); returns the answer's body.
+    func get(_ path: String, token: String? = nil) async throws -> String {
+        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
+        head.headers.add(name: "Host", value: "\(host):\(port)")
+        if let token { head.headers.add(name: "token", value: token) }
+        try await requests.write(contentsOf: [.head(head), .end(nil)])
+        return try await answer(to: path)
+    }
+
+    /// The body of the next answer.
+    private func answer(to path: String) async throws -> String {
         var reply = ByteBuffer()
         while let part = try await responses.next() {
             switch part {
@@ -60,7 +73,7 @@ final class HTTPSession {
             case .end: return String(buffer: reply)
             }
         }
-        throw HTTPFailure(description: "POST \(path): the connection closed before the answer")
+        throw HTTPFailure(description: "\(path): the connection closed before the answer")
     }
 
     /// `data` of a `{"msg":"ok","data":…}` envelope; throws with the answer otherwise.

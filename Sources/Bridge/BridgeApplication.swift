@@ -78,6 +78,7 @@ enum BridgeApplication {
         OfflineRoutes(delivery: dependencies.delivery).register(chat: chat)
         MessageRoutes(sender: dependencies.sender, revoker: dependencies.revoker).register(chat: chat)
         FriendRoutes(accounts: dependencies.accounts.store, delivery: dependencies.delivery, iconBase: dependencies.noticeIconBase).register(chat: chat)
+        GroupRoutes(accounts: dependencies.accounts.store, delivery: dependencies.delivery, iconBase: dependencies.noticeIconBase).register(chat: chat)
         return router
     }
 }

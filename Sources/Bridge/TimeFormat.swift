@@ -5,14 +5,31 @@ import Foundation
 /// as `JSON.stringify(new Date())`).
 enum TimeFormat {
     static func rowTime(_ date: Date) -> String {
-        var time = time_t(date.timeIntervalSince1970.rounded(.down))
-        var parts = tm()
-        localtime_r(&time, &parts)
+        let parts = local(date)
         return String(
             format: "%04ld-%02ld-%02ld %02ld:%02ld:%02ld",
             Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
             Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec)
         )
+    }
+
+    /// The group notices' times (API.md): local `YYYY/M/D HH:mm:ss`, as the old server's
+    /// `toLocaleString()` printed them.
+    static func noticeTime(_ date: Date) -> String {
+        let parts = local(date)
+        return String(
+            format: "%ld/%ld/%ld %02ld:%02ld:%02ld",
+            Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec)
+        )
+    }
+
+    /// The local calendar fields of `date`, to the second.
+    private static func local(_ date: Date) -> tm {
+        var time = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        localtime_r(&time, &parts)
+        return parts
     }
 
     static func iso(_ date: Date) -> String {

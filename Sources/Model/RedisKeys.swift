@@ -52,6 +52,9 @@ public enum RedisKeys {
     public static func group(_ groupID: Int) -> String { "chat:group:\(groupID)" }
     /// Member uid → JSON `group_user` row (every status: 1 active, 2 waiting, 0 muted).
     public static func groupMembers(_ groupID: Int) -> String { "chat:group:\(groupID):members" }
+    /// A counter every change of a group's active members increments: the send script
+    /// compares it with the version of the member list a bridge process cached.
+    public static func groupMembersVersion(_ groupID: Int) -> String { "chat:group:\(groupID):members:v" }
     /// A group's history, capped (one list per group, not one per member).
     public static func groupHistory(_ groupID: Int) -> String { "chatlog:group_\(groupID)" }
     /// Id counters (`INCR`), kept above imported MySQL ids.

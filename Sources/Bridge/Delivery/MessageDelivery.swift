@@ -17,12 +17,12 @@ struct MessageDelivery: Sendable {
     let policy: DeliveryPolicy
     let logger: Logger
 
-    private static let outcomes = (
+    static let outcomes = (
         pushed: Counter(label: "chat_deliveries_total", dimensions: [("outcome", "pushed")]),
         routed: Counter(label: "chat_deliveries_total", dimensions: [("outcome", "routed")]),
         queued: Counter(label: "chat_deliveries_total", dimensions: [("outcome", "queued")])
     )
-    private static let droppedByCap = Counter(label: "chat_offline_queue_dropped_total")
+    static let droppedByCap = Counter(label: "chat_offline_queue_dropped_total")
 
     var redis: RedisClient { scripts.client }
 

@@ -25,6 +25,8 @@ struct FriendRow: Sendable {
     /// The owner's remark for the friend.
     var remark: String { stored["nickname"]?.stringValue ?? "" }
     var isBlacklisted: Bool { stored["isblack"]?.integerValue == 1 }
+    /// `status 1` (an operator may block a friendship with another status).
+    var isActive: Bool { stored["status"]?.integerValue == 1 }
 
     /// The row as the API shows it: the given columns in order, never `_v`.
     func json(_ columns: [String] = columns) -> JSONObject {

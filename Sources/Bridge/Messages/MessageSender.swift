@@ -4,10 +4,12 @@ import Model
 import NIOCore
 import RedisClient
 
-/// Sends chat messages: one `EVALSHA` of `lua/message_send_single.lua` per accepted
-/// message checks, builds, stores, streams and routes it atomically; a recipient on this
-/// process is then pushed to here. The same path serves `sendmessage` over HTTP and the
-/// WebSocket send frame (which adds a client id for idempotence).
+/// Sends chat messages: one `EVALSHA` per accepted message checks, builds, stores,
+/// streams and routes it atomically — `lua/message_send_single.lua` for single chat,
+/// `lua/message_send_group.lua` for a group (fanned out to every active member but me,
+/// one publish per process); recipients on this process are then pushed to here. The
+/// same path serves `sendmessage` over HTTP and the WebSocket send frame (which adds a
+/// client id for idempotence).
 struct MessageSender: Sendable {
     /// Who sends: the account, and its token when the caller has not checked it already
     /// (a WebSocket may outlive its token: a logout, a newer login).
@@ -19,6 +21,8 @@ struct MessageSender: Sendable {
     let delivery: MessageDelivery
     let policy: MessagePolicy
     let logger: Logger
+    /// Each group's active members, as the group send script wants them.
+    let groupRecipients = GroupRecipients()
     /// The script arguments that come from configuration, as text once rather than per send.
     private let configured: (clientIDWindow: String, historyCap: String, streamCap: String, deadAfter: String, queueCap: String)
 
@@ -39,8 +43,26 @@ struct MessageSender: Sendable {
     )
     private static let historyTrimmed = Counter(label: "chat_history_trimmed_total")
 
+    /// A group send answered `stale` this many times in a row (members changing under
+    /// it all the time) gives up.
+    static let groupAttempts = 4
+
     /// Sends a message; returns the message object (JSON bytes) the sender gets back.
     func send(_ request: SendRequest, from sender: Sender, clientID: String? = nil) async throws(APIFailure) -> [UInt8] {
+        if request.chatType == .group {
+            let id = MessageID.random()
+            for _ in 1..<Self.groupAttempts {
+                let (keys, arguments) = groupInvocation(request, from: sender, clientID: clientID, id: id)
+                let reply: RedisReply
+                do {
+                    reply = try await delivery.scripts.run("message_send_group", keys: keys, arguments: arguments)
+                } catch {
+                    throw notSent(error, sender: sender)
+                }
+                if let message = try acceptGroup(reply, group: request.recipient) { return message }
+            }
+            throw notSent(RedisError.server("group members kept changing"), sender: sender)
+        }
         let (keys, arguments) = try invocation(request, from: sender, clientID: clientID)
         let reply: RedisReply
         do {
@@ -56,6 +78,9 @@ struct MessageSender: Sendable {
     func send(
         _ request: SendRequest, from sender: Sender, clientID: String?, on eventLoop: any EventLoop
     ) -> EventLoopFuture<[UInt8]> {
+        if request.chatType == .group {
+            return sendToGroup(request, from: sender, clientID: clientID, id: MessageID.random(), attempt: 1, on: eventLoop)
+        }
         let keys: [any RedisArgument]
         let arguments: [any RedisArgument]
         do {
@@ -68,12 +93,33 @@ struct MessageSender: Sendable {
             .flatMapThrowing { try accept($0, recipient: request.recipient) }
     }
 
-    // MARK: The script
+    /// The group send over futures: `stale` refreshes the members and sends again.
+    private func sendToGroup(
+        _ request: SendRequest, from sender: Sender, clientID: String?, id: String, attempt: Int, on eventLoop: any EventLoop
+    ) -> EventLoopFuture<[UInt8]> {
+        guard attempt < Self.groupAttempts else {
+            return eventLoop.makeFailedFuture(notSent(RedisError.server("group members kept changing"), sender: sender))
+        }
+        let (keys, arguments) = groupInvocation(request, from: sender, clientID: clientID, id: id)
+        return delivery.scripts.run("message_send_group", keys: keys, arguments: arguments, on: eventLoop)
+            .flatMapErrorThrowing { throw notSent($0, sender: sender) }
+            .flatMap { reply in
+                do {
+                    if let message = try acceptGroup(reply, group: request.recipient) {
+                        return eventLoop.makeSucceededFuture(message)
+                    }
+                } catch {
+                    return eventLoop.makeFailedFuture(error)
+                }
+                return sendToGroup(request, from: sender, clientID: clientID, id: id, attempt: attempt + 1, on: eventLoop)
+            }
+    }
+
+    // MARK: The scripts
 
     private func invocation(
         _ request: SendRequest, from sender: Sender, clientID: String?
     ) throws(APIFailure) -> (keys: [any RedisArgument], arguments: [any RedisArgument]) {
-        guard request.chatType == .single else { throw APIFailure(SendRefusal.groupUnavailable) }
         let me = sender.user
         let to = request.recipient
         guard to != me else { throw APIFailure(SendRefusal.toMyself) }
@@ -89,6 +135,67 @@ struct MessageSender: Sendable {
             configured.streamCap, delivery.node, configured.deadAfter, configured.queueCap, RedisKeys.nodeChannelPrefix,
         ]
         return (keys, arguments)
+    }
+
+    /// `message_send_group.lua`'s keys and arguments, with the group's cached members.
+    private func groupInvocation(
+        _ request: SendRequest, from sender: Sender, clientID: String?, id: String
+    ) -> (keys: [any RedisArgument], arguments: [any RedisArgument]) {
+        let me = sender.user
+        let group = request.recipient
+        let members = groupRecipients.members(of: group)
+        var keys: [any RedisArgument] = [
+            RedisKeys.userToken(me), RedisKeys.user(me), RedisKeys.group(group), RedisKeys.groupMembers(group),
+            RedisKeys.groupMembersVersion(group), RedisKeys.groupHistory(group), StreamName.messages, RedisKeys.nodes,
+            RedisKeys.sentByClientID(me, clientID ?? ""),
+        ]
+        keys.reserveCapacity(keys.count + members.keys.count)
+        for key in members.keys { keys.append(key) }
+        var arguments: [any RedisArgument] = [
+            id, String(me), String(group), request.type, request.data, request.options,
+            sender.uncheckedToken ?? "", clientID ?? "", configured.clientIDWindow, configured.historyCap,
+            configured.streamCap, delivery.node, configured.deadAfter, configured.queueCap, RedisKeys.nodeChannelPrefix,
+            members.version,
+        ]
+        arguments.reserveCapacity(arguments.count + members.ids.count)
+        for member in members.ids { arguments.append(member) }
+        return (keys, arguments)
+    }
+
+    /// The group script's answer: a refusal's text, the accepted message (fanned out), or
+    /// nil after `stale` (the members are refreshed; send again).
+    private func acceptGroup(_ reply: RedisReply, group: Int) throws(APIFailure) -> [UInt8]? {
+        if let error = reply.scriptError {
+            guard let text = SendRefusal.text(forScriptError: error) else {
+                logger.error("group send script failed", metadata: ["error": "\(error)"])
+                throw APIFailure(SendRefusal.notSent)
+            }
+            Self.outcomes.refused.increment()
+            throw APIFailure(text)
+        }
+        guard let parts = reply.array, let kind = parts.first?.string, parts.count >= 2 else {
+            logger.error("group send script answered an unexpected reply", metadata: ["reply": "\(reply)"])
+            throw APIFailure(SendRefusal.notSent)
+        }
+        switch kind {
+        case "stale":
+            let members = parts.dropFirst(2).compactMap { $0.string.flatMap { Int($0) } }
+            groupRecipients.store(.init(version: parts[1].string ?? "", ids: members), for: group)
+            return nil
+        case "duplicate":
+            guard let message = parts[1].bytes else { throw APIFailure(SendRefusal.notSent) }
+            Self.outcomes.repeated.increment()
+            return message
+        default:
+            guard parts.count == 7, let message = parts[1].bytes, let fanOut = FanOut(parts[2..<6]) else {
+                logger.error("group send script answered an unexpected reply", metadata: ["reply": "\(reply)"])
+                throw APIFailure(SendRefusal.notSent)
+            }
+            Self.outcomes.accepted.increment()
+            if let trimmed = parts[6].integer, trimmed > 0 { Self.historyTrimmed.increment(by: Int(trimmed)) }
+            delivery.complete(fanOut, message: message)
+            return message
+        }
     }
 
     /// The script's answer: a refusal's text, or the accepted message, routed.

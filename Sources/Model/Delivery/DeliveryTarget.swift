@@ -30,7 +30,7 @@ public struct ConnectionAddress: Hashable, Sendable, CustomStringConvertible {
         self.connection = connection
     }
 
-    init?(_ text: Substring) {
+    public init?(_ text: Substring) {
         guard let colon = text.firstIndex(of: ":"), let user = Int(text[..<colon]),
               let connection = UInt64(text[text.index(after: colon)...])
         else { return nil }

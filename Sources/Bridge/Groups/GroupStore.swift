@@ -1,0 +1,222 @@
+import Foundation
+import Model
+import RedisClient
+
+/// Groups and their members in Redis (README, *Groups*): the row in `chat:group:{gid}`,
+/// member rows in `chat:group:{gid}:members`, each user's gids in
+/// `chat:user:{uid}:groups`. Every change is one run of `lua/group_update.lua`, which
+/// appends the `group` / `group_user` entity events in the same step.
+struct GroupStore: Sendable {
+    /// Why the script refused a change: its short codes.
+    enum Refusal: String, Error, Equatable {
+        case notOwner = "not_owner"
+        case notMember = "not_member"
+        case removingSelf = "self"
+        case groupMissing = "group_missing"
+        case illegal
+        case pending
+        case already
+        case joinerMissing = "joiner_missing"
+        case loginFirst = "login_first"
+        case missing
+        /// The members (or users) changed between our read and the script: read again.
+        case stale
+
+        static func check(_ reply: RedisReply) throws {
+            guard let code = reply.scriptError else { return }
+            if let refusal = Refusal(rawValue: code) { throw refusal }
+            throw RedisError.server(code)
+        }
+    }
+
+    /// What a change did, and who its notice goes to.
+    struct Change: Sendable {
+        /// The script's result: `OK`, `joined`, `waiting`, `agreed`, `refused`, `dissolved`, `quit`, `removed`, `set`.
+        let result: String
+        /// The group after the change (as it was, for `dissolved`).
+        let group: GroupRow?
+        /// The caller's member row (rename, remark, leave), as it was.
+        let actor: GroupMemberRow?
+        let recipients: [Int]
+
+        init(_ reply: RedisReply) throws {
+            guard let parts = reply.array, let result = parts.first?.string else {
+                throw RedisError.server("group_update: unexpected reply \(reply)")
+            }
+            self.result = result
+            group = parts.count > 1 ? parts[1].bytes.flatMap(GroupRow.init(json:)) : nil
+            actor = parts.count > 2 ? parts[2].bytes.flatMap(GroupMemberRow.init) : nil
+            recipients = parts.dropFirst(3).compactMap { $0.string.flatMap { Int($0) } }
+        }
+    }
+
+    /// Tries of a change whose members keep changing under it.
+    static let attempts = 8
+    /// Active members whose user avatar the avatar recomputation may need (9, and one
+    /// more for a removal).
+    static let avatarCandidates = 10
+
+    let accounts: AccountStore
+    var scripts: RedisScripts { accounts.scripts }
+    var redis: RedisClient { accounts.redis }
+    var streamCap: Int { accounts.streamCap }
+
+    // MARK: Reading
+
+    func group(_ id: Int) async throws -> GroupRow? {
+        GroupRow(hash: try await redis.send("HGETALL", RedisKeys.group(id)).throwingOnError().fieldValues)
+    }
+
+    /// Every member row (all statuses), by row id.
+    func members(of group: Int) async throws -> [GroupMemberRow] {
+        let values = try await redis.send("HVALS", RedisKeys.groupMembers(group)).throwingOnError().array ?? []
+        return values.compactMap { $0.bytes.flatMap(GroupMemberRow.init) }.sorted { $0.id < $1.id }
+    }
+
+    func member(_ user: Int, of group: Int) async throws -> GroupMemberRow? {
+        try await redis.send("HGET", RedisKeys.groupMembers(group), String(user)).throwingOnError().bytes.flatMap(GroupMemberRow.init)
+    }
+
+    /// The gids `user` is a member of, newest first.
+    func groupIDs(of user: Int) async throws -> [Int] {
+        let reply = try await redis.send("ZREVRANGE", RedisKeys.groupsOfUser(user), 0, -1).throwingOnError()
+        return (reply.array ?? []).compactMap { $0.string.flatMap { Int($0) } }
+    }
+
+    /// The groups of `ids` that exist, in one round trip, in the order given.
+    func groups(_ ids: [Int]) async throws -> [GroupRow] {
+        guard !ids.isEmpty else { return [] }
+        let replies = try await redis.pipeline(ids.map { RedisCommand("HGETALL", RedisKeys.group($0)) })
+        return replies.compactMap { GroupRow(hash: $0.fieldValues) }
+    }
+
+    /// The member row of `user` in each of `groups`, in one round trip.
+    func memberRows(of user: Int, in groups: [Int]) async throws -> [Int: GroupMemberRow] {
+        guard !groups.isEmpty else { return [:] }
+        let replies = try await redis.pipeline(groups.map { RedisCommand("HGET", RedisKeys.groupMembers($0), String(user)) })
+        var rows: [Int: GroupMemberRow] = [:]
+        for (group, reply) in zip(groups, replies) {
+            if let row = reply.bytes.flatMap(GroupMemberRow.init) { rows[group] = row }
+        }
+        return rows
+    }
+
+    // MARK: Changes
+
+    /// `group/create`: the group, me first then `users` as members. Throws `.stale` when
+    /// one of them was disabled meanwhile.
+    func create(by me: UserRow, users: [UserRow], name: String, avatar: String, now: Date) async throws -> GroupRow {
+        let members = [me] + users
+        let replies = try await redis.pipeline([
+            RedisCommand("INCR", RedisKeys.idCounter("group")),
+            RedisCommand("INCRBY", RedisKeys.idCounter("group_user"), members.count),
+        ])
+        guard let groupID = try replies[0].throwingOnError().integer, let lastRow = try replies[1].throwingOnError().integer else {
+            throw RedisError.server("INCR failed")
+        }
+        let id = Int(groupID)
+        let keys: [any RedisArgument] = [
+            RedisKeys.group(id), RedisKeys.groupMembers(id), RedisKeys.groupMembersVersion(id), StreamName.entities,
+        ] + members.map { RedisKeys.user($0.id) } + members.map { RedisKeys.groupsOfUser($0.id) }
+        let arguments: [any RedisArgument] = [
+            "create", String(streamCap), TimeFormat.rowTime(now), String(me.id), String(id), MessageID.random(), name, avatar,
+            String(Int(lastRow) - members.count + 1),
+        ] + members.map { String($0.id) }
+        try Refusal.check(try await scripts.run("group_update", keys: keys, arguments: arguments))
+        guard let group = try await group(id) else { throw RedisError.server("group_update: created group \(id) missing") }
+        return group
+    }
+
+    /// `groupUpdateName`, `groupremark`, `groupAddUserSet` (`op` rename, remark, policy)
+    /// and `groupnickname` (nickname). Throws `.notOwner` / `.notMember`.
+    func set(_ op: String, _ value: String, group: Int, by me: Int, now: Date) async throws -> Change {
+        let reply = try await scripts.run(
+            "group_update", keys: Self.groupKeys(group),
+            arguments: [op, String(streamCap), TimeFormat.rowTime(now), String(me), value]
+        )
+        try Refusal.check(reply)
+        return try Change(reply)
+    }
+
+    /// `groupDeleteUser`. Throws `.notOwner`, `.removingSelf`.
+    func remove(_ user: Int, from group: Int, by me: Int, now: Date) async throws -> Change {
+        try await retryingStale {
+            let keys = Self.groupKeys(group) + [RedisKeys.groupsOfUser(user)] + (try await avatarKeys(group, plus: nil))
+            return try await change(keys, ["remove", String(streamCap), TimeFormat.rowTime(now), String(me), String(user)])
+        }
+    }
+
+    /// `groupInviteUser`. Throws `.groupMissing`, `.illegal`, `.pending`, `.already`,
+    /// `.joinerMissing`, `.loginFirst`.
+    func join(_ joiner: Int, group: Int, invitedBy inviter: Int64, caller me: Int, now: Date) async throws -> Change {
+        let rowID = try await nextID("group_user")
+        return try await retryingStale {
+            let keys = Self.groupKeys(group) + [RedisKeys.user(joiner), RedisKeys.groupsOfUser(joiner)]
+                + (try await avatarKeys(group, plus: joiner))
+            return try await change(
+                keys, ["join", String(streamCap), TimeFormat.rowTime(now), String(me), String(joiner), String(inviter), String(rowID)]
+            )
+        }
+    }
+
+    /// `groupAgreeOrNo`. Throws `.notOwner`, `.illegal`.
+    func decide(_ user: Int, agree: Bool, group: Int, by me: Int, now: Date) async throws -> Change {
+        try await retryingStale {
+            let keys = Self.groupKeys(group) + [RedisKeys.groupsOfUser(user)] + (try await avatarKeys(group, plus: user))
+            return try await change(
+                keys, ["decide", String(streamCap), TimeFormat.rowTime(now), String(me), String(user), agree ? "agree" : "no"]
+            )
+        }
+    }
+
+    /// `groupDeleteOrQuit`: the owner dissolves the group, a member quits. Throws
+    /// `.missing`, `.notMember`.
+    func leave(_ group: Int, by me: Int, now: Date) async throws -> Change {
+        try await retryingStale {
+            let owner = try await redis.send("HGET", RedisKeys.group(group), "user_id").throwingOnError().string.flatMap { Int($0) }
+            var users = [me]
+            if owner == me { users = try await members(of: group).map(\.userID) }
+            let keys = Self.groupKeys(group) + [RedisKeys.groupHistory(group)] + users.map { RedisKeys.groupsOfUser($0) }
+            return try await change(keys, ["leave", String(streamCap), TimeFormat.rowTime(now), String(me)])
+        }
+    }
+
+    // MARK: Helpers
+
+    private static func groupKeys(_ group: Int) -> [any RedisArgument] {
+        [RedisKeys.group(group), RedisKeys.groupMembers(group), RedisKeys.groupMembersVersion(group), StreamName.entities]
+    }
+
+    private func change(_ keys: [any RedisArgument], _ arguments: [any RedisArgument]) async throws -> Change {
+        let reply = try await scripts.run("group_update", keys: keys, arguments: arguments)
+        try Refusal.check(reply)
+        return try Change(reply)
+    }
+
+    /// The user keys the avatar recomputation may read: the first active members', and
+    /// the one about to become active.
+    private func avatarKeys(_ group: Int, plus user: Int?) async throws -> [any RedisArgument] {
+        var users = try await members(of: group).filter { $0.status == .active }.prefix(Self.avatarCandidates).map(\.userID)
+        if let user { users.append(user) }
+        return users.map { RedisKeys.user($0) }
+    }
+
+    private func nextID(_ entity: String) async throws -> Int {
+        guard let id = try await redis.send("INCR", RedisKeys.idCounter(entity)).throwingOnError().integer else {
+            throw RedisError.server("INCR failed")
+        }
+        return Int(id)
+    }
+
+    /// Runs `body` again while the script answers `stale`.
+    private func retryingStale<Result>(_ body: () async throws -> Result) async throws -> Result {
+        for _ in 1..<Self.attempts {
+            do {
+                return try await body()
+            } catch Refusal.stale {
+                continue
+            }
+        }
+        return try await body()
+    }
+}

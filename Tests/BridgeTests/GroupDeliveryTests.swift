@@ -1,0 +1,116 @@
+import Foundation
+import Model
+import RedisClient
+import TestSupport
+import Testing
+
+@testable import Bridge
+
+/// Group messages end to end, with real bridge processes: the fan-out reaches every
+/// member but the sender exactly once, live on either process or from the offline queue.
+@Suite("Group messages across bridge processes", .serialized)
+struct GroupDeliveryTests {
+    typealias Account = (id: Int, token: String, username: String)
+
+    /// The message objects with `id` among the frames.
+    static func copies(of id: String, in frames: [String]) -> Int {
+        frames.filter { text in
+            let frame = GatewayTests.object(text)
+            return frame["type"] as? String == "singleChat" && (frame["data"] as? [String: Any])?["id"] as? String == id
+        }.count
+    }
+
+    /// Frames until one carries message `id` (or `seconds` passed).
+    static func frames(_ socket: WebSocketTestClient, until id: String, within seconds: Double = 15) async -> [String] {
+        var frames: [String] = []
+        let deadline = Date().addingTimeInterval(seconds)
+        while copies(of: id, in: frames) == 0, deadline.timeIntervalSinceNow > 0 {
+            guard let text = try? await socket.nextText(within: deadline.timeIntervalSinceNow) else { break }
+            frames.append(text)
+        }
+        return frames
+    }
+
+    /// How many copies of message `id` each socket got: until the first, then whatever
+    /// else arrives within half a second (a second copy would).
+    static func received(_ sockets: [WebSocketTestClient], id: String) async -> [Int] {
+        await withTaskGroup(of: (Int, Int).self) { tasks in
+            for (index, socket) in sockets.enumerated() {
+                tasks.addTask {
+                    let first = await frames(socket, until: id)
+                    let more = await socket.texts(for: 0.5)
+                    return (index, copies(of: id, in: first + more))
+                }
+            }
+            var counts = Array(repeating: 0, count: sockets.count)
+            for await (index, count) in tasks { counts[index] = count }
+            return counts
+        }
+    }
+
+    static func queuedCopies(_ redis: RedisClient, _ user: Int, id: String) async throws -> Int {
+        let entries = try await redis.send("LRANGE", RedisKeys.offlineQueue(user), 0, -1).array ?? []
+        return entries.filter { $0.string?.contains(#""id":"\#(id)""#) == true }.count
+    }
+
+    @Test("200 members on two processes, a third offline: each member but the sender gets one copy; one stream entry", .timeLimit(.minutes(3)))
+    func twoHundredMembers() async throws {
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        let (a, b) = try await (DeliveryTests.bridge(), DeliveryTests.bridge())
+        var members: [Account] = []
+        for _ in 0..<200 { members.append(try a.register()) }
+        let owner = members[0]
+        for member in members.dropFirst() { try await MessageTests.befriend(redis, owner: owner.id, friend: member.id) }
+        let rows = members.dropFirst().map { owner.id * 1000 + $0.id }
+        let created = try a.post("/api/chat/group/create", ["userIds": rows], token: owner.token)
+        #expect(created.status == 200, "\(created)")
+        let gid = Int(try #require(try await redis.send("ZREVRANGE", RedisKeys.groupsOfUser(owner.id), 0, 0).array?.first?.string.flatMap { Int($0) }))
+        #expect(try await redis.send("HLEN", RedisKeys.groupMembers(gid)).integer == 200)
+        for member in members { _ = try await redis.send("DEL", RedisKeys.offlineQueue(member.id)) }
+
+        // the sender and two thirds of the others connected, alternating processes; the rest offline
+        let online = Array(members[1...133])
+        let offline = Array(members[134...])
+        let (senderSocket, _) = try await DeliveryTests.connected(a, owner.token)
+        var sockets: [WebSocketTestClient] = []
+        for (index, member) in online.enumerated() {
+            sockets.append(try await DeliveryTests.connected(index.isMultiple(of: 2) ? a : b, member.token).0)
+        }
+
+        let mark = try await redis.send("XREVRANGE", StreamName.messages, "+", "-", "COUNT", 1).array?.first?.array?.first?.string ?? "0-0"
+        let sent = try b.post(
+            "/api/chat/socket/sendmessage", ["sendto_id": gid, "chatType": "group", "type": "text", "data": "大家好"], token: owner.token
+        )
+        #expect(sent.status == 200, "\(sent)")
+        let id = try #require((sent.body["data"] as? [String: Any])?["id"] as? String)
+        let counts = await Self.received(sockets, id: id)
+        #expect(counts == Array(repeating: 1, count: online.count), "\(counts)")
+        for member in offline { #expect(try await Self.queuedCopies(redis, member.id, id: id) == 1) }
+        for member in online { #expect(try await Self.queuedCopies(redis, member.id, id: id) == 0) }
+        #expect(Self.copies(of: id, in: await senderSocket.texts(for: 0.3)) == 0)
+        #expect(try await Self.queuedCopies(redis, owner.id, id: id) == 0)
+        #expect(try await MessageTests.streamEntries(redis, after: mark, id: id).count == 1)
+        #expect(try await redis.send("LLEN", RedisKeys.groupHistory(gid)).integer == 1)
+
+        // the WebSocket send frame: a member on B writes to the group
+        let writer = sockets[1]
+        try await writer.send(text: #"{"type":"send","cid":"g1","message":{"sendto_id":\#(gid),"chatType":"group","type":"text","data":"帧"}}"#)
+        let ack = try await ChatDeliveryTests.acknowledgement(writer)
+        #expect(ack["msg"] as? String == "ok" && ack["cid"] as? String == "g1")
+        let frameID = try #require((ack["data"] as? [String: Any])?["id"] as? String)
+        let others = sockets.enumerated().filter { $0.offset != 1 }.map(\.element)
+        #expect(await Self.received(others, id: frameID) == Array(repeating: 1, count: others.count))
+        #expect(Self.copies(of: frameID, in: await Self.frames(senderSocket, until: frameID)) == 1)
+        for member in offline.prefix(5) { #expect(try await Self.queuedCopies(redis, member.id, id: frameID) == 1) }
+        // not a member: refused on the socket
+        let outsider = try a.register()
+        let (outsiderSocket, _) = try await DeliveryTests.connected(b, outsider.token)
+        try await outsiderSocket.send(text: #"{"type":"send","cid":"g2","message":{"sendto_id":\#(gid),"chatType":"group","type":"text","data":"x"}}"#)
+        let refused = try await ChatDeliveryTests.acknowledgement(outsiderSocket)
+        #expect(refused["msg"] as? String == "fail" && refused["data"] as? String == "您不在群里，无法发消息")
+
+        for socket in sockets + [senderSocket, outsiderSocket] { await socket.close() }
+    }
+
+}

@@ -1,0 +1,389 @@
+-- Every change of a group and its members (API.md, *Groups*). Checks first, then the
+-- writes, each with its entity event ('group', 'group_user') in this same script. The
+-- group row is the hash chat:group:{gid} (columns + `_v`); member rows are JSON in
+-- chat:group:{gid}:members (field: uid; columns + `_v`); chat:user:{uid}:groups holds the
+-- gids where uid is a member (status 1 or 0, not an applicant). Every change of who is an
+-- active member increments chat:group:{gid}:members:v, which the send script compares
+-- with the member list the bridge cached.
+--
+-- KEYS[1] chat:group:{gid}  KEYS[2] chat:group:{gid}:members  KEYS[3] chat:group:{gid}:members:v
+-- KEYS[4] chat:stream:entities, then per op (below)
+-- ARGV[1] op  ARGV[2] stream hard cap (MAXLEN ~)  ARGV[3] now ('YYYY-MM-DD HH:mm:ss')
+-- ARGV[4] me (the caller's uid), then per op (below)
+--
+-- The group avatar is recomputed (join, approval, removal) from the first 9 active
+-- members by row id: their group avatar, else their user avatar. The caller passes the
+-- chat:user:{uid} keys of the members it expects there (the "avatar keys"); a member
+-- whose key is missing means the members changed since the caller read them: 'stale',
+-- and the caller reads again.
+--
+-- create   KEYS[5..4+n] chat:user:{uid}, KEYS[5+n..4+2n] chat:user:{uid}:groups (me first)
+--          ARGV[5] gid  ARGV[6] uuid  ARGV[7] name  ARGV[8] avatar
+--          ARGV[9] first member row id (the next n-1 follow)  ARGV[10..] member uids, me first
+--          'stale' when one of them is no longer active. Returns {'created'}.
+-- rename / remark / policy   ARGV[5] the new name / remark / invite_confirm
+--          'not_owner' unless the group is active and mine.
+-- nickname ARGV[5] my group nickname. 'not_member' unless my row has status 1.
+-- remove   KEYS[5] chat:user:{uid}:groups, KEYS[6..] avatar keys  ARGV[5] uid
+--          'not_owner' unless the group is mine; 'self' for my own uid.
+-- join     KEYS[5] chat:user:{joiner}  KEYS[6] chat:user:{joiner}:groups  KEYS[7..] avatar keys
+--          ARGV[5] joiner  ARGV[6] inviteuser_id  ARGV[7] the new row's id
+--          'group_missing' (not active), 'illegal' (I am neither the joiner nor an active
+--          member), 'pending' / 'already' (the joiner has a row), 'joiner_missing',
+--          'login_first' (policy 2, a visitor not invited by the owner). The owner's
+--          invitation counts only when the owner calls (Fix: nobody else can claim it).
+-- decide   KEYS[5] chat:user:{uid}:groups, KEYS[6..] avatar keys  ARGV[5] uid
+--          ARGV[6] 'agree' | 'no'. 'not_owner'; 'illegal' when uid is not waiting.
+-- leave    KEYS[5] chatlog:group_{gid}, KEYS[6..] chat:user:{uid}:groups of every member
+--          when I own the group (the group is dissolved), else mine (I quit)
+--          'missing' (no group), 'not_member', 'stale' (keys missing).
+--
+-- Replies after a change: {result, group row JSON (API columns; for 'dissolved' as it
+-- was), my member row JSON or '', uids…}: the users the change's notice goes to.
+-- result 'OK' (rename, remark: every member but applicants), 'joined' (active members) or
+-- 'waiting' (the owner), 'agreed' (active members) or 'refused', 'dissolved' (every row)
+-- or 'quit' (the owner), 'removed', 'set' (policy, nickname).
+local op, cap, now, me = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+if not tonumber(cap) or (now or '') == '' or not tonumber(me) then
+  return redis.error_reply('bad_arguments')
+end
+
+local GROUP = { 'id', 'uuid', 'user_id', 'name', 'avatar', 'remark', 'invite_confirm', 'status', 'order',
+  'create_time', 'update_time' }
+local GROUP_INTEGERS = { id = true, user_id = true, invite_confirm = true, status = true, order = true, _v = true }
+local MEMBER = { 'id', 'group_id', 'user_id', 'nickname', 'avatar', 'status', 'order', 'create_time', 'update_time' }
+
+-- JSON with the columns in table order (cjson would order them at random); the same
+-- function as in friend_*.lua: a script cannot include another.
+local function encode(row, columns, version)
+  local parts = {}
+  for i, column in ipairs(columns) do
+    local value = row[column]
+    local text
+    if type(value) == 'number' then
+      text = string.format('%d', value)
+    elseif value == nil or value == cjson.null then
+      text = 'null'
+    else
+      text = cjson.encode(value)
+    end
+    parts[i] = cjson.encode(column) .. ':' .. text
+  end
+  if version then
+    parts[#parts + 1] = '"_v":' .. string.format('%d', version)
+  end
+  return '{' .. table.concat(parts, ',') .. '}'
+end
+
+local function event(entity, change, id, version, row)
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', cap, '*',
+    'v', 1, 'entity', entity, 'op', change, 'id', id, 'version', version, 'row', row)
+end
+
+local function read_group()
+  local flat = redis.call('HGETALL', KEYS[1])
+  if #flat == 0 then return nil end
+  local row = {}
+  for i = 1, #flat, 2 do
+    local column, value = flat[i], flat[i + 1]
+    row[column] = GROUP_INTEGERS[column] and tonumber(value) or value
+  end
+  return row
+end
+
+local function write_group(row)
+  row.update_time = now
+  row._v = (row._v or 0) + 1
+  local fields = {}
+  for _, column in ipairs(GROUP) do
+    local value = row[column]
+    if value ~= nil and value ~= cjson.null then
+      fields[#fields + 1] = column
+      fields[#fields + 1] = type(value) == 'number' and string.format('%d', value) or value
+    end
+  end
+  fields[#fields + 1] = '_v'
+  fields[#fields + 1] = row._v
+  redis.call('HSET', KEYS[1], unpack(fields))
+  event('group', 'upsert', row.id, row._v, encode(row, GROUP))
+end
+
+local function read_members()
+  local flat = redis.call('HGETALL', KEYS[2])
+  local rows = {}
+  for i = 2, #flat, 2 do
+    rows[#rows + 1] = cjson.decode(flat[i])
+  end
+  table.sort(rows, function(a, b) return a.id < b.id end)
+  return rows
+end
+
+local function read_member(uid)
+  local json = redis.call('HGET', KEYS[2], uid)
+  return json and cjson.decode(json) or nil
+end
+
+local function write_member(row)
+  row.update_time = now
+  row._v = (row._v or 0) + 1
+  redis.call('HSET', KEYS[2], string.format('%d', row.user_id), encode(row, MEMBER, row._v))
+  event('group_user', 'upsert', row.id, row._v, encode(row, MEMBER))
+end
+
+local function delete_member(row)
+  redis.call('HDEL', KEYS[2], string.format('%d', row.user_id))
+  event('group_user', 'delete', row.id, (row._v or 0) + 1, encode(row, MEMBER))
+end
+
+local function new_member(id, gid, uid, status)
+  return { id = id, group_id = gid, user_id = uid, nickname = '', avatar = '', status = status, order = 50,
+    create_time = now, update_time = now }
+end
+
+local function bump_members()
+  if redis.call('EXISTS', KEYS[3]) == 0 then
+    local time = redis.call('TIME')
+    redis.call('SET', KEYS[3], time[1] .. string.format('%06d', tonumber(time[2])))
+  end
+  redis.call('INCR', KEYS[3])
+end
+
+-- The uids of the rows that pass `keep`, by row id.
+local function uids(rows, keep)
+  local list = {}
+  for _, row in ipairs(rows) do
+    if keep(row) then list[#list + 1] = string.format('%d', row.user_id) end
+  end
+  return list
+end
+local function active(row) return row.status == 1 end
+local function not_waiting(row) return row.status ~= 2 end
+
+-- The first 9 active members' group avatar, else user avatar; nil when a user key the
+-- caller did not pass is needed ('stale').
+local function recompute_avatar(group, first_key)
+  local provided = {}
+  for i = first_key, #KEYS do provided[KEYS[i]] = true end
+  local avatars = {}
+  for _, row in ipairs(read_members()) do
+    if #avatars == 9 then break end
+    if row.status == 1 then
+      if type(row.avatar) == 'string' and row.avatar ~= '' then
+        avatars[#avatars + 1] = row.avatar
+      else
+        local key = 'chat:user:' .. string.format('%d', row.user_id)
+        if not provided[key] then return nil end
+        avatars[#avatars + 1] = redis.call('HGET', key, 'avatar') or ''
+      end
+    end
+  end
+  if #avatars > 0 then
+    local avatar = table.concat(avatars, ',')
+    if avatar ~= group.avatar then
+      group.avatar = avatar
+      write_group(group)
+    end
+  end
+  return true
+end
+
+local function reply(result, group, mine, recipients)
+  local out = { result, encode(group, GROUP), mine and encode(mine, MEMBER) or '' }
+  for _, uid in ipairs(recipients or {}) do out[#out + 1] = uid end
+  return out
+end
+
+local function owned_active(group)
+  return group and group.status == 1 and string.format('%d', group.user_id) == me
+end
+
+if op == 'create' then
+  local gid, first_row = tonumber(ARGV[5]), tonumber(ARGV[9])
+  local count = #ARGV - 9
+  if not gid or not first_row or count < 1 or #KEYS ~= 4 + 2 * count or ARGV[10] ~= me then
+    return redis.error_reply('bad_arguments')
+  end
+  if redis.call('EXISTS', KEYS[1]) == 1 then
+    return redis.error_reply('bad_arguments')
+  end
+  for i = 1, count do
+    if redis.call('HGET', KEYS[4 + i], 'status') ~= '1' then
+      return redis.error_reply('stale')
+    end
+  end
+  local group = { id = gid, uuid = ARGV[6], user_id = tonumber(me), name = ARGV[7], avatar = ARGV[8],
+    invite_confirm = 0, status = 1, order = 50, create_time = now }
+  write_group(group)
+  for i = 1, count do
+    write_member(new_member(first_row + i - 1, gid, tonumber(ARGV[9 + i]), 1))
+    redis.call('ZADD', KEYS[4 + count + i], gid, gid)
+  end
+  bump_members()
+  return { 'created' }
+end
+
+local group = read_group()
+
+if op == 'rename' or op == 'remark' or op == 'policy' then
+  local value = ARGV[5]
+  if (value or '') == '' or #KEYS ~= 4 or (op == 'policy' and not tonumber(value)) then
+    return redis.error_reply('bad_arguments')
+  end
+  if not owned_active(group) then
+    return redis.error_reply('not_owner')
+  end
+  if op == 'rename' then
+    group.name = value
+  elseif op == 'remark' then
+    group.remark = value
+  else
+    group.invite_confirm = tonumber(value)
+  end
+  write_group(group)
+  if op == 'policy' then
+    return reply('set', group)
+  end
+  return reply('OK', group, read_member(me), uids(read_members(), not_waiting))
+end
+
+if op == 'nickname' then
+  if (ARGV[5] or '') == '' or #KEYS ~= 4 then
+    return redis.error_reply('bad_arguments')
+  end
+  local mine = read_member(me)
+  if not mine or mine.status ~= 1 then
+    return redis.error_reply('not_member')
+  end
+  mine.nickname = ARGV[5]
+  write_member(mine)
+  return { 'set' }
+end
+
+if op == 'remove' then
+  local uid = ARGV[5]
+  if not tonumber(uid) or #KEYS < 5 then
+    return redis.error_reply('bad_arguments')
+  end
+  if not group or string.format('%d', group.user_id) ~= me then
+    return redis.error_reply('not_owner')
+  end
+  if uid == me then
+    return redis.error_reply('self')
+  end
+  local row = read_member(uid)
+  if row then
+    delete_member(row)
+    redis.call('ZREM', KEYS[5], group.id)
+    bump_members()
+  end
+  if not recompute_avatar(group, 6) then
+    return redis.error_reply('stale')
+  end
+  return reply('removed', group)
+end
+
+if op == 'join' then
+  local joiner, inviter, row_id = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
+  if not tonumber(joiner) or not inviter or not row_id or #KEYS < 6 then
+    return redis.error_reply('bad_arguments')
+  end
+  if not group or group.status ~= 1 then
+    return redis.error_reply('group_missing')
+  end
+  if joiner ~= me then
+    local mine = read_member(me)
+    if not mine or mine.status ~= 1 then
+      return redis.error_reply('illegal')
+    end
+  end
+  local existing = read_member(joiner)
+  if existing then
+    return redis.error_reply(existing.status == 2 and 'pending' or 'already')
+  end
+  local user = redis.call('HMGET', KEYS[5], 'status', 'role')
+  if user[1] ~= '1' then
+    return redis.error_reply('joiner_missing')
+  end
+  local by_owner = inviter == group.user_id and me == string.format('%d', group.user_id)
+  if group.invite_confirm == 2 and not by_owner and user[2] == 'visitor' then
+    return redis.error_reply('login_first')
+  end
+  local waiting = group.invite_confirm == 1 and not by_owner
+  local row = new_member(row_id, group.id, tonumber(joiner), waiting and 2 or 1)
+  write_member(row)
+  if waiting then
+    return reply('waiting', group, nil, { string.format('%d', group.user_id) })
+  end
+  redis.call('ZADD', KEYS[6], group.id, group.id)
+  bump_members()
+  if not recompute_avatar(group, 7) then
+    return redis.error_reply('stale')
+  end
+  return reply('joined', group, nil, uids(read_members(), active))
+end
+
+if op == 'decide' then
+  local uid, decision = ARGV[5], ARGV[6]
+  if not tonumber(uid) or (decision ~= 'agree' and decision ~= 'no') or #KEYS < 5 then
+    return redis.error_reply('bad_arguments')
+  end
+  if not owned_active(group) then
+    return redis.error_reply('not_owner')
+  end
+  local row = read_member(uid)
+  if not row or row.status ~= 2 then
+    return redis.error_reply('illegal')
+  end
+  if decision == 'no' then
+    delete_member(row)
+    return reply('refused', group)
+  end
+  row.status = 1
+  write_member(row)
+  redis.call('ZADD', KEYS[5], group.id, group.id)
+  bump_members()
+  if not recompute_avatar(group, 6) then
+    return redis.error_reply('stale')
+  end
+  return reply('agreed', group, nil, uids(read_members(), active))
+end
+
+if op == 'leave' then
+  if #KEYS < 6 then
+    return redis.error_reply('bad_arguments')
+  end
+  if not group then
+    return redis.error_reply('missing')
+  end
+  local mine = read_member(me)
+  if not mine then
+    return redis.error_reply('not_member')
+  end
+  local provided = {}
+  for i = 6, #KEYS do provided[KEYS[i]] = true end
+  local owner = string.format('%d', group.user_id)
+  if owner ~= me then
+    if not provided['chat:user:' .. me .. ':groups'] then
+      return redis.error_reply('stale')
+    end
+    delete_member(mine)
+    redis.call('ZREM', 'chat:user:' .. me .. ':groups', group.id)
+    bump_members()
+    return reply('quit', group, mine, { owner })
+  end
+  local rows = read_members()
+  for _, row in ipairs(rows) do
+    if not provided['chat:user:' .. string.format('%d', row.user_id) .. ':groups'] then
+      return redis.error_reply('stale')
+    end
+  end
+  for _, row in ipairs(rows) do
+    delete_member(row)
+    redis.call('ZREM', 'chat:user:' .. string.format('%d', row.user_id) .. ':groups', group.id)
+  end
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5])
+  event('group', 'delete', group.id, (group._v or 0) + 1, encode(group, GROUP))
+  return reply('dissolved', group, mine, uids(rows, function() return true end))
+end
+
+return redis.error_reply('bad_arguments')

@@ -1,0 +1,96 @@
+-- Revokes a group message (API.md, revokeMessage with its Fix): the group must be
+-- active (status 1) and I must have a row in it; only the sender, within the window of
+-- the STORED time. The group's stored copy (one per group) is marked isremove 1 and a
+-- 'revoke' entry goes to chat:stream:messages, in one atomic step. The notice is named
+-- here, from my group nickname / avatar, else the ones the caller passes.
+-- KEYS[1] chat:group:{gid}  KEYS[2] chat:group:{gid}:members  KEYS[3] chatlog:group_{gid}
+-- KEYS[4] chat:stream:messages
+-- ARGV[1] message id  ARGV[2] my id  ARGV[3] group id  ARGV[4] window (ms)
+-- ARGV[5] stream cap (MAXLEN ~)  ARGV[6] most history entries searched
+-- ARGV[7] my name (nickname or username)  ARGV[8] my avatar
+-- ARGV[9] to_name  ARGV[10] to_avatar (as the client sent them)
+-- Returns {'revoked' | 'already', now in ms, from_name, from_avatar, member ids…}: the
+-- members the notice goes to (every row but applicants waiting for approval, me
+-- included). Errors: 'group', 'not_member', 'missing' (no such message of mine in the
+-- group), 'expired'.
+local window, cap, limit = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+if ARGV[1] == '' or not window or not cap or not limit then
+  return redis.error_reply('ERR bad_arguments')
+end
+if redis.call('HGET', KEYS[1], 'status') ~= '1' then
+  return redis.error_reply('group')
+end
+local mine = redis.call('HGET', KEYS[2], ARGV[2])
+local ok, myRow = pcall(cjson.decode, mine or '')
+if not ok or type(myRow) ~= 'table' then
+  return redis.error_reply('not_member')
+end
+
+local prefix = '{"id":"' .. ARGV[1] .. '"'
+local index, entry
+local stop = redis.call('LLEN', KEYS[3]) - 1
+local searched = 0
+while not entry and stop >= 0 and searched < limit do
+  local start = math.max(0, stop - 99)
+  local page = redis.call('LRANGE', KEYS[3], start, stop)
+  for i = #page, 1, -1 do
+    if string.sub(page[i], 1, #prefix) == prefix then
+      index, entry = start + i - 1, page[i]
+      break
+    end
+  end
+  searched = searched + #page
+  stop = start - 1
+end
+if not entry then
+  return redis.error_reply('missing')
+end
+local decoded, message = pcall(cjson.decode, entry)
+if not decoded or tostring(message.from_id) ~= ARGV[2] then
+  return redis.error_reply('missing')
+end
+
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+if type(message.create_time) ~= 'number' or now - message.create_time > window then
+  return redis.error_reply('expired')
+end
+
+local function nonEmpty(value)
+  return type(value) == 'string' and value ~= '' and value or nil
+end
+local fromName = nonEmpty(myRow.nickname) or ARGV[7]
+local fromAvatar = nonEmpty(myRow.avatar) or ARGV[8]
+local reply = {'already', now, fromName, fromAvatar}
+local flat = redis.call('HGETALL', KEYS[2])
+for i = 1, #flat, 2 do
+  if string.match(flat[i + 1], '"status":(%d+)') ~= '2' then
+    reply[#reply + 1] = flat[i]
+  end
+end
+if message.isremove == 1 then
+  return reply
+end
+
+-- The send script writes isremove after data and options (the client's JSON) and before
+-- the group object, whose texts are escaped: the last occurrence is the message's own.
+local marker = ',"isremove":0,"sendUUid":'
+local at, from = nil, 1
+while true do
+  local found = string.find(entry, marker, from, true)
+  if not found then break end
+  at, from = found, found + 1
+end
+if not at then
+  return redis.error_reply('ERR malformed_message')
+end
+local marked = string.sub(entry, 1, at - 1) .. ',"isremove":1,"sendUUid":' .. string.sub(entry, at + #marker)
+redis.call('LSET', KEYS[3], index, marked)
+local data = '{"data":' .. cjson.encode(fromName .. ' 撤回了一条消息') .. ',"dataType":false,"otherData":null}'
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', cap, '*',
+  'v', 1, 'kind', 'revoke', 'id', ARGV[1], 'chat_type', 'group', 'type', 'systemNotice',
+  'from_id', ARGV[2], 'to_id', ARGV[3], 'from_name', fromName, 'from_avatar', fromAvatar,
+  'to_name', ARGV[9], 'to_avatar', ARGV[10], 'data', data, 'options', '{}',
+  'create_time', now, 'isremove', 1)
+reply[1] = 'revoked'
+return reply
