@@ -16,7 +16,9 @@
 -- A missing version (a Redis rebuilt from MariaDB) is seeded from Redis' clock in
 -- microseconds, so it never equals a version cached before.
 --
--- A client id makes the send idempotent, as in message_send_single.lua.
+-- A client id makes the send idempotent, as in message_send_single.lua: a retried send
+-- within the window answers the message the first one was accepted as (found by the id
+-- KEYS[9] keeps), and nothing is written or delivered again.
 -- KEYS[1] chat_user_{me}  KEYS[2] chat:user:{me}  KEYS[3] chat:group:{gid}
 -- KEYS[4] chat:group:{gid}:members  KEYS[5] chat:group:{gid}:members:v
 -- KEYS[6] chatlog:group_{gid}  KEYS[7] chat:stream:messages  KEYS[8] chat:nodes
@@ -45,9 +47,25 @@ if ARGV[1] == '' or ARGV[5] == '' or ARGV[6] == '' or not historyCap or historyC
 end
 
 if ARGV[8] ~= '' then
+  -- The record holds the accepted message's id; the message is found in the group's
+  -- history from its newest end (gone from there: the id alone answers), as in
+  -- message_send_single.lua.
   local earlier = redis.call('GET', KEYS[9])
   if earlier then
-    return {'duplicate', earlier}
+    local prefix = '{"id":"' .. earlier .. '"'
+    local stop = redis.call('LLEN', KEYS[6]) - 1
+    local floor = math.max(0, stop + 1 - historyCap)
+    while stop >= floor do
+      local start = math.max(floor, stop - 99)
+      local page = redis.call('LRANGE', KEYS[6], start, stop)
+      for i = #page, 1, -1 do
+        if string.sub(page[i], 1, #prefix) == prefix then
+          return {'duplicate', page[i]}
+        end
+      end
+      stop = start - 1
+    end
+    return {'duplicate', prefix .. '}'}
   end
 end
 if ARGV[7] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[7] then
@@ -122,7 +140,7 @@ redis.call('XADD', KEYS[7], 'MAXLEN', '~', streamCap, '*',
   'to_name', groupName, 'to_avatar', groupAvatar, 'data', ARGV[5], 'options', ARGV[6],
   'create_time', now, 'isremove', 0)
 if ARGV[8] ~= '' then
-  redis.call('SET', KEYS[9], message, 'EX', ARGV[9])
+  redis.call('SET', KEYS[9], ARGV[1], 'EX', ARGV[9])
 end
 
 -- Fan-out, as in deliver_many.lua.

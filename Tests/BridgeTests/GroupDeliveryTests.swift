@@ -103,6 +103,13 @@ struct GroupDeliveryTests {
         #expect(await Self.received(others, id: frameID) == Array(repeating: 1, count: others.count))
         #expect(Self.copies(of: frameID, in: await Self.frames(senderSocket, until: frameID)) == 1)
         for member in offline.prefix(5) { #expect(try await Self.queuedCopies(redis, member.id, id: frameID) == 1) }
+        // the same client id again: the same message acknowledged, delivered and stored once
+        try await writer.send(text: #"{"type":"send","cid":"g1","message":{"sendto_id":\#(gid),"chatType":"group","type":"text","data":"帧"}}"#)
+        let again = try await ChatDeliveryTests.acknowledgement(writer)
+        #expect((again["data"] as? [String: Any])?["id"] as? String == frameID && (again["data"] as? [String: Any])?["data"] as? String == "帧")
+        #expect(Self.copies(of: frameID, in: await sockets[0].texts(for: 0.5)) == 0)
+        #expect(try await Self.queuedCopies(redis, offline[0].id, id: frameID) == 1)
+        #expect(try await redis.send("LLEN", RedisKeys.groupHistory(gid)).integer == 2)
         // not a member: refused on the socket
         let outsider = try a.register()
         let (outsiderSocket, _) = try await DeliveryTests.connected(b, outsider.token)

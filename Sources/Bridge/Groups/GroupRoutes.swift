@@ -44,10 +44,13 @@ struct GroupRoutes: Sendable {
     static let nameLength = 50
     /// Avatars in a group's avatar.
     static let avatarCount = 9
-    /// Group ids, user ids, pages (a bound that keeps `(page - 1) * limit` in range).
-    static let ids: ClosedRange<Int64> = 1...Int64(Int32.max)
+    /// Group ids, user ids, pages and page sizes (as the old validator: a minimum only).
+    static let ids: ClosedRange<Int64> = 1...Int64.max
+    /// Pages and page sizes are read no further than this, so that `(page - 1) * limit`
+    /// cannot overflow.
+    static let countBound = Int64(Int32.max)
     /// `inviteuser_id`: 0 none, -1 a self-application, else the inviter.
-    static let inviters: ClosedRange<Int64> = -1...Int64(Int32.max)
+    static let inviters: ClosedRange<Int64> = -1...Int64.max
     static let memberUserColumns = ["id", "username", "avatar", "nickname", "uuid", "role"]
     static let listMemberColumns = ["group_id", "user_id", "nickname", "avatar"]
     static let shownGroupColumns = GroupRow.columns.filter { $0 != "update_time" }
@@ -66,8 +69,8 @@ struct GroupRoutes: Sendable {
         chat.get("grouplist/:page") { request, context -> Response in
             try await Self.answer(context) {
                 let (parameters, caller) = try await context.caller(of: request)
-                let page = try RequestParameters.pathInteger("page", of: context, in: Self.ids)
-                let limit = try parameters.optionalInteger("limit", in: Self.ids) ?? 30
+                let page = min(try RequestParameters.pathInteger("page", of: context, in: Self.ids), Self.countBound)
+                let limit = min(try parameters.optionalInteger("limit", in: Self.ids) ?? 30, Self.countBound)
                 return APIResponse.ok(.array(try await list(of: caller.user.id, offset: Int((page - 1) * limit), limit: Int(limit))))
             }
         }

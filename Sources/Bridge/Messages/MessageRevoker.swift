@@ -71,7 +71,8 @@ struct MessageRevoker: Sendable {
     }
 
     /// The group's revoke: named by my group nickname (the script reads it), sent to
-    /// every member but applicants, me included, in one fan-out.
+    /// every member but applicants, me included, in one fan-out. The group and my
+    /// membership are checked before the message (a malformed id names none).
     private func revokeInGroup(_ request: RevokeRequest, by me: UserRow, now: Int64, window: Int64) async throws(APIFailure) -> [UInt8] {
         let group = request.peer
         let reply: RedisReply
@@ -80,7 +81,7 @@ struct MessageRevoker: Sendable {
                 "message_revoke_group",
                 keys: [RedisKeys.group(group), RedisKeys.groupMembers(group), RedisKeys.groupHistory(group), StreamName.messages],
                 arguments: [
-                    request.hasWellFormedID ? request.messageID : "", String(me.id), String(group), String(window),
+                    request.messageID, String(me.id), String(group), String(window),
                     String(policy.streamCap), String(policy.historyCap), me.displayName, me.avatar, request.peerName,
                     request.peerAvatar,
                 ]
@@ -92,7 +93,7 @@ struct MessageRevoker: Sendable {
         switch reply.scriptError {
         case "group": throw APIFailure(Self.groupMissing)
         case "not_member": throw APIFailure(Self.notInGroup)
-        case "missing", "bad_arguments": throw APIFailure(refusal(request, now: now, window: window))
+        case "missing": throw APIFailure(refusal(request, now: now, window: window))
         case "expired": throw APIFailure(Self.expired)
         case .some(let error):
             logger.error("group revoke script failed", metadata: ["error": "\(error)"])
