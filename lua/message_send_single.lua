@@ -5,7 +5,8 @@
 -- chat:stream:messages; then routes it as deliver.lua does (the routing block is the
 -- same: EVALSHA scripts cannot share code) or queues it offline.
 -- A client id makes the send idempotent: a retried send within the window answers the
--- message the first one was accepted as, and nothing is written or delivered again.
+-- message the first one was accepted as (found by the id KEYS[13] keeps), and nothing is
+-- written or delivered again.
 -- KEYS[1] chat_user_{me}  KEYS[2] chat:user:{me}  KEYS[3] chat:user:{to}
 -- KEYS[4] chat:friends:{to}  KEYS[5] chat:friends:{me}  KEYS[6] chat:quota:{me}
 -- KEYS[7] chatlog:chatlog_{me}_single_{to}  KEYS[8] chatlog:chatlog_{to}_single_{me}
@@ -29,9 +30,26 @@ if ARGV[1] == '' or ARGV[5] == '' or ARGV[6] == '' or not historyCap or historyC
 end
 
 if ARGV[8] ~= '' then
+  -- The record holds the accepted message's id (an id, not the message: at thousands of
+  -- sends a second over the window, whole messages would cost Redis gigabytes); the
+  -- message itself is found in my history from its newest end, as revoke does. Gone from
+  -- there (trimmed, or the retry names another recipient): the id alone answers.
   local earlier = redis.call('GET', KEYS[13])
   if earlier then
-    return {'duplicate', '', earlier, 0}
+    local prefix = '{"id":"' .. earlier .. '"'
+    local stop = redis.call('LLEN', KEYS[7]) - 1
+    local floor = math.max(0, stop + 1 - historyCap)
+    while stop >= floor do
+      local start = math.max(floor, stop - 99)
+      local page = redis.call('LRANGE', KEYS[7], start, stop)
+      for i = #page, 1, -1 do
+        if string.sub(page[i], 1, #prefix) == prefix then
+          return {'duplicate', '', page[i], 0}
+        end
+      end
+      stop = start - 1
+    end
+    return {'duplicate', '', prefix .. '}', 0}
   end
 end
 if ARGV[7] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[7] then
@@ -120,7 +138,7 @@ redis.call('XADD', KEYS[9], 'MAXLEN', '~', streamCap, '*',
   'to_name', toName, 'to_avatar', to[4] or '', 'data', ARGV[5], 'options', ARGV[6],
   'create_time', now, 'isremove', 0)
 if ARGV[8] ~= '' then
-  redis.call('SET', KEYS[13], message, 'EX', ARGV[9])
+  redis.call('SET', KEYS[13], ARGV[1], 'EX', ARGV[9])
 end
 
 -- Routing, as in deliver.lua.

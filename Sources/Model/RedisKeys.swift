@@ -45,7 +45,7 @@ public enum RedisKeys {
     public static func quota(_ from: Int) -> String { "chat:quota:\(from)" }
     /// One user's view of a single-chat conversation, both directions, capped (*compat*).
     public static func singleHistory(owner: Int, peer: Int) -> String { "chatlog:chatlog_\(owner)_single_\(peer)" }
-    /// The message a WebSocket send with this client id was accepted as (idempotence).
+    /// The id of the message a WebSocket send with this client id was accepted as (idempotence).
     public static func sentByClientID(_ userID: Int, _ clientID: String) -> String { "chat:sent:\(userID):\(clientID)" }
     /// The gids a user belongs to, and a group's row (`status` 1 while active).
     public static func groupsOfUser(_ userID: Int) -> String { "chat:user:\(userID):groups" }

@@ -119,7 +119,17 @@ struct ChatDeliveryTests {
         // a retry of the same client id: the same message again, delivered once
         try await mine.send(text: try Self.sendFrame("early", to: you.id, "first"))
         let again = try await Self.acknowledgement(mine)
-        #expect((again["data"] as? [String: Any])?["id"] as? String == message["id"] as? String)
+        #expect(NSDictionary(dictionary: again["data"] as? [String: Any] ?? [:]).isEqual(to: message))
+        // the record keeps the id only; gone from my history, the id alone answers
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        let id = try #require(message["id"] as? String)
+        #expect(try await redis.send("GET", RedisKeys.sentByClientID(me.id, "early")).string == id)
+        #expect(try await redis.send("DEL", RedisKeys.singleHistory(owner: me.id, peer: you.id)).integer == 1)
+        try await mine.send(text: try Self.sendFrame("early", to: you.id, "first"))
+        let late = try await Self.acknowledgement(mine)
+        #expect(late["msg"] as? String == "ok" && late["cid"] as? String == "early")
+        #expect(NSDictionary(dictionary: late["data"] as? [String: Any] ?? [:]).isEqual(to: ["id": id]))
 
         // many frames at once: acknowledged and delivered in order
         for index in 0..<50 { try await mine.send(text: try Self.sendFrame("c\(index)", to: you.id, "w\(index)")) }
@@ -131,8 +141,6 @@ struct ChatDeliveryTests {
         #expect(Self.texts(from: me.id, in: await yours.texts(for: 0.3)).isEmpty)
 
         // Redis forgot the scripts (restart, SCRIPT FLUSH): the send loads it again
-        let redis = try TestBridge.sharedRedis()
-        defer { Task { await redis.shutdown() } }
         #expect(try await redis.send("SCRIPT", "FLUSH").string == "OK")
         try await mine.send(text: try Self.sendFrame("after-flush", to: you.id, "flushed"))
         #expect(try await Self.acknowledgement(mine)["msg"] as? String == "ok")
