@@ -14,8 +14,9 @@
 -- The group avatar is recomputed (join, approval, removal) from the first 9 active
 -- members by row id: their group avatar, else their user avatar. The caller passes the
 -- chat:user:{uid} keys of the members it expects there (the "avatar keys"); a member
--- whose key is missing means the members changed since the caller read them: 'stale',
--- and the caller reads again.
+-- whose key is missing means the members changed since the caller read them: the reply
+-- {'stale', uid…} (before any write) names the users whose keys are needed, and the
+-- caller sends again with them.
 --
 -- create   KEYS[5..4+n] chat:user:{uid}, KEYS[5+n..4+2n] chat:user:{uid}:groups (me first)
 --          ARGV[5] gid  ARGV[6] uuid  ARGV[7] name  ARGV[8] avatar
@@ -159,32 +160,59 @@ end
 local function active(row) return row.status == 1 end
 local function not_waiting(row) return row.status ~= 2 end
 
--- The first 9 active members' group avatar, else user avatar; nil when a user key the
--- caller did not pass is needed ('stale').
-local function recompute_avatar(group, first_key)
+-- The avatar recomputation, in two steps so that a missing key is found before any
+-- write: `avatar_sources` lists, for the members as they WILL be (`rows`, by row id), the
+-- first 9 active members' group avatar or user key; when a user key the caller did not
+-- pass is needed, it answers nil and the uids whose keys are needed (the reply
+-- {'stale', uid…}: the caller passes them next time); `apply_avatar` writes the group
+-- avatar from the list.
+local function avatar_sources(rows, first_key)
   local provided = {}
   for i = first_key, #KEYS do provided[KEYS[i]] = true end
-  local avatars = {}
-  for _, row in ipairs(read_members()) do
-    if #avatars == 9 then break end
+  local sources, needed, missing = {}, {}, false
+  for _, row in ipairs(rows) do
+    if #sources == 9 then break end
     if row.status == 1 then
       if type(row.avatar) == 'string' and row.avatar ~= '' then
-        avatars[#avatars + 1] = row.avatar
+        sources[#sources + 1] = { avatar = row.avatar }
       else
-        local key = 'chat:user:' .. string.format('%d', row.user_id)
-        if not provided[key] then return nil end
-        avatars[#avatars + 1] = redis.call('HGET', key, 'avatar') or ''
+        local uid = string.format('%d', row.user_id)
+        local key = 'chat:user:' .. uid
+        missing = missing or not provided[key]
+        needed[#needed + 1] = uid
+        sources[#sources + 1] = { key = key }
       end
     end
   end
-  if #avatars > 0 then
-    local avatar = table.concat(avatars, ',')
-    if avatar ~= group.avatar then
-      group.avatar = avatar
-      write_group(group)
-    end
+  if missing then
+    table.insert(needed, 1, 'stale')
+    return nil, needed
   end
-  return true
+  return sources
+end
+
+local function apply_avatar(group, sources)
+  if #sources == 0 then return end
+  local avatars = {}
+  for i, source in ipairs(sources) do
+    avatars[i] = source.avatar or redis.call('HGET', source.key, 'avatar') or ''
+  end
+  local avatar = table.concat(avatars, ',')
+  if avatar ~= group.avatar then
+    group.avatar = avatar
+    write_group(group)
+  end
+end
+
+-- The member rows, by row id, with `row` put in (or, when `remove`, taken out).
+local function members_with(row, remove)
+  local rows = {}
+  for _, existing in ipairs(read_members()) do
+    if existing.user_id ~= row.user_id then rows[#rows + 1] = existing end
+  end
+  if not remove then rows[#rows + 1] = row end
+  table.sort(rows, function(a, b) return a.id < b.id end)
+  return rows
 end
 
 local function reply(result, group, mine, recipients)
@@ -271,14 +299,16 @@ if op == 'remove' then
     return redis.error_reply('self')
   end
   local row = read_member(uid)
+  local sources, needed = avatar_sources(row and members_with(row, true) or read_members(), 6)
+  if not sources then
+    return needed
+  end
   if row then
     delete_member(row)
     redis.call('ZREM', KEYS[5], group.id)
     bump_members()
   end
-  if not recompute_avatar(group, 6) then
-    return redis.error_reply('stale')
-  end
+  apply_avatar(group, sources)
   return reply('removed', group)
 end
 
@@ -310,16 +340,20 @@ if op == 'join' then
   end
   local waiting = group.invite_confirm == 1 and not by_owner
   local row = new_member(row_id, group.id, tonumber(joiner), waiting and 2 or 1)
-  write_member(row)
   if waiting then
+    write_member(row)
     return reply('waiting', group, nil, { string.format('%d', group.user_id) })
   end
+  local rows = members_with(row)
+  local sources, needed = avatar_sources(rows, 7)
+  if not sources then
+    return needed
+  end
+  write_member(row)
   redis.call('ZADD', KEYS[6], group.id, group.id)
   bump_members()
-  if not recompute_avatar(group, 7) then
-    return redis.error_reply('stale')
-  end
-  return reply('joined', group, nil, uids(read_members(), active))
+  apply_avatar(group, sources)
+  return reply('joined', group, nil, uids(rows, active))
 end
 
 if op == 'decide' then
@@ -339,13 +373,16 @@ if op == 'decide' then
     return reply('refused', group)
   end
   row.status = 1
+  local rows = members_with(row)
+  local sources, needed = avatar_sources(rows, 6)
+  if not sources then
+    return needed
+  end
   write_member(row)
   redis.call('ZADD', KEYS[5], group.id, group.id)
   bump_members()
-  if not recompute_avatar(group, 6) then
-    return redis.error_reply('stale')
-  end
-  return reply('agreed', group, nil, uids(read_members(), active))
+  apply_avatar(group, sources)
+  return reply('agreed', group, nil, uids(rows, active))
 end
 
 if op == 'leave' then

@@ -210,14 +210,17 @@ final class GroupBench: Sendable {
         let book = ArrivalBook()
         let sockets = try await boundedConcurrently(accounts.count, limit: options.setupConcurrency * 8) { index in
             let opener = IdleWebSocket(
-                host: options.host, port: ports[index % 2], readiness: .firstFrame, expect: #""type":"system""#,
+                // The first frame: the welcome, or a queued join notice before it (not a refusal).
+                host: options.host, port: ports[index % 2], readiness: .firstFrame, expect: #""type":""#,
                 timeout: .seconds(30), drops: DropCounter()
             )
             return try await opener.open(path: "/ws?token=\(accounts[index].token)", on: group.next()) { channel in
                 try channel.pipeline.syncOperations.addHandler(GroupArrivalCounter(book: book, isSender: index == 0))
             }.get()
         }
-        try await Task.sleep(for: .seconds(1))  // the welcome, guidance and join notices pass
+        // The queued join notices (member k has those of the members after it), the welcome
+        // and the guidance pass.
+        try await Task.sleep(for: .seconds(3))
         return GroupBench(
             options: options, group: group, sender: sender, recipients: recipients, groupID: groupID, sockets: sockets, book: book
         )

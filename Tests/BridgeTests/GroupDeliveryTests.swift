@@ -110,6 +110,28 @@ struct GroupDeliveryTests {
         #expect(Self.copies(of: frameID, in: await sockets[0].texts(for: 0.5)) == 0)
         #expect(try await Self.queuedCopies(redis, offline[0].id, id: frameID) == 1)
         #expect(try await redis.send("LLEN", RedisKeys.groupHistory(gid)).integer == 2)
+        // a notice (the rename) takes the same one-publish-per-process path (deliver_many.lua)
+        let renamed = try a.post("/api/chat/groupUpdateName", ["id": gid, "name": "改名了"], token: owner.token)
+        #expect(renamed.status == 200, "\(renamed)")
+        let notices = await withTaskGroup(of: Int.self) { tasks in
+            for socket in sockets {
+                tasks.addTask {
+                    var frames: [String] = []
+                    let deadline = Date().addingTimeInterval(15)
+                    while !frames.contains(where: { $0.contains("群名称修改为：改名了") }), deadline.timeIntervalSinceNow > 0 {
+                        guard let text = try? await socket.nextText(within: deadline.timeIntervalSinceNow) else { break }
+                        frames.append(text)
+                    }
+                    frames += await socket.texts(for: 0.3)
+                    return frames.filter { $0.contains("群名称修改为：改名了") }.count
+                }
+            }
+            return await tasks.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(notices == Array(repeating: 1, count: sockets.count))
+        let queuedNotices = try await redis.send("LRANGE", RedisKeys.offlineQueue(offline[0].id), 0, -1).array ?? []
+        #expect(queuedNotices.filter { $0.string?.contains("群名称修改为：改名了") == true }.count == 1)
+
         // not a member: refused on the socket
         let outsider = try a.register()
         let (outsiderSocket, _) = try await DeliveryTests.connected(b, outsider.token)

@@ -443,6 +443,25 @@ struct GroupTests {
         }
     }
 
+    @Test("twenty different users joining at once, each needing the avatar recomputed: all in, once each")
+    func concurrentJoiners() async throws {
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        try await TestBridge.app(redis: redis).test(.router) { client in
+            let people = try await Self.users(client, 22)
+            let gid = try await Self.makeGroup(client, redis, owner: people[0], members: [people[1]])
+            let joiners = Array(people.dropFirst(2))
+            let answers = try await withThrowingTaskGroup(of: JSONValue.self) { tasks in
+                for joiner in joiners { tasks.addTask { try await Self.invite(client, joiner, group: gid, joiner: joiner) } }
+                return try await tasks.reduce(into: []) { $0.append($1) }
+            }
+            #expect(answers == Array(repeating: Self.ok("加群成功"), count: joiners.count))
+            #expect(try await redis.send("HLEN", RedisKeys.groupMembers(gid)).integer == 22)
+            let avatar = try await Self.group(redis, gid)["avatar"] ?? ""
+            #expect(avatar.split(separator: ",").count == 9)
+        }
+    }
+
     // MARK: removing, dissolving, quitting
 
     @Test("groupDeleteUser: only the owner, not himself; the row, the user's gids, the avatar")

@@ -8,7 +8,7 @@ import RedisClient
 /// appends the `group` / `group_user` entity events in the same step.
 struct GroupStore: Sendable {
     /// Why the script refused a change: its short codes.
-    enum Refusal: String, Error, Equatable {
+    enum Refusal: String, ScriptRefusal, Equatable {
         case notOwner = "not_owner"
         case notMember = "not_member"
         case removingSelf = "self"
@@ -21,12 +21,6 @@ struct GroupStore: Sendable {
         case missing
         /// The members (or users) changed between our read and the script: read again.
         case stale
-
-        static func check(_ reply: RedisReply) throws {
-            guard let code = reply.scriptError else { return }
-            if let refusal = Refusal(rawValue: code) { throw refusal }
-            throw RedisError.server(code)
-        }
     }
 
     /// What a change did, and who its notice goes to.
@@ -38,6 +32,8 @@ struct GroupStore: Sendable {
         /// The caller's member row (rename, remark, leave), as it was.
         let actor: GroupMemberRow?
         let recipients: [Int]
+        /// `stale`: the users whose avatars the recomputation needs.
+        let staleUsers: [Int]
 
         init(_ reply: RedisReply) throws {
             guard let parts = reply.array, let result = parts.first?.string else {
@@ -47,11 +43,15 @@ struct GroupStore: Sendable {
             group = parts.count > 1 ? parts[1].bytes.flatMap(GroupRow.init(json:)) : nil
             actor = parts.count > 2 ? parts[2].bytes.flatMap(GroupMemberRow.init) : nil
             recipients = parts.dropFirst(3).compactMap { $0.string.flatMap { Int($0) } }
+            staleUsers = result == "stale" ? parts.dropFirst().compactMap { $0.string.flatMap { Int($0) } } : []
         }
     }
 
     /// Tries of a change whose members keep changing under it.
     static let attempts = 8
+    /// Tries of a change that recomputes the avatar (a burst of joins changes the first
+    /// nine members under it more often).
+    static let avatarAttempts = 32
     /// Active members whose user avatar the avatar recomputation may need (9, and one
     /// more for a removal).
     static let avatarCandidates = 10
@@ -140,8 +140,8 @@ struct GroupStore: Sendable {
 
     /// `groupDeleteUser`. Throws `.notOwner`, `.removingSelf`.
     func remove(_ user: Int, from group: Int, by me: Int, now: Date) async throws -> Change {
-        try await retryingStale {
-            let keys = Self.groupKeys(group) + [RedisKeys.groupsOfUser(user)] + (try await avatarKeys(group, plus: nil))
+        try await retryingAvatar { needed in
+            let keys = Self.groupKeys(group) + [RedisKeys.groupsOfUser(user)] + (try await avatarKeys(group, plus: needed))
             return try await change(keys, ["remove", String(streamCap), TimeFormat.rowTime(now), String(me), String(user)])
         }
     }
@@ -150,9 +150,9 @@ struct GroupStore: Sendable {
     /// `.joinerMissing`, `.loginFirst`.
     func join(_ joiner: Int, group: Int, invitedBy inviter: Int64, caller me: Int, now: Date) async throws -> Change {
         let rowID = try await nextID("group_user")
-        return try await retryingStale {
+        return try await retryingAvatar { needed in
             let keys = Self.groupKeys(group) + [RedisKeys.user(joiner), RedisKeys.groupsOfUser(joiner)]
-                + (try await avatarKeys(group, plus: joiner))
+                + (try await avatarKeys(group, plus: needed + [joiner]))
             return try await change(
                 keys, ["join", String(streamCap), TimeFormat.rowTime(now), String(me), String(joiner), String(inviter), String(rowID)]
             )
@@ -161,8 +161,8 @@ struct GroupStore: Sendable {
 
     /// `groupAgreeOrNo`. Throws `.notOwner`, `.illegal`.
     func decide(_ user: Int, agree: Bool, group: Int, by me: Int, now: Date) async throws -> Change {
-        try await retryingStale {
-            let keys = Self.groupKeys(group) + [RedisKeys.groupsOfUser(user)] + (try await avatarKeys(group, plus: user))
+        try await retryingAvatar { needed in
+            let keys = Self.groupKeys(group) + [RedisKeys.groupsOfUser(user)] + (try await avatarKeys(group, plus: needed + [user]))
             return try await change(
                 keys, ["decide", String(streamCap), TimeFormat.rowTime(now), String(me), String(user), agree ? "agree" : "no"]
             )
@@ -190,15 +190,36 @@ struct GroupStore: Sendable {
     private func change(_ keys: [any RedisArgument], _ arguments: [any RedisArgument]) async throws -> Change {
         let reply = try await scripts.run("group_update", keys: keys, arguments: arguments)
         try Refusal.check(reply)
-        return try Change(reply)
+        let change = try Change(reply)
+        if change.result == "stale" { throw AvatarKeysNeeded(users: change.staleUsers) }
+        return change
+    }
+
+    /// The script needs the avatars of these users (the members changed since we read them).
+    private struct AvatarKeysNeeded: Error {
+        let users: [Int]
     }
 
     /// The user keys the avatar recomputation may read: the first active members', and
-    /// the one about to become active.
-    private func avatarKeys(_ group: Int, plus user: Int?) async throws -> [any RedisArgument] {
-        var users = try await members(of: group).filter { $0.status == .active }.prefix(Self.avatarCandidates).map(\.userID)
-        if let user { users.append(user) }
-        return users.map { RedisKeys.user($0) }
+    /// the users named (the one about to become active, those a `stale` answer named).
+    private func avatarKeys(_ group: Int, plus named: [Int]) async throws -> [any RedisArgument] {
+        let users = try await members(of: group).filter { $0.status == .active }.prefix(Self.avatarCandidates).map(\.userID)
+        return Set(users + named).map { RedisKeys.user($0) }
+    }
+
+    /// Runs `body` again while the script needs avatar keys it did not get, with every
+    /// key any answer named so far (under a burst of joins the first nine active members
+    /// keep changing; the set of candidates named converges).
+    private func retryingAvatar(_ body: ([Int]) async throws -> Change) async throws -> Change {
+        var needed = Set<Int>()
+        for _ in 1..<Self.avatarAttempts {
+            do {
+                return try await body(Array(needed))
+            } catch let stale as AvatarKeysNeeded {
+                needed.formUnion(stale.users)
+            }
+        }
+        return try await body(Array(needed))
     }
 
     private func nextID(_ entity: String) async throws -> Int {
