@@ -52,9 +52,11 @@ value_of() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | tail -n 1; }
 
 start_redis "$TMP/redis" "$REDIS_PORT"
 mkdir -p "$TMP/a" "$TMP/b"
-start_bench_bridge "$BIN" "$TMP/a" "$REDIS_PORT" "$PORT_A" STREAM_MAX_LEN="$STREAM_MAX_LEN" NODE_ID=bench-a
+# One deployment: both processes verify the same tokens.
+SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+start_bench_bridge "$BIN" "$TMP/a" "$REDIS_PORT" "$PORT_A" STREAM_MAX_LEN="$STREAM_MAX_LEN" NODE_ID=bench-a JWT_SECRET="$SECRET"
 BRIDGE_A=$BRIDGE_PID
-start_bench_bridge "$BIN" "$TMP/b" "$REDIS_PORT" "$PORT_B" STREAM_MAX_LEN="$STREAM_MAX_LEN" NODE_ID=bench-b
+start_bench_bridge "$BIN" "$TMP/b" "$REDIS_PORT" "$PORT_B" STREAM_MAX_LEN="$STREAM_MAX_LEN" NODE_ID=bench-b JWT_SECRET="$SECRET"
 BRIDGE_B=$BRIDGE_PID
 
 log "gateway-bench group: $MEMBERS members (registration, joins, $MEMBERS WebSockets over two processes)"
