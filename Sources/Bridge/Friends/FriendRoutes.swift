@@ -238,12 +238,7 @@ struct FriendRoutes: Sendable {
     private static func refusing<Result>(
         _ texts: [FriendStore.Refusal: String], _ change: () async throws -> Result
     ) async throws -> Result {
-        do {
-            return try await change()
-        } catch let refusal as FriendStore.Refusal {
-            guard let text = texts[refusal] else { throw refusal }
-            throw APIFailure(text)
-        }
+        try await APIFailure.refusing(texts, change)
     }
 
     /// Runs a route: anything but a `fail(…)` of its own (Redis unreachable, a script

@@ -8,7 +8,7 @@ import RedisClient
 /// or `lua/friend_update.lua`, which append the entity events in the same step.
 struct FriendStore: Sendable {
     /// Why a script refused a change: the short codes of `lua/friend_*.lua`.
-    enum Refusal: String, Error, Equatable {
+    enum Refusal: String, ScriptRefusal {
         /// The target is gone or disabled (requests); no pending request to me with that
         /// id (handling); no row of mine, or (star, visibility) a blacklisted one.
         case missing
@@ -18,13 +18,6 @@ struct FriendStore: Sendable {
         case needsConfirm = "needs_confirm"
         /// A pair key changed between our read and the script; the store reads again.
         case stale
-
-        /// Throws the refusal a script's error reply names, or the reply's error.
-        static func check(_ reply: RedisReply) throws {
-            guard let code = reply.scriptError else { return }
-            if let refusal = Refusal(rawValue: code) { throw refusal }
-            throw RedisError.server(code)
-        }
     }
 
     /// The two rows of a friendship after an agreement or an automatic addition.
