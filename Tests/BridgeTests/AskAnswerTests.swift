@@ -187,6 +187,46 @@ struct AskAnswerTests {
         #expect(plain?.data(answering: "包邮") == "包邮")
     }
 
+    @Test("the replier answers once, then nothing to an asker who blacklisted the owner, nor from a disabled owner")
+    func replierRefusals() async throws {
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        let dependencies = await TestBridge.dependencies(redis: redis)
+        let replier = dependencies.autoReplies.replier
+        try await Application(router: BridgeApplication.router(dependencies)).test(.router) { client in
+            let owner = try await UserTests.register(client)
+            let asker = try await UserTests.register(client)
+            _ = try await Self.create(client, owner, "运费多少", "全国包邮")
+            let question = try #require(AskedQuestion(type: "text", data: "运费多少？", options: ["askanswer": true]))
+            let job = AutoReplyJob(question: question, asker: asker.id, owner: owner.id)
+            let history = RedisKeys.singleHistory(owner: asker.id, peer: owner.id)
+            func counts() async throws -> [Int64?] {
+                [
+                    try await redis.send("LLEN", history).integer, try await redis.send("LLEN", RedisKeys.offlineQueue(asker.id)).integer,
+                    try await redis.send("LLEN", RedisKeys.offlineQueue(owner.id)).integer,
+                ]
+            }
+            // answered: in the history, queued for the asker, the notice queued for the owner
+            await replier.reply(to: job)
+            #expect(try await counts() == [1, 1, 1])
+            #expect(try await FriendTests.queued(redis, asker).first?["data"] == "全国包邮")
+
+            try await FriendTests.befriend(client, redis, asker, owner)
+            let before = try await counts()
+            #expect(try await FriendTests.post(client, "/api/chat/setblackgoodfriend/\(owner.id)", [:], asker) == FriendTests.ok("ok"))
+            await replier.reply(to: job)
+            #expect(try await counts() == before)
+
+            #expect(try await FriendTests.post(client, "/api/chat/setblackgoodfriend/\(owner.id)", [:], asker) == FriendTests.ok("ok"))
+            _ = try await redis.send("HSET", RedisKeys.user(owner.id), "status", "0")
+            await replier.reply(to: job)
+            #expect(try await counts() == before)
+            _ = try await redis.send("HSET", RedisKeys.user(owner.id), "status", "1")
+            await replier.reply(to: job)
+            #expect(try await counts()[0] == (before[0] ?? 0) + 1)
+        }
+    }
+
     @Test("search ranks ask matches by score before answer-only matches")
     func searchRanking() {
         func row(_ id: Int, _ ask: String, _ answer: String) -> AskAnswerRow {
