@@ -35,7 +35,7 @@ struct ComplaintRoutes: Sendable {
                 guard complaint.targetType == .group || complaint.targetID != caller.user.id else {
                     throw APIFailure(Self.selfComplaint)
                 }
-                let id = try await Self.refusing([.target: Self.targetMissing, .full: Self.tooMany]) {
+                let id = try await APIFailure.refusing([ComplaintStore.Refusal.target: Self.targetMissing, .full: Self.tooMany]) {
                     try await store.create(complaint, by: caller.user.id, now: Date())
                 }
                 return Self.success(Self.created, ["id": .integer(Int64(id))])
@@ -70,7 +70,7 @@ struct ComplaintRoutes: Sendable {
                     if let text = try Self.optionalText(parameters, column) { changes[column] = .string(text) }
                 }
                 guard !changes.members.isEmpty else { throw APIFailure(Self.missingParameter) }
-                try await Self.refusing([.missing: Self.notFound, .processing: Self.processing]) {
+                try await APIFailure.refusing([ComplaintStore.Refusal.missing: Self.notFound, .processing: Self.processing]) {
                     try await store.update(id, by: caller.user.id, changes: changes, now: Date())
                 }
                 return Self.success(Self.updated, [:])
@@ -81,7 +81,7 @@ struct ComplaintRoutes: Sendable {
             try await Self.answer(context) {
                 let me = try await context.caller(of: request).identity.user
                 let id = try Self.pathID(context)
-                try await Self.refusing([.missing: Self.notFound]) {
+                try await APIFailure.refusing([ComplaintStore.Refusal.missing: Self.notFound]) {
                     try await store.delete(id, by: me.id, now: Date())
                 }
                 return Self.success(Self.deleted, [:])
@@ -138,13 +138,6 @@ struct ComplaintRoutes: Sendable {
 
     private static func success(_ text: String, _ data: JSONValue) -> Response {
         APIResponse.envelope(status: .ok, message: text, data: data)
-    }
-
-    /// Runs a change, answering the store's refusals with their texts.
-    private static func refusing<Result>(
-        _ texts: [ComplaintStore.Refusal: String], _ change: () async throws -> Result
-    ) async throws -> Result {
-        try await APIFailure.refusing(texts, change)
     }
 
     /// Runs a route, turning every failure into the complaint form (400, the text in
