@@ -26,6 +26,7 @@ end
 
 -- The row as JSON with the table's columns in order (cjson would order them at random),
 -- plus `_v` when `version` is given (the stored form; events carry the columns only).
+-- The same as friend_request.lua's: a script cannot include another.
 local function encode(row, version)
   local parts = {}
   for i, column in ipairs(COLUMNS) do

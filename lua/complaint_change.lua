@@ -33,7 +33,8 @@ if not tonumber(cap) or (now or '') == '' or not tonumber(me) or not tonumber(id
   return redis.error_reply('bad_arguments')
 end
 
--- The row as JSON with the table's columns in order (cjson would order them at random).
+-- The row as JSON with the table's columns in order (cjson would order them at random);
+-- the hash holds text, so integer columns are converted. A script cannot include another.
 local function encode(row)
   local parts = {}
   for i, column in ipairs(COLUMNS) do
