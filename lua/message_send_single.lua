@@ -17,6 +17,8 @@
 -- the caller already checked it  ARGV[8] client id or ''  ARGV[9] client id window (s)
 -- ARGV[10] history cap  ARGV[11] stream cap (MAXLEN ~)  ARGV[12] caller's node id
 -- ARGV[13] dead after (ms)  ARGV[14] offline queue cap  ARGV[15] channel prefix
+-- ARGV[16] 'autoreply' for the recipient's automatic Q&A answer (the asker asked for it:
+-- their chatset and the pre-friendship quota are not checked nor counted), else ''
 -- Returns {route, argument, message JSON, history entries trimmed}: route 'local' (the
 -- caller pushes to connection `argument`), 'routed' (published to node `argument`),
 -- 'queued' (`argument` = entries the queue cap dropped) or 'duplicate'. Errors: 'token',
@@ -83,7 +85,7 @@ if theirRowOfMe then
   if (number(theirRowOfMe.status) or 1) ~= 1 then
     return redis.error_reply('blocked ' .. role)
   end
-else
+elseif ARGV[16] ~= 'autoreply' then
   -- Not their friend: their chatset for my role (absent or unreadable: one message).
   local sendCount = 1
   local settings = row(to[5])

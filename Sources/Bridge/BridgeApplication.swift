@@ -20,6 +20,10 @@ enum BridgeApplication {
         let sender: MessageSender
         let revoker: MessageRevoker
         let gateway: Gateway
+        let complaints: ComplaintStore
+        let askAnswers: AskAnswerStore
+        /// Answers questions sent with `options.askanswer`; run as a service.
+        let autoReplies: AutoReplyService
         /// Where notice icons live (`--notice-icon-base`).
         let noticeIconBase: String
 
@@ -41,7 +45,11 @@ enum BridgeApplication {
                 scripts: scripts, connections: ConnectionTable(), node: node, policy: settings.delivery,
                 logger: Logger(label: "bridge.delivery")
             )
-            let sender = MessageSender(delivery: delivery, policy: settings.messages, logger: Logger(label: "bridge.messages"))
+            let questions = AutoReplyQueue()
+            let sender = MessageSender(
+                delivery: delivery, policy: settings.messages, logger: Logger(label: "bridge.messages"), autoReplies: questions
+            )
+            let askAnswers = AskAnswerStore(scripts: scripts, streamCap: settings.messages.streamCap)
             let revoker = MessageRevoker(delivery: delivery, policy: settings.messages, logger: Logger(label: "bridge.messages"))
             let gateway = Gateway(
                 tokens: accounts.tokens, delivery: delivery, sender: sender,
@@ -50,6 +58,8 @@ enum BridgeApplication {
             return Dependencies(
                 redis: redis, metrics: metrics, accounts: accounts, visitors: visitors, scripts: scripts,
                 delivery: delivery, sender: sender, revoker: revoker, gateway: gateway,
+                complaints: ComplaintStore(scripts: scripts, streamCap: settings.messages.streamCap), askAnswers: askAnswers,
+                autoReplies: AutoReplyService(queue: questions, replier: AutoReplier(store: askAnswers, sender: sender)),
                 noticeIconBase: settings.noticeIconBase
             )
         }
@@ -79,6 +89,8 @@ enum BridgeApplication {
         MessageRoutes(sender: dependencies.sender, revoker: dependencies.revoker).register(chat: chat)
         FriendRoutes(accounts: dependencies.accounts.store, delivery: dependencies.delivery, iconBase: dependencies.noticeIconBase).register(chat: chat)
         GroupRoutes(accounts: dependencies.accounts.store, delivery: dependencies.delivery, iconBase: dependencies.noticeIconBase).register(chat: chat)
+        ComplaintRoutes(store: dependencies.complaints).register(chat: chat)
+        AskAnswerRoutes(store: dependencies.askAnswers).register(chat: chat)
         return router
     }
 }

@@ -48,11 +48,13 @@ struct BridgeCommand: AsyncParsableCommand {
         )
         let app = BridgeApplication.make(settings: settings, dependencies: dependencies, logger: logger)
         // Shut down in reverse: the server drops its sockets and releases their targets
-        // first, then this node leaves chat:nodes, then Redis closes.
+        // first, then the questions already asked get their automatic answers, then this
+        // node leaves chat:nodes, then Redis closes.
         let serviceGroup = ServiceGroup(
             configuration: .init(
                 services: [
-                    RedisClientService(client: redis), SubscriberService(subscriber: subscriber), heartbeat, listener, app,
+                    RedisClientService(client: redis), SubscriberService(subscriber: subscriber), heartbeat, listener,
+                    dependencies.autoReplies, app,
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger

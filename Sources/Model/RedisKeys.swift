@@ -57,6 +57,14 @@ public enum RedisKeys {
     public static func groupMembersVersion(_ groupID: Int) -> String { "chat:group:\(groupID):members:v" }
     /// A group's history, capped (one list per group, not one per member).
     public static func groupHistory(_ groupID: Int) -> String { "chatlog:group_\(groupID)" }
+    /// A `chat_complaint` row (hash, plus `_v`; kept after a soft delete, `is_deleted` 1).
+    public static func complaint(_ id: Int) -> String { "chat:complaint:\(id)" }
+    /// Ids of a user's complaints not deleted (score = id: newest first by `ZREVRANGE`).
+    public static func complaintsOfUser(_ userID: Int) -> String { "chat:user:\(userID):complaints" }
+    /// Id → JSON `askanswer` row (plus `_v`) of one user's question/answer pairs.
+    public static func askAnswersOfUser(_ userID: Int) -> String { "chat:user:\(userID):askanswers" }
+    /// The owner's uid of an `askanswer` row (`detail` by id alone).
+    public static func askAnswerOwner(_ id: Int) -> String { "chat:askanswer:\(id)" }
     /// Id counters (`INCR`), kept above imported MySQL ids.
     public static func idCounter(_ entity: String) -> String { "chat:id:\(entity)" }
 }

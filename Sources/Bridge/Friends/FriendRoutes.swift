@@ -13,7 +13,7 @@ struct FriendRoutes: Sendable {
         notices = FriendNotices(delivery: delivery, iconBase: iconBase)
     }
 
-    static let systemError = RouteOutcome.systemError
+    static let systemError = "系统异常，请稍后再试"
     static let selfRequest = "不能添加自己为好友"
     static let targetMissing = "添加的好友不存在"
     static let duplicate = "您已经申请过了，请勿重复申请"
@@ -234,13 +234,24 @@ struct FriendRoutes: Sendable {
         Int(try RequestParameters.pathInteger("id", of: context, in: ids))
     }
 
+    /// Runs a change, answering the store's refusals with their texts.
     private static func refusing<Result>(
         _ texts: [FriendStore.Refusal: String], _ change: () async throws -> Result
     ) async throws -> Result {
-        try await RouteOutcome.refusing(texts, change)
+        try await APIFailure.refusing(texts, change)
     }
 
+    /// Runs a route: anything but a `fail(…)` of its own (Redis unreachable, a script
+    /// error) is logged and answered `fail('系统异常，请稍后再试')`; thanks to the scripts,
+    /// nothing is half-written.
     private static func answer(_ context: BridgeRequestContext, _ route: () async throws -> Response) async throws -> Response {
-        try await RouteOutcome.answer(context, area: "friends", route)
+        do {
+            return try await route()
+        } catch let failure as APIFailure {
+            throw failure
+        } catch {
+            context.logger.error("friends: request failed", metadata: ["error": "\(error)"])
+            throw APIFailure(systemError)
+        }
     }
 }

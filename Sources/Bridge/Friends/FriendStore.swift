@@ -8,7 +8,7 @@ import RedisClient
 /// or `lua/friend_update.lua`, which append the entity events in the same step.
 struct FriendStore: Sendable {
     /// Why a script refused a change: the short codes of `lua/friend_*.lua`.
-    enum Refusal: String, ScriptRefusal, Equatable {
+    enum Refusal: String, ScriptRefusal {
         /// The target is gone or disabled (requests); no pending request to me with that
         /// id (handling); no row of mine, or (star, visibility) a blacklisted one.
         case missing

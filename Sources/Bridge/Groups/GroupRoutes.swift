@@ -16,7 +16,7 @@ struct GroupRoutes: Sendable {
         notices = GroupNotices(delivery: delivery, iconBase: iconBase)
     }
 
-    static let systemError = RouteOutcome.systemError
+    static let systemError = FriendRoutes.systemError
     static let noUsers = "请选择加入群聊的用户"
     static let noActiveUsers = "用户不存在，无法加入群聊"
     static let unavailable = "群不存在或被封禁"
@@ -328,13 +328,24 @@ struct GroupRoutes: Sendable {
         return result
     }
 
+    /// Runs a change, answering the store's refusals with their texts.
     private static func refusing<Result>(
         _ texts: [GroupStore.Refusal: String], _ change: () async throws -> Result
     ) async throws -> Result {
-        try await RouteOutcome.refusing(texts, change)
+        try await APIFailure.refusing(texts, change)
     }
 
+    /// Runs a route: anything but a `fail(…)` of its own (Redis unreachable, a script
+    /// error) is logged and answered `fail('系统异常，请稍后再试')`; thanks to the scripts,
+    /// nothing is half-written.
     private static func answer(_ context: BridgeRequestContext, _ route: () async throws -> Response) async throws -> Response {
-        try await RouteOutcome.answer(context, area: "groups", route)
+        do {
+            return try await route()
+        } catch let failure as APIFailure {
+            throw failure
+        } catch {
+            context.logger.error("groups: request failed", metadata: ["error": "\(error)"])
+            throw APIFailure(systemError)
+        }
     }
 }

@@ -3,6 +3,15 @@ import Model
 /// Checks of API.md's parameters, failing with a Chinese text that names the field.
 /// Lengths are counted in UTF-16 code units, as JavaScript's `.length` does.
 extension RequestParameters {
+    /// Whether a parameter was sent with a value (not absent, null or empty): the
+    /// endpoints that answer one text for every missing parameter check this first.
+    func isGiven(_ name: String) -> Bool {
+        switch self[name] {
+        case .none, .null, .string(""): false
+        default: true
+        }
+    }
+
     /// A required text parameter; numbers are accepted as their decimal text.
     func string(_ name: String, length: ClosedRange<Int>? = nil) throws(APIFailure) -> String {
         let text: String

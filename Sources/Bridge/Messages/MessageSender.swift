@@ -16,6 +16,9 @@ struct MessageSender: Sendable {
     struct Sender: Sendable {
         let user: Int
         let uncheckedToken: String?
+        /// The recipient's automatic Q&A answer to a question they were asked: the
+        /// asker's chatset and the pre-friendship quota do not apply (README, *Q&A*).
+        var isAutoReply = false
     }
 
     let delivery: MessageDelivery
@@ -23,13 +26,16 @@ struct MessageSender: Sendable {
     let logger: Logger
     /// Each group's active members, as the group send script wants them.
     let groupRecipients = GroupRecipients()
+    /// Where accepted questions (`options.askanswer`) wait for their automatic answer.
+    let autoReplies: AutoReplyQueue?
     /// The script arguments that come from configuration, as text once rather than per send.
     private let configured: (clientIDWindow: String, historyCap: String, streamCap: String, deadAfter: String, queueCap: String)
 
-    init(delivery: MessageDelivery, policy: MessagePolicy, logger: Logger) {
+    init(delivery: MessageDelivery, policy: MessagePolicy, logger: Logger, autoReplies: AutoReplyQueue? = nil) {
         self.delivery = delivery
         self.policy = policy
         self.logger = logger
+        self.autoReplies = autoReplies
         configured = (
             String(policy.clientIDWindow.components.seconds), String(policy.historyCap), String(policy.streamCap),
             String(delivery.policy.deadAfter.milliseconds), String(delivery.policy.offlineQueueCap)
@@ -70,7 +76,7 @@ struct MessageSender: Sendable {
         } catch {
             throw notSent(error, sender: sender)
         }
-        return try accept(reply, recipient: request.recipient)
+        return try accept(reply, request: request, sender: sender)
     }
 
     /// The same for a channel handler: no task; the future completes on `eventLoop` and
@@ -90,7 +96,7 @@ struct MessageSender: Sendable {
         }
         return delivery.scripts.run("message_send_single", keys: keys, arguments: arguments, on: eventLoop)
             .flatMapErrorThrowing { throw notSent($0, sender: sender) }
-            .flatMapThrowing { try accept($0, recipient: request.recipient) }
+            .flatMapThrowing { try accept($0, request: request, sender: sender) }
     }
 
     /// The group send over futures: `stale` refreshes the members and sends again.
@@ -133,6 +139,7 @@ struct MessageSender: Sendable {
             MessageID.random(), String(me), String(to), request.type, request.data, request.options,
             sender.uncheckedToken ?? "", clientID ?? "", configured.clientIDWindow, configured.historyCap,
             configured.streamCap, delivery.node, configured.deadAfter, configured.queueCap, RedisKeys.nodeChannelPrefix,
+            sender.isAutoReply ? "autoreply" : "",
         ]
         return (keys, arguments)
     }
@@ -199,7 +206,7 @@ struct MessageSender: Sendable {
     }
 
     /// The script's answer: a refusal's text, or the accepted message, routed.
-    private func accept(_ reply: RedisReply, recipient: Int) throws(APIFailure) -> [UInt8] {
+    private func accept(_ reply: RedisReply, request: SendRequest, sender: Sender) throws(APIFailure) -> [UInt8] {
         if let error = reply.scriptError {
             guard let text = SendRefusal.text(forScriptError: error) else {
                 logger.error("send script failed", metadata: ["error": "\(error)"])
@@ -219,7 +226,10 @@ struct MessageSender: Sendable {
         Self.outcomes.accepted.increment()
         if let trimmed = parts[3].integer, trimmed > 0 { Self.historyTrimmed.increment(by: Int(trimmed)) }
         if let route = DeliveryRoute(kind: parts[0], argument: parts[1]) {
-            delivery.complete(route, sent: message, to: recipient)
+            delivery.complete(route, sent: message, to: request.recipient)
+        }
+        if let question = request.askedQuestion {
+            autoReplies?.schedule(AutoReplyJob(question: question, asker: sender.user, owner: request.recipient))
         }
         return message
     }

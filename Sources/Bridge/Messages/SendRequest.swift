@@ -23,13 +23,21 @@ struct SendRequest: Sendable, Equatable {
     let data: [UInt8]
     /// `JSON.parse(decodeURIComponent(options))`, or `null` when that fails or it is absent.
     let options: [UInt8]
+    /// The question of a message sent with `options.askanswer` truthy: the recipient's
+    /// closest answer goes back to the sender (`AutoReplier`).
+    let askedQuestion: AskedQuestion?
 
     init(_ parameters: RequestParameters) throws(APIFailure) {
         recipient = Int(try parameters.integer("sendto_id", in: 1...Int64(Int32.max)))
         chatType = try ChatType(parameters)
         type = try parameters.string("type", length: 1...Self.maximumTypeLength)
-        data = try Self.data(parameters["data"])
-        options = Self.options(parameters["options"])
+        let data = parameters["data"]
+        self.data = try Self.data(data)
+        let options = Self.parsedOptions(parameters["options"])
+        var bytes: [UInt8] = []
+        JSONSerializer.write(options, into: &bytes)
+        self.options = bytes
+        askedQuestion = AskedQuestion(type: type, data: data, options: options)
     }
 
     private static func data(_ value: JSONValue?) throws(APIFailure) -> [UInt8] {
@@ -47,18 +55,11 @@ struct SendRequest: Sendable, Equatable {
 
     /// The old server's `JSON.parse(decodeURIComponent(options))`, `null` if it throws. A
     /// client that sends an object (a JSON body, the WebSocket frame) gets it as it is.
-    static func options(_ value: JSONValue?) -> [UInt8] {
-        let parsed: JSONValue
+    static func parsedOptions(_ value: JSONValue?) -> JSONValue {
         switch value {
-        case .none, .null:
-            parsed = .null
-        case .string(let text):
-            parsed = URIComponent.decode(text).flatMap { try? JSONParser.parse($0) } ?? .null
-        case .some(let other):
-            parsed = other
+        case .none, .null: .null
+        case .string(let text): URIComponent.decode(text).flatMap { try? JSONParser.parse($0) } ?? .null
+        case .some(let other): other
         }
-        var bytes: [UInt8] = []
-        JSONSerializer.write(parsed, into: &bytes)
-        return bytes
     }
 }

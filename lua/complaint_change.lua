@@ -1,0 +1,175 @@
+-- Complaints (API.md, *Complaints and Q&A*): create, update and (soft) delete a
+-- `chat_complaint` row, each with its entity event `complaint` in this same script.
+-- A row is the hash chat:complaint:{id} (its columns; NULL columns absent) plus `_v`,
+-- its version; chat:user:{uid}:complaints holds the ids of the user's rows not deleted
+-- (score = id). A deleted row stays with is_deleted 1 (its event is an upsert: the
+-- persister keeps the row in MariaDB too).
+--
+-- ARGV[1] op  ARGV[2] stream hard cap (MAXLEN ~)  ARGV[3] now ('YYYY-MM-DD HH:mm:ss')
+-- ARGV[4] me  ARGV[5] the complaint id
+--
+-- op 'create': KEYS[1] chat:complaint:{id}  KEYS[2] chat:user:{me}:complaints
+--   KEYS[3] chat:stream:entities  KEYS[4] the target's row (chat:user:{id} or chat:group:{id})
+--   ARGV[6] target_id  ARGV[7] target_type  ARGV[8] reason
+--   ARGV[9] JSON object of the optional text columns given (target_name, content, images,
+--   complaint_chatinfo)  ARGV[10] how many complaints not deleted a user may have
+-- op 'update': KEYS[1] chat:complaint:{id}  KEYS[2] chat:stream:entities
+--   ARGV[6] JSON object of the columns to set (content, images)
+-- op 'delete': KEYS[1] chat:complaint:{id}  KEYS[2] chat:user:{me}:complaints
+--   KEYS[3] chat:stream:entities
+--
+-- Errors: 'missing' (no such row of mine, or deleted), 'processing' (update: status is
+-- not 0 any more), 'target' (create: no such user or group), 'full' (create: the user
+-- has the cap of complaints already), 'bad_arguments'. Returns the row's new version.
+local op, cap, now, me, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+
+local COLUMNS = { 'id', 'user_id', 'target_id', 'target_type', 'target_name', 'reason', 'content', 'images',
+  'complaint_chatinfo', 'status', 'admin_reply', 'create_time', 'update_time', 'is_deleted' }
+local INTEGERS = { id = true, user_id = true, target_id = true, status = true, is_deleted = true }
+local OPTIONAL = { target_name = true, content = true, images = true, complaint_chatinfo = true }
+local UPDATABLE = { content = true, images = true }
+
+if not tonumber(cap) or (now or '') == '' or not tonumber(me) or not tonumber(id) then
+  return redis.error_reply('bad_arguments')
+end
+
+-- The row as JSON with the table's columns in order (cjson would order them at random);
+-- the hash holds text, so integer columns are converted. A script cannot include another.
+local function encode(row)
+  local parts = {}
+  for i, column in ipairs(COLUMNS) do
+    local value = row[column]
+    local text
+    if value == nil then
+      text = 'null'
+    elseif INTEGERS[column] then
+      text = string.format('%d', tonumber(value))
+    else
+      text = cjson.encode(value)
+    end
+    parts[i] = cjson.encode(column) .. ':' .. text
+  end
+  return '{' .. table.concat(parts, ',') .. '}'
+end
+
+local function event(stream, row, version)
+  redis.call('XADD', stream, 'MAXLEN', '~', cap, '*',
+    'v', 1, 'entity', 'complaint', 'op', 'upsert', 'id', row.id, 'version', version, 'row', encode(row))
+end
+
+-- A JSON object of text columns, each allowed by `allowed`; nil when malformed.
+local function columns(json, allowed)
+  local ok, decoded = pcall(cjson.decode, json or '')
+  if not ok or type(decoded) ~= 'table' then
+    return nil
+  end
+  for column, value in pairs(decoded) do
+    if not allowed[column] or type(value) ~= 'string' then
+      return nil
+    end
+  end
+  return decoded
+end
+
+-- My row, not deleted; nil otherwise.
+local function mine(key)
+  local flat = redis.call('HGETALL', key)
+  if #flat == 0 then
+    return nil
+  end
+  local row = {}
+  for i = 1, #flat, 2 do
+    row[flat[i]] = flat[i + 1]
+  end
+  if row.user_id ~= me or row.is_deleted ~= '0' then
+    return nil
+  end
+  return row
+end
+
+local function save(key, row, changed)
+  local version = tonumber(row._v or '0') + 1
+  local fields = { '_v', version, 'update_time', now }
+  for _, column in ipairs(changed) do
+    fields[#fields + 1] = column
+    fields[#fields + 1] = row[column]
+  end
+  row.update_time = now
+  redis.call('HSET', key, unpack(fields))
+  return version
+end
+
+if op == 'create' then
+  local target_id, target_type, reason, limit = ARGV[6], ARGV[7], ARGV[8], tonumber(ARGV[10])
+  local optional = columns(ARGV[9], OPTIONAL)
+  if #KEYS ~= 4 or not tonumber(target_id) or (target_type ~= 'group' and target_type ~= 'single')
+    or (reason or '') == '' or not optional or not limit then
+    return redis.error_reply('bad_arguments')
+  end
+  if redis.call('EXISTS', KEYS[1]) == 1 then
+    return redis.error_reply('bad_arguments')
+  end
+  if redis.call('EXISTS', KEYS[4]) == 0 then
+    return redis.error_reply('target')
+  end
+  if redis.call('ZCARD', KEYS[2]) >= limit then
+    return redis.error_reply('full')
+  end
+  local row = {
+    id = id, user_id = me, target_id = target_id, target_type = target_type, reason = reason, status = '0',
+    create_time = now, update_time = now, is_deleted = '0',
+  }
+  local fields = { '_v', 1 }
+  for _, column in ipairs(COLUMNS) do
+    if OPTIONAL[column] then
+      row[column] = optional[column]
+    end
+    if row[column] ~= nil then
+      fields[#fields + 1] = column
+      fields[#fields + 1] = row[column]
+    end
+  end
+  redis.call('HSET', KEYS[1], unpack(fields))
+  redis.call('ZADD', KEYS[2], id, id)
+  event(KEYS[3], row, 1)
+  return 1
+end
+
+if op == 'update' then
+  local changes = columns(ARGV[6], UPDATABLE)
+  if #KEYS ~= 2 or not changes or next(changes) == nil then
+    return redis.error_reply('bad_arguments')
+  end
+  local row = mine(KEYS[1])
+  if not row then
+    return redis.error_reply('missing')
+  end
+  if row.status ~= '0' then
+    return redis.error_reply('processing')
+  end
+  local changed = {}
+  for column, value in pairs(changes) do
+    row[column] = value
+    changed[#changed + 1] = column
+  end
+  local version = save(KEYS[1], row, changed)
+  event(KEYS[2], row, version)
+  return version
+end
+
+if op == 'delete' then
+  if #KEYS ~= 3 then
+    return redis.error_reply('bad_arguments')
+  end
+  local row = mine(KEYS[1])
+  if not row then
+    return redis.error_reply('missing')
+  end
+  row.is_deleted = '1'
+  local version = save(KEYS[1], row, { 'is_deleted' })
+  redis.call('ZREM', KEYS[2], id)
+  event(KEYS[3], row, version)
+  return version
+end
+
+return redis.error_reply('bad_arguments')
