@@ -24,6 +24,8 @@ MARIADB_TEST_ARGS=(
     --max-connections=500              # tests open many pools
 )
 
+# Suites asserting wall-clock bounds (see main).
+TIMING_SUITES='RedisClientTests\.FailureTests|BridgeTests\.HealthAndMetricsTests'
 TMP_DIR=
 REDIS_PID=
 MARIADB_PID=
@@ -114,8 +116,21 @@ main() {
     export REDIS_SERVER_BIN
     log "REDIS_URL=$REDIS_URL"
     log "MARIADB_URL=$MARIADB_URL"
-    log "swift test $*"
-    run_swift_test "$@"
+    if [ "$#" -gt 0 ]; then
+        log "swift test $*"
+        run_swift_test "$@"
+        return
+    fi
+    # The suites that assert wall-clock bounds (timeouts fire within their budget) run
+    # first, alone: beside every other suite, whose real processes and blocking probes
+    # load both cores and the cooperative pool, a 300 ms timeout was seen answering in
+    # 2-7 s on a busy machine. Then everything else; the exit status is the worse.
+    local rc=0
+    log "swift test --filter '$TIMING_SUITES' (the wall-clock suites, alone)"
+    run_swift_test --filter "$TIMING_SUITES" || rc=$?
+    log "swift test --skip '$TIMING_SUITES' (everything else)"
+    run_swift_test --skip "$TIMING_SUITES" || rc=$?
+    return "$rc"
 }
 
 main "$@"
