@@ -22,6 +22,8 @@ enum BridgeApplication {
         let gateway: Gateway
         /// Where notice icons live (`--notice-icon-base`).
         let noticeIconBase: String
+        /// Uploads, serving and video screenshots (`--upload-*`, `--ffmpeg`).
+        let files: FilePolicy
 
         static func make(
             settings: BridgeSettings, redis: RedisClient, metrics: PrometheusCollectorRegistry, node: String,
@@ -50,7 +52,7 @@ enum BridgeApplication {
             return Dependencies(
                 redis: redis, metrics: metrics, accounts: accounts, visitors: visitors, scripts: scripts,
                 delivery: delivery, sender: sender, revoker: revoker, gateway: gateway,
-                noticeIconBase: settings.noticeIconBase
+                noticeIconBase: settings.noticeIconBase, files: settings.files
             )
         }
     }
@@ -78,6 +80,16 @@ enum BridgeApplication {
         OfflineRoutes(delivery: dependencies.delivery).register(chat: chat)
         MessageRoutes(sender: dependencies.sender, revoker: dependencies.revoker).register(chat: chat)
         FriendRoutes(accounts: dependencies.accounts.store, delivery: dependencies.delivery, iconBase: dependencies.noticeIconBase).register(chat: chat)
+        let uploads = UploadFolder(path: dependencies.files.uploadFolder)
+        UploadServing(folder: uploads).register(on: router)
+        UploadRoutes(
+            receiver: UploadReceiver(folder: uploads, policy: dependencies.files, logger: Logger(label: "bridge.uploads")),
+            policy: dependencies.files
+        ).register(chat: chat)
+        VideoScreenshotRoutes(
+            screenshotter: VideoScreenshotter(folder: uploads, policy: dependencies.files, logger: Logger(label: "bridge.screenshots"))
+        ).register(chat: chat)
+        QRCodeRoutes(accounts: dependencies.accounts.store).register(chat: chat)
         return router
     }
 }
