@@ -30,12 +30,11 @@ struct QRCodeTests {
             let begun = png.withUnsafeBytes { png_image_begin_read_from_memory(&image, $0.baseAddress, $0.count) }
             try #require(begun != 0, "not a PNG")
             image.format = png_uint_32(PNG_FORMAT_GRAY)
-            width = Int(image.width)
-            height = Int(image.height)
+            let (width, height) = (Int(image.width), Int(image.height))
             var pixels = [UInt8](repeating: 0, count: width * height)
             let finished = pixels.withUnsafeMutableBytes { png_image_finish_read(&image, nil, $0.baseAddress, png_int_32(width), nil) }
             try #require(finished != 0, "PNG did not decode")
-            self.pixels = pixels
+            (self.width, self.height, self.pixels) = (width, height, pixels)
         }
 
         /// The QR modules: 10 pixels each, 4 modules of white around (qr-image's drawing).

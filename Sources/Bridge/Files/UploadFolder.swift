@@ -83,7 +83,7 @@ struct UploadFolder: Sendable {
                 return nil
             }
             var info = stat()
-            guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+            guard lstat(path, &info) == 0, info.st_mode & mode_t(S_IFMT) == mode_t(S_IFREG) else { return nil }
             return (path, Int(info.st_size))
         }
     }
@@ -93,8 +93,12 @@ struct UploadFolder: Sendable {
     func makeFolders(_ names: [String]) async throws(UploadRefusal) {
         let root = root
         let made = try? await NIOThreadPool.singleton.runIfActive { () -> Bool in
-            var path = root
-            guard mkdir(path, 0o755) == 0 || errno == EEXIST else { return false }
+            // The root and its parents first (mkdir -p), then the names.
+            var path = ""
+            for component in root.split(separator: "/") {
+                path += "/" + component
+                guard mkdir(path, 0o755) == 0 || errno == EEXIST else { return false }
+            }
             for name in names {
                 path += "/" + name
                 guard mkdir(path, 0o755) == 0 || errno == EEXIST else { return false }
@@ -103,7 +107,7 @@ struct UploadFolder: Sendable {
                 return false
             }
             var info = stat()
-            return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+            return lstat(path, &info) == 0 && info.st_mode & mode_t(S_IFMT) == mode_t(S_IFDIR)
         }
         guard made == true else { throw .storageFailed }
     }

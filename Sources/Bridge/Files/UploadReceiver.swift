@@ -29,7 +29,7 @@ struct UploadReceiver: Sendable {
     func receive(
         _ request: Request, field: String, into folders: [String], name: (String) -> String
     ) async throws(UploadRefusal) -> [String] {
-        do {
+        do throws(UploadRefusal) {
             let names = try await store(request, field: field, folders: folders, name: name)
             Self.stored.increment()
             return names

@@ -26,7 +26,7 @@ struct VideoScreenshotRoutes: Sendable {
                 let width = try Self.width(parameters["width"])
                 let format = try Self.format(parameters)
                 let screenshot: VideoScreenshotter.Screenshot
-                do {
+                do throws(VideoScreenshotter.Failure) {
                     screenshot = try await screenshotter.screenshot(of: videoURL, at: milliseconds, width: width, format: format)
                 } catch {
                     throw APIFailure(error.text)

@@ -87,7 +87,7 @@ struct VideoScreenshotter: Sendable {
             timeLimit: policy.screenshotTimeout, output: log
         )
         let outcome: TimeLimitedProcess.Outcome
-        do {
+        do throws(TimeLimitedProcess.SpawnFailure) {
             outcome = try await process.run()
         } catch {
             logger.error("ffmpeg could not be started", metadata: ["ffmpeg": "\(policy.ffmpeg)", "errno": "\(error.errno)"])
