@@ -230,7 +230,7 @@ struct FileTests {
             var head = "POST /api/chat/uploadStreamSingleToServerDiy/cut HTTP/1.1\r\nHost: 127.0.0.1\r\ntoken: \(me.token)\r\n"
             head += "Content-Type: multipart/form-data; boundary=\(Self.boundary)\r\nContent-Length: \(full.readableBytes)\r\n\r\n"
             let socket = try RawHTTPSocket(port: port)
-            try socket.send(Array(head.utf8) + Array(buffer: full).prefix(1 << 20))
+            try await socket.send(Array(head.utf8) + Array(buffer: full).prefix(1 << 20))
             // Let the bridge write what it got, then hang up in the middle of the file.
             try await Task.sleep(for: .milliseconds(300))
             socket.close()
@@ -311,8 +311,8 @@ struct FileTests {
             // Over a raw socket: no client library normalizes the path first.
             let socket = try RawHTTPSocket(port: try #require(client.port))
             defer { socket.close() }
-            try socket.send(Array("GET \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
-            let answer = try socket.readAll()
+            try await socket.send(Array("GET \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+            let answer = try await socket.readAll()
             #expect(answer.hasPrefix("HTTP/1.1 404"), "\(answer.prefix(40))")
             #expect(!answer.contains("top secret") && !answer.contains("hidden"))
         }
@@ -345,8 +345,10 @@ extension JSONValue {
 }
 
 /// A blocking TCP connection to the bridge under test, for what an HTTP client library
-/// would not send: raw paths, and bodies cut off half way.
-final class RawHTTPSocket {
+/// would not send: raw paths, and bodies cut off half way. The blocking calls run on a
+/// Dispatch thread: blocking the few threads of Swift's cooperative pool would starve
+/// the server under test, whose handlers run there.
+final class RawHTTPSocket: @unchecked Sendable {
     private let descriptor: Int32
 
     init(port: Int) throws {
@@ -363,7 +365,21 @@ final class RawHTTPSocket {
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    func send(_ bytes: [UInt8]) throws {
+    func send(_ bytes: [UInt8]) async throws {
+        try await offPool { try self.sendBlocking(bytes) }
+    }
+
+    func readAll() async throws -> String {
+        try await offPool { try self.readAllBlocking() }
+    }
+
+    private func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
+    private func sendBlocking(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let sent = bytes[offset...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -373,7 +389,7 @@ final class RawHTTPSocket {
     }
 
     /// Everything until the peer closes (or 10 s pass), as text.
-    func readAll() throws -> String {
+    private func readAllBlocking() throws -> String {
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
