@@ -79,7 +79,25 @@ struct FileTests {
 
     static func fail(_ text: String) -> JSONValue { AccountTests.fail(text) }
 
+    /// The bridge's router over the test Redis with `settings`, and an account on it.
+    static func withBridge(
+        settings: BridgeSettings, _ setup: TestingSetup = .router, _ body: @escaping @Sendable (any TestClientProtocol, Account) async throws -> Void
+    ) async throws {
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        try await TestBridge.app(redis: redis, settings: settings).test(setup) { client in
+            try await body(client, try await UserTests.register(client))
+        }
+    }
+
     static func bytes(_ count: Int, seed: UInt8 = 7) -> [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed)) } }
+
+    /// Uploads `content` as `filename` into `Diy/{folder}`; the answered URL.
+    static func stored(_ client: some TestClientProtocol, folder: String, _ filename: String, _ content: [UInt8], by account: Account) async throws -> String {
+        try url(of: try await upload(
+            client, "/api/chat/uploadStreamSingleToServerDiy/\(folder)", multipart(field: "file", filename: filename, content: content), token: account.token
+        ))
+    }
 
     static func url(of answer: JSONValue) throws -> String {
         try #require(answer.objectValue?["data"]?.objectValue?["url"]?.stringValue)
@@ -91,10 +109,7 @@ struct FileTests {
     func diyUpload() async throws {
         let fixture = try Fixture()
         defer { fixture.remove() }
-        let redis = try TestBridge.sharedRedis()
-        defer { Task { await redis.shutdown() } }
-        try await TestBridge.app(redis: redis, settings: fixture.settings).test(.router) { client in
-            let me = try await UserTests.register(client)
+        try await FileTests.withBridge(settings: fixture.settings, .router) { client, me in
             let content = Self.bytes(200_000)
             let body = Self.multipart(field: "file", filename: "照片.JPG", contentType: "image/jpeg", content: content, extra: [("note", "x")])
             let answer = try await Self.upload(client, "/api/chat/uploadStreamSingleToServerDiy/chat_img-1", body, token: me.token)
@@ -118,10 +133,7 @@ struct FileTests {
     func tokenInQuery() async throws {
         let fixture = try Fixture()
         defer { fixture.remove() }
-        let redis = try TestBridge.sharedRedis()
-        defer { Task { await redis.shutdown() } }
-        try await TestBridge.app(redis: redis, settings: fixture.settings).test(.router) { client in
-            let me = try await UserTests.register(client)
+        try await FileTests.withBridge(settings: fixture.settings, .router) { client, me in
             let body = Self.multipart(field: "file", filename: "a.png", content: Self.bytes(10))
             let refused = try await Self.upload(client, "/api/chat/uploadStreamSingleToServerDiy/x", body, token: nil)
             #expect(refused == Self.fail(ChatAuthMiddleware.noToken))
@@ -135,10 +147,7 @@ struct FileTests {
     func aliyunUpload() async throws {
         let fixture = try Fixture()
         defer { fixture.remove() }
-        let redis = try TestBridge.sharedRedis()
-        defer { Task { await redis.shutdown() } }
-        try await TestBridge.app(redis: redis, settings: fixture.settings).test(.router) { client in
-            let me = try await UserTests.register(client)
+        try await FileTests.withBridge(settings: fixture.settings, .router) { client, me in
             let content = Self.bytes(5000)
             let answer = try await Self.upload(
                 client, "/api/chat/uploadAliyun?imageClassId=7", Self.multipart(field: "img", filename: "blob", contentType: "image/webp", content: content),
@@ -166,8 +175,7 @@ struct FileTests {
         }
         var configured = fixture.settings
         configured.files.publicBaseURL = "https://cdn.example.com"
-        try await TestBridge.app(redis: redis, settings: configured).test(.router) { client in
-            let me = try await UserTests.register(client)
+        try await FileTests.withBridge(settings: configured) { client, me in
             let answer = try await Self.upload(client, "/api/chat/uploadAliyun", Self.multipart(field: "img", filename: "a.gif", content: [1]), token: me.token)
             let url = try #require(answer.objectValue?["data"]?.arrayItems?.first?.objectValue?["url"]?.stringValue)
             #expect(url.hasPrefix("https://cdn.example.com/public/uploads/images/"))
@@ -178,10 +186,7 @@ struct FileTests {
     func refusals() async throws {
         let fixture = try Fixture(maxBytes: 10_000)
         defer { fixture.remove() }
-        let redis = try TestBridge.sharedRedis()
-        defer { Task { await redis.shutdown() } }
-        try await TestBridge.app(redis: redis, settings: fixture.settings).test(.router) { client in
-            let me = try await UserTests.register(client)
+        try await FileTests.withBridge(settings: fixture.settings, .router) { client, me in
             let diy = "/api/chat/uploadStreamSingleToServerDiy/ok"
             let cases: [(String, ByteBuffer, String, String)] = [
                 (diy, Self.multipart(field: "file", filename: "big.mp4", content: Self.bytes(10_001)), "multipart/form-data; boundary=\(Self.boundary)",
@@ -221,10 +226,7 @@ struct FileTests {
     func interruptedUpload() async throws {
         let fixture = try Fixture(maxBytes: 10 << 20)
         defer { fixture.remove() }
-        let redis = try TestBridge.sharedRedis()
-        defer { Task { await redis.shutdown() } }
-        try await TestBridge.app(redis: redis, settings: fixture.settings).test(.live) { client in
-            let me = try await UserTests.register(client)
+        try await FileTests.withBridge(settings: fixture.settings, .live) { client, me in
             let port = try #require(client.port)
             let full = Self.multipart(field: "file", filename: "v.mp4", content: Self.bytes(2 << 20))
             var head = "POST /api/chat/uploadStreamSingleToServerDiy/cut HTTP/1.1\r\nHost: 127.0.0.1\r\ntoken: \(me.token)\r\n"
@@ -249,10 +251,7 @@ struct FileTests {
     func ranges() async throws {
         let fixture = try Fixture()
         defer { fixture.remove() }
-        let redis = try TestBridge.sharedRedis()
-        defer { Task { await redis.shutdown() } }
-        try await TestBridge.app(redis: redis, settings: fixture.settings).test(.router) { client in
-            let me = try await UserTests.register(client)
+        try await FileTests.withBridge(settings: fixture.settings, .router) { client, me in
             let content = Self.bytes(1000)
             let url = try Self.url(of: try await Self.upload(
                 client, "/api/chat/uploadStreamSingleToServerDiy/video", Self.multipart(field: "file", filename: "m.mp4", content: content), token: me.token

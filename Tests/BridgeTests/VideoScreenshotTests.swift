@@ -53,14 +53,8 @@ struct VideoScreenshotTests {
         let fixture = try Fixture(maxBytes: 20 << 20) { $0.ffmpeg = Self.ffmpeg }
         defer { fixture.remove() }
         let video = try Self.makeVideo()
-        let redis = try TestBridge.sharedRedis()
-        defer { Task { await redis.shutdown() } }
-        try await TestBridge.app(redis: redis, settings: fixture.settings).test(.router) { client in
-            let me = try await UserTests.register(client)
-            let url = try FileTests.url(of: try await FileTests.upload(
-                client, "/api/chat/uploadStreamSingleToServerDiy/video", FileTests.multipart(field: "file", filename: "clip.mp4", content: video),
-                token: me.token
-            ))
+        try await FileTests.withBridge(settings: fixture.settings, .router) { client, me in
+            let url = try await FileTests.stored(client, folder: "video", "clip.mp4", video, by: me)
 
             let answer = try await Self.call(client, ["videoUrl": .string(url), "time": 500, "width": 160], token: me.token)
             let data = try #require(answer.objectValue?["data"]?.objectValue)
@@ -85,9 +79,7 @@ struct VideoScreenshotTests {
             let originalSize = try Self.pngSize(try Self.decodedImage(original, format: "png"))
             #expect(originalSize.width == 320 && originalSize.height == 240)
 
-            let image = try FileTests.url(of: try await FileTests.upload(
-                client, "/api/chat/uploadStreamSingleToServerDiy/img", FileTests.multipart(field: "file", filename: "a.png", content: png), token: me.token
-            ))
+            let image = try await FileTests.stored(client, folder: "img", "a.png", png, by: me)
             let filesBefore = fixture.files()
             let refusals: [(JSONValue, String)] = [
                 (["time": 1], "视频地址不能为空"),
@@ -129,13 +121,8 @@ struct VideoScreenshotTests {
             $0.screenshotTimeout = .milliseconds(400)
         }
         defer { fixture.remove() }
-        let redis = try TestBridge.sharedRedis()
-        defer { Task { await redis.shutdown() } }
-        try await TestBridge.app(redis: redis, settings: fixture.settings).test(.router) { client in
-            let me = try await UserTests.register(client)
-            let url = try FileTests.url(of: try await FileTests.upload(
-                client, "/api/chat/uploadStreamSingleToServerDiy/v", FileTests.multipart(field: "file", filename: "a.mp4", content: [0, 1, 2]), token: me.token
-            ))
+        try await FileTests.withBridge(settings: fixture.settings, .router) { client, me in
+            let url = try await FileTests.stored(client, folder: "v", "a.mp4", [0, 1, 2], by: me)
             let clock = ContinuousClock()
             let start = clock.now
             let answer = try await Self.call(client, ["videoUrl": .string(url), "time": 1], token: me.token)
@@ -154,13 +141,8 @@ struct VideoScreenshotTests {
     func missingFFmpeg() async throws {
         let fixture = try Fixture { $0.ffmpeg = "/nonexistent/ffmpeg" }
         defer { fixture.remove() }
-        let redis = try TestBridge.sharedRedis()
-        defer { Task { await redis.shutdown() } }
-        try await TestBridge.app(redis: redis, settings: fixture.settings).test(.router) { client in
-            let me = try await UserTests.register(client)
-            let url = try FileTests.url(of: try await FileTests.upload(
-                client, "/api/chat/uploadStreamSingleToServerDiy/v", FileTests.multipart(field: "file", filename: "a.mp4", content: [0]), token: me.token
-            ))
+        try await FileTests.withBridge(settings: fixture.settings, .router) { client, me in
+            let url = try await FileTests.stored(client, folder: "v", "a.mp4", [0], by: me)
             #expect(try await Self.call(client, ["videoUrl": .string(url), "time": 1], token: me.token) == FileTests.fail("截图处理失败: 无法启动ffmpeg"))
         }
     }

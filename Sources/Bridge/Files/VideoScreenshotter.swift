@@ -1,3 +1,4 @@
+import ChatRuntime
 import Foundation
 import Logging
 import Metrics
@@ -87,7 +88,7 @@ struct VideoScreenshotter: Sendable {
             timeLimit: policy.screenshotTimeout, output: log
         )
         let outcome: TimeLimitedProcess.Outcome
-        do throws(TimeLimitedProcess.SpawnFailure) {
+        do throws(ProcessSpawn.SpawnError) {
             outcome = try await process.run()
         } catch {
             logger.error("ffmpeg could not be started", metadata: ["ffmpeg": "\(policy.ffmpeg)", "errno": "\(error.errno)"])

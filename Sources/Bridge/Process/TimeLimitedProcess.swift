@@ -1,25 +1,22 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ChatRuntime
 
 /// Runs an external program to completion or to its time limit, without blocking a
 /// thread: the child is started with `posix_spawnp` and its exit polled with
 /// `waitpid(WNOHANG)` between short sleeps (a blocking `waitpid` would hold a thread of
 /// the pool, or an event loop, for as long as the program runs).
 ///
-/// The child gets a clean signal mask (Swift's threads block signals, and a child
-/// inherits that) and a process group of its own, so that the time limit, or the
-/// cancellation of the waiting task, kills it and anything it started.
+/// The child (`ProcessSpawn`: a clean signal mask) leads a process group of its own, so
+/// that the time limit, or the cancellation of the waiting task, kills it and anything
+/// it started.
 struct TimeLimitedProcess: Sendable {
     enum Outcome: Equatable, Sendable {
         case exited(Int32)
         case signalled(Int32)
         /// Killed at the time limit.
         case timedOut
-    }
-
-    struct SpawnFailure: Error, Equatable {
-        let errno: Int32
     }
 
     /// A path, or a name looked up in `PATH`.
@@ -29,7 +26,7 @@ struct TimeLimitedProcess: Sendable {
     /// Where the child's stdout and stderr go (appended).
     var output = "/dev/null"
 
-    func run() async throws(SpawnFailure) -> Outcome {
+    func run() async throws(ProcessSpawn.SpawnError) -> Outcome {
         let pid = try spawn()
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeLimit)
@@ -63,31 +60,7 @@ struct TimeLimitedProcess: Sendable {
         return signal == 0 ? .exited((status >> 8) & 0xFF) : .signalled(signal)
     }
 
-    private func spawn() throws(SpawnFailure) -> pid_t {
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid = pid_t()
-        let status = posix_spawnp(&pid, executable, &actions, &attributes, argv, environ)
-        guard status == 0 else { throw SpawnFailure(errno: status) }
-        return pid
+    private func spawn() throws(ProcessSpawn.SpawnError) -> pid_t {
+        try ProcessSpawn.spawn(executable: executable, arguments: arguments, output: output, searchPath: true, newProcessGroup: true)
     }
 }
