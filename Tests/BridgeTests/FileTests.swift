@@ -245,6 +245,45 @@ struct FileTests {
         }
     }
 
+    @Test("a 64 MB upload streams through a real bridge process: its peak memory grows by far less than the file")
+    func streamingMemory() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let size = 64 << 20
+        let bridge = try await BridgeProcess(
+            redisURL: try TestEnvironment.redisURL(), settings: ["UPLOAD_DIR": fixture.folder.path, "UPLOAD_MAX_BYTES": String(size)]
+        )
+        let registered = try bridge.post("/api/regChat", ["username": AccountTests.name(), "password": "secret1"])
+        let token = try #require((registered.body["data"] as? [String: Any])?["token"] as? String)
+        let peakBefore = try Self.peakMemory(of: bridge.pid)
+
+        let head = Array("--\(Self.boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.mp4\"\r\n\r\n".utf8)
+        let tail = Array("\r\n--\(Self.boundary)--\r\n".utf8)
+        var request = "POST /api/chat/uploadStreamSingleToServerDiy/big HTTP/1.1\r\nHost: 127.0.0.1\r\ntoken: \(token)\r\nConnection: close\r\n"
+        request += "Content-Type: multipart/form-data; boundary=\(Self.boundary)\r\nContent-Length: \(head.count + size + tail.count)\r\n\r\n"
+        let socket = try RawHTTPSocket(port: bridge.port)
+        defer { socket.close() }
+        try await socket.send(Array(request.utf8) + head)
+        let megabyte = Self.bytes(1 << 20)
+        for _ in 0..<(size >> 20) { try await socket.send(megabyte) }
+        try await socket.send(tail)
+        let answer = try await socket.readAll()
+        #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer.prefix(300))")
+        let url = try #require(answer.firstMatch(of: /\/public\/uploads\/Diy\/big\/\d{8}\/\d{13}_\d{8}\.mp4/)).output
+        let attributes = try FileManager.default.attributesOfItem(atPath: fixture.folder.path + String(url.dropFirst("/public/uploads".count)))
+        #expect(attributes[.size] as? Int == size)
+        let growth = try Self.peakMemory(of: bridge.pid) - peakBefore
+        #expect(growth < 24 << 20, "peak memory grew by \(growth >> 20) MB for a \(size >> 20) MB upload")
+    }
+
+    /// The peak resident size of a process (VmHWM), in bytes.
+    static func peakMemory(of pid: pid_t) throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") })
+        let kilobytes = try #require(Int(line.dropFirst("VmHWM:".count).trimmingCharacters(in: .whitespaces).dropLast(3).trimmingCharacters(in: .whitespaces)))
+        return kilobytes * 1024
+    }
+
     // MARK: Serving
 
     @Test("serving: ranges for seeking (206, 416), HEAD, content types")

@@ -17,15 +17,15 @@ struct VideoScreenshotTests {
     static let ffmpeg = "/usr/bin/ffmpeg"
 
     /// A 2-second 320×240 test pattern video (H.264 in MP4), made by ffmpeg.
-    static func makeVideo() throws -> [UInt8] {
+    static func makeVideo() async throws -> [UInt8] {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("video-\(UUID().uuidString).mp4").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let process = try ChildProcess(executable: ffmpeg, arguments: [
+        // The bridge's own runner: waits without blocking a thread of the shared pool.
+        let outcome = try await TimeLimitedProcess(executable: ffmpeg, arguments: [
             "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=duration=2:size=320x240:rate=10",
             "-pix_fmt", "yuv420p", "-y", path,
-        ])
-        let status = try #require(process.waitForExit(timeout: 60), "ffmpeg did not finish")
-        #expect(status == 0)
+        ], timeLimit: .seconds(120)).run()
+        #expect(outcome == .exited(0))
         return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
     }
 
@@ -52,7 +52,7 @@ struct VideoScreenshotTests {
     func screenshots() async throws {
         let fixture = try Fixture(maxBytes: 20 << 20) { $0.ffmpeg = Self.ffmpeg }
         defer { fixture.remove() }
-        let video = try Self.makeVideo()
+        let video = try await Self.makeVideo()
         try await FileTests.withBridge(settings: fixture.settings, .router) { client, me in
             let url = try await FileTests.stored(client, folder: "video", "clip.mp4", video, by: me)
 
@@ -132,7 +132,7 @@ struct VideoScreenshotTests {
             let pid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
             #expect(kill(pid, 0) == -1)  // gone, and reaped
             // The shell's `sleep` child was in the same process group: gone too.
-            try await eventually(within: 2) { !(try Self.processes().contains { $0.contains("sleep 30") && $0.contains(String(pid)) }) }
+            try await eventually(within: 2) { !(try await Self.processes().contains { $0.contains("sleep 30") && $0.contains(String(pid)) }) }
             #expect(fixture.files() == ["Diy/v/\(UploadNames.day())/" + url.split(separator: "/").last!])
         }
     }
@@ -148,11 +148,10 @@ struct VideoScreenshotTests {
     }
 
     /// `ps` lines: pid, parent pid, process group and command.
-    static func processes() throws -> [String] {
+    static func processes() async throws -> [String] {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("ps-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: output) }
-        let ps = try ChildProcess(executable: "/bin/ps", arguments: ["-eo", "pid,ppid,pgid,args"], output: output)
-        _ = ps.waitForExit(timeout: 10)
+        _ = try await TimeLimitedProcess(executable: "/bin/ps", arguments: ["-eo", "pid,ppid,pgid,args"], timeLimit: .seconds(10), output: output).run()
         return try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").map(String.init)
     }
 }
