@@ -245,11 +245,11 @@ struct FileTests {
         }
     }
 
-    @Test("a 64 MB upload streams through a real bridge process: its peak memory grows by far less than the file")
+    @Test("a 32 MB upload streams through a real bridge process: its peak memory grows by far less than the file")
     func streamingMemory() async throws {
         let fixture = try Fixture()
         defer { fixture.remove() }
-        let size = 64 << 20
+        let size = 32 << 20
         let bridge = try await BridgeProcess(
             redisURL: try TestEnvironment.redisURL(), settings: ["UPLOAD_DIR": fixture.folder.path, "UPLOAD_MAX_BYTES": String(size)]
         )
@@ -273,7 +273,7 @@ struct FileTests {
         let attributes = try FileManager.default.attributesOfItem(atPath: fixture.folder.path + String(url.dropFirst("/public/uploads".count)))
         #expect(attributes[.size] as? Int == size)
         let growth = try Self.peakMemory(of: bridge.pid) - peakBefore
-        #expect(growth < 24 << 20, "peak memory grew by \(growth >> 20) MB for a \(size >> 20) MB upload")
+        #expect(growth < 16 << 20, "peak memory grew by \(growth >> 20) MB for a \(size >> 20) MB upload")
     }
 
     /// The peak resident size of a process (VmHWM), in bytes.
@@ -321,18 +321,8 @@ struct FileTests {
         }
     }
 
-    @Test("serving never leaves the upload folder: dot-dot, encoded, hidden, symlinked, folders", arguments: [
-        "/public/uploads/../../../../etc/passwd",
-        "/public/uploads/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
-        "/public/uploads/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd",
-        "/public/uploads//etc/passwd",
-        "/public/uploads/.secret",
-        "/public/uploads/link.txt",
-        "/public/uploads/linked/passwd",
-        "/public/uploads/folder",
-        "/public/uploads/missing.jpg",
-    ])
-    func traversal(_ path: String) async throws {
+    @Test("serving never leaves the upload folder: dot-dot, encoded, hidden, symlinked, folders")
+    func traversal() async throws {
         let fixture = try Fixture()
         defer { fixture.remove() }
         let outside = fixture.folder.deletingLastPathComponent().appendingPathComponent("outside-\(UUID().uuidString)")
@@ -346,15 +336,30 @@ struct FileTests {
         let redis = try TestBridge.sharedRedis()
         defer { Task { await redis.shutdown() } }
         try await TestBridge.app(redis: redis, settings: fixture.settings).test(.live) { client in
-            // Over a raw socket: no client library normalizes the path first.
-            let socket = try RawHTTPSocket(port: try #require(client.port))
-            defer { socket.close() }
-            try await socket.send(Array("GET \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
-            let answer = try await socket.readAll()
-            #expect(answer.hasPrefix("HTTP/1.1 404"), "\(answer.prefix(40))")
-            #expect(!answer.contains("top secret") && !answer.contains("hidden"))
+            let port = try #require(client.port)
+            for path in Self.traversalPaths {
+                // Over a raw socket: no client library normalizes the path first.
+                let socket = try RawHTTPSocket(port: port)
+                defer { socket.close() }
+                try await socket.send(Array("GET \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+                let answer = try await socket.readAll()
+                #expect(answer.hasPrefix("HTTP/1.1 404"), "\(path): \(answer.prefix(40))")
+                #expect(!answer.contains("top secret") && !answer.contains("hidden"))
+            }
         }
     }
+
+    static let traversalPaths = [
+        "/public/uploads/../../../../etc/passwd",
+        "/public/uploads/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "/public/uploads/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd",
+        "/public/uploads//etc/passwd",
+        "/public/uploads/.secret",
+        "/public/uploads/link.txt",
+        "/public/uploads/linked/passwd",
+        "/public/uploads/folder",
+        "/public/uploads/missing.jpg",
+    ]
 
     @Test("what is not on the allow-list can be configured, and the limit too")
     func options() throws {
