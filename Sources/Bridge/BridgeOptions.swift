@@ -61,6 +61,9 @@ struct BridgeOptions: ParsableArguments {
     @Option(name: .customLong("screenshot-timeout-ms"), help: "ffmpeg is killed after this long (env SCREENSHOT_TIMEOUT_MS, default 15000).")
     var screenshotTimeoutMilliseconds: String?
 
+    @Option(name: .customLong("screenshot-concurrency"), help: "ffmpeg processes at once per bridge process; further getVideoScreenshot requests are refused (env SCREENSHOT_CONCURRENCY, default 4).")
+    var screenshotConcurrency: String?
+
     static let hostSetting = Setting("host", env: "BRIDGE_HOST")
     static let portSetting = Setting("port", env: "BRIDGE_PORT")
     static let jwtSecretSetting = Setting("jwt-secret", env: "JWT_SECRET")
@@ -80,6 +83,7 @@ struct BridgeOptions: ParsableArguments {
     static let publicBaseURLSetting = Setting("public-base-url", env: "PUBLIC_BASE_URL")
     static let ffmpegSetting = Setting("ffmpeg", env: "FFMPEG_PATH")
     static let screenshotTimeoutSetting = Setting("screenshot-timeout-ms", env: "SCREENSHOT_TIMEOUT_MS")
+    static let screenshotConcurrencySetting = Setting("screenshot-concurrency", env: "SCREENSHOT_CONCURRENCY")
 
     func resolve(environment: [String: String]) throws(ConfigurationError) -> BridgeSettings {
         let host = try Self.hostSetting.resolve(flag: host, environment: environment, default: "127.0.0.1") {
@@ -156,6 +160,9 @@ struct BridgeOptions: ParsableArguments {
         files.screenshotTimeout = try Self.screenshotTimeoutSetting.resolve(
             flag: screenshotTimeoutMilliseconds, environment: environment, default: files.screenshotTimeout
         ) { Int64($0).flatMap { (100...600_000).contains($0) ? .milliseconds($0) : nil } }
+        files.screenshotConcurrency = try Self.screenshotConcurrencySetting.resolve(
+            flag: screenshotConcurrency, environment: environment, default: files.screenshotConcurrency
+        ) { Int($0).flatMap { (1...64).contains($0) ? $0 : nil } }
         return files
     }
 }

@@ -366,15 +366,16 @@ struct FileTests {
         let settings = try BridgeOptions.parse([
             "--upload-dir", "/srv/up", "--upload-max-bytes", "2048", "--upload-extensions", "JPG, .png,pdf",
             "--public-base-url", "https://chat.example.com/", "--ffmpeg", "/opt/ffmpeg", "--screenshot-timeout-ms", "500",
+            "--screenshot-concurrency", "3",
         ]).resolve(environment: [:])
         #expect(settings.files.uploadFolder == "/srv/up" && settings.files.maxUploadBytes == 2048)
         #expect(settings.files.allowedExtensions == ["jpg", "png", "pdf"])
         #expect(settings.files.publicBaseURL == "https://chat.example.com" && settings.files.ffmpeg == "/opt/ffmpeg")
-        #expect(settings.files.screenshotTimeout == .milliseconds(500))
+        #expect(settings.files.screenshotTimeout == .milliseconds(500) && settings.files.screenshotConcurrency == 3)
         let fromEnvironment = try BridgeOptions.parse([]).resolve(environment: ["UPLOAD_DIR": "/e", "UPLOAD_MAX_BYTES": "10"])
         #expect(fromEnvironment.files.uploadFolder == "/e" && fromEnvironment.files.maxUploadBytes == 10)
         #expect(fromEnvironment.files.allowedExtensions == FilePolicy.defaultExtensions)
-        for bad in [["--upload-max-bytes", "0"], ["--upload-extensions", "a/b"], ["--public-base-url", "ftp://x"], ["--screenshot-timeout-ms", "1"]] {
+        for bad in [["--upload-max-bytes", "0"], ["--upload-extensions", "a/b"], ["--public-base-url", "ftp://x"], ["--screenshot-timeout-ms", "1"], ["--screenshot-concurrency", "0"]] {
             #expect(throws: (any Error).self) { _ = try BridgeOptions.parse(bad).resolve(environment: [:]) }
         }
     }

@@ -137,6 +137,34 @@ struct VideoScreenshotTests {
         }
     }
 
+    @Test("with every ffmpeg slot taken, a screenshot is refused at once instead of queued")
+    func concurrencyLimit() async throws {
+        let script = FileManager.default.temporaryDirectory.appendingPathComponent("slow-ffmpeg-\(UUID().uuidString)")
+        try Data("#!/bin/sh\nexec sleep 30\n".utf8).write(to: script)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
+        defer { try? FileManager.default.removeItem(at: script) }
+        let fixture = try Fixture {
+            $0.ffmpeg = script.path
+            $0.screenshotTimeout = .seconds(2)
+            $0.screenshotConcurrency = 1
+        }
+        defer { fixture.remove() }
+        try await FileTests.withBridge(settings: fixture.settings) { client, me in
+            let url = try await FileTests.stored(client, folder: "v", "a.mp4", [0], by: me)
+            async let first = Self.call(client, ["videoUrl": .string(url), "time": 1], token: me.token)
+            // The second comes while the first holds the only slot.
+            try await Task.sleep(for: .milliseconds(500))
+            let clock = ContinuousClock()
+            let start = clock.now
+            let second = try await Self.call(client, ["videoUrl": .string(url), "time": 1], token: me.token)
+            #expect(second == FileTests.fail("截图处理失败: 服务繁忙，请稍后再试"))
+            #expect(clock.now - start < .seconds(1))
+            #expect(try await first == FileTests.fail("截图处理失败: 截图超时"))
+            // The slot is free again.
+            #expect(try await Self.call(client, ["videoUrl": .string(url), "time": 1], token: me.token) == FileTests.fail("截图处理失败: 截图超时"))
+        }
+    }
+
     @Test("a missing ffmpeg is a clear failure")
     func missingFFmpeg() async throws {
         let fixture = try Fixture { $0.ffmpeg = "/nonexistent/ffmpeg" }

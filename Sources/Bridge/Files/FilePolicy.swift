@@ -1,5 +1,5 @@
 /// How the bridge stores and serves uploaded files (`--upload-*`, `--public-base-url`,
-/// `--ffmpeg`, `--screenshot-timeout-ms`).
+/// `--ffmpeg`, `--screenshot-*`).
 struct FilePolicy: Sendable {
     /// The upload folder; relative paths are taken from the working directory.
     var uploadFolder = "uploads"
@@ -14,6 +14,8 @@ struct FilePolicy: Sendable {
     var ffmpeg = "ffmpeg"
     /// ffmpeg is killed after this long.
     var screenshotTimeout: Duration = .seconds(15)
+    /// ffmpeg processes at once (per bridge process); more requests are refused.
+    var screenshotConcurrency = 4
 
     /// What the deployed client sends: images, videos and voice recordings.
     static let defaultExtensions: Set<String> = [

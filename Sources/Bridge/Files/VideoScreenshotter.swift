@@ -36,6 +36,8 @@ struct VideoScreenshotter: Sendable {
         /// ffmpeg succeeded but wrote nothing (e.g. a time past the end).
         case noImage
         case storageFailed
+        /// Every ffmpeg slot (`--screenshot-concurrency`) is taken.
+        case busy
 
         var text: String {
             switch self {
@@ -46,6 +48,7 @@ struct VideoScreenshotter: Sendable {
             case .timedOut: "截图处理失败: 截图超时"
             case .ffmpegFailed(let status): "截图处理失败: ffmpeg退出码\(status)"
             case .storageFailed: "截图处理失败: 文件保存失败"
+            case .busy: "截图处理失败: 服务繁忙，请稍后再试"
             }
         }
     }
@@ -57,9 +60,18 @@ struct VideoScreenshotter: Sendable {
     let folder: UploadFolder
     let policy: FilePolicy
     let logger: Logger
+    private let slots: ProcessSlots
+
+    init(folder: UploadFolder, policy: FilePolicy, logger: Logger) {
+        self.folder = folder
+        self.policy = policy
+        self.logger = logger
+        slots = ProcessSlots(limit: policy.screenshotConcurrency)
+    }
 
     private static let taken = Counter(label: "chat_video_screenshots_total")
     private static let timeouts = Counter(label: "chat_video_screenshot_timeouts_total")
+    private static let busyRefusals = Counter(label: "chat_video_screenshot_busy_total")
 
     /// The frame at `milliseconds` of the video `videoURL` names, `width` pixels wide
     /// (height in proportion) or as large as the video.
@@ -69,6 +81,11 @@ struct VideoScreenshotter: Sendable {
               FilePolicy.videoExtensions.contains(ext)
         else { throw .notOurVideo }
         guard let video = await folder.existingFile(videoNames) else { throw .videoMissing }
+        guard slots.tryAcquire() else {
+            Self.busyRefusals.increment()
+            throw .busy
+        }
+        defer { slots.release() }
         do {
             try await folder.makeFolders(Self.folders)
         } catch {
