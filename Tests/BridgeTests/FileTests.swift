@@ -143,6 +143,20 @@ struct FileTests {
         }
     }
 
+    @Test("visitors may upload (API.md's whitelist), with a visitor token")
+    func visitorUpload() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        try await FileTests.withBridge(settings: fixture.settings) { client, _ in
+            let visitor = try await VisitorTests.signed(client, "/api/visitorRegister", device: VisitorTests.deviceID())
+            let token = try #require(VisitorTests.data(visitor)?["token"]?.stringValue)
+            let body = Self.multipart(field: "img", filename: "a.jpg", content: Self.bytes(100))
+            let answer = try await Self.upload(client, "/api/chat/uploadAliyun", body, token: token)
+            #expect(answer.objectValue?["msg"] == "ok")
+            #expect(fixture.files().count == 1)
+        }
+    }
+
     @Test("uploadAliyun answers [{url, path, image_class_id, create_time}] with a URL of this bridge")
     func aliyunUpload() async throws {
         let fixture = try Fixture()
