@@ -20,6 +20,10 @@ struct UploadReceiver: Sendable {
     /// Content-Length alone refuses an upload.
     static let framingAllowance = 64 * 1024
 
+    /// A new file (never replacing one) that appears under its name only when closed
+    /// after a successful write.
+    static let transactionalNewFile = OpenOptions.Write(existingFile: .none, newFile: OpenOptions.NewFile(transactionalCreation: true))
+
     private static let stored = Counter(label: "chat_uploads_stored_total")
     private static let refused = Counter(label: "chat_uploads_refused_total")
 
@@ -77,7 +81,7 @@ struct UploadReceiver: Sendable {
         let path = FilePath(folder.path(of: names))
         let limit = policy.maxUploadBytes
         try await Self.refusing {
-            try await FileSystem.shared.withFileHandle(forWritingAt: path, options: .newFile(replaceExisting: false)) { file in
+            try await FileSystem.shared.withFileHandle(forWritingAt: path, options: Self.transactionalNewFile) { file in
                 try await file.withBufferedWriter { writer in
                     while let event = try await reader.next() {
                         switch event {
