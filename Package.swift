@@ -31,6 +31,11 @@ let package = Package(
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
         .systemLibrary(name: "CCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
+        .systemLibrary(name: "CQREncode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+
+        // QR codes as PNG images: libqrencode for the symbol, libpng for the file.
+        .target(name: "QRCode", dependencies: ["CQREncode", "CPNG"]),
 
         // Shared types, key names and the stream schema. No networking.
         .target(name: "Model"),
@@ -80,6 +85,8 @@ let package = Package(
                 "Model",
                 "LuaScripts",
                 "CCrypt",
+                "QRCode",
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -141,7 +148,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "RedisClient", "MariaDB",
+                "RedisClient", "MariaDB", "ChatRuntime",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
@@ -159,7 +166,7 @@ let package = Package(
         .testTarget(
             name: "BridgeTests",
             dependencies: [
-                "Bridge", "TestSupport", "RedisClient",
+                "Bridge", "TestSupport", "RedisClient", "QRCode", "CPNG",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

@@ -56,15 +56,20 @@ missing_packages() {
     done
     command -v ps >/dev/null 2>&1 || echo procps
     command -v setsid >/dev/null 2>&1 || echo util-linux
+    command -v ffmpeg >/dev/null 2>&1 || echo ffmpeg
     if command -v pkg-config >/dev/null 2>&1; then
         pkg-config --exists hiredis || echo libhiredis-dev
         pkg-config --exists libmariadb || echo libmariadb-dev
         pkg-config --exists libcrypt || echo libcrypt-dev
+        pkg-config --exists libqrencode || echo libqrencode-dev
+        pkg-config --exists libpng || echo libpng-dev
     else
         echo pkg-config
         dpkg -s libhiredis-dev >/dev/null 2>&1 || echo libhiredis-dev
         dpkg -s libmariadb-dev >/dev/null 2>&1 || echo libmariadb-dev
         dpkg -s libcrypt-dev >/dev/null 2>&1 || echo libcrypt-dev
+        dpkg -s libqrencode-dev >/dev/null 2>&1 || echo libqrencode-dev
+        dpkg -s libpng-dev >/dev/null 2>&1 || echo libpng-dev
     fi
 }
 

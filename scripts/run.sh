@@ -7,7 +7,7 @@
 # script exits non-zero.
 #
 # Environment: REDIS_PORT (6379), MARIADB_PORT (3306), BRIDGE_PORT (7001),
-# MARIADB_DATABASE (chat), JWT_SECRET (default: generated once, kept in
+# MARIADB_DATABASE (chat), UPLOAD_DIR (data/uploads), JWT_SECRET (default: generated once, kept in
 # data/jwt-secret), START_TIMEOUT / STOP_TIMEOUT (seconds).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -113,7 +113,7 @@ start_programs() {
     log "persister migrate"
     env "$APP_MARKER" "$BIN_DIR/persister" migrate
     log "starting the bridge on port $BRIDGE_PORT"
-    env "$APP_MARKER" setsid "$BIN_DIR/bridge" &
+    env "$APP_MARKER" UPLOAD_DIR="${UPLOAD_DIR:-$DATA_DIR/uploads}" setsid "$BIN_DIR/bridge" &
     BRIDGE_PID=$!
     log "starting the persister"
     env "$APP_MARKER" setsid "$BIN_DIR/persister" run &

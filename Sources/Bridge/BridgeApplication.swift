@@ -26,6 +26,8 @@ enum BridgeApplication {
         let autoReplies: AutoReplyService
         /// Where notice icons live (`--notice-icon-base`).
         let noticeIconBase: String
+        /// Uploads, serving and video screenshots (`--upload-*`, `--ffmpeg`).
+        let files: FilePolicy
 
         static func make(
             settings: BridgeSettings, redis: RedisClient, metrics: PrometheusCollectorRegistry, node: String,
@@ -60,7 +62,7 @@ enum BridgeApplication {
                 delivery: delivery, sender: sender, revoker: revoker, gateway: gateway,
                 complaints: ComplaintStore(scripts: scripts, streamCap: settings.messages.streamCap), askAnswers: askAnswers,
                 autoReplies: AutoReplyService(queue: questions, replier: AutoReplier(store: askAnswers, sender: sender)),
-                noticeIconBase: settings.noticeIconBase
+                noticeIconBase: settings.noticeIconBase, files: settings.files
             )
         }
     }
@@ -91,6 +93,16 @@ enum BridgeApplication {
         GroupRoutes(accounts: dependencies.accounts.store, delivery: dependencies.delivery, iconBase: dependencies.noticeIconBase).register(chat: chat)
         ComplaintRoutes(store: dependencies.complaints).register(chat: chat)
         AskAnswerRoutes(store: dependencies.askAnswers).register(chat: chat)
+        let uploads = UploadFolder(path: dependencies.files.uploadFolder)
+        UploadServing(folder: uploads).register(on: router)
+        UploadRoutes(
+            receiver: UploadReceiver(folder: uploads, policy: dependencies.files, logger: Logger(label: "bridge.uploads")),
+            policy: dependencies.files
+        ).register(chat: chat)
+        VideoScreenshotRoutes(
+            screenshotter: VideoScreenshotter(folder: uploads, policy: dependencies.files, logger: Logger(label: "bridge.screenshots"))
+        ).register(chat: chat)
+        QRCodeRoutes(accounts: dependencies.accounts.store).register(chat: chat)
         return router
     }
 }

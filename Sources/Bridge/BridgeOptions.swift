@@ -43,6 +43,27 @@ struct BridgeOptions: ParsableArguments {
     @Option(name: .customLong("send-dedup-seconds"), help: "How long the client id of a WebSocket send is remembered: a retry within it is acknowledged with the first acceptance and not sent again (env SEND_DEDUP_SECONDS, default 300).")
     var sendDedupSeconds: String?
 
+    @Option(name: .customLong("upload-dir"), help: "Folder of uploaded files and video screenshots, served at /public/uploads/ (env UPLOAD_DIR, default ./uploads).")
+    var uploadDirectory: String?
+
+    @Option(name: .customLong("upload-max-bytes"), help: "Largest file accepted by the upload endpoints (env UPLOAD_MAX_BYTES, default 104857600 = 100 MB).")
+    var uploadMaxBytes: String?
+
+    @Option(name: .customLong("upload-extensions"), help: "Comma-separated file name extensions that may be uploaded (env UPLOAD_EXTENSIONS, default: common images, videos and audio).")
+    var uploadExtensions: String?
+
+    @Option(name: .customLong("public-base-url"), help: "Scheme, host and port clients reach this bridge at, for the absolute URLs of uploadAliyun, e.g. https://chat.example.com (env PUBLIC_BASE_URL, default http:// + the request's Host).")
+    var publicBaseURL: String?
+
+    @Option(name: .customLong("ffmpeg"), help: "The ffmpeg executable of getVideoScreenshot: a path or a name in PATH (env FFMPEG_PATH, default ffmpeg).")
+    var ffmpeg: String?
+
+    @Option(name: .customLong("screenshot-timeout-ms"), help: "ffmpeg is killed after this long (env SCREENSHOT_TIMEOUT_MS, default 15000).")
+    var screenshotTimeoutMilliseconds: String?
+
+    @Option(name: .customLong("screenshot-concurrency"), help: "ffmpeg processes at once per bridge process; further getVideoScreenshot requests are refused (env SCREENSHOT_CONCURRENCY, default 4).")
+    var screenshotConcurrency: String?
+
     static let hostSetting = Setting("host", env: "BRIDGE_HOST")
     static let portSetting = Setting("port", env: "BRIDGE_PORT")
     static let jwtSecretSetting = Setting("jwt-secret", env: "JWT_SECRET")
@@ -56,6 +77,13 @@ struct BridgeOptions: ParsableArguments {
     static let historyCapSetting = Setting("history-cap", env: "HISTORY_CAP")
     static let streamMaxLengthSetting = Setting("stream-max-len", env: "STREAM_MAX_LEN")
     static let sendDedupSetting = Setting("send-dedup-seconds", env: "SEND_DEDUP_SECONDS")
+    static let uploadDirectorySetting = Setting("upload-dir", env: "UPLOAD_DIR")
+    static let uploadMaxBytesSetting = Setting("upload-max-bytes", env: "UPLOAD_MAX_BYTES")
+    static let uploadExtensionsSetting = Setting("upload-extensions", env: "UPLOAD_EXTENSIONS")
+    static let publicBaseURLSetting = Setting("public-base-url", env: "PUBLIC_BASE_URL")
+    static let ffmpegSetting = Setting("ffmpeg", env: "FFMPEG_PATH")
+    static let screenshotTimeoutSetting = Setting("screenshot-timeout-ms", env: "SCREENSHOT_TIMEOUT_MS")
+    static let screenshotConcurrencySetting = Setting("screenshot-concurrency", env: "SCREENSHOT_CONCURRENCY")
 
     func resolve(environment: [String: String]) throws(ConfigurationError) -> BridgeSettings {
         let host = try Self.hostSetting.resolve(flag: host, environment: environment, default: "127.0.0.1") {
@@ -101,6 +129,40 @@ struct BridgeOptions: ParsableArguments {
         settings.messages.clientIDWindow = try Self.sendDedupSetting.resolve(flag: sendDedupSeconds, environment: environment, default: .seconds(300)) {
             Int64($0).flatMap { (1...86_400).contains($0) ? .seconds($0) : nil }
         }
+        settings.files = try resolveFiles(environment: environment)
         return settings
+    }
+
+    private func resolveFiles(environment: [String: String]) throws(ConfigurationError) -> FilePolicy {
+        var files = FilePolicy()
+        files.uploadFolder = try Self.uploadDirectorySetting.resolve(flag: uploadDirectory, environment: environment, default: files.uploadFolder) {
+            $0.isEmpty || $0.contains("\0") ? nil : $0
+        }
+        files.maxUploadBytes = try Self.uploadMaxBytesSetting.resolve(flag: uploadMaxBytes, environment: environment, default: files.maxUploadBytes) {
+            Int($0).flatMap { (1...(1 << 40)).contains($0) ? $0 : nil }
+        }
+        files.allowedExtensions = try Self.uploadExtensionsSetting.resolve(
+            flag: uploadExtensions, environment: environment, default: files.allowedExtensions
+        ) { text in
+            let names = text.split(separator: ",").map { $0.trimming(" .").lowercased() }
+            guard !names.isEmpty, names.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 10 && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) } })
+            else { return nil }
+            return Set(names)
+        }
+        files.publicBaseURL = try Self.publicBaseURLSetting.resolve(flag: publicBaseURL, environment: environment, default: nil) {
+            let url = String($0.trimming("/"))
+            guard url.hasPrefix("http://") || url.hasPrefix("https://"), !url.contains(where: \.isWhitespace) else { return nil }
+            return .some(url)
+        }
+        files.ffmpeg = try Self.ffmpegSetting.resolve(flag: ffmpeg, environment: environment, default: files.ffmpeg) {
+            $0.isEmpty ? nil : $0
+        }
+        files.screenshotTimeout = try Self.screenshotTimeoutSetting.resolve(
+            flag: screenshotTimeoutMilliseconds, environment: environment, default: files.screenshotTimeout
+        ) { Int64($0).flatMap { (100...600_000).contains($0) ? .milliseconds($0) : nil } }
+        files.screenshotConcurrency = try Self.screenshotConcurrencySetting.resolve(
+            flag: screenshotConcurrency, environment: environment, default: files.screenshotConcurrency
+        ) { Int($0).flatMap { (1...64).contains($0) ? $0 : nil } }
+        return files
     }
 }

@@ -30,6 +30,7 @@ struct BridgeSettings: Sendable {
     var delivery = DeliveryPolicy()
     var messages = MessagePolicy()
     var noticeIconBase = GuidanceMessages.defaultIconBase
+    var files = FilePolicy()
 
     static func randomSecret() -> String {
         var generator = SystemRandomNumberGenerator()

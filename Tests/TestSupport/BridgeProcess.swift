@@ -34,6 +34,9 @@ public final class BridgeProcess: Sendable {
         process.terminate(signal: SIGKILL, grace: 5)
     }
 
+    /// The process id (e.g. to read its memory in /proc).
+    public var pid: pid_t { process.pid }
+
     public func signal(_ number: Int32) {
         process.signal(number)
     }

@@ -27,7 +27,9 @@ struct RequestParameters: Sendable {
     static func read(from request: inout Request) async throws(APIFailure) -> RequestParameters {
         let bytes: ByteBuffer
         do {
-            bytes = try await request.collectBody(upTo: maximumBodySize)
+            // A multipart body is a file upload: its route streams it to disk, so it is
+            // not read here (the token then comes from the header or the query).
+            bytes = isMultipart(request) ? ByteBuffer() : try await request.collectBody(upTo: maximumBodySize)
         } catch is NIOTooManyBytesError {
             throw APIFailure(bodyTooLarge)
         } catch {
@@ -38,6 +40,10 @@ struct RequestParameters: Sendable {
         )
         let body = try parseBody(Array(buffer: bytes), contentType: request.headers[.contentType])
         return RequestParameters(body: body, query: query, headers: request.headers)
+    }
+
+    static func isMultipart(_ request: Request) -> Bool {
+        request.headers[.contentType]?.lowercased().hasPrefix("multipart/") == true
     }
 
     static func parseBody(_ bytes: [UInt8], contentType: String?) throws(APIFailure) -> JSONObject {
