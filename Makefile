@@ -3,7 +3,7 @@
 
 ARGS ?=
 
-.PHONY: run test build bench-redis bench-gateway bench-chat clean-data
+.PHONY: run test build bench-redis bench-gateway bench-chat bench-persister clean-data
 
 run:
 	bash scripts/run.sh
@@ -22,6 +22,9 @@ bench-gateway:
 
 bench-chat:
 	bash scripts/bench-chat.sh
+
+bench-persister:
+	bash scripts/bench-persister.sh
 
 clean-data:
 	bash scripts/clean-data.sh
