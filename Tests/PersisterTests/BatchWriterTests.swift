@@ -38,7 +38,7 @@ struct BatchWriterTests {
     }
 
     static func friendRow(id: Int, nickname: String, isblack: Int = 0) -> String {
-        #"{"id":\#(id),"user_id":1,"friend_id":2,"nickname":"\#(nickname)","friendlookme":1,"melookfriend":1,"ismystarfriend":0,"isblack":\#(isblack),"status":1,"order":50,"create_time":"2026-11-21 10:00:00","update_time":"2026-11-21 10:00:00"}"#
+        #"{"id":\#(id),"user_id":1,"friend_id":\#(id + 1000),"nickname":"\#(nickname)","friendlookme":1,"melookfriend":1,"ismystarfriend":0,"isblack":\#(isblack),"status":1,"order":50,"create_time":"2026-11-21 10:00:00","update_time":"2026-11-21 10:00:00"}"#
     }
 
     @Test func anOlderChangeNeverOverwritesANewerOne() async throws {

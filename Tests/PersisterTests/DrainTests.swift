@@ -93,7 +93,12 @@ struct DrainTests {
             try await eventually(within: 90) {
                 try await fixture.holds(messages: ids.count)
             }
-            #expect(try fixture.count("SELECT COUNT(*) FROM goodfriend WHERE nickname = 'v2' AND version = 2") == 200)
+            try await eventually(within: 30) {
+                let group = try await fixture.persisterGroup(on: "chat:stream:entities")
+                return group["entries-read"] == "400" && group["pending"] == "0"
+            }
+            let friends = try fixture.database.connect().query("SELECT nickname, version, COUNT(*) FROM goodfriend GROUP BY nickname, version")
+            #expect(friends.map(\.values) == [["v2", "2", "200"]])
             let consumers = try await fixture.redis.send("XINFO", "CONSUMERS", "chat:stream:messages", "persister")
             #expect(consumers.array?.count == 2)
             one.signal(SIGTERM)
@@ -114,9 +119,8 @@ struct DrainTests {
             // Whatever it read, it wrote and acknowledged: nothing pending, no partial batch.
             #expect(try await fixture.pending() == 0)
             let written = try fixture.count("SELECT COUNT(*) FROM message")
-            let delivered = try await fixture.redis.send("XINFO", "GROUPS", "chat:stream:messages")
-            let read = delivered.array?.first?.array.map { RedisReply.array($0).fieldValues["entries-read"] }
-            #expect(read.flatMap { $0.flatMap { Int($0) } } == written)
+            let read = try await fixture.persisterGroup(on: "chat:stream:messages")["entries-read"]
+            #expect(read.flatMap { Int($0) } == written)
         }
     }
 

@@ -59,7 +59,7 @@ struct HydrateTests {
                     let response = try #require(HTTPProbe.request(port: bridge.port, method: "GET", path: path, headers: [("token", alice.token)]))
                     return "\(response.status) \(response.body)"
                 }
-                for (path, body) in [("/api/chat/searchUser", ["keyword": String(bob.username.prefix(6))]), ("/api/chat/getUserSetInfo", [:])] {
+                for (path, body) in [("/api/chat/searchUser", ["keyword": String(bob.username.prefix(6))]), ("/api/chat/getUserSetInfo", ["userid": bob.id])] {
                     let response = try bridge.post(path, body, token: alice.token)
                     bodies.append("\(response.status) \(Self.normalized(String(decoding: try JSONSerialization.data(withJSONObject: response.body, options: [.sortedKeys]), as: UTF8.self)))")
                 }
@@ -71,8 +71,7 @@ struct HydrateTests {
             // Drained: every entity event is in MariaDB.
             let entities = Int(try await fixture.redis.send("XLEN", "chat:stream:entities").integer ?? 0)
             try await eventually(within: 30) {
-                let groups = try await fixture.redis.send("XINFO", "GROUPS", "chat:stream:entities")
-                let info = RedisReply.array(groups.array?.first?.array ?? []).fieldValues
+                let info = try await fixture.persisterGroup(on: "chat:stream:entities")
                 return info["entries-read"] == String(entities) && info["pending"] == "0"
             }
             let keysBefore = try await Self.snapshot(fixture.redis)

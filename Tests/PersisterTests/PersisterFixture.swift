@@ -108,6 +108,21 @@ struct DrainFixture: Sendable {
         Int(try database.connect().query(sql).first?[0] ?? "0") ?? 0
     }
 
+    /// The persister group's `XINFO GROUPS` fields on `stream` (integers as text).
+    func persisterGroup(on stream: String) async throws -> [String: String] {
+        let groups = try await redis.send("XINFO", "GROUPS", stream)
+        for group in groups.array ?? [] {
+            var fields: [String: String] = [:]
+            let items = group.array ?? []
+            for index in stride(from: 0, to: items.count - 1, by: 2) {
+                guard let key = items[index].string else { continue }
+                fields[key] = items[index + 1].string ?? items[index + 1].integer.map(String.init)
+            }
+            if fields["name"] == "persister" { return fields }
+        }
+        return [:]
+    }
+
     /// Whether `message` holds `messages` rows and nothing is pending.
     func holds(messages: Int) async throws -> Bool {
         let rows = try count("SELECT COUNT(*) FROM message")

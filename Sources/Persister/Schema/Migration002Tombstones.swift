@@ -32,8 +32,8 @@ extension Migration {
             COMMENT '行版本：只应用更新的实体变更（幂等、按序）'
             """
         } + [
-            "ALTER TABLE `user` MODIFY `last_login` DATETIME(3) NULL DEFAULT NULL COMMENT '最近登录时间'",
-            "ALTER TABLE `user` MODIFY `register_time` DATETIME(3) NULL DEFAULT NULL COMMENT '注册时间'",
+            "ALTER TABLE `user` MODIFY COLUMN IF EXISTS `last_login` DATETIME(3) NULL DEFAULT NULL COMMENT '最近登录时间'",
+            "ALTER TABLE `user` MODIFY COLUMN IF EXISTS `register_time` DATETIME(3) NULL DEFAULT NULL COMMENT '注册时间'",
         ]
     )
 }
