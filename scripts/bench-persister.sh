@@ -12,7 +12,8 @@
 #    its lag (age of the oldest message not yet written, `persister status`) is sampled
 #    every 0.25 s. Bar: max < 1 s.
 #
-#   COUNT=200000 BATCH=2000 RATE=5000 PAIRS=100 PACED_SECONDS=20 make bench-persister
+#   COUNT=200000 BATCH=2000 ROUNDS=5 RATE=5000 PAIRS=100 PACED_SECONDS=20 make bench-persister
+#   (each round: the client into a fresh database, then the persister into another one)
 #   KEEP_TMP=1 keeps the folder with the logs and the generated backlog.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,7 +25,8 @@ BATCH=${BATCH:-2000}
 RATE=${RATE:-5000}
 PAIRS=${PAIRS:-100}
 PACED_SECONDS=${PACED_SECONDS:-20}
-for name in COUNT BATCH RATE PAIRS PACED_SECONDS; do
+ROUNDS=${ROUNDS:-5}
+for name in COUNT BATCH RATE PAIRS PACED_SECONDS ROUNDS; do
     [[ ${!name} =~ ^[1-9][0-9]*$ ]] || die "$name must be a positive integer, not '${!name}'"
 done
 
@@ -61,43 +63,60 @@ start_mariadb "$TMP/mariadb" "$MARIADB_PORT"
 log "generating $COUNT messages (Redis entries and the same rows as SQL)"
 python3 Benchmarks/PersisterBench/backlog.py "$COUNT" "$BATCH" "$TMP"
 
-for database in bench_cli bench_persister; do
-    MARIADB_URL=$(mariadb_url "$database") "$BIN/persister" migrate >/dev/null
-done
+migrate() { MARIADB_URL=$(mariadb_url "$1") LOG_LEVEL=warning "$BIN/persister" migrate >/dev/null; }
 count_rows() { mariadb_sql "$MARIADB_PORT" "SELECT COUNT(*) FROM $1.message"; }
-
-# --- 1. backlog -------------------------------------------------------------------------
-log "baseline: mariadb < messages.sql ($((COUNT / BATCH)) INSERTs of $BATCH rows)"
-start=$(now)
-mariadb --no-defaults --protocol=tcp -h127.0.0.1 -P"$MARIADB_PORT" -uroot bench_cli <"$TMP/messages.sql"
-CLI_SECONDS=$(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }')
-[ "$(count_rows bench_cli)" = "$COUNT" ] || die "the baseline wrote $(count_rows bench_cli) rows, not $COUNT"
-
-log "loading $COUNT entries into chat:stream:messages"
-redis-cli -p "$REDIS_PORT" --pipe <"$TMP/messages.resp" >/dev/null
-[ "$(redis-cli -p "$REDIS_PORT" XLEN chat:stream:messages)" = "$COUNT" ] || die "the stream does not hold $COUNT entries"
-
 group_field() { # field: of the persister group on the messages stream
     redis-cli -p "$REDIS_PORT" --raw XINFO GROUPS chat:stream:messages |
         awk -v f="$1" 'prev == "name" { group = $0 } { if (group == "persister" && prev == f) { print; exit } prev = $0 }'
 }
-log "persister run: draining the backlog (batch $BATCH)"
-start=$(now)
-env REDIS_URL="$REDIS_URL" MARIADB_URL="$(mariadb_url bench_persister)" LOG_LEVEL=warning \
-    PERSISTER_BATCH_SIZE="$BATCH" PERSISTER_METRICS_PORT="$METRICS_PORT" PERSISTER_TRIM_INTERVAL_MS=2000 \
-    setsid "$BIN/persister" run 2>"$TMP/persister.log" &
-PERSISTER_PID=$!
-until [ "$(group_field entries-read)" = "$COUNT" ] && [ "$(group_field pending)" = 0 ]; do
-    running "$PERSISTER_PID" || { cat "$TMP/persister.log" >&2; die "the persister exited"; }
-    sleep 0.05
+# start_persister DATABASE: `persister run` in the background (PERSISTER_PID).
+start_persister() {
+    env REDIS_URL="$REDIS_URL" MARIADB_URL="$(mariadb_url "$1")" LOG_LEVEL=warning \
+        PERSISTER_BATCH_SIZE="$BATCH" PERSISTER_METRICS_PORT="$METRICS_PORT" PERSISTER_TRIM_INTERVAL_MS=2000 \
+        setsid "$BIN/persister" run 2>>"$TMP/persister.log" &
+    PERSISTER_PID=$!
+}
+seconds_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+
+# --- 1. backlog, ROUNDS times (this machine's speed drifts: medians) -------------------
+declare -a CLI_RATES=() PERSISTER_RATES=() RATIOS=()
+for round in $(seq "$ROUNDS"); do
+    migrate "cli_$round"
+    migrate "persister_$round"
+    log "round $round of $ROUNDS: mariadb < messages.sql ($((COUNT / BATCH)) INSERTs of $BATCH rows)"
+    start=$(now)
+    mariadb --no-defaults --default-character-set=utf8mb4 --protocol=tcp -h127.0.0.1 -P"$MARIADB_PORT" -uroot "cli_$round" \
+        <"$TMP/messages.sql" 2>&1 | cut -c1-300
+    cli_seconds=$(seconds_since "$start")
+    [ "$(count_rows "cli_$round")" = "$COUNT" ] || die "the baseline wrote $(count_rows "cli_$round") rows, not $COUNT"
+
+    redis-cli -p "$REDIS_PORT" DEL chat:stream:messages chat:stream:entities >/dev/null
+    redis-cli -p "$REDIS_PORT" --pipe <"$TMP/messages.resp" >/dev/null
+    [ "$(redis-cli -p "$REDIS_PORT" XLEN chat:stream:messages)" = "$COUNT" ] || die "the stream does not hold $COUNT entries"
+    log "round $round of $ROUNDS: persister run draining $COUNT entries (batch $BATCH)"
+    start=$(now)
+    start_persister "persister_$round"
+    until [ "$(group_field entries-read)" = "$COUNT" ] && [ "$(group_field pending)" = 0 ]; do
+        running "$PERSISTER_PID" || { cat "$TMP/persister.log" >&2; die "the persister exited"; }
+        sleep 0.05
+    done
+    persister_seconds=$(seconds_since "$start")
+    stop_pid "$PERSISTER_PID"
+    PERSISTER_PID=''
+    [ "$(count_rows "persister_$round")" = "$COUNT" ] || die "the persister wrote $(count_rows "persister_$round") rows, not $COUNT"
+    CLI_RATES+=("$(awk -v n="$COUNT" -v s="$cli_seconds" 'BEGIN { printf "%.0f", n / s }')")
+    PERSISTER_RATES+=("$(awk -v n="$COUNT" -v s="$persister_seconds" 'BEGIN { printf "%.0f", n / s }')")
+    RATIOS+=("$(ratio "${PERSISTER_RATES[-1]}" "${CLI_RATES[-1]}")")
+    log "round $round: client ${cli_seconds}s, persister ${persister_seconds}s, ratio ${RATIOS[-1]}"
 done
-PERSISTER_SECONDS=$(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }')
-[ "$(count_rows bench_persister)" = "$COUNT" ] || die "the persister wrote $(count_rows bench_persister) rows, not $COUNT"
-CLI_RATE=$(awk -v n="$COUNT" -v s="$CLI_SECONDS" 'BEGIN { printf "%.0f", n / s }')
-PERSISTER_RATE=$(awk -v n="$COUNT" -v s="$PERSISTER_SECONDS" 'BEGIN { printf "%.0f", n / s }')
-RATIO=$(ratio "$PERSISTER_RATE" "$CLI_RATE")
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+CLI_RATE=$(printf '%s\n' "${CLI_RATES[@]}" | median)
+PERSISTER_RATE=$(printf '%s\n' "${PERSISTER_RATES[@]}" | median)
+RATIO=$(printf '%s\n' "${RATIOS[@]}" | median)
 
 # --- 2. steady load through the bridge -----------------------------------------------------
+migrate steady
+start_persister steady
 start_bench_bridge "$BIN" "$TMP" "$REDIS_PORT" "$BRIDGE_PORT" STREAM_MAX_LEN=1000000
 mkfifo "$TMP/control"
 exec 3<>"$TMP/control"
@@ -110,7 +129,7 @@ until grep -q '^ready' "$TMP/client.out"; do
     running "$CLIENT_PID" || { cat "$TMP/client.err" >&2; die "gateway-bench chat failed"; }
     sleep 0.1
 done
-before=$(count_rows bench_persister)
+before=$(count_rows steady)
 # The sampler: the persister group's lag on the messages stream, every 0.25 s.
 (
     while true; do
@@ -137,9 +156,11 @@ sleep 1
 stop_tree '' "$SAMPLER_PID"
 SAMPLER_PID=''
 PACED_LINE=$(grep '^phase=' "$TMP/client.out" | tail -n 1)
-after=$(count_rows bench_persister)
-LAG=$(sort -n "$TMP/lag.txt" | awk '{ v[NR] = $1 } END { if (NR == 0) { print "none"; exit }
-    printf "samples=%d p50=%.3f p99=%.3f max=%.3f", NR, v[int((NR + 1) / 2)], v[int(NR * 0.99) > 0 ? int(NR * 0.99) : 1], v[NR] }')
+after=$(count_rows steady)
+LAG=$(sort -n "$TMP/lag.txt" | awk '{ v[NR] = $1 } END {
+    if (NR == 0) { print "none"; exit }
+    p99 = int(NR * 0.99); if (p99 < 1) p99 = 1
+    printf "samples=%d p50=%.3f p99=%.3f max=%.3f", NR, v[int((NR + 1) / 2)], v[p99], v[NR] }')
 MAX_LAG=$(sort -n "$TMP/lag.txt" | tail -n 1)
 
 # --- report -----------------------------------------------------------------------------
@@ -147,10 +168,13 @@ verdict() { if awk -v v="$1" -v b="$2" -v op="$3" 'BEGIN { exit !(op == ">=" ? v
 printf '\npersister: %s cores, %s, redis-server %s\n' "$(nproc)" "$(mariadb --version | sed 's/.*Distrib \([^,]*\),.*/\1/')" \
     "$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')"
 printf 'backlog of %s messages, batches / INSERTs of %s rows, MariaDB defaults (innodb_flush_log_at_trx_commit=1)\n' "$COUNT" "$BATCH"
-printf '%-34s %10s %10s\n' '' seconds rows/s
-printf '%-34s %10s %10s\n' 'mariadb client, multi-row INSERTs' "$CLI_SECONDS" "$CLI_RATE"
-printf '%-34s %10s %10s\n' 'persister run (from its start)' "$PERSISTER_SECONDS" "$PERSISTER_RATE"
-printf 'ratio persister/client: %s (bar >= 0.90: %s)\n' "$RATIO" "$(verdict "$RATIO" 0.9 '>=')"
+printf '%-7s %12s %14s %8s\n' round client/s persister/s ratio
+for i in $(seq 0 $((ROUNDS - 1))); do
+    printf '%-7s %12s %14s %8s\n' "$((i + 1))" "${CLI_RATES[i]}" "${PERSISTER_RATES[i]}" "${RATIOS[i]}"
+done
+printf '%-7s %12s %14s %8s\n' median "$CLI_RATE" "$PERSISTER_RATE" "$RATIO"
+printf 'rows/s: COUNT / seconds; the persister timed from its process start to the last acknowledgement\n'
+printf 'ratio persister/client (median of the rounds): %s (bar >= 0.90: %s)\n' "$RATIO" "$(verdict "$RATIO" 0.9 '>=')"
 printf '\nsteady load: %s\n' "$PACED_LINE"
 printf 'rows written meanwhile: %s\n' "$((after - before))"
 printf 'persister lag on chat:stream:messages (s): %s (bar max < 1 s: %s)\n' "$LAG" "$(verdict "${MAX_LAG:-99}" 1 '<')"

@@ -41,7 +41,14 @@ struct DrainService: Service {
         var state = LoopState()
         let clock = ContinuousClock()
         var lastClaim = clock.now - settings.claimInterval
+        // Entries read while the previous batch was being written (a backlog).
+        var prefetched: DecodedBatch?
         while !stopping.isSet {
+            if let ready = prefetched {
+                prefetched = nil
+                await persistOverlapping(ready, full: ready.decoded.count + ready.failed.count >= settings.batchSize, writer: writer, state: &state, stopping: stopping, next: &prefetched)
+                continue
+            }
             var batch: [StreamEntry] = []
             do {
                 if !state.retry.isEmpty, clock.now >= state.retryDue {
@@ -65,10 +72,37 @@ struct DrainService: Service {
                 continue
             }
             state.redisFailures = 0
-            if !batch.isEmpty {
-                await persist(batch, writer: writer, state: &state, stopping: stopping)
-            }
+            guard !batch.isEmpty else { continue }
+            await persistOverlapping(
+                DecodedBatch(batch, writer: writer), full: batch.count >= settings.batchSize, writer: writer, state: &state,
+                stopping: stopping, next: &prefetched
+            )
         }
+        // Read before the stop: written and acknowledged too.
+        if let ready = prefetched {
+            await persist(ready, writer: writer, state: &state, stopping: stopping)
+        }
+    }
+
+    /// Writes `batch`; when it was full (a backlog), the next batch is read, decoded and
+    /// its statements built meanwhile, into `next`.
+    private func persistOverlapping(
+        _ batch: DecodedBatch, full: Bool, writer: BatchWriter, state: inout LoopState, stopping: StopFlag,
+        next: inout DecodedBatch?
+    ) async {
+        guard full, !stopping.isSet else {
+            await persist(batch, writer: writer, state: &state, stopping: stopping)
+            return
+        }
+        async let upcoming = prefetch(writer: writer)
+        await persist(batch, writer: writer, state: &state, stopping: stopping)
+        let read = await upcoming
+        next = read.isEmpty ? nil : read
+    }
+
+    private func prefetch(writer: BatchWriter) async -> DecodedBatch {
+        let entries = (try? await consumer.read(count: settings.batchSize, block: .zero)) ?? []
+        return DecodedBatch(entries, writer: writer)
     }
 
     /// What the loop carries from one batch to the next.
@@ -106,24 +140,38 @@ struct DrainService: Service {
         case stopped
     }
 
-    private func persist(_ batch: [StreamEntry], writer: BatchWriter, state: inout LoopState, stopping: StopFlag) async {
+    /// A batch read, decoded and its statements built: done for the next batch while the
+    /// current one is written.
+    private struct DecodedBatch: Sendable {
         var decoded: [StreamEntry] = []
         var items: [PersistableEntry] = []
         var failed: [(StreamEntry, String)] = []
-        decoded.reserveCapacity(batch.count)
-        items.reserveCapacity(batch.count)
-        for entry in batch {
-            do {
-                items.append(try PersistableEntry(entry))
-                decoded.append(entry)
-            } catch {
-                failed.append((entry, error.description))
+        var prepared: BatchWriter.PreparedWrite?
+
+        init(_ batch: [StreamEntry], writer: BatchWriter) {
+            decoded.reserveCapacity(batch.count)
+            items.reserveCapacity(batch.count)
+            for entry in batch {
+                do {
+                    items.append(try PersistableEntry(entry))
+                    decoded.append(entry)
+                } catch {
+                    failed.append((entry, error.description))
+                }
             }
+            prepared = items.isEmpty ? nil : writer.prepare(items)
         }
 
+        var isEmpty: Bool { decoded.isEmpty && failed.isEmpty }
+    }
+
+    private func persist(_ batch: DecodedBatch, writer: BatchWriter, state: inout LoopState, stopping: StopFlag) async {
+        let decoded = batch.decoded, items = batch.items
+        var failed = batch.failed
+
         var committed: [StreamEntry] = []
-        if !items.isEmpty {
-            switch await write(items, writer: writer, stopping: stopping) {
+        if let prepared = batch.prepared {
+            switch await write(prepared, writer: writer, stopping: stopping) {
             case .committed:
                 committed = decoded
             case .stopped:
@@ -136,7 +184,7 @@ struct DrainService: Service {
                     "entries": "\(items.count)", "error": "\(reason)",
                 ])
                 for (entry, item) in zip(decoded, items) {
-                    switch await write([item], writer: writer, stopping: stopping) {
+                    switch await write(writer.prepare([item]), writer: writer, stopping: stopping) {
                     case .committed: committed.append(entry)
                     case .failed(let reason): failed.append((entry, reason))
                     case .stopped: break
@@ -146,7 +194,9 @@ struct DrainService: Service {
             }
         }
         if !committed.isEmpty {
+            let ackStart = ContinuousClock.now
             await acknowledge(committed, stopping: stopping)
+            logger.trace("acknowledged", metadata: ["entries": "\(committed.count)", "ms": "\((ContinuousClock.now - ackStart).milliseconds)"])
             metrics.batchSize.record(committed.count)
             for entry in committed {
                 metrics.entries[entry.stream]?.increment()
@@ -159,16 +209,22 @@ struct DrainService: Service {
     }
 
     /// One transaction; retried with back-off while MariaDB is unreachable.
-    private func write(_ items: [PersistableEntry], writer: BatchWriter, stopping: StopFlag) async -> WriteOutcome {
+    private func write(_ items: BatchWriter.PreparedWrite, writer: BatchWriter, stopping: StopFlag) async -> WriteOutcome {
         var attempt = 0
         let clock = ContinuousClock()
         while true {
             let start = clock.now
             do {
                 try await session.withConnection { connection in
-                    try connection.transaction { connection in try writer.write(items, on: connection) }
+                    if writer.isSingleStatement(items) {
+                        // A placeholder fill-up after it is idempotent on its own (README).
+                        try writer.write(items, on: connection)
+                    } else {
+                        try connection.transaction { connection in try writer.write(items, on: connection) }
+                    }
                 }
                 metrics.commitTime.record(duration: start.duration(to: clock.now))
+                logger.trace("committed", metadata: ["ms": "\(start.duration(to: clock.now).milliseconds)"])
                 if attempt > 0 { logger.notice("MariaDB is back; batch written", metadata: ["attempts": "\(attempt + 1)"]) }
                 return .committed
             } catch let error as MariaDBError where Self.isUnavailable(error) {

@@ -24,10 +24,10 @@ enum PersistableEntry: Sendable {
 ///   row alone). An upsert not newer than the entity's tombstone is skipped.
 /// - Entity deletes: the row goes only if its version is older; the tombstone keeps the
 ///   highest deleted version.
-/// - Messages: multi-row `INSERT … ON DUPLICATE KEY UPDATE`, once by id. A revoke that
-///   arrives before its message (a replay, a claim) inserts a placeholder (`version` 0,
-///   `isremove` 1, the revoke's fields); the message later fills in its own fields and
-///   keeps `isremove` 1. A message row has `version` 1.
+/// - Messages: multi-row `INSERT IGNORE`, once by id. A revoke that arrives before its
+///   message (a replay, a claim) inserts a placeholder (`version` 0, `isremove` 1, the
+///   revoke's fields); when an INSERT finds rows there, the placeholders among them get
+///   the message's own fields and keep `isremove` 1. A message row has `version` 1.
 struct BatchWriter: Sendable {
     let schema: TableSchema
     /// Longest multi-row statement (MariaDB's `max_allowed_packet` is 16 MiB by default).
@@ -42,9 +42,30 @@ struct BatchWriter: Sendable {
         }
     }
 
-    /// Writes `entries` in order; returns the number of entries applied (not skipped).
-    @discardableResult
-    func write(_ entries: [PersistableEntry], on connection: MariaDBConnection) throws -> Int {
+    /// Entries made ready for one transaction: the entity changes (applied against the
+    /// tombstones they find) and the message statements, built without a connection so
+    /// that a batch can be prepared while the previous one is being written.
+    struct PreparedWrite: Sendable {
+        let changes: [EntityChange]
+        let messageStatements: [MessageStatement]
+        let messageCount: Int
+    }
+
+    /// One multi-row INSERT and the records it holds (for the rare rows that were there).
+    struct MessageStatement: Sendable {
+        let sql: String
+        let records: [MessageRecord]
+        let placeholders: Bool
+    }
+
+    /// Whether the write is one statement: then it commits on its own (autocommit), which
+    /// is the same single transaction without the round trips and the cost MariaDB adds
+    /// to an explicit one (measured: about a fifth on a batch of 2000 messages).
+    func isSingleStatement(_ prepared: PreparedWrite) -> Bool {
+        prepared.changes.isEmpty && prepared.messageStatements.count == 1
+    }
+
+    func prepare(_ entries: [PersistableEntry]) -> PreparedWrite {
         var changes: [EntityChange] = []
         var messages: [MessageRecord] = []
         var revokes: [MessageRecord] = []
@@ -55,13 +76,29 @@ struct BatchWriter: Sendable {
             case .message(let record): revokes.append(record)
             }
         }
-        var applied = 0
-        if !changes.isEmpty { applied += try writeEntities(changes, on: connection) }
         // Messages before revokes: a revoke of a message of the same batch then only sets
         // its flag.
-        try insertMessages(messages, placeholders: false, on: connection)
-        try insertMessages(revokes, placeholders: true, on: connection)
-        return applied + messages.count + revokes.count
+        let statements = messageStatements(messages, placeholders: false) + messageStatements(revokes, placeholders: true)
+        return PreparedWrite(changes: changes, messageStatements: statements, messageCount: messages.count + revokes.count)
+    }
+
+    /// Writes `entries` in order; returns the number of entries applied (not skipped).
+    @discardableResult
+    func write(_ entries: [PersistableEntry], on connection: MariaDBConnection) throws -> Int {
+        try write(prepare(entries), on: connection)
+    }
+
+    @discardableResult
+    func write(_ prepared: PreparedWrite, on connection: MariaDBConnection) throws -> Int {
+        var applied = 0
+        if !prepared.changes.isEmpty { applied += try writeEntities(prepared.changes, on: connection) }
+        for statement in prepared.messageStatements {
+            let inserted = try connection.execute(statement.sql)
+            if !statement.placeholders && inserted < UInt64(statement.records.count) {
+                try fillPlaceholders(statement.records, on: connection)
+            }
+        }
+        return applied + prepared.messageCount
     }
 
     // MARK: Entities
@@ -168,37 +205,77 @@ struct BatchWriter: Sendable {
 
     // MARK: Messages
 
-    private static let messageColumns: StaticString =
+    private static let revokeColumns: StaticString =
         "INSERT INTO `message` (`id`, `chat_type`, `type`, `from_id`, `to_id`, `from_name`, `from_avatar`, `to_name`, `to_avatar`, `data`, `options`, `create_time`, `isremove`, `version`) VALUES "
 
-    /// A message fills in a placeholder a revoke left (version 0), never a real row.
-    private static let messageUpdate: StaticString = """
-         ON DUPLICATE KEY UPDATE `chat_type` = IF(`version` = 0, VALUES(`chat_type`), `chat_type`), \
-        `type` = IF(`version` = 0, VALUES(`type`), `type`), `from_id` = IF(`version` = 0, VALUES(`from_id`), `from_id`), \
-        `to_id` = IF(`version` = 0, VALUES(`to_id`), `to_id`), `from_name` = IF(`version` = 0, VALUES(`from_name`), `from_name`), \
-        `from_avatar` = IF(`version` = 0, VALUES(`from_avatar`), `from_avatar`), \
-        `to_name` = IF(`version` = 0, VALUES(`to_name`), `to_name`), `to_avatar` = IF(`version` = 0, VALUES(`to_avatar`), `to_avatar`), \
-        `data` = IF(`version` = 0, VALUES(`data`), `data`), `options` = IF(`version` = 0, VALUES(`options`), `options`), \
-        `create_time` = IF(`version` = 0, VALUES(`create_time`), `create_time`), \
-        `isremove` = GREATEST(`isremove`, VALUES(`isremove`)), `version` = GREATEST(`version`, VALUES(`version`))
-        """
+    /// IGNORE: a row that is there already is a replay, or a revoke's placeholder (below).
+    private static let messageColumns: StaticString =
+        "INSERT IGNORE INTO `message` (`id`, `chat_type`, `type`, `from_id`, `to_id`, `from_name`, `from_avatar`, `to_name`, `to_avatar`, `data`, `options`, `create_time`, `isremove`, `version`) VALUES "
 
     private static let revokeUpdate: StaticString = " ON DUPLICATE KEY UPDATE `isremove` = 1"
 
-    private func insertMessages(_ records: [MessageRecord], placeholders: Bool, on connection: MariaDBConnection) throws {
-        guard !records.isEmpty else { return }
+    /// Some rows of an INSERT IGNORE were there already: replays (nothing to do) or
+    /// placeholders a revoke left (version 0), which get the message's own fields and keep
+    /// `isremove` 1. Rare, so one small statement per placeholder.
+    private func fillPlaceholders(_ records: [MessageRecord], on connection: MariaDBConnection) throws {
+        var query = SQLText()
+        query.append("SELECT `id` FROM `message` WHERE `version` = 0 AND `id` IN (")
+        for record in records {
+            query.append(quoted: record.id)
+            query.append(",")
+        }
+        query.removeLast()
+        query.append(")")
+        let placeholders = Set(try connection.query(query.string).compactMap { $0[0] })
+        guard !placeholders.isEmpty else { return }
+        for record in records where placeholders.contains(record.id) {
+            var sql = SQLText()
+            sql.append("UPDATE `message` SET `chat_type` = ")
+            sql.append(quoted: record.chatType)
+            sql.append(", `type` = ")
+            sql.append(quoted: record.type)
+            sql.append(", `from_id` = ")
+            sql.append(quoted: record.fromID)
+            sql.append(", `to_id` = ")
+            sql.append(integer: record.toID)
+            sql.append(", `from_name` = ")
+            sql.append(quoted: record.fromName)
+            sql.append(", `from_avatar` = ")
+            sql.append(quoted: record.fromAvatar)
+            sql.append(", `to_name` = ")
+            sql.append(quoted: record.toName)
+            sql.append(", `to_avatar` = ")
+            sql.append(quoted: record.toAvatar)
+            sql.append(", `data` = ")
+            sql.append(quoted: record.data)
+            sql.append(", `options` = ")
+            sql.append(quoted: record.options)
+            sql.append(", `create_time` = ")
+            sql.append(integer: record.createTime)
+            sql.append(", `version` = 1 WHERE `id` = ")
+            sql.append(quoted: record.id)
+            sql.append(" AND `version` = 0")
+            try connection.execute(sql.string)
+        }
+    }
+
+    private func messageStatements(_ records: [MessageRecord], placeholders: Bool) -> [MessageStatement] {
+        guard !records.isEmpty else { return [] }
+        var statements: [MessageStatement] = []
+        var first = 0
         var sql = SQLText(capacity: min(maximumStatementBytes, records.count * 400 + 1024))
         var rows = 0
-        func flush() throws {
+        func flush() {
             guard rows > 0 else { return }
-            sql.append(placeholders ? Self.revokeUpdate : Self.messageUpdate)
-            try connection.execute(sql.string)
+            if placeholders { sql.append(Self.revokeUpdate) }
+            statements.append(MessageStatement(sql: sql.string, records: Array(records[first..<(first + rows)]), placeholders: placeholders))
             sql = SQLText(capacity: sql.count)
+            first += rows
             rows = 0
         }
         for record in records {
-            if rows > 0 && sql.count >= maximumStatementBytes { try flush() }
-            if rows == 0 { sql.append(Self.messageColumns) } else { sql.append(",") }
+            if rows > 0 && sql.count >= maximumStatementBytes { flush() }
+            if rows == 0 { sql.append(placeholders ? Self.revokeColumns : Self.messageColumns) } else { sql.append(",") }
             sql.append("(")
             sql.append(quoted: record.id)
             sql.append(",")
@@ -227,6 +304,7 @@ struct BatchWriter: Sendable {
             sql.append(placeholders ? "0)" : "1)")
             rows += 1
         }
-        try flush()
+        flush()
+        return statements
     }
 }
