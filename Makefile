@@ -3,7 +3,7 @@
 
 ARGS ?=
 
-.PHONY: run test build bench-redis bench-gateway bench-chat bench-group clean-data
+.PHONY: run test build bench-redis bench-gateway bench-chat bench-group bench-persister clean-data
 
 run:
 	bash scripts/run.sh
@@ -25,6 +25,9 @@ bench-chat:
 
 bench-group:
 	bash scripts/bench-group.sh
+
+bench-persister:
+	bash scripts/bench-persister.sh
 
 clean-data:
 	bash scripts/clean-data.sh

@@ -116,6 +116,9 @@ let package = Package(
                 "ChatRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
 
@@ -171,6 +174,12 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .testTarget(name: "PersisterTests", dependencies: ["Persister", "MariaDB", "TestSupport"]),
+        .testTarget(
+            name: "PersisterTests",
+            dependencies: [
+                "Persister", "MariaDB", "TestSupport", "RedisClient", "Model",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
     ]
 )

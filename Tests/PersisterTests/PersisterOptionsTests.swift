@@ -67,7 +67,7 @@ struct PersisterOptionsTests {
 
     @Test func subcommands() {
         let names = PersisterCommand.configuration.subcommands.map { $0._commandName }
-        #expect(names == ["run", "migrate"])
+        #expect(names == ["run", "migrate", "status", "hydrate"])
     }
 
     @Test func backoffDoublesUpToTheMaximumWithJitter() {

@@ -92,3 +92,12 @@ public struct MariaDBTestDatabase: Sendable {
         return withoutQuery[..<slash] + "/" + name + query
     }
 }
+
+extension MariaDBTestDatabase {
+    /// An existing database named by `url` (a server the test started itself); never
+    /// dropped by this type.
+    public static func external(url: String) throws -> MariaDBTestDatabase {
+        let parsed = try MariaDBConfiguration(url: url)
+        return MariaDBTestDatabase(name: parsed.database ?? "", serverConfiguration: parsed.withoutDatabase, url: url)
+    }
+}

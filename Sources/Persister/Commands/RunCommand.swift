@@ -1,9 +1,12 @@
 import ArgumentParser
 import ChatRuntime
 import Logging
+import Model
+import RedisClient
 import ServiceLifecycle
 
-/// `persister run`: the long-running worker. Stops cleanly (exit 0) on SIGTERM or SIGINT.
+/// `persister run`: the long-running worker. Stops cleanly (exit 0) on SIGTERM or SIGINT,
+/// after writing and acknowledging the batch in hand.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -12,25 +15,59 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
     @OptionGroup var persister: PersisterOptions
+    @OptionGroup var drain: DrainOptions
 
     func run() async throws {
         let settings: PersisterSettings
+        let drainSettings: DrainSettings
         do {
-            settings = try PersisterSettings.resolve(common: common, persister: persister, environment: processEnvironment())
+            let environment = processEnvironment()
+            settings = try PersisterSettings.resolve(common: common, persister: persister, environment: environment)
+            drainSettings = try drain.resolve(environment: environment)
         } catch {
             Self.exit(configurationError: error)
         }
         Bootstrap.logging(level: settings.logLevel)
+        let registry = PersisterMetrics.bootstrap(maximumBatchSize: drainSettings.batchSize * 2)
         var logger = Logger(label: "persister")
         logger[metadataKey: "node"] = "\(settings.common.nodeID)"
 
-        let session = MariaDBSession(configuration: settings.mariaDB, logger: logger)
-        let service = PersisterService(session: session, logger: logger)
+        let redis = RedisClient(configuration: settings.common.redis, logger: Logger(label: "persister.redis"))
+        // Blocking reads on a connection of their own, with room for the block time.
+        var readerConfiguration = settings.common.redis
+        readerConfiguration.poolSize = 1
+        readerConfiguration.commandTimeout = settings.common.redis.commandTimeout
+            + .milliseconds(max(drainSettings.poll, drainSettings.entryRetryDelay).milliseconds)
+        let reader = RedisClient(configuration: readerConfiguration, logger: Logger(label: "persister.redis.reader"))
+
+        let metrics = PersisterMetrics()
+        let session = MariaDBSession(configuration: settings.mariaDB, logger: logger) { connection in
+            try BatchWriter.prepare(connection)
+        }
+        let consumer = StreamConsumer(
+            group: StreamName.persisterGroup, consumer: settings.common.nodeID, reader: reader, redis: redis
+        )
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: DrainService(settings: drainSettings, session: session, consumer: consumer, metrics: metrics, logger: logger)),
+            .init(service: StreamMaintenance(
+                settings: drainSettings, redis: redis, group: StreamName.persisterGroup, metrics: metrics,
+                logger: Logger(label: "persister.streams")
+            )),
+        ]
+        if drainSettings.metricsPort > 0 {
+            services.append(.init(service: MetricsServer.application(
+                host: drainSettings.metricsHost, port: drainSettings.metricsPort, registry: registry,
+                logger: Logger(label: "persister.http")
+            )))
+        }
         let group = ServiceGroup(configuration: .init(
-            services: [service],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
         try await group.run()
+        await session.disconnect()
+        await reader.shutdown()
+        await redis.shutdown()
     }
 }

@@ -12,13 +12,19 @@ actor MariaDBSession {
     private let executor: DedicatedThreadExecutor
     private let logger: Logger
     private var connection: MariaDBConnection?
+    /// Runs on every new connection before it is used (session settings).
+    private let setup: @Sendable (MariaDBConnection) throws -> Void
 
     nonisolated var unownedExecutor: UnownedSerialExecutor {
         executor.asUnownedSerialExecutor()
     }
 
-    init(configuration: MariaDBConfiguration, logger: Logger, threadName: String = "mariadb") {
+    init(
+        configuration: MariaDBConfiguration, logger: Logger, threadName: String = "mariadb",
+        setup: @escaping @Sendable (MariaDBConnection) throws -> Void = { _ in }
+    ) {
         self.configuration = configuration
+        self.setup = setup
         self.executor = DedicatedThreadExecutor(name: threadName)
         var logger = logger
         logger[metadataKey: "mariadb"] = "\(configuration)"
@@ -39,7 +45,7 @@ actor MariaDBSession {
         while connection == nil {
             try Task.checkCancellation()
             do {
-                connection = try MariaDBConnection(configuration: configuration, logger: logger)
+                connection = try open()
                 if attempt > 0 {
                     logger.notice("connected to MariaDB", metadata: ["attempts": "\(attempt + 1)"])
                 }
@@ -51,7 +57,7 @@ actor MariaDBSession {
                     "attempt": "\(attempt)",
                     "retry_in_ms": "\(delay.milliseconds)",
                 ]
-                if error.code == .unknownDatabase {
+                if (error as? MariaDBError)?.code == .unknownDatabase {
                     metadata["hint"] = "create the database and its tables with `persister migrate`"
                 }
                 logger.warning("cannot connect to MariaDB; retrying", metadata: metadata)
@@ -64,7 +70,7 @@ actor MariaDBSession {
     /// there is none. An error saying the connection is lost drops it, so that the next
     /// call starts with a fresh one.
     func withConnection<Result: Sendable>(_ body: (MariaDBConnection) throws -> Result) throws -> Result {
-        let connection = try self.connection ?? MariaDBConnection(configuration: configuration, logger: logger)
+        let connection = try self.connection ?? open()
         self.connection = connection
         do {
             return try body(connection)
@@ -73,6 +79,12 @@ actor MariaDBSession {
             self.connection = nil
             throw error
         }
+    }
+
+    private func open() throws -> MariaDBConnection {
+        let connection = try MariaDBConnection(configuration: configuration, logger: logger)
+        try setup(connection)
+        return connection
     }
 
     /// Closes the connection (a later call opens a new one).

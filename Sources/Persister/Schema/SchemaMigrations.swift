@@ -2,6 +2,7 @@
 enum SchemaMigrations {
     static let all: [Migration] = [
         .createInitialTables,
+        .addTombstonesAndMilliseconds,
     ]
 
     /// The bookkeeping table, created before anything else.

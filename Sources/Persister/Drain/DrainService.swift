@@ -1,0 +1,353 @@
+import Logging
+import MariaDB
+import Model
+import RedisClient
+import ServiceLifecycle
+
+/// `persister run`'s work: reads both streams with the consumer group, writes each batch
+/// in one MariaDB transaction and acknowledges it after the commit.
+///
+/// Failures (README *Persister*): MariaDB unreachable → the batch is retried with
+/// back-off, nothing acknowledged. A batch failing on its data → written again entry by
+/// entry, so that one bad entry holds up only itself; an entry failing `maxAttempts`
+/// times → dead-letter stream and acknowledged. A consumer that died → its entries are
+/// claimed after `claimIdle`. SIGTERM → the batch in hand is finished (written and
+/// acknowledged, unless MariaDB is down: then it stays pending for the next run) and the
+/// service returns.
+struct DrainService: Service {
+    let settings: DrainSettings
+    let session: MariaDBSession
+    let consumer: StreamConsumer
+    let metrics: PersisterMetrics
+    var backoff = ReconnectBackoff()
+    let logger: Logger
+
+    func run() async throws {
+        let stopping = StopFlag()
+        await withGracefulShutdownHandler {
+            await drain(stopping)
+        } onGracefulShutdown: {
+            stopping.set()
+        }
+        logger.info("persister stopped")
+    }
+
+    private func drain(_ stopping: StopFlag) async {
+        guard let writer = await prepare(stopping), await createGroups(stopping) else { return }
+        logger.info("persister draining", metadata: [
+            "consumer": "\(consumer.consumer)", "group": "\(consumer.group)", "batch_size": "\(settings.batchSize)",
+            "batch_delay_ms": "\(settings.batchDelay.milliseconds)",
+        ])
+        var state = LoopState()
+        let clock = ContinuousClock()
+        var lastClaim = clock.now - settings.claimInterval
+        // Entries read while the previous batch was being written (a backlog).
+        var prefetched: DecodedBatch?
+        while !stopping.isSet {
+            if let ready = prefetched {
+                prefetched = nil
+                await persistOverlapping(ready, full: ready.decoded.count + ready.failed.count >= settings.batchSize, writer: writer, state: &state, stopping: stopping, next: &prefetched)
+                continue
+            }
+            var batch: [StreamEntry] = []
+            do {
+                if !state.retry.isEmpty, clock.now >= state.retryDue {
+                    batch = state.retry
+                    state.retry = []
+                } else if clock.now - lastClaim >= settings.claimInterval {
+                    lastClaim = clock.now
+                    batch = try await consumer.claim(minIdle: settings.claimIdle, count: settings.batchSize, cursors: &state.claimCursors)
+                    if !batch.isEmpty {
+                        metrics.claimed.increment(by: batch.count)
+                        logger.notice("claimed entries another consumer left pending", metadata: ["entries": "\(batch.count)"])
+                    }
+                }
+                if batch.isEmpty {
+                    batch = try await readBatch(stopping, retryPending: !state.retry.isEmpty)
+                }
+            } catch {
+                state.redisFailures += 1
+                logger.warning("cannot read the streams; retrying", metadata: ["error": "\(error)"])
+                await stopping.sleep(for: backoff.delay(afterAttempt: state.redisFailures))
+                continue
+            }
+            state.redisFailures = 0
+            guard !batch.isEmpty else { continue }
+            await persistOverlapping(
+                DecodedBatch(batch, writer: writer), full: batch.count >= settings.batchSize, writer: writer, state: &state,
+                stopping: stopping, next: &prefetched
+            )
+        }
+        // Read before the stop: written and acknowledged too.
+        if let ready = prefetched {
+            await persist(ready, writer: writer, state: &state, stopping: stopping)
+        }
+    }
+
+    /// Writes `batch`; when it was full (a backlog), the next batch is read, decoded and
+    /// its statements built meanwhile, into `next`.
+    private func persistOverlapping(
+        _ batch: DecodedBatch, full: Bool, writer: BatchWriter, state: inout LoopState, stopping: StopFlag,
+        next: inout DecodedBatch?
+    ) async {
+        guard full, !stopping.isSet else {
+            await persist(batch, writer: writer, state: &state, stopping: stopping)
+            return
+        }
+        async let upcoming = prefetch(writer: writer)
+        await persist(batch, writer: writer, state: &state, stopping: stopping)
+        let read = await upcoming
+        next = read.isEmpty ? nil : read
+    }
+
+    private func prefetch(writer: BatchWriter) async -> DecodedBatch {
+        let entries = (try? await consumer.read(count: settings.batchSize, block: .zero)) ?? []
+        return DecodedBatch(entries, writer: writer)
+    }
+
+    /// What the loop carries from one batch to the next.
+    private struct LoopState {
+        /// Entries that failed on their data, retried after `entryRetryDelay`.
+        var retry: [StreamEntry] = []
+        var retryDue = ContinuousClock.now
+        /// Failed attempts per entry (`stream id`).
+        var attempts: [String: Int] = [:]
+        var claimCursors: [String: String] = [:]
+        var redisFailures = 0
+    }
+
+    // MARK: Reading
+
+    /// Up to `batchSize` entries: waits up to `poll` for the first, then `batchDelay` for
+    /// more. With entries waiting for a retry it does not block.
+    private func readBatch(_ stopping: StopFlag, retryPending: Bool) async throws -> [StreamEntry] {
+        let block = retryPending ? settings.entryRetryDelay : settings.poll
+        var batch = try await consumer.read(count: settings.batchSize, block: block)
+        if !batch.isEmpty && (batch.count < settings.batchSize) && (settings.batchDelay > .zero) && !stopping.isSet {
+            await stopping.sleep(for: settings.batchDelay)
+            batch += try await consumer.read(count: settings.batchSize - batch.count, block: .zero)
+        }
+        return batch
+    }
+
+    // MARK: Writing
+
+    private enum WriteOutcome {
+        case committed
+        /// The entries themselves failed (the transaction was rolled back).
+        case failed(String)
+        /// MariaDB unreachable and a shutdown requested: nothing written.
+        case stopped
+    }
+
+    /// A batch read, decoded and its statements built: done for the next batch while the
+    /// current one is written.
+    private struct DecodedBatch: Sendable {
+        var decoded: [StreamEntry] = []
+        var items: [PersistableEntry] = []
+        var failed: [(StreamEntry, String)] = []
+        var prepared: BatchWriter.PreparedWrite?
+
+        init(_ batch: [StreamEntry], writer: BatchWriter) {
+            decoded.reserveCapacity(batch.count)
+            items.reserveCapacity(batch.count)
+            for entry in batch {
+                do {
+                    items.append(try PersistableEntry(entry))
+                    decoded.append(entry)
+                } catch {
+                    failed.append((entry, error.description))
+                }
+            }
+            prepared = items.isEmpty ? nil : writer.prepare(items)
+        }
+
+        var isEmpty: Bool { decoded.isEmpty && failed.isEmpty }
+    }
+
+    private func persist(_ batch: DecodedBatch, writer: BatchWriter, state: inout LoopState, stopping: StopFlag) async {
+        let decoded = batch.decoded, items = batch.items
+        var failed = batch.failed
+
+        var committed: [StreamEntry] = []
+        if let prepared = batch.prepared {
+            switch await write(prepared, writer: writer, stopping: stopping) {
+            case .committed:
+                committed = decoded
+            case .stopped:
+                return
+            case .failed(let reason) where items.count == 1:
+                failed.append((decoded[0], reason))
+            case .failed(let reason):
+                metrics.splitRetries.increment()
+                logger.warning("a batch failed on its data; writing it entry by entry", metadata: [
+                    "entries": "\(items.count)", "error": "\(reason)",
+                ])
+                for (entry, item) in zip(decoded, items) {
+                    switch await write(writer.prepare([item]), writer: writer, stopping: stopping) {
+                    case .committed: committed.append(entry)
+                    case .failed(let reason): failed.append((entry, reason))
+                    case .stopped: break
+                    }
+                    if stopping.isSet { break }
+                }
+            }
+        }
+        if !committed.isEmpty {
+            let ackStart = ContinuousClock.now
+            await acknowledge(committed, stopping: stopping)
+            logger.trace("acknowledged", metadata: ["entries": "\(committed.count)", "ms": "\((ContinuousClock.now - ackStart).milliseconds)"])
+            metrics.batchSize.record(committed.count)
+            for entry in committed {
+                metrics.entries[entry.stream]?.increment()
+                state.attempts[entry.reference] = nil
+            }
+        }
+        for (entry, reason) in failed {
+            await fail(entry, reason: reason, state: &state)
+        }
+    }
+
+    /// One transaction; retried with back-off while MariaDB is unreachable.
+    private func write(_ items: BatchWriter.PreparedWrite, writer: BatchWriter, stopping: StopFlag) async -> WriteOutcome {
+        var attempt = 0
+        let clock = ContinuousClock()
+        while true {
+            let start = clock.now
+            do {
+                try await session.withConnection { connection in
+                    if writer.isSingleStatement(items) {
+                        // A placeholder fill-up after it is idempotent on its own (README).
+                        try writer.write(items, on: connection)
+                    } else {
+                        try connection.transaction { connection in try writer.write(items, on: connection) }
+                    }
+                }
+                metrics.commitTime.record(duration: start.duration(to: clock.now))
+                logger.trace("committed", metadata: ["ms": "\(start.duration(to: clock.now).milliseconds)"])
+                if attempt > 0 { logger.notice("MariaDB is back; batch written", metadata: ["attempts": "\(attempt + 1)"]) }
+                return .committed
+            } catch let error as MariaDBError where Self.isUnavailable(error) {
+                attempt += 1
+                metrics.mariaDBRetries.increment()
+                let delay = backoff.delay(afterAttempt: attempt)
+                if attempt == 1 || attempt % 10 == 0 {
+                    logger.warning("MariaDB unavailable; retrying the batch, nothing acknowledged", metadata: [
+                        "error": "\(error)", "attempt": "\(attempt)", "retry_in_ms": "\(delay.milliseconds)",
+                    ])
+                }
+                if stopping.isSet { return .stopped }
+                await stopping.sleep(for: delay)
+                if stopping.isSet { return .stopped }
+            } catch {
+                return .failed("\(error)")
+            }
+        }
+    }
+
+    /// Errors that say nothing about the entries: the server is down, restarting,
+    /// overloaded, or not migrated yet. Anything else is the entries' fault.
+    static func isUnavailable(_ error: MariaDBError) -> Bool {
+        if error.isConnectionLost || error.isTransient || error.code.isClientError { return true }
+        switch error.code.rawValue {
+        case 1040, 1041, 1043, 1044, 1045, 1049, 1053, 1077, 1146, 1290, 1927, 1969, 4031: return true
+        default: return false
+        }
+    }
+
+    private func acknowledge(_ entries: [StreamEntry], stopping: StopFlag) async {
+        var attempt = 0
+        while true {
+            do {
+                try await consumer.acknowledge(entries)
+                return
+            } catch {
+                attempt += 1
+                // Written but not acknowledged: another delivery writes them again, which
+                // changes nothing. Still worth a few tries, to spare that work.
+                logger.warning("cannot acknowledge written entries; retrying", metadata: ["error": "\(error)", "entries": "\(entries.count)"])
+                if stopping.isSet && attempt >= 3 { return }
+                await stopping.sleep(for: backoff.delay(afterAttempt: attempt))
+            }
+        }
+    }
+
+    /// An entry failed on its data: retried later, or dead-lettered after `maxAttempts`.
+    private func fail(_ entry: StreamEntry, reason: String, state: inout LoopState) async {
+        let attempts = (state.attempts[entry.reference] ?? 0) + 1
+        state.attempts[entry.reference] = attempts
+        let deliveries = (try? await consumer.deliveries(of: entry)) ?? 0
+        let tries = max(attempts, deliveries)
+        guard tries >= settings.maxAttempts else {
+            metrics.entryRetries.increment()
+            logger.warning("entry failed; retrying it", metadata: [
+                "entry": "\(entry.reference)", "attempt": "\(tries)", "max_attempts": "\(settings.maxAttempts)", "error": "\(reason)",
+            ])
+            state.retry.append(entry)
+            state.retryDue = .now + settings.entryRetryDelay
+            return
+        }
+        do {
+            try await consumer.deadLetter(entry, error: reason, attempts: tries, hardCap: settings.deadLetterCap)
+            state.attempts[entry.reference] = nil
+            metrics.deadLetters.increment()
+            logger.error("entry moved to the dead-letter stream", metadata: [
+                "entry": "\(entry.reference)", "dead_letters": "\(StreamConsumer.deadLetterStream)", "attempts": "\(tries)",
+                "error": "\(reason)",
+            ])
+        } catch {
+            logger.warning("cannot dead-letter the entry; retrying it", metadata: ["entry": "\(entry.reference)", "error": "\(error)"])
+            state.retry.append(entry)
+            state.retryDue = .now + settings.entryRetryDelay
+        }
+    }
+
+    // MARK: Start
+
+    /// The writer, once MariaDB answers and its tables are known; nil when stopped first.
+    private func prepare(_ stopping: StopFlag) async -> BatchWriter? {
+        var attempt = 0
+        while !stopping.isSet {
+            do {
+                let schema = try await session.withConnection { try TableSchema.load(from: $0) }
+                let missing = Entity.allCases.map(\.table).filter { schema.columns(of: $0) == nil }
+                    + ["message", "entity_tombstone"].filter { schema.columns(of: $0) == nil }
+                guard missing.isEmpty else {
+                    throw PersisterError("tables missing: \(missing.joined(separator: ", ")); run `persister migrate`")
+                }
+                if attempt > 0 { logger.notice("MariaDB ready", metadata: ["attempts": "\(attempt + 1)"]) }
+                return BatchWriter(schema: schema)
+            } catch {
+                attempt += 1
+                let delay = backoff.delay(afterAttempt: attempt)
+                logger.warning("MariaDB not ready; retrying", metadata: ["error": "\(error)", "retry_in_ms": "\(delay.milliseconds)"])
+                await stopping.sleep(for: delay)
+            }
+        }
+        return nil
+    }
+
+    private func createGroups(_ stopping: StopFlag) async -> Bool {
+        var attempt = 0
+        while !stopping.isSet {
+            do {
+                try await consumer.createGroups()
+                return true
+            } catch {
+                attempt += 1
+                logger.warning("cannot create the consumer groups; retrying", metadata: ["error": "\(error)"])
+                await stopping.sleep(for: backoff.delay(afterAttempt: attempt))
+            }
+        }
+        return false
+    }
+}
+
+/// A failure with a message for the operator.
+struct PersisterError: Error, Sendable, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}

@@ -1,0 +1,93 @@
+import Model
+
+/// How each entity's rows look in Redis, exactly as the scripts of `lua/` write them
+/// (README *State in Redis*), so that `persister hydrate` gives the bridge what it
+/// would have written itself.
+struct RedisRowLayout: Sendable {
+    enum Shape: Sendable {
+        /// A hash of the non-null columns as text, plus `_v`.
+        case hash
+        /// JSON with these columns in this order (integers as numbers), plus `"_v"`.
+        case json
+    }
+
+    let entity: Entity
+    let columns: [String]
+    let integerColumns: Set<String>
+    let shape: Shape
+
+    static let user = RedisRowLayout(
+        entity: .user, columns: UserRow.columns, integerColumns: ["id", "invite_confirm", "status", "is_deleted", "order"], shape: .hash
+    )
+    static let userInfo = RedisRowLayout(
+        entity: .userInfo,
+        columns: ["id", "user_id", "gender", "birthday", "bio", "location", "website", "order", "create_time", "update_time"],
+        integerColumns: ["id", "user_id", "order"], shape: .hash
+    )
+    static let goodfriend = RedisRowLayout(
+        entity: .goodfriend,
+        columns: ["id", "user_id", "friend_id", "nickname", "friendlookme", "melookfriend", "ismystarfriend", "isblack", "status", "order", "create_time", "update_time"],
+        integerColumns: ["id", "user_id", "friend_id", "friendlookme", "melookfriend", "ismystarfriend", "isblack", "status", "order"],
+        shape: .json
+    )
+    static let goodfriendapply = RedisRowLayout(
+        entity: .goodfriendapply,
+        columns: ["id", "user_id", "friend_id", "nickname", "status", "order", "create_time", "update_time"],
+        integerColumns: ["id", "user_id", "friend_id", "order"], shape: .hash
+    )
+    static let group = RedisRowLayout(
+        entity: .group,
+        columns: ["id", "uuid", "user_id", "name", "avatar", "remark", "invite_confirm", "status", "order", "create_time", "update_time"],
+        integerColumns: ["id", "user_id", "invite_confirm", "status", "order"], shape: .hash
+    )
+    static let groupUser = RedisRowLayout(
+        entity: .groupUser,
+        columns: ["id", "group_id", "user_id", "nickname", "avatar", "status", "order", "create_time", "update_time"],
+        integerColumns: ["id", "group_id", "user_id", "status", "order"], shape: .json
+    )
+
+    static let all = [user, userInfo, goodfriend, goodfriendapply, group, groupUser]
+
+    /// A MariaDB value as the bridge writes it: DATETIME(3) columns (times the bridge
+    /// writes as ISO-8601 in UTC) back to `…T…Z`, other times as MariaDB prints them
+    /// (`YYYY-MM-DD HH:mm:ss`, what the scripts write).
+    static func redisText(_ value: String, kind: TableSchema.Column.Kind) -> String {
+        guard case .dateTime(let precision) = kind, precision > 0, value.utf8.count >= 19 else { return value }
+        var utf8 = Array(value.utf8)
+        guard utf8[10] == UInt8(ascii: " ") else { return value }
+        utf8[10] = UInt8(ascii: "T")
+        return String(decoding: utf8, as: UTF8.self) + "Z"
+    }
+
+    /// The hash fields (non-null columns, then `_v`).
+    func hashFields(_ values: [String: String], version: Int64) -> [String] {
+        var fields: [String] = []
+        fields.reserveCapacity(columns.count * 2 + 2)
+        for column in columns {
+            guard let value = values[column] else { continue }
+            fields.append(column)
+            fields.append(value)
+        }
+        fields.append("_v")
+        fields.append(String(version))
+        return fields
+    }
+
+    /// The JSON row with `"_v"` last.
+    func json(_ values: [String: String], version: Int64) -> String {
+        var object = JSONObject()
+        for column in columns {
+            guard let value = values[column] else {
+                object[column] = .null
+                continue
+            }
+            if integerColumns.contains(column), let number = Int64(value) {
+                object[column] = .integer(number)
+            } else {
+                object[column] = .string(value)
+            }
+        }
+        object["_v"] = .integer(version)
+        return JSONSerializer.string(.object(object))
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import MariaDB
+@testable import Persister
+import RedisClient
+import Testing
+import TestSupport
+
+/// `persister run` as a real process against a Redis of the test's own and a throwaway
+/// database: crashes, poison entries, several consumers, shutdown.
+@Suite("persister run", .serialized)
+struct DrainTests {
+    @Test func drainsABacklogAndSurvivesSIGKILLInTheMiddleOfABatch() async throws {
+        try await DrainFixture.with(prefix: "kill") { fixture in
+            let ids = try await fixture.addMessages(30_000)
+            try await fixture.addEntity("goodfriend", id: 1, version: 1, row: BatchWriterTests.friendRow(id: 1, nickname: "x"))
+            let first = try fixture.persister(["PERSISTER_BATCH_SIZE": "500"])
+            try await eventually(within: 60) { try fixture.count("SELECT COUNT(*) FROM message") > 0 }
+            first.signal(SIGKILL)
+            #expect(first.waitForExit(timeout: 10) == 128 + SIGKILL)
+            let written = try fixture.count("SELECT COUNT(*) FROM message")
+            #expect(written < ids.count, "killed before the end (\(written) rows)")
+            #expect(try await fixture.pending() > 0 || written == 0, "the killed consumer left entries pending")
+
+            // A new consumer claims what the dead one left and reads the rest.
+            let second = try fixture.persister(["PERSISTER_BATCH_SIZE": "500"])
+            try await eventually(within: 90) {
+                try await fixture.holds(messages: ids.count)
+            }
+            #expect(try fixture.count("SELECT COUNT(DISTINCT id) FROM message") == ids.count)
+            #expect(try fixture.count("SELECT COUNT(*) FROM goodfriend") == 1)
+            let sample = try #require(try fixture.database.connect().query("SELECT data, from_id, to_id, create_time FROM message WHERE id = '\(ids[12345])'").first)
+            #expect(sample.values == [#"{"data":"m12345"}"#, "1", "2", "1700000000000"])
+            second.signal(SIGTERM)
+            #expect(second.waitForExit(timeout: 20) == 0)
+        }
+    }
+
+    @Test func aPoisonEntryEndsInTheDeadLetterStreamAndTheRestIsWritten() async throws {
+        try await DrainFixture.with(prefix: "poison") { fixture in
+            _ = try await fixture.addMessages(10, prefix: "before")
+            try await fixture.addEntity("goodfriend", id: 3, version: 1, row: "{this is not json")
+            try await fixture.addEntity("goodfriend", id: 4, version: 1, row: BatchWriterTests.friendRow(id: 4, nickname: String(repeating: "长", count: 51)))
+            try await fixture.addEntity("goodfriend", id: 5, version: 1, row: BatchWriterTests.friendRow(id: 5, nickname: "ok"))
+            _ = try await fixture.addMessages(10, prefix: "after")
+            let persister = try fixture.persister(["PERSISTER_MAX_ATTEMPTS": "3"])
+            try await eventually(within: 30) {
+                let letters = try await fixture.redis.send("XLEN", "chat:stream:deadletter").integer
+                let pending = try await fixture.pending()
+                return letters == 2 && pending == 0
+            }
+            #expect(try fixture.count("SELECT COUNT(*) FROM message") == 20)
+            #expect(try fixture.count("SELECT COUNT(*) FROM goodfriend") == 1)
+            let letters = try await fixture.redis.send("XRANGE", "chat:stream:deadletter", "-", "+")
+            let fields = (letters.array ?? []).compactMap { $0.array?.last?.fieldValues }
+            #expect(fields.map { $0["field.id"] } == ["3", "4"])
+            #expect(fields[0]["error"]?.contains("row") == true && fields[0]["attempts"] == "3" && fields[0]["stream"] == "chat:stream:entities")
+            #expect(fields[1]["error"]?.contains("nickname") == true, "MariaDB's reason: \(fields[1]["error"] ?? "")")
+            #expect(fields[1]["field.row"]?.contains("长") == true, "the entry itself is kept")
+
+            // status shows it, as text and as JSON.
+            let status = try Executables.run("persister", arguments: ["status", "--json"], environment: ["REDIS_URL": fixture.redisServer.url])
+            #expect(status.status == 0)
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any])
+            #expect(json["dead_letters"] as? Int == 2)
+            let streams = try #require(json["streams"] as? [[String: Any]])
+            #expect(streams.map { $0["stream"] as? String } == ["chat:stream:entities", "chat:stream:messages"])
+            let groups = try #require(streams[1]["groups"] as? [[String: Any]])
+            #expect(groups.first?["name"] as? String == "persister" && groups.first?["pending"] as? Int == 0)
+            let text = try Executables.run("persister", arguments: ["status"], environment: ["REDIS_URL": fixture.redisServer.url])
+            #expect(text.output.contains("chat:stream:messages: 20 entries") && text.output.contains("dead letters (chat:stream:deadletter): 2"))
+
+            // /metrics counts them.
+            let metrics = try #require(HTTPProbe.get(port: persister.metricsPort, path: "/metrics"))
+            #expect(metrics.body.contains("persister_dead_letters_total 2"))
+            #expect(metrics.body.contains(#"persister_entries_total{stream="chat:stream:messages"} 20"#))
+            #expect(metrics.body.contains("persister_commit_seconds_bucket") && metrics.body.contains("persister_batch_size_bucket"))
+            #expect(metrics.body.contains("persister_lag_seconds"))
+            persister.signal(SIGTERM)
+            #expect(persister.waitForExit(timeout: 20) == 0)
+        }
+    }
+
+    @Test func twoPersistersInOneGroupWriteWhatOneWrites() async throws {
+        try await DrainFixture.with(prefix: "two") { fixture in
+            let ids = try await fixture.addMessages(20_000)
+            for id in 1...200 {
+                try await fixture.addEntity("goodfriend", id: id, version: 1, row: BatchWriterTests.friendRow(id: id, nickname: "v1"))
+                try await fixture.addEntity("goodfriend", id: id, version: 2, row: BatchWriterTests.friendRow(id: id, nickname: "v2"))
+            }
+            let settings = ["PERSISTER_BATCH_SIZE": "200"]
+            let one = try fixture.persister(settings)
+            let two = try fixture.persister(settings)
+            try await eventually(within: 90) {
+                try await fixture.holds(messages: ids.count)
+            }
+            try await eventually(within: 30) {
+                let group = try await fixture.persisterGroup(on: "chat:stream:entities")
+                return group["entries-read"] == "400" && group["pending"] == "0"
+            }
+            let friends = try fixture.database.connect().query("SELECT nickname, version, COUNT(*) FROM goodfriend GROUP BY nickname, version")
+            #expect(friends.map(\.values) == [["v2", "2", "200"]])
+            let consumers = try await fixture.redis.send("XINFO", "CONSUMERS", "chat:stream:messages", "persister")
+            #expect(consumers.array?.count == 2)
+            one.signal(SIGTERM)
+            two.signal(SIGTERM)
+            #expect(one.waitForExit(timeout: 20) == 0)
+            #expect(two.waitForExit(timeout: 20) == 0)
+        }
+    }
+
+    @Test func sigtermFinishesTheBatchInHandAndExitsZero() async throws {
+        try await DrainFixture.with(prefix: "term") { fixture in
+            let persister = try fixture.persister(["PERSISTER_BATCH_SIZE": "1000", "PERSISTER_BATCH_DELAY_MS": "0"])
+            try await eventually(within: 20) { HTTPProbe.get(port: persister.metricsPort, path: "/healthz")?.status == 200 }
+            _ = try await fixture.addMessages(5000)
+            try await eventually(within: 30) { try fixture.count("SELECT COUNT(*) FROM message") > 0 }
+            persister.signal(SIGTERM)
+            #expect(persister.waitForExit(timeout: 20) == 0)
+            // Whatever it read, it wrote and acknowledged: nothing pending, no partial batch.
+            #expect(try await fixture.pending() == 0)
+            let written = try fixture.count("SELECT COUNT(*) FROM message")
+            let read = try await fixture.persisterGroup(on: "chat:stream:messages")["entries-read"]
+            #expect(read.flatMap { Int($0) } == written)
+        }
+    }
+
+    @Test func mariaDBRestartedUnderLoadLosesNothing() async throws {
+        let server = try MariaDBServerProcess()
+        let redisServer = try RedisServerProcess()
+        let redis = RedisClient(configuration: try RedisConfiguration(url: redisServer.url))
+        defer { _ = (server, redisServer) }
+        let url = server.url(database: "chat")
+        let migrate = try Executables.run("persister", arguments: ["migrate"], environment: ["MARIADB_URL": url])
+        #expect(migrate.status == 0, "\(migrate.output)")
+        let fixture = DrainFixture(
+            redisServer: redisServer, redis: redis,
+            database: try MariaDBTestDatabase.external(url: url)
+        )
+        let persister = try PersisterProcess(redisURL: redisServer.url, mariaDBURL: url, settings: ["PERSISTER_BATCH_SIZE": "300"])
+        // A steady stream of messages while MariaDB goes down and comes back twice.
+        let writer = Task {
+            var all: [String] = []
+            for round in 0..<40 {
+                all += try await fixture.addMessages(500, prefix: "r\(round)")
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return all
+        }
+        for _ in 0..<2 {
+            try await Task.sleep(for: .seconds(1))
+            server.stop()
+            try await Task.sleep(for: .seconds(1))
+            try server.start()
+        }
+        let ids = try await writer.value
+        try await eventually(within: 120) {
+            try await fixture.holds(messages: ids.count)
+        }
+        #expect(try fixture.count("SELECT COUNT(DISTINCT id) FROM message") == ids.count)
+        #expect(persister.log.contains("MariaDB unavailable"), "the outage was noticed")
+        persister.signal(SIGTERM)
+        #expect(persister.waitForExit(timeout: 20) == 0)
+        await redis.shutdown()
+    }
+
+    @Test func trimmingKeepsWhatAGroupStillNeeds() async throws {
+        try await DrainFixture.with(prefix: "trim") { fixture in
+            _ = try await fixture.addMessages(1000)
+            // An analytics group that has read nothing: nothing may be trimmed.
+            try await fixture.redis.send("XGROUP", "CREATE", "chat:stream:messages", "analytics", "0").throwingOnError()
+            let persister = try fixture.persister(["PERSISTER_TRIM_INTERVAL_MS": "200"])
+            try await eventually(within: 30) { try fixture.count("SELECT COUNT(*) FROM message") == 1000 }
+            try await Task.sleep(for: .seconds(1))
+            #expect(try await fixture.redis.send("XLEN", "chat:stream:messages").integer == 1000)
+            // Analytics reads and acknowledges 600: the first 600 may go, not more.
+            let read = try await fixture.redis.send("XREADGROUP", "GROUP", "analytics", "a1", "COUNT", "600", "STREAMS", "chat:stream:messages", ">")
+            let entryIDs = (read.array?.first?.array?[1].array ?? []).compactMap { $0.array?.first?.string }
+            try await fixture.redis.send(RedisCommand("XACK", ["chat:stream:messages", "analytics"] + entryIDs.map { $0 as any RedisArgument })).throwingOnError()
+            try await eventually(within: 10) { try await fixture.redis.send("XLEN", "chat:stream:messages").integer == 400 }
+            persister.signal(SIGTERM)
+            #expect(persister.waitForExit(timeout: 20) == 0)
+        }
+    }
+}

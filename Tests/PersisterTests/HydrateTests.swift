@@ -1,0 +1,146 @@
+import Crypto
+import Foundation
+import MariaDB
+@testable import Persister
+import RedisClient
+import Testing
+import TestSupport
+
+/// `persister hydrate`: the bridge's entity keys removed, rebuilt from what the persister
+/// wrote, and the HTTP API answers as before.
+@Suite("persister hydrate", .serialized)
+struct HydrateTests {
+    static let entityPatterns = ["chat:user:*", "chat:userinfo:*", "chat:friends:*", "chat:apply:*", "chat:id:*", "chat:group:*"]
+
+    /// Every entity key with its value in a comparable form (JSON values parsed).
+    static func snapshot(_ redis: RedisClient) async throws -> [String: String] {
+        var result: [String: String] = [:]
+        for pattern in entityPatterns {
+            for key in (try await redis.send("KEYS", pattern).array ?? []).compactMap(\.string) {
+                let type = try await redis.send("TYPE", key).string ?? ""
+                switch type {
+                case "hash":
+                    let fields = try await redis.send("HGETALL", key).fieldValues
+                    result[key] = fields.sorted { $0.key < $1.key }.map { "\($0.key)=\(normalized($0.value))" }.joined(separator: "|")
+                case "zset":
+                    result[key] = (try await redis.send("ZRANGE", key, "0", "-1", "WITHSCORES").array ?? []).compactMap(\.string).joined(separator: ",")
+                case "string":
+                    result[key] = try await redis.send("GET", key).string
+                default:
+                    result[key] = type
+                }
+            }
+        }
+        return result
+    }
+
+    /// JSON rows compared by content (cjson escapes `/`, our serializer does not).
+    static func normalized(_ value: String) -> String {
+        guard value.hasPrefix("{"), let object = try? JSONSerialization.jsonObject(with: Data(value.utf8)),
+              let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return value }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    @Test func removedEntityKeysComeBackAndTheAPIAnswersAsBefore() async throws {
+        try await DrainFixture.with(prefix: "hydrate") { fixture in
+            let bridge = try await BridgeProcess(redisURL: fixture.redisServer.url)
+            let persister = try fixture.persister()
+            let alice = try bridge.register()
+            let bob = try bridge.register()
+            let carol = try bridge.register()
+            #expect(try bridge.post("/api/chat/autoAddFriendAndAgree", ["friend_id": bob.id, "nickname": "小鲍/b"], token: alice.token).status == 200)
+            #expect(try bridge.post("/api/chat/applyfriend", ["friend_id": alice.id, "nickname": "卡"], token: carol.token).status == 200)
+            #expect(try bridge.post("/api/chat/setstargoodfriend/\(bob.id)", token: alice.token).status == 200)
+            #expect(try bridge.post("/api/chat/updateUserinfo", ["fieldname": "nickname", "fieldValue": "爱丽丝"], token: alice.token).status == 200)
+
+            func answers() throws -> [String] {
+                let gets = ["/api/chat/goodfriendlist/1", "/api/chat/listapplyfriend/1", "/api/chat/getgoodfriendinfo/\(bob.id)"]
+                var bodies = try gets.map { path -> String in
+                    let response = try #require(HTTPProbe.request(port: bridge.port, method: "GET", path: path, headers: [("token", alice.token)]))
+                    return "\(response.status) \(response.body)"
+                }
+                for (path, body) in [("/api/chat/searchUser", ["keyword": String(bob.username.prefix(6))]), ("/api/chat/getUserSetInfo", ["userid": bob.id])] {
+                    let response = try bridge.post(path, body, token: alice.token)
+                    bodies.append("\(response.status) \(Self.normalized(String(decoding: try JSONSerialization.data(withJSONObject: response.body, options: [.sortedKeys]), as: UTF8.self)))")
+                }
+                return bodies
+            }
+            let before = try answers()
+            #expect(before.allSatisfy { $0.hasPrefix("200 ") }, "\(before)")
+
+            // Drained: every entity event is in MariaDB.
+            let entities = Int(try await fixture.redis.send("XLEN", "chat:stream:entities").integer ?? 0)
+            try await eventually(within: 30) {
+                let info = try await fixture.persisterGroup(on: "chat:stream:entities")
+                return info["entries-read"] == String(entities) && info["pending"] == "0"
+            }
+            let keysBefore = try await Self.snapshot(fixture.redis)
+            #expect(keysBefore["chat:user:\(alice.id)"]?.contains("nickname=爱丽丝") == true)
+
+            for pattern in Self.entityPatterns {
+                for key in (try await fixture.redis.send("KEYS", pattern).array ?? []).compactMap(\.string) {
+                    try await fixture.redis.send("DEL", key).throwingOnError()
+                }
+            }
+            #expect(try await Self.snapshot(fixture.redis).isEmpty)
+            let hydrate = try Executables.run("persister", arguments: ["hydrate"], environment: [
+                "REDIS_URL": fixture.redisServer.url, "MARIADB_URL": fixture.database.url,
+            ])
+            #expect(hydrate.status == 0, "\(hydrate.output)")
+            #expect(hydrate.output.contains("user 3"))
+
+            let keysAfter = try await Self.snapshot(fixture.redis)
+            for key in Set(keysBefore.keys).union(keysAfter.keys).sorted() {
+                #expect(keysAfter[key] == keysBefore[key], "\(key)")
+            }
+            #expect(try answers() == before)
+            // Counters continue above the ids there are: a new user gets the next id.
+            let dave = try bridge.register()
+            #expect(dave.id == carol.id + 1)
+            _ = persister
+        }
+    }
+
+    @Test func importsAnOldDatabaseWithLegacyPasswordsAndGroups() async throws {
+        try await DrainFixture.with(prefix: "import") { fixture in
+            let connection = try fixture.database.connect()
+            let legacy = SHA256.hash(data: Array("secret1".utf8)).map { String(format: "%02x", $0) }.joined()
+            try connection.execute("""
+                INSERT INTO user (id, uuid, username, password, nickname, avatar, status, role, create_time, update_time)
+                VALUES (41, '00000000-0000-4000-8000-000000000041', 'oldtimer', '\(legacy)', '老用户', '', 1, 'user', '2021-01-02 03:04:05', '2021-01-02 03:04:05')
+                """)
+            try connection.execute("INSERT INTO user_info (id, user_id, bio) VALUES (9, 41, '')")
+            try connection.execute("""
+                INSERT INTO `group` (id, uuid, user_id, name, avatar, remark, invite_confirm, status, create_time, update_time)
+                VALUES (7, '00000000-0000-4000-8000-000000000007', 41, '老群', 'g.png', NULL, 0, 1, '2021-01-02 03:04:05', '2021-01-02 03:04:05')
+                """)
+            try connection.execute("""
+                INSERT INTO group_user (id, group_id, user_id, nickname, status, create_time, update_time) VALUES
+                (70, 7, 41, '', 1, '2021-01-02 03:04:05', '2021-01-02 03:04:05'),
+                (71, 7, 42, '等', 2, '2021-01-02 03:04:05', '2021-01-02 03:04:05')
+                """)
+            let hydrate = try Executables.run("persister", arguments: ["hydrate"], environment: [
+                "REDIS_URL": fixture.redisServer.url, "MARIADB_URL": fixture.database.url,
+            ])
+            #expect(hydrate.status == 0, "\(hydrate.output)")
+            let redis = fixture.redis
+            #expect(try await redis.send("GET", "chat:user:name:oldtimer").string == "41")
+            #expect(try await redis.send("GET", "chat:id:user").string == "41")
+            #expect(try await redis.send("GET", "chat:id:group_user").string == "71")
+            #expect(try await redis.send("HGET", "chat:group:7", "name").string == "老群")
+            #expect(try await redis.send("HGET", "chat:group:7", "_v").string == "1")
+            #expect(try await redis.send("HEXISTS", "chat:group:7", "remark").integer == 0)
+            #expect(try await redis.send("HGET", "chat:group:7:members", "41").string
+                == #"{"id":70,"group_id":7,"user_id":41,"nickname":"","avatar":"","status":1,"order":50,"create_time":"2021-01-02 03:04:05","update_time":"2021-01-02 03:04:05","_v":1}"#)
+            #expect(try await redis.send("ZRANGE", "chat:user:41:groups", "0", "-1").array?.compactMap(\.string) == ["7"])
+            #expect(try await redis.send("EXISTS", "chat:user:42:groups").integer == 0, "an applicant is not a member")
+            #expect(try await redis.send("HGET", "chat:userinfo:41", "id").string == "9")
+
+            // The legacy SHA-256 password logs in through the bridge.
+            let bridge = try await BridgeProcess(redisURL: fixture.redisServer.url)
+            let login = try bridge.post("/api/loginChat", ["username": "oldtimer", "password": "secret1"])
+            #expect(login.status == 200, "\(login)")
+            #expect((login.body["data"] as? [String: Any])?["id"] as? Int == 41)
+        }
+    }
+}
