@@ -94,7 +94,9 @@ struct AutoReplyTests {
         for key in [RedisKeys.singleHistory(owner: asker.id, peer: owner.id), RedisKeys.singleHistory(owner: owner.id, peer: asker.id)] {
             #expect(try await Self.list(redis, key).map { $0["id"] as? String } == [question["id"] as? String, reply["id"] as? String])
         }
-        let streamed = try await redis.send("XREVRANGE", StreamName.messages, "+", "-", "COUNT", 200).array ?? []
+        // every entry since the answer was made (stream ids are Redis' clock in ms, as create_time)
+        let made = (reply["create_time"] as? Int ?? 0) - 1
+        let streamed = try await redis.send("XRANGE", StreamName.messages, String(made), "+").array ?? []
         #expect(streamed.contains { $0.array?.last?.fieldValues["id"] == reply["id"] as? String })
         #expect(try await redis.send("HEXISTS", RedisKeys.quota(owner.id), String(asker.id)).integer == 0)
         // the asker's own quota still counts: a second message before friendship is refused
