@@ -17,6 +17,9 @@ import ServiceLifecycle
 struct DrainService: Service {
     let settings: DrainSettings
     let session: MariaDBSession
+    /// A second connection for a backlog: a full batch is written on it while the one
+    /// before is committed on `session`.
+    let secondSession: MariaDBSession
     let consumer: StreamConsumer
     let metrics: PersisterMetrics
     var backoff = ReconnectBackoff()
@@ -85,7 +88,11 @@ struct DrainService: Service {
     }
 
     /// Writes `batch`; when it was full (a backlog), the next batch is read, decoded and
-    /// its statements built meanwhile, into `next`.
+    /// its statements built meanwhile. When that one is full too, it is written at the same
+    /// time on the second connection (one batch's commit then overlaps the other's
+    /// execution, and MariaDB works on two cores) while the one after is read, into `next`.
+    /// Two batches go side by side only when at most one of them has entity changes: the
+    /// tombstone check of an upsert must see a delete that another batch commits.
     private func persistOverlapping(
         _ batch: DecodedBatch, full: Bool, writer: BatchWriter, state: inout LoopState, stopping: StopFlag,
         next: inout DecodedBatch?
@@ -94,10 +101,20 @@ struct DrainService: Service {
             await persist(batch, writer: writer, state: &state, stopping: stopping)
             return
         }
-        async let upcoming = prefetch(writer: writer)
-        await persist(batch, writer: writer, state: &state, stopping: stopping)
-        let read = await upcoming
-        next = read.isEmpty ? nil : read
+        async let first = writeBatch(batch, writer: writer, session: session, stopping: stopping)
+        let second = await prefetch(writer: writer)
+        var outcomes: [BatchOutcome?]
+        if second.decoded.count + second.failed.count >= settings.batchSize, !stopping.isSet,
+           batch.hasNoEntityChanges || second.hasNoEntityChanges {
+            async let secondWrite = writeBatch(second, writer: writer, session: secondSession, stopping: stopping)
+            let upcoming = await prefetch(writer: writer)
+            outcomes = [await first, await secondWrite]
+            next = upcoming.isEmpty ? nil : upcoming
+        } else {
+            outcomes = [await first]
+            next = second.isEmpty ? nil : second
+        }
+        await finish(outcomes.compactMap { $0 }, state: &state, stopping: stopping)
     }
 
     private func prefetch(writer: BatchWriter) async -> DecodedBatch {
@@ -163,53 +180,79 @@ struct DrainService: Service {
         }
 
         var isEmpty: Bool { decoded.isEmpty && failed.isEmpty }
+
+        var hasNoEntityChanges: Bool { prepared?.changes.isEmpty ?? true }
+    }
+
+    /// What writing a batch came to; nothing is acknowledged yet.
+    private struct BatchOutcome: Sendable {
+        var committed: [StreamEntry] = []
+        var failed: [(StreamEntry, String)] = []
     }
 
     private func persist(_ batch: DecodedBatch, writer: BatchWriter, state: inout LoopState, stopping: StopFlag) async {
-        let decoded = batch.decoded, items = batch.items
-        var failed = batch.failed
+        guard let outcome = await writeBatch(batch, writer: writer, session: session, stopping: stopping) else { return }
+        await finish([outcome], state: &state, stopping: stopping)
+    }
 
-        var committed: [StreamEntry] = []
+    /// Writes the batch on `session` (rewritten entry by entry when it fails on its data);
+    /// nil when MariaDB is down and a shutdown was requested (the batch stays pending).
+    private func writeBatch(_ batch: DecodedBatch, writer: BatchWriter, session: MariaDBSession, stopping: StopFlag) async -> BatchOutcome? {
+        let decoded = batch.decoded, items = batch.items
+        var outcome = BatchOutcome(failed: batch.failed)
         if let prepared = batch.prepared {
-            switch await write(prepared, writer: writer, stopping: stopping) {
+            switch await write(prepared, writer: writer, session: session, stopping: stopping) {
             case .committed:
-                committed = decoded
+                outcome.committed = decoded
             case .stopped:
-                return
+                return nil
             case .failed(let reason) where items.count == 1:
-                failed.append((decoded[0], reason))
+                outcome.failed.append((decoded[0], reason))
             case .failed(let reason):
                 metrics.splitRetries.increment()
                 logger.warning("a batch failed on its data; writing it entry by entry", metadata: [
                     "entries": "\(items.count)", "error": "\(reason)",
                 ])
                 for (entry, item) in zip(decoded, items) {
-                    switch await write(writer.prepare([item]), writer: writer, stopping: stopping) {
-                    case .committed: committed.append(entry)
-                    case .failed(let reason): failed.append((entry, reason))
+                    switch await write(writer.prepare([item]), writer: writer, session: session, stopping: stopping) {
+                    case .committed: outcome.committed.append(entry)
+                    case .failed(let reason): outcome.failed.append((entry, reason))
                     case .stopped: break
                     }
                     if stopping.isSet { break }
                 }
             }
         }
+        return outcome
+    }
+
+    /// After the commits: acknowledges what was written (one XACK per stream for all the
+    /// batches), then retries or dead-letters what failed.
+    private func finish(_ outcomes: [BatchOutcome], state: inout LoopState, stopping: StopFlag) async {
+        let committed = outcomes.flatMap(\.committed)
         if !committed.isEmpty {
             let ackStart = ContinuousClock.now
             await acknowledge(committed, stopping: stopping)
             logger.trace("acknowledged", metadata: ["entries": "\(committed.count)", "ms": "\((ContinuousClock.now - ackStart).milliseconds)"])
-            metrics.batchSize.record(committed.count)
+            for outcome in outcomes where !outcome.committed.isEmpty {
+                metrics.batchSize.record(outcome.committed.count)
+            }
             for entry in committed {
                 metrics.entries[entry.stream]?.increment()
                 state.attempts[entry.reference] = nil
             }
         }
-        for (entry, reason) in failed {
-            await fail(entry, reason: reason, state: &state)
+        for outcome in outcomes {
+            for (entry, reason) in outcome.failed {
+                await fail(entry, reason: reason, state: &state)
+            }
         }
     }
 
     /// One transaction; retried with back-off while MariaDB is unreachable.
-    private func write(_ items: BatchWriter.PreparedWrite, writer: BatchWriter, stopping: StopFlag) async -> WriteOutcome {
+    private func write(
+        _ items: BatchWriter.PreparedWrite, writer: BatchWriter, session: MariaDBSession, stopping: StopFlag
+    ) async -> WriteOutcome {
         var attempt = 0
         let clock = ContinuousClock()
         while true {
