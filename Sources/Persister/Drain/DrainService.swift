@@ -17,8 +17,8 @@ import ServiceLifecycle
 struct DrainService: Service {
     let settings: DrainSettings
     let session: MariaDBSession
-    /// A second connection for a backlog: a full batch is written on it while the one
-    /// before is committed on `session`.
+    /// A second connection for a backlog: full batches alternate between the two, one
+    /// committing while the next executes.
     let secondSession: MariaDBSession
     let consumer: StreamConsumer
     let metrics: PersisterMetrics
@@ -52,6 +52,8 @@ struct DrainService: Service {
                 await persistOverlapping(ready, full: ready.decoded.count + ready.failed.count >= settings.batchSize, writer: writer, state: &state, stopping: stopping, next: &prefetched)
                 continue
             }
+            // Nothing read ahead: the batch in the background is finished before blocking.
+            await settle(&state, stopping: stopping)
             var batch: [StreamEntry] = []
             do {
                 if !state.retry.isEmpty, clock.now >= state.retryDue {
@@ -82,39 +84,54 @@ struct DrainService: Service {
             )
         }
         // Read before the stop: written and acknowledged too.
+        await settle(&state, stopping: stopping)
         if let ready = prefetched {
             await persist(ready, writer: writer, state: &state, stopping: stopping)
         }
     }
 
-    /// Writes `batch`; when it was full (a backlog), the next batch is read, decoded and
-    /// its statements built meanwhile. When that one is full too, it is written at the same
-    /// time on the second connection (one batch's commit then overlaps the other's
-    /// execution, and MariaDB works on two cores) while the one after is read, into `next`.
-    /// Two batches go side by side only when at most one of them has entity changes: the
-    /// tombstone check of an upsert must see a delete that another batch commits.
+    /// Writes `batch`. When it is full (a backlog) it is written in the background on the
+    /// connection the batch before is not using, so that one batch's commit overlaps the
+    /// next one's execution and MariaDB works on two cores; meanwhile the next batch is
+    /// read, decoded and its statements built (into `next`) and the batch before is
+    /// acknowledged once committed. Two batches go side by side only when at most one of
+    /// them has entity changes: an upsert's tombstone check must see a delete that another
+    /// batch commits.
     private func persistOverlapping(
         _ batch: DecodedBatch, full: Bool, writer: BatchWriter, state: inout LoopState, stopping: StopFlag,
         next: inout DecodedBatch?
     ) async {
         guard full, !stopping.isSet else {
+            await settle(&state, stopping: stopping)
             await persist(batch, writer: writer, state: &state, stopping: stopping)
             return
         }
-        async let first = writeBatch(batch, writer: writer, session: session, stopping: stopping)
-        let second = await prefetch(writer: writer)
-        var outcomes: [BatchOutcome?]
-        if second.decoded.count + second.failed.count >= settings.batchSize, !stopping.isSet,
-           batch.hasNoEntityChanges || second.hasNoEntityChanges {
-            async let secondWrite = writeBatch(second, writer: writer, session: secondSession, stopping: stopping)
-            let upcoming = await prefetch(writer: writer)
-            outcomes = [await first, await secondWrite]
-            next = upcoming.isEmpty ? nil : upcoming
-        } else {
-            outcomes = [await first]
-            next = second.isEmpty ? nil : second
+        if let inFlight = state.inFlight, inFlight.hasEntityChanges, !batch.hasNoEntityChanges {
+            await settle(&state, stopping: stopping)
         }
-        await finish(outcomes.compactMap { $0 }, state: &state, stopping: stopping)
+        let free = state.inFlight?.session === session ? secondSession : session
+        let task = Task { await writeBatch(batch, writer: writer, session: free, stopping: stopping) }
+        let upcoming = await prefetch(writer: writer)
+        await settle(&state, stopping: stopping)
+        state.inFlight = InFlight(task: task, session: free, hasEntityChanges: !batch.hasNoEntityChanges)
+        next = upcoming.isEmpty ? nil : upcoming
+    }
+
+    /// Waits for the batch written in the background, then acknowledges it (or retries
+    /// what failed). Called before anything else uses the connections or blocks.
+    private func settle(_ state: inout LoopState, stopping: StopFlag) async {
+        guard let inFlight = state.inFlight else { return }
+        state.inFlight = nil
+        if let outcome = await inFlight.task.value {
+            await finish([outcome], state: &state, stopping: stopping)
+        }
+    }
+
+    /// A full batch being written on `session` while the loop goes on.
+    private struct InFlight {
+        let task: Task<BatchOutcome?, Never>
+        let session: MariaDBSession
+        let hasEntityChanges: Bool
     }
 
     private func prefetch(writer: BatchWriter) async -> DecodedBatch {
@@ -131,6 +148,8 @@ struct DrainService: Service {
         var attempts: [String: Int] = [:]
         var claimCursors: [String: String] = [:]
         var redisFailures = 0
+        /// The batch written in the background (a backlog), not acknowledged yet.
+        var inFlight: InFlight?
     }
 
     // MARK: Reading
