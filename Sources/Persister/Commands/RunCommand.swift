@@ -44,11 +44,16 @@ struct RunCommand: AsyncParsableCommand {
         let session = MariaDBSession(configuration: settings.mariaDB, logger: logger) { connection in
             try BatchWriter.prepare(connection)
         }
+        // Connects on its first batch: only a backlog uses it.
+        let secondSession = MariaDBSession(configuration: settings.mariaDB, logger: logger, threadName: "mariadb-2") { connection in
+            try BatchWriter.prepare(connection)
+        }
         let consumer = StreamConsumer(
             group: StreamName.persisterGroup, consumer: settings.common.nodeID, reader: reader, redis: redis
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: DrainService(settings: drainSettings, session: session, consumer: consumer, metrics: metrics, logger: logger)),
+            .init(service: DrainService(
+                settings: drainSettings, session: session, secondSession: secondSession, consumer: consumer, metrics: metrics, logger: logger)),
             .init(service: StreamMaintenance(
                 settings: drainSettings, redis: redis, group: StreamName.persisterGroup, metrics: metrics,
                 logger: Logger(label: "persister.streams")
@@ -67,6 +72,7 @@ struct RunCommand: AsyncParsableCommand {
         ))
         try await group.run()
         await session.disconnect()
+        await secondSession.disconnect()
         await reader.shutdown()
         await redis.shutdown()
     }

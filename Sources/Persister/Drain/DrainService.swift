@@ -17,6 +17,9 @@ import ServiceLifecycle
 struct DrainService: Service {
     let settings: DrainSettings
     let session: MariaDBSession
+    /// A second connection for a backlog: full batches alternate between the two, one
+    /// committing while the next executes.
+    let secondSession: MariaDBSession
     let consumer: StreamConsumer
     let metrics: PersisterMetrics
     var backoff = ReconnectBackoff()
@@ -49,6 +52,8 @@ struct DrainService: Service {
                 await persistOverlapping(ready, full: ready.decoded.count + ready.failed.count >= settings.batchSize, writer: writer, state: &state, stopping: stopping, next: &prefetched)
                 continue
             }
+            // Nothing read ahead: the batch in the background is finished before blocking.
+            await settle(&state, stopping: stopping)
             var batch: [StreamEntry] = []
             do {
                 if !state.retry.isEmpty, clock.now >= state.retryDue {
@@ -79,25 +84,54 @@ struct DrainService: Service {
             )
         }
         // Read before the stop: written and acknowledged too.
+        await settle(&state, stopping: stopping)
         if let ready = prefetched {
             await persist(ready, writer: writer, state: &state, stopping: stopping)
         }
     }
 
-    /// Writes `batch`; when it was full (a backlog), the next batch is read, decoded and
-    /// its statements built meanwhile, into `next`.
+    /// Writes `batch`. When it is full (a backlog) it is written in the background on the
+    /// connection the batch before is not using, so that one batch's commit overlaps the
+    /// next one's execution and MariaDB works on two cores; meanwhile the next batch is
+    /// read, decoded and its statements built (into `next`) and the batch before is
+    /// acknowledged once committed. Two batches go side by side only when at most one of
+    /// them has entity changes: an upsert's tombstone check must see a delete that another
+    /// batch commits.
     private func persistOverlapping(
         _ batch: DecodedBatch, full: Bool, writer: BatchWriter, state: inout LoopState, stopping: StopFlag,
         next: inout DecodedBatch?
     ) async {
         guard full, !stopping.isSet else {
+            await settle(&state, stopping: stopping)
             await persist(batch, writer: writer, state: &state, stopping: stopping)
             return
         }
-        async let upcoming = prefetch(writer: writer)
-        await persist(batch, writer: writer, state: &state, stopping: stopping)
-        let read = await upcoming
-        next = read.isEmpty ? nil : read
+        if let inFlight = state.inFlight, inFlight.hasEntityChanges, !batch.hasNoEntityChanges {
+            await settle(&state, stopping: stopping)
+        }
+        let free = state.inFlight?.session === session ? secondSession : session
+        let task = Task { await writeBatch(batch, writer: writer, session: free, stopping: stopping) }
+        let upcoming = await prefetch(writer: writer)
+        await settle(&state, stopping: stopping)
+        state.inFlight = InFlight(task: task, session: free, hasEntityChanges: !batch.hasNoEntityChanges)
+        next = upcoming.isEmpty ? nil : upcoming
+    }
+
+    /// Waits for the batch written in the background, then acknowledges it (or retries
+    /// what failed). Called before anything else uses the connections or blocks.
+    private func settle(_ state: inout LoopState, stopping: StopFlag) async {
+        guard let inFlight = state.inFlight else { return }
+        state.inFlight = nil
+        if let outcome = await inFlight.task.value {
+            await finish([outcome], state: &state, stopping: stopping)
+        }
+    }
+
+    /// A full batch being written on `session` while the loop goes on.
+    private struct InFlight {
+        let task: Task<BatchOutcome?, Never>
+        let session: MariaDBSession
+        let hasEntityChanges: Bool
     }
 
     private func prefetch(writer: BatchWriter) async -> DecodedBatch {
@@ -114,6 +148,8 @@ struct DrainService: Service {
         var attempts: [String: Int] = [:]
         var claimCursors: [String: String] = [:]
         var redisFailures = 0
+        /// The batch written in the background (a backlog), not acknowledged yet.
+        var inFlight: InFlight?
     }
 
     // MARK: Reading
@@ -163,53 +199,79 @@ struct DrainService: Service {
         }
 
         var isEmpty: Bool { decoded.isEmpty && failed.isEmpty }
+
+        var hasNoEntityChanges: Bool { prepared?.changes.isEmpty ?? true }
+    }
+
+    /// What writing a batch came to; nothing is acknowledged yet.
+    private struct BatchOutcome: Sendable {
+        var committed: [StreamEntry] = []
+        var failed: [(StreamEntry, String)] = []
     }
 
     private func persist(_ batch: DecodedBatch, writer: BatchWriter, state: inout LoopState, stopping: StopFlag) async {
-        let decoded = batch.decoded, items = batch.items
-        var failed = batch.failed
+        guard let outcome = await writeBatch(batch, writer: writer, session: session, stopping: stopping) else { return }
+        await finish([outcome], state: &state, stopping: stopping)
+    }
 
-        var committed: [StreamEntry] = []
+    /// Writes the batch on `session` (rewritten entry by entry when it fails on its data);
+    /// nil when MariaDB is down and a shutdown was requested (the batch stays pending).
+    private func writeBatch(_ batch: DecodedBatch, writer: BatchWriter, session: MariaDBSession, stopping: StopFlag) async -> BatchOutcome? {
+        let decoded = batch.decoded, items = batch.items
+        var outcome = BatchOutcome(failed: batch.failed)
         if let prepared = batch.prepared {
-            switch await write(prepared, writer: writer, stopping: stopping) {
+            switch await write(prepared, writer: writer, session: session, stopping: stopping) {
             case .committed:
-                committed = decoded
+                outcome.committed = decoded
             case .stopped:
-                return
+                return nil
             case .failed(let reason) where items.count == 1:
-                failed.append((decoded[0], reason))
+                outcome.failed.append((decoded[0], reason))
             case .failed(let reason):
                 metrics.splitRetries.increment()
                 logger.warning("a batch failed on its data; writing it entry by entry", metadata: [
                     "entries": "\(items.count)", "error": "\(reason)",
                 ])
                 for (entry, item) in zip(decoded, items) {
-                    switch await write(writer.prepare([item]), writer: writer, stopping: stopping) {
-                    case .committed: committed.append(entry)
-                    case .failed(let reason): failed.append((entry, reason))
+                    switch await write(writer.prepare([item]), writer: writer, session: session, stopping: stopping) {
+                    case .committed: outcome.committed.append(entry)
+                    case .failed(let reason): outcome.failed.append((entry, reason))
                     case .stopped: break
                     }
                     if stopping.isSet { break }
                 }
             }
         }
+        return outcome
+    }
+
+    /// After the commits: acknowledges what was written (one XACK per stream for all the
+    /// batches), then retries or dead-letters what failed.
+    private func finish(_ outcomes: [BatchOutcome], state: inout LoopState, stopping: StopFlag) async {
+        let committed = outcomes.flatMap(\.committed)
         if !committed.isEmpty {
             let ackStart = ContinuousClock.now
             await acknowledge(committed, stopping: stopping)
             logger.trace("acknowledged", metadata: ["entries": "\(committed.count)", "ms": "\((ContinuousClock.now - ackStart).milliseconds)"])
-            metrics.batchSize.record(committed.count)
+            for outcome in outcomes where !outcome.committed.isEmpty {
+                metrics.batchSize.record(outcome.committed.count)
+            }
             for entry in committed {
                 metrics.entries[entry.stream]?.increment()
                 state.attempts[entry.reference] = nil
             }
         }
-        for (entry, reason) in failed {
-            await fail(entry, reason: reason, state: &state)
+        for outcome in outcomes {
+            for (entry, reason) in outcome.failed {
+                await fail(entry, reason: reason, state: &state)
+            }
         }
     }
 
     /// One transaction; retried with back-off while MariaDB is unreachable.
-    private func write(_ items: BatchWriter.PreparedWrite, writer: BatchWriter, stopping: StopFlag) async -> WriteOutcome {
+    private func write(
+        _ items: BatchWriter.PreparedWrite, writer: BatchWriter, session: MariaDBSession, stopping: StopFlag
+    ) async -> WriteOutcome {
         var attempt = 0
         let clock = ContinuousClock()
         while true {
