@@ -56,6 +56,22 @@ public final class MariaDBConnection {
     @discardableResult
     public func execute(_ sql: String) throws(MariaDBError) -> UInt64 {
         try send(sql)
+        return try affectedRows()
+    }
+
+    /// ``execute(_:)`` for a statement built as UTF-8 bytes (a multi-row INSERT of
+    /// megabytes is sent as it is, not copied into a string first).
+    @discardableResult
+    public func execute(utf8 sql: [UInt8]) throws(MariaDBError) -> UInt64 {
+        logger.trace("statement", metadata: ["sql": "\(String(decoding: sql, as: UTF8.self))"])
+        let status = sql.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { mysql_real_query(handle, $0.baseAddress, UInt($0.count)) }
+        }
+        try check(status)
+        return try affectedRows()
+    }
+
+    private func affectedRows() throws(MariaDBError) -> UInt64 {
         if mysql_field_count(handle) > 0 {
             let result = try storeResult()
             mysql_free_result(result)
@@ -196,6 +212,10 @@ public final class MariaDBConnection {
         logger.trace("statement", metadata: ["sql": "\(sql)"])
         // The explicit length lets the statement contain NUL bytes.
         let status = sql.withCString { mysql_real_query(handle, $0, UInt(sql.utf8.count)) }
+        try check(status)
+    }
+
+    private func check(_ status: Int32) throws(MariaDBError) {
         guard status == 0 else {
             let error = MariaDBError(handle: handle)
             logger.debug("statement failed", metadata: ["error": "\(error)"])

@@ -57,6 +57,21 @@ public final class RedisClient: Sendable {
         }
     }
 
+    /// Sends one command and returns its reply flat, as hiredis parsed it: for big
+    /// replies read once (a stream read of thousands of entries), with no tree of
+    /// arrays built. Errors as ``send(_:isolation:)``.
+    public func sendFlat(
+        _ command: RedisCommand, isolation: isolated (any Actor)? = #isolation
+    ) async throws(RedisError) -> RedisFlatReply {
+        do {
+            return try await withCheckedThrowingContinuation(isolation: isolation) { continuation in
+                submit(CollectionOfOne(command), .flat(continuation))
+            }
+        } catch {
+            throw error as? RedisError ?? .connectionClosed
+        }
+    }
+
     /// Convenience: `send("SET", "key", "value")`.
     public func send(
         _ name: String, _ arguments: any RedisArgument..., isolation: isolated (any Actor)? = #isolation

@@ -3,7 +3,7 @@ import NIOCore
 /// Hands every reply of a pub/sub connection to its owner. In subscribed mode Redis
 /// pushes messages unprompted, so there is nothing to match replies against.
 final class RedisPushHandler: ChannelInboundHandler {
-    typealias InboundIn = [RedisReply]
+    typealias InboundIn = RedisReplies
 
     private let onReply: (RedisReply, any Channel) -> Void
 
@@ -12,7 +12,7 @@ final class RedisPushHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        for reply in unwrapInboundIn(data) { onReply(reply, context.channel) }
+        for reply in unwrapInboundIn(data) { onReply(reply.reply, context.channel) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

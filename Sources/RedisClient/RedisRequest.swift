@@ -11,14 +11,17 @@ struct RedisRequest: Sendable {
 }
 
 /// Who waits for the replies of one request. A single command resumes a continuation
-/// directly; a pipeline of N commands collects N replies first.
+/// directly, with a tree or the flat reply; a pipeline of N commands collects N replies
+/// first.
 enum RedisResponder: Sendable {
     case single(CheckedContinuation<RedisReply, any Error>)
+    case flat(CheckedContinuation<RedisFlatReply, any Error>)
     case batch(RedisReplyCollector)
 
     func fail(_ error: RedisError) {
         switch self {
         case .single(let continuation): continuation.resume(throwing: error)
+        case .flat(let continuation): continuation.resume(throwing: error)
         case .batch(let collector): collector.complete(.failure(error))
         }
     }

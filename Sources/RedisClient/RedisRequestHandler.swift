@@ -8,7 +8,7 @@ import NIOCore
 /// timeout and the connection is closed (to be replaced), rather than letting a late
 /// reply be matched to the wrong request.
 final class RedisRequestHandler: ChannelInboundHandler {
-    typealias InboundIn = [RedisReply]
+    typealias InboundIn = RedisReplies
     typealias OutboundOut = ByteBuffer
 
     private struct InFlight {
@@ -64,12 +64,15 @@ final class RedisRequestHandler: ChannelInboundHandler {
             switch head.responder {
             case .single(let continuation):
                 inFlight.removeFirst()
+                continuation.resume(returning: reply.reply)
+            case .flat(let continuation):
+                inFlight.removeFirst()
                 continuation.resume(returning: reply)
             case .batch(let collector):
                 // Dequeue before completing: completion may run callbacks that re-enter
                 // this handler (a handshake's callback sends the queued requests).
                 if collector.isAwaitingLastReply { inFlight.removeFirst() }
-                collector.add(reply)
+                collector.add(reply.reply)
             }
         }
     }

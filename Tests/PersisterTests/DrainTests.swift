@@ -181,4 +181,59 @@ struct DrainTests {
             #expect(persister.waitForExit(timeout: 20) == 0)
         }
     }
+
+    /// A backlog is written two full batches at a time on two connections: a revoke in
+    /// the batch after its message's (both in flight) waits for that row, one in the batch
+    /// before leaves a placeholder the message fills; a deadlock between the two batches
+    /// is retried. Whatever order they commit in: every message once, the revoked ones
+    /// flagged, no placeholder left, every byte of the values as sent.
+    @Test func revokesAndMessagesInBatchesWrittenSideBySide() async throws {
+        try await DrainFixture.with(prefix: "overlap") { fixture in
+            let count = 6000
+            func id(_ index: Int) -> String { "ov-\(String(format: "%05d", index))" }
+            let awkward = "it's \\ \"q\" \n\r\u{0}\u{1A} 😀 含"
+            var entries: [[String]] = []
+            var revoked = Set<String>()
+            for index in 0..<count {
+                let text = index % 97 == 0 ? awkward : "m\(index)"
+                entries.append(DrainFixture.messageFields(id: id(index), text: text))
+                guard index % 5 == 0 else { continue }
+                revoked.insert(id(index))
+                var revoke = DrainFixture.messageFields(id: id(index), text: "撤回")
+                revoke[3] = "revoke"
+                revoke[revoke.count - 1] = "1"
+                // Every other one 300 entries before its message (a placeholder first), the
+                // rest 300 after it (the next batch, in flight beside the message's).
+                if index % 10 == 0 {
+                    entries.insert(revoke, at: max(0, entries.count - 300))
+                } else {
+                    entries.append(revoke)
+                }
+            }
+            for chunk in stride(from: 0, to: entries.count, by: 1000) {
+                let commands = entries[chunk..<min(entries.count, chunk + 1000)].map { fields in
+                    RedisCommand("XADD", ["chat:stream:messages", "*"] + fields.map { $0 as any RedisArgument })
+                }
+                for reply in try await fixture.redis.pipeline(commands) { try reply.throwingOnError() }
+            }
+            let persister = try fixture.persister(["PERSISTER_BATCH_SIZE": "500"])
+            try await eventually(within: 90) { try await fixture.holds(messages: count) }
+            let database = try fixture.database.connect()
+            let flagged = Set(try database.query("SELECT id FROM message WHERE isremove = 1").compactMap { $0[0] })
+            #expect(flagged == revoked)
+            #expect(try fixture.count("SELECT COUNT(*) FROM message WHERE version <> 1") == 0, "no placeholder left")
+            let rows = try database.query("SELECT id, type, data FROM message WHERE id IN ('\(id(0))', '\(id(97))', '\(id(10))', '\(id(15))', '\(id(16))') ORDER BY id")
+            #expect(rows.map(\.values) == [
+                [id(0), "text", #"{"data":"\#(awkward)"}"#],
+                [id(10), "text", #"{"data":"m10"}"#],
+                [id(15), "text", #"{"data":"m15"}"#],
+                [id(16), "text", #"{"data":"m16"}"#],
+                [id(97), "text", #"{"data":"\#(awkward)"}"#],
+            ])
+            let metrics = try #require(HTTPProbe.get(port: persister.metricsPort, path: "/metrics"))
+            #expect(metrics.body.contains(#"persister_entries_total{stream="chat:stream:messages"} \#(entries.count)"#))
+            persister.signal(SIGTERM)
+            #expect(persister.waitForExit(timeout: 20) == 0)
+        }
+    }
 }

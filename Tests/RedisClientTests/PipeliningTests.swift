@@ -80,4 +80,29 @@ struct PipeliningTests {
         #expect(try await redis.send("GET", key) == .bulk([]))
         _ = try await redis.send("DEL", key)
     }
+
+    @Test("a flat reply of 5,000 stream entries (megabytes, many reads) equals the tree, between pipelined tree replies", .timeLimit(.minutes(1)))
+    func flatStreamRead() async throws {
+        let redis = try sharedClient(poolSize: 1)
+        defer { Task { await redis.shutdown() } }
+        let key = uniquePrefix() + "stream"
+        let adds = (0..<5000).map { index in
+            RedisCommand("XADD", key, "*", "n", index, "data", String(repeating: "消息\(index)", count: index % 40), "bin", [UInt8(index % 256), 0, 13, 10])
+        }
+        for reply in try await redis.pipeline(adds) { try reply.throwingOnError() }
+        let range = RedisCommand("XRANGE", key, "-", "+")
+        let tree = try await redis.send(range)
+        // On one connection: a tree reply, the flat one and another tree reply, in flight together.
+        async let before = redis.send("XLEN", key)
+        async let flat = redis.sendFlat(range)
+        async let after = redis.send("PING")
+        let (length, flatReply, pong) = try await (before, flat, after)
+        #expect(length == .integer(5000))
+        #expect(pong == .status("PONG"))
+        #expect(flatReply.reply == tree)
+        #expect(flatReply.elements(of: flatReply.root).count == 5000)
+        let error = try await redis.sendFlat(RedisCommand("XLEN", key, "extra"))
+        #expect(error.errorMessage(at: error.root)?.hasPrefix("ERR") == true)
+        _ = try await redis.send("DEL", key)
+    }
 }

@@ -31,12 +31,14 @@ struct StreamConsumer: Sendable {
         var arguments: [any RedisArgument] = ["GROUP", group, consumer, "COUNT", String(count)]
         if block > .zero { arguments += ["BLOCK", String(max(1, block.milliseconds))] }
         arguments += ["STREAMS"] + Self.streams.map { $0 as any RedisArgument } + Self.streams.map { _ in ">" as any RedisArgument }
-        let reply = try await reader.send(RedisCommand("XREADGROUP", arguments))
-        try reply.throwingOnError()
+        // Flat: a full batch is thousands of entries, read in place rather than as a tree.
+        let reply = try await reader.sendFlat(RedisCommand("XREADGROUP", arguments))
+        if let message = reply.errorMessage(at: reply.root) { throw RedisError.server(message) }
         var entries: [StreamEntry] = []
-        for streamReply in reply.array ?? [] {
-            guard let pair = streamReply.array, pair.count == 2, let stream = pair[0].string else { continue }
-            entries += StreamEntry.entries(of: stream, from: pair[1])
+        for streamReply in reply.elements(of: reply.root) {
+            var pair = reply.elements(of: streamReply).makeIterator()
+            guard let name = pair.next(), let list = pair.next(), let stream = reply.string(at: name) else { continue }
+            entries += StreamEntry.entries(of: stream, in: reply, at: list)
         }
         return entries
     }
@@ -48,13 +50,14 @@ struct StreamConsumer: Sendable {
         var entries: [StreamEntry] = []
         for stream in Self.streams {
             let start = cursors[stream] ?? "0-0"
-            let reply = try await redis.send(
+            let reply = try await redis.sendFlat(RedisCommand(
                 "XAUTOCLAIM", stream, group, consumer, String(max(0, minIdle.milliseconds)), start, "COUNT", String(count)
-            )
-            try reply.throwingOnError()
-            guard let parts = reply.array, parts.count >= 2 else { continue }
-            cursors[stream] = parts[0].string ?? "0-0"
-            entries += StreamEntry.entries(of: stream, from: parts[1])
+            ))
+            if let message = reply.errorMessage(at: reply.root) { throw RedisError.server(message) }
+            var parts = reply.elements(of: reply.root).makeIterator()
+            guard let cursor = parts.next(), let list = parts.next() else { continue }
+            cursors[stream] = reply.string(at: cursor) ?? "0-0"
+            entries += StreamEntry.entries(of: stream, in: reply, at: list)
         }
         return entries
     }
@@ -86,7 +89,7 @@ struct StreamConsumer: Sendable {
             "stream", entry.stream, "entry", entry.id, "attempts", String(attempts), "error", error,
             "consumer", consumer,
         ]
-        for (field, value) in entry.fields.sorted(by: { $0.key < $1.key }) {
+        for (field, value) in entry.fields.dictionary.sorted(by: { $0.key < $1.key }) {
             fields.append("field." + field)
             fields.append(value)
         }

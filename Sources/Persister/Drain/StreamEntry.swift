@@ -1,11 +1,10 @@
 import RedisClient
 
 /// One entry of a stream as XREADGROUP / XAUTOCLAIM return it.
-struct StreamEntry: Sendable, Hashable {
+struct StreamEntry: Sendable {
     let stream: String
     let id: String
-    /// The field/value pairs; a field given twice keeps its last value.
-    let fields: [String: String]
+    let fields: StreamEntryFields
 
     /// `stream` and `id` together name the entry in logs and the dead-letter stream.
     var reference: String { "\(stream) \(id)" }
@@ -18,23 +17,64 @@ struct StreamEntry: Sendable, Hashable {
     }
 
     /// The `[[id, [field, value, …]], …]` part of a stream reply. Entries deleted while
-    /// pending come back as `[id, nil]`; they have nothing to write and are skipped.
-    static func entries(of stream: String, from reply: RedisReply) -> [StreamEntry] {
-        guard let items = reply.array else { return [] }
+    /// pending come back as `[id, nil]`; they have nothing to write and are skipped. The
+    /// entries keep the reply: their fields are read where it holds them.
+    static func entries(of stream: String, in reply: RedisFlatReply, at list: RedisFlatReply.Position) -> [StreamEntry] {
+        let items = reply.elements(of: list)
         var entries: [StreamEntry] = []
         entries.reserveCapacity(items.count)
         for item in items {
-            guard let pair = item.array, pair.count == 2, let id = pair[0].string, pair[1].array != nil else { continue }
-            entries.append(StreamEntry(stream: stream, id: id, fields: pair[1].fieldValues))
+            var parts = reply.elements(of: item).makeIterator()
+            guard reply.elements(of: item).count == 2, let idPosition = parts.next(), let fields = parts.next(),
+                  reply.kind(at: fields) == .array, let id = reply.string(at: idPosition) else { continue }
+            entries.append(StreamEntry(stream: stream, id: id, fields: StreamEntryFields(reply: reply, array: fields)))
         }
         return entries
     }
+}
 
-    /// The ids of a stream reply's entries deleted while pending (`[id, nil]`).
-    static func deletedIDs(from reply: RedisReply) -> [String] {
-        (reply.array ?? []).compactMap { item in
-            guard let pair = item.array, pair.count == 2, pair[1].isNull else { return nil }
-            return pair[0].string
+/// An entry's field/value pairs, read in place from the stream reply that carried them.
+struct StreamEntryFields: Sendable {
+    let reply: RedisFlatReply
+    /// The flat `[field, value, …]` array.
+    let array: RedisFlatReply.Position
+
+    /// Fields given as texts (tests; entries built rather than read).
+    init(_ pairs: KeyValuePairs<String, String>) {
+        reply = RedisFlatReply(.array(pairs.flatMap { [RedisReply.bulk(Array($0.key.utf8)), .bulk(Array($0.value.utf8))] }))
+        array = reply.root
+    }
+
+    init(_ dictionary: [String: String]) {
+        reply = RedisFlatReply(.array(dictionary.flatMap { [RedisReply.bulk(Array($0.key.utf8)), .bulk(Array($0.value.utf8))] }))
+        array = reply.root
+    }
+
+    init(reply: RedisFlatReply, array: RedisFlatReply.Position) {
+        self.reply = reply
+        self.array = array
+    }
+
+    /// The bytes the ranges of ``forEachPair(_:)`` point into.
+    var bytes: [UInt8] { reply.bytes }
+
+    /// Every pair's field and value as ranges of ``bytes``, in order; pairs that are not
+    /// two strings are skipped.
+    func forEachPair<Failure: Error>(_ body: (Range<Int>, Range<Int>) throws(Failure) -> Void) throws(Failure) {
+        var elements = reply.elements(of: array).makeIterator()
+        while let name = elements.next(), let value = elements.next() {
+            guard let nameRange = reply.byteRange(at: name), let valueRange = reply.byteRange(at: value) else { continue }
+            try body(nameRange, valueRange)
         }
+    }
+
+    /// The pairs as texts; a field given twice keeps its last value.
+    var dictionary: [String: String] {
+        var result: [String: String] = [:]
+        let bytes = reply.bytes
+        forEachPair { name, value in
+            result[String(decoding: bytes[name], as: UTF8.self)] = String(decoding: bytes[value], as: UTF8.self)
+        }
+        return result
     }
 }

@@ -8,9 +8,9 @@ enum PersistableEntry: Sendable {
 
     init(_ entry: StreamEntry) throws(EntryError) {
         if entry.stream == StreamName.messages {
-            self = .message(try MessageRecord(fields: entry.fields))
+            self = .message(try MessageRecord(entry.fields))
         } else {
-            self = .entity(try EntityChange(fields: entry.fields))
+            self = .entity(try EntityChange(fields: entry.fields.dictionary))
         }
     }
 }
@@ -53,7 +53,7 @@ struct BatchWriter: Sendable {
 
     /// One multi-row INSERT and the records it holds (for the rare rows that were there).
     struct MessageStatement: Sendable {
-        let sql: String
+        let sql: [UInt8]
         let records: [MessageRecord]
         let placeholders: Bool
     }
@@ -93,7 +93,7 @@ struct BatchWriter: Sendable {
         var applied = 0
         if !prepared.changes.isEmpty { applied += try writeEntities(prepared.changes, on: connection) }
         for statement in prepared.messageStatements {
-            let inserted = try connection.execute(statement.sql)
+            let inserted = try connection.execute(utf8: statement.sql)
             if !statement.placeholders && inserted < UInt64(statement.records.count) {
                 try fillPlaceholders(statement.records, on: connection)
             }
@@ -231,25 +231,25 @@ struct BatchWriter: Sendable {
         for record in records where placeholders.contains(record.id) {
             var sql = SQLText()
             sql.append("UPDATE `message` SET `chat_type` = ")
-            sql.append(quoted: record.chatType)
+            sql.append(quoted: record.chatType.rawValue)
             sql.append(", `type` = ")
-            sql.append(quoted: record.type)
+            sql.append(quoted: record.source[record.type])
             sql.append(", `from_id` = ")
-            sql.append(quoted: record.fromID)
+            sql.append(quoted: record.source[record.fromID])
             sql.append(", `to_id` = ")
             sql.append(integer: record.toID)
             sql.append(", `from_name` = ")
-            sql.append(quoted: record.fromName)
+            sql.append(quoted: record.source[record.fromName])
             sql.append(", `from_avatar` = ")
-            sql.append(quoted: record.fromAvatar)
+            sql.append(quoted: record.source[record.fromAvatar])
             sql.append(", `to_name` = ")
-            sql.append(quoted: record.toName)
+            sql.append(quoted: record.source[record.toName])
             sql.append(", `to_avatar` = ")
-            sql.append(quoted: record.toAvatar)
+            sql.append(quoted: record.source[record.toAvatar])
             sql.append(", `data` = ")
-            sql.append(quoted: record.data)
+            sql.append(quoted: record.source[record.data])
             sql.append(", `options` = ")
-            sql.append(quoted: record.options)
+            appendOptions(of: record, to: &sql)
             sql.append(", `create_time` = ")
             sql.append(integer: record.createTime)
             sql.append(", `version` = 1 WHERE `id` = ")
@@ -257,6 +257,10 @@ struct BatchWriter: Sendable {
             sql.append(" AND `version` = 0")
             try connection.execute(sql.string)
         }
+    }
+
+    private func appendOptions(of record: MessageRecord, to sql: inout SQLText) {
+        if let options = record.options { sql.append(quoted: record.source[options]) } else { sql.append("'{}'") }
     }
 
     private func messageStatements(_ records: [MessageRecord], placeholders: Bool) -> [MessageStatement] {
@@ -268,7 +272,7 @@ struct BatchWriter: Sendable {
         func flush() {
             guard rows > 0 else { return }
             if placeholders { sql.append(Self.revokeUpdate) }
-            statements.append(MessageStatement(sql: sql.string, records: Array(records[first..<(first + rows)]), placeholders: placeholders))
+            statements.append(MessageStatement(sql: sql.bytes, records: Array(records[first..<(first + rows)]), placeholders: placeholders))
             sql = SQLText(capacity: sql.count)
             first += rows
             rows = 0
@@ -278,26 +282,24 @@ struct BatchWriter: Sendable {
             if rows == 0 { sql.append(placeholders ? Self.revokeColumns : Self.messageColumns) } else { sql.append(",") }
             sql.append("(")
             sql.append(quoted: record.id)
+            sql.append(record.chatType == .single ? ",'single'," : ",'group',")
+            sql.append(quoted: record.source[record.type])
             sql.append(",")
-            sql.append(quoted: record.chatType)
-            sql.append(",")
-            sql.append(quoted: record.type)
-            sql.append(",")
-            sql.append(quoted: record.fromID)
+            sql.append(quoted: record.source[record.fromID])
             sql.append(",")
             sql.append(integer: record.toID)
             sql.append(",")
-            sql.append(quoted: record.fromName)
+            sql.append(quoted: record.source[record.fromName])
             sql.append(",")
-            sql.append(quoted: record.fromAvatar)
+            sql.append(quoted: record.source[record.fromAvatar])
             sql.append(",")
-            sql.append(quoted: record.toName)
+            sql.append(quoted: record.source[record.toName])
             sql.append(",")
-            sql.append(quoted: record.toAvatar)
+            sql.append(quoted: record.source[record.toAvatar])
             sql.append(",")
-            sql.append(quoted: record.data)
+            sql.append(quoted: record.source[record.data])
             sql.append(",")
-            sql.append(quoted: record.options)
+            appendOptions(of: record, to: &sql)
             sql.append(",")
             sql.append(integer: record.createTime)
             sql.append(record.isRemoved ? ",1," : ",0,")
