@@ -65,10 +65,6 @@ python3 Benchmarks/PersisterBench/backlog.py "$COUNT" "$BATCH" "$TMP"
 
 migrate() { MARIADB_URL=$(mariadb_url "$1") LOG_LEVEL=warning "$BIN/persister" migrate >/dev/null; }
 count_rows() { mariadb_sql "$MARIADB_PORT" "SELECT COUNT(*) FROM $1.message"; }
-group_field() { # field: of the persister group on the messages stream
-    redis-cli -p "$REDIS_PORT" --raw XINFO GROUPS chat:stream:messages |
-        awk -v f="$1" 'prev == "name" { group = $0 } { if (group == "persister" && prev == f) { print; exit } prev = $0 }'
-}
 # start_persister DATABASE: `persister run` in the background (PERSISTER_PID).
 start_persister() {
     env REDIS_URL="$REDIS_URL" MARIADB_URL="$(mariadb_url "$1")" LOG_LEVEL=warning \
@@ -96,10 +92,8 @@ for round in $(seq "$ROUNDS"); do
     log "round $round of $ROUNDS: persister run draining $COUNT entries (batch $BATCH)"
     start=$(now)
     start_persister "persister_$round"
-    until [ "$(group_field entries-read)" = "$COUNT" ] && [ "$(group_field pending)" = 0 ]; do
-        running "$PERSISTER_PID" || { cat "$TMP/persister.log" >&2; die "the persister exited"; }
-        sleep 0.05
-    done
+    python3 Benchmarks/PersisterBench/wait_drained.py "$REDIS_PORT" "$COUNT" "$PERSISTER_PID" ||
+        { cat "$TMP/persister.log" >&2; die "the persister exited"; }
     persister_seconds=$(seconds_since "$start")
     stop_pid "$PERSISTER_PID"
     PERSISTER_PID=''

@@ -3,6 +3,7 @@ import ChatRuntime
 import Hummingbird
 import Logging
 import Model
+import NIOCore
 import RedisClient
 import ServiceLifecycle
 
@@ -27,6 +28,9 @@ struct BridgeCommand: AsyncParsableCommand {
             Self.exit(configurationError: error)
         }
 
+        // Before anything uses NIO's shared event loop group (Hummingbird, the Redis client).
+        NIOSingletons.groupLoopCountSuggestion = settings.eventLoops
+            ?? EventLoopCount.default(redis: commonSettings.redis.endpoint, cores: System.coreCount)
         Bootstrap.logging(level: commonSettings.logLevel)
         let metrics = Bootstrap.prometheus()
         var logger = Logger(label: "bridge")

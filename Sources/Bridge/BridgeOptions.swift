@@ -64,7 +64,11 @@ struct BridgeOptions: ParsableArguments {
     @Option(name: .customLong("screenshot-concurrency"), help: "ffmpeg processes at once per bridge process; further getVideoScreenshot requests are refused (env SCREENSHOT_CONCURRENCY, default 4).")
     var screenshotConcurrency: String?
 
+    @Option(name: .customLong("event-loops"), help: "Event loop threads of the sockets and Redis connections, 1–256 (env BRIDGE_EVENT_LOOPS, default: the cores, less one when Redis is on this machine).")
+    var eventLoops: String?
+
     static let hostSetting = Setting("host", env: "BRIDGE_HOST")
+    static let eventLoopsSetting = Setting("event-loops", env: "BRIDGE_EVENT_LOOPS")
     static let portSetting = Setting("port", env: "BRIDGE_PORT")
     static let jwtSecretSetting = Setting("jwt-secret", env: "JWT_SECRET")
     static let visitorSaltSetting = Setting("visitor-salt", env: "VISITOR_SALT")
@@ -130,6 +134,9 @@ struct BridgeOptions: ParsableArguments {
             Int64($0).flatMap { (1...86_400).contains($0) ? .seconds($0) : nil }
         }
         settings.files = try resolveFiles(environment: environment)
+        settings.eventLoops = try Self.eventLoopsSetting.resolve(flag: eventLoops, environment: environment, default: nil) {
+            Int($0).flatMap { (1...256).contains($0) ? .some($0) : nil }
+        }
         return settings
     }
 

@@ -31,6 +31,8 @@ struct BridgeSettings: Sendable {
     var messages = MessagePolicy()
     var noticeIconBase = GuidanceMessages.defaultIconBase
     var files = FilePolicy()
+    /// Nil: ``EventLoopCount/default(redis:cores:)``.
+    var eventLoops: Int?
 
     static func randomSecret() -> String {
         var generator = SystemRandomNumberGenerator()

@@ -21,6 +21,9 @@ public final class BridgeProcess: Sendable {
         environment["JWT_SECRET"] = Self.secret
         environment["NODE_ID"] = node
         environment["BCRYPT_COST"] = "4"
+        // Two loops, more than the default here (Redis is local, 2 cores: one): the hops
+        // between a process's loops stay under test.
+        environment["BRIDGE_EVENT_LOOPS"] = "2"
         environment["LOG_LEVEL"] = environment["BRIDGE_TEST_LOG_LEVEL"] ?? "warning"
         for (key, value) in settings { environment[key] = value }
         self.port = port
