@@ -2,8 +2,8 @@ import CHiredis
 
 /// hiredis' reply parser, writing into a ``RedisReplyTape`` through its custom object
 /// functions instead of allocating a `redisReply` per element. Bytes are fed as they
-/// arrive; complete replies are found at ``completedRoots``. Not thread-safe: one reader
-/// belongs to one channel handler.
+/// arrive; ``parse(into:)`` says where on the tape the replies it completed start. Not
+/// thread-safe: one reader belongs to one channel handler.
 final class HiredisReader {
     private let reader: UnsafeMutablePointer<redisReader>
     /// hiredis keeps a pointer to them for the reader's life.

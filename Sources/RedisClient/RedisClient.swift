@@ -48,13 +48,7 @@ public final class RedisClient: Sendable {
     public func send(
         _ command: RedisCommand, isolation: isolated (any Actor)? = #isolation
     ) async throws(RedisError) -> RedisReply {
-        do {
-            return try await withCheckedThrowingContinuation(isolation: isolation) { continuation in
-                submit(CollectionOfOne(command), .single(continuation))
-            }
-        } catch {
-            throw error as? RedisError ?? .connectionClosed
-        }
+        try await request(command, isolation: isolation, RedisResponder.single)
     }
 
     /// Sends one command and returns its reply flat, as hiredis parsed it: for big
@@ -63,9 +57,17 @@ public final class RedisClient: Sendable {
     public func sendFlat(
         _ command: RedisCommand, isolation: isolated (any Actor)? = #isolation
     ) async throws(RedisError) -> RedisFlatReply {
+        try await request(command, isolation: isolation, RedisResponder.flat)
+    }
+
+    /// One command, its reply handed to the continuation the responder wraps.
+    private func request<Reply: Sendable>(
+        _ command: RedisCommand, isolation: isolated (any Actor)?,
+        _ responder: (CheckedContinuation<Reply, any Error>) -> RedisResponder
+    ) async throws(RedisError) -> Reply {
         do {
             return try await withCheckedThrowingContinuation(isolation: isolation) { continuation in
-                submit(CollectionOfOne(command), .flat(continuation))
+                submit(CollectionOfOne(command), responder(continuation))
             }
         } catch {
             throw error as? RedisError ?? .connectionClosed

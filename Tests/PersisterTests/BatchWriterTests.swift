@@ -1,5 +1,6 @@
 import MariaDB
 import Model
+import RedisClient
 @testable import Persister
 import Testing
 import TestSupport
@@ -125,5 +126,29 @@ struct BatchWriterTests {
         #expect(throws: EntryError.self) { try EntityChange(fields: ["entity": "user", "op": "merge", "id": "1", "version": "1", "row": "{}"]) }
         #expect(throws: EntryError.self) { try MessageRecord(fields: ["kind": "message", "id": "x", "chat_type": "bogus", "to_id": "1", "create_time": "1", "from_id": "1", "data": "{}"]) }
         #expect(throws: EntryError.self) { try MessageRecord(fields: ["kind": "message", "id": "x", "chat_type": "single", "to_id": "-1", "create_time": "1", "from_id": "1", "data": "{}"]) }
+    }
+
+    @Test func aMessageEntryIsReadWhereTheStreamReplyHoldsIt() throws {
+        func integer(_ text: String) -> Int64? { MessageRecord.integer(Array(text.utf8)[...]) }
+        #expect(integer("1700000000000") == 1_700_000_000_000)
+        #expect(integer("-12") == -12 && integer("+7") == 7 && integer("9223372036854775807") == Int64.max)
+        for bad in ["", "-", "12a", " 1", "1.0", "9223372036854775808", "99999999999999999999"] {
+            #expect(integer(bad) == nil, "\(bad)")
+        }
+        // An entry inside a stream reply: values found by name as bytes, a field given
+        // twice keeps its last value, unknown fields ignored, `options` missing.
+        func bulk(_ text: String) -> RedisReply { .bulk(Array(text.utf8)) }
+        let fields = ["kind", "message", "id", "m-1", "chat_type", "group", "to_id", "7", "from_id", "3", "unknown", "x",
+                      "data", "{\"a\":\"it's\"}", "create_time", "1", "create_time", "1700000000123", "isremove", "0"]
+        let reply = RedisFlatReply(.array([.array([bulk("1-0"), .array(fields.map(bulk))])]))
+        let entries = StreamEntry.entries(of: "chat:stream:messages", in: reply, at: reply.root)
+        #expect(entries.map(\.id) == ["1-0"])
+        let record = try MessageRecord(try #require(entries.first).fields)
+        #expect(record.kind == .message && record.id == "m-1" && record.chatType == .group && record.toID == 7)
+        #expect(record.createTime == 1_700_000_000_123 && !record.isRemoved && record.options == nil)
+        #expect(String(decoding: record.source[record.data], as: UTF8.self) == #"{"a":"it's"}"#)
+        #expect(String(decoding: record.source[record.fromID], as: UTF8.self) == "3" && record.fromName.isEmpty)
+        #expect(throws: EntryError.self) { try MessageRecord(fields: ["kind": "messagex", "id": "x", "chat_type": "single", "to_id": "1", "create_time": "1", "from_id": "1", "data": "{}"]) }
+        #expect(throws: EntryError.self) { try MessageRecord(fields: ["kind": "message", "id": "a b", "chat_type": "single", "to_id": "1", "create_time": "1", "from_id": "1", "data": "{}"]) }
     }
 }

@@ -40,11 +40,6 @@ struct StreamEntryFields: Sendable {
     let array: RedisFlatReply.Position
 
     /// Fields given as texts (tests; entries built rather than read).
-    init(_ pairs: KeyValuePairs<String, String>) {
-        reply = RedisFlatReply(.array(pairs.flatMap { [RedisReply.bulk(Array($0.key.utf8)), .bulk(Array($0.value.utf8))] }))
-        array = reply.root
-    }
-
     init(_ dictionary: [String: String]) {
         reply = RedisFlatReply(.array(dictionary.flatMap { [RedisReply.bulk(Array($0.key.utf8)), .bulk(Array($0.value.utf8))] }))
         array = reply.root

@@ -80,11 +80,6 @@ struct MessageRecord: Sendable {
         self.options = found[.options]
     }
 
-    /// A text column as a string (logs, tests).
-    func text(_ range: Range<Int>) -> String {
-        String(decoding: source[range], as: UTF8.self)
-    }
-
     /// The case whose raw value the bytes spell.
     private static func named<Name: RawRepresentable<String>>(_ bytes: ArraySlice<UInt8>, in names: [Name]) -> Name? {
         names.first { bytes.elementsEqual($0.rawValue.utf8) }
