@@ -67,10 +67,14 @@ let package = Package(
             ]
         ),
 
+        // glibc's posix_spawn extension that Swift's Glibc module does not declare.
+        .target(name: "CSpawn"),
+
         // What both executables share: options, logging and metrics bootstrap.
         .target(
             name: "ChatRuntime",
             dependencies: [
+                "CSpawn",
                 "RedisClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,3 +1,5 @@
+import CSpawn
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -7,7 +9,8 @@ import Darwin
 /// `posix_spawn` with a clean signal mask: Dispatch and Swift concurrency threads block
 /// most signals and a child inherits that mask (a server started that way ignores
 /// SIGTERM), so the mask is emptied and every signal's action reset to the default.
-/// stdin is `/dev/null`; stdout and stderr are appended to `output`.
+/// stdin is `/dev/null`; stdout and stderr are appended to `output`; no other file
+/// descriptor is inherited.
 public enum ProcessSpawn {
     /// Starts `executable` (a path, or with `searchPath` a name looked up in `PATH`);
     /// `newProcessGroup` makes the child the leader of a group of its own, so that one
@@ -38,6 +41,11 @@ public enum ProcessSpawn {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else is inherited. A socket without close-on-exec (NIO's are not all
+        // created with it) held open by a child outlives its close here: the peer never
+        // sees the connection end while the child runs.
+        let closing = cspawn_file_actions_addclosefrom(&actions, 3)
+        guard closing == 0 else { throw SpawnError(executable: executable, errno: closing) }
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
