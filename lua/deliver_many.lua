@@ -3,16 +3,18 @@
 -- caller; targets on another live process get ONE publish per process, carrying that
 -- process's recipients ('deliver {uid}:{conn},{uid}:{conn}…' newline message); users
 -- without a live target, or whose process has nobody subscribed, get the message in their
--- offline queue (capped). A stale online_{uid} of a dead process is removed.
+-- offline queue (capped). A stale online_{uid} of a dead process is removed. Publishes
+-- are numbered per process as in deliver.lua.
 -- KEYS[1] chat:nodes, then for each user i (ARGV[5 + i]): KEYS[2i] online_{uid},
--- KEYS[2i + 1] chat_getmessage_{uid}
+-- KEYS[2i + 1] chat_getmessage_{uid}; last, chat:nodes:deliveries
 -- ARGV[1] message JSON  ARGV[2] caller's node id  ARGV[3] dead after (ms)
 -- ARGV[4] offline queue cap  ARGV[5] channel prefix 'chat:node:'  ARGV[6..] user ids
 -- Returns {local addresses '{uid}:{conn},…' or '', users routed to other processes (one
--- publish per process), users queued, entries dropped by the queue cap}.
+-- publish per process), users queued, entries dropped by the queue cap, last sequence
+-- published to the caller's process}.
 local deadAfter, cap = tonumber(ARGV[3]), tonumber(ARGV[4])
 local users = #ARGV - 5
-if ARGV[1] == '' or ARGV[5] == '' or not deadAfter or not cap or cap <= 0 or #KEYS ~= 1 + 2 * users then
+if ARGV[1] == '' or ARGV[5] == '' or not deadAfter or not cap or cap <= 0 or #KEYS ~= 2 + 2 * users then
   return redis.error_reply('ERR bad_arguments')
 end
 
@@ -57,9 +59,12 @@ for _, node in ipairs(nodes) do
   local list = remote[node]
   local addresses = {}
   for j = 2, #list, 2 do addresses[#addresses + 1] = list[j] end
-  if redis.call('PUBLISH', ARGV[5] .. node, 'deliver ' .. table.concat(addresses, ',') .. '\n' .. ARGV[1]) > 0 then
+  local sequence = redis.call('HINCRBY', KEYS[#KEYS], node, 1)
+  local envelope = 'deliver ' .. table.concat(addresses, ',') .. ' ' .. sequence .. '\n' .. ARGV[1]
+  if redis.call('PUBLISH', ARGV[5] .. node, envelope) > 0 then
     published = published + #addresses
   else
+    redis.call('HINCRBY', KEYS[#KEYS], node, -1)
     for j = 1, #list, 2 do offline[#offline + 1] = list[j] end
   end
 end
@@ -73,4 +78,5 @@ for _, i in ipairs(offline) do
     redis.call('LTRIM', queue, length - cap, -1)
   end
 end
-return {table.concat(here, ','), published, #offline, dropped}
+local after = #here > 0 and tonumber(redis.call('HGET', KEYS[#KEYS], ARGV[2]) or '0') or 0
+return {table.concat(here, ','), published, #offline, dropped, after}

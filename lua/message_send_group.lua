@@ -24,7 +24,8 @@
 -- KEYS[6] chatlog:group_{gid}  KEYS[7] chat:stream:messages  KEYS[8] chat:nodes
 -- KEYS[9] chat:sent:{me}:{client id} (any key when there is none)
 -- then for each recipient i (ARGV[16 + i]): KEYS[8 + 2i] online_{uid},
--- KEYS[9 + 2i] chat_getmessage_{uid}
+-- KEYS[9 + 2i] chat_getmessage_{uid}; last, chat:nodes:deliveries (publishes are numbered
+-- per process as in deliver.lua)
 -- ARGV[1] message id  ARGV[2] my id  ARGV[3] group id  ARGV[4] message type
 -- ARGV[5] data (JSON text)  ARGV[6] options (JSON text)  ARGV[7] my token, or '' when
 -- the caller already checked it  ARGV[8] client id or ''  ARGV[9] client id window (s)
@@ -34,7 +35,7 @@
 -- (the active members; mine is skipped)
 -- Returns {'sent', message JSON, local addresses '{uid}:{conn},…' or '',
 -- members routed to other processes (one publish per process), members queued, queue
--- entries dropped, history entries trimmed},
+-- entries dropped, history entries trimmed, last sequence published to the caller's process},
 -- {'duplicate', message JSON} or {'stale', members version, active member ids…}.
 -- Errors: 'token', 'sender', 'group', 'not_member'.
 local historyCap, streamCap = tonumber(ARGV[10]), tonumber(ARGV[11])
@@ -42,7 +43,7 @@ local deadAfter, queueCap = tonumber(ARGV[13]), tonumber(ARGV[14])
 local recipients = #ARGV - 16
 if ARGV[1] == '' or ARGV[5] == '' or ARGV[6] == '' or not historyCap or historyCap <= 0 or not streamCap
   or not deadAfter or not queueCap or queueCap <= 0 or ARGV[15] == '' or recipients < 0
-  or #KEYS ~= 9 + 2 * recipients then
+  or #KEYS ~= 10 + 2 * recipients then
   return redis.error_reply('ERR bad_arguments')
 end
 
@@ -186,9 +187,12 @@ for _, node in ipairs(nodes) do
   local list = remote[node]
   local addresses = {}
   for j = 2, #list, 2 do addresses[#addresses + 1] = list[j] end
-  if redis.call('PUBLISH', ARGV[15] .. node, 'deliver ' .. table.concat(addresses, ',') .. '\n' .. message) > 0 then
+  local sequence = redis.call('HINCRBY', KEYS[#KEYS], node, 1)
+  local envelope = 'deliver ' .. table.concat(addresses, ',') .. ' ' .. sequence .. '\n' .. message
+  if redis.call('PUBLISH', ARGV[15] .. node, envelope) > 0 then
     published = published + #addresses
   else
+    redis.call('HINCRBY', KEYS[#KEYS], node, -1)
     for j = 1, #list, 2 do offline[#offline + 1] = list[j] end
   end
 end
@@ -202,4 +206,5 @@ for _, i in ipairs(offline) do
     redis.call('LTRIM', queue, queued - queueCap, -1)
   end
 end
-return {'sent', message, table.concat(here, ','), published, #offline, dropped, trimmed}
+local after = #here > 0 and tonumber(redis.call('HGET', KEYS[#KEYS], ARGV[12]) or '0') or 0
+return {'sent', message, table.concat(here, ','), published, #offline, dropped, trimmed, after}

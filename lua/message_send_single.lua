@@ -12,6 +12,7 @@
 -- KEYS[7] chatlog:chatlog_{me}_single_{to}  KEYS[8] chatlog:chatlog_{to}_single_{me}
 -- KEYS[9] chat:stream:messages  KEYS[10] online_{to}  KEYS[11] chat_getmessage_{to}
 -- KEYS[12] chat:nodes  KEYS[13] chat:sent:{me}:{client id} (any key when there is none)
+-- KEYS[14] chat:nodes:deliveries
 -- ARGV[1] message id  ARGV[2] my id  ARGV[3] recipient id  ARGV[4] message type
 -- ARGV[5] data (JSON text)  ARGV[6] options (JSON text)  ARGV[7] my token, or '' when
 -- the caller already checked it  ARGV[8] client id or ''  ARGV[9] client id window (s)
@@ -21,7 +22,8 @@
 -- their chatset and the pre-friendship quota are not checked nor counted), else ''
 -- Returns {route, argument, message JSON, history entries trimmed}: route 'local' (the
 -- caller pushes to connection `argument`), 'routed' (published to node `argument`),
--- 'queued' (`argument` = entries the queue cap dropped) or 'duplicate'. Errors: 'token',
+-- 'queued' (`argument` = entries the queue cap dropped) or 'duplicate'; 'local' adds the
+-- last sequence published to the caller's process (as deliver.lua). Errors: 'token',
 -- 'sender', 'recipient', 'blacklisted', 'blocked', 'friends_only', 'quota'; the last
 -- four followed by ' user' or ' visitor' (the sender's stored role picks the text).
 local historyCap, streamCap = tonumber(ARGV[10]), tonumber(ARGV[11])
@@ -150,12 +152,14 @@ if target then
   local beat = node and redis.call('ZSCORE', KEYS[12], node)
   if beat and now - tonumber(beat) <= deadAfter then
     if node == ARGV[12] then
-      return {'local', conn, message, trimmed}
+      return {'local', conn, message, trimmed, tonumber(redis.call('HGET', KEYS[14], node) or '0')}
     end
-    local envelope = 'deliver ' .. ARGV[3] .. ':' .. conn .. '\n' .. message
+    local sequence = redis.call('HINCRBY', KEYS[14], node, 1)
+    local envelope = 'deliver ' .. ARGV[3] .. ':' .. conn .. ' ' .. sequence .. '\n' .. message
     if redis.call('PUBLISH', ARGV[15] .. node, envelope) > 0 then
       return {'routed', node, message, trimmed}
     end
+    redis.call('HINCRBY', KEYS[14], node, -1)
   else
     redis.call('DEL', KEYS[10])
   end

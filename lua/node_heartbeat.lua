@@ -1,7 +1,8 @@
 -- A bridge process says it is alive: its id scored with Redis's own clock (ms), so
 -- liveness never depends on the clocks of the bridge hosts agreeing. Entries silent
--- for longer than ARGV[2] ms are pruned, which bounds the zset.
--- KEYS[1] chat:nodes   ARGV[1] node id   ARGV[2] prune after (ms)
+-- for longer than ARGV[2] ms are pruned, which bounds the zset, and their delivery
+-- sequences with them.
+-- KEYS[1] chat:nodes  KEYS[2] chat:nodes:deliveries  ARGV[1] node id  ARGV[2] prune after (ms)
 -- Returns how many nodes are registered.
 local prune = tonumber(ARGV[2])
 if ARGV[1] == '' or not prune or prune <= 0 then
@@ -10,5 +11,9 @@ end
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 redis.call('ZADD', KEYS[1], now, ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - prune))
+local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - prune), 'LIMIT', 0, 1000)
+if #gone > 0 then
+  redis.call('ZREM', KEYS[1], unpack(gone))
+  redis.call('HDEL', KEYS[2], unpack(gone))
+end
 return redis.call('ZCARD', KEYS[1])

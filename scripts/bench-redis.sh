@@ -58,7 +58,7 @@ for workload in set evalsha; do
         if [ "$depth" = 1 ]; then requests=200000; else requests=2000000; fi
         case $workload in
             set) args=(SET bench:key xxx) ;;
-            evalsha) args=(EVALSHA "$SHA" 1 bench:nodes node-1 1700000000000) ;;
+            evalsha) args=(EVALSHA "$SHA" 2 bench:nodes bench:nodes:deliveries node-1 1700000000000) ;;
         esac
         theirs=() async=() loop=() nio=()
         for _ in $(seq "$ROUNDS"); do

@@ -60,7 +60,7 @@ struct RedisBench: AsyncParsableCommand {
 
         let command: RedisCommand = switch self.command {
         case .set: RedisCommand("SET", "bench:key", "xxx")
-        case .evalsha: RedisCommand("EVALSHA", heartbeat.sha, 1, "bench:nodes", "node-1", 1_700_000_000_000)
+        case .evalsha: RedisCommand("EVALSHA", heartbeat.sha, 2, "bench:nodes", "bench:nodes:deliveries", "node-1", 1_700_000_000_000)
         case .sendSingle: fatalError("handled above")
         }
         let perClient = requests / connections / depth

@@ -73,7 +73,7 @@ struct SendSingleWorkload: Sendable {
             RedisKeys.userToken(me), RedisKeys.user(me), RedisKeys.user(to), RedisKeys.friends(to), RedisKeys.friends(me),
             RedisKeys.quota(me), RedisKeys.singleHistory(owner: me, peer: to), RedisKeys.singleHistory(owner: to, peer: me),
             StreamName.messages, RedisKeys.online(to), RedisKeys.offlineQueue(to), RedisKeys.nodes,
-            RedisKeys.sentByClientID(me, clientID),
+            RedisKeys.sentByClientID(me, clientID), RedisKeys.nodeDeliveries,
         ]
         // `data` as the bridge stores a string: its JSON text, the size of the client's marker.
         let data = "\"#0:\(number % pairs.count):\(number):\(1_000_000_000_000 + number)\""

@@ -16,6 +16,10 @@ public enum RedisKeys {
     public static let nodeChannelPrefix = "chat:node:"
     /// Live processes by last heartbeat.
     public static let nodes = "chat:nodes"
+    /// Per process, the number of the last delivery published on its channel: a push
+    /// the process makes itself waits until it has handled the deliveries published to it
+    /// before, so that one sender's messages arrive in order whichever process took them.
+    public static let nodeDeliveries = "chat:nodes:deliveries"
 
     /// The `user` row, plus `_v` (*compat*: operators `HSET … status 0`).
     public static func user(_ userID: Int) -> String { "chat:user:\(userID)" }

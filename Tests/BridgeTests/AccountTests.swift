@@ -6,10 +6,11 @@ import Model
 import NIOCore
 import RedisClient
 import Testing
+import TestSupport
 
 @testable import Bridge
 
-@Suite("Accounts and /api/chat authentication")
+@Suite("Accounts and /api/chat authentication", .offCooperativePool)
 struct AccountTests {
     static func name(_ prefix: String = "u") -> String {
         prefix + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12)).lowercased()
@@ -187,7 +188,7 @@ struct AccountTests {
     }
 }
 
-@Suite("POST /api/chat/setPassword")
+@Suite("POST /api/chat/setPassword", .offCooperativePool)
 struct SetPasswordTests {
     @Test("mismatch, wrong old password, success; the new password logs in, the old does not")
     func setPassword() async throws {

@@ -13,7 +13,7 @@ import Testing
 /// API.md *Complaints and Q&A*, the six `askanswer` endpoints over the real test Redis:
 /// HTTP 200 always with `{code, msg, data?}`, the rows the script leaves, the `askanswer`
 /// entity events field by field, owner checks, the per-user cap under a race, and search.
-@Suite("Q&A endpoints")
+@Suite("Q&A endpoints", .offCooperativePool)
 struct AskAnswerTests {
     typealias Account = UserTests.Account
 

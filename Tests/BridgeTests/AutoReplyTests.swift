@@ -11,7 +11,7 @@ import Testing
 /// on the asker's socket about 1.2 s later, as a message from the owner, stored and
 /// streamed; the owner's socket gets the notice; no close answer, no option: nothing; a
 /// graceful shutdown still answers the questions already asked.
-@Suite("Q&A auto replies across bridge processes", .serialized)
+@Suite("Q&A auto replies across bridge processes", .serialized, .offCooperativePool)
 struct AutoReplyTests {
     typealias Account = ChatDeliveryTests.Account
 

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// The real `bridge` binary: configuration errors, --help, serving, and SIGTERM.
-@Suite("The bridge executable")
+@Suite("The bridge executable", .offCooperativePool)
 struct BridgeExecutableTests {
     @Test("a bad value stops it with one line naming the option", arguments: [
         (["--port", "abc"], [:], "--port (BRIDGE_PORT)"),

@@ -9,7 +9,7 @@ import Testing
 /// Single chat end to end, with real bridge processes: what recipients' sockets get
 /// (offline then online, across processes, exactly once and in order, never an echo),
 /// and the WebSocket send frame (acknowledgements, idempotence on the client id).
-@Suite("Single chat across bridge processes", .serialized)
+@Suite("Single chat across bridge processes", .serialized, .offCooperativePool)
 struct ChatDeliveryTests {
     typealias Account = (id: Int, token: String, username: String)
 
@@ -82,6 +82,39 @@ struct ChatDeliveryTests {
         #expect(try await TestBridge.sharedRedisLength(RedisKeys.offlineQueue(you.id)) == 0)
         await yours.close()
         await mine.close()
+    }
+
+    @Test("a message taken by the recipient's process waits for one routed to it before, still on its way", .timeLimit(.minutes(1)))
+    func localPushWaitsForEarlierRoutedOne() async throws {
+        let b = try await DeliveryTests.bridge()
+        let (me, you) = try (Self.openUser(b), Self.openUser(b))
+        let (yours, _) = try await DeliveryTests.connected(b, you.token)
+        _ = await yours.texts(for: 0.2)
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        let target = try #require(DeliveryTarget(try await redis.send("GET", RedisKeys.online(you.id)).string ?? ""))
+        #expect(target.node == b.node)
+
+        // Another process's script numbered a delivery to B (as if its channel message
+        // were still in flight); then B takes the next message itself.
+        let inFlight = try #require(try await redis.send("HINCRBY", RedisKeys.nodeDeliveries, b.node, 1).integer)
+        _ = try Self.send(b, me, to: you.id, "second")
+        #expect(Self.texts(from: me.id, in: await yours.texts(for: 0.3)).isEmpty, "pushed before the earlier delivery")
+        let first = #"{"id":"\#(UUID().uuidString.lowercased())","from_id":\#(me.id),"to_id":\#(you.id),"chatType":"single","type":"text","data":"first"}"#
+        let envelope = NodeEnvelope.deliver(
+            to: [ConnectionAddress(user: you.id, connection: target.connection)], message: Array(first.utf8), sequence: UInt64(inFlight)
+        )
+        #expect(try await redis.send("PUBLISH", RedisKeys.nodeChannel(b.node), envelope.encoded()).integer == 1)
+        #expect(Self.texts(from: me.id, in: await Self.collect(yours, from: me.id, count: 2)) == ["first", "second"])
+        #expect(try b.metric("chat_delivery_order_held_total") == 1)
+        #expect(try b.metric("chat_delivery_order_timeouts_total") == 0)
+
+        // A number that never arrives holds a push for a moment only.
+        _ = try await redis.send("HINCRBY", RedisKeys.nodeDeliveries, b.node, 1)
+        _ = try Self.send(b, me, to: you.id, "third")
+        #expect(Self.texts(from: me.id, in: await Self.collect(yours, from: me.id, count: 1, within: 5)) == ["third"])
+        #expect(try b.metric("chat_delivery_order_timeouts_total") == 1)
+        await yours.close()
     }
 
     // MARK: The WebSocket send frame

@@ -14,7 +14,7 @@ import Testing
 /// their answers (the text in `msg`, HTTP 400 + `data: {}` on every failure), the rows and
 /// indexes the script leaves, the `complaint` entity events field by field, other users'
 /// and deleted rows, rows an operator started handling, and races.
-@Suite("Complaints")
+@Suite("Complaints", .offCooperativePool)
 struct ComplaintTests {
     typealias Account = UserTests.Account
     typealias Answer = (status: HTTPResponse.Status, body: JSONValue)

@@ -10,7 +10,7 @@ import Testing
 
 /// Delivery across processes (WEBSOCKET.md, *Delivery* and *Single-device login*): real
 /// bridge processes sharing one Redis, and this test process as one more node.
-@Suite("Delivery across bridge processes", .serialized)
+@Suite("Delivery across bridge processes", .serialized, .offCooperativePool)
 struct DeliveryTests {
     /// Short, so that a killed process stops being a target quickly.
     static let heartbeatMilliseconds = 200
@@ -178,6 +178,23 @@ struct DeliveryTests {
         _ = try await eventually(within: 5) { try await redis.send("LLEN", RedisKeys.offlineQueue(user.id)).integer == 1 }
         let (_, beforeWelcome) = try await Self.connected(a, user.token)
         #expect(Self.delivered(beforeWelcome) == ["lost?"])
+    }
+
+    @Test("a heartbeat forgets processes silent for too long, and their delivery numbers", .timeLimit(.minutes(1)))
+    func heartbeatPrunes() async throws {
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        let delivery = Self.node(redis)
+        let gone = "gone-\(UUID().uuidString.prefix(8))"
+        _ = try await redis.send("ZADD", RedisKeys.nodes, 1, gone)
+        _ = try await redis.send("HSET", RedisKeys.nodeDeliveries, gone, 12, delivery.node, 3)
+        await NodeHeartbeat(delivery: delivery, logger: Logger(label: "test")).beat()
+        #expect(try await redis.send("ZSCORE", RedisKeys.nodes, gone).isNull)
+        #expect(try await redis.send("HGET", RedisKeys.nodeDeliveries, gone).isNull)
+        #expect(try await redis.send("ZSCORE", RedisKeys.nodes, delivery.node).string != nil)
+        #expect(try await redis.send("HGET", RedisKeys.nodeDeliveries, delivery.node).string == "3")
+        _ = try await redis.send("ZREM", RedisKeys.nodes, delivery.node)
+        _ = try await redis.send("HDEL", RedisKeys.nodeDeliveries, delivery.node)
     }
 
     @Test("connecting and chatGetmessageOffLine racing: every queued message exactly once, in order", .timeLimit(.minutes(1)))

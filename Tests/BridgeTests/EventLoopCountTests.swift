@@ -7,7 +7,7 @@ import Testing
 
 /// `--event-loops`: the default leaves Redis a core when it is on this machine, and a
 /// bridge process runs exactly the loops it was given.
-@Suite("event loop threads")
+@Suite("event loop threads", .offCooperativePool)
 struct EventLoopCountTests {
     @Test("the default: all cores, less one for a Redis on this machine; never below one")
     func defaults() {

@@ -16,7 +16,7 @@ import Testing
 /// API.md *Files* over the real test Redis (for the tokens): uploads stream to a
 /// temporary upload folder, are served back with ranges, refused cases leave nothing on
 /// disk, traversal is refused both ways, and screenshots come from a real ffmpeg.
-@Suite("Files")
+@Suite("Files", .offCooperativePool)
 struct FileTests {
     typealias Account = UserTests.Account
 

@@ -13,7 +13,7 @@ import Testing
 /// API.md *Friends* over the real test Redis: every answer and error text, what the
 /// scripts leave in Redis and in `chat:stream:entities`, races, visitor access, and the
 /// notices (WEBSOCKET.md) with real bridge processes.
-@Suite("Friends")
+@Suite("Friends", .offCooperativePool)
 struct FriendTests {
     typealias Account = UserTests.Account
 

@@ -12,7 +12,7 @@ import Testing
 
 /// `/ws` against real bridge processes (WEBSOCKET.md): refusals, welcome and guidance,
 /// frames, abuse, liveness and shutdown.
-@Suite("The WebSocket gateway", .serialized)
+@Suite("The WebSocket gateway", .serialized, .offCooperativePool)
 struct GatewayTests {
     static func object(_ text: String) -> [String: Any] {
         (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
@@ -231,6 +231,7 @@ struct GatewayTests {
         _ = try await socket.nextText()
         #expect(try await redis.send("GET", RedisKeys.online(user.id)).string?.hasPrefix(bridge.node + ":") == true)
 
+        _ = try await redis.send("HSET", RedisKeys.nodeDeliveries, bridge.node, 7)
         bridge.signal(SIGTERM)
         let events = try await socket.eventsUntilEnd()
         #expect(events.last == .disconnected)
@@ -238,5 +239,6 @@ struct GatewayTests {
         #expect(bridge.waitForExit(timeout: 10) == 0)
         #expect(try await redis.send("EXISTS", RedisKeys.online(user.id)).integer == 0)
         #expect(try await redis.send("ZSCORE", RedisKeys.nodes, bridge.node).isNull)
+        #expect(try await redis.send("HGET", RedisKeys.nodeDeliveries, bridge.node).isNull)
     }
 }

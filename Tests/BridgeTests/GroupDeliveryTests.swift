@@ -8,7 +8,7 @@ import Testing
 
 /// Group messages end to end, with real bridge processes: the fan-out reaches every
 /// member but the sender exactly once, live on either process or from the offline queue.
-@Suite("Group messages across bridge processes", .serialized)
+@Suite("Group messages across bridge processes", .serialized, .offCooperativePool)
 struct GroupDeliveryTests {
     typealias Account = (id: Int, token: String, username: String)
 
@@ -48,6 +48,11 @@ struct GroupDeliveryTests {
         }
     }
 
+    /// The number of the last delivery published to a process's channel.
+    static func numbered(_ redis: RedisClient, _ bridge: BridgeProcess) async throws -> Int {
+        Int(try await redis.send("HGET", RedisKeys.nodeDeliveries, bridge.node).string ?? "0") ?? -1
+    }
+
     static func queuedCopies(_ redis: RedisClient, _ user: Int, id: String) async throws -> Int {
         let entries = try await redis.send("LRANGE", RedisKeys.offlineQueue(user), 0, -1).array ?? []
         return entries.filter { $0.string?.contains(#""id":"\#(id)""#) == true }.count
@@ -79,6 +84,7 @@ struct GroupDeliveryTests {
         }
 
         let mark = try await redis.send("XREVRANGE", StreamName.messages, "+", "-", "COUNT", 1).array?.first?.array?.first?.string ?? "0-0"
+        let numberedForA = try await Self.numbered(redis, a)
         let sent = try b.post(
             "/api/chat/socket/sendmessage", ["sendto_id": gid, "chatType": "group", "type": "text", "data": "大家好"], token: owner.token
         )
@@ -86,6 +92,8 @@ struct GroupDeliveryTests {
         let id = try #require((sent.body["data"] as? [String: Any])?["id"] as? String)
         let counts = await Self.received(sockets, id: id)
         #expect(counts == Array(repeating: 1, count: online.count), "\(counts)")
+        // one publish to A, numbered
+        #expect(try await Self.numbered(redis, a) == numberedForA + 1)
         for member in offline { #expect(try await Self.queuedCopies(redis, member.id, id: id) == 1) }
         for member in online { #expect(try await Self.queuedCopies(redis, member.id, id: id) == 0) }
         #expect(Self.copies(of: id, in: await senderSocket.texts(for: 0.3)) == 0)
@@ -111,6 +119,7 @@ struct GroupDeliveryTests {
         #expect(try await Self.queuedCopies(redis, offline[0].id, id: frameID) == 1)
         #expect(try await redis.send("LLEN", RedisKeys.groupHistory(gid)).integer == 2)
         // a notice (the rename) takes the same one-publish-per-process path (deliver_many.lua)
+        let numberedForB = try await Self.numbered(redis, b)
         let renamed = try a.post("/api/chat/groupUpdateName", ["id": gid, "name": "改名了"], token: owner.token)
         #expect(renamed.status == 200, "\(renamed)")
         let notices = await withTaskGroup(of: Int.self) { tasks in
@@ -129,6 +138,10 @@ struct GroupDeliveryTests {
             return await tasks.reduce(into: [Int]()) { $0.append($1) }
         }
         #expect(notices == Array(repeating: 1, count: sockets.count))
+        #expect(try await Self.numbered(redis, b) == numberedForB + 1)
+        // no local push waited for a number that never came
+        #expect(try a.metric("chat_delivery_order_timeouts_total") == 0)
+        #expect(try b.metric("chat_delivery_order_timeouts_total") == 0)
         let queuedNotices = try await redis.send("LRANGE", RedisKeys.offlineQueue(offline[0].id), 0, -1).array ?? []
         #expect(queuedNotices.filter { $0.string?.contains("群名称修改为：改名了") == true }.count == 1)
 

@@ -6,6 +6,7 @@ import Model
 import NIOCore
 import RedisClient
 import Testing
+import TestSupport
 
 @testable import Bridge
 
@@ -13,7 +14,7 @@ import Testing
 /// script leaves (group hash, member rows, each user's gids), the entity events, the
 /// notices in the members' offline queues (nobody is connected to the test router), the
 /// join policies, approval, races, group messages and their revoke.
-@Suite("Groups")
+@Suite("Groups", .offCooperativePool)
 struct GroupTests {
     typealias Account = UserTests.Account
 

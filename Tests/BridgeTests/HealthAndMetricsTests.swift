@@ -8,7 +8,7 @@ import Testing
 
 @testable import Bridge
 
-@Suite("GET /healthz and GET /metrics")
+@Suite("GET /healthz and GET /metrics", .offCooperativePool)
 struct HealthAndMetricsTests {
     @Test("healthz is 200 when Redis answers")
     func healthyWithRedis() async throws {

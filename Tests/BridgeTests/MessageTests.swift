@@ -6,12 +6,13 @@ import Model
 import NIOCore
 import RedisClient
 import Testing
+import TestSupport
 
 @testable import Bridge
 
 /// API.md *Messages* for single chat over HTTP: the rules and their exact texts, the
 /// message object, history, the stream entry, the quota under concurrency, revoke.
-@Suite("Single-chat messages")
+@Suite("Single-chat messages", .offCooperativePool)
 struct MessageTests {
     typealias Account = UserTests.Account
 

@@ -1,12 +1,13 @@
 import Foundation
 import NIOCore
 import Testing
+import TestSupport
 
 @testable import Bridge
 
 /// The incremental multipart parser: the same events whatever the chunking, bodies
 /// handed on in pieces, and clear failures for bad input.
-@Suite("Multipart parser")
+@Suite("Multipart parser", .offCooperativePool)
 struct MultipartParserTests {
     static let boundary = "----WebKitFormBoundary7MA4YWxkTrZu0gW"
 
@@ -123,7 +124,7 @@ struct MultipartParserTests {
     }
 }
 
-@Suite("Byte ranges and upload names")
+@Suite("Byte ranges and upload names", .offCooperativePool)
 struct ByteRangeTests {
     @Test("Range headers of RFC 9110 against a 1000-byte file", arguments: [
         (nil, ByteRangeRequest.whole),

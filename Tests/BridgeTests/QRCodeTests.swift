@@ -14,7 +14,7 @@ import Testing
 
 /// `GET /api/chat/groupQrcode/:id`: the PNG is decoded (libpng), its modules read back
 /// and compared with the symbol libqrencode makes of the expected content.
-@Suite("QR codes")
+@Suite("QR codes", .offCooperativePool)
 struct QRCodeTests {
     typealias Account = UserTests.Account
 

@@ -3,12 +3,13 @@ import HummingbirdTesting
 import Model
 import NIOCore
 import Testing
+import TestSupport
 
 @testable import Bridge
 
 /// API.md *Conventions*: JSON and form bodies, numeric strings, UTF-16 lengths, the token
 /// lookup order, and the `fail(…)` envelope for every kind of bad input.
-@Suite("Request conventions")
+@Suite("Request conventions", .offCooperativePool)
 struct RequestConventionsTests {
     static func app() -> some ApplicationProtocol {
         let router = Router()

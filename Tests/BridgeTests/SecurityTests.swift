@@ -1,10 +1,11 @@
 import Foundation
 import Model
 import Testing
+import TestSupport
 
 @testable import Bridge
 
-@Suite("Passwords, tokens and visitor signatures")
+@Suite("Passwords, tokens and visitor signatures", .offCooperativePool)
 struct SecurityTests {
     let hasher = PasswordHasher(cost: 4)  // the cheapest cost: the same code path, fast tests
 

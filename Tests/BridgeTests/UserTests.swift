@@ -6,10 +6,11 @@ import Model
 import NIOCore
 import RedisClient
 import Testing
+import TestSupport
 
 @testable import Bridge
 
-@Suite("Users and settings")
+@Suite("Users and settings", .offCooperativePool)
 struct UserTests {
     struct Account {
         let id: Int

@@ -10,7 +10,7 @@ import Testing
 @testable import Bridge
 
 /// API.md `getVideoScreenshot` with a real ffmpeg and a real video uploaded first.
-@Suite("Video screenshots")
+@Suite("Video screenshots", .offCooperativePool)
 struct VideoScreenshotTests {
     typealias Fixture = FileTests.Fixture
 

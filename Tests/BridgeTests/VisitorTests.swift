@@ -7,10 +7,11 @@ import Model
 import NIOCore
 import RedisClient
 import Testing
+import TestSupport
 
 @testable import Bridge
 
-@Suite("The visitor endpoints")
+@Suite("The visitor endpoints", .offCooperativePool)
 struct VisitorTests {
     /// A device id as the client makes one: 36 characters of `[\w-]`.
     static func deviceID() -> String { UUID().uuidString.lowercased() }

@@ -17,21 +17,26 @@ struct DeliveryModelTests {
     func envelopes() {
         let message = Array(#"{"id":"x","data":"换行\n和 空格"}"#.utf8)
         let cases: [NodeEnvelope] = [
-            .deliver(to: [ConnectionAddress(user: 12, connection: 3)], message: message),
-            .deliver(to: [ConnectionAddress(user: 1, connection: 1), ConnectionAddress(user: 2, connection: 9)], message: message),
+            .deliver(to: [ConnectionAddress(user: 12, connection: 3)], message: message, sequence: 0),
+            .deliver(to: [ConnectionAddress(user: 1, connection: 1), ConnectionAddress(user: 2, connection: 9)], message: message, sequence: 18_446_744_073_709_551_615),
+            .deliver(to: [ConnectionAddress(user: 12, connection: 3)], message: message, sequence: 41),
             .kick(ConnectionAddress(user: 5, connection: 77)),
             .flush(ConnectionAddress(user: 6, connection: 78)),
         ]
         for envelope in cases {
             #expect(NodeEnvelope(envelope.encoded()) == envelope)
         }
-        // What deliver.lua publishes: 'deliver ' .. uid .. ':' .. conn .. '\n' .. message.
+        // What the scripts publish: 'deliver ' .. uid .. ':' .. conn .. ' ' .. sequence .. '\n' .. message.
+        #expect(NodeEnvelope(Array("deliver 12:3 41\n".utf8) + message) == cases[2])
+        #expect(Array(cases[2].encoded()) == Array("deliver 12:3 41\n".utf8) + message)
         #expect(NodeEnvelope(Array("deliver 12:3\n".utf8) + message) == cases[0])
         #expect(Array(NodeEnvelope.kick(ConnectionAddress(user: 5, connection: 77)).encoded()) == Array("kick 5:77\n".utf8))
     }
 
     @Test("malformed envelopes are refused", arguments: [
         "", "deliver", "deliver 1:2", "deliver 1:2\n", "deliver x:2\n{}", "send 1:2\n{}", "kick 1:2,3:4\n", "kick\n", "flush 1\n",
+        "deliver 1:2 0\n{}", "deliver 1:2 -3\n{}", "deliver 1:2 x\n{}", "deliver 1:2 3 4\n{}", "deliver 1:2  3\n{}", "deliver  1:2\n{}",
+        "kick 1:2 5\n", "flush 1:2 5\n",
     ])
     func malformed(text: String) {
         #expect(NodeEnvelope(Array(text.utf8)) == nil)

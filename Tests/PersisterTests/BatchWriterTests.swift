@@ -7,7 +7,7 @@ import TestSupport
 
 /// The writer against a real MariaDB: the version guard, tombstones, messages once,
 /// revokes before their message, type conversions, replays.
-@Suite("batch writer")
+@Suite("batch writer", .offCooperativePool)
 struct BatchWriterTests {
     static func entity(_ entity: String, _ op: String = "upsert", id: Int, version: Int, row: String) throws -> PersistableEntry {
         .entity(try EntityChange(fields: ["entity": entity, "op": op, "id": String(id), "version": String(version), "row": row]))

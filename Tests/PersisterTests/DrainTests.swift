@@ -7,7 +7,7 @@ import TestSupport
 
 /// `persister run` as a real process against a Redis of the test's own and a throwaway
 /// database: crashes, poison entries, several consumers, shutdown.
-@Suite("persister run", .serialized)
+@Suite("persister run", .serialized, .offCooperativePool)
 struct DrainTests {
     @Test func drainsABacklogAndSurvivesSIGKILLInTheMiddleOfABatch() async throws {
         try await DrainFixture.with(prefix: "kill") { fixture in

@@ -8,7 +8,7 @@ import TestSupport
 
 /// `persister hydrate`: the bridge's entity keys removed, rebuilt from what the persister
 /// wrote, and the HTTP API answers as before.
-@Suite("persister hydrate", .serialized)
+@Suite("persister hydrate", .serialized, .offCooperativePool)
 struct HydrateTests {
     static let entityPatterns = ["chat:user:*", "chat:userinfo:*", "chat:friends:*", "chat:apply:*", "chat:id:*", "chat:group:*"]
 

@@ -1,7 +1,8 @@
 import MariaDB
 import Testing
+import TestSupport
 
-@Suite("MariaDB URL")
+@Suite("MariaDB URL", .offCooperativePool)
 struct MariaDBConfigurationTests {
     @Test func fullURL() throws {
         let configuration = try MariaDBConfiguration(url: "mariadb://chat:s3cret@db.example:3307/chat")

@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// Against the real server of MARIADB_URL.
-@Suite("MariaDB connection")
+@Suite("MariaDB connection", .offCooperativePool)
 struct MariaDBConnectionTests {
     @Test func sessionUsesUTF8MB4() async throws {
         try await MariaDBTestDatabase.with(prefix: "charset") { database in

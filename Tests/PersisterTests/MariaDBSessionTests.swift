@@ -3,7 +3,7 @@ import MariaDB
 import Testing
 import TestSupport
 
-@Suite("MariaDB session")
+@Suite("MariaDB session", .offCooperativePool)
 struct MariaDBSessionTests {
     @Test func theSessionConnectsOnItsOwnThread() async throws {
         try await MariaDBTestDatabase.with(prefix: "session", create: false) { database in

@@ -6,7 +6,7 @@ import TestSupport
 
 /// `persister migrate` against the real server of MARIADB_URL, each test in a database
 /// of its own.
-@Suite("migrate")
+@Suite("migrate", .offCooperativePool)
 struct MigrationTests {
     static let entityTables = [
         "user", "user_info", "goodfriend", "goodfriendapply", "group", "group_user", "chat_complaint",

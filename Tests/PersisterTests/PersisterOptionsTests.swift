@@ -3,8 +3,9 @@ import ChatRuntime
 import MariaDB
 @testable import Persister
 import Testing
+import TestSupport
 
-@Suite("persister options")
+@Suite("persister options", .offCooperativePool)
 struct PersisterOptionsTests {
     @Test func defaultIsTheDocumentedURL() throws {
         let options = try PersisterOptions.parse([])

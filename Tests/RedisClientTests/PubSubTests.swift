@@ -54,7 +54,9 @@ struct PubSubTests {
     func resubscribesAfterRestart() async throws {
         let server = try RedisServerProcess()
         var configuration = try RedisConfiguration(url: server.url)
-        configuration.commandTimeout = .milliseconds(500)
+        // Short enough to retry quickly while the server is down, long enough for a
+        // subscription to be confirmed on a machine busy with the other suites.
+        configuration.commandTimeout = .seconds(2)
         configuration.reconnectBackoff = .milliseconds(5) ... .milliseconds(100)
         let redis = RedisClient(configuration: configuration)
         let subscriber = RedisSubscriber(configuration: configuration)

@@ -82,6 +82,18 @@ public final class BridgeProcess: Sendable {
         return (id, token, username)
     }
 
+    /// The value of an unlabelled counter or gauge on `/metrics`; 0 when the process has
+    /// not created it yet (it has never counted).
+    public func metric(_ name: String) throws -> Double {
+        guard let body = HTTPProbe.get(port: port, path: "/metrics")?.body else {
+            throw TestEnvironment.Missing(description: "bridge on \(port) did not answer /metrics")
+        }
+        for line in body.split(separator: "\n") where line.hasPrefix(name + " ") {
+            return Double(line.dropFirst(name.count + 1)) ?? .nan
+        }
+        return 0
+    }
+
     // MARK: WebSocket
 
     public func connect(token: String?, answersPings: Bool = true) async throws -> WebSocketTestClient {

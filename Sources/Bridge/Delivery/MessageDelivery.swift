@@ -16,6 +16,8 @@ struct MessageDelivery: Sendable {
     let node: String
     let policy: DeliveryPolicy
     let logger: Logger
+    /// Shared by every copy: the listener advances it, local pushes wait on it.
+    let order = DeliveryOrder()
 
     static let outcomes = (
         pushed: Counter(label: "chat_deliveries_total", dimensions: [("outcome", "pushed")]),
@@ -39,18 +41,20 @@ struct MessageDelivery: Sendable {
         while true {
             let reply = try await scripts.run(
                 "deliver",
-                keys: [RedisKeys.online(user), RedisKeys.offlineQueue(user), RedisKeys.nodes],
+                keys: [RedisKeys.online(user), RedisKeys.offlineQueue(user), RedisKeys.nodes, RedisKeys.nodeDeliveries],
                 arguments: [
                     String(user), message, node, String(policy.deadAfter.milliseconds),
                     String(policy.offlineQueueCap), excluded?.description ?? "", RedisKeys.nodeChannelPrefix,
                 ]
             ).throwingOnError()
-            guard let parts = reply.array, parts.count == 2, let route = DeliveryRoute(kind: parts[0], argument: parts[1]) else {
+            guard let parts = reply.array, parts.count >= 2,
+                  let route = DeliveryRoute(kind: parts[0], argument: parts[1], sequence: parts.count > 2 ? parts[2] : nil)
+            else {
                 throw RedisError.server("deliver: unexpected reply \(reply)")
             }
             if complete(route, message: message, to: user) { return route }
             // Registered here but already closed: its release has not run yet.
-            if case .local(let id) = route { excluded = DeliveryTarget(node: node, connection: id) }
+            if case .local(let id, _) = route { excluded = DeliveryTarget(node: node, connection: id) }
         }
     }
 
@@ -59,9 +63,13 @@ struct MessageDelivery: Sendable {
     /// closed already (its release has not run yet): the caller routes the message again.
     func complete(_ route: DeliveryRoute, message: [UInt8], to user: Int) -> Bool {
         switch route {
-        case .local(let id):
+        case .local(let id, let after):
             guard let connection = connections.connection(id, of: user) else { return false }
-            connection.push(message)
+            if order.hasHandled(after) {
+                connection.push(message)
+            } else {
+                order.whenHandled(after) { connection.push(message) }
+            }
             Self.outcomes.pushed.increment()
         case .routed:
             Self.outcomes.routed.increment()
@@ -80,7 +88,7 @@ struct MessageDelivery: Sendable {
     /// Completes a route chosen by a send script; a local connection found closed gets
     /// the message routed again (to a newer connection, or the queue) in the background.
     func complete(_ route: DeliveryRoute, sent message: [UInt8], to user: Int) {
-        guard !complete(route, message: message, to: user), case .local(let id) = route else { return }
+        guard !complete(route, message: message, to: user), case .local(let id, _) = route else { return }
         let gone = DeliveryTarget(node: node, connection: id)
         Task { await redeliver([message], to: user, excluding: gone) }
     }

@@ -44,7 +44,7 @@ struct NodeChannelListener: Service {
 
     func handle(_ envelope: NodeEnvelope) {
         switch envelope {
-        case .deliver(let addresses, let message):
+        case .deliver(let addresses, let message, let sequence):
             for address in addresses {
                 if let connection = connections.connection(address.connection, of: address.user) {
                     connection.push(message)
@@ -53,6 +53,8 @@ struct NodeChannelListener: Service {
                     Task { await delivery.redeliver([message], to: address.user, excluding: gone) }
                 }
             }
+            // After the pushes are issued: what waited for this one follows them.
+            if sequence > 0 { delivery.order.handled(sequence) }
         case .kick(let address):
             connections.connection(address.connection, of: address.user)?.kick()
         case .flush(let address):

@@ -29,7 +29,8 @@ struct NodeHeartbeat: Service {
             }
         }
         do {
-            _ = try await scripts.client.send("ZREM", RedisKeys.nodes, node)
+            _ = try await scripts.client.send("ZREM", RedisKeys.nodes, node).throwingOnError()
+            _ = try await scripts.client.send("HDEL", RedisKeys.nodeDeliveries, node).throwingOnError()
         } catch {
             logger.warning("could not leave chat:nodes", metadata: ["error": "\(error)"])
         }
@@ -39,7 +40,7 @@ struct NodeHeartbeat: Service {
     func beat() async {
         do {
             _ = try await scripts.run(
-                "node_heartbeat", keys: [RedisKeys.nodes],
+                "node_heartbeat", keys: [RedisKeys.nodes, RedisKeys.nodeDeliveries],
                 arguments: [node, String(policy.forgetNodesAfter.milliseconds)]
             ).throwingOnError()
             try await refreshTargets()

@@ -133,7 +133,7 @@ struct MessageSender: Sendable {
             RedisKeys.userToken(me), RedisKeys.user(me), RedisKeys.user(to), RedisKeys.friends(to), RedisKeys.friends(me),
             RedisKeys.quota(me), RedisKeys.singleHistory(owner: me, peer: to), RedisKeys.singleHistory(owner: to, peer: me),
             StreamName.messages, RedisKeys.online(to), RedisKeys.offlineQueue(to), RedisKeys.nodes,
-            RedisKeys.sentByClientID(me, clientID ?? ""),
+            RedisKeys.sentByClientID(me, clientID ?? ""), RedisKeys.nodeDeliveries,
         ]
         let arguments: [any RedisArgument] = [
             MessageID.random(), String(me), String(to), request.type, request.data, request.options,
@@ -156,8 +156,9 @@ struct MessageSender: Sendable {
             RedisKeys.groupMembersVersion(group), RedisKeys.groupHistory(group), StreamName.messages, RedisKeys.nodes,
             RedisKeys.sentByClientID(me, clientID ?? ""),
         ]
-        keys.reserveCapacity(keys.count + members.keys.count)
+        keys.reserveCapacity(keys.count + members.keys.count + 1)
         for key in members.keys { keys.append(key) }
+        keys.append(RedisKeys.nodeDeliveries)
         var arguments: [any RedisArgument] = [
             id, String(me), String(group), request.type, request.data, request.options,
             sender.uncheckedToken ?? "", clientID ?? "", configured.clientIDWindow, configured.historyCap,
@@ -194,7 +195,7 @@ struct MessageSender: Sendable {
             Self.outcomes.repeated.increment()
             return message
         default:
-            guard parts.count == 7, let message = parts[1].bytes, let fanOut = FanOut(parts[2..<6]) else {
+            guard parts.count == 8, let message = parts[1].bytes, let fanOut = FanOut(parts[2..<6], sequence: parts[7]) else {
                 logger.error("group send script answered an unexpected reply", metadata: ["reply": "\(reply)"])
                 throw APIFailure(SendRefusal.notSent)
             }
@@ -215,7 +216,7 @@ struct MessageSender: Sendable {
             Self.outcomes.refused.increment()
             throw APIFailure(text)
         }
-        guard let parts = reply.array, parts.count == 4, let message = parts[2].bytes else {
+        guard let parts = reply.array, parts.count == 4 || parts.count == 5, let message = parts[2].bytes else {
             logger.error("send script answered an unexpected reply", metadata: ["reply": "\(reply)"])
             throw APIFailure(SendRefusal.notSent)
         }
@@ -225,7 +226,7 @@ struct MessageSender: Sendable {
         }
         Self.outcomes.accepted.increment()
         if let trimmed = parts[3].integer, trimmed > 0 { Self.historyTrimmed.increment(by: Int(trimmed)) }
-        if let route = DeliveryRoute(kind: parts[0], argument: parts[1]) {
+        if let route = DeliveryRoute(kind: parts[0], argument: parts[1], sequence: parts.count == 5 ? parts[4] : nil) {
             delivery.complete(route, sent: message, to: request.recipient)
         }
         if let question = request.askedQuestion {

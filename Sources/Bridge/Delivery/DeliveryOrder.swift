@@ -1,0 +1,85 @@
+import Metrics
+import Synchronization
+
+/// Keeps this process's own pushes behind the deliveries other processes published to
+/// it first.
+///
+/// A sender whose consecutive messages are taken by different processes (HTTP behind a
+/// load balancer) must not see the second overtake the first: when the first was routed
+/// here through the node channel and the second is for a connection of the process that
+/// took it, the second's push would otherwise race the channel. The scripts number the
+/// deliveries published to each process (`chat:nodes:deliveries`) and tell a local route
+/// the number of the last one; that push waits until the listener has handled it — in
+/// practice never, or for the few microseconds the channel is behind.
+///
+/// A number that never arrives (a channel message lost with its connection) holds a push
+/// for `patience` at most. After Redis lost the numbers (a restart) they start again
+/// from 1: the last number handled is taken as it comes, not as a maximum.
+final class DeliveryOrder: Sendable {
+    private struct Waiter {
+        let id: UInt64
+        let after: UInt64
+        let push: @Sendable () -> Void
+    }
+
+    private struct State {
+        var handled: UInt64 = 0
+        var waiters: [Waiter] = []
+        var lastWaiterID: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
+    let patience: Duration
+
+    private static let heldPushes = Counter(label: "chat_delivery_order_held_total")
+    private static let impatientPushes = Counter(label: "chat_delivery_order_timeouts_total")
+
+    init(patience: Duration = .seconds(1)) {
+        self.patience = patience
+    }
+
+    /// True when the delivery numbered `sequence` (and all before it) has been handled.
+    func hasHandled(_ sequence: UInt64) -> Bool {
+        state.withLock { sequence <= $0.handled }
+    }
+
+    /// Runs `push` once the delivery numbered `after` has been handled (at once if it
+    /// has), or after `patience`.
+    func whenHandled(_ after: UInt64, push: @escaping @Sendable () -> Void) {
+        let id: UInt64? = state.withLock { state in
+            guard after > state.handled else { return nil }
+            state.lastWaiterID += 1
+            state.waiters.append(Waiter(id: state.lastWaiterID, after: after, push: push))
+            return state.lastWaiterID
+        }
+        guard let id else { return push() }
+        Self.heldPushes.increment()
+        Task { [patience] in
+            try? await Task.sleep(for: patience)
+            self.giveUp(on: id)
+        }
+    }
+
+    /// The listener handled the delivery numbered `sequence` (its pushes are issued):
+    /// the pushes waiting for it go now, in the order they came.
+    func handled(_ sequence: UInt64) {
+        let ready: [Waiter] = state.withLock { state in
+            state.handled = sequence
+            guard !state.waiters.isEmpty else { return [] }
+            let ready = state.waiters.filter { $0.after <= sequence }
+            state.waiters.removeAll { $0.after <= sequence }
+            return ready
+        }
+        for waiter in ready { waiter.push() }
+    }
+
+    private func giveUp(on id: UInt64) {
+        let waiter: Waiter? = state.withLock { state in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.waiters.remove(at: index)
+        }
+        guard let waiter else { return }
+        Self.impatientPushes.increment()
+        waiter.push()
+    }
+}
