@@ -114,7 +114,7 @@ struct SendTally: Sendable {
     var cpu: (redis: Double?, client: Double?, machine: Double?) = (nil, nil, nil)
 
     mutating func count(_ reply: RedisReply) {
-        if let parts = reply.array, parts.count == 4, let route = parts[0].string {
+        if let parts = reply.array, parts.count >= 4, let route = parts[0].string {  // 5 when local (the sequence)
             if route == "local" { local += 1 } else { other += 1 }
             if route != "local", firstProblem == nil { firstProblem = "route \(route)" }
         } else {
