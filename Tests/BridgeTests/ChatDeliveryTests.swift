@@ -114,6 +114,27 @@ struct ChatDeliveryTests {
         _ = try Self.send(b, me, to: you.id, "third")
         #expect(Self.texts(from: me.id, in: await Self.collect(yours, from: me.id, count: 1, within: 5)) == ["third"])
         #expect(try b.metric("chat_delivery_order_timeouts_total") == 1)
+        // ...and then counts as handled: the next push does not wait for it again.
+        _ = try Self.send(b, me, to: you.id, "fourth")
+        #expect(Self.texts(from: me.id, in: await Self.collect(yours, from: me.id, count: 1, within: 5)) == ["fourth"])
+        #expect(try b.metric("chat_delivery_order_held_total") == 2)
+        #expect(try b.metric("chat_delivery_order_timeouts_total") == 1)
+        await yours.close()
+    }
+
+    @Test("a process starts its delivery numbering afresh: one left by an earlier process with its node id holds nothing", .timeLimit(.minutes(1)))
+    func staleNumberingIsReset() async throws {
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        let node = "reused-\(UUID().uuidString.prefix(8))"
+        _ = try await redis.send("HSET", RedisKeys.nodeDeliveries, node, 5000)
+        let b = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), node: node, settings: DeliveryTests.settings)
+        _ = try await eventually(within: 10) { try await redis.send("HEXISTS", RedisKeys.nodeDeliveries, node).integer == 0 }
+        let (me, you) = try (Self.openUser(b), Self.openUser(b))
+        let (yours, _) = try await DeliveryTests.connected(b, you.token)
+        for index in 0..<3 { _ = try Self.send(b, me, to: you.id, "n\(index)") }
+        #expect(Self.texts(from: me.id, in: await Self.collect(yours, from: me.id, count: 3)) == ["n0", "n1", "n2"])
+        #expect(try b.metric("chat_delivery_order_held_total") == 0)
         await yours.close()
     }
 

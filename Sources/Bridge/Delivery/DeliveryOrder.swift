@@ -13,8 +13,11 @@ import Synchronization
 /// practice never, or for the few microseconds the channel is behind.
 ///
 /// A number that never arrives (a channel message lost with its connection) holds a push
-/// for `patience` at most. After Redis lost the numbers (a restart) they start again
-/// from 1: the last number handled is taken as it comes, not as a maximum.
+/// for `patience` at most, and then counts as handled: the pushes after it do not wait
+/// for it again. After Redis lost the numbers (a restart) they start again from 1: the
+/// last number handled is taken as it comes, not as a maximum. A process starts its own
+/// numbering afresh when it subscribes (`NodeChannelListener`), so that numbers left by
+/// an earlier process with the same node id are not waited for.
 final class DeliveryOrder: Sendable {
     private struct Waiter {
         let id: UInt64
@@ -73,13 +76,19 @@ final class DeliveryOrder: Sendable {
         for waiter in ready { waiter.push() }
     }
 
+    /// `patience` is over for a push: its number counts as handled, and the pushes waiting
+    /// for it or an earlier one go with it, in the order they came.
     private func giveUp(on id: UInt64) {
-        let waiter: Waiter? = state.withLock { state in
-            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-            return state.waiters.remove(at: index)
+        let ready: [Waiter] = state.withLock { state in
+            guard let waiter = state.waiters.first(where: { $0.id == id }) else { return [] }
+            state.handled = max(state.handled, waiter.after)
+            let handled = state.handled
+            let ready = state.waiters.filter { $0.after <= handled }
+            state.waiters.removeAll { $0.after <= handled }
+            return ready
         }
-        guard let waiter else { return }
+        guard !ready.isEmpty else { return }
         Self.impatientPushes.increment()
-        waiter.push()
+        for waiter in ready { waiter.push() }
     }
 }

@@ -29,10 +29,14 @@ struct NodeChannelListener: Service {
     }
 
     /// Subscribes, retrying while Redis is unreachable (later outages are the
-    /// subscriber's own business: it resubscribes by itself); nil on shutdown.
+    /// subscriber's own business: it resubscribes by itself); nil on shutdown. First the
+    /// process's delivery numbering starts afresh: one left by an earlier process with
+    /// this node id would hold every local push (`DeliveryOrder`); what is published
+    /// before the subscription finds nobody and gives its number back.
     private func subscribe() async -> RedisSubscription? {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
+                _ = try await delivery.redis.send("HDEL", RedisKeys.nodeDeliveries, node).throwingOnError()
                 return try await subscriber.subscribe(to: [RedisKeys.nodeChannel(node)])
             } catch {
                 logger.warning("subscription to the node channel failed, retrying", metadata: ["error": "\(error)"])
