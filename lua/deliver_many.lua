@@ -1,7 +1,7 @@
 -- Routes one message object to many users at once (group notices, group revoke notices),
 -- as deliver.lua does for one: a target on the caller's process is returned to the
 -- caller; targets on another live process get ONE publish per process, carrying that
--- process's recipients ('deliver {uid}:{conn},{uid}:{conn}…' newline message); users
+-- process's recipients ('deliver {uid}:{conn},{uid}:{conn}… {sequence}' newline message); users
 -- without a live target, or whose process has nobody subscribed, get the message in their
 -- offline queue (capped). A stale online_{uid} of a dead process is removed. Publishes
 -- are numbered per process as in deliver.lua.
