@@ -91,6 +91,14 @@ public struct RedisFlatReply: Sendable {
         kind(at: position) == .error ? string(at: position) : nil
     }
 
+    /// The reply itself, or `.server(message)` when it is an error (as
+    /// ``RedisReply/throwingOnError()``).
+    @discardableResult
+    public func throwingOnError() throws(RedisError) -> RedisFlatReply {
+        if let message = errorMessage(at: root) { throw .server(message) }
+        return self
+    }
+
     /// The value as a tree.
     public func reply(at position: Position) -> RedisReply {
         let value = values[position.index]

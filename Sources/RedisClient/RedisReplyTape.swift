@@ -39,9 +39,7 @@ struct RedisReplyTape {
         }
     }
 
-    /// True between replies: every array opened has all its elements.
-    var isBetweenReplies: Bool { open.isEmpty }
-
+    /// Values on the tape (the tests check that consumed replies are dropped).
     var count: Int { values.count }
 
     private mutating func add(_ value: RedisFlatReply.Value) {

@@ -29,6 +29,15 @@ final class DeliveryOrder: Sendable {
         var handled: UInt64 = 0
         var waiters: [Waiter] = []
         var lastWaiterID: UInt64 = 0
+
+        /// Removes and returns the waiters whose number has been handled, in order.
+        mutating func takeReady() -> [Waiter] {
+            guard !waiters.isEmpty else { return [] }
+            let handled = handled
+            let ready = waiters.filter { $0.after <= handled }
+            waiters.removeAll { $0.after <= handled }
+            return ready
+        }
     }
 
     private let state = Mutex(State())
@@ -41,14 +50,16 @@ final class DeliveryOrder: Sendable {
         self.patience = patience
     }
 
-    /// True when the delivery numbered `sequence` (and all before it) has been handled.
-    func hasHandled(_ sequence: UInt64) -> Bool {
-        state.withLock { sequence <= $0.handled }
+    /// Pushes `message` to `connection` once the delivery numbered `after` has been
+    /// handled: at once, as nearly always, without allocating a closure for later.
+    func push(_ message: [UInt8], to connection: GatewayConnection, after: UInt64) {
+        if state.withLock({ after <= $0.handled }) { return connection.push(message) }
+        whenHandled(after) { connection.push(message) }
     }
 
     /// Runs `push` once the delivery numbered `after` has been handled (at once if it
-    /// has), or after `patience`.
-    func whenHandled(_ after: UInt64, push: @escaping @Sendable () -> Void) {
+    /// has meanwhile), or after `patience`.
+    private func whenHandled(_ after: UInt64, push: @escaping @Sendable () -> Void) {
         let id: UInt64? = state.withLock { state in
             guard after > state.handled else { return nil }
             state.lastWaiterID += 1
@@ -68,10 +79,7 @@ final class DeliveryOrder: Sendable {
     func handled(_ sequence: UInt64) {
         let ready: [Waiter] = state.withLock { state in
             state.handled = sequence
-            guard !state.waiters.isEmpty else { return [] }
-            let ready = state.waiters.filter { $0.after <= sequence }
-            state.waiters.removeAll { $0.after <= sequence }
-            return ready
+            return state.takeReady()
         }
         for waiter in ready { waiter.push() }
     }
@@ -82,10 +90,7 @@ final class DeliveryOrder: Sendable {
         let ready: [Waiter] = state.withLock { state in
             guard let waiter = state.waiters.first(where: { $0.id == id }) else { return [] }
             state.handled = max(state.handled, waiter.after)
-            let handled = state.handled
-            let ready = state.waiters.filter { $0.after <= handled }
-            state.waiters.removeAll { $0.after <= handled }
-            return ready
+            return state.takeReady()
         }
         guard !ready.isEmpty else { return }
         Self.impatientPushes.increment()

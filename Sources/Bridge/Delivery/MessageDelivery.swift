@@ -65,11 +65,7 @@ struct MessageDelivery: Sendable {
         switch route {
         case .local(let id, let after):
             guard let connection = connections.connection(id, of: user) else { return false }
-            if order.hasHandled(after) {
-                connection.push(message)
-            } else {
-                order.whenHandled(after) { connection.push(message) }
-            }
+            order.push(message, to: connection, after: after)
             Self.outcomes.pushed.increment()
         case .routed:
             Self.outcomes.routed.increment()

@@ -29,8 +29,11 @@ struct NodeHeartbeat: Service {
             }
         }
         do {
-            _ = try await scripts.client.send("ZREM", RedisKeys.nodes, node).throwingOnError()
-            _ = try await scripts.client.send("HDEL", RedisKeys.nodeDeliveries, node).throwingOnError()
+            for reply in try await scripts.client.pipeline([
+                RedisCommand("ZREM", RedisKeys.nodes, node), RedisCommand("HDEL", RedisKeys.nodeDeliveries, node),
+            ]) {
+                try reply.throwingOnError()
+            }
         } catch {
             logger.warning("could not leave chat:nodes", metadata: ["error": "\(error)"])
         }

@@ -32,8 +32,7 @@ struct StreamConsumer: Sendable {
         if block > .zero { arguments += ["BLOCK", String(max(1, block.milliseconds))] }
         arguments += ["STREAMS"] + Self.streams.map { $0 as any RedisArgument } + Self.streams.map { _ in ">" as any RedisArgument }
         // Flat: a full batch is thousands of entries, read in place rather than as a tree.
-        let reply = try await reader.sendFlat(RedisCommand("XREADGROUP", arguments))
-        if let message = reply.errorMessage(at: reply.root) { throw RedisError.server(message) }
+        let reply = try await reader.sendFlat(RedisCommand("XREADGROUP", arguments)).throwingOnError()
         var entries: [StreamEntry] = []
         for streamReply in reply.elements(of: reply.root) {
             var pair = reply.elements(of: streamReply).makeIterator()
@@ -52,8 +51,7 @@ struct StreamConsumer: Sendable {
             let start = cursors[stream] ?? "0-0"
             let reply = try await redis.sendFlat(RedisCommand(
                 "XAUTOCLAIM", stream, group, consumer, String(max(0, minIdle.milliseconds)), start, "COUNT", String(count)
-            ))
-            if let message = reply.errorMessage(at: reply.root) { throw RedisError.server(message) }
+            )).throwingOnError()
             var parts = reply.elements(of: reply.root).makeIterator()
             guard let cursor = parts.next(), let list = parts.next() else { continue }
             cursors[stream] = reply.string(at: cursor) ?? "0-0"

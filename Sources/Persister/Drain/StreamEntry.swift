@@ -24,8 +24,9 @@ struct StreamEntry: Sendable {
         var entries: [StreamEntry] = []
         entries.reserveCapacity(items.count)
         for item in items {
-            var parts = reply.elements(of: item).makeIterator()
-            guard reply.elements(of: item).count == 2, let idPosition = parts.next(), let fields = parts.next(),
+            let pair = reply.elements(of: item)
+            var parts = pair.makeIterator()
+            guard pair.count == 2, let idPosition = parts.next(), let fields = parts.next(),
                   reply.kind(at: fields) == .array, let id = reply.string(at: idPosition) else { continue }
             entries.append(StreamEntry(stream: stream, id: id, fields: StreamEntryFields(reply: reply, array: fields)))
         }
