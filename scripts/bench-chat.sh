@@ -9,9 +9,11 @@
 # rate (open-loop pacing, latency from the scheduled send to the arrival).
 #
 #   PAIRS=100 WINDOW=4 HTTP_CONNECTIONS=32 WARMUP=2 MEASURE=5 ROUNDS=5 make bench-chat
-#   CEILING_CONNECTIONS=16 CEILING_DEPTH=16 STREAM_MAX_LEN=100000 THREADS=1
+#   CEILING_CONNECTIONS=16 CEILING_DEPTH=16 STREAM_MAX_LEN=100000 THREADS=1 CPU_WAKEUP_LATENCY=0 CPU_PINNING=servers
 #
-# KEEP_TMP=1 keeps the folder with the logs, the client's output and the pairs file.
+# KEEP_TMP=1 keeps the folder with the logs, the client's output and the pairs file;
+# LATENCY_TRACE=1 also writes each phase's messages there (trace-PHASE-N.txt: µs from the
+# window's start to the scheduled send, latency µs), to see where slow ones cluster.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
@@ -39,6 +41,22 @@ THREADS=${THREADS:-1}
 # 10% of its cores for 2 s in a row): on a shared 2-core machine another build running
 # beside a phase halves it. 0: no wait. A phase other work disturbed anyway is marked *.
 QUIET_WAIT=${QUIET_WAIT:-120}
+# Idle CPUs' wake-up latency asked of the kernel for the run (PM QoS, microseconds):
+# this VM halts an idle vCPU at once, and waking a halted vCPU from the other one costs
+# ~25 µs (two threads passing a byte back and forth across the vCPUs: 50 µs a round trip
+# halting, 5 µs polling). A message wakes 4–5 threads in turn, so at the paced rate the
+# halts, not our code, made most of the tail. 0: idle CPUs poll, as tuned's
+# latency-performance profile sets it; `default`: leave the machine as it is.
+CPU_WAKEUP_LATENCY=${CPU_WAKEUP_LATENCY:-0}
+[[ $CPU_WAKEUP_LATENCY =~ ^([0-9]+|default)$ ]] || die "CPU_WAKEUP_LATENCY must be microseconds or 'default', not '$CPU_WAKEUP_LATENCY'"
+# Where the servers run: `servers` pins Redis (all its threads) to the last CPU and the
+# bridge to the others, the client floats (one CPU: nothing pinned); `none` leaves all to
+# the scheduler. This guest's scheduler packs busy tasks onto fewer vCPUs
+# (sched_vcpu_pack): unpinned, Redis, the bridge and the client at times share one vCPU
+# while the other idles, and the paced phase falls tens of ms behind (p99 at 8,000/s,
+# alternating: pinned 5.4–9.1 ms in 6 rounds, unpinned 5.5–599 ms).
+CPU_PINNING=${CPU_PINNING:-servers}
+[[ $CPU_PINNING =~ ^(servers|none)$ ]] || die "CPU_PINNING must be 'servers' or 'none', not '$CPU_PINNING'"
 for name in PAIRS WINDOW HTTP_CONNECTIONS WARMUP MEASURE ROUNDS CEILING_CONNECTIONS CEILING_DEPTH STREAM_MAX_LEN THREADS; do
     [[ ${!name} =~ ^[1-9][0-9]*$ ]] || die "$name must be a positive integer, not '${!name}'"
 done
@@ -56,13 +74,14 @@ done
 BIN=$(swift build -c release --show-bin-path)
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/chat-bench-chat.XXXXXX")
-REDIS_PID='' BRIDGE_PID='' CLIENT_PID=''
+REDIS_PID='' BRIDGE_PID='' CLIENT_PID='' CPU_LATENCY_HOLDER=''
 cleanup() {
     hurry_on_signal
     exec 3>&- 4<&- # the client's stdin (EOF ends it) and output
     stop_tree '' "$CLIENT_PID" "$BRIDGE_PID"
     [ -n "$REDIS_PID" ] && stop_pid "$REDIS_PID"
-    if [ "${KEEP_TMP:-0}" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
+    [ -n "$CPU_LATENCY_HOLDER" ] && stop_pid "$CPU_LATENCY_HOLDER"
+    if [ "${KEEP_TMP:-0}" = 1 ] || [ "${LATENCY_TRACE:-0}" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
 }
 install_traps cleanup
 
@@ -150,8 +169,25 @@ check() {
 }
 
 # --- servers and the client -------------------------------------------------------------
+WAKEUP="the machine's default"
+if [ "$CPU_WAKEUP_LATENCY" != default ]; then
+    if hold_cpu_wakeup_latency "$CPU_WAKEUP_LATENCY"; then
+        WAKEUP="$CPU_WAKEUP_LATENCY µs (PM QoS, /dev/cpu_dma_latency)"
+    else
+        warn "/dev/cpu_dma_latency is not writable (not root?): idle CPUs keep the machine's default wake-up latency"
+    fi
+fi
 start_redis "$TMP/redis" "$REDIS_PORT"
 start_bench_bridge "$BIN" "$TMP" "$REDIS_PORT" "$BRIDGE_PORT" STREAM_MAX_LEN="$STREAM_MAX_LEN"
+PLACEMENT="the scheduler's"
+if [ "$CPU_PINNING" = servers ] && [ "$(nproc)" -ge 2 ]; then
+    last=$(($(nproc) - 1))
+    others=0
+    [ "$last" -gt 1 ] && others=0-$((last - 1))
+    taskset -a -p -c "$last" "$REDIS_PID" >/dev/null
+    taskset -a -p -c "$others" "$BRIDGE_PID" >/dev/null
+    PLACEMENT="Redis on CPU $last, the bridge on CPU $others, the client unpinned"
+fi
 
 # The client reads its phases from a FIFO held open here (fd 3): no EOF between phases.
 mkfifo "$TMP/control"
@@ -159,8 +195,10 @@ exec 3<>"$TMP/control"
 log "gateway-bench chat: $PAIRS pairs (registration, chatsets, $((2 * PAIRS)) WebSockets, $HTTP_CONNECTIONS HTTP connections)"
 # Its output comes through a FIFO opened here (fd 4) once it has started.
 mkfifo "$TMP/output"
+TRACE_ARGS=()
+[ "${LATENCY_TRACE:-0}" = 1 ] && TRACE_ARGS=(--latency-trace "$TMP/trace-")
 "$BIN/gateway-bench" chat --port "$BRIDGE_PORT" --pairs "$PAIRS" --http-connections "$HTTP_CONNECTIONS" \
-    --threads "$THREADS" --cpu "bridge=$BRIDGE_PID,redis=$REDIS_PID" --pairs-out "$TMP/pairs" \
+    --threads "$THREADS" --cpu "bridge=$BRIDGE_PID,redis=$REDIS_PID" --pairs-out "$TMP/pairs" "${TRACE_ARGS[@]}" \
     <"$TMP/control" >"$TMP/output" 2>"$TMP/client.err" &
 CLIENT_PID=$!
 exec 4<"$TMP/output"
@@ -209,6 +247,7 @@ for line in "${CEIL[@]}" "${WS[@]}" "${HTTP[@]}" "${PACED[@]}"; do check "$line"
 # --- report -----------------------------------------------------------------------------
 printf '\nsingle chat end to end: %s pairs, %s cores, redis-server %s; %s s warm-up + %s s measured per phase\n' \
     "$PAIRS" "$(nproc)" "$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')" "$WARMUP" "$MEASURE"
+printf 'idle CPU wake-up latency asked for: %s; placement: %s\n' "$WAKEUP" "$PLACEMENT"
 printf 'ceiling: message_send_single.lua via EVALSHA, %s connections × %s pipelined, local route, 1 client thread\n' \
     "$CEILING_CONNECTIONS" "$CEILING_DEPTH"
 printf 'ws: %s send frames unanswered per sender; http: %s keep-alive connections, one request each\n\n' \

@@ -235,6 +235,20 @@ start_bench_bridge() {
     log "bridge up on 127.0.0.1:$port (pid $BRIDGE_PID)"
 }
 
+# hold_cpu_wakeup_latency US: asks the kernel, through PM QoS (/dev/cpu_dma_latency), for
+# idle CPUs that wake within US microseconds for as long as a holder process keeps the
+# device open (what tuned's latency-performance profile does). With 0 an idle CPU polls
+# instead of halting, so a wake-up from the other CPU needs no interrupt to a halted vCPU.
+# Sets CPU_LATENCY_HOLDER (stop it to give the request back). Returns 1, holding nothing,
+# when the device is not writable (not root, or no PM QoS).
+hold_cpu_wakeup_latency() {
+    CPU_LATENCY_HOLDER=
+    [ -w /dev/cpu_dma_latency ] || return 1
+    # Four bytes would be read as a binary integer; anything longer as hex text.
+    { printf '0x%08x' "$1"; exec sleep infinity; } >/dev/cpu_dma_latency &
+    CPU_LATENCY_HOLDER=$!
+}
+
 # start_redis DIR PORT [REDIS_ARG...]: runs redis-server on 127.0.0.1:PORT with
 # its files in DIR and no config file; the defaults keep nothing on disk
 # (--save '' --appendonly no); extra args override them. Sets REDIS_PID.

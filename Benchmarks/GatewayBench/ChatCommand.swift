@@ -44,6 +44,8 @@ struct ChatCommand: AsyncParsableCommand {
     @Option(help: "File for the pairs: sender-id token recipient-id, one pair per line.") var pairsOut: String?
     @Option(help: "Seconds to wait after the last connect for the welcome and guidance frames to pass.") var settle: Double = 1
     @Option(help: "Seconds a phase may take to drain once its load stopped.") var drainTimeout: Double = 15
+    @Option(help: "Write each phase's messages to PREFIX<phase>-<n>.txt, one a line: microseconds from the window's start to its (scheduled) send, and its latency.")
+    var latencyTrace: String?
 
     func validate() throws {
         guard pairs > 0, httpConnections > 0, setupConcurrency > 0, threads > 0, settle >= 0, drainTimeout > 0 else {
@@ -72,7 +74,9 @@ struct ChatCommand: AsyncParsableCommand {
             case ("paced", 3): load = .paced(rate: numbers[2])
             default: throw ValidationError("phase line not understood: \(line)")
             }
-            emit(try await bench.run(load, warmup: numbers[0], measure: numbers[1], probe: probe, drainTimeout: drainTimeout))
+            emit(try await bench.run(
+                load, warmup: numbers[0], measure: numbers[1], probe: probe, drainTimeout: drainTimeout, trace: latencyTrace
+            ))
         }
         await bench.close()
         try await group.shutdownGracefully()
@@ -179,8 +183,11 @@ struct ChatBench: Sendable {
     }
 
     /// One phase: load, warm-up, the measurement window, stop, drain; its `phase=` line.
-    func run(_ load: Load, warmup: Double, measure: Double, probe: CPUProbe, drainTimeout: Double) async throws -> String {
-        let ledger = book.open()
+    /// With a `trace` prefix, also the phase's timeline in a file.
+    func run(
+        _ load: Load, warmup: Double, measure: Double, probe: CPUProbe, drainTimeout: Double, trace: String? = nil
+    ) async throws -> String {
+        let ledger = book.open(keepingSendTimes: trace != nil)
         let name: String
         var extra = ""
         switch load {
@@ -236,6 +243,10 @@ struct ChatBench: Sendable {
         line += String(format: " p50_ms=%.2f p99_ms=%.2f p999_ms=%.2f max_ms=%.2f", percentileMilliseconds(latencies, 0.5),
                        percentileMilliseconds(latencies, 0.99), percentileMilliseconds(latencies, 0.999),
                        percentileMilliseconds(latencies, 1))
+        if let trace {
+            let lines = ledger.timeline().map { "\($0.sent / 1000) \($0.latency / 1000)\n" }
+            try Data(lines.joined().utf8).write(to: URL(fileURLWithPath: "\(trace)\(name)-\(ledger.id).txt"))
+        }
         if case .paced = load {
             let lags = ledger.sortedLags()
             line += String(format: " lag_p50_ms=%.2f lag_p99_ms=%.2f", percentileMilliseconds(lags, 0.5), percentileMilliseconds(lags, 0.99))

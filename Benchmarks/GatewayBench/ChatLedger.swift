@@ -104,16 +104,23 @@ final class PhaseLedger: Sendable {
     }
 
     let id: Int
+    /// Keeps each latency's send time too (`--latency-trace`), for `timeline()`.
+    private let keepsSendTimes: Bool
     private struct State {
         var counts = Counts()
         var windowStart = UInt64.max
         var windowEnd = UInt64.max
         var latencies: [UInt64] = []
         var lags: [UInt64] = []
+        /// Parallel to `latencies` when `keepsSendTimes`.
+        var sendTimes: [UInt64] = []
     }
     private let state = Mutex(State())
 
-    init(id: Int) { self.id = id }
+    init(id: Int, keepsSendTimes: Bool = false) {
+        self.id = id
+        self.keepsSendTimes = keepsSendTimes
+    }
 
     func sent() { state.withLock { $0.counts.sent += 1 } }
 
@@ -143,6 +150,7 @@ final class PhaseLedger: Sendable {
             $0.counts.delivered += 1
             if stamp >= $0.windowStart, stamp < $0.windowEnd {
                 $0.latencies.append(arrival &- stamp)
+                if keepsSendTimes { $0.sendTimes.append(stamp &- $0.windowStart) }
             }
         }
     }
@@ -173,6 +181,14 @@ final class PhaseLedger: Sendable {
         state.withLock { $0.latencies }.sorted()
     }
 
+    /// The window's messages as (send time after the window opened, latency), in
+    /// nanoseconds, by send time: where the slow ones cluster (empty unless the ledger
+    /// keeps send times).
+    func timeline() -> [(sent: UInt64, latency: UInt64)] {
+        state.withLock { state in zip(state.sendTimes, state.latencies).map { (sent: $0, latency: $1) } }
+            .sorted { $0.sent < $1.sent }
+    }
+
     /// The send lags of the window's paced messages, sorted, in nanoseconds.
     func sortedLags() -> [UInt64] {
         state.withLock { $0.lags }.sorted()
@@ -185,8 +201,8 @@ final class PhaseBook: Sendable {
     private let ledgers = Mutex<[Int: PhaseLedger]>([:])
     private let nextID = Atomic<Int>(1)
 
-    func open() -> PhaseLedger {
-        let ledger = PhaseLedger(id: nextID.wrappingAdd(1, ordering: .relaxed).oldValue)
+    func open(keepingSendTimes: Bool = false) -> PhaseLedger {
+        let ledger = PhaseLedger(id: nextID.wrappingAdd(1, ordering: .relaxed).oldValue, keepsSendTimes: keepingSendTimes)
         ledgers.withLock { $0[ledger.id] = ledger }
         return ledger
     }
