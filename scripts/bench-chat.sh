@@ -44,13 +44,14 @@ QUIET_WAIT=${QUIET_WAIT:-120}
 # Idle CPUs' wake-up latency asked of the kernel for the run (PM QoS, microseconds):
 # this VM halts an idle vCPU at once, and waking a halted vCPU from the other one costs
 # ~25 µs (two threads passing a byte back and forth across the vCPUs: 50 µs a round trip
-# halting, 5 µs polling). A message wakes 4–5 threads in turn, so at the paced rate the
-# halts, not our code, made most of the tail. 0: idle CPUs poll, as tuned's
-# latency-performance profile sets it; `default`: leave the machine as it is.
+# halting, 5 µs polling). A message wakes 4–5 threads in turn: at the paced rate the halts
+# cost the three programs ~0.15 core, and the closed loop idles while it waits (README,
+# runs 13–19). 0: idle CPUs poll, as tuned's latency-performance profile sets it;
+# `default`: leave the machine as it is.
 CPU_WAKEUP_LATENCY=${CPU_WAKEUP_LATENCY:-0}
 [[ $CPU_WAKEUP_LATENCY =~ ^([0-9]+|default)$ ]] || die "CPU_WAKEUP_LATENCY must be microseconds or 'default', not '$CPU_WAKEUP_LATENCY'"
-# Where the servers run: `servers` pins Redis (all its threads) to the last CPU and the
-# bridge to the others, the client floats (one CPU: nothing pinned); `none` leaves all to
+# Where the servers run: `servers` pins Redis (all its threads) to the last CPU allowed and
+# the bridge to the others, the client floats (one CPU: nothing pinned); `none` leaves all to
 # the scheduler. This guest's scheduler packs busy tasks onto fewer vCPUs
 # (sched_vcpu_pack): unpinned, Redis, the bridge and the client at times share one vCPU
 # while the other idles, and the paced phase falls tens of ms behind (p99 at 8,000/s,
@@ -180,13 +181,22 @@ fi
 start_redis "$TMP/redis" "$REDIS_PORT"
 start_bench_bridge "$BIN" "$TMP" "$REDIS_PORT" "$BRIDGE_PORT" STREAM_MAX_LEN="$STREAM_MAX_LEN"
 PLACEMENT="the scheduler's"
-if [ "$CPU_PINNING" = servers ] && [ "$(nproc)" -ge 2 ]; then
-    last=$(($(nproc) - 1))
-    others=0
-    [ "$last" -gt 1 ] && others=0-$((last - 1))
-    taskset -a -p -c "$last" "$REDIS_PID" >/dev/null
-    taskset -a -p -c "$others" "$BRIDGE_PID" >/dev/null
-    PLACEMENT="Redis on CPU $last, the bridge on CPU $others, the client unpinned"
+# The CPUs this script may use (a cpuset need not start at 0), one per line.
+allowed_cpus() {
+    local part
+    local -a parts
+    IFS=, read -ra parts <<<"$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)"
+    for part in "${parts[@]}"; do
+        if [[ $part == *-* ]]; then seq "${part%-*}" "${part#*-}"; else echo "$part"; fi
+    done
+}
+mapfile -t CPUS < <(allowed_cpus)
+if [ "$CPU_PINNING" = servers ] && [ "${#CPUS[@]}" -ge 2 ]; then
+    redis_cpu=${CPUS[-1]}
+    bridge_cpus=$(IFS=,; echo "${CPUS[*]:0:${#CPUS[@]}-1}")
+    taskset -a -p -c "$redis_cpu" "$REDIS_PID" >/dev/null
+    taskset -a -p -c "$bridge_cpus" "$BRIDGE_PID" >/dev/null
+    PLACEMENT="Redis on CPU $redis_cpu, the bridge on CPU $bridge_cpus, the client unpinned"
 fi
 
 # The client reads its phases from a FIFO held open here (fd 3): no EOF between phases.
