@@ -3,7 +3,7 @@
 
 ARGS ?=
 
-.PHONY: run test build bench-redis bench-gateway bench-chat bench-group bench-persister clean-data
+.PHONY: run test build bench-redis bench-gateway bench-chat bench-group bench-persister bench-wakeup clean-data
 
 run:
 	bash scripts/run.sh
@@ -28,6 +28,9 @@ bench-group:
 
 bench-persister:
 	bash scripts/bench-persister.sh
+
+bench-wakeup:
+	bash scripts/bench-wakeup.sh
 
 clean-data:
 	bash scripts/clean-data.sh

@@ -92,8 +92,6 @@ read -r REDIS_PORT BRIDGE_PORT <<<"$(free_ports 2)"
 value_of() { # key line: the value of key=value in the line
     tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | tail -n 1
 }
-# median of the numbers on stdin
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 median_of() { printf '%s\n' "$@" | median; }
 
 
@@ -181,15 +179,6 @@ fi
 start_redis "$TMP/redis" "$REDIS_PORT"
 start_bench_bridge "$BIN" "$TMP" "$REDIS_PORT" "$BRIDGE_PORT" STREAM_MAX_LEN="$STREAM_MAX_LEN"
 PLACEMENT="the scheduler's"
-# The CPUs this script may use (a cpuset need not start at 0), one per line.
-allowed_cpus() {
-    local part
-    local -a parts
-    IFS=, read -ra parts <<<"$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)"
-    for part in "${parts[@]}"; do
-        if [[ $part == *-* ]]; then seq "${part%-*}" "${part#*-}"; else echo "$part"; fi
-    done
-}
 mapfile -t CPUS < <(allowed_cpus)
 if [ "$CPU_PINNING" = servers ] && [ "${#CPUS[@]}" -ge 2 ]; then
     redis_cpu=${CPUS[-1]}

@@ -103,7 +103,6 @@ for round in $(seq "$ROUNDS"); do
     RATIOS+=("$(ratio "${PERSISTER_RATES[-1]}" "${CLI_RATES[-1]}")")
     log "round $round: client ${cli_seconds}s, persister ${persister_seconds}s, ratio ${RATIOS[-1]}"
 done
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 CLI_RATE=$(printf '%s\n' "${CLI_RATES[@]}" | median)
 PERSISTER_RATE=$(printf '%s\n' "${PERSISTER_RATES[@]}" | median)
 RATIO=$(printf '%s\n' "${RATIOS[@]}" | median)

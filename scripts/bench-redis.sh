@@ -35,8 +35,6 @@ start_redis "$TMP/redis" "$PORT"
 # The exact bytes of the file, as the bridge loads them.
 SHA=$(redis-cli -p "$PORT" -x script load < lua/node_heartbeat.lua)
 
-# median of the numbers on stdin
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 redis_benchmark() { # depth requests command...
     local depth=$1 requests=$2

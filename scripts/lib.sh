@@ -220,6 +220,9 @@ wait_for_http() {
 # ratio A B: A / B with two decimals.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
+# median: the median of the numbers on stdin, one per line.
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
 # start_bench_bridge BIN DIR REDIS_PORT BRIDGE_PORT [VAR=VALUE...]: a release bridge for a
 # benchmark (random JWT secret, cheap bcrypt, warnings only; extra environment after),
 # logging to DIR/bridge.log, in a session of its own. Sets BRIDGE_PID; returns once
@@ -233,6 +236,16 @@ start_bench_bridge() {
     BRIDGE_PID=$!
     wait_for_http bridge "$BRIDGE_PID" "http://127.0.0.1:$port/healthz" "$dir/bridge.log"
     log "bridge up on 127.0.0.1:$port (pid $BRIDGE_PID)"
+}
+
+# allowed_cpus: the CPUs this shell may run on, one per line (a cpuset need not start at 0).
+allowed_cpus() {
+    local part
+    local -a parts
+    IFS=, read -ra parts <<<"$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)"
+    for part in "${parts[@]}"; do
+        if [[ $part == *-* ]]; then seq "${part%-*}" "${part#*-}"; else echo "$part"; fi
+    done
 }
 
 # hold_cpu_wakeup_latency US: asks the kernel, through PM QoS (/dev/cpu_dma_latency), for
