@@ -92,7 +92,6 @@ read -r REDIS_PORT BRIDGE_PORT <<<"$(free_ports 2)"
 value_of() { # key line: the value of key=value in the line
     tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | tail -n 1
 }
-median_of() { printf '%s\n' "$@" | median; }
 
 
 # Percent of all cores busy over the next second (/proc/stat: all but idle and iowait).
@@ -172,8 +171,6 @@ WAKEUP="the machine's default"
 if [ "$CPU_WAKEUP_LATENCY" != default ]; then
     if hold_cpu_wakeup_latency "$CPU_WAKEUP_LATENCY"; then
         WAKEUP="$CPU_WAKEUP_LATENCY µs (PM QoS, /dev/cpu_dma_latency)"
-    else
-        warn "/dev/cpu_dma_latency is not writable (not root?): idle CPUs keep the machine's default wake-up latency"
     fi
 fi
 start_redis "$TMP/redis" "$REDIS_PORT"

@@ -103,9 +103,9 @@ for round in $(seq "$ROUNDS"); do
     RATIOS+=("$(ratio "${PERSISTER_RATES[-1]}" "${CLI_RATES[-1]}")")
     log "round $round: client ${cli_seconds}s, persister ${persister_seconds}s, ratio ${RATIOS[-1]}"
 done
-CLI_RATE=$(printf '%s\n' "${CLI_RATES[@]}" | median)
-PERSISTER_RATE=$(printf '%s\n' "${PERSISTER_RATES[@]}" | median)
-RATIO=$(printf '%s\n' "${RATIOS[@]}" | median)
+CLI_RATE=$(median_of "${CLI_RATES[@]}")
+PERSISTER_RATE=$(median_of "${PERSISTER_RATES[@]}")
+RATIO=$(median_of "${RATIOS[@]}")
 
 # --- 2. steady load through the bridge -----------------------------------------------------
 migrate steady

@@ -65,12 +65,12 @@ for workload in set evalsha; do
             loop+=("$(swift_client "$workload" "$depth" "$requests" --task-on-event-loop)")
             nio+=("$(swift_client "$workload" "$depth" "$requests" --on-event-loop)")
         done
-        t=$(printf '%s\n' "${theirs[@]}" | median)
+        t=$(median_of "${theirs[@]}")
         row=$(printf '%-8s %5s %15.0f' "$workload" "$depth" "$t")
         for values in "${async[*]}" "${loop[*]}" "${nio[*]}"; do
             # shellcheck disable=SC2086 # the numbers of one column, split on purpose
-            m=$(printf '%s\n' $values | median)
-            row+=$(printf ' %12.0f %6.2f' "$m" "$(awk -v o="$m" -v t="$t" 'BEGIN { print o / t }')")
+            m=$(median_of $values)
+            row+=$(printf ' %12.0f %6s' "$m" "$(ratio "$m" "$t")")
         done
         printf '%s\n' "$row"
     done

@@ -44,8 +44,6 @@ if hold_cpu_wakeup_latency 0; then
     held=$(measure "$A" "$B")
     stop_pid "$CPU_LATENCY_HOLDER"
     CPU_LATENCY_HOLDER=''
-else
-    warn "/dev/cpu_dma_latency is not writable (not root?): no run with idle CPUs polling"
 fi
 
 printf '\nwake-up round trips (two wake-ups each), %s × %s trips, median µs:\n' "$ROUNDS" "$TRIPS"

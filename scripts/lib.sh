@@ -220,8 +220,9 @@ wait_for_http() {
 # ratio A B: A / B with two decimals.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-# median: the median of the numbers on stdin, one per line.
+# median: the median of the numbers on stdin, one per line; median_of N...: of its arguments.
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+median_of() { printf '%s\n' "$@" | median; }
 
 # start_bench_bridge BIN DIR REDIS_PORT BRIDGE_PORT [VAR=VALUE...]: a release bridge for a
 # benchmark (random JWT secret, cheap bcrypt, warnings only; extra environment after),
@@ -252,11 +253,14 @@ allowed_cpus() {
 # idle CPUs that wake within US microseconds for as long as a holder process keeps the
 # device open (what tuned's latency-performance profile does). With 0 an idle CPU polls
 # instead of halting, so a wake-up from the other CPU needs no interrupt to a halted vCPU.
-# Sets CPU_LATENCY_HOLDER (stop it to give the request back). Returns 1, holding nothing,
-# when the device is not writable (not root, or no PM QoS).
+# Sets CPU_LATENCY_HOLDER (stop it to give the request back). Warns and returns 1,
+# holding nothing, when the device is not writable (not root, or no PM QoS).
 hold_cpu_wakeup_latency() {
     CPU_LATENCY_HOLDER=
-    [ -w /dev/cpu_dma_latency ] || return 1
+    if [ ! -w /dev/cpu_dma_latency ]; then
+        warn "/dev/cpu_dma_latency is not writable (not root?): idle CPUs keep the machine's wake-up latency"
+        return 1
+    fi
     # Four bytes would be read as a binary integer; anything longer as hex text.
     { printf '0x%08x' "$1"; exec sleep infinity; } >/dev/cpu_dma_latency &
     CPU_LATENCY_HOLDER=$!
