@@ -80,6 +80,12 @@ enum BridgeApplication {
 
     static func router(_ dependencies: Dependencies) -> Router<Context> {
         let router = Router(context: Context.self)
+        registerRoutes(dependencies, on: router)
+        return router
+    }
+
+    /// Every route of the bridge, on any router (the route documentation test records them).
+    static func registerRoutes(_ dependencies: Dependencies, on router: some RouterMethods<Context>) {
         HealthRoutes(redis: dependencies.redis).register(on: router)
         MetricsRoutes(registry: dependencies.metrics).register(on: router)
         let chat = router.group("api/chat")
@@ -103,6 +109,5 @@ enum BridgeApplication {
             screenshotter: VideoScreenshotter(folder: uploads, policy: dependencies.files, logger: Logger(label: "bridge.screenshots"))
         ).register(chat: chat)
         QRCodeRoutes(accounts: dependencies.accounts.store).register(chat: chat)
-        return router
     }
 }

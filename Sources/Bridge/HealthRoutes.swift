@@ -6,7 +6,7 @@ import RedisClient
 struct HealthRoutes: Sendable {
     let redis: RedisClient
 
-    func register<Context: RequestContext>(on router: Router<Context>) {
+    func register<Context: RequestContext>(on router: some RouterMethods<Context>) {
         router.get("healthz") { _, _ -> Response in
             let healthy = await redis.ping()
             return Response(

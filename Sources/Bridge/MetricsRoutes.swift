@@ -5,7 +5,7 @@ import Prometheus
 struct MetricsRoutes: Sendable {
     let registry: PrometheusCollectorRegistry
 
-    func register<Context: RequestContext>(on router: Router<Context>) {
+    func register<Context: RequestContext>(on router: some RouterMethods<Context>) {
         router.get("metrics") { _, _ -> Response in
             var bytes: [UInt8] = []
             bytes.reserveCapacity(4096)

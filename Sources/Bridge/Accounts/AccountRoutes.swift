@@ -5,7 +5,7 @@ import Model
 struct AccountRoutes: Sendable {
     let accounts: AccountService
 
-    func register(public router: Router<BridgeRequestContext>, chat: RouterGroup<BridgeRequestContext>) {
+    func register(public router: some RouterMethods<BridgeRequestContext>, chat: RouterGroup<BridgeRequestContext>) {
         router.post("api/regChat") { request, context -> Response in
             var request = request
             var context = context

@@ -8,7 +8,7 @@ struct VisitorRoutes: Sendable {
 
     let visitors: VisitorService
 
-    func register(on router: Router<BridgeRequestContext>) {
+    func register(on router: some RouterMethods<BridgeRequestContext>) {
         router.post("api/visitorRegister") { request, context -> Response in
             let (parameters, sign) = try await Self.signedParameters(request, context)
             let device = try Self.device(parameters)

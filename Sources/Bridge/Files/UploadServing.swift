@@ -17,7 +17,7 @@ struct UploadServing: Sendable {
     /// Stored names never change their contents, so clients may keep them.
     static let cacheControl = "public, max-age=31536000, immutable"
 
-    func register(on router: Router<BridgeRequestContext>) {
+    func register(on router: some RouterMethods<BridgeRequestContext>) {
         router.get("public/uploads/**") { request, context in try await serve(request, context: context) }
         router.head("public/uploads/**") { request, context in try await serve(request, context: context) }
     }

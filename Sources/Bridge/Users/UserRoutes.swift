@@ -6,7 +6,7 @@ struct UserRoutes: Sendable {
     let directory: UserDirectory
     var store: AccountStore { directory.store }
 
-    func register(public router: Router<BridgeRequestContext>, chat: RouterGroup<BridgeRequestContext>) {
+    func register(public router: some RouterMethods<BridgeRequestContext>, chat: RouterGroup<BridgeRequestContext>) {
         router.get("api/userinfo/:uuid") { _, context -> Response in
             let uuid = context.parameters.get("uuid") ?? ""
             guard uuid.utf16.count == 36 else { throw APIFailure("参数uuid长度应在36-36之间") }
