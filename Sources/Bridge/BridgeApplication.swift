@@ -1,3 +1,5 @@
+import ChatAPI
+import ChatGateway
 import Hummingbird
 import HummingbirdCore
 import Logging
@@ -80,29 +82,17 @@ enum BridgeApplication {
 
     static func router(_ dependencies: Dependencies) -> Router<Context> {
         let router = Router(context: Context.self)
-        HealthRoutes(redis: dependencies.redis).register(on: router)
-        MetricsRoutes(registry: dependencies.metrics).register(on: router)
-        let chat = router.group("api/chat")
-            .add(middleware: ChatAuthMiddleware(tokens: dependencies.accounts.tokens, store: dependencies.accounts.store))
-        AccountRoutes(accounts: dependencies.accounts).register(public: router, chat: chat)
-        VisitorRoutes(visitors: dependencies.visitors).register(on: router)
-        UserRoutes(directory: UserDirectory(store: dependencies.accounts.store)).register(public: router, chat: chat)
-        OfflineRoutes(delivery: dependencies.delivery).register(chat: chat)
-        MessageRoutes(sender: dependencies.sender, revoker: dependencies.revoker).register(chat: chat)
-        FriendRoutes(accounts: dependencies.accounts.store, delivery: dependencies.delivery, iconBase: dependencies.noticeIconBase).register(chat: chat)
-        GroupRoutes(accounts: dependencies.accounts.store, delivery: dependencies.delivery, iconBase: dependencies.noticeIconBase).register(chat: chat)
-        ComplaintRoutes(store: dependencies.complaints).register(chat: chat)
-        AskAnswerRoutes(store: dependencies.askAnswers).register(chat: chat)
-        let uploads = UploadFolder(path: dependencies.files.uploadFolder)
-        UploadServing(folder: uploads).register(on: router)
-        UploadRoutes(
-            receiver: UploadReceiver(folder: uploads, policy: dependencies.files, logger: Logger(label: "bridge.uploads")),
-            policy: dependencies.files
-        ).register(chat: chat)
-        VideoScreenshotRoutes(
-            screenshotter: VideoScreenshotter(folder: uploads, policy: dependencies.files, logger: Logger(label: "bridge.screenshots"))
-        ).register(chat: chat)
-        QRCodeRoutes(accounts: dependencies.accounts.store).register(chat: chat)
+        registerRoutes(dependencies, on: router)
         return router
+    }
+
+    /// Every HTTP route, on a router or a group of one.
+    static func registerRoutes(_ dependencies: Dependencies, on router: some RouterMethods<Context>) {
+        APIRoutes(
+            redis: dependencies.redis, metrics: dependencies.metrics, accounts: dependencies.accounts,
+            visitors: dependencies.visitors, delivery: dependencies.delivery, sender: dependencies.sender,
+            revoker: dependencies.revoker, complaints: dependencies.complaints, askAnswers: dependencies.askAnswers,
+            noticeIconBase: dependencies.noticeIconBase, files: dependencies.files
+        ).register(on: router)
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChatGateway
 import ChatRuntime
 import Hummingbird
 import Logging
