@@ -22,7 +22,6 @@ package struct AskAnswerRoutes: Sendable {
     static let empty = "暂无问答数据"
     static let noMatch = "未找到相关问答"
     static let tooMany = "问答数量已达上限"
-    static let systemError = "系统异常，请稍后再试"
 
     static let ids: ClosedRange<Int64> = 1...Int64(UInt32.max)
     /// `ask` is VARCHAR(1000); `answer` TEXT (65,535 bytes, at most 3 per UTF-16 unit).
@@ -34,84 +33,73 @@ package struct AskAnswerRoutes: Sendable {
     var matcher = QuestionMatcher()
 
     func register(chat: some RouterMethods<BridgeRequestContext>) {
+        let chat = chat.group().add(middleware: FailureMiddleware(form: .askAnswer, feature: "askanswer"))
         chat.post("askanswer/create") { request, context -> Response in
-            try await Self.answer(context) {
-                let (parameters, caller) = try await context.caller(of: request)
-                for required in ["ask", "answer"] where !parameters.isGiven(required) {
-                    throw AskAnswerFailure(code: 400, Self.incomplete)
-                }
-                let ask = try parameters.string("ask", length: Self.askLength)
-                let answer = try parameters.string("answer", length: Self.answerLength)
-                let type = try parameters.optionalString("type", length: Self.typeLength) ?? ""
-                let row = try await Self.refusing([.full: (400, Self.tooMany)]) {
-                    try await store.create(ask: ask, answer: answer, type: type, by: caller.user.id, now: Date())
-                }
-                return Self.success(Self.created, row.json)
+            let (parameters, caller) = try await context.caller(of: request)
+            for required in ["ask", "answer"] where !parameters.isGiven(required) {
+                throw AskAnswerFailure(code: 400, Self.incomplete)
             }
+            let ask = try parameters.string("ask", length: Self.askLength)
+            let answer = try parameters.string("answer", length: Self.answerLength)
+            let type = try parameters.optionalString("type", length: Self.typeLength) ?? ""
+            let row = try await Self.refusing([.full: (400, Self.tooMany)]) {
+                try await store.create(ask: ask, answer: answer, type: type, by: caller.user.id, now: Date())
+            }
+            return Self.success(Self.created, row.json)
         }
 
         chat.post("askanswer/update") { request, context -> Response in
-            try await Self.answer(context) {
-                let (parameters, caller) = try await context.caller(of: request)
-                guard parameters.isGiven("id"), ["ask", "answer", "type"].contains(where: { parameters[$0] != nil }) else {
-                    throw AskAnswerFailure(code: 400, Self.incomplete)
-                }
-                let id = Int(try parameters.integer("id", in: Self.ids))
-                var changes = JSONObject()
-                if parameters.isGiven("ask") { changes["ask"] = .string(try parameters.string("ask", length: Self.askLength)) }
-                if parameters.isGiven("answer") { changes["answer"] = .string(try parameters.string("answer", length: Self.answerLength)) }
-                // `type` may be emptied (its column's default).
-                if parameters["type"] != nil { changes["type"] = .string(try parameters.optionalString("type", length: Self.typeLength) ?? "") }
-                guard !changes.members.isEmpty else { throw AskAnswerFailure(code: 400, Self.incomplete) }
-                let row = try await Self.refusing([.missing: (404, Self.notFound)]) {
-                    try await store.update(id, by: caller.user.id, changes: changes, now: Date())
-                }
-                return Self.success(Self.updated, row.json)
+            let (parameters, caller) = try await context.caller(of: request)
+            guard parameters.isGiven("id"), ["ask", "answer", "type"].contains(where: { parameters[$0] != nil }) else {
+                throw AskAnswerFailure(code: 400, Self.incomplete)
             }
+            let id = Int(try parameters.integer("id", in: Self.ids))
+            var changes = JSONObject()
+            if parameters.isGiven("ask") { changes["ask"] = .string(try parameters.string("ask", length: Self.askLength)) }
+            if parameters.isGiven("answer") { changes["answer"] = .string(try parameters.string("answer", length: Self.answerLength)) }
+            // `type` may be emptied (its column's default).
+            if parameters["type"] != nil { changes["type"] = .string(try parameters.optionalString("type", length: Self.typeLength) ?? "") }
+            guard !changes.members.isEmpty else { throw AskAnswerFailure(code: 400, Self.incomplete) }
+            let row = try await Self.refusing([.missing: (404, Self.notFound)]) {
+                try await store.update(id, by: caller.user.id, changes: changes, now: Date())
+            }
+            return Self.success(Self.updated, row.json)
         }
 
         chat.post("askanswer/delete") { request, context -> Response in
-            try await Self.answer(context) {
-                let (parameters, caller) = try await context.caller(of: request)
-                let id = try Self.id(parameters)
-                _ = try await Self.refusing([.missing: (404, Self.notFound)]) {
-                    try await store.delete(id, by: caller.user.id, now: Date())
-                }
-                return Self.success(Self.deleted, nil)
+            let (parameters, caller) = try await context.caller(of: request)
+            let id = try Self.id(parameters)
+            _ = try await Self.refusing([.missing: (404, Self.notFound)]) {
+                try await store.delete(id, by: caller.user.id, now: Date())
             }
+            return Self.success(Self.deleted, nil)
         }
 
         chat.post("askanswer/list") { request, context -> Response in
-            try await Self.answer(context) {
-                let (parameters, caller) = try await context.caller(of: request)
-                let owner = try Self.owner(parameters, caller)
-                let type = try parameters.optionalString("type", length: Self.typeLength)
-                let rows = try await store.rows(of: owner).filter { type == nil || $0.type == type }
-                guard !rows.isEmpty else { throw AskAnswerFailure(code: 404, Self.empty) }
-                return Self.success(Self.fetched, .array(rows.map(\.json)))
-            }
+            let (parameters, caller) = try await context.caller(of: request)
+            let owner = try Self.owner(parameters, caller)
+            let type = try parameters.optionalString("type", length: Self.typeLength)
+            let rows = try await store.rows(of: owner).filter { type == nil || $0.type == type }
+            guard !rows.isEmpty else { throw AskAnswerFailure(code: 404, Self.empty) }
+            return Self.success(Self.fetched, .array(rows.map(\.json)))
         }
 
         chat.post("askanswer/detail") { request, context -> Response in
-            try await Self.answer(context) {
-                let (parameters, _) = try await context.caller(of: request)
-                let id = try Self.id(parameters)
-                guard let row = try await store.row(id) else { throw AskAnswerFailure(code: 404, Self.notFound) }
-                return Self.success(Self.fetched, row.json)
-            }
+            let (parameters, _) = try await context.caller(of: request)
+            let id = try Self.id(parameters)
+            guard let row = try await store.row(id) else { throw AskAnswerFailure(code: 404, Self.notFound) }
+            return Self.success(Self.fetched, row.json)
         }
 
         chat.post("askanswer/search") { request, context -> Response in
-            try await Self.answer(context) {
-                let (parameters, caller) = try await context.caller(of: request)
-                guard parameters.isGiven("ask") else { throw AskAnswerFailure(code: 400, Self.incomplete) }
-                let keyword = try parameters.string("ask", length: Self.askLength)
-                let owner = try Self.owner(parameters, caller)
-                let rows = try await store.rows(of: owner)
-                let hits = Self.search(keyword, in: rows, matcher: matcher)
-                guard !hits.isEmpty else { throw AskAnswerFailure(code: 404, Self.noMatch) }
-                return Self.success(Self.found, .array(hits.map(\.json)))
-            }
+            let (parameters, caller) = try await context.caller(of: request)
+            guard parameters.isGiven("ask") else { throw AskAnswerFailure(code: 400, Self.incomplete) }
+            let keyword = try parameters.string("ask", length: Self.askLength)
+            let owner = try Self.owner(parameters, caller)
+            let rows = try await store.rows(of: owner)
+            let hits = Self.search(keyword, in: rows, matcher: matcher)
+            guard !hits.isEmpty else { throw AskAnswerFailure(code: 404, Self.noMatch) }
+            return Self.success(Self.found, .array(hits.map(\.json)))
         }
     }
 
@@ -157,20 +145,6 @@ package struct AskAnswerRoutes: Sendable {
         }
     }
 
-    /// Runs a route: a parameter's `fail(…)` text answers code 400; anything unexpected
-    /// is logged and answers code 500.
-    private static func answer(_ context: BridgeRequestContext, _ route: () async throws -> Response) async throws -> Response {
-        do {
-            return try await route()
-        } catch let failure as AskAnswerFailure {
-            throw failure
-        } catch let failure as APIFailure {
-            throw AskAnswerFailure(code: 400, failure.text)
-        } catch {
-            context.logger.error("askanswer: request failed", metadata: ["error": "\(error)"])
-            throw AskAnswerFailure(code: 500, systemError)
-        }
-    }
 }
 
 /// A Q&A endpoint's refusal: HTTP 200 (the old server's convention) with `{code, msg}`.

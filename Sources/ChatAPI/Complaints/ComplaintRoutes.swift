@@ -18,7 +18,6 @@ package struct ComplaintRoutes: Sendable {
     static let targetMissing = "投诉对象不存在"
     static let selfComplaint = "不能投诉自己"
     static let tooMany = "投诉记录过多，请等待处理或删除后再提交"
-    static let systemError = "系统异常，请稍后再试"
 
     /// The complainant as list items and details show them.
     static let userColumns = ["id", "uuid", "username", "nickname", "avatar"]
@@ -29,64 +28,55 @@ package struct ComplaintRoutes: Sendable {
     let store: ComplaintStore
 
     func register(chat: some RouterMethods<BridgeRequestContext>) {
+        let chat = chat.group().add(middleware: FailureMiddleware(form: .complaint, feature: "complaints"))
         chat.post("complaint/create") { request, context -> Response in
-            try await Self.answer(context) {
-                let (parameters, caller) = try await context.caller(of: request)
-                let complaint = try Self.newComplaint(parameters)
-                guard complaint.targetType == .group || complaint.targetID != caller.user.id else {
-                    throw APIFailure(Self.selfComplaint)
-                }
-                let id = try await APIFailure.refusing([ComplaintStore.Refusal.target: Self.targetMissing, .full: Self.tooMany]) {
-                    try await store.create(complaint, by: caller.user.id, now: Date())
-                }
-                return Self.success(Self.created, ["id": .integer(Int64(id))])
+            let (parameters, caller) = try await context.caller(of: request)
+            let complaint = try Self.newComplaint(parameters)
+            guard complaint.targetType == .group || complaint.targetID != caller.user.id else {
+                throw APIFailure(Self.selfComplaint)
             }
+            let id = try await APIFailure.refusing([ComplaintStore.Refusal.target: Self.targetMissing, .full: Self.tooMany]) {
+                try await store.create(complaint, by: caller.user.id, now: Date())
+            }
+            return Self.success(Self.created, ["id": .integer(Int64(id))])
         }
 
         chat.get("complaint/list") { request, context -> Response in
-            try await Self.answer(context) {
-                let me = try await context.caller(of: request).identity.user
-                let rows = try await store.complaints(of: me.id)
-                return Self.success(Self.fetched, .array(rows.map { Self.item($0, of: me) }))
-            }
+            let me = try await context.caller(of: request).identity.user
+            let rows = try await store.complaints(of: me.id)
+            return Self.success(Self.fetched, .array(rows.map { Self.item($0, of: me) }))
         }
 
         chat.get("complaint/detail/:id") { request, context -> Response in
-            try await Self.answer(context) {
-                let me = try await context.caller(of: request).identity.user
-                let id = try Self.pathID(context)
-                guard let row = try await store.complaint(id), row.userID == me.id, !row.isDeleted else {
-                    throw APIFailure(Self.notFound)
-                }
-                return Self.success(Self.fetched, Self.item(row, of: me))
+            let me = try await context.caller(of: request).identity.user
+            let id = try Self.pathID(context)
+            guard let row = try await store.complaint(id), row.userID == me.id, !row.isDeleted else {
+                throw APIFailure(Self.notFound)
             }
+            return Self.success(Self.fetched, Self.item(row, of: me))
         }
 
         chat.post("complaint/update/:id") { request, context -> Response in
-            try await Self.answer(context) {
-                let (parameters, caller) = try await context.caller(of: request)
-                let id = try Self.pathID(context)
-                var changes = JSONObject()
-                for column in ["content", "images"] {
-                    if let text = try Self.optionalText(parameters, column) { changes[column] = .string(text) }
-                }
-                guard !changes.members.isEmpty else { throw APIFailure(Self.missingParameter) }
-                try await APIFailure.refusing([ComplaintStore.Refusal.missing: Self.notFound, .processing: Self.processing]) {
-                    try await store.update(id, by: caller.user.id, changes: changes, now: Date())
-                }
-                return Self.success(Self.updated, [:])
+            let (parameters, caller) = try await context.caller(of: request)
+            let id = try Self.pathID(context)
+            var changes = JSONObject()
+            for column in ["content", "images"] {
+                if let text = try Self.optionalText(parameters, column) { changes[column] = .string(text) }
             }
+            guard !changes.members.isEmpty else { throw APIFailure(Self.missingParameter) }
+            try await APIFailure.refusing([ComplaintStore.Refusal.missing: Self.notFound, .processing: Self.processing]) {
+                try await store.update(id, by: caller.user.id, changes: changes, now: Date())
+            }
+            return Self.success(Self.updated, [:])
         }
 
         chat.post("complaint/delete/:id") { request, context -> Response in
-            try await Self.answer(context) {
-                let me = try await context.caller(of: request).identity.user
-                let id = try Self.pathID(context)
-                try await APIFailure.refusing([ComplaintStore.Refusal.missing: Self.notFound]) {
-                    try await store.delete(id, by: me.id, now: Date())
-                }
-                return Self.success(Self.deleted, [:])
+            let me = try await context.caller(of: request).identity.user
+            let id = try Self.pathID(context)
+            try await APIFailure.refusing([ComplaintStore.Refusal.missing: Self.notFound]) {
+                try await store.delete(id, by: me.id, now: Date())
             }
+            return Self.success(Self.deleted, [:])
         }
     }
 
@@ -141,19 +131,6 @@ package struct ComplaintRoutes: Sendable {
         APIResponse.envelope(status: .ok, message: text, data: data)
     }
 
-    /// Runs a route, turning every failure into the complaint form (400, the text in
-    /// `msg`, `data: {}`); anything but a refusal of its own is logged and answered
-    /// `系统异常，请稍后再试` (the script wrote nothing, or everything).
-    private static func answer(_ context: BridgeRequestContext, _ route: () async throws -> Response) async throws -> Response {
-        do {
-            return try await route()
-        } catch let failure as APIFailure {
-            throw ComplaintFailure(text: failure.text)
-        } catch {
-            context.logger.error("complaints: request failed", metadata: ["error": "\(error)"])
-            throw ComplaintFailure(text: systemError)
-        }
-    }
 }
 
 /// A complaint endpoint's failure: HTTP 400 `{msg:<text>, data:{}}`.

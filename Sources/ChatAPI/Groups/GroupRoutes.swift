@@ -17,7 +17,6 @@ package struct GroupRoutes: Sendable {
         notices = GroupNotices(delivery: delivery, iconBase: iconBase)
     }
 
-    static let systemError = FriendRoutes.systemError
     static let noUsers = "请选择加入群聊的用户"
     static let noActiveUsers = "用户不存在，无法加入群聊"
     static let unavailable = "群不存在或被封禁"
@@ -58,137 +57,116 @@ package struct GroupRoutes: Sendable {
     static let shownMemberColumns = GroupMemberRow.columns.filter { $0 != "update_time" }
 
     func register(chat: some RouterMethods<BridgeRequestContext>) {
+        let chat = chat.group().add(middleware: FailureMiddleware(form: .fail, feature: "groups"))
         chat.post("group/create") { request, context -> Response in
-            try await Self.answer(context) {
-                let (parameters, caller) = try await context.caller(of: request)
-                let rowIDs = try Self.rowIDs(parameters)
-                try await create(by: caller.user, rowIDs: rowIDs)
-                return APIResponse.ok("ok")
-            }
+            let (parameters, caller) = try await context.caller(of: request)
+            let rowIDs = try Self.rowIDs(parameters)
+            try await create(by: caller.user, rowIDs: rowIDs)
+            return APIResponse.ok("ok")
         }
 
         chat.get("grouplist/:page") { request, context -> Response in
-            try await Self.answer(context) {
-                let (parameters, caller) = try await context.caller(of: request)
-                let page = min(try RequestParameters.pathInteger("page", of: context, in: Self.ids), Self.countBound)
-                let limit = min(try parameters.optionalInteger("limit", in: Self.ids) ?? 30, Self.countBound)
-                return APIResponse.ok(.array(try await list(of: caller.user.id, offset: Int((page - 1) * limit), limit: Int(limit))))
-            }
+            let (parameters, caller) = try await context.caller(of: request)
+            let page = min(try RequestParameters.pathInteger("page", of: context, in: Self.ids), Self.countBound)
+            let limit = min(try parameters.optionalInteger("limit", in: Self.ids) ?? 30, Self.countBound)
+            return APIResponse.ok(.array(try await list(of: caller.user.id, offset: Int((page - 1) * limit), limit: Int(limit))))
         }
 
         chat.get("groupinfo/:id") { request, context -> Response in
-            try await Self.answer(context) {
-                _ = try await context.caller(of: request)
-                let id = Int(try RequestParameters.pathInteger("id", of: context, in: Self.ids))
-                return APIResponse.ok(.object(try await info(id)))
-            }
+            _ = try await context.caller(of: request)
+            let id = Int(try RequestParameters.pathInteger("id", of: context, in: Self.ids))
+            return APIResponse.ok(.object(try await info(id)))
         }
 
         chat.post("groupUpdateName") { request, context -> Response in
-            try await Self.answer(context) {
-                let (parameters, caller) = try await context.caller(of: request)
-                let id = Int(try parameters.integer("id", in: Self.ids))
-                let name = try parameters.string("name", length: 1...20)
-                let change = try await Self.refusing([.notOwner: Self.renameRefused]) {
-                    try await store.set("rename", name, group: id, by: caller.user.id, now: Date())
-                }
-                await notify(change, by: caller.user, text: "群名称修改为：\(name)")
-                return APIResponse.ok("ok")
+            let (parameters, caller) = try await context.caller(of: request)
+            let id = Int(try parameters.integer("id", in: Self.ids))
+            let name = try parameters.string("name", length: 1...20)
+            let change = try await Self.refusing([.notOwner: Self.renameRefused]) {
+                try await store.set("rename", name, group: id, by: caller.user.id, now: Date())
             }
+            await notify(change, by: caller.user, text: "群名称修改为：\(name)")
+            return APIResponse.ok("ok")
         }
 
         chat.post("groupremark") { request, context -> Response in
-            try await Self.answer(context) {
-                let (parameters, caller) = try await context.caller(of: request)
-                let id = Int(try parameters.integer("id", in: Self.ids))
-                let remark = try parameters.string("remark", length: 1...500)
-                let change = try await Self.refusing([.notOwner: Self.remarkRefused]) {
-                    try await store.set("remark", remark, group: id, by: caller.user.id, now: Date())
-                }
-                await notify(change, by: caller.user, text: "[公告] \n\n \(remark)")
-                return APIResponse.ok("ok")
+            let (parameters, caller) = try await context.caller(of: request)
+            let id = Int(try parameters.integer("id", in: Self.ids))
+            let remark = try parameters.string("remark", length: 1...500)
+            let change = try await Self.refusing([.notOwner: Self.remarkRefused]) {
+                try await store.set("remark", remark, group: id, by: caller.user.id, now: Date())
             }
+            await notify(change, by: caller.user, text: "[公告] \n\n \(remark)")
+            return APIResponse.ok("ok")
         }
 
         chat.post("groupnickname") { request, context -> Response in
-            try await Self.answer(context) {
-                let (parameters, caller) = try await context.caller(of: request)
-                let id = Int(try parameters.integer("id", in: Self.ids))
-                let nickname = try parameters.string("nickname", length: 1...20)
-                _ = try await Self.refusing([.notMember: Self.nicknameRefused]) {
-                    try await store.set("nickname", nickname, group: id, by: caller.user.id, now: Date())
-                }
-                return APIResponse.ok("ok")
+            let (parameters, caller) = try await context.caller(of: request)
+            let id = Int(try parameters.integer("id", in: Self.ids))
+            let nickname = try parameters.string("nickname", length: 1...20)
+            _ = try await Self.refusing([.notMember: Self.nicknameRefused]) {
+                try await store.set("nickname", nickname, group: id, by: caller.user.id, now: Date())
             }
+            return APIResponse.ok("ok")
         }
 
         chat.post("groupDeleteUser") { request, context -> Response in
-            try await Self.answer(context) {
-                let (parameters, caller) = try await context.caller(of: request)
-                let id = Int(try parameters.integer("group_id", in: Self.ids))
-                let user = Int(try parameters.integer("user_id", in: Self.ids))
-                _ = try await Self.refusing([.notOwner: Self.ownerOnly, .removingSelf: Self.removingSelf]) {
-                    try await store.remove(user, from: id, by: caller.user.id, now: Date())
-                }
-                return APIResponse.ok(.string(Self.removed))
+            let (parameters, caller) = try await context.caller(of: request)
+            let id = Int(try parameters.integer("group_id", in: Self.ids))
+            let user = Int(try parameters.integer("user_id", in: Self.ids))
+            _ = try await Self.refusing([.notOwner: Self.ownerOnly, .removingSelf: Self.removingSelf]) {
+                try await store.remove(user, from: id, by: caller.user.id, now: Date())
             }
+            return APIResponse.ok(.string(Self.removed))
         }
 
         chat.post("groupAddUserSet") { request, context -> Response in
-            try await Self.answer(context) {
-                let (parameters, caller) = try await context.caller(of: request)
-                let id = Int(try parameters.integer("group_id", in: Self.ids))
-                let policy = try parameters.integer("addGroupSet", in: 0...10)
-                _ = try await Self.refusing([.notOwner: Self.settingRefused]) {
-                    try await store.set("policy", String(policy), group: id, by: caller.user.id, now: Date())
-                }
-                return APIResponse.ok(.string(Self.settingDone))
+            let (parameters, caller) = try await context.caller(of: request)
+            let id = Int(try parameters.integer("group_id", in: Self.ids))
+            let policy = try parameters.integer("addGroupSet", in: 0...10)
+            _ = try await Self.refusing([.notOwner: Self.settingRefused]) {
+                try await store.set("policy", String(policy), group: id, by: caller.user.id, now: Date())
             }
+            return APIResponse.ok(.string(Self.settingDone))
         }
 
         chat.post("groupInviteUser") { request, context -> Response in
-            try await Self.answer(context) {
-                let (parameters, caller) = try await context.caller(of: request)
-                let id = Int(try parameters.integer("group_id", in: Self.ids))
-                let joiner = Int(try parameters.integer("user_id", in: Self.ids))
-                let inviter = try parameters.optionalInteger("inviteuser_id", in: Self.inviters) ?? 0
-                let description = try Self.optionalText(parameters, "addGroupDesc", maximum: 500)
-                return APIResponse.ok(.string(try await join(
-                    joiner, group: id, inviter: inviter, description: description, caller: caller.user
-                )))
-            }
+            let (parameters, caller) = try await context.caller(of: request)
+            let id = Int(try parameters.integer("group_id", in: Self.ids))
+            let joiner = Int(try parameters.integer("user_id", in: Self.ids))
+            let inviter = try parameters.optionalInteger("inviteuser_id", in: Self.inviters) ?? 0
+            let description = try Self.optionalText(parameters, "addGroupDesc", maximum: 500)
+            return APIResponse.ok(.string(try await join(
+                joiner, group: id, inviter: inviter, description: description, caller: caller.user
+            )))
         }
 
         chat.post("groupAgreeOrNo") { request, context -> Response in
-            try await Self.answer(context) {
-                let (parameters, caller) = try await context.caller(of: request)
-                let id = Int(try parameters.integer("group_id", in: Self.ids))
-                let user = Int(try parameters.integer("user_id", in: Self.ids))
-                let agree = try parameters.oneOf("type", ["agree", "no"]) == "agree"
-                let change = try await Self.refusing([.notOwner: Self.settingRefused, .illegal: Self.illegal]) {
-                    try await store.decide(user, agree: agree, group: id, by: caller.user.id, now: Date())
-                }
-                if change.result == "agreed", let group = change.group, let joiner = try await store.accounts.user(id: user) {
-                    await notices.send(notices.joined("[\(joiner.displayName)] 加入了群聊", user: user, group: group), to: change.recipients)
-                }
-                return APIResponse.ok(.string(Self.handled))
+            let (parameters, caller) = try await context.caller(of: request)
+            let id = Int(try parameters.integer("group_id", in: Self.ids))
+            let user = Int(try parameters.integer("user_id", in: Self.ids))
+            let agree = try parameters.oneOf("type", ["agree", "no"]) == "agree"
+            let change = try await Self.refusing([.notOwner: Self.settingRefused, .illegal: Self.illegal]) {
+                try await store.decide(user, agree: agree, group: id, by: caller.user.id, now: Date())
             }
+            if change.result == "agreed", let group = change.group, let joiner = try await store.accounts.user(id: user) {
+                await notices.send(notices.joined("[\(joiner.displayName)] 加入了群聊", user: user, group: group), to: change.recipients)
+            }
+            return APIResponse.ok(.string(Self.handled))
         }
 
         chat.post("groupDeleteOrQuit") { request, context -> Response in
-            try await Self.answer(context) {
-                let (parameters, caller) = try await context.caller(of: request)
-                let id = Int(try parameters.integer("id", in: Self.ids))
-                let me = caller.user
-                let change = try await Self.refusing([.missing: Self.missing, .notMember: Self.notMember]) {
-                    try await store.leave(id, by: me.id, now: Date())
-                }
-                let time = TimeFormat.noticeTime(Date())
-                let name = change.actor?.displayName(of: me) ?? me.displayName
-                let text = change.result == "dissolved" ? "群主于 \(time) 解散了该群" : "\(name)于 \(time) 已退出群聊"
-                await notify(change, by: me, text: text)
-                return APIResponse.ok("ok")
+            let (parameters, caller) = try await context.caller(of: request)
+            let id = Int(try parameters.integer("id", in: Self.ids))
+            let me = caller.user
+            let change = try await Self.refusing([.missing: Self.missing, .notMember: Self.notMember]) {
+                try await store.leave(id, by: me.id, now: Date())
             }
+            let time = TimeFormat.noticeTime(Date())
+            let name = change.actor?.displayName(of: me) ?? me.displayName
+            let text = change.result == "dissolved" ? "群主于 \(time) 解散了该群" : "\(name)于 \(time) 已退出群聊"
+            await notify(change, by: me, text: text)
+            return APIResponse.ok("ok")
         }
     }
 
@@ -336,17 +314,4 @@ package struct GroupRoutes: Sendable {
         try await APIFailure.refusing(texts, change)
     }
 
-    /// Runs a route: anything but a `fail(…)` of its own (Redis unreachable, a script
-    /// error) is logged and answered `fail('系统异常，请稍后再试')`; thanks to the scripts,
-    /// nothing is half-written.
-    private static func answer(_ context: BridgeRequestContext, _ route: () async throws -> Response) async throws -> Response {
-        do {
-            return try await route()
-        } catch let failure as APIFailure {
-            throw failure
-        } catch {
-            context.logger.error("groups: request failed", metadata: ["error": "\(error)"])
-            throw APIFailure(systemError)
-        }
-    }
 }
