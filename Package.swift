@@ -216,6 +216,7 @@ let package = Package(
                 "Bridge", "ChatAPI", "ChatGateway", "TestSupport", "RedisClient", "QRCode", "CPNG",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(

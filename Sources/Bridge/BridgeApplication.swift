@@ -47,7 +47,7 @@ enum BridgeApplication {
             let visitors = VisitorService(accounts: accounts, signature: VisitorSignature(salt: settings.visitorSalt))
             let delivery = MessageDelivery(
                 scripts: scripts, connections: ConnectionTable(), node: node, policy: settings.delivery,
-                logger: Logger(label: "bridge.delivery")
+                logger: Logger(label: "bridge.delivery"), background: BackgroundWork()
             )
             let questions = AutoReplyQueue()
             let sender = MessageSender(

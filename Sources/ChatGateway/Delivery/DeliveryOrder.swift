@@ -42,12 +42,15 @@ final class DeliveryOrder: Sendable {
 
     private let state = Mutex(State())
     let patience: Duration
+    /// Runs the patience of a held push.
+    private let background: BackgroundWork
 
     private static let heldPushes = Counter(label: "chat_delivery_order_held_total")
     private static let impatientPushes = Counter(label: "chat_delivery_order_timeouts_total")
 
-    init(patience: Duration = .seconds(1)) {
+    init(patience: Duration = .seconds(1), background: BackgroundWork) {
         self.patience = patience
+        self.background = background
     }
 
     /// Pushes `message` to `connection` once the delivery numbered `after` has been
@@ -68,7 +71,7 @@ final class DeliveryOrder: Sendable {
         }
         guard let id else { return push() }
         Self.heldPushes.increment()
-        Task { [patience] in
+        background.submit { [patience] in
             try? await Task.sleep(for: patience)
             self.giveUp(on: id)
         }

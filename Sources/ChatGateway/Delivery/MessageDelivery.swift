@@ -17,14 +17,23 @@ package struct MessageDelivery: Sendable {
     let policy: DeliveryPolicy
     let logger: Logger
     /// Shared by every copy: the listener advances it, local pushes wait on it.
-    let order = DeliveryOrder()
+    let order: DeliveryOrder
+    /// Where redeliveries, flushes and held pushes run (a service of the bridge's group).
+    package let background: BackgroundWork
 
-    package init(scripts: RedisScripts, connections: ConnectionTable, node: String, policy: DeliveryPolicy, logger: Logger) {
+    /// - Parameter background: the work a service group runs; by default none does, and
+    ///   each job runs in a task of its own (a delivery built by a test).
+    package init(
+        scripts: RedisScripts, connections: ConnectionTable, node: String, policy: DeliveryPolicy, logger: Logger,
+        background: BackgroundWork = BackgroundWork(owned: false)
+    ) {
         self.scripts = scripts
         self.connections = connections
         self.node = node
         self.policy = policy
         self.logger = logger
+        self.background = background
+        order = DeliveryOrder(background: background)
     }
 
     static let outcomes = (
@@ -94,7 +103,7 @@ package struct MessageDelivery: Sendable {
     func complete(_ route: DeliveryRoute, sent message: [UInt8], to user: Int) {
         guard !complete(route, message: message, to: user), case .local(let id, _) = route else { return }
         let gone = DeliveryTarget(node: node, connection: id)
-        Task { await redeliver([message], to: user, excluding: gone) }
+        background.submit { await redeliver([message], to: user, excluding: gone) }
     }
 
     /// Routes messages a closed connection could not push, in order.

@@ -62,7 +62,7 @@ package struct NodeChannelListener: Service {
                     connection.push(message)
                 } else {
                     let gone = DeliveryTarget(node: delivery.node, connection: address.connection)
-                    Task { await delivery.redeliver([message], to: address.user, excluding: gone) }
+                    delivery.background.submit { await delivery.redeliver([message], to: address.user, excluding: gone) }
                 }
             }
             // After the pushes are issued: what waited for this one follows them.
@@ -71,7 +71,7 @@ package struct NodeChannelListener: Service {
             connections.connection(address.connection, of: address.user)?.kick()
         case .flush(let address):
             if let connection = connections.connection(address.connection, of: address.user) {
-                Task { await delivery.flush(connection, alreadyTaken: nil) }
+                delivery.background.submit { await delivery.flush(connection, alreadyTaken: nil) }
             }
         }
     }

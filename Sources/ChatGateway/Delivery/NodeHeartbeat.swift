@@ -70,7 +70,7 @@ package struct NodeHeartbeat: Service {
             let reply = try await scripts.run("online_refresh", keys: keys, arguments: arguments).throwingOnError()
             for (connection, outcome) in zip(batch, reply.array ?? []) where outcome.integer == 2 {
                 logger.info("delivery target claimed again", metadata: ["user": "\(connection.user)"])
-                Task { await delivery.flush(connection, alreadyTaken: nil) }
+                delivery.background.submit { await delivery.flush(connection, alreadyTaken: nil) }
             }
         }
     }

@@ -81,7 +81,7 @@ package struct Gateway: Sendable {
         let connection = GatewayConnection(
             id: id, user: user, role: claims.role, tokenID: claims.jti.value, channel: channel
         ) { messages in
-            Task { await delivery.redeliver(messages, to: user, excluding: target) }
+            delivery.background.submit { await delivery.redeliver(messages, to: user, excluding: target) }
         }
         // In the table before it is a target, so a delivery routed to it finds it.
         connections.insert(connection)
