@@ -83,32 +83,72 @@ let package = Package(
             ]
         ),
 
-        .executableTarget(
-            name: "Bridge",
+        // The bridge, in three layers with dependencies pointing down:
+        // Bridge (the executable: options, settings, composition, services)
+        //   -> ChatAPI (the HTTP API: routes, stores, auth middleware, uploads)
+        //   -> ChatGateway (the WebSocket gateway, delivery across processes, sending
+        //      and revoking messages; no HTTP routes)
+        //   -> Model, RedisClient, ChatRuntime.
+        .target(
+            name: "ChatGateway",
             dependencies: [
                 "Model",
-                "LuaScripts",
-                "CCrypt",
-                "QRCode",
-                .product(name: "_NIOFileSystem", package: "swift-nio"),
+                "RedisClient",
+                "ChatRuntime",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+
+        .target(
+            name: "ChatAPI",
+            dependencies: [
+                "ChatGateway",
+                "Model",
                 "RedisClient",
                 "ChatRuntime",
+                "CCrypt",
+                "QRCode",
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        .executableTarget(
+            name: "Bridge",
+            dependencies: [
+                "ChatAPI",
+                "ChatGateway",
+                "Model",
+                "LuaScripts",
+                "RedisClient",
+                "ChatRuntime",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "DequeModule", package: "swift-collections"),
-            ],
-            resources: []
+            ]
         ),
 
         .executableTarget(
@@ -173,9 +213,10 @@ let package = Package(
         .testTarget(
             name: "BridgeTests",
             dependencies: [
-                "Bridge", "TestSupport", "RedisClient", "QRCode", "CPNG",
+                "Bridge", "ChatAPI", "ChatGateway", "TestSupport", "RedisClient", "QRCode", "CPNG",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(

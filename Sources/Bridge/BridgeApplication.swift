@@ -1,3 +1,5 @@
+import ChatAPI
+import ChatGateway
 import Hummingbird
 import HummingbirdCore
 import Logging
@@ -45,7 +47,7 @@ enum BridgeApplication {
             let visitors = VisitorService(accounts: accounts, signature: VisitorSignature(salt: settings.visitorSalt))
             let delivery = MessageDelivery(
                 scripts: scripts, connections: ConnectionTable(), node: node, policy: settings.delivery,
-                logger: Logger(label: "bridge.delivery")
+                logger: Logger(label: "bridge.delivery"), background: BackgroundWork()
             )
             let questions = AutoReplyQueue()
             let sender = MessageSender(
@@ -84,30 +86,13 @@ enum BridgeApplication {
         return router
     }
 
-    /// Every route of the bridge, on any router (the route documentation test records them).
+    /// Every HTTP route, on a router or a group of one.
     static func registerRoutes(_ dependencies: Dependencies, on router: some RouterMethods<Context>) {
-        HealthRoutes(redis: dependencies.redis).register(on: router)
-        MetricsRoutes(registry: dependencies.metrics).register(on: router)
-        let chat = router.group("api/chat")
-            .add(middleware: ChatAuthMiddleware(tokens: dependencies.accounts.tokens, store: dependencies.accounts.store))
-        AccountRoutes(accounts: dependencies.accounts).register(public: router, chat: chat)
-        VisitorRoutes(visitors: dependencies.visitors).register(on: router)
-        UserRoutes(directory: UserDirectory(store: dependencies.accounts.store)).register(public: router, chat: chat)
-        OfflineRoutes(delivery: dependencies.delivery).register(chat: chat)
-        MessageRoutes(sender: dependencies.sender, revoker: dependencies.revoker).register(chat: chat)
-        FriendRoutes(accounts: dependencies.accounts.store, delivery: dependencies.delivery, iconBase: dependencies.noticeIconBase).register(chat: chat)
-        GroupRoutes(accounts: dependencies.accounts.store, delivery: dependencies.delivery, iconBase: dependencies.noticeIconBase).register(chat: chat)
-        ComplaintRoutes(store: dependencies.complaints).register(chat: chat)
-        AskAnswerRoutes(store: dependencies.askAnswers).register(chat: chat)
-        let uploads = UploadFolder(path: dependencies.files.uploadFolder)
-        UploadServing(folder: uploads).register(on: router)
-        UploadRoutes(
-            receiver: UploadReceiver(folder: uploads, policy: dependencies.files, logger: Logger(label: "bridge.uploads")),
-            policy: dependencies.files
-        ).register(chat: chat)
-        VideoScreenshotRoutes(
-            screenshotter: VideoScreenshotter(folder: uploads, policy: dependencies.files, logger: Logger(label: "bridge.screenshots"))
-        ).register(chat: chat)
-        QRCodeRoutes(accounts: dependencies.accounts.store).register(chat: chat)
+        APIRoutes(
+            redis: dependencies.redis, metrics: dependencies.metrics, accounts: dependencies.accounts,
+            visitors: dependencies.visitors, delivery: dependencies.delivery, sender: dependencies.sender,
+            revoker: dependencies.revoker, complaints: dependencies.complaints, askAnswers: dependencies.askAnswers,
+            noticeIconBase: dependencies.noticeIconBase, files: dependencies.files
+        ).register(on: router)
     }
 }

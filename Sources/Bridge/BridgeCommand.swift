@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChatGateway
 import ChatRuntime
 import Hummingbird
 import Logging
@@ -53,12 +54,13 @@ struct BridgeCommand: AsyncParsableCommand {
         let app = BridgeApplication.make(settings: settings, dependencies: dependencies, logger: logger)
         // Shut down in reverse: the server drops its sockets and releases their targets
         // first, then the questions already asked get their automatic answers, then this
-        // node leaves chat:nodes, then Redis closes.
+        // node leaves chat:nodes, then the background work (redeliveries of what closed
+        // connections could not push, flushes) finishes, then Redis closes.
         let serviceGroup = ServiceGroup(
             configuration: .init(
                 services: [
-                    RedisClientService(client: redis), SubscriberService(subscriber: subscriber), heartbeat, listener,
-                    dependencies.autoReplies, app,
+                    RedisClientService(client: redis), SubscriberService(subscriber: subscriber),
+                    dependencies.delivery.background, heartbeat, listener, dependencies.autoReplies, app,
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger

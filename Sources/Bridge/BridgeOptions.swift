@@ -1,4 +1,6 @@
 import ArgumentParser
+import ChatAPI
+import ChatGateway
 import ChatRuntime
 import Model
 

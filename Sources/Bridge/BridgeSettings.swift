@@ -1,3 +1,6 @@
+import ChatAPI
+import ChatGateway
+
 /// The bridge's validated settings.
 struct BridgeSettings: Sendable {
     /// Where the token secret came from: a generated one cannot be shared between

@@ -9,6 +9,8 @@ import TestSupport
 import Testing
 
 @testable import Bridge
+@testable import ChatAPI
+@testable import ChatGateway
 
 /// API.md *Complaints and Q&A*, the six `askanswer` endpoints over the real test Redis:
 /// HTTP 200 always with `{code, msg, data?}`, the rows the script leaves, the `askanswer`

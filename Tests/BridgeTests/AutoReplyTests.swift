@@ -5,6 +5,8 @@ import TestSupport
 import Testing
 
 @testable import Bridge
+@testable import ChatAPI
+@testable import ChatGateway
 
 /// The Q&A auto reply end to end, with real bridge processes: a question sent with
 /// `options.askanswer` (HTTP or the WebSocket send frame) gets the owner's closest answer

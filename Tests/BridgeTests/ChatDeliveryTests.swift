@@ -5,6 +5,8 @@ import TestSupport
 import Testing
 
 @testable import Bridge
+@testable import ChatAPI
+@testable import ChatGateway
 
 /// Single chat end to end, with real bridge processes: what recipients' sockets get
 /// (offline then online, across processes, exactly once and in order, never an echo),

@@ -9,6 +9,8 @@ import TestSupport
 import Testing
 
 @testable import Bridge
+@testable import ChatAPI
+@testable import ChatGateway
 
 /// API.md *Complaints and Q&A*, the five complaint endpoints over the real test Redis:
 /// their answers (the text in `msg`, HTTP 400 + `data: {}` on every failure), the rows and

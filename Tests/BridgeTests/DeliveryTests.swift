@@ -7,6 +7,8 @@ import TestSupport
 import Testing
 
 @testable import Bridge
+@testable import ChatAPI
+@testable import ChatGateway
 
 /// Delivery across processes (WEBSOCKET.md, *Delivery* and *Single-device login*): real
 /// bridge processes sharing one Redis, and this test process as one more node.

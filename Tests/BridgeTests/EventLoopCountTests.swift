@@ -4,6 +4,8 @@ import TestSupport
 import Testing
 
 @testable import Bridge
+@testable import ChatAPI
+@testable import ChatGateway
 
 /// `--event-loops`: the default leaves Redis a core when it is on this machine, and a
 /// bridge process runs exactly the loops it was given.

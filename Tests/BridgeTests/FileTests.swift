@@ -12,6 +12,8 @@ import TestSupport
 import Testing
 
 @testable import Bridge
+@testable import ChatAPI
+@testable import ChatGateway
 
 /// API.md *Files* over the real test Redis (for the tokens): uploads stream to a
 /// temporary upload folder, are served back with ranges, refused cases leave nothing on

@@ -9,6 +9,8 @@ import TestSupport
 import Testing
 
 @testable import Bridge
+@testable import ChatAPI
+@testable import ChatGateway
 
 /// API.md *Friends* over the real test Redis: every answer and error text, what the
 /// scripts leave in Redis and in `chat:stream:entities`, races, visitor access, and the

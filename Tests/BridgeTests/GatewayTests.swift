@@ -9,6 +9,8 @@ import TestSupport
 import Testing
 
 @testable import Bridge
+@testable import ChatAPI
+@testable import ChatGateway
 
 /// `/ws` against real bridge processes (WEBSOCKET.md): refusals, welcome and guidance,
 /// frames, abuse, liveness and shutdown.

@@ -5,6 +5,8 @@ import TestSupport
 import Testing
 
 @testable import Bridge
+@testable import ChatAPI
+@testable import ChatGateway
 
 /// Group messages end to end, with real bridge processes: the fan-out reaches every
 /// member but the sender exactly once, live on either process or from the offline queue.

@@ -9,6 +9,8 @@ import Testing
 import TestSupport
 
 @testable import Bridge
+@testable import ChatAPI
+@testable import ChatGateway
 
 /// API.md *Groups* over the real test Redis: every answer and error text, the rows the
 /// script leaves (group hash, member rows, each user's gids), the entity events, the

@@ -7,6 +7,8 @@ import TestSupport
 import Testing
 
 @testable import Bridge
+@testable import ChatAPI
+@testable import ChatGateway
 
 @Suite("GET /healthz and GET /metrics", .offCooperativePool)
 struct HealthAndMetricsTests {

@@ -9,6 +9,8 @@ import Testing
 import TestSupport
 
 @testable import Bridge
+@testable import ChatAPI
+@testable import ChatGateway
 
 /// API.md *Messages* for single chat over HTTP: the rules and their exact texts, the
 /// message object, history, the stream entry, the quota under concurrency, revoke.

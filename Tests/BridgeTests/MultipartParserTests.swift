@@ -4,6 +4,8 @@ import Testing
 import TestSupport
 
 @testable import Bridge
+@testable import ChatAPI
+@testable import ChatGateway
 
 /// The incremental multipart parser: the same events whatever the chunking, bodies
 /// handed on in pieces, and clear failures for bad input.

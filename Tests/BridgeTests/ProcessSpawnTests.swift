@@ -3,6 +3,8 @@ import TestSupport
 import Testing
 
 @testable import Bridge
+@testable import ChatAPI
+@testable import ChatGateway
 
 /// What a spawned program (ffmpeg, in the bridge) inherits from the process.
 @Suite("Spawning programs", .offCooperativePool)

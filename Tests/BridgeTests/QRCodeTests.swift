@@ -11,6 +11,8 @@ import TestSupport
 import Testing
 
 @testable import Bridge
+@testable import ChatAPI
+@testable import ChatGateway
 
 /// `GET /api/chat/groupQrcode/:id`: the PNG is decoded (libpng), its modules read back
 /// and compared with the symbol libqrencode makes of the expected content.

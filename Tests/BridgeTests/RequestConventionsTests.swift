@@ -6,6 +6,8 @@ import Testing
 import TestSupport
 
 @testable import Bridge
+@testable import ChatAPI
+@testable import ChatGateway
 
 /// API.md *Conventions*: JSON and form bodies, numeric strings, UTF-16 lengths, the token
 /// lookup order, and the `fail(…)` envelope for every kind of bad input.

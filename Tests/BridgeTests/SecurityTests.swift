@@ -4,6 +4,8 @@ import Testing
 import TestSupport
 
 @testable import Bridge
+@testable import ChatAPI
+@testable import ChatGateway
 
 @Suite("Passwords, tokens and visitor signatures", .offCooperativePool)
 struct SecurityTests {

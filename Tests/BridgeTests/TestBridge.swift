@@ -5,6 +5,8 @@ import RedisClient
 import TestSupport
 
 @testable import Bridge
+@testable import ChatAPI
+@testable import ChatGateway
 
 /// The bridge's router over a given Redis, with test settings (cheap bcrypt).
 enum TestBridge {

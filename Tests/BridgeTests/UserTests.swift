@@ -9,6 +9,8 @@ import Testing
 import TestSupport
 
 @testable import Bridge
+@testable import ChatAPI
+@testable import ChatGateway
 
 @Suite("Users and settings", .offCooperativePool)
 struct UserTests {

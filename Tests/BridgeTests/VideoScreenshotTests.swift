@@ -8,6 +8,8 @@ import TestSupport
 import Testing
 
 @testable import Bridge
+@testable import ChatAPI
+@testable import ChatGateway
 
 /// API.md `getVideoScreenshot` with a real ffmpeg and a real video uploaded first.
 @Suite("Video screenshots", .offCooperativePool)

@@ -10,6 +10,8 @@ import Testing
 import TestSupport
 
 @testable import Bridge
+@testable import ChatAPI
+@testable import ChatGateway
 
 @Suite("The visitor endpoints", .offCooperativePool)
 struct VisitorTests {

@@ -1,0 +1,69 @@
+import ChatGateway
+import Hummingbird
+import Logging
+import Prometheus
+import RedisClient
+
+/// Every route of the HTTP API, registered on a router or on a group of one: health and
+/// metrics, the public account routes, then `/api/chat/*` behind `ChatAuthMiddleware`.
+package struct APIRoutes: Sendable {
+    package typealias Context = BridgeRequestContext
+
+    let redis: RedisClient
+    let metrics: PrometheusCollectorRegistry
+    let accounts: AccountService
+    let visitors: VisitorService
+    let delivery: MessageDelivery
+    let sender: MessageSender
+    let revoker: MessageRevoker
+    let complaints: ComplaintStore
+    let askAnswers: AskAnswerStore
+    /// Where notice icons live (`--notice-icon-base`).
+    let noticeIconBase: String
+    /// Uploads, serving and video screenshots (`--upload-*`, `--ffmpeg`).
+    let files: FilePolicy
+
+    package init(
+        redis: RedisClient, metrics: PrometheusCollectorRegistry, accounts: AccountService, visitors: VisitorService,
+        delivery: MessageDelivery, sender: MessageSender, revoker: MessageRevoker, complaints: ComplaintStore,
+        askAnswers: AskAnswerStore, noticeIconBase: String, files: FilePolicy
+    ) {
+        self.redis = redis
+        self.metrics = metrics
+        self.accounts = accounts
+        self.visitors = visitors
+        self.delivery = delivery
+        self.sender = sender
+        self.revoker = revoker
+        self.complaints = complaints
+        self.askAnswers = askAnswers
+        self.noticeIconBase = noticeIconBase
+        self.files = files
+    }
+
+    package func register(on router: some RouterMethods<Context>) {
+        HealthRoutes(redis: redis).register(on: router)
+        MetricsRoutes(registry: metrics).register(on: router)
+        let chat = router.group("api/chat")
+            .add(middleware: ChatAuthMiddleware(tokens: accounts.tokens, store: accounts.store))
+        AccountRoutes(accounts: accounts).register(public: router, chat: chat)
+        VisitorRoutes(visitors: visitors).register(on: router)
+        UserRoutes(directory: UserDirectory(store: accounts.store)).register(public: router, chat: chat)
+        OfflineRoutes(delivery: delivery).register(chat: chat)
+        MessageRoutes(sender: sender, revoker: revoker).register(chat: chat)
+        FriendRoutes(accounts: accounts.store, delivery: delivery, iconBase: noticeIconBase).register(chat: chat)
+        GroupRoutes(accounts: accounts.store, delivery: delivery, iconBase: noticeIconBase).register(chat: chat)
+        ComplaintRoutes(store: complaints).register(chat: chat)
+        AskAnswerRoutes(store: askAnswers).register(chat: chat)
+        let uploads = UploadFolder(path: files.uploadFolder)
+        UploadServing(folder: uploads).register(on: router)
+        UploadRoutes(
+            receiver: UploadReceiver(folder: uploads, policy: files, logger: Logger(label: "bridge.uploads")),
+            policy: files
+        ).register(chat: chat)
+        VideoScreenshotRoutes(
+            screenshotter: VideoScreenshotter(folder: uploads, policy: files, logger: Logger(label: "bridge.screenshots"))
+        ).register(chat: chat)
+        QRCodeRoutes(accounts: accounts.store).register(chat: chat)
+    }
+}

@@ -1,0 +1,47 @@
+import ChatGateway
+import Hummingbird
+import Model
+
+/// API.md *Accounts*: register, login, logout.
+package struct AccountRoutes: Sendable {
+    let accounts: AccountService
+
+    func register(public router: some RouterMethods<BridgeRequestContext>, chat: some RouterMethods<BridgeRequestContext>) {
+        router.post("api/regChat") { request, context -> Response in
+            var request = request
+            var context = context
+            let parameters = try await context.parameters(of: &request)
+            let username = try parameters.string("username", length: 4...20)
+            let password = try parameters.string("password", length: 6...20)
+            return APIResponse.ok(.object(try await accounts.register(username: username, password: password)))
+        }
+        router.post("api/loginChat") { request, context -> Response in
+            var request = request
+            var context = context
+            let parameters = try await context.parameters(of: &request)
+            let username = try parameters.string("username", length: 4...20)
+            let password = try parameters.string("password", length: 6...20)
+            return APIResponse.ok(.object(try await accounts.loginResult(username: username, password: password, visitorMode: false)))
+        }
+        chat.post("setPassword") { request, context -> Response in
+            var request = request
+            var context = context
+            guard let identity = context.identity else { throw APIFailure(ChatAuthMiddleware.noToken) }
+            let parameters = try await context.parameters(of: &request)
+            let old = try parameters.string("oldpassword")
+            let new = try parameters.string("newpassword", length: 6...20)
+            let confirmation = try parameters.string("checknewpassword")
+            let text = try await accounts.setPassword(userID: identity.user.id, old: old, new: new, confirmation: confirmation)
+            return APIResponse.ok(.string(text))
+        }
+        chat.post("logout") { _, context -> Response in
+            guard let identity = context.identity else { throw APIFailure(ChatAuthMiddleware.noToken) }
+            do {
+                try await accounts.store.revokeToken(of: identity.user.id)
+            } catch {
+                throw APIFailure("退出登录失败")
+            }
+            return APIResponse.ok(true)
+        }
+    }
+}

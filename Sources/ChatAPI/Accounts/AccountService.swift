@@ -1,0 +1,128 @@
+import ChatGateway
+import Foundation
+import Model
+import NIOPosix
+import RedisClient
+
+/// Registration and the login result of API.md ("user + token").
+package struct AccountService: Sendable {
+    static let accountTaken = "该账号已存在，请换一个账号注册"
+    static let accountUnavailable = "账号不存在或者被禁用"
+    static let wrongPassword = "账户或密码错误"
+    static let loginFailed = "登录失败"
+    static let registrationFailed = "注册失败，请稍后再试"
+
+    let store: AccountStore
+    let hasher: PasswordHasher
+    package let tokens: TokenService
+    let defaultAvatar: String
+
+    package init(store: AccountStore, hasher: PasswordHasher, tokens: TokenService, defaultAvatar: String) {
+        self.store = store
+        self.hasher = hasher
+        self.tokens = tokens
+        self.defaultAvatar = defaultAvatar
+    }
+
+    /// `POST /api/regChat`: creates the account, then answers the login result.
+    func register(username: String, password: String) async throws(APIFailure) -> JSONObject {
+        let hash = await Self.offload { hasher.hash(password) }
+        let user: UserRow
+        do {
+            user = try await store.register(username: username, passwordHash: hash, avatar: defaultAvatar, role: .user, now: Date())
+        } catch AccountStore.Refusal.usernameTaken {
+            throw APIFailure(Self.accountTaken)
+        } catch {
+            throw APIFailure(Self.registrationFailed)
+        }
+        // The row was just written and the password just hashed: log it in as it is.
+        return try await logIn(user, visitorMode: false)
+    }
+
+    /// The login result by username and password (`nil`: visitor mode, no check).
+    func loginResult(username: String, password: String?, visitorMode: Bool) async throws(APIFailure) -> JSONObject {
+        for _ in 0..<3 {  // a password change between check and write: read again
+            let user: UserRow?
+            do { user = try await store.user(named: username) } catch { throw APIFailure(Self.loginFailed) }
+            guard let user, user.status == 1 else { throw APIFailure(Self.accountUnavailable) }
+
+            var columns: [(String, String)] = []
+            if let password {
+                let stored = user.password
+                switch await Self.offload({ hasher.verify(password, against: stored) }) {
+                case .invalid: throw APIFailure(Self.wrongPassword)
+                case .valid(let needsRehash):
+                    if needsRehash { columns.append(("password", await Self.offload { hasher.hash(password) })) }
+                }
+            }
+            do {
+                return try await recordLogin(user, verifiedHash: user.password, columns: columns, visitorMode: visitorMode)
+            } catch AccountStore.Refusal.passwordChanged {
+                continue
+            } catch {
+                throw Self.loginFailure(error)
+            }
+        }
+        throw APIFailure(Self.loginFailed)
+    }
+
+    /// Signs a token for an account already found (and checked), records the login with
+    /// `columns` in the same write, and answers the login result.
+    func logIn(
+        _ user: UserRow, verifiedHash: String? = nil, columns: [(String, String)] = [], visitorMode: Bool
+    ) async throws(APIFailure) -> JSONObject {
+        do {
+            return try await recordLogin(user, verifiedHash: verifiedHash, columns: columns, visitorMode: visitorMode)
+        } catch {
+            throw Self.loginFailure(error)
+        }
+    }
+
+    /// The login result: every column but the password, plus the token; in visitor mode
+    /// the role says `visitor`. Throws the store's refusals as they are.
+    private func recordLogin(
+        _ user: UserRow, verifiedHash: String?, columns: [(String, String)], visitorMode: Bool
+    ) async throws -> JSONObject {
+        let token = try await tokens.sign(userID: user.id, role: visitorMode ? .visitor : user.role)
+        let row = try await store.recordLogin(of: user, token: token, verifiedHash: verifiedHash, columns: columns)
+        var result = row.json()
+        if visitorMode { result["role"] = .string(Role.visitor.rawValue) }
+        result["token"] = .string(token)
+        return result
+    }
+
+    private static func loginFailure(_ error: any Error) -> APIFailure {
+        APIFailure(error as? AccountStore.Refusal == .unavailable ? accountUnavailable : loginFailed)
+    }
+
+    /// `POST /api/chat/setPassword`.
+    func setPassword(userID: Int, old: String, new: String, confirmation: String) async throws(APIFailure) -> String {
+        guard new == confirmation else { throw APIFailure("新密码与确认新密码不一致") }
+        let gone = APIFailure("用户不存在，无法修改密码")
+        let user: UserRow?
+        do { user = try await store.user(id: userID) } catch { throw APIFailure("修改密码失败，请稍后再试") }
+        guard let user else { throw gone }
+        let stored = user.password
+        guard case .valid = await Self.offload({ hasher.verify(old, against: stored) }) else {
+            throw APIFailure("原始密码错误，无法修改密码")
+        }
+        let hash = await Self.offload { hasher.hash(new) }
+        do {
+            _ = try await store.update(user, requireActive: false, verifiedHash: stored, columns: [("password", hash)])
+        } catch AccountStore.Refusal.unavailable {
+            throw gone
+        } catch AccountStore.Refusal.passwordChanged {
+            throw APIFailure("原始密码错误，无法修改密码")  // changed meanwhile by another request
+        } catch {
+            throw APIFailure("修改密码失败，请稍后再试")
+        }
+        return "修改密码成功"
+    }
+
+    /// bcrypt takes tens of milliseconds of CPU: never on the cooperative pool's few
+    /// threads or an event loop, but on NIO's blocking thread pool.
+    static func offload<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        if let result = try? await NIOThreadPool.singleton.runIfActive(work) { return result }
+        return work()  // the pool is shutting down: finish the request anyway
+    }
+}

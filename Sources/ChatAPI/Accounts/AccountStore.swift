@@ -1,0 +1,134 @@
+import Foundation
+import Model
+import RedisClient
+
+/// Accounts in Redis (DATA.md): the `chat:user:{id}` hashes, their unique indexes and the
+/// token registry `chat_user_{id}`. Every change goes through a script of `lua/` that also
+/// appends the entity event, so a change never exists without its event.
+package struct AccountStore: Sendable {
+    /// Why a script refused a change: the short codes of `lua/user_*.lua`.
+    enum Refusal: String, Error, Equatable, CaseIterable {
+        case usernameTaken = "username_taken"
+        case deviceTaken = "device_taken"
+        /// Disabled or gone since it was read (or, for changes that allow a disabled
+        /// account, gone).
+        case unavailable
+        /// The password changed between the check and the write: try again.
+        case passwordChanged = "password_changed"
+
+        /// Throws the refusal a script's error reply names, or the reply's error.
+        static func check(_ reply: RedisReply) throws {
+            guard let message = reply.errorMessage else { return }
+            if let refusal = allCases.first(where: { message.contains($0.rawValue) }) { throw refusal }
+            throw RedisError.server(message)
+        }
+    }
+
+    let scripts: RedisScripts
+    var streamCap: Int = StreamName.defaultHardCap
+
+    package init(scripts: RedisScripts, streamCap: Int = StreamName.defaultHardCap) {
+        self.scripts = scripts
+        self.streamCap = streamCap
+    }
+    var redis: RedisClient { scripts.client }
+
+    func user(id: Int) async throws -> UserRow? {
+        let reply = try await redis.send("HGETALL", RedisKeys.user(id))
+        return UserRow(hash: reply.fieldValues)
+    }
+
+    func user(named username: String) async throws -> UserRow? {
+        guard let id = try await redis.send("GET", RedisKeys.userByName(username)).integer else { return nil }
+        return try await user(id: Int(id))
+    }
+
+    func user(boundTo deviceID: String) async throws -> UserRow? {
+        guard let id = try await redis.send("GET", RedisKeys.userByDevice(deviceID)).integer else { return nil }
+        return try await user(id: Int(id))
+    }
+
+    /// Creates a user (and its `user_info` row) whose username nobody has; `device`
+    /// binds the account to a device (visitors), claimed as atomically as the name.
+    func register(
+        username: String, passwordHash: String, avatar: String, role: Role, device: DeviceFields? = nil, now: Date
+    ) async throws -> UserRow {
+        let ids = try await redis.pipeline([
+            RedisCommand("INCR", RedisKeys.idCounter("user")), RedisCommand("INCR", RedisKeys.idCounter("user_info")),
+        ])
+        guard let userID = ids[0].integer, let infoID = ids[1].integer else {
+            throw RedisError.server(ids.compactMap(\.errorMessage).first ?? "INCR failed")
+        }
+        let created = TimeFormat.rowTime(now)
+        var user = UserRow(
+            id: Int(userID), uuid: UUID().uuidString.lowercased(), username: username, password: passwordHash,
+            avatar: avatar, role: role, createTime: created, registerTime: TimeFormat.iso(now)
+        )
+        var keys: [any RedisArgument] = [
+            RedisKeys.userByName(username), RedisKeys.userByUUID(user.uuid), RedisKeys.user(user.id),
+            RedisKeys.userInfo(user.id), StreamName.entities, RedisKeys.userNames,
+        ]
+        if let device {
+            device.apply(to: &user)
+            keys.append(RedisKeys.userByDevice(device.deviceID))
+        }
+        let info: JSONValue = [
+            "id": .integer(infoID), "user_id": .integer(userID), "gender": "unknown", "birthday": .null, "bio": "",
+            "location": "", "website": "", "order": 50, "create_time": .string(created), "update_time": .string(created),
+        ]
+        let reply = try await scripts.run(
+            "user_register",
+            keys: keys,
+            arguments: [
+                String(userID), String(infoID), JSONSerializer.string(.object(user.json(includingPassword: true))),
+                JSONSerializer.string(info), String(streamCap),
+            ]
+        )
+        try Refusal.check(reply)
+        return user
+    }
+
+    /// Records a login, with any other columns to change in the same write, and makes
+    /// `token` the account's only valid token.
+    func recordLogin(
+        of user: UserRow, token: String, verifiedHash: String?, columns: [(String, String)] = [], now: Date = Date()
+    ) async throws -> UserRow {
+        try await update(
+            user, requireActive: true, verifiedHash: verifiedHash, token: token,
+            columns: [("last_login", TimeFormat.iso(now))] + columns, now: now
+        )
+    }
+
+    /// Changes columns of a user row (through `lua/user_update.lua`, which appends the
+    /// entity event); `update_time` is always set. `verifiedHash`: the change applies only
+    /// if the password hash is still this one. `token`: stored as the account's only
+    /// valid token. `newUsername`: claimed like a registration's, the old name released.
+    func update(
+        _ user: UserRow, requireActive: Bool, verifiedHash: String? = nil, token: String? = nil,
+        newUsername: String? = nil, columns: [(String, String)], now: Date = Date()
+    ) async throws -> UserRow {
+        let keys: [any RedisArgument] = [
+            RedisKeys.user(user.id), StreamName.entities, RedisKeys.userToken(user.id),
+            RedisKeys.userByName(newUsername ?? user.username), RedisKeys.userByName(user.username), RedisKeys.userNames,
+        ]
+        var arguments: [any RedisArgument] = [
+            String(streamCap), requireActive ? "1" : "0", verifiedHash ?? "", token ?? "", newUsername ?? "",
+        ]
+        for (column, value) in columns + [("update_time", TimeFormat.rowTime(now))] {
+            arguments.append(column)
+            arguments.append(value)
+        }
+        let reply = try await scripts.run("user_update", keys: keys, arguments: arguments)
+        try Refusal.check(reply)
+        guard let row = UserRow(hash: reply.fieldValues) else { throw Refusal.unavailable }
+        return row
+    }
+
+    func currentToken(of userID: Int) async throws -> String? {
+        try await redis.send("GET", RedisKeys.userToken(userID)).string
+    }
+
+    func revokeToken(of userID: Int) async throws {
+        try await redis.send("DEL", RedisKeys.userToken(userID)).throwingOnError()
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Model
+import RedisClient
+
+/// Question/answer pairs in Redis (README, *Q&A*): each user's `askanswer` rows as JSON
+/// in `chat:user:{uid}:askanswers`, and `chat:askanswer:{id}` → owner. Every change goes
+/// through `lua/askanswer_change.lua`, which appends the entity event in the same step.
+package struct AskAnswerStore: Sendable {
+    /// Why the script refused a change: its short codes.
+    enum Refusal: String, ScriptRefusal {
+        /// No row of mine with that id.
+        case missing
+        /// Create: the user has `perUserCap` rows.
+        case full
+    }
+
+    /// Rows a user may have: the auto reply scores them all for every question, and
+    /// `list` answers them whole.
+    static let perUserCap = 200
+
+    let scripts: RedisScripts
+    let streamCap: Int
+
+    package init(scripts: RedisScripts, streamCap: Int) {
+        self.scripts = scripts
+        self.streamCap = streamCap
+    }
+    var redis: RedisClient { scripts.client }
+
+    /// Every row of a user, oldest first.
+    func rows(of user: Int) async throws -> [AskAnswerRow] {
+        let values = try await redis.send("HVALS", RedisKeys.askAnswersOfUser(user)).throwingOnError().array ?? []
+        return values.compactMap { $0.bytes.flatMap(AskAnswerRow.init) }.sorted { $0.id < $1.id }
+    }
+
+    /// A row by id, whoever's it is.
+    func row(_ id: Int) async throws -> AskAnswerRow? {
+        guard let owner = try await redis.send("GET", RedisKeys.askAnswerOwner(id)).throwingOnError().string.flatMap({ Int($0) }) else {
+            return nil
+        }
+        return try await redis.send("HGET", RedisKeys.askAnswersOfUser(owner), String(id)).throwingOnError().bytes.flatMap(AskAnswerRow.init)
+    }
+
+    /// `askanswer/create`: a new row of mine. Throws `.full`.
+    func create(ask: String, answer: String, type: String, by me: Int, now: Date) async throws -> AskAnswerRow {
+        guard let id = try await redis.send("INCR", RedisKeys.idCounter("askanswer")).throwingOnError().integer else {
+            throw RedisError.server("INCR failed")
+        }
+        return try await change("create", Int(id), by: me, now: now, [ask, answer, type, String(Self.perUserCap)])
+    }
+
+    /// `askanswer/update`: sets the given columns (`ask`, `answer`, `type`) of my row.
+    /// Throws `.missing`.
+    func update(_ id: Int, by me: Int, changes: JSONObject, now: Date) async throws -> AskAnswerRow {
+        try await change("update", id, by: me, now: now, [JSONSerializer.string(.object(changes))])
+    }
+
+    /// `askanswer/delete`: removes my row; returns it as it was. Throws `.missing`.
+    @discardableResult
+    func delete(_ id: Int, by me: Int, now: Date) async throws -> AskAnswerRow {
+        try await change("delete", id, by: me, now: now)
+    }
+
+    private func change(_ op: String, _ id: Int, by me: Int, now: Date, _ extra: [String] = []) async throws -> AskAnswerRow {
+        let reply = try await scripts.run(
+            "askanswer_change",
+            keys: [RedisKeys.askAnswersOfUser(me), RedisKeys.askAnswerOwner(id), StreamName.entities],
+            arguments: [op, String(streamCap), TimeFormat.rowTime(now), String(me), String(id)] + extra
+        )
+        try Refusal.check(reply)
+        guard let row = reply.bytes.flatMap(AskAnswerRow.init) else { throw RedisError.server("askanswer_change: unexpected reply \(reply)") }
+        return row
+    }
+}

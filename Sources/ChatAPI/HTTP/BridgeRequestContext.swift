@@ -1,0 +1,46 @@
+import ChatGateway
+import Hummingbird
+import Model
+
+/// Who is calling, once `ChatAuthMiddleware` has checked the token.
+struct ChatIdentity: Sendable {
+    /// The stored account (its role decides business rules, e.g. send permission).
+    let user: UserRow
+    /// The token's role (decides access: a visitor token sees only the whitelist).
+    let tokenRole: Role
+    let token: String
+}
+
+/// The request context of the bridge's routes.
+package struct BridgeRequestContext: RequestContext {
+    package var coreContext: CoreRequestContextStorage
+    /// Set for `/api/chat/*` by `ChatAuthMiddleware`.
+    var identity: ChatIdentity?
+    /// The parsed body and query, when a middleware already read them.
+    var parameters: RequestParameters?
+
+    package init(source: Source) {
+        coreContext = .init(source: source)
+        identity = nil
+        parameters = nil
+    }
+
+    /// The body may only be read once: middleware and routes share the parsed form.
+    mutating func parameters(of request: inout Request) async throws(APIFailure) -> RequestParameters {
+        if let parameters { return parameters }
+        let read = try await RequestParameters.read(from: &request)
+        parameters = read
+        return read
+    }
+}
+
+extension BridgeRequestContext {
+    /// The caller of an `/api/chat` route (checked by `ChatAuthMiddleware`) and the
+    /// request's parameters.
+    func caller(of request: Request) async throws(APIFailure) -> (parameters: RequestParameters, identity: ChatIdentity) {
+        guard let identity else { throw APIFailure(ChatAuthMiddleware.noToken) }
+        var request = request
+        var context = self
+        return (try await context.parameters(of: &request), identity)
+    }
+}

@@ -1,0 +1,22 @@
+import ChatGateway
+import Hummingbird
+
+/// `POST /api/chat/chatGetmessageOffLine` (API.md, *Messages*): the caller's queued
+/// offline messages go to their WebSocket, each exactly once, then `ok('ok')`.
+package struct OfflineRoutes: Sendable {
+    let delivery: MessageDelivery
+
+    static let unavailable = "获取离线消息失败，请稍后再试"
+
+    func register(chat: some RouterMethods<BridgeRequestContext>) {
+        chat.post("chatGetmessageOffLine") { _, context in
+            guard let identity = context.identity else { throw APIFailure(ChatAuthMiddleware.noToken) }
+            do {
+                try await delivery.requestFlush(for: identity.user.id)
+            } catch {
+                throw APIFailure(Self.unavailable)
+            }
+            return APIResponse.ok("ok")
+        }
+    }
+}

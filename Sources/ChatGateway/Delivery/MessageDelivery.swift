@@ -1,0 +1,213 @@
+import Logging
+import Metrics
+import Model
+import RedisClient
+
+/// Delivers message objects to users, wherever their connection is (WEBSOCKET.md,
+/// *Delivery*): the internal service chat messages and notices go through.
+///
+/// `lua/deliver.lua` decides atomically: a target on this process is pushed here; one
+/// on another process gets the message through that process's channel only; otherwise
+/// the message is queued in `chat_getmessage_{uid}`. A target that turns out to be gone
+/// is excluded and the message routed again, so it ends up queued rather than lost.
+package struct MessageDelivery: Sendable {
+    let scripts: RedisScripts
+    package let connections: ConnectionTable
+    let node: String
+    let policy: DeliveryPolicy
+    let logger: Logger
+    /// Shared by every copy: the listener advances it, local pushes wait on it.
+    let order: DeliveryOrder
+    /// Where redeliveries, flushes and held pushes run (a service of the bridge's group).
+    package let background: BackgroundWork
+
+    /// - Parameter background: the work a service group runs; by default none does, and
+    ///   each job runs in a task of its own (a delivery built by a test).
+    package init(
+        scripts: RedisScripts, connections: ConnectionTable, node: String, policy: DeliveryPolicy, logger: Logger,
+        background: BackgroundWork = BackgroundWork(owned: false)
+    ) {
+        self.scripts = scripts
+        self.connections = connections
+        self.node = node
+        self.policy = policy
+        self.logger = logger
+        self.background = background
+        order = DeliveryOrder(background: background)
+    }
+
+    static let outcomes = (
+        pushed: Counter(label: "chat_deliveries_total", dimensions: [("outcome", "pushed")]),
+        routed: Counter(label: "chat_deliveries_total", dimensions: [("outcome", "routed")]),
+        queued: Counter(label: "chat_deliveries_total", dimensions: [("outcome", "queued")])
+    )
+    static let droppedByCap = Counter(label: "chat_offline_queue_dropped_total")
+
+    var redis: RedisClient { scripts.client }
+
+    /// Delivers one message object (its JSON bytes) to a user; returns the route taken.
+    @discardableResult
+    package func deliver(_ message: [UInt8], to user: Int) async throws -> DeliveryRoute {
+        try await deliver(message, to: user, excluding: nil)
+    }
+
+    /// Routes a message again after `excluded` turned out to be gone.
+    @discardableResult
+    func deliver(_ message: [UInt8], to user: Int, excluding excluded: DeliveryTarget?) async throws -> DeliveryRoute {
+        var excluded = excluded
+        while true {
+            let reply = try await scripts.run(
+                "deliver",
+                keys: [RedisKeys.online(user), RedisKeys.offlineQueue(user), RedisKeys.nodes, RedisKeys.nodeDeliveries],
+                arguments: [
+                    String(user), message, node, String(policy.deadAfter.milliseconds),
+                    String(policy.offlineQueueCap), excluded?.description ?? "", RedisKeys.nodeChannelPrefix,
+                ]
+            ).throwingOnError()
+            guard let parts = reply.array, parts.count >= 2,
+                  let route = DeliveryRoute(kind: parts[0], argument: parts[1], sequence: parts.count > 2 ? parts[2] : nil)
+            else {
+                throw RedisError.server("deliver: unexpected reply \(reply)")
+            }
+            if complete(route, message: message, to: user) { return route }
+            // Registered here but already closed: its release has not run yet.
+            if case .local(let id, _) = route { excluded = DeliveryTarget(node: node, connection: id) }
+        }
+    }
+
+    /// Carries out a route a script chose: a local connection gets the push; every route
+    /// is counted, and drops by the queue cap logged. False when the local connection has
+    /// closed already (its release has not run yet): the caller routes the message again.
+    func complete(_ route: DeliveryRoute, message: [UInt8], to user: Int) -> Bool {
+        switch route {
+        case .local(let id, let after):
+            guard let connection = connections.connection(id, of: user) else { return false }
+            order.push(message, to: connection, after: after)
+            Self.outcomes.pushed.increment()
+        case .routed:
+            Self.outcomes.routed.increment()
+        case .queued(let dropped):
+            Self.outcomes.queued.increment()
+            if dropped > 0 {
+                Self.droppedByCap.increment(by: dropped)
+                logger.warning("offline queue cap reached: oldest messages dropped", metadata: [
+                    "user": "\(user)", "dropped": "\(dropped)", "cap": "\(policy.offlineQueueCap)",
+                ])
+            }
+        }
+        return true
+    }
+
+    /// Completes a route chosen by a send script; a local connection found closed gets
+    /// the message routed again (to a newer connection, or the queue) in the background.
+    func complete(_ route: DeliveryRoute, sent message: [UInt8], to user: Int) {
+        guard !complete(route, message: message, to: user), case .local(let id, _) = route else { return }
+        let gone = DeliveryTarget(node: node, connection: id)
+        background.submit { await redeliver([message], to: user, excluding: gone) }
+    }
+
+    /// Routes messages a closed connection could not push, in order.
+    func redeliver(_ messages: [[UInt8]], to user: Int, excluding gone: DeliveryTarget) async {
+        for message in messages {
+            do {
+                try await deliver(message, to: user, excluding: gone)
+            } catch {
+                logger.error("a message could not be routed again", metadata: ["user": "\(user)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Kicks a user's previous target, on whichever process holds it.
+    func kick(_ target: DeliveryTarget, user: Int) async {
+        if target.node == node {
+            connections.connection(target.connection, of: user)?.kick()
+            return
+        }
+        do {
+            try await publish(.kick(ConnectionAddress(user: user, connection: target.connection)), to: target.node)
+        } catch {
+            logger.warning("kick not sent", metadata: ["target": "\(target)", "error": "\(error)"])
+        }
+    }
+
+    // MARK: The offline queue
+
+    /// `chatGetmessageOffLine`: the user's target, wherever it is, flushes its queue.
+    /// Returns once a target on this process has flushed; a remote one is asked to.
+    package func requestFlush(for user: Int) async throws {
+        guard let value = try await redis.send("GET", RedisKeys.online(user)).string,
+              let target = DeliveryTarget(value)
+        else { return }
+        if target.node == node {
+            if let connection = connections.connection(target.connection, of: user) {
+                await flush(connection, alreadyTaken: nil)
+            }
+        } else {
+            try await publish(.flush(ConnectionAddress(user: user, connection: target.connection)), to: target.node)
+        }
+    }
+
+    /// Sends an envelope to another process's channel (deliveries go through
+    /// `deliver.lua`, which publishes them itself).
+    private func publish(_ envelope: NodeEnvelope, to node: String) async throws {
+        _ = try await redis.send("PUBLISH", RedisKeys.nodeChannel(node), envelope.encoded()).throwingOnError()
+    }
+
+    /// Pushes a connection's offline queue, each message once and in order. With
+    /// `alreadyTaken` (the connect script's take) the connection is in its first flush
+    /// turn already; otherwise the turn is asked for, or joined if one is under way.
+    func flush(_ connection: GatewayConnection, alreadyTaken: [[UInt8]]?) async {
+        if alreadyTaken == nil {
+            switch await connection.beginFlush() {
+            case .mine: break
+            case .joined(let done):
+                try? await done.get()
+                return
+            case .closed: return
+            }
+        }
+        var batch = alreadyTaken ?? []
+        // The connect script took the whole queue; what came after it was held back.
+        var queueMayHoldMore = alreadyTaken == nil
+        repeat {
+            while true {
+                if batch.isEmpty {
+                    guard queueMayHoldMore else { break }
+                    do {
+                        batch = try await take(from: connection.user)
+                    } catch {
+                        logger.warning("offline queue not read", metadata: ["user": "\(connection.user)", "error": "\(error)"])
+                    }
+                    if batch.isEmpty { break }
+                }
+                guard await connection.writeFlushed(batch) else {
+                    await putBack(batch, user: connection.user)
+                    return
+                }
+                batch = []
+            }
+            queueMayHoldMore = true
+        } while await connection.endFlush()
+    }
+
+    /// Takes the oldest messages of a queue (`LPOP` with a count is atomic: two flushes
+    /// of one queue never take the same message).
+    private func take(from user: Int) async throws -> [[UInt8]] {
+        let reply = try await redis.send("LPOP", RedisKeys.offlineQueue(user), policy.flushBatch).throwingOnError()
+        return reply.array?.compactMap(\.bytes) ?? []
+    }
+
+    /// Messages taken but not written go back to the front of the queue, in order.
+    private func putBack(_ messages: [[UInt8]], user: Int) async {
+        var command = RedisCommandArguments("LPUSH")
+        command.append(RedisKeys.offlineQueue(user))
+        for message in messages.reversed() { command.append(bytes: message) }
+        do {
+            _ = try await redis.send(RedisCommand(arguments: command)).throwingOnError()
+        } catch {
+            logger.error("flushed messages could not be put back", metadata: [
+                "user": "\(user)", "count": "\(messages.count)", "error": "\(error)",
+            ])
+        }
+    }
+}

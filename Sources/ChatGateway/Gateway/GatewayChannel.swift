@@ -1,0 +1,145 @@
+import HTTPTypes
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+import NIOWebSocket
+
+/// The server's child channel: HTTP/1.1 for the API, and `GET /ws` upgraded to a
+/// WebSocket whose pipeline is this project's own small handlers on top of NIO's frame
+/// codec — so that no layer ever sends a close frame the deployed client would take for a
+/// logout (WEBSOCKET.md, *Close semantics*).
+///
+/// WebSocket pipeline, inbound: frame decoder (single frames over the limit: 1009) →
+/// liveness (pings, dead peers, shutdown: TCP drop) → fragment aggregator → control
+/// frames → text (UTF-8: 1007, fragmented messages over the limit: 1009) → client frames
+/// (pings answered) → sends (run in order, acknowledged).
+package struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
+    package struct Configuration: Sendable {
+        var path = "/ws"
+        package var maxFrameBytes = 64 * 1024
+        package var pingInterval: TimeAmount = .seconds(30)
+        /// Fragments one message may arrive in.
+        var maxFragments = 256
+
+        package init() {}
+    }
+
+    enum Upgrade: Sendable {
+        case webSocket(any Channel, HTTPRequestHead)
+        case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        /// An upgrade asked for on another path: NIO has consumed that request, so it
+        /// cannot reach the router; it is answered 404 here and the connection closed.
+        case upgradeElsewhere(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+    }
+
+    package struct Value: ServerChildChannelValue {
+        let upgrade: EventLoopFuture<Upgrade>
+        package let channel: any Channel
+    }
+
+    package let responder: HTTPChannelHandler.Responder
+    let configuration: Configuration
+    let gateway: Gateway
+
+    package init(responder: @escaping HTTPChannelHandler.Responder, configuration: Configuration, gateway: Gateway) {
+        self.configuration = configuration
+        self.gateway = gateway
+        self.responder = Self.redirectingLateUpgrades(to: configuration.path, responder)
+    }
+
+    package func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            let configuration = self.configuration
+            let sender = self.gateway.sender
+            let upgradeAsked = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+            let upgrader = NIOTypedWebSocketServerUpgrader<Upgrade>(
+                maxFrameSize: configuration.maxFrameBytes,
+                enableAutomaticErrorHandling: true,
+                shouldUpgrade: { channel, head in
+                    upgradeAsked.value = true
+                    // Always accepted on the gateway path: refusals are frames (WEBSOCKET.md).
+                    let wanted = URI(head.uri).path == configuration.path
+                    return channel.eventLoop.makeSucceededFuture(wanted ? HTTPHeaders() : nil)
+                },
+                upgradePipelineHandler: { channel, head in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandlers([
+                            WebSocketLivenessHandler(interval: configuration.pingInterval),
+                            NIOWebSocketFrameAggregator(
+                                minNonFinalFragmentSize: 0,
+                                maxAccumulatedFrameCount: configuration.maxFragments,
+                                maxAccumulatedFrameSize: configuration.maxFrameBytes
+                            ),
+                            WebSocketControlHandler(),
+                            WebSocketTextHandler(),
+                            ClientFrameHandler(),
+                            WebSocketSendHandler(sender: sender),
+                        ])
+                        return Upgrade.webSocket(channel, head)
+                    }
+                }
+            )
+            let upgrades = NIOTypedHTTPServerUpgradeConfiguration(
+                upgraders: [upgrader],
+                notUpgradingCompletionHandler: { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+                        try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
+                        let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
+                            wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true)
+                        )
+                        return upgradeAsked.value ? .upgradeElsewhere(http) : .http(http)
+                    }
+                }
+            )
+            var pipeline = NIOUpgradableHTTPServerPipelineConfiguration(upgradeConfiguration: upgrades)
+            pipeline.enablePipelining = false  // NIOAsyncChannel serializes HTTP requests
+            pipeline.enableErrorHandling = false  // Hummingbird answers errors
+            pipeline.enableResponseHeaderValidation = false  // HTTPTypes already validated them
+            let upgrade = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: pipeline)
+            return Value(upgrade: upgrade, channel: channel)
+        }
+    }
+
+    package func handle(value: Value, logger: Logger) async {
+        do {
+            switch try await value.upgrade.get() {
+            case .http(let http):
+                await handleHTTP(asyncChannel: http, logger: logger)
+            case .webSocket(let channel, let head):
+                await gateway.serve(channel, request: head)
+            case .upgradeElsewhere(let http):
+                try await http.executeThenClose { _, outbound in
+                    try await outbound.write(contentsOf: [
+                        .head(HTTPResponse(status: .notFound, headerFields: [.connection: "close", .contentLength: "0"])),
+                        .end(nil),
+                    ])
+                }
+            }
+        } catch {
+            logger.debug("connection ended before its first request", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// NIO upgrades only a connection's first request. A client that asks for the gateway
+    /// on a connection that already carried a request is sent to the same URL on a new one.
+    private static func redirectingLateUpgrades(
+        to path: String, _ responder: @escaping HTTPChannelHandler.Responder
+    ) -> HTTPChannelHandler.Responder {
+        { (request: Request, writer: consuming ResponseWriter, channel: any Channel) in
+            guard request.headers[.upgrade]?.lowercased() == "websocket", request.uri.path == path else {
+                return try await responder(request, writer, channel)
+            }
+            var location = request.uri.path
+            if let query = request.uri.query { location += "?" + query }
+            let response = HTTPResponse(status: .temporaryRedirect, headerFields: [.connection: "close", .location: location])
+            try await writer.writeResponse(response)
+            throw LateUpgrade()  // ends the connection after the response
+        }
+    }
+
+    private struct LateUpgrade: Error {}
+}

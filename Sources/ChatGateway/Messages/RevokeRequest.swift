@@ -1,0 +1,33 @@
+import Model
+
+/// The parameters of `revokeMessage` (API.md); extra fields are ignored. `to_name` and
+/// `to_avatar` are the client's display of the peer and go into the notice as sent.
+package struct RevokeRequest: Sendable, Equatable {
+    /// Clocks of bridges and Redis (which stamps messages) may disagree a little: a
+    /// `create_time` up to this far ahead of this process's clock is accepted.
+    static let clockSkewMilliseconds: Int64 = 60_000
+
+    let peer: Int
+    let peerName: String
+    let peerAvatar: String
+    let messageID: String
+    let chatType: SendRequest.ChatType
+    /// The client's idea of the message's time; the stored time decides (API.md, Fix).
+    let claimedCreateTime: Int64
+
+    package init(_ parameters: RequestParameters, now: Int64) throws(APIFailure) {
+        peer = Int(try parameters.integer("to_id", in: 1...Int64(Int32.max)))
+        peerName = try parameters.string("to_name", length: 1...50)
+        peerAvatar = try parameters.string("to_avatar", length: 10...1000)
+        messageID = try parameters.string("id")
+        chatType = try SendRequest.ChatType(parameters)
+        claimedCreateTime = try parameters.integer("create_time", in: 1_000_000_000_000...(now + Self.clockSkewMilliseconds))
+    }
+
+    /// Message ids are UUIDs (DATA.md); anything else names no message.
+    var hasWellFormedID: Bool {
+        messageID.utf8.count == 36 && messageID.utf8.allSatisfy { byte in
+            (0x30...0x39).contains(byte) || (0x61...0x66).contains(byte) || (0x41...0x46).contains(byte) || byte == 0x2D
+        }
+    }
+}

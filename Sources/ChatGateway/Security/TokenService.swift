@@ -1,0 +1,62 @@
+import Foundation
+import JWTKit
+import Model
+
+/// The bridge's tokens: HS256 JWTs whose claims are `id`, `role`, `iat` and a random
+/// `jti` — nothing secret (**Fix**: the old token carried the whole user row, password
+/// hash included). They do not expire by default; revocation is the Redis registry
+/// `chat_user_{id}`, which holds only an account's newest token.
+package struct TokenService: Sendable {
+    package struct Claims: JWTPayload, Equatable {
+        package var id: Int
+        package var role: Role
+        var iat: IssuedAtClaim
+        var jti: IDClaim
+        var exp: ExpirationClaim?
+
+        package func verify(using algorithm: some JWTAlgorithm) async throws {
+            try exp?.verifyNotExpired()
+        }
+    }
+
+    /// An HS256 key shorter than the hash (32 bytes) is refused by JWTKit; the option
+    /// is validated against this at start-up.
+    package static let minimumSecretBytes = 32
+
+    private let keys: JWTKeyCollection
+    private let lifetime: Duration?
+
+    /// - Parameter lifetime: nil for tokens that never expire (the default of API.md).
+    package init(secret: String, lifetime: Duration? = nil) async {
+        precondition(secret.utf8.count >= Self.minimumSecretBytes, "the JWT secret is validated at start-up")
+        let keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+        self.keys = keys
+        self.lifetime = lifetime
+    }
+
+    package func sign(userID: Int, role: Role, now: Date = Date()) async throws -> String {
+        let claims = Claims(
+            id: userID,
+            role: role,
+            iat: IssuedAtClaim(value: now),
+            jti: IDClaim(value: Self.randomID()),
+            exp: lifetime.map { ExpirationClaim(value: now.addingTimeInterval(Double($0.components.seconds))) }
+        )
+        return try await keys.sign(claims)
+    }
+
+    /// The claims of a token whose signature verifies and which has not expired; nil for
+    /// anything else (malformed, wrong signature, expired): one answer, `Token 令牌不合法！`.
+    package func verify(_ token: String) async -> Claims? {
+        try? await keys.verify(token, as: Claims.self)
+    }
+
+    private static func randomID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in
+            let hex = String(UInt8.random(in: 0...255, using: &generator), radix: 16)
+            return hex.count == 1 ? "0" + hex : hex
+        }.joined()
+    }
+}
