@@ -5,6 +5,7 @@ import TestSupport
 import Testing
 
 @testable import Bridge
+@testable import ChatAPI
 
 /// docs/api.md documents every route the bridge registers, under a heading
 /// `### METHOD /path` with the path exactly as registered, and names no other.
