@@ -35,7 +35,7 @@ extension MessageDelivery {
     @discardableResult
     func deliver(_ message: [UInt8], toEach users: [Int]) async throws -> FanOut? {
         guard !users.isEmpty else { return nil }
-        var keys: [any RedisArgument] = [RedisKeys.nodes]
+        var keys: [any RedisArgument] = [RedisKeys.nodes, RedisKeys.nodeDeliveries]
         keys.reserveCapacity(2 + 2 * users.count)
         var arguments: [any RedisArgument] = [
             message, node, String(policy.deadAfter.milliseconds), String(policy.offlineQueueCap), RedisKeys.nodeChannelPrefix,
@@ -46,7 +46,6 @@ extension MessageDelivery {
             keys.append(RedisKeys.offlineQueue(user))
             arguments.append(String(user))
         }
-        keys.append(RedisKeys.nodeDeliveries)
         let reply = try await scripts.run("deliver_many", keys: keys, arguments: arguments).throwingOnError()
         guard let parts = reply.array, parts.count == 5, let fanOut = FanOut(parts[0..<4], sequence: parts[4]) else {
             throw RedisError.server("deliver_many: unexpected reply \(reply)")

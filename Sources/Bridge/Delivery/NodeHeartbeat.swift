@@ -59,9 +59,10 @@ struct NodeHeartbeat: Service {
         while start < all.count {
             let batch = all[start..<min(start + Self.refreshBatch, all.count)]
             start += Self.refreshBatch
-            let keys: [any RedisArgument] = batch.map { RedisKeys.online($0.user) } + batch.map { RedisKeys.onlineToken($0.user) }
-            let arguments: [any RedisArgument] = [ttl] + batch.map { DeliveryTarget(node: node, connection: $0.id).description }
-                + batch.map(\.tokenID)
+            let keys: [any RedisArgument] = batch.flatMap { [RedisKeys.online($0.user), RedisKeys.onlineToken($0.user)] }
+            let arguments: [any RedisArgument] = [ttl] + batch.flatMap {
+                [DeliveryTarget(node: node, connection: $0.id).description, $0.tokenID]
+            }
             let reply = try await scripts.run("online_refresh", keys: keys, arguments: arguments).throwingOnError()
             for (connection, outcome) in zip(batch, reply.array ?? []) where outcome.integer == 2 {
                 logger.info("delivery target claimed again", metadata: ["user": "\(connection.user)"])

@@ -117,7 +117,7 @@ struct GroupStore: Sendable {
         let id = Int(groupID)
         let keys: [any RedisArgument] = [
             RedisKeys.group(id), RedisKeys.groupMembers(id), RedisKeys.groupMembersVersion(id), StreamName.entities,
-        ] + members.map { RedisKeys.user($0.id) } + members.map { RedisKeys.groupsOfUser($0.id) }
+        ] + members.flatMap { [RedisKeys.user($0.id), RedisKeys.groupsOfUser($0.id)] }
         let arguments: [any RedisArgument] = [
             "create", String(streamCap), TimeFormat.rowTime(now), String(me.id), String(id), MessageID.random(), name, avatar,
             String(Int(lastRow) - members.count + 1),

@@ -154,11 +154,10 @@ struct MessageSender: Sendable {
         var keys: [any RedisArgument] = [
             RedisKeys.userToken(me), RedisKeys.user(me), RedisKeys.group(group), RedisKeys.groupMembers(group),
             RedisKeys.groupMembersVersion(group), RedisKeys.groupHistory(group), StreamName.messages, RedisKeys.nodes,
-            RedisKeys.sentByClientID(me, clientID ?? ""),
+            RedisKeys.sentByClientID(me, clientID ?? ""), RedisKeys.nodeDeliveries,
         ]
-        keys.reserveCapacity(keys.count + members.keys.count + 1)
+        keys.reserveCapacity(keys.count + members.keys.count)
         for key in members.keys { keys.append(key) }
-        keys.append(RedisKeys.nodeDeliveries)
         var arguments: [any RedisArgument] = [
             id, String(me), String(group), request.type, request.data, request.options,
             sender.uncheckedToken ?? "", clientID ?? "", configured.clientIDWindow, configured.historyCap,
