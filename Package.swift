@@ -58,6 +58,9 @@ let package = Package(
             ]
         ),
 
+        // One type per Lua script: named keys and arguments, a typed reply.
+        .target(name: "ChatScripts", dependencies: ["Model", "RedisClient", "LuaScripts"]),
+
         // Thin Swift layer over libmariadb (persister only).
         .target(
             name: "MariaDB",
@@ -88,6 +91,7 @@ let package = Package(
             dependencies: [
                 "Model",
                 "LuaScripts",
+                "ChatScripts",
                 "CCrypt",
                 "QRCode",
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
@@ -131,6 +135,7 @@ let package = Package(
             dependencies: [
                 "RedisClient",
                 "LuaScripts",
+                "ChatScripts",
                 "Model",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -163,6 +168,7 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "ModelTests", dependencies: ["Model"]),
+        .testTarget(name: "ChatScriptsTests", dependencies: ["ChatScripts", "LuaScripts"]),
         .testTarget(
             name: "RedisClientTests",
             dependencies: [
