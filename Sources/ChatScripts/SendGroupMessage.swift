@@ -110,21 +110,10 @@ public struct SendGroupMessage: ChatScript {
         command.append(RedisKeys.nodeDeliveries)
         for key in recipients.keys { command.append(key) }
 
-        command.append(messageID)
-        command.append(sender)
-        command.append(group)
-        command.append(type)
-        command.append(bytes: data)
-        command.append(bytes: options)
-        command.append(uncheckedToken ?? "")
-        command.append(clientID ?? "")
-        command.append(settings.clientIDWindow)
-        command.append(settings.historyCap)
-        command.append(settings.streamCap)
-        command.append(settings.node)
-        command.append(settings.deadAfter)
-        command.append(settings.queueCap)
-        command.append(RedisKeys.nodeChannelPrefix)
+        command.appendSend(
+            id: messageID, from: sender, to: group, type: type, data: data, options: options, uncheckedToken: uncheckedToken,
+            clientID: clientID, settings: settings
+        )
         command.append(recipients.version)
         for id in recipients.ids { command.append(id) }
     }

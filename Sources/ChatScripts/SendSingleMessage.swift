@@ -112,21 +112,10 @@ public struct SendSingleMessage: ChatScript {
         command.append(RedisKeys.sentByClientID(me, clientID ?? ""))
         command.append(RedisKeys.nodeDeliveries)
 
-        command.append(messageID)
-        command.append(me)
-        command.append(to)
-        command.append(type)
-        command.append(bytes: data)
-        command.append(bytes: options)
-        command.append(uncheckedToken ?? "")
-        command.append(clientID ?? "")
-        command.append(settings.clientIDWindow)
-        command.append(settings.historyCap)
-        command.append(settings.streamCap)
-        command.append(settings.node)
-        command.append(settings.deadAfter)
-        command.append(settings.queueCap)
-        command.append(RedisKeys.nodeChannelPrefix)
+        command.appendSend(
+            id: messageID, from: me, to: to, type: type, data: data, options: options, uncheckedToken: uncheckedToken,
+            clientID: clientID, settings: settings
+        )
         command.append(isAutoReply ? "autoreply" : "")
     }
 
