@@ -1,5 +1,5 @@
-import RedisClient
 import Model
+import RedisClient
 
 /// What a fan-out script (`deliver_many`, `message_send_group`) did with one message for
 /// many users: the connections of this process it left to the caller, how many users it

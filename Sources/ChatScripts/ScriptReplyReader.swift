@@ -24,9 +24,6 @@ public struct ScriptReplyReader {
         return message.hasPrefix("ERR ") ? String(message.dropFirst(4)) : message
     }
 
-    /// The reply as it came, for a script's own integer or string answer.
-    public var isArray: Bool { reply.kind(at: reply.root) == .array }
-
     /// The error to throw for a reply of no known form (or an unknown error code).
     public func unexpected() -> RedisError {
         if let message = reply.errorMessage(at: reply.root) { return .server(message) }
@@ -68,15 +65,6 @@ public struct ScriptReplyReader {
         values.reserveCapacity(max(0, count))
         while let position = elements.next() {
             if let value = reply.integer(at: position) { values.append(Int(value)) }
-        }
-        return values
-    }
-
-    /// The elements left, as strings.
-    public mutating func remainingStrings() -> [String] {
-        var values: [String] = []
-        while let position = elements.next() {
-            if let value = reply.string(at: position) { values.append(value) }
         }
         return values
     }

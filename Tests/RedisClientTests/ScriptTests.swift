@@ -1,5 +1,6 @@
 import Foundation
 import LuaScripts
+import NIOPosix
 import RedisClient
 import TestSupport
 import Testing
@@ -80,6 +81,41 @@ struct ScriptTests {
         #expect(second.array?.prefix(2) == [.bulk(Array("k2".utf8)), .bulk(Array("b".utf8))])
         #expect(try await redis.send("SCRIPT", "EXISTS", sha) == .array([.integer(1)]))
         await #expect(throws: RedisError.unknownScript("nope")) { try await scripts.run("nope") }
+    }
+
+    /// A typed call of an echo script: its key and argument back, read from the flat reply.
+    struct Echo: RedisScriptCall {
+        static let scriptName = "echo"
+        let key: String
+        let argument: String
+        var keyCount: Int { 1 }
+
+        func encode(into arguments: inout RedisCommandArguments) {
+            arguments.append(key)
+            arguments.append(argument)
+        }
+
+        static func decode(_ reply: RedisFlatReply) throws(RedisError) -> [String] {
+            try reply.throwingOnError()
+            return reply.elements(of: reply.root).prefix(2).compactMap { reply.string(at: $0) }
+        }
+    }
+
+    @Test("a typed call survives NOSCRIPT, awaited and on an event loop", .timeLimit(.minutes(1)))
+    func typedCallAfterFlush() async throws {
+        let server = try RedisServerProcess()
+        let redis = try client(of: server, timeout: .seconds(2))
+        defer { Task { await redis.shutdown() } }
+        let source = Array("return {KEYS[1], ARGV[1], 'typed-flush-test-\(UUID().uuidString)'}".utf8)
+        let scripts = RedisScripts(client: redis, scripts: [RedisScript(name: "echo", source: source)])
+
+        #expect(try await scripts.run(Echo(key: "k", argument: "a")) == ["k", "a"])
+        #expect(try await redis.send("SCRIPT", "FLUSH") == .status("OK"))
+        #expect(try await scripts.run(Echo(key: "k2", argument: "b")) == ["k2", "b"])
+        #expect(try await redis.send("SCRIPT", "FLUSH") == .status("OK"))
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        #expect(try await scripts.run(Echo(key: "k3", argument: "c"), on: loop).get() == ["k3", "c"])
+        #expect(try await scripts.run(Echo(key: "k4", argument: "d"), on: loop).get() == ["k4", "d"])
     }
 
     @Test("a script's error reply comes back as .error", .timeLimit(.minutes(1)))
