@@ -3,12 +3,12 @@
 -- entity event in this same script. Rows are JSON in chat:friends:{owner} (field: the
 -- friend's uid) with `_v`, their version.
 --
+-- KEYS[1] my_friends: chat:friends:{me}
+-- KEYS[2] stream: chat:stream:entities
 -- ARGV[1] op: 'black', 'star', 'see' or 'delete'
 -- ARGV[2] stream_cap: the entities stream's hard cap (MAXLEN ~)
 -- ARGV[3] now: the time ('YYYY-MM-DD HH:mm:ss')
 -- ARGV[4] friend: the friend's uid
--- KEYS[1] my_friends: chat:friends:{me}
--- KEYS[2] stream: chat:stream:entities
 --
 -- op 'black': toggles isblack of my row. 'star': toggles ismystarfriend of my row, which
 -- must not be blacklisted. 'see': sets friendlookme and melookfriend (each 0 or 1) on my
