@@ -58,6 +58,9 @@ let package = Package(
             ]
         ),
 
+        // One type per Lua script: named keys and arguments, a typed reply.
+        .target(name: "ChatScripts", dependencies: ["Model", "RedisClient", "LuaScripts"]),
+
         // Thin Swift layer over libmariadb (persister only).
         .target(
             name: "MariaDB",
@@ -93,6 +96,7 @@ let package = Package(
             name: "ChatGateway",
             dependencies: [
                 "Model",
+                "ChatScripts",
                 "RedisClient",
                 "ChatRuntime",
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -114,6 +118,7 @@ let package = Package(
             name: "ChatAPI",
             dependencies: [
                 "ChatGateway",
+                "ChatScripts",
                 "Model",
                 "RedisClient",
                 "ChatRuntime",
@@ -171,6 +176,7 @@ let package = Package(
             dependencies: [
                 "RedisClient",
                 "LuaScripts",
+                "ChatScripts",
                 "Model",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -203,6 +209,7 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "ModelTests", dependencies: ["Model"]),
+        .testTarget(name: "ChatScriptsTests", dependencies: ["ChatScripts", "LuaScripts"]),
         .testTarget(
             name: "RedisClientTests",
             dependencies: [
@@ -213,7 +220,7 @@ let package = Package(
         .testTarget(
             name: "BridgeTests",
             dependencies: [
-                "Bridge", "ChatAPI", "ChatGateway", "TestSupport", "RedisClient", "QRCode", "CPNG",
+                "Bridge", "ChatAPI", "ChatGateway", "ChatScripts", "TestSupport", "RedisClient", "QRCode", "CPNG",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -4,17 +4,27 @@
 -- (field: the row id) with `_v`, their version, so that the auto reply reads them all
 -- with one HVALS; chat:askanswer:{id} holds the owner's uid.
 --
--- ARGV[1] op  ARGV[2] stream hard cap (MAXLEN ~)  ARGV[3] now ('YYYY-MM-DD HH:mm:ss')
--- ARGV[4] me  ARGV[5] the row id
--- KEYS[1] chat:user:{me}:askanswers  KEYS[2] chat:askanswer:{id}  KEYS[3] chat:stream:entities
---
--- op 'create': ARGV[6] ask  ARGV[7] answer  ARGV[8] type  ARGV[9] how many rows a user
---   may have
--- op 'update': ARGV[6] JSON object of the columns to set (ask, answer, type)
--- op 'delete'
+-- KEYS[1] rows: chat:user:{me}:askanswers
+-- KEYS[2] owner: chat:askanswer:{id}
+-- KEYS[3] stream: chat:stream:entities
+-- ARGV[1] op: 'create', 'update' or 'delete'
+-- ARGV[2] stream_cap: the entities stream's hard cap (MAXLEN ~)
+-- ARGV[3] now: the time ('YYYY-MM-DD HH:mm:ss')
+-- ARGV[4] me: my id
+-- ARGV[5] id: the row id
+-- @op create
+-- ARGV[6] ask: the question
+-- ARGV[7] answer: the answer
+-- ARGV[8] type: the row's type
+-- ARGV[9] limit: how many rows a user may have
+-- @op update
+-- ARGV[6] changes: JSON object of the columns to set (ask, answer, type)
+-- @op delete: no more arguments
+-- @end
 --
 -- Errors: 'missing' (no such row of mine), 'full' (create: the user has the cap of rows
 -- already), 'bad_arguments'. Returns the row's JSON (delete: as it was).
+--@include rows
 local op, cap, now, me, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
 local COLUMNS = { 'id', 'user_id', 'ask', 'answer', 'type', 'create_time', 'update_time' }
@@ -24,30 +34,8 @@ if #KEYS ~= 3 or not tonumber(cap) or (now or '') == '' or not tonumber(me) or n
   return redis.error_reply('bad_arguments')
 end
 
--- The row as JSON with the table's columns in order (cjson would order them at random),
--- plus `_v` when `version` is given (the stored form; events carry the columns only).
--- The same as friend_request.lua's: a script cannot include another.
-local function encode(row, version)
-  local parts = {}
-  for i, column in ipairs(COLUMNS) do
-    local value = row[column]
-    local text
-    if type(value) == 'number' then
-      text = string.format('%d', value)
-    else
-      text = cjson.encode(value)
-    end
-    parts[i] = cjson.encode(column) .. ':' .. text
-  end
-  if version then
-    parts[#parts + 1] = '"_v":' .. string.format('%d', version)
-  end
-  return '{' .. table.concat(parts, ',') .. '}'
-end
-
 local function event(change, row, version)
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', cap, '*',
-    'v', 1, 'entity', 'askanswer', 'op', change, 'id', row.id, 'version', version, 'row', encode(row))
+  entity_event(KEYS[3], cap, 'askanswer', change, row.id, version, encode_row(row, COLUMNS))
 end
 
 local function mine()
@@ -70,7 +58,7 @@ if op == 'create' then
     id = tonumber(id), user_id = tonumber(me), ask = ask, answer = answer, type = kind,
     create_time = now, update_time = now,
   }
-  local json = encode(row, 1)
+  local json = encode_row(row, COLUMNS, 1)
   redis.call('HSET', KEYS[1], id, json)
   redis.call('SET', KEYS[2], me)
   event('upsert', row, 1)
@@ -96,7 +84,7 @@ if op == 'update' then
   end
   row.update_time = now
   local version = (row._v or 0) + 1
-  local json = encode(row, version)
+  local json = encode_row(row, COLUMNS, version)
   redis.call('HSET', KEYS[1], id, json)
   event('upsert', row, version)
   return json
@@ -110,7 +98,7 @@ if op == 'delete' then
   redis.call('HDEL', KEYS[1], id)
   redis.call('DEL', KEYS[2])
   event('delete', row, (row._v or 0) + 1)
-  return encode(row, row._v or 0)
+  return encode_row(row, COLUMNS, row._v or 0)
 end
 
 return redis.error_reply('bad_arguments')

@@ -5,22 +5,36 @@
 -- (score = id). A deleted row stays with is_deleted 1 (its event is an upsert: the
 -- persister keeps the row in MariaDB too).
 --
--- ARGV[1] op  ARGV[2] stream hard cap (MAXLEN ~)  ARGV[3] now ('YYYY-MM-DD HH:mm:ss')
--- ARGV[4] me  ARGV[5] the complaint id
---
--- op 'create': KEYS[1] chat:complaint:{id}  KEYS[2] chat:user:{me}:complaints
---   KEYS[3] chat:stream:entities  KEYS[4] the target's row (chat:user:{id} or chat:group:{id})
---   ARGV[6] target_id  ARGV[7] target_type  ARGV[8] reason
---   ARGV[9] JSON object of the optional text columns given (target_name, content, images,
---   complaint_chatinfo)  ARGV[10] how many complaints not deleted a user may have
--- op 'update': KEYS[1] chat:complaint:{id}  KEYS[2] chat:stream:entities
---   ARGV[6] JSON object of the columns to set (content, images)
--- op 'delete': KEYS[1] chat:complaint:{id}  KEYS[2] chat:user:{me}:complaints
---   KEYS[3] chat:stream:entities
+-- ARGV[1] op: 'create', 'update' or 'delete'
+-- ARGV[2] stream_cap: the entities stream's hard cap (MAXLEN ~)
+-- ARGV[3] now: the time ('YYYY-MM-DD HH:mm:ss')
+-- ARGV[4] me: my id
+-- ARGV[5] id: the complaint id
+-- @op create
+-- KEYS[1] complaint: chat:complaint:{id}
+-- KEYS[2] mine: chat:user:{me}:complaints
+-- KEYS[3] stream: chat:stream:entities
+-- KEYS[4] target: the target's row (chat:user:{id} or chat:group:{id})
+-- ARGV[6] target_id: target_id
+-- ARGV[7] target_type: target_type ('single' or 'group')
+-- ARGV[8] reason: reason
+-- ARGV[9] optional: JSON object of the optional text columns given (target_name,
+-- content, images, complaint_chatinfo)
+-- ARGV[10] limit: how many complaints not deleted a user may have
+-- @op update
+-- KEYS[1] complaint: chat:complaint:{id}
+-- KEYS[2] stream: chat:stream:entities
+-- ARGV[6] changes: JSON object of the columns to set (content, images)
+-- @op delete
+-- KEYS[1] complaint: chat:complaint:{id}
+-- KEYS[2] mine: chat:user:{me}:complaints
+-- KEYS[3] stream: chat:stream:entities
+-- @end
 --
 -- Errors: 'missing' (no such row of mine, or deleted), 'processing' (update: status is
 -- not 0 any more), 'target' (create: no such user or group), 'full' (create: the user
 -- has the cap of complaints already), 'bad_arguments'. Returns the row's new version.
+--@include rows
 local op, cap, now, me, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
 local COLUMNS = { 'id', 'user_id', 'target_id', 'target_type', 'target_name', 'reason', 'content', 'images',
@@ -33,28 +47,8 @@ if not tonumber(cap) or (now or '') == '' or not tonumber(me) or not tonumber(id
   return redis.error_reply('bad_arguments')
 end
 
--- The row as JSON with the table's columns in order (cjson would order them at random);
--- the hash holds text, so integer columns are converted. A script cannot include another.
-local function encode(row)
-  local parts = {}
-  for i, column in ipairs(COLUMNS) do
-    local value = row[column]
-    local text
-    if value == nil then
-      text = 'null'
-    elseif INTEGERS[column] then
-      text = string.format('%d', tonumber(value))
-    else
-      text = cjson.encode(value)
-    end
-    parts[i] = cjson.encode(column) .. ':' .. text
-  end
-  return '{' .. table.concat(parts, ',') .. '}'
-end
-
 local function event(stream, row, version)
-  redis.call('XADD', stream, 'MAXLEN', '~', cap, '*',
-    'v', 1, 'entity', 'complaint', 'op', 'upsert', 'id', row.id, 'version', version, 'row', encode(row))
+  entity_event(stream, cap, 'complaint', 'upsert', row.id, version, encode_row(row, COLUMNS, nil, INTEGERS))
 end
 
 -- A JSON object of text columns, each allowed by `allowed`; nil when malformed.
@@ -73,15 +67,8 @@ end
 
 -- My row, not deleted; nil otherwise.
 local function mine(key)
-  local flat = redis.call('HGETALL', key)
-  if #flat == 0 then
-    return nil
-  end
-  local row = {}
-  for i = 1, #flat, 2 do
-    row[flat[i]] = flat[i + 1]
-  end
-  if row.user_id ~= me or row.is_deleted ~= '0' then
+  local row = read_hash_row(key)
+  if not row or row.user_id ~= me or row.is_deleted ~= '0' then
     return nil
   end
   return row

@@ -9,25 +9,48 @@
 -- uid); a row that exists is never written again here, so agreeing twice, or agreeing to
 -- two crossing requests, creates each direction once.
 --
--- ARGV[1] op  ARGV[2] stream hard cap (MAXLEN ~)  ARGV[3] now ('YYYY-MM-DD HH:mm:ss')
---
--- op 'apply' (a pending request) and 'auto' (an agreed request plus both rows):
---   KEYS[1] chat:user:{to}  KEYS[2] chat:apply:pair:{me}:{to}  KEYS[3] chat:apply:{new id}
---   KEYS[4] chat:apply:to:{to}  KEYS[5] chat:apply:pending:{to}  KEYS[6] chat:stream:entities
---   'auto' only: KEYS[7] chat:friends:{me}  KEYS[8] chat:friends:{to}  KEYS[9] chat:quota:{me}
---   KEYS[10] chat:quota:{to}
---   last, when ARGV[8] is not '': chat:apply:{ARGV[8]}
---   ARGV[4] me  ARGV[5] to  ARGV[6] new request id  ARGV[7] the request's nickname
---   ARGV[8] the request id KEYS[2] held when the caller read it, or ''
---   'auto' only: ARGV[9] row id me→to  ARGV[10] row id to→me  ARGV[11] my nickname
---   (to→me's remark; me→to's is '')
--- op 'handle' (a pending request to me gets a status; 'agree' creates the missing rows):
---   KEYS[1] chat:apply:{id}  KEYS[2] chat:apply:pending:{me}  KEYS[3] chat:stream:entities
---   KEYS[4] chat:friends:{me}  KEYS[5] chat:friends:{applicant}  KEYS[6] chat:quota:{me}
---   KEYS[7] chat:quota:{applicant}
---   ARGV[4] me  ARGV[5] applicant  ARGV[6] status  ARGV[7] my remark for the applicant
---   ARGV[8] my nickname (the applicant's remark for me)
---   ARGV[9] row id me→applicant  ARGV[10] row id applicant→me ('agree' only)
+-- ARGV[1] op: 'apply', 'auto' or 'handle'
+-- ARGV[2] stream_cap: the entities stream's hard cap (MAXLEN ~)
+-- ARGV[3] now: the time ('YYYY-MM-DD HH:mm:ss')
+-- @op apply, auto: a pending request ('apply'), or an agreed one plus both rows ('auto')
+-- KEYS[1] target: chat:user:{to}
+-- KEYS[2] pair: chat:apply:pair:{me}:{to}
+-- KEYS[3] request: chat:apply:{new id}
+-- KEYS[4] to_requests: chat:apply:to:{to}
+-- KEYS[5] pending: chat:apply:pending:{to}
+-- KEYS[6] stream: chat:stream:entities
+-- ARGV[4] me: my id
+-- ARGV[5] to: the target's id
+-- ARGV[6] request_id: the new request's id
+-- ARGV[7] nickname: the request's nickname
+-- ARGV[8] old_request_id: the request id `pair` held when the caller read it, or ''
+-- @op apply
+-- KEYS[7...] old_request: chat:apply:{old request id}, when there is one
+-- @op auto
+-- KEYS[7] my_friends: chat:friends:{me}
+-- KEYS[8] their_friends: chat:friends:{to}
+-- KEYS[9] my_quota: chat:quota:{me}
+-- KEYS[10] their_quota: chat:quota:{to}
+-- KEYS[11...] old_request: chat:apply:{old request id}, when there is one
+-- ARGV[9] my_row_id: the row id me→to
+-- ARGV[10] their_row_id: the row id to→me
+-- ARGV[11] my_nickname: my nickname (to→me's remark; me→to's is '')
+-- @op handle: a pending request to me gets a status; 'agree' creates the missing rows
+-- KEYS[1] request: chat:apply:{id}
+-- KEYS[2] pending: chat:apply:pending:{me}
+-- KEYS[3] stream: chat:stream:entities
+-- KEYS[4] my_friends: chat:friends:{me}
+-- KEYS[5] their_friends: chat:friends:{applicant}
+-- KEYS[6] my_quota: chat:quota:{me}
+-- KEYS[7] their_quota: chat:quota:{applicant}
+-- ARGV[4] me: my id
+-- ARGV[5] applicant: the applicant's id
+-- ARGV[6] status: 'pending', 'refuse', 'agree' or 'ignore'
+-- ARGV[7] remark: my remark for the applicant
+-- ARGV[8] my_nickname: my nickname (the applicant's remark for me)
+-- ARGV[9] my_row_id: the row id me→applicant ('agree' only, else '')
+-- ARGV[10] their_row_id: the row id applicant→me ('agree' only, else '')
+-- @end
 --
 -- Errors: 'missing' (apply/auto: the target is gone or disabled; handle: no pending
 -- request with that id to me), 'duplicate' (a pending or agreed request from me to them),
@@ -35,55 +58,10 @@
 -- changed since the caller read it: read again and retry), 'bad_arguments'.
 -- Returns: apply: the new request id. auto and agree: {rows created (0-2), my row JSON,
 -- their row JSON}. Other statuses: {0}.
+--@include friends
 local op, cap, now = ARGV[1], ARGV[2], ARGV[3]
 if not tonumber(cap) or (now or '') == '' then
   return redis.error_reply('bad_arguments')
-end
-
-local FRIEND = { 'id', 'user_id', 'friend_id', 'nickname', 'friendlookme', 'melookfriend', 'ismystarfriend',
-  'isblack', 'status', 'order', 'create_time', 'update_time' }
-local REQUEST = { 'id', 'user_id', 'friend_id', 'nickname', 'status', 'order', 'create_time', 'update_time' }
-local REQUEST_INTEGERS = { id = true, user_id = true, friend_id = true, order = true }
-
--- JSON with the columns in the API's order (cjson would order them at random). Kept the
--- same in friend_request.lua and friend_update.lua: a script cannot include another.
-local function encode(row, columns, version)
-  local parts = {}
-  for i, column in ipairs(columns) do
-    local value = row[column]
-    local text
-    if type(value) == 'number' then
-      text = string.format('%d', value)
-    elseif value == nil then
-      text = 'null'
-    else
-      text = cjson.encode(value)
-    end
-    parts[i] = cjson.encode(column) .. ':' .. text
-  end
-  if version then
-    parts[#parts + 1] = '"_v":' .. string.format('%d', version)
-  end
-  return '{' .. table.concat(parts, ',') .. '}'
-end
-
-local function event(stream, entity, change, id, version, row)
-  redis.call('XADD', stream, 'MAXLEN', '~', cap, '*',
-    'v', 1, 'entity', entity, 'op', change, 'id', id, 'version', version, 'row', row)
-end
-
--- A request row from its hash, integers as numbers; nil when the hash is gone.
-local function read_request(key)
-  local flat = redis.call('HGETALL', key)
-  if #flat == 0 then
-    return nil
-  end
-  local row = {}
-  for i = 1, #flat, 2 do
-    local column, value = flat[i], flat[i + 1]
-    row[column] = (REQUEST_INTEGERS[column] or column == '_v') and tonumber(value) or value
-  end
-  return row
 end
 
 local function write_request(stream, key, row)
@@ -95,14 +73,14 @@ local function write_request(stream, key, row)
     end
   end
   redis.call('HSET', key, '_v', row._v, unpack(fields))
-  event(stream, 'goodfriendapply', 'upsert', row.id, row._v, encode(row, REQUEST))
+  entity_event(stream, cap, 'goodfriendapply', 'upsert', row.id, row._v, encode_row(row, REQUEST))
 end
 
 local function delete_request(stream, key, row, to_zset, pending_zset)
   redis.call('DEL', key)
   redis.call('ZREM', to_zset, row.id)
   redis.call('ZREM', pending_zset, row.id)
-  event(stream, 'goodfriendapply', 'delete', row.id, (row._v or 0) + 1, encode(row, REQUEST))
+  entity_event(stream, cap, 'goodfriendapply', 'delete', row.id, (row._v or 0) + 1, encode_row(row, REQUEST))
 end
 
 -- The row `owner` keeps for `friend`: the existing one, else a new one. Returns its
@@ -117,9 +95,9 @@ local function befriend(stream, key, id, owner, friend, remark)
     friendlookme = 1, melookfriend = 1, ismystarfriend = 0, isblack = 0, status = 1, order = 50,
     create_time = now, update_time = now,
   }
-  local json = encode(row, FRIEND, 1)
+  local json = encode_row(row, FRIEND, 1)
   redis.call('HSET', key, friend, json)
-  event(stream, 'goodfriend', 'upsert', row.id, 1, encode(row, FRIEND))
+  entity_event(stream, cap, 'goodfriend', 'upsert', row.id, 1, encode_row(row, FRIEND))
   return json, true
 end
 

@@ -3,58 +3,41 @@
 -- entity event in this same script. Rows are JSON in chat:friends:{owner} (field: the
 -- friend's uid) with `_v`, their version.
 --
--- ARGV[1] op  ARGV[2] stream hard cap (MAXLEN ~)  ARGV[3] now ('YYYY-MM-DD HH:mm:ss')
--- ARGV[4] the friend's uid
--- KEYS[1] chat:friends:{me}  KEYS[2] chat:stream:entities
+-- KEYS[1] my_friends: chat:friends:{me}
+-- KEYS[2] stream: chat:stream:entities
+-- ARGV[1] op: 'black', 'star', 'see' or 'delete'
+-- ARGV[2] stream_cap: the entities stream's hard cap (MAXLEN ~)
+-- ARGV[3] now: the time ('YYYY-MM-DD HH:mm:ss')
+-- ARGV[4] friend: the friend's uid
 --
 -- op 'black': toggles isblack of my row. 'star': toggles ismystarfriend of my row, which
--- must not be blacklisted. 'see': sets friendlookme = ARGV[5], melookfriend = ARGV[6]
--- (each 0 or 1) on my row, which must not be blacklisted.
--- op 'delete': deletes both rows and both directions' requests.
---   KEYS[3] chat:friends:{friend}  KEYS[4] chat:apply:pair:{me}:{friend}
---   KEYS[5] chat:apply:pair:{friend}:{me}  KEYS[6] chat:apply:to:{friend}
---   KEYS[7] chat:apply:pending:{friend}  KEYS[8] chat:apply:to:{me}  KEYS[9] chat:apply:pending:{me}
---   then chat:apply:{ARGV[6]} when ARGV[6] is not '', then chat:apply:{ARGV[7]} when
---   ARGV[7] is not ''
---   ARGV[5] me  ARGV[6] / ARGV[7] the request ids KEYS[4] / KEYS[5] held when the caller
---   read them, or ''
+-- must not be blacklisted. 'see': sets friendlookme and melookfriend (each 0 or 1) on my
+-- row, which must not be blacklisted. 'delete': deletes both rows and both directions'
+-- requests.
+-- @op black, star: no more keys or arguments
+-- @op see
+-- ARGV[5] friend_look_me: friendlookme, 0 or 1
+-- ARGV[6] me_look_friend: melookfriend, 0 or 1
+-- @op delete
+-- KEYS[3] their_friends: chat:friends:{friend}
+-- KEYS[4] my_pair: chat:apply:pair:{me}:{friend}
+-- KEYS[5] their_pair: chat:apply:pair:{friend}:{me}
+-- KEYS[6] their_to_requests: chat:apply:to:{friend}
+-- KEYS[7] their_pending: chat:apply:pending:{friend}
+-- KEYS[8] my_to_requests: chat:apply:to:{me}
+-- KEYS[9] my_pending: chat:apply:pending:{me}
+-- KEYS[10...] request: chat:apply:{id} for my_request_id then their_request_id, each
+-- when it is not ''
+-- ARGV[5] me: my id
+-- ARGV[6] my_request_id: the request id `my_pair` held when the caller read it, or ''
+-- ARGV[7] their_request_id: the request id `their_pair` held when the caller read it, or ''
+-- @end
 --
 -- Errors: 'missing' (no row of mine for that friend; star and see: or it is
 -- blacklisted), 'stale' (a pair key changed since the caller read it: read again and
 -- retry), 'bad_arguments'. Returns 'OK'.
+--@include friends
 local op, cap, now, friend = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-
-local FRIEND = { 'id', 'user_id', 'friend_id', 'nickname', 'friendlookme', 'melookfriend', 'ismystarfriend',
-  'isblack', 'status', 'order', 'create_time', 'update_time' }
-local REQUEST = { 'id', 'user_id', 'friend_id', 'nickname', 'status', 'order', 'create_time', 'update_time' }
-local REQUEST_INTEGERS = { id = true, user_id = true, friend_id = true, order = true }
-
--- JSON with the columns in the API's order (cjson would order them at random). Kept the
--- same in friend_request.lua and friend_update.lua: a script cannot include another.
-local function encode(row, columns, version)
-  local parts = {}
-  for i, column in ipairs(columns) do
-    local value = row[column]
-    local text
-    if type(value) == 'number' then
-      text = string.format('%d', value)
-    elseif value == nil or value == cjson.null then
-      text = 'null'
-    else
-      text = cjson.encode(value)
-    end
-    parts[i] = cjson.encode(column) .. ':' .. text
-  end
-  if version then
-    parts[#parts + 1] = '"_v":' .. string.format('%d', version)
-  end
-  return '{' .. table.concat(parts, ',') .. '}'
-end
-
-local function event(entity, change, id, version, row)
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', cap, '*',
-    'v', 1, 'entity', entity, 'op', change, 'id', id, 'version', version, 'row', row)
-end
 
 local function read_row(key)
   local json = redis.call('HGET', key, friend)
@@ -63,7 +46,7 @@ end
 
 local function delete_row(key, field, row)
   redis.call('HDEL', key, field)
-  event('goodfriend', 'delete', row.id, (row._v or 0) + 1, encode(row, FRIEND))
+  entity_event(KEYS[2], cap, 'goodfriend', 'delete', row.id, (row._v or 0) + 1, encode_row(row, FRIEND))
 end
 
 if not tonumber(cap) or (now or '') == '' or (friend or '') == '' then
@@ -88,8 +71,8 @@ if op == 'black' or op == 'star' or op == 'see' then
   end
   row.update_time = now
   row._v = (row._v or 0) + 1
-  redis.call('HSET', KEYS[1], friend, encode(row, FRIEND, row._v))
-  event('goodfriend', 'upsert', row.id, row._v, encode(row, FRIEND))
+  redis.call('HSET', KEYS[1], friend, encode_row(row, FRIEND, row._v))
+  entity_event(KEYS[2], cap, 'goodfriend', 'upsert', row.id, row._v, encode_row(row, FRIEND))
   return redis.status_reply('OK')
 end
 
@@ -123,15 +106,10 @@ if op == 'delete' then
     if request.id ~= '' then
       local key = KEYS[next_key]
       next_key = next_key + 1
-      local flat = redis.call('HGETALL', key)
-      if #flat > 0 then
-        local row = {}
-        for i = 1, #flat, 2 do
-          local column, value = flat[i], flat[i + 1]
-          row[column] = (REQUEST_INTEGERS[column] or column == '_v') and tonumber(value) or value
-        end
+      local row = read_request(key)
+      if row then
         redis.call('DEL', key)
-        event('goodfriendapply', 'delete', row.id, (row._v or 0) + 1, encode(row, REQUEST))
+        entity_event(KEYS[2], cap, 'goodfriendapply', 'delete', row.id, (row._v or 0) + 1, encode_row(row, REQUEST))
       end
       redis.call('DEL', request.pair)
       redis.call('ZREM', request.to, request.id)

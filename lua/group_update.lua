@@ -6,10 +6,14 @@
 -- active member increments chat:group:{gid}:members:v, which the send script compares
 -- with the member list the bridge cached.
 --
--- KEYS[1] chat:group:{gid}  KEYS[2] chat:group:{gid}:members  KEYS[3] chat:group:{gid}:members:v
--- KEYS[4] chat:stream:entities, then per op (below)
--- ARGV[1] op  ARGV[2] stream hard cap (MAXLEN ~)  ARGV[3] now ('YYYY-MM-DD HH:mm:ss')
--- ARGV[4] me (the caller's uid), then per op (below)
+-- KEYS[1] group: chat:group:{gid}
+-- KEYS[2] members: chat:group:{gid}:members
+-- KEYS[3] members_version: chat:group:{gid}:members:v
+-- KEYS[4] stream: chat:stream:entities
+-- ARGV[1] op: 'create', 'rename', 'remark', 'policy', 'nickname', 'remove', 'join', 'decide' or 'leave'
+-- ARGV[2] stream_cap: the entities stream's hard cap (MAXLEN ~)
+-- ARGV[3] now: the time ('YYYY-MM-DD HH:mm:ss')
+-- ARGV[4] me: the caller's uid
 --
 -- The group avatar is recomputed (join, approval, removal) from the first 9 active
 -- members by row id: their group avatar, else their user avatar. The caller passes the
@@ -18,32 +22,50 @@
 -- {'stale', uid…} (before any write) names the users whose keys are needed, and the
 -- caller sends again with them.
 --
--- create   KEYS[5..4+n] chat:user:{uid}, KEYS[5+n..4+2n] chat:user:{uid}:groups (me first)
---          ARGV[5] gid  ARGV[6] uuid  ARGV[7] name  ARGV[8] avatar
---          ARGV[9] first member row id (the next n-1 follow)  ARGV[10..] member uids, me first
---          'stale' when one of them is no longer active. Returns {'created'}.
--- rename / remark / policy   ARGV[5] the new name / remark / invite_confirm
---          'not_owner' unless the group is active and mine.
--- nickname ARGV[5] my group nickname. 'not_member' unless my row has status 1.
--- remove   KEYS[5] chat:user:{uid}:groups, KEYS[6..] avatar keys  ARGV[5] uid
---          'not_owner' unless the group is mine; 'self' for my own uid.
--- join     KEYS[5] chat:user:{joiner}  KEYS[6] chat:user:{joiner}:groups  KEYS[7..] avatar keys
---          ARGV[5] joiner  ARGV[6] inviteuser_id  ARGV[7] the new row's id
---          'group_missing' (not active), 'illegal' (I am neither the joiner nor an active
---          member), 'pending' / 'already' (the joiner has a row), 'joiner_missing',
---          'login_first' (policy 2, a visitor not invited by the owner). The owner's
---          invitation counts only when the owner calls (Fix: nobody else can claim it).
--- decide   KEYS[5] chat:user:{uid}:groups, KEYS[6..] avatar keys  ARGV[5] uid
---          ARGV[6] 'agree' | 'no'. 'not_owner'; 'illegal' when uid is not waiting.
--- leave    KEYS[5] chatlog:group_{gid}, KEYS[6..] chat:user:{uid}:groups of every member
---          when I own the group (the group is dissolved), else mine (I quit)
---          'missing' (no group), 'not_member', 'stale' (keys missing).
+-- @op create: 'stale' when one of the members is no longer active. Returns {'created'}.
+-- KEYS[5...] member_user, member_groups: for each member (me first), chat:user:{uid}
+-- and chat:user:{uid}:groups
+-- ARGV[5] group_id: the new gid
+-- ARGV[6] uuid: the group's uuid
+-- ARGV[7] name: the group's name
+-- ARGV[8] avatar: the group's avatar
+-- ARGV[9] first_row_id: the first member row's id (the next ones follow)
+-- ARGV[10...] member: the members' uids, me first
+-- @op rename, remark, policy: 'not_owner' unless the group is active and mine.
+-- ARGV[5] value: the new name, remark or invite_confirm
+-- @op nickname: 'not_member' unless my row has status 1.
+-- ARGV[5] nickname: my group nickname
+-- @op remove: 'not_owner' unless the group is mine; 'self' for my own uid.
+-- KEYS[5] user_groups: chat:user:{uid}:groups
+-- KEYS[6...] avatar_user: the avatar keys
+-- ARGV[5] user: the uid removed
+-- @op join: 'group_missing' (not active), 'illegal' (I am neither the joiner nor an
+-- active member), 'pending' / 'already' (the joiner has a row), 'joiner_missing',
+-- 'login_first' (policy 2, a visitor not invited by the owner). The owner's invitation
+-- counts only when the owner calls (nobody else can claim it).
+-- KEYS[5] joiner_user: chat:user:{joiner}
+-- KEYS[6] joiner_groups: chat:user:{joiner}:groups
+-- KEYS[7...] avatar_user: the avatar keys
+-- ARGV[5] joiner: the joiner's uid
+-- ARGV[6] inviter: inviteuser_id
+-- ARGV[7] row_id: the new row's id
+-- @op decide: 'not_owner'; 'illegal' when uid is not waiting.
+-- KEYS[5] user_groups: chat:user:{uid}:groups
+-- KEYS[6...] avatar_user: the avatar keys
+-- ARGV[5] user: the uid decided on
+-- ARGV[6] decision: 'agree' or 'no'
+-- @op leave: 'missing' (no group), 'not_member', 'stale' (keys missing).
+-- KEYS[5] history: chatlog:group_{gid}
+-- KEYS[6...] member_groups: chat:user:{uid}:groups of every member when I own the group
+-- (the group is dissolved), else mine (I quit)
+-- @end
 --
 -- Replies after a change: {result, group row JSON (API columns; for 'dissolved' as it
 -- was), my member row JSON or '', uids…}: the users the change's notice goes to.
 -- result 'OK' (rename, remark: every member but applicants), 'joined' (active members) or
 -- 'waiting' (the owner), 'agreed' (active members) or 'refused', 'dissolved' (every row)
 -- or 'quit' (the owner), 'removed', 'set' (policy, nickname).
+--@include rows
 local op, cap, now, me = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 if not tonumber(cap) or (now or '') == '' or not tonumber(me) then
   return redis.error_reply('bad_arguments')
@@ -54,42 +76,8 @@ local GROUP = { 'id', 'uuid', 'user_id', 'name', 'avatar', 'remark', 'invite_con
 local GROUP_INTEGERS = { id = true, user_id = true, invite_confirm = true, status = true, order = true, _v = true }
 local MEMBER = { 'id', 'group_id', 'user_id', 'nickname', 'avatar', 'status', 'order', 'create_time', 'update_time' }
 
--- JSON with the columns in table order (cjson would order them at random); the same
--- function as in friend_*.lua: a script cannot include another.
-local function encode(row, columns, version)
-  local parts = {}
-  for i, column in ipairs(columns) do
-    local value = row[column]
-    local text
-    if type(value) == 'number' then
-      text = string.format('%d', value)
-    elseif value == nil or value == cjson.null then
-      text = 'null'
-    else
-      text = cjson.encode(value)
-    end
-    parts[i] = cjson.encode(column) .. ':' .. text
-  end
-  if version then
-    parts[#parts + 1] = '"_v":' .. string.format('%d', version)
-  end
-  return '{' .. table.concat(parts, ',') .. '}'
-end
-
-local function event(entity, change, id, version, row)
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', cap, '*',
-    'v', 1, 'entity', entity, 'op', change, 'id', id, 'version', version, 'row', row)
-end
-
 local function read_group()
-  local flat = redis.call('HGETALL', KEYS[1])
-  if #flat == 0 then return nil end
-  local row = {}
-  for i = 1, #flat, 2 do
-    local column, value = flat[i], flat[i + 1]
-    row[column] = GROUP_INTEGERS[column] and tonumber(value) or value
-  end
-  return row
+  return read_hash_row(KEYS[1], GROUP_INTEGERS)
 end
 
 local function write_group(row)
@@ -106,7 +94,7 @@ local function write_group(row)
   fields[#fields + 1] = '_v'
   fields[#fields + 1] = row._v
   redis.call('HSET', KEYS[1], unpack(fields))
-  event('group', 'upsert', row.id, row._v, encode(row, GROUP))
+  entity_event(KEYS[4], cap, 'group', 'upsert', row.id, row._v, encode_row(row, GROUP))
 end
 
 local function read_members()
@@ -127,13 +115,13 @@ end
 local function write_member(row)
   row.update_time = now
   row._v = (row._v or 0) + 1
-  redis.call('HSET', KEYS[2], string.format('%d', row.user_id), encode(row, MEMBER, row._v))
-  event('group_user', 'upsert', row.id, row._v, encode(row, MEMBER))
+  redis.call('HSET', KEYS[2], string.format('%d', row.user_id), encode_row(row, MEMBER, row._v))
+  entity_event(KEYS[4], cap, 'group_user', 'upsert', row.id, row._v, encode_row(row, MEMBER))
 end
 
 local function delete_member(row)
   redis.call('HDEL', KEYS[2], string.format('%d', row.user_id))
-  event('group_user', 'delete', row.id, (row._v or 0) + 1, encode(row, MEMBER))
+  entity_event(KEYS[4], cap, 'group_user', 'delete', row.id, (row._v or 0) + 1, encode_row(row, MEMBER))
 end
 
 local function new_member(id, gid, uid, status)
@@ -216,7 +204,7 @@ local function members_with(row, remove)
 end
 
 local function reply(result, group, mine, recipients)
-  local out = { result, encode(group, GROUP), mine and encode(mine, MEMBER) or '' }
+  local out = { result, encode_row(group, GROUP), mine and encode_row(mine, MEMBER) or '' }
   for _, uid in ipairs(recipients or {}) do out[#out + 1] = uid end
   return out
 end
@@ -235,7 +223,7 @@ if op == 'create' then
     return redis.error_reply('bad_arguments')
   end
   for i = 1, count do
-    if redis.call('HGET', KEYS[4 + i], 'status') ~= '1' then
+    if redis.call('HGET', KEYS[3 + 2 * i], 'status') ~= '1' then
       return redis.error_reply('stale')
     end
   end
@@ -244,7 +232,7 @@ if op == 'create' then
   write_group(group)
   for i = 1, count do
     write_member(new_member(first_row + i - 1, gid, tonumber(ARGV[9 + i]), 1))
-    redis.call('ZADD', KEYS[4 + count + i], gid, gid)
+    redis.call('ZADD', KEYS[4 + 2 * i], gid, gid)
   end
   bump_members()
   return { 'created' }
@@ -419,7 +407,7 @@ if op == 'leave' then
     redis.call('ZREM', 'chat:user:' .. string.format('%d', row.user_id) .. ':groups', group.id)
   end
   redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5])
-  event('group', 'delete', group.id, (group._v or 0) + 1, encode(group, GROUP))
+  entity_event(KEYS[4], cap, 'group', 'delete', group.id, (group._v or 0) + 1, encode_row(group, GROUP))
   return reply('dissolved', group, mine, uids(rows, function() return true end))
 end
 

@@ -1,18 +1,29 @@
--- Revokes a group message (API.md, revokeMessage with its Fix): the group must be
--- active (status 1) and I must have a row in it; only the sender, within the window of
--- the STORED time. The group's stored copy (one per group) is marked isremove 1 and a
+-- Revokes a group message (docs/api.md, revokeMessage): the group must be active
+-- (status 1) and I must have a row in it; only the sender, within the window of the
+-- STORED time. The group's stored copy (one per group) is marked isremove 1 and a
 -- 'revoke' entry goes to chat:stream:messages, in one atomic step. The notice is named
 -- here, from my group nickname / avatar, else the ones the caller passes.
--- KEYS[1] chat:group:{gid}  KEYS[2] chat:group:{gid}:members  KEYS[3] chatlog:group_{gid}
--- KEYS[4] chat:stream:messages
--- ARGV[1] message id  ARGV[2] my id  ARGV[3] group id  ARGV[4] window (ms)
--- ARGV[5] stream cap (MAXLEN ~)  ARGV[6] most history entries searched
--- ARGV[7] my name (nickname or username)  ARGV[8] my avatar
--- ARGV[9] to_name  ARGV[10] to_avatar (as the client sent them)
+-- KEYS[1] group: chat:group:{gid}
+-- KEYS[2] members: chat:group:{gid}:members
+-- KEYS[3] history: chatlog:group_{gid}
+-- KEYS[4] stream: chat:stream:messages
+-- ARGV[1] id: the message id
+-- ARGV[2] me: my id
+-- ARGV[3] group: the group id
+-- ARGV[4] window: how long a message may be revoked (ms)
+-- ARGV[5] stream_cap: the stream's cap (MAXLEN ~)
+-- ARGV[6] search_limit: the most history entries searched
+-- ARGV[7] my_name: my name (nickname or username)
+-- ARGV[8] my_avatar: my avatar
+-- ARGV[9] to_name: the notice's to_name (as the client sent it)
+-- ARGV[10] to_avatar: the notice's to_avatar (as the client sent it)
 -- Returns {'revoked' | 'already', now in ms, from_name, from_avatar, member ids…}: the
 -- members the notice goes to (every row but applicants waiting for approval, me
 -- included). Errors: 'group', 'not_member', 'missing' (no such message of mine in the
 -- group), 'expired'.
+--@include clock
+--@include json
+--@include messages
 local window, cap, limit = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 if ARGV[1] == '' or not window or not cap or not limit then
   return redis.error_reply('ERR bad_arguments')
@@ -26,22 +37,7 @@ if not ok or type(myRow) ~= 'table' then
   return redis.error_reply('not_member')
 end
 
-local prefix = '{"id":"' .. ARGV[1] .. '"'
-local index, entry
-local stop = redis.call('LLEN', KEYS[3]) - 1
-local searched = 0
-while not entry and stop >= 0 and searched < limit do
-  local start = math.max(0, stop - 99)
-  local page = redis.call('LRANGE', KEYS[3], start, stop)
-  for i = #page, 1, -1 do
-    if string.sub(page[i], 1, #prefix) == prefix then
-      index, entry = start + i - 1, page[i]
-      break
-    end
-  end
-  searched = searched + #page
-  stop = start - 1
-end
+local index, entry = find_message(KEYS[3], ARGV[1], limit, true)
 if not entry then
   return redis.error_reply('missing')
 end
@@ -50,17 +46,13 @@ if not decoded or tostring(message.from_id) ~= ARGV[2] then
   return redis.error_reply('missing')
 end
 
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local now = now_ms()
 if type(message.create_time) ~= 'number' or now - message.create_time > window then
   return redis.error_reply('expired')
 end
 
-local function nonEmpty(value)
-  return type(value) == 'string' and value ~= '' and value or nil
-end
-local fromName = nonEmpty(myRow.nickname) or ARGV[7]
-local fromAvatar = nonEmpty(myRow.avatar) or ARGV[8]
+local fromName = non_empty(myRow.nickname) or ARGV[7]
+local fromAvatar = non_empty(myRow.avatar) or ARGV[8]
 local reply = {'already', now, fromName, fromAvatar}
 local flat = redis.call('HGETALL', KEYS[2])
 for i = 1, #flat, 2 do
@@ -87,10 +79,7 @@ end
 local marked = string.sub(entry, 1, at - 1) .. ',"isremove":1,"sendUUid":' .. string.sub(entry, at + #marker)
 redis.call('LSET', KEYS[3], index, marked)
 local data = '{"data":' .. cjson.encode(fromName .. ' 撤回了一条消息') .. ',"dataType":false,"otherData":null}'
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', cap, '*',
-  'v', 1, 'kind', 'revoke', 'id', ARGV[1], 'chat_type', 'group', 'type', 'systemNotice',
-  'from_id', ARGV[2], 'to_id', ARGV[3], 'from_name', fromName, 'from_avatar', fromAvatar,
-  'to_name', ARGV[9], 'to_avatar', ARGV[10], 'data', data, 'options', '{}',
-  'create_time', now, 'isremove', 1)
+message_event(KEYS[4], cap, 'revoke', ARGV[1], 'group', 'systemNotice', ARGV[2], ARGV[3], fromName, fromAvatar,
+  ARGV[9], ARGV[10], data, '{}', now, 1)
 reply[1] = 'revoked'
 return reply

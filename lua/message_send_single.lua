@@ -1,31 +1,52 @@
--- Sends one single-chat message (API.md, *Single-chat rules*), all in one atomic step:
--- checks the sender's token and account, the recipient, their blacklist and the
+-- Sends one single-chat message (docs/api.md, *Single-chat rules*), all in one atomic
+-- step: checks the sender's token and account, the recipient, their blacklist and the
 -- recipient's chatset with the per-pair quota; builds the message object with the
 -- names from remarks; appends it to both owners' history lists (capped) and to
--- chat:stream:messages; then routes it as deliver.lua does (the routing block is the
--- same: EVALSHA scripts cannot share code) or queues it offline.
+-- chat:stream:messages; then routes it (lib/routing.lua) or queues it offline.
 -- A client id makes the send idempotent: a retried send within the window answers the
--- message the first one was accepted as (found by the id KEYS[13] keeps), and nothing is
+-- message the first one was accepted as (found by the id `sent` keeps), and nothing is
 -- written or delivered again.
--- KEYS[1] chat_user_{me}  KEYS[2] chat:user:{me}  KEYS[3] chat:user:{to}
--- KEYS[4] chat:friends:{to}  KEYS[5] chat:friends:{me}  KEYS[6] chat:quota:{me}
--- KEYS[7] chatlog:chatlog_{me}_single_{to}  KEYS[8] chatlog:chatlog_{to}_single_{me}
--- KEYS[9] chat:stream:messages  KEYS[10] online_{to}  KEYS[11] chat_getmessage_{to}
--- KEYS[12] chat:nodes  KEYS[13] chat:sent:{me}:{client id} (any key when there is none)
--- KEYS[14] chat:nodes:deliveries
--- ARGV[1] message id  ARGV[2] my id  ARGV[3] recipient id  ARGV[4] message type
--- ARGV[5] data (JSON text)  ARGV[6] options (JSON text)  ARGV[7] my token, or '' when
--- the caller already checked it  ARGV[8] client id or ''  ARGV[9] client id window (s)
--- ARGV[10] history cap  ARGV[11] stream cap (MAXLEN ~)  ARGV[12] caller's node id
--- ARGV[13] dead after (ms)  ARGV[14] offline queue cap  ARGV[15] channel prefix
--- ARGV[16] 'autoreply' for the recipient's automatic Q&A answer (the asker asked for it:
--- their chatset and the pre-friendship quota are not checked nor counted), else ''
+-- KEYS[1] token: chat_user_{me}
+-- KEYS[2] sender: chat:user:{me}
+-- KEYS[3] recipient: chat:user:{to}
+-- KEYS[4] recipient_friends: chat:friends:{to}
+-- KEYS[5] sender_friends: chat:friends:{me}
+-- KEYS[6] quota: chat:quota:{me}
+-- KEYS[7] sender_history: chatlog:chatlog_{me}_single_{to}
+-- KEYS[8] recipient_history: chatlog:chatlog_{to}_single_{me}
+-- KEYS[9] stream: chat:stream:messages
+-- KEYS[10] online: online_{to}
+-- KEYS[11] queue: chat_getmessage_{to}
+-- KEYS[12] nodes: chat:nodes
+-- KEYS[13] sent: chat:sent:{me}:{client id} (any key when there is none)
+-- KEYS[14] deliveries: chat:nodes:deliveries
+-- ARGV[1] id: the new message id
+-- ARGV[2] me: my id
+-- ARGV[3] to: the recipient's id
+-- ARGV[4] type: the message type
+-- ARGV[5] data: the message data (JSON text)
+-- ARGV[6] options: the message options (JSON text)
+-- ARGV[7] token: my token, or '' when the caller already checked it
+-- ARGV[8] client_id: the client id, or ''
+-- ARGV[9] client_id_window: how long a client id is remembered (s)
+-- ARGV[10] history_cap: the history lists' cap
+-- ARGV[11] stream_cap: the stream's cap (MAXLEN ~)
+-- ARGV[12] node: the caller's node id
+-- ARGV[13] dead_after: a process without a heartbeat for this long (ms) is dead
+-- ARGV[14] queue_cap: the offline queue's cap
+-- ARGV[15] channel_prefix: 'chat:node:'
+-- ARGV[16] auto_reply: 'autoreply' for the recipient's automatic Q&A answer (the asker
+-- asked for it: their chatset and the pre-friendship quota are not checked nor counted),
+-- else ''
 -- Returns {route, argument, message JSON, history entries trimmed}: route 'local' (the
 -- caller pushes to connection `argument`), 'routed' (published to node `argument`),
 -- 'queued' (`argument` = entries the queue cap dropped) or 'duplicate'; 'local' adds the
--- last sequence published to the caller's process (as deliver.lua). Errors: 'token',
--- 'sender', 'recipient', 'blacklisted', 'blocked', 'friends_only', 'quota'; the last
--- four followed by ' user' or ' visitor' (the sender's stored role picks the text).
+-- last sequence published to the caller's process. Errors: 'token', 'sender',
+-- 'recipient', 'blacklisted', 'blocked', 'friends_only', 'quota'; the last four
+-- followed by ' user' or ' visitor' (the sender's stored role picks the text).
+--@include routing
+--@include json
+--@include messages
 local historyCap, streamCap = tonumber(ARGV[10]), tonumber(ARGV[11])
 local deadAfter, queueCap = tonumber(ARGV[13]), tonumber(ARGV[14])
 if ARGV[1] == '' or ARGV[5] == '' or ARGV[6] == '' or not historyCap or historyCap <= 0 or not streamCap
@@ -36,24 +57,12 @@ end
 if ARGV[8] ~= '' then
   -- The record holds the accepted message's id (an id, not the message: at thousands of
   -- sends a second over the window, whole messages would cost Redis gigabytes); the
-  -- message itself is found in my history from its newest end, as revoke does. Gone from
-  -- there (trimmed, or the retry names another recipient): the id alone answers.
+  -- message itself is found in my history, as revoke does. Gone from there (trimmed, or
+  -- the retry names another recipient): the id alone answers.
   local earlier = redis.call('GET', KEYS[13])
   if earlier then
-    local prefix = '{"id":"' .. earlier .. '"'
-    local stop = redis.call('LLEN', KEYS[7]) - 1
-    local floor = math.max(0, stop + 1 - historyCap)
-    while stop >= floor do
-      local start = math.max(floor, stop - 99)
-      local page = redis.call('LRANGE', KEYS[7], start, stop)
-      for i = #page, 1, -1 do
-        if string.sub(page[i], 1, #prefix) == prefix then
-          return {'duplicate', '', page[i], 0}
-        end
-      end
-      stop = start - 1
-    end
-    return {'duplicate', '', prefix .. '}', 0}
+    local _, entry = find_message(KEYS[7], earlier, historyCap, false)
+    return {'duplicate', '', entry or ('{"id":"' .. earlier .. '"}'), 0}
   end
 end
 if ARGV[7] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[7] then
@@ -106,22 +115,11 @@ elseif ARGV[16] ~= 'autoreply' then
 end
 
 -- Accepted. Names: the reader's remark for the other side, else nickname, else username.
-local function nonEmpty(value)
-  return type(value) == 'string' and value ~= '' and value or nil
-end
 local myRowOfThem = row(redis.call('HGET', KEYS[5], ARGV[3]))
-local fromName = nonEmpty(theirRowOfMe and theirRowOfMe.nickname) or nonEmpty(me[3]) or me[4] or ''
-local toName = nonEmpty(myRowOfThem and myRowOfThem.nickname) or nonEmpty(to[2]) or to[3] or ''
+local fromName = non_empty(theirRowOfMe and theirRowOfMe.nickname) or non_empty(me[3]) or me[4] or ''
+local toName = non_empty(myRowOfThem and myRowOfThem.nickname) or non_empty(to[2]) or to[3] or ''
 
-local escapes = { ['"'] = '\\"', ['\\'] = '\\\\', ['\b'] = '\\b', ['\f'] = '\\f', ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t' }
-local function quote(text)
-  return '"' .. (string.gsub(text, '[%c"\\]', function(c)
-    return escapes[c] or string.format('\\u%04x', string.byte(c))
-  end)) .. '"'
-end
-
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local now = now_ms()
 local message = '{"id":' .. quote(ARGV[1]) .. ',"from_id":' .. ARGV[2] .. ',"from_name":' .. quote(fromName)
   .. ',"from_avatar":' .. quote(me[5] or '') .. ',"to_id":' .. ARGV[3] .. ',"to_name":' .. quote(toName)
   .. ',"to_avatar":' .. quote(to[4] or '') .. ',"chatType":"single","type":' .. quote(ARGV[4])
@@ -136,38 +134,15 @@ for _, history in ipairs({KEYS[7], KEYS[8]}) do
     trimmed = trimmed + length - historyCap
   end
 end
-redis.call('XADD', KEYS[9], 'MAXLEN', '~', streamCap, '*',
-  'v', 1, 'kind', 'message', 'id', ARGV[1], 'chat_type', 'single', 'type', ARGV[4],
-  'from_id', ARGV[2], 'to_id', ARGV[3], 'from_name', fromName, 'from_avatar', me[5] or '',
-  'to_name', toName, 'to_avatar', to[4] or '', 'data', ARGV[5], 'options', ARGV[6],
-  'create_time', now, 'isremove', 0)
+message_event(KEYS[9], streamCap, 'message', ARGV[1], 'single', ARGV[4], ARGV[2], ARGV[3], fromName, me[5] or '',
+  toName, to[4] or '', ARGV[5], ARGV[6], now, 0)
 if ARGV[8] ~= '' then
   redis.call('SET', KEYS[13], ARGV[1], 'EX', ARGV[9])
 end
 
--- Routing, as in deliver.lua.
-local target = redis.call('GET', KEYS[10])
-if target then
-  local node, conn = string.match(target, '^([^:]+):(.+)$')
-  local beat = node and redis.call('ZSCORE', KEYS[12], node)
-  if beat and now - tonumber(beat) <= deadAfter then
-    if node == ARGV[12] then
-      return {'local', conn, message, trimmed, tonumber(redis.call('HGET', KEYS[14], node) or '0')}
-    end
-    local sequence = redis.call('HINCRBY', KEYS[14], node, 1)
-    local envelope = 'deliver ' .. ARGV[3] .. ':' .. conn .. ' ' .. sequence .. '\n' .. message
-    if redis.call('PUBLISH', ARGV[15] .. node, envelope) > 0 then
-      return {'routed', node, message, trimmed}
-    end
-    redis.call('HINCRBY', KEYS[14], node, -1)
-  else
-    redis.call('DEL', KEYS[10])
-  end
+local route, argument, after = route_one(ARGV[3], message, KEYS[10], KEYS[11], KEYS[12], KEYS[14], ARGV[12],
+  deadAfter, queueCap, ARGV[15], nil, now)
+if route == 'local' then
+  return {route, argument, message, trimmed, after}
 end
-local length = redis.call('RPUSH', KEYS[11], message)
-local dropped = 0
-if length > queueCap then
-  dropped = length - queueCap
-  redis.call('LTRIM', KEYS[11], dropped, -1)
-end
-return {'queued', dropped, message, trimmed}
+return {route, argument, message, trimmed}

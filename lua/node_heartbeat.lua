@@ -2,14 +2,17 @@
 -- liveness never depends on the clocks of the bridge hosts agreeing. Entries silent
 -- for longer than ARGV[2] ms are pruned, which bounds the zset, and their delivery
 -- sequences with them.
--- KEYS[1] chat:nodes  KEYS[2] chat:nodes:deliveries  ARGV[1] node id  ARGV[2] prune after (ms)
+-- KEYS[1] nodes: chat:nodes
+-- KEYS[2] deliveries: chat:nodes:deliveries
+-- ARGV[1] node: the node id
+-- ARGV[2] prune_after: entries silent for longer than this (ms) are removed
 -- Returns how many nodes are registered.
+--@include clock
 local prune = tonumber(ARGV[2])
 if ARGV[1] == '' or not prune or prune <= 0 then
   return redis.error_reply('ERR bad_arguments')
 end
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local now = now_ms()
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - prune), 'LIMIT', 0, 1000)
 if #gone > 0 then

@@ -9,11 +9,20 @@
 --  4. the previous target is returned for a kick when it connected with another token
 --     (a new login); with the same token (a reconnect race) it is left alone
 --  5. the offline queue is taken whole: the caller pushes it before anything live
--- KEYS[1] chat_user_{id}  KEYS[2] chat:user:{id}  KEYS[3] online_{id}
--- KEYS[4] chat:online:token:{id}  KEYS[5] chat_getmessage_{id}  KEYS[6] chat:nodes
--- ARGV[1] token  ARGV[2] target '{node}:{conn}'  ARGV[3] token id  ARGV[4] ttl (ms)
--- ARGV[5] node id (the target's)
--- Returns {previous target to kick or '', queued message 1, 2, ...}.
+-- KEYS[1] token: chat_user_{id}
+-- KEYS[2] user: chat:user:{id}
+-- KEYS[3] online: online_{id}
+-- KEYS[4] online_token: chat:online:token:{id}
+-- KEYS[5] queue: chat_getmessage_{id}
+-- KEYS[6] nodes: chat:nodes
+-- ARGV[1] token: the token the connection presented
+-- ARGV[2] target: '{node}:{conn}'
+-- ARGV[3] token_id: the id of that token
+-- ARGV[4] ttl: how long the registration lives without a refresh (ms)
+-- ARGV[5] node: the target's node id
+-- Returns {previous target to kick or '', queued message 1, 2, ...}. Errors: 'token',
+-- 'missing', 'disabled'.
+--@include clock
 local ttl = tonumber(ARGV[4])
 if ARGV[1] == '' or ARGV[2] == '' or ARGV[3] == '' or ARGV[5] == '' or not ttl or ttl <= 0 then
   return redis.error_reply('ERR bad_arguments')
@@ -33,8 +42,7 @@ local previous = redis.call('GET', KEYS[3])
 local previousToken = redis.call('GET', KEYS[4])
 redis.call('SET', KEYS[3], ARGV[2], 'PX', ttl)
 redis.call('SET', KEYS[4], ARGV[3], 'PX', ttl)
-local time = redis.call('TIME')
-redis.call('ZADD', KEYS[6], tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000), ARGV[5])
+redis.call('ZADD', KEYS[6], now_ms(), ARGV[5])
 
 local kick = ''
 if previous and previous ~= ARGV[2] and previousToken ~= ARGV[3] then

@@ -4,8 +4,9 @@
 -- taken for dead during a stall — is claimed again, and the caller then flushes that
 -- user's offline queue, where messages went meanwhile; one that points elsewhere (a
 -- newer connection) is left alone.
--- KEYS[1..n] online_{id}  KEYS[n+1..2n] chat:online:token:{id}
--- ARGV[1] ttl (ms)  ARGV[2..n+1] targets '{node}:{conn}'  ARGV[n+2..2n+1] token ids
+-- KEYS[1...] online, online_token: for each connection, online_{id} and chat:online:token:{id}
+-- ARGV[1] ttl: how long a registration lives without a refresh (ms)
+-- ARGV[2...] target, token_id: for each connection, '{node}:{conn}' and its token id
 -- Returns one integer per connection: 1 refreshed, 2 claimed again, 0 not the target.
 local ttl = tonumber(ARGV[1])
 local n = #KEYS / 2
@@ -14,14 +15,16 @@ if not ttl or ttl <= 0 or #KEYS % 2 ~= 0 or #ARGV ~= 2 * n + 1 then
 end
 local result = {}
 for i = 1, n do
-  local current = redis.call('GET', KEYS[i])
-  if current == ARGV[i + 1] then
-    redis.call('PEXPIRE', KEYS[i], ttl)
-    redis.call('PEXPIRE', KEYS[n + i], ttl)
+  local online, token = KEYS[2 * i - 1], KEYS[2 * i]
+  local target, tokenID = ARGV[2 * i], ARGV[2 * i + 1]
+  local current = redis.call('GET', online)
+  if current == target then
+    redis.call('PEXPIRE', online, ttl)
+    redis.call('PEXPIRE', token, ttl)
     result[i] = 1
   elseif not current then
-    redis.call('SET', KEYS[i], ARGV[i + 1], 'PX', ttl)
-    redis.call('SET', KEYS[n + i], ARGV[n + i + 1], 'PX', ttl)
+    redis.call('SET', online, target, 'PX', ttl)
+    redis.call('SET', token, tokenID, 'PX', ttl)
     result[i] = 2
   else
     result[i] = 0

@@ -1,6 +1,8 @@
 -- A closing connection stops being its user's delivery target, but only if it still is
 -- (compare-and-delete, WEBSOCKET.md *Fix*): an old socket never unregisters a newer one.
--- KEYS[1] online_{id}  KEYS[2] chat:online:token:{id}  ARGV[1] target '{node}:{conn}'
+-- KEYS[1] online: online_{id}
+-- KEYS[2] online_token: chat:online:token:{id}
+-- ARGV[1] target: '{node}:{conn}'
 -- Returns 1 when the keys were removed, 0 when they belong to someone else.
 if ARGV[1] == '' then
   return redis.error_reply('ERR bad_arguments')

@@ -1,13 +1,20 @@
 -- Registers an account atomically: claims the username and uuid indexes (SET NX, so
 -- of two concurrent registrations of one username exactly one succeeds), writes the
 -- user and user_info rows, and appends both entity events to the entities stream.
--- KEYS[1] chat:user:name:{username}  KEYS[2] chat:user:uuid:{uuid}
--- KEYS[3] chat:user:{id}  KEYS[4] chat:userinfo:{id}  KEYS[5] chat:stream:entities
--- KEYS[6] chat:user:names (the username search index)
--- KEYS[7] chat:user:device:{deviceId}, for an account bound to a device (optional)
--- ARGV[1] user id  ARGV[2] user_info id  ARGV[3] user row (JSON)
--- ARGV[4] user_info row (JSON)  ARGV[5] stream hard cap (MAXLEN ~)
--- Returns 'OK', or the error 'username_taken' / 'device_taken'.
+-- KEYS[1] username: chat:user:name:{username}
+-- KEYS[2] uuid: chat:user:uuid:{uuid}
+-- KEYS[3] user: chat:user:{id}
+-- KEYS[4] user_info: chat:userinfo:{id}
+-- KEYS[5] stream: chat:stream:entities
+-- KEYS[6] names: chat:user:names (the username search index)
+-- KEYS[7...] device: chat:user:device:{deviceId}, for an account bound to a device
+-- ARGV[1] id: the user id
+-- ARGV[2] info_id: the user_info id
+-- ARGV[3] user_row: the user row (JSON)
+-- ARGV[4] info_row: the user_info row (JSON)
+-- ARGV[5] stream_cap: the entities stream's hard cap (MAXLEN ~)
+-- Returns 'OK', or the error 'username_taken' / 'uuid_taken' / 'device_taken'.
+--@include rows
 if redis.call('SET', KEYS[1], ARGV[1], 'NX') == false then
   return redis.error_reply('username_taken')
 end
@@ -36,8 +43,6 @@ end
 redis.call('ZADD', KEYS[6], 0, cjson.decode(ARGV[3]).username)
 write_row(KEYS[3], ARGV[3])
 write_row(KEYS[4], ARGV[4])
-redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*',
-  'v', 1, 'entity', 'user', 'op', 'upsert', 'id', ARGV[1], 'version', 1, 'row', ARGV[3])
-redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*',
-  'v', 1, 'entity', 'user_info', 'op', 'upsert', 'id', ARGV[2], 'version', 1, 'row', ARGV[4])
+entity_event(KEYS[5], ARGV[5], 'user', 'upsert', ARGV[1], 1, ARGV[3])
+entity_event(KEYS[5], ARGV[5], 'user_info', 'upsert', ARGV[2], 1, ARGV[4])
 return redis.status_reply('OK')

@@ -1,17 +1,23 @@
 -- Changes columns of a user row, checks first, event after: every change of a `user`
 -- row (login, password, profile, settings, a visitor becoming a user) goes through
 -- here, so none can happen without its entity event.
--- KEYS[1] chat:user:{id}  KEYS[2] chat:stream:entities  KEYS[3] chat_user_{id}
--- KEYS[4] chat:user:name:{new username}  KEYS[5] chat:user:name:{current username}
--- KEYS[6] chat:user:names (the username search index)
--- ARGV[1] stream hard cap (MAXLEN ~)
--- ARGV[2] '1' to require an active account (status 1), '0' to require only that it exists
--- ARGV[3] the password hash the caller verified, or '' for no check
--- ARGV[4] a token to store as the account's only valid one, or ''
--- ARGV[5] a new username (claimed in KEYS[4], KEYS[5] released), or ''
--- ARGV[6..] column, value, column, value…
+-- KEYS[1] user: chat:user:{id}
+-- KEYS[2] stream: chat:stream:entities
+-- KEYS[3] token: chat_user_{id}
+-- KEYS[4] new_username: chat:user:name:{new username}
+-- KEYS[5] old_username: chat:user:name:{current username}
+-- KEYS[6] names: chat:user:names (the username search index)
+-- ARGV[1] stream_cap: the entities stream's hard cap (MAXLEN ~)
+-- ARGV[2] require_active: '1' to require an active account (status 1), '0' to require
+-- only that it exists
+-- ARGV[3] password: the password hash the caller verified, or '' for no check
+-- ARGV[4] token: a token to store as the account's only valid one, or ''
+-- ARGV[5] username: a new username (claimed in `new_username`, `old_username`
+-- released), or ''
+-- ARGV[6...] column, value: the columns to set
 -- Returns the row as a flat field/value array, or the error 'unavailable' /
 -- 'password_changed' / 'username_taken'.
+--@include rows
 local status = redis.call('HGET', KEYS[1], 'status')
 if status == false or (ARGV[2] == '1' and status ~= '1') then
   return redis.error_reply('unavailable')
@@ -49,6 +55,5 @@ for i = 1, #flat, 2 do
     row[column] = integers[column] and tonumber(value) or value
   end
 end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*',
-  'v', 1, 'entity', 'user', 'op', 'upsert', 'id', row.id, 'version', version, 'row', cjson.encode(row))
+entity_event(KEYS[2], ARGV[1], 'user', 'upsert', row.id, version, cjson.encode(row))
 return flat

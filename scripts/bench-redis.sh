@@ -32,8 +32,8 @@ install_traps cleanup
 
 PORT=$(free_port)
 start_redis "$TMP/redis" "$PORT"
-# The exact bytes of the file, as the bridge loads them.
-SHA=$(redis-cli -p "$PORT" -x script load < lua/node_heartbeat.lua)
+# The exact bytes the bridge loads: the file with its lua/lib includes (docs/scripts.md).
+SHA=$("$BENCH" --print-script node_heartbeat | redis-cli -p "$PORT" -x script load)
 
 
 redis_benchmark() { # depth requests command...
@@ -75,6 +75,8 @@ for workload in set evalsha; do
         printf '%s\n' "$row"
     done
 done
+printf '\nencode-send (the client'"'"'s own work for one single-chat send, no Redis): %s\n' \
+    "$("$BENCH" --command encode-send --requests 200000 | tail -1)"
 cat <<'NOTE'
 
 swift-async: RedisClient.send / pipeline awaited from Swift tasks on the global executor.

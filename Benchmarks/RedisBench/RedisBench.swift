@@ -18,10 +18,11 @@ struct RedisBench: AsyncParsableCommand {
     enum Workload: String, ExpressibleByArgument, CaseIterable {
         case set, evalsha
         case sendSingle = "send-single"
+        case encodeSend = "encode-send"
     }
 
     @Option(help: "Redis URL.") var url = "redis://127.0.0.1:6379/0"
-    @Option(help: "set, evalsha (the node_heartbeat script of lua/) or send-single (message_send_single for --pairs: the ceiling of scripts/bench-chat.sh).")
+    @Option(help: "set, evalsha (the node_heartbeat script of lua/), send-single (message_send_single for --pairs: the ceiling of scripts/bench-chat.sh) or encode-send (the client's work for one send, no Redis: --requests iterations).")
     var command: Workload = .set
     @Option(help: "Commands in flight per connection (redis-benchmark -P).") var depth = 1
     @Option(help: "Connections (redis-benchmark -c).") var connections = 50
@@ -41,7 +42,18 @@ struct RedisBench: AsyncParsableCommand {
     @Option(help: "send-single: three heartbeats of the bridge (HEARTBEAT_MS × 3).") var deadAfterMs = 15000
     @Option(help: "send-single: OFFLINE_QUEUE_CAP of the bridge.") var queueCap = 5000
 
+    @Option(help: "Print the assembled source of this lua/ script (as embedded) and exit.") var printScript: String?
+
     func run() async throws {
+        if let name = printScript {
+            guard let source = LuaScripts.source(named: name) else { throw ValidationError("no script \(name)") }
+            FileHandle.standardOutput.write(Data(source))
+            return
+        }
+        if command == .encodeSend {
+            EncodeSend.run(iterations: requests)
+            return
+        }
         var configuration = try RedisConfiguration(url: url)
         configuration.poolSize = connections
         configuration.commandTimeout = .seconds(30)
@@ -61,7 +73,7 @@ struct RedisBench: AsyncParsableCommand {
         let command: RedisCommand = switch self.command {
         case .set: RedisCommand("SET", "bench:key", "xxx")
         case .evalsha: RedisCommand("EVALSHA", heartbeat.sha, 2, "bench:nodes", "bench:nodes:deliveries", "node-1", 1_700_000_000_000)
-        case .sendSingle: fatalError("handled above")
+        case .sendSingle, .encodeSend: fatalError("handled above")
         }
         let perClient = requests / connections / depth
         // Warm every connection up before the clock starts, as redis-benchmark does.

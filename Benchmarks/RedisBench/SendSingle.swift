@@ -1,3 +1,4 @@
+import ChatScripts
 import Foundation
 import Model
 import NIOCore
@@ -10,7 +11,7 @@ import Glibc
 
 /// The ceiling of the chat benchmark (scripts/bench-chat.sh): `lua/message_send_single.lua`
 /// driven straight at Redis, pipelined, for the pairs the end-to-end client connected —
-/// with the keys and arguments `MessageSender.invocation` builds for a WebSocket send
+/// with the contract (`SendSingleMessage`) `MessageSender` builds for a WebSocket send
 /// frame (the sender's token to check, a client id), so Redis does exactly the work it
 /// does for one of the bridge's sends. The recipients are connected to the bridge while
 /// this runs: their `online_{id}` names the bridge's node, which is passed as the
@@ -36,6 +37,7 @@ struct SendSingleWorkload: Sendable {
     let pairs: [Pair]
     let node: String
     let policy: Policy
+    let settings: SendSettings
     /// Client ids `r{pid}-{n}`: never one the end-to-end client (`w…`) or another run used.
     private let clientIDPrefix = "r\(getpid())-"
 
@@ -59,37 +61,32 @@ struct SendSingleWorkload: Sendable {
             nodes.insert(String(node))
         }
         guard nodes.count == 1, let node = nodes.first else { throw BenchFailure("recipients online on several nodes: \(nodes)") }
-        return SendSingleWorkload(sha: sha, pairs: pairs, node: node, policy: policy)
+        return SendSingleWorkload(
+            sha: sha, pairs: pairs, node: node, policy: policy,
+            settings: SendSettings(
+                clientIDWindow: Int64(policy.clientIDWindowSeconds), historyCap: policy.historyCap,
+                streamCap: policy.streamCap, node: node, deadAfter: Int64(policy.deadAfterMilliseconds),
+                queueCap: policy.offlineQueueCap
+            )
+        )
     }
 
     /// `EVALSHA` of the send script for the `number`th message (pairs in turn), as
-    /// `MessageSender.invocation` builds it for a WebSocket send frame.
+    /// `MessageSender` builds it for a WebSocket send frame.
     func command(_ number: Int) -> RedisCommand {
+        call(number).command("EVALSHA", sha)
+    }
+
+    /// The send of the `number`th message, as the bridge's contract.
+    func call(_ number: Int) -> SendSingleMessage {
         let pair = pairs[number % pairs.count]
-        let me = pair.sender
-        let to = pair.recipient
-        let clientID = clientIDPrefix + String(number)
-        let keys: [any RedisArgument] = [
-            RedisKeys.userToken(me), RedisKeys.user(me), RedisKeys.user(to), RedisKeys.friends(to), RedisKeys.friends(me),
-            RedisKeys.quota(me), RedisKeys.singleHistory(owner: me, peer: to), RedisKeys.singleHistory(owner: to, peer: me),
-            StreamName.messages, RedisKeys.online(to), RedisKeys.offlineQueue(to), RedisKeys.nodes,
-            RedisKeys.sentByClientID(me, clientID), RedisKeys.nodeDeliveries,
-        ]
         // `data` as the bridge stores a string: its JSON text, the size of the client's marker.
         let data = "\"#0:\(number % pairs.count):\(number):\(1_000_000_000_000 + number)\""
-        let arguments: [any RedisArgument] = [
-            UUID().uuidString.lowercased(), String(me), String(to), "text", data, "null",
-            pair.token, clientID, String(policy.clientIDWindowSeconds),
-            String(policy.historyCap), String(policy.streamCap), node,
-            String(policy.deadAfterMilliseconds), String(policy.offlineQueueCap),
-            RedisKeys.nodeChannelPrefix,
-        ]
-        var command = RedisCommandArguments("EVALSHA")
-        command.append(sha)
-        command.append(keys.count)
-        for key in keys { key.append(to: &command) }
-        for argument in arguments { argument.append(to: &command) }
-        return RedisCommand(arguments: command)
+        return SendSingleMessage(
+            messageID: UUID().uuidString.lowercased(), sender: pair.sender, recipient: pair.recipient, type: "text",
+            data: Array(data.utf8), options: Array("null".utf8), uncheckedToken: pair.token,
+            clientID: clientIDPrefix + String(number), isAutoReply: false, settings: settings
+        )
     }
 }
 
@@ -114,10 +111,16 @@ struct SendTally: Sendable {
     var cpu: (redis: Double?, client: Double?, machine: Double?) = (nil, nil, nil)
 
     mutating func count(_ reply: RedisReply) {
-        if let parts = reply.array, parts.count >= 4, let route = parts[0].string {  // 5 when local (the sequence)
-            if route == "local" { local += 1 } else { other += 1 }
-            if route != "local", firstProblem == nil { firstProblem = "route \(route)" }
-        } else {
+        switch try? SendSingleMessage.decode(RedisFlatReply(reply)) {
+        case .accepted(_, .local, _):
+            local += 1
+        case .accepted(_, let route, _):
+            other += 1
+            if firstProblem == nil { firstProblem = "route \(route)" }
+        case .duplicate:
+            other += 1
+            if firstProblem == nil { firstProblem = "route duplicate" }
+        case .refused, nil:
             refused += 1
             if firstProblem == nil { firstProblem = "\(reply)" }
         }

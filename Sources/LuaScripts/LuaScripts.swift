@@ -1,6 +1,7 @@
 import Foundation
 
-/// The repository's `lua/` scripts, embedded at build time (see Plugins/EmbedLua): the
+/// The repository's `lua/` scripts, assembled with the `lua/lib/` helpers they include
+/// and embedded at build time (see Plugins/EmbedLua and docs/scripts.md): the
 /// program runs exactly the bytes of the files it was built from, and never reads the
 /// working directory to find them.
 public enum LuaScripts {

@@ -60,6 +60,14 @@ public final class RedisClient: Sendable {
         try await request(command, isolation: isolation, RedisResponder.flat)
     }
 
+    /// The same as ``sendFlat(_:isolation:)`` for code on an event loop (channel
+    /// handlers): no task, no continuation; the reply completes on `eventLoop`.
+    public func sendFlat(_ command: RedisCommand, on eventLoop: any EventLoop) -> EventLoopFuture<RedisFlatReply> {
+        let promise = eventLoop.makePromise(of: RedisFlatReply.self)
+        submit(CollectionOfOne(command), .flatPromise(promise))
+        return promise.futureResult
+    }
+
     /// One command, its reply handed to the continuation the responder wraps.
     private func request<Reply: Sendable>(
         _ command: RedisCommand, isolation: isolated (any Actor)?,

@@ -16,12 +16,15 @@ struct RedisRequest: Sendable {
 enum RedisResponder: Sendable {
     case single(CheckedContinuation<RedisReply, any Error>)
     case flat(CheckedContinuation<RedisFlatReply, any Error>)
+    /// A flat reply for code on an event loop (no task, no continuation).
+    case flatPromise(EventLoopPromise<RedisFlatReply>)
     case batch(RedisReplyCollector)
 
     func fail(_ error: RedisError) {
         switch self {
         case .single(let continuation): continuation.resume(throwing: error)
         case .flat(let continuation): continuation.resume(throwing: error)
+        case .flatPromise(let promise): promise.fail(error)
         case .batch(let collector): collector.complete(.failure(error))
         }
     }

@@ -68,6 +68,9 @@ final class RedisRequestHandler: ChannelInboundHandler {
             case .flat(let continuation):
                 inFlight.removeFirst()
                 continuation.resume(returning: reply)
+            case .flatPromise(let promise):
+                inFlight.removeFirst()
+                promise.succeed(reply)
             case .batch(let collector):
                 // Dequeue before completing: completion may run callbacks that re-enter
                 // this handler (a handshake's callback sends the queued requests).

@@ -13,6 +13,33 @@ public struct RedisScript: Sendable, Hashable {
     }
 }
 
+/// One call of a Lua script as a value, as valkey-swift declares a command: its keys and
+/// arguments, written straight into the command, and its reply, read from the flat
+/// reply tape into a type of its own.
+public protocol RedisScriptCall: Sendable {
+    associatedtype Reply: Sendable
+    /// The script's name (`lua/{name}.lua`).
+    static var scriptName: String { get }
+    /// How many of the values `encode` writes are keys (they come first).
+    var keyCount: Int { get }
+    /// Writes the keys, then the arguments.
+    func encode(into arguments: inout RedisCommandArguments)
+    /// Reads the script's reply; a reply of no known form throws.
+    static func decode(_ reply: RedisFlatReply) throws(RedisError) -> Reply
+}
+
+extension RedisScriptCall {
+    /// The call as `EVALSHA sha …` (or `EVAL source …`): for a caller that pipelines
+    /// calls itself (``RedisScripts/run(_:isolation:)`` also handles `NOSCRIPT`).
+    public func command(_ verb: String, _ script: some RedisArgument) -> RedisCommand {
+        var command = RedisCommandArguments(verb)
+        script.append(to: &command)
+        command.append(keyCount)
+        encode(into: &command)
+        return RedisCommand(arguments: command)
+    }
+}
+
 /// The scripts a program runs, by name. Calls go out as `EVALSHA`; when Redis answers
 /// `NOSCRIPT` (restarted, `SCRIPT FLUSH`, failover) the call is repeated once as `EVAL`
 /// with the source, which also puts the script back into Redis' cache.
@@ -70,6 +97,39 @@ public struct RedisScripts: Sendable {
                 return client.pipeline([command("EVAL", script.source, keys: keys, arguments: arguments)], on: eventLoop)
                     .map { $0[0] }
             }
+    }
+
+    /// Runs a script call and reads its reply (an error reply the call does not know
+    /// throws `.server`).
+    public func run<Call: RedisScriptCall>(
+        _ call: Call, isolation: isolated (any Actor)? = #isolation
+    ) async throws(RedisError) -> Call.Reply {
+        guard let script = scripts[Call.scriptName] else { throw .unknownScript(Call.scriptName) }
+        let reply = try await client.sendFlat(call.command("EVALSHA", script.sha), isolation: isolation)
+        guard Self.isNoScript(reply) else { return try Call.decode(reply) }
+        client.noteScriptReload()
+        return try Call.decode(try await client.sendFlat(call.command("EVAL", script.source), isolation: isolation))
+    }
+
+    /// The same as `run(_:)` for code on an event loop (channel handlers): no task, no
+    /// continuation; the reply completes on `eventLoop`.
+    public func run<Call: RedisScriptCall>(_ call: Call, on eventLoop: any EventLoop) -> EventLoopFuture<Call.Reply> {
+        guard let script = scripts[Call.scriptName] else {
+            return eventLoop.makeFailedFuture(RedisError.unknownScript(Call.scriptName))
+        }
+        let client = client
+        return client.sendFlat(call.command("EVALSHA", script.sha), on: eventLoop)
+            .flatMap { reply in
+                guard Self.isNoScript(reply) else { return eventLoop.makeSucceededFuture(reply) }
+                client.noteScriptReload()
+                return client.sendFlat(call.command("EVAL", script.source), on: eventLoop)
+            }
+            .flatMapThrowing { reply in try Call.decode(reply) }
+    }
+
+    private static func isNoScript(_ reply: RedisFlatReply) -> Bool {
+        guard reply.kind(at: reply.root) == .error, let range = reply.byteRange(at: reply.root) else { return false }
+        return reply.bytes[range].starts(with: "NOSCRIPT".utf8)
     }
 
     private func command(

@@ -1,3 +1,4 @@
+import ChatScripts
 import Foundation
 import Logging
 import LuaScripts

@@ -1,3 +1,4 @@
+import ChatScripts
 import Foundation
 import Model
 import RedisClient
@@ -15,13 +16,6 @@ package struct AccountStore: Sendable {
         case unavailable
         /// The password changed between the check and the write: try again.
         case passwordChanged = "password_changed"
-
-        /// Throws the refusal a script's error reply names, or the reply's error.
-        static func check(_ reply: RedisReply) throws {
-            guard let message = reply.errorMessage else { return }
-            if let refusal = allCases.first(where: { message.contains($0.rawValue) }) { throw refusal }
-            throw RedisError.server(message)
-        }
     }
 
     let scripts: RedisScripts
@@ -64,28 +58,22 @@ package struct AccountStore: Sendable {
             id: Int(userID), uuid: UUID().uuidString.lowercased(), username: username, password: passwordHash,
             avatar: avatar, role: role, createTime: created, registerTime: TimeFormat.iso(now)
         )
-        var keys: [any RedisArgument] = [
-            RedisKeys.userByName(username), RedisKeys.userByUUID(user.uuid), RedisKeys.user(user.id),
-            RedisKeys.userInfo(user.id), StreamName.entities, RedisKeys.userNames,
-        ]
-        if let device {
-            device.apply(to: &user)
-            keys.append(RedisKeys.userByDevice(device.deviceID))
-        }
+        if let device { device.apply(to: &user) }
         let info: JSONValue = [
             "id": .integer(infoID), "user_id": .integer(userID), "gender": "unknown", "birthday": .null, "bio": "",
             "location": "", "website": "", "order": 50, "create_time": .string(created), "update_time": .string(created),
         ]
-        let reply = try await scripts.run(
-            "user_register",
-            keys: keys,
-            arguments: [
-                String(userID), String(infoID), JSONSerializer.string(.object(user.json(includingPassword: true))),
-                JSONSerializer.string(info), String(streamCap),
-            ]
-        )
-        try Refusal.check(reply)
-        return user
+        let reply = try await scripts.run(RegisterUser(
+            userID: user.id, infoID: Int(infoID), username: username, uuid: user.uuid, deviceID: device?.deviceID,
+            userRow: JSONSerializer.string(.object(user.json(includingPassword: true))), infoRow: JSONSerializer.string(info),
+            streamCap: streamCap
+        ))
+        switch reply {
+        case .registered: return user
+        case .refused(.usernameTaken): throw Refusal.usernameTaken
+        case .refused(.deviceTaken): throw Refusal.deviceTaken
+        case .refused(.uuidTaken): throw RedisError.server(RegisterUser.Refusal.uuidTaken.rawValue)
+        }
     }
 
     /// Records a login, with any other columns to change in the same write, and makes
@@ -107,21 +95,19 @@ package struct AccountStore: Sendable {
         _ user: UserRow, requireActive: Bool, verifiedHash: String? = nil, token: String? = nil,
         newUsername: String? = nil, columns: [(String, String)], now: Date = Date()
     ) async throws -> UserRow {
-        let keys: [any RedisArgument] = [
-            RedisKeys.user(user.id), StreamName.entities, RedisKeys.userToken(user.id),
-            RedisKeys.userByName(newUsername ?? user.username), RedisKeys.userByName(user.username), RedisKeys.userNames,
-        ]
-        var arguments: [any RedisArgument] = [
-            String(streamCap), requireActive ? "1" : "0", verifiedHash ?? "", token ?? "", newUsername ?? "",
-        ]
-        for (column, value) in columns + [("update_time", TimeFormat.rowTime(now))] {
-            arguments.append(column)
-            arguments.append(value)
+        let reply = try await scripts.run(UpdateUser(
+            userID: user.id, username: user.username, streamCap: streamCap, requireActive: requireActive,
+            verifiedHash: verifiedHash, token: token, newUsername: newUsername,
+            columns: columns + [("update_time", TimeFormat.rowTime(now))]
+        ))
+        switch reply {
+        case .updated(let row):
+            guard let row = UserRow(hash: row) else { throw Refusal.unavailable }
+            return row
+        case .refused(.unavailable): throw Refusal.unavailable
+        case .refused(.passwordChanged): throw Refusal.passwordChanged
+        case .refused(.usernameTaken): throw Refusal.usernameTaken
         }
-        let reply = try await scripts.run("user_update", keys: keys, arguments: arguments)
-        try Refusal.check(reply)
-        guard let row = UserRow(hash: reply.fieldValues) else { throw Refusal.unavailable }
-        return row
     }
 
     func currentToken(of userID: Int) async throws -> String? {

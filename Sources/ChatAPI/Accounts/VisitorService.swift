@@ -1,4 +1,5 @@
 import ChatGateway
+import ChatScripts
 import Foundation
 import Model
 import RedisClient
@@ -29,15 +30,13 @@ package struct VisitorService: Sendable {
         let nowMilliseconds = Int64(now.timeIntervalSince1970 * 1000)
         guard let sent = Int64(timestamp), nowMilliseconds - sent <= maximumAge else { throw APIFailure(Self.expired) }
         guard Self.isDeviceID(deviceID) else { throw APIFailure(Self.badDevice) }
-        let allowed: RedisReply
+        let allowed: CountVisitorCall.Reply
         do {
-            allowed = try await store.scripts.run(
-                "visitor_rate", keys: [RedisKeys.visitorCalls(deviceID)], arguments: ["3600", String(callsPerHour)]
-            )
+            allowed = try await store.scripts.run(CountVisitorCall(deviceID: deviceID, windowSeconds: 3600, limit: callsPerHour))
         } catch {
             throw APIFailure(AccountService.loginFailed)
         }
-        guard allowed == .integer(1) else { throw APIFailure(Self.tooFrequent) }
+        guard allowed == .allowed else { throw APIFailure(Self.tooFrequent) }
     }
 
     /// `^[\w-]{36}$` with JavaScript's ASCII `\w`.

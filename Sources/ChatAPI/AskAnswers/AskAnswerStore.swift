@@ -1,3 +1,4 @@
+import ChatScripts
 import Foundation
 import Model
 import RedisClient
@@ -6,13 +7,8 @@ import RedisClient
 /// in `chat:user:{uid}:askanswers`, and `chat:askanswer:{id}` → owner. Every change goes
 /// through `lua/askanswer_change.lua`, which appends the entity event in the same step.
 package struct AskAnswerStore: Sendable {
-    /// Why the script refused a change: its short codes.
-    enum Refusal: String, ScriptRefusal {
-        /// No row of mine with that id.
-        case missing
-        /// Create: the user has `perUserCap` rows.
-        case full
-    }
+    /// Why the script refused a change: its error codes.
+    typealias Refusal = ChangeAskAnswer.Refusal
 
     /// Rows a user may have: the auto reply scores them all for every question, and
     /// `list` answers them whole.
@@ -46,29 +42,31 @@ package struct AskAnswerStore: Sendable {
         guard let id = try await redis.send("INCR", RedisKeys.idCounter("askanswer")).throwingOnError().integer else {
             throw RedisError.server("INCR failed")
         }
-        return try await change("create", Int(id), by: me, now: now, [ask, answer, type, String(Self.perUserCap)])
+        return try await change(.create(ask: ask, answer: answer, type: type, limit: Self.perUserCap), Int(id), by: me, now: now)
     }
 
     /// `askanswer/update`: sets the given columns (`ask`, `answer`, `type`) of my row.
     /// Throws `.missing`.
     func update(_ id: Int, by me: Int, changes: JSONObject, now: Date) async throws -> AskAnswerRow {
-        try await change("update", id, by: me, now: now, [JSONSerializer.string(.object(changes))])
+        try await change(.update(changes: JSONSerializer.string(.object(changes))), id, by: me, now: now)
     }
 
     /// `askanswer/delete`: removes my row; returns it as it was. Throws `.missing`.
     @discardableResult
     func delete(_ id: Int, by me: Int, now: Date) async throws -> AskAnswerRow {
-        try await change("delete", id, by: me, now: now)
+        try await change(.delete, id, by: me, now: now)
     }
 
-    private func change(_ op: String, _ id: Int, by me: Int, now: Date, _ extra: [String] = []) async throws -> AskAnswerRow {
-        let reply = try await scripts.run(
-            "askanswer_change",
-            keys: [RedisKeys.askAnswersOfUser(me), RedisKeys.askAnswerOwner(id), StreamName.entities],
-            arguments: [op, String(streamCap), TimeFormat.rowTime(now), String(me), String(id)] + extra
-        )
-        try Refusal.check(reply)
-        guard let row = reply.bytes.flatMap(AskAnswerRow.init) else { throw RedisError.server("askanswer_change: unexpected reply \(reply)") }
-        return row
+    private func change(_ operation: ChangeAskAnswer.Operation, _ id: Int, by me: Int, now: Date) async throws -> AskAnswerRow {
+        let reply = try await scripts.run(ChangeAskAnswer(id, by: me, operation, streamCap: streamCap, now: TimeFormat.rowTime(now)))
+        switch reply {
+        case .refused(let refusal):
+            throw refusal
+        case .row(let json):
+            guard let row = AskAnswerRow(json) else { throw RedisError.server("askanswer_change: unreadable row") }
+            return row
+        }
     }
 }
+
+extension ChangeAskAnswer.Refusal: ScriptRefusal {}

@@ -1,3 +1,4 @@
+import ChatScripts
 import Foundation
 import Model
 import RedisClient
@@ -7,17 +8,8 @@ import RedisClient
 /// change goes through `lua/complaint_change.lua`, which appends the entity event in the
 /// same step.
 package struct ComplaintStore: Sendable {
-    /// Why the script refused a change: its short codes.
-    enum Refusal: String, ScriptRefusal {
-        /// No row of mine with that id, or it is deleted.
-        case missing
-        /// Update: an operator started handling it (`status ≠ 0`).
-        case processing
-        /// Create: no such user or group.
-        case target
-        /// Create: the user has `perUserCap` complaints not deleted.
-        case full
-    }
+    /// Why the script refused a change: its error codes.
+    typealias Refusal = ChangeComplaint.Refusal
 
     /// What `complaint/create` stores besides the caller and the time.
     struct NewComplaint: Sendable {
@@ -64,38 +56,32 @@ package struct ComplaintStore: Sendable {
         guard let id = try await redis.send("INCR", RedisKeys.idCounter("complaint")).throwingOnError().integer else {
             throw RedisError.server("INCR failed")
         }
-        let target = complaint.targetType == .group ? RedisKeys.group(complaint.targetID) : RedisKeys.user(complaint.targetID)
-        let reply = try await scripts.run(
-            "complaint_change",
-            keys: [RedisKeys.complaint(Int(id)), RedisKeys.complaintsOfUser(me), StreamName.entities, target],
-            arguments: [
-                "create", String(streamCap), TimeFormat.rowTime(now), String(me), String(id), String(complaint.targetID),
-                complaint.targetType.rawValue, complaint.reason, JSONSerializer.string(.object(complaint.optional)),
-                String(Self.perUserCap),
-            ]
+        let target: ChangeComplaint.Target = complaint.targetType == .group ? .group(complaint.targetID) : .user(complaint.targetID)
+        try await change(
+            Int(id), by: me, now: now,
+            .create(
+                target: target, reason: complaint.reason, optional: JSONSerializer.string(.object(complaint.optional)),
+                limit: Self.perUserCap
+            )
         )
-        try Refusal.check(reply)
         return Int(id)
     }
 
     /// `complaint/update/:id`: sets `content` and/or `images` of my pending row. Throws
     /// `.missing` or `.processing`.
     func update(_ id: Int, by me: Int, changes: JSONObject, now: Date) async throws {
-        let reply = try await scripts.run(
-            "complaint_change",
-            keys: [RedisKeys.complaint(id), StreamName.entities],
-            arguments: ["update", String(streamCap), TimeFormat.rowTime(now), String(me), String(id), JSONSerializer.string(.object(changes))]
-        )
-        try Refusal.check(reply)
+        try await change(id, by: me, now: now, .update(changes: JSONSerializer.string(.object(changes))))
     }
 
     /// `complaint/delete/:id`: marks my row deleted. Throws `.missing`.
     func delete(_ id: Int, by me: Int, now: Date) async throws {
-        let reply = try await scripts.run(
-            "complaint_change",
-            keys: [RedisKeys.complaint(id), RedisKeys.complaintsOfUser(me), StreamName.entities],
-            arguments: ["delete", String(streamCap), TimeFormat.rowTime(now), String(me), String(id)]
-        )
-        try Refusal.check(reply)
+        try await change(id, by: me, now: now, .delete)
+    }
+
+    private func change(_ id: Int, by me: Int, now: Date, _ operation: ChangeComplaint.Operation) async throws {
+        let reply = try await scripts.run(ChangeComplaint(id, by: me, operation, streamCap: streamCap, now: TimeFormat.rowTime(now)))
+        if case .refused(let refusal) = reply { throw refusal }
     }
 }
+
+extension ChangeComplaint.Refusal: ScriptRefusal {}

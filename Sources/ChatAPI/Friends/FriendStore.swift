@@ -1,3 +1,4 @@
+import ChatScripts
 import Foundation
 import Model
 import RedisClient
@@ -7,18 +8,8 @@ import RedisClient
 /// their pair keys and per-recipient sets. Every change goes through `lua/friend_request.lua`
 /// or `lua/friend_update.lua`, which append the entity events in the same step.
 struct FriendStore: Sendable {
-    /// Why a script refused a change: the short codes of `lua/friend_*.lua`.
-    enum Refusal: String, ScriptRefusal {
-        /// The target is gone or disabled (requests); no pending request to me with that
-        /// id (handling); no row of mine, or (star, visibility) a blacklisted one.
-        case missing
-        /// A pending or agreed request from me to them exists already.
-        case duplicate
-        /// The target approves requests (`invite_confirm ≠ 0`): no automatic friendship.
-        case needsConfirm = "needs_confirm"
-        /// A pair key changed between our read and the script; the store reads again.
-        case stale
-    }
+    /// Why a script refused a change: the error codes of `lua/friend_*.lua`.
+    typealias Refusal = FriendRefusal
 
     /// The two rows of a friendship after an agreement or an automatic addition.
     struct Friendship: Sendable {
@@ -83,8 +74,8 @@ struct FriendStore: Sendable {
     func apply(from me: UserRow, to target: Int, nickname: String, now: Date) async throws {
         let id = try await nextIDs(["goodfriendapply"])[0]
         try await retryingStale {
-            let reply = try await runRequest(op: "apply", from: me, to: target, requestID: id, nickname: nickname, now: now)
-            try Refusal.check(reply)
+            let request = try await newRequest(from: me, to: target, requestID: id, nickname: nickname)
+            if case .refused(let refusal) = try await run(.apply(request), now: now) { throw refusal }
         }
     }
 
@@ -93,11 +84,8 @@ struct FriendStore: Sendable {
     func autoAdd(from me: UserRow, to target: Int, nickname: String, now: Date) async throws -> Friendship {
         let ids = try await nextIDs(["goodfriendapply", "goodfriend", "goodfriend"])
         return try await retryingStale {
-            let reply = try await runRequest(
-                op: "auto", from: me, to: target, requestID: ids[0], nickname: nickname, now: now,
-                friendship: (ids[1], ids[2])
-            )
-            try Refusal.check(reply)
+            let request = try await newRequest(from: me, to: target, requestID: ids[0], nickname: nickname)
+            let reply = try await run(.auto(request, rows: .init(mine: ids[1], theirs: ids[2]), myNickname: me.nickname), now: now)
             return try Self.friendship(from: reply)
         }
     }
@@ -109,67 +97,48 @@ struct FriendStore: Sendable {
     func handle(_ request: FriendRequestRow, by me: UserRow, status: String, remark: String, now: Date) async throws -> Friendship? {
         let agree = status == "agree"
         let rowIDs = agree ? try await nextIDs(["goodfriend", "goodfriend"]) : []
-        let reply = try await scripts.run(
-            "friend_request",
-            keys: [
-                RedisKeys.friendRequest(request.id), RedisKeys.pendingFriendRequestsTo(me.id), StreamName.entities,
-                RedisKeys.friends(me.id), RedisKeys.friends(request.userID), RedisKeys.quota(me.id), RedisKeys.quota(request.userID),
-            ],
-            arguments: [
-                "handle", String(accounts.streamCap), TimeFormat.rowTime(now), String(me.id), String(request.userID), status,
-                remark, me.nickname, rowIDs.first.map(String.init) ?? "", rowIDs.last.map(String.init) ?? "",
-            ]
+        let reply = try await run(
+            .handle(
+                requestID: request.id, me: me.id, applicant: request.userID, status: status, remark: remark,
+                myNickname: me.nickname, rows: agree ? .init(mine: rowIDs[0], theirs: rowIDs[1]) : nil
+            ),
+            now: now
         )
-        try Refusal.check(reply)
-        return agree ? try Self.friendship(from: reply) : nil
+        if agree { return try Self.friendship(from: reply) }
+        try Self.done(reply)
+        return nil
     }
 
-    /// One run of `apply` or `auto`, with the pair key's current request as the old one.
-    private func runRequest(
-        op: String, from me: UserRow, to target: Int, requestID: Int, nickname: String, now: Date,
-        friendship rowIDs: (mine: Int, theirs: Int)? = nil
-    ) async throws -> RedisReply {
-        let pair = RedisKeys.friendRequestPair(from: me.id, to: target)
-        let old = try await redis.send("GET", pair).throwingOnError().string ?? ""
-        var keys: [any RedisArgument] = [
-            RedisKeys.user(target), pair, RedisKeys.friendRequest(requestID), RedisKeys.friendRequestsTo(target),
-            RedisKeys.pendingFriendRequestsTo(target), StreamName.entities,
-        ]
-        var arguments: [any RedisArgument] = [
-            op, String(accounts.streamCap), TimeFormat.rowTime(now), String(me.id), String(target), String(requestID), nickname, old,
-        ]
-        if let rowIDs {
-            keys += [RedisKeys.friends(me.id), RedisKeys.friends(target), RedisKeys.quota(me.id), RedisKeys.quota(target)]
-            arguments += [String(rowIDs.mine), String(rowIDs.theirs), me.nickname]
-        }
-        if let oldID = Int(old) { keys.append(RedisKeys.friendRequest(oldID)) }
-        return try await scripts.run("friend_request", keys: keys, arguments: arguments)
+    /// A new request, with the pair key's current request as the old one.
+    private func newRequest(from me: UserRow, to target: Int, requestID: Int, nickname: String) async throws -> ChangeFriendRequest.Request {
+        let old = try await redis.send("GET", RedisKeys.friendRequestPair(from: me.id, to: target)).throwingOnError().string ?? ""
+        return .init(me: me.id, to: target, requestID: requestID, nickname: nickname, oldRequestID: old)
+    }
+
+    private func run(_ operation: ChangeFriendRequest.Operation, now: Date) async throws -> ChangeFriendRequest.Reply {
+        try await scripts.run(ChangeFriendRequest(operation, streamCap: accounts.streamCap, now: TimeFormat.rowTime(now)))
     }
 
     // MARK: Friendships
 
     /// `setblackgoodfriend`: toggles `isblack` of my row. Throws `.missing`.
     func toggleBlacklist(owner: Int, friend: Int, now: Date) async throws {
-        try await update("black", owner: owner, friend: friend, now: now)
+        try await update(.black, owner: owner, friend: friend, now: now)
     }
 
     /// `setstargoodfriend`: toggles `ismystarfriend` of my row (not blacklisted). Throws `.missing`.
     func toggleStar(owner: Int, friend: Int, now: Date) async throws {
-        try await update("star", owner: owner, friend: friend, now: now)
+        try await update(.star, owner: owner, friend: friend, now: now)
     }
 
     /// `setmeOrfriendCanSee`: sets both visibility flags of my row (not blacklisted). Throws `.missing`.
     func setVisibility(owner: Int, friend: Int, friendLooksAtMe: Int, iLookAtFriend: Int, now: Date) async throws {
-        try await update("see", owner: owner, friend: friend, now: now, extra: [String(friendLooksAtMe), String(iLookAtFriend)])
+        try await update(.see(friendLooksAtMe: friendLooksAtMe, iLookAtFriend: iLookAtFriend), owner: owner, friend: friend, now: now)
     }
 
-    private func update(_ op: String, owner: Int, friend: Int, now: Date, extra: [String] = []) async throws {
-        let reply = try await scripts.run(
-            "friend_update",
-            keys: [RedisKeys.friends(owner), StreamName.entities],
-            arguments: [op, String(accounts.streamCap), TimeFormat.rowTime(now), String(friend)] + extra
-        )
-        try Refusal.check(reply)
+    private func update(_ operation: ChangeFriendship.Operation, owner: Int, friend: Int, now: Date) async throws {
+        let change = ChangeFriendship(owner: owner, friend: friend, operation, streamCap: accounts.streamCap, now: TimeFormat.rowTime(now))
+        if case .refused(let refusal) = try await scripts.run(change) { throw refusal }
     }
 
     /// `deletegoodfriend`: both rows and both directions' requests. Throws `.missing`
@@ -179,16 +148,7 @@ struct FriendStore: Sendable {
         try await retryingStale {
             let current = try await redis.pipeline(pairs.map { RedisCommand("GET", $0) })
             let ids = try current.map { try $0.throwingOnError().string ?? "" }
-            let keys: [any RedisArgument] = [
-                RedisKeys.friends(me), StreamName.entities, RedisKeys.friends(friend), pairs[0], pairs[1],
-                RedisKeys.friendRequestsTo(friend), RedisKeys.pendingFriendRequestsTo(friend),
-                RedisKeys.friendRequestsTo(me), RedisKeys.pendingFriendRequestsTo(me),
-            ] + ids.compactMap { Int($0) }.map { RedisKeys.friendRequest($0) }
-            let reply = try await scripts.run(
-                "friend_update", keys: keys,
-                arguments: ["delete", String(accounts.streamCap), TimeFormat.rowTime(now), String(friend), String(me), ids[0], ids[1]]
-            )
-            try Refusal.check(reply)
+            try await update(.delete(myRequestID: ids[0], theirRequestID: ids[1]), owner: me, friend: friend, now: now)
         }
     }
 
@@ -216,11 +176,25 @@ struct FriendStore: Sendable {
         return try await body()
     }
 
-    /// `{created, my row JSON, their row JSON}` of `friend_request.lua`.
-    private static func friendship(from reply: RedisReply) throws -> Friendship {
-        guard let parts = reply.array, parts.count == 3, let created = parts[0].integer,
-              let mine = parts[1].bytes.flatMap(FriendRow.init), let theirs = parts[2].bytes.flatMap(FriendRow.init)
-        else { throw RedisError.server("friend_request: unexpected reply \(reply)") }
-        return Friendship(created: Int(created), mine: mine, theirs: theirs)
+    /// The friendship an `auto` or `agree` made; throws a refusal.
+    private static func friendship(from reply: ChangeFriendRequest.Reply) throws -> Friendship {
+        switch reply {
+        case .befriended(let rows):
+            guard let mine = FriendRow(rows.mine), let theirs = FriendRow(rows.theirs) else {
+                throw RedisError.server("friend_request: unreadable rows")
+            }
+            return Friendship(created: rows.created, mine: mine, theirs: theirs)
+        case .refused(let refusal):
+            throw refusal
+        case .requested, .handled:
+            throw RedisError.server("friend_request: unexpected reply \(reply)")
+        }
+    }
+
+    /// A change without a friendship; throws a refusal.
+    private static func done(_ reply: ChangeFriendRequest.Reply) throws {
+        if case .refused(let refusal) = reply { throw refusal }
     }
 }
+
+extension FriendRefusal: ScriptRefusal {}

@@ -149,7 +149,7 @@ package struct GroupRoutes: Sendable {
             let change = try await Self.refusing([.notOwner: Self.settingRefused, .illegal: Self.illegal]) {
                 try await store.decide(user, agree: agree, group: id, by: caller.user.id, now: Date())
             }
-            if change.result == "agreed", let group = change.group, let joiner = try await store.accounts.user(id: user) {
+            if change.result == .agreed, let group = change.group, let joiner = try await store.accounts.user(id: user) {
                 await notices.send(notices.joined("[\(joiner.displayName)] 加入了群聊", user: user, group: group), to: change.recipients)
             }
             return APIResponse.ok(.string(Self.handled))
@@ -164,7 +164,7 @@ package struct GroupRoutes: Sendable {
             }
             let time = TimeFormat.noticeTime(Date())
             let name = change.actor?.displayName(of: me) ?? me.displayName
-            let text = change.result == "dissolved" ? "群主于 \(time) 解散了该群" : "\(name)于 \(time) 已退出群聊"
+            let text = change.result == .dissolved ? "群主于 \(time) 解散了该群" : "\(name)于 \(time) 已退出群聊"
             await notify(change, by: me, text: text)
             return APIResponse.ok("ok")
         }
@@ -234,10 +234,10 @@ package struct GroupRoutes: Sendable {
             try await store.join(joiner, group: id, invitedBy: inviter, caller: me.id, now: Date())
         }
         guard let group = change.group, let user = try await store.accounts.user(id: joiner) else {
-            return change.result == "waiting" ? Self.waiting : Self.joined
+            return change.result == .waiting ? Self.waiting : Self.joined
         }
         let invitation = try await invitationPrefix(inviter, group: id)
-        if change.result == "waiting" {
+        if change.result == .waiting {
             let owner = try await store.accounts.user(id: group.ownerID)
             let ownerRow = try await store.member(group.ownerID, of: id)
             let party = owner.map { GroupNotices.member($0, row: ownerRow) }

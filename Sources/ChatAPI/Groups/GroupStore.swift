@@ -1,3 +1,4 @@
+import ChatScripts
 import Foundation
 import Model
 import RedisClient
@@ -7,43 +8,24 @@ import RedisClient
 /// `chat:user:{uid}:groups`. Every change is one run of `lua/group_update.lua`, which
 /// appends the `group` / `group_user` entity events in the same step.
 struct GroupStore: Sendable {
-    /// Why the script refused a change: its short codes.
-    enum Refusal: String, ScriptRefusal, Equatable {
-        case notOwner = "not_owner"
-        case notMember = "not_member"
-        case removingSelf = "self"
-        case groupMissing = "group_missing"
-        case illegal
-        case pending
-        case already
-        case joinerMissing = "joiner_missing"
-        case loginFirst = "login_first"
-        case missing
-        /// The members (or users) changed between our read and the script: read again.
-        case stale
-    }
+    /// Why the script refused a change: its error codes.
+    typealias Refusal = ChangeGroup.Refusal
 
     /// What a change did, and who its notice goes to.
     struct Change: Sendable {
-        /// The script's result: `OK`, `joined`, `waiting`, `agreed`, `refused`, `dissolved`, `quit`, `removed`, `set`.
-        let result: String
+        /// What the script did.
+        let result: ChangeGroup.Outcome
         /// The group after the change (as it was, for `dissolved`).
         let group: GroupRow?
         /// The caller's member row (rename, remark, leave), as it was.
         let actor: GroupMemberRow?
         let recipients: [Int]
-        /// `stale`: the users whose avatars the recomputation needs.
-        let staleUsers: [Int]
 
-        init(_ reply: RedisReply) throws {
-            guard let parts = reply.array, let result = parts.first?.string else {
-                throw RedisError.server("group_update: unexpected reply \(reply)")
-            }
-            self.result = result
-            group = parts.count > 1 ? parts[1].bytes.flatMap(GroupRow.init(json:)) : nil
-            actor = parts.count > 2 ? parts[2].bytes.flatMap(GroupMemberRow.init) : nil
-            recipients = parts.dropFirst(3).compactMap { $0.string.flatMap { Int($0) } }
-            staleUsers = result == "stale" ? parts.dropFirst().compactMap { $0.string.flatMap { Int($0) } } : []
+        init(_ change: ChangeGroup.Change) {
+            result = change.outcome
+            group = change.group.flatMap(GroupRow.init(json:))
+            actor = change.actor.flatMap(GroupMemberRow.init)
+            recipients = change.recipients
         }
     }
 
@@ -115,14 +97,11 @@ struct GroupStore: Sendable {
             throw RedisError.server("INCR failed")
         }
         let id = Int(groupID)
-        let keys: [any RedisArgument] = [
-            RedisKeys.group(id), RedisKeys.groupMembers(id), RedisKeys.groupMembersVersion(id), StreamName.entities,
-        ] + members.map { RedisKeys.user($0.id) } + members.map { RedisKeys.groupsOfUser($0.id) }
-        let arguments: [any RedisArgument] = [
-            "create", String(streamCap), TimeFormat.rowTime(now), String(me.id), String(id), MessageID.random(), name, avatar,
-            String(Int(lastRow) - members.count + 1),
-        ] + members.map { String($0.id) }
-        try Refusal.check(try await scripts.run("group_update", keys: keys, arguments: arguments))
+        let operation = ChangeGroup.Operation.create(
+            uuid: MessageID.random(), name: name, avatar: avatar, firstRowID: Int(lastRow) - members.count + 1,
+            members: members.map(\.id)
+        )
+        if case .refused(let refusal) = try await scripts.run(change(id, by: me.id, operation, now: now)) { throw refusal }
         guard let group = try await group(id) else { throw RedisError.server("group_update: created group \(id) missing") }
         return group
     }
@@ -130,19 +109,15 @@ struct GroupStore: Sendable {
     /// `groupUpdateName`, `groupremark`, `groupAddUserSet` (`op` rename, remark, policy)
     /// and `groupnickname` (nickname). Throws `.notOwner` / `.notMember`.
     func set(_ op: String, _ value: String, group: Int, by me: Int, now: Date) async throws -> Change {
-        let reply = try await scripts.run(
-            "group_update", keys: Self.groupKeys(group),
-            arguments: [op, String(streamCap), TimeFormat.rowTime(now), String(me), value]
-        )
-        try Refusal.check(reply)
-        return try Change(reply)
+        guard let setting = ChangeGroup.Setting(rawValue: op) else { throw RedisError.server("group_update: no setting \(op)") }
+        return try await run(change(group, by: me, .set(setting, value: value), now: now))
     }
 
     /// `groupDeleteUser`. Throws `.notOwner`, `.removingSelf`.
     func remove(_ user: Int, from group: Int, by me: Int, now: Date) async throws -> Change {
         try await retryingAvatar { needed in
-            let keys = Self.groupKeys(group) + [RedisKeys.groupsOfUser(user)] + (try await avatarKeys(group, plus: needed))
-            return try await change(keys, ["remove", String(streamCap), TimeFormat.rowTime(now), String(me), String(user)])
+            let avatarUsers = try await avatarUsers(group, plus: needed)
+            return try await run(change(group, by: me, .remove(user: user, avatarUsers: avatarUsers), now: now))
         }
     }
 
@@ -151,21 +126,18 @@ struct GroupStore: Sendable {
     func join(_ joiner: Int, group: Int, invitedBy inviter: Int64, caller me: Int, now: Date) async throws -> Change {
         let rowID = try await nextID("group_user")
         return try await retryingAvatar { needed in
-            let keys = Self.groupKeys(group) + [RedisKeys.user(joiner), RedisKeys.groupsOfUser(joiner)]
-                + (try await avatarKeys(group, plus: needed + [joiner]))
-            return try await change(
-                keys, ["join", String(streamCap), TimeFormat.rowTime(now), String(me), String(joiner), String(inviter), String(rowID)]
-            )
+            let avatarUsers = try await avatarUsers(group, plus: needed + [joiner])
+            return try await run(change(
+                group, by: me, .join(joiner: joiner, inviter: inviter, rowID: rowID, avatarUsers: avatarUsers), now: now
+            ))
         }
     }
 
     /// `groupAgreeOrNo`. Throws `.notOwner`, `.illegal`.
     func decide(_ user: Int, agree: Bool, group: Int, by me: Int, now: Date) async throws -> Change {
         try await retryingAvatar { needed in
-            let keys = Self.groupKeys(group) + [RedisKeys.groupsOfUser(user)] + (try await avatarKeys(group, plus: needed + [user]))
-            return try await change(
-                keys, ["decide", String(streamCap), TimeFormat.rowTime(now), String(me), String(user), agree ? "agree" : "no"]
-            )
+            let avatarUsers = try await avatarUsers(group, plus: needed + [user])
+            return try await run(change(group, by: me, .decide(user: user, agree: agree, avatarUsers: avatarUsers), now: now))
         }
     }
 
@@ -176,23 +148,23 @@ struct GroupStore: Sendable {
             let owner = try await redis.send("HGET", RedisKeys.group(group), "user_id").throwingOnError().string.flatMap { Int($0) }
             var users = [me]
             if owner == me { users = try await members(of: group).map(\.userID) }
-            let keys = Self.groupKeys(group) + [RedisKeys.groupHistory(group)] + users.map { RedisKeys.groupsOfUser($0) }
-            return try await change(keys, ["leave", String(streamCap), TimeFormat.rowTime(now), String(me)])
+            return try await run(change(group, by: me, .leave(members: users), now: now))
         }
     }
 
     // MARK: Helpers
 
-    private static func groupKeys(_ group: Int) -> [any RedisArgument] {
-        [RedisKeys.group(group), RedisKeys.groupMembers(group), RedisKeys.groupMembersVersion(group), StreamName.entities]
+    private func change(_ group: Int, by me: Int, _ operation: ChangeGroup.Operation, now: Date) -> ChangeGroup {
+        ChangeGroup(group: group, by: me, operation, streamCap: streamCap, now: TimeFormat.rowTime(now))
     }
 
-    private func change(_ keys: [any RedisArgument], _ arguments: [any RedisArgument]) async throws -> Change {
-        let reply = try await scripts.run("group_update", keys: keys, arguments: arguments)
-        try Refusal.check(reply)
-        let change = try Change(reply)
-        if change.result == "stale" { throw AvatarKeysNeeded(users: change.staleUsers) }
-        return change
+    private func run(_ change: ChangeGroup) async throws -> Change {
+        switch try await scripts.run(change) {
+        case .changed(let change): return Change(change)
+        case .needsAvatars(let users): throw AvatarKeysNeeded(users: users)
+        case .refused(let refusal): throw refusal
+        case .created: throw RedisError.server("group_update: unexpected reply 'created'")
+        }
     }
 
     /// The script needs the avatars of these users (the members changed since we read them).
@@ -200,11 +172,12 @@ struct GroupStore: Sendable {
         let users: [Int]
     }
 
-    /// The user keys the avatar recomputation may read: the first active members', and
-    /// the users named (the one about to become active, those a `stale` answer named).
-    private func avatarKeys(_ group: Int, plus named: [Int]) async throws -> [any RedisArgument] {
+    /// The users whose keys the avatar recomputation may read: the first active
+    /// members, and the users named (the one about to become active, those a `stale`
+    /// answer named).
+    private func avatarUsers(_ group: Int, plus named: [Int]) async throws -> [Int] {
         let users = try await members(of: group).filter { $0.status == .active }.prefix(Self.avatarCandidates).map(\.userID)
-        return Set(users + named).map { RedisKeys.user($0) }
+        return Array(Set(users + named))
     }
 
     /// Runs `body` again while the script needs avatar keys it did not get, with every
@@ -241,3 +214,5 @@ struct GroupStore: Sendable {
         return try await body()
     }
 }
+
+extension ChangeGroup.Refusal: ScriptRefusal {}

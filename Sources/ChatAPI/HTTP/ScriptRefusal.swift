@@ -1,18 +1,9 @@
 import ChatGateway
-import RedisClient
 
-/// The short error codes with which a `lua/` script refuses a change, as a store's enum
-/// (`FriendStore.Refusal`, `ComplaintStore.Refusal`, …): a route maps each to its text.
+/// The error codes with which a `lua/` script refuses a change, as a store's enum
+/// (`FriendStore.Refusal`, `ComplaintStore.Refusal`, …, the contracts' types): a route
+/// maps each to its text.
 protocol ScriptRefusal: Error, Hashable, RawRepresentable where RawValue == String {}
-
-extension ScriptRefusal {
-    /// Throws the refusal a script's error reply names, or the reply's error.
-    static func check(_ reply: RedisReply) throws {
-        guard let code = reply.scriptError else { return }
-        if let refusal = Self(rawValue: code) { throw refusal }
-        throw RedisError.server(code)
-    }
-}
 
 extension APIFailure {
     /// Runs a change, answering the refusals in `texts` with their texts (`fail(…)`);

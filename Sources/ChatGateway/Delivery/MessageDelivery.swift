@@ -1,3 +1,4 @@
+import ChatScripts
 import Logging
 import Metrics
 import Model
@@ -56,19 +57,10 @@ package struct MessageDelivery: Sendable {
     func deliver(_ message: [UInt8], to user: Int, excluding excluded: DeliveryTarget?) async throws -> DeliveryRoute {
         var excluded = excluded
         while true {
-            let reply = try await scripts.run(
-                "deliver",
-                keys: [RedisKeys.online(user), RedisKeys.offlineQueue(user), RedisKeys.nodes, RedisKeys.nodeDeliveries],
-                arguments: [
-                    String(user), message, node, String(policy.deadAfter.milliseconds),
-                    String(policy.offlineQueueCap), excluded?.description ?? "", RedisKeys.nodeChannelPrefix,
-                ]
-            ).throwingOnError()
-            guard let parts = reply.array, parts.count >= 2,
-                  let route = DeliveryRoute(kind: parts[0], argument: parts[1], sequence: parts.count > 2 ? parts[2] : nil)
-            else {
-                throw RedisError.server("deliver: unexpected reply \(reply)")
-            }
+            let route = try await scripts.run(DeliverMessage(
+                user: user, message: message, node: node, deadAfterMilliseconds: policy.deadAfter.milliseconds,
+                queueCap: policy.offlineQueueCap, excluded: excluded
+            ))
             if complete(route, message: message, to: user) { return route }
             // Registered here but already closed: its release has not run yet.
             if case .local(let id, _) = route { excluded = DeliveryTarget(node: node, connection: id) }

@@ -1,3 +1,4 @@
+import ChatScripts
 import Logging
 import Model
 import RedisClient
@@ -47,10 +48,7 @@ package struct NodeHeartbeat: Service {
     /// One heartbeat: the node's score, then the TTLs of its users' targets.
     func beat() async {
         do {
-            _ = try await scripts.run(
-                "node_heartbeat", keys: [RedisKeys.nodes, RedisKeys.nodeDeliveries],
-                arguments: [node, String(policy.forgetNodesAfter.milliseconds)]
-            ).throwingOnError()
+            _ = try await scripts.run(RecordHeartbeat(node: node, pruneAfterMilliseconds: policy.forgetNodesAfter.milliseconds))
             try await refreshTargets()
         } catch {
             logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
@@ -58,17 +56,18 @@ package struct NodeHeartbeat: Service {
     }
 
     private func refreshTargets() async throws {
-        let ttl = String(policy.deadAfter.milliseconds)
         let all = connections.all.filter(\.isRegistered)
         var start = 0
         while start < all.count {
             let batch = all[start..<min(start + Self.refreshBatch, all.count)]
             start += Self.refreshBatch
-            let keys: [any RedisArgument] = batch.map { RedisKeys.online($0.user) } + batch.map { RedisKeys.onlineToken($0.user) }
-            let arguments: [any RedisArgument] = [ttl] + batch.map { DeliveryTarget(node: node, connection: $0.id).description }
-                + batch.map(\.tokenID)
-            let reply = try await scripts.run("online_refresh", keys: keys, arguments: arguments).throwingOnError()
-            for (connection, outcome) in zip(batch, reply.array ?? []) where outcome.integer == 2 {
+            let outcomes = try await scripts.run(RefreshConnections(
+                connections: batch.map {
+                    .init(user: $0.user, target: DeliveryTarget(node: node, connection: $0.id), tokenID: $0.tokenID)
+                },
+                ttlMilliseconds: policy.deadAfter.milliseconds
+            ))
+            for (connection, outcome) in zip(batch, outcomes) where outcome == .claimedAgain {
                 logger.info("delivery target claimed again", metadata: ["user": "\(connection.user)"])
                 delivery.background.submit { await delivery.flush(connection, alreadyTaken: nil) }
             }

@@ -1,3 +1,4 @@
+import ChatScripts
 import HummingbirdCore
 import Logging
 import Metrics
@@ -118,10 +119,7 @@ package struct Gateway: Sendable {
         Self.live.record(connections.count)
         let target = DeliveryTarget(node: node, connection: connection.id)
         do {
-            _ = try await scripts.run(
-                "online_release", keys: [RedisKeys.online(connection.user), RedisKeys.onlineToken(connection.user)],
-                arguments: [target.description]
-            ).throwingOnError()
+            _ = try await scripts.run(ReleaseConnection(user: connection.user, target: target))
         } catch {
             // The key expires by itself after `deadAfter`.
             logger.warning("connection not released", metadata: ["user": "\(connection.user)", "error": "\(error)"])
@@ -133,28 +131,20 @@ package struct Gateway: Sendable {
     /// the user's target and takes the offline queue; kicks a previous login's target.
     private func register(_ connection: GatewayConnection, token: String, target: DeliveryTarget) async throws -> [[UInt8]] {
         let user = connection.user
-        let reply = try await scripts.run(
-            "online_connect",
-            keys: [
-                RedisKeys.userToken(user), RedisKeys.user(user), RedisKeys.online(user), RedisKeys.onlineToken(user),
-                RedisKeys.offlineQueue(user), RedisKeys.nodes,
-            ],
-            arguments: [token, target.description, connection.tokenID, String(delivery.policy.deadAfter.milliseconds), node]
-        )
-        if let message = reply.errorMessage {
-            switch message {
-            case "ERR token": throw Refusal.invalidToken
-            case "ERR missing": throw Refusal.missingUser
-            case "ERR disabled": throw Refusal.disabled
-            default: throw RedisError.server(message)
+        let reply = try await scripts.run(RegisterConnection(
+            user: user, token: token, target: target, tokenID: connection.tokenID,
+            ttlMilliseconds: delivery.policy.deadAfter.milliseconds
+        ))
+        switch reply {
+        case .refused(.token): throw Refusal.invalidToken
+        case .refused(.missing): throw Refusal.missingUser
+        case .refused(.disabled): throw Refusal.disabled
+        case .registered(let kick, let queued):
+            if let previous = kick {
+                await delivery.kick(previous, user: user)
             }
+            return queued
         }
-        guard var parts = reply.array, !parts.isEmpty else { throw RedisError.server("online_connect: unexpected reply") }
-        let kick = parts.removeFirst().string ?? ""
-        if let previous = DeliveryTarget(kick) {
-            await delivery.kick(previous, user: user)
-        }
-        return parts.compactMap(\.bytes)
     }
 
     private func sendGuidance(to connection: GatewayConnection) async {

@@ -1,4 +1,4 @@
-import Model
+import ChatScripts
 import Synchronization
 
 /// This process's copy of each group's active members, with the members version
@@ -9,27 +9,7 @@ import Synchronization
 /// and sends again. A group never seen yet has no entry: its first send learns the list
 /// the same way.
 final class GroupRecipients: Sendable {
-    struct Members: Sendable {
-        let version: String
-        /// The members' ids as text (the script's arguments).
-        let ids: [String]
-        /// `online_{uid}`, `chat_getmessage_{uid}` per member, in the order of `ids`.
-        let keys: [String]
-
-        init(version: String, ids: [Int]) {
-            self.version = version
-            self.ids = ids.map { String($0) }
-            var keys: [String] = []
-            keys.reserveCapacity(2 * ids.count)
-            for id in ids {
-                keys.append(RedisKeys.online(id))
-                keys.append(RedisKeys.offlineQueue(id))
-            }
-            self.keys = keys
-        }
-
-        static let unknown = Members(version: "", ids: [])
-    }
+    typealias Members = SendGroupMessage.Recipients
 
     /// Groups remembered; past it the cache starts over (a cold entry costs one round trip).
     let capacity: Int

@@ -1,3 +1,4 @@
+import ChatScripts
 import Logging
 import Model
 import RedisClient
@@ -35,38 +36,34 @@ package struct MessageRevoker: Sendable {
             text: "\(me.displayName)撤回了一条消息", createTime: now
         )
         notice.extra = [("actionType", "revoke"), ("group", .null)]
-        let reply: RedisReply
+        let revoke = RevokeSingleMessage(
+            messageID: request.messageID, sender: me.id, recipient: request.peer, windowMilliseconds: window,
+            streamCap: policy.streamCap, searchLimit: policy.historyCap,
+            names: .init(
+                fromName: notice.from.name, fromAvatar: notice.from.avatar, toName: notice.to.name, toAvatar: notice.to.avatar
+            ),
+            notice: JSONSerializer.string(SystemNotice.data(notice.text))
+        )
+        let reply: RevokeSingleMessage.Reply
         do {
-            reply = try await delivery.scripts.run(
-                "message_revoke_single",
-                keys: [
-                    RedisKeys.singleHistory(owner: me.id, peer: request.peer),
-                    RedisKeys.singleHistory(owner: request.peer, peer: me.id), StreamName.messages,
-                ],
-                arguments: [
-                    request.messageID, String(me.id), String(request.peer), String(window), String(policy.streamCap),
-                    String(policy.historyCap), notice.from.name, notice.from.avatar, notice.to.name, notice.to.avatar,
-                    JSONSerializer.string(SystemNotice.data(notice.text)),
-                ]
-            )
+            reply = try await delivery.scripts.run(revoke)
         } catch {
             logger.warning("revoke not done", metadata: ["user": "\(me.id)", "error": "\(error)"])
             throw APIFailure(Self.failed)
         }
-        switch reply.scriptError {
-        case "missing": throw APIFailure(refusal(request, now: now, window: window))
-        case "expired": throw APIFailure(Self.expired)
-        case .some(let error):
-            logger.error("revoke script failed", metadata: ["error": "\(error)"])
-            throw APIFailure(Self.failed)
-        case nil: break
+        let revokedNow: Bool
+        switch reply {
+        case .refused(.missing): throw APIFailure(refusal(request, now: now, window: window))
+        case .refused(.expired): throw APIFailure(Self.expired)
+        case .revoked(let at):
+            notice.createTime = at
+            revokedNow = true
+        case .alreadyRevoked(let at):
+            notice.createTime = at
+            revokedNow = false
         }
-        guard let parts = reply.array, parts.count == 2, let revokedAt = parts[1].integer else {
-            throw APIFailure(Self.failed)
-        }
-        notice.createTime = revokedAt
         let bytes = notice.bytes
-        if parts[0].string == "revoked" {
+        if revokedNow {
             do {
                 try await delivery.deliver(bytes, to: request.peer)
             } catch {
@@ -81,47 +78,42 @@ package struct MessageRevoker: Sendable {
     /// membership are checked before the message (a malformed id names none).
     private func revokeInGroup(_ request: RevokeRequest, by me: UserRow, now: Int64, window: Int64) async throws(APIFailure) -> [UInt8] {
         let group = request.peer
-        let reply: RedisReply
+        let revoke = RevokeGroupMessage(
+            messageID: request.messageID, sender: me.id, group: group, windowMilliseconds: window,
+            streamCap: policy.streamCap, searchLimit: policy.historyCap, myName: me.displayName, myAvatar: me.avatar,
+            toName: request.peerName, toAvatar: request.peerAvatar
+        )
+        let reply: RevokeGroupMessage.Reply
         do {
-            reply = try await delivery.scripts.run(
-                "message_revoke_group",
-                keys: [RedisKeys.group(group), RedisKeys.groupMembers(group), RedisKeys.groupHistory(group), StreamName.messages],
-                arguments: [
-                    request.messageID, String(me.id), String(group), String(window),
-                    String(policy.streamCap), String(policy.historyCap), me.displayName, me.avatar, request.peerName,
-                    request.peerAvatar,
-                ]
-            )
+            reply = try await delivery.scripts.run(revoke)
         } catch {
             logger.warning("revoke not done", metadata: ["user": "\(me.id)", "error": "\(error)"])
             throw APIFailure(Self.failed)
         }
-        switch reply.scriptError {
-        case "group": throw APIFailure(Self.groupMissing)
-        case "not_member": throw APIFailure(Self.notInGroup)
-        case "missing": throw APIFailure(refusal(request, now: now, window: window))
-        case "expired": throw APIFailure(Self.expired)
-        case .some(let error):
-            logger.error("group revoke script failed", metadata: ["error": "\(error)"])
-            throw APIFailure(Self.failed)
-        case nil: break
+        let revocation: RevokeGroupMessage.Revocation
+        let revokedNow: Bool
+        switch reply {
+        case .refused(.group): throw APIFailure(Self.groupMissing)
+        case .refused(.notMember): throw APIFailure(Self.notInGroup)
+        case .refused(.missing): throw APIFailure(refusal(request, now: now, window: window))
+        case .refused(.expired): throw APIFailure(Self.expired)
+        case .revoked(let done):
+            (revocation, revokedNow) = (done, true)
+        case .alreadyRevoked(let done):
+            (revocation, revokedNow) = (done, false)
         }
-        guard let parts = reply.array, parts.count >= 4, let revokedAt = parts[1].integer,
-              let name = parts[2].string, let avatar = parts[3].string
-        else { throw APIFailure(Self.failed) }
         var notice = SystemNotice(
             id: request.messageID,
-            from: .init(id: .integer(Int64(me.id)), name: name, avatar: avatar),
+            from: .init(id: .integer(Int64(me.id)), name: revocation.fromName, avatar: revocation.fromAvatar),
             to: .init(id: .integer(Int64(group)), name: request.peerName, avatar: request.peerAvatar),
-            text: "\(name) 撤回了一条消息", createTime: revokedAt
+            text: "\(revocation.fromName) 撤回了一条消息", createTime: revocation.at
         )
         notice.chatType = "group"
         notice.extra = [("actionType", "revoke"), ("group", .null)]
         let bytes = notice.bytes
-        if parts[0].string == "revoked" {
-            let members = parts.dropFirst(4).compactMap { $0.string.flatMap { Int($0) } }
+        if revokedNow {
             do {
-                try await delivery.deliver(bytes, toEach: members)
+                try await delivery.deliver(bytes, toEach: revocation.members)
             } catch {
                 logger.warning("group revoke notice not delivered", metadata: ["group": "\(group)", "error": "\(error)"])
             }

@@ -1,3 +1,4 @@
+import ChatScripts
 import Logging
 import Metrics
 import Model
@@ -35,16 +36,17 @@ package struct MessageSender: Sendable {
     /// Where accepted questions (`options.askanswer`) wait for their automatic answer.
     let autoReplies: AutoReplyQueue?
     /// The script arguments that come from configuration, as text once rather than per send.
-    private let configured: (clientIDWindow: String, historyCap: String, streamCap: String, deadAfter: String, queueCap: String)
+    private let settings: SendSettings
 
     package init(delivery: MessageDelivery, policy: MessagePolicy, logger: Logger, autoReplies: AutoReplyQueue? = nil) {
         self.delivery = delivery
         self.policy = policy
         self.logger = logger
         self.autoReplies = autoReplies
-        configured = (
-            String(policy.clientIDWindow.components.seconds), String(policy.historyCap), String(policy.streamCap),
-            String(delivery.policy.deadAfter.milliseconds), String(delivery.policy.offlineQueueCap)
+        settings = SendSettings(
+            clientIDWindow: policy.clientIDWindow.components.seconds, historyCap: policy.historyCap,
+            streamCap: policy.streamCap, node: delivery.node, deadAfter: delivery.policy.deadAfter.milliseconds,
+            queueCap: delivery.policy.offlineQueueCap
         )
     }
 
@@ -64,10 +66,9 @@ package struct MessageSender: Sendable {
         if request.chatType == .group {
             let id = MessageID.random()
             for _ in 1..<Self.groupAttempts {
-                let (keys, arguments) = groupInvocation(request, from: sender, clientID: clientID, id: id)
-                let reply: RedisReply
+                let reply: SendGroupMessage.Reply
                 do {
-                    reply = try await delivery.scripts.run("message_send_group", keys: keys, arguments: arguments)
+                    reply = try await delivery.scripts.run(groupSend(request, from: sender, clientID: clientID, id: id))
                 } catch {
                     throw notSent(error, sender: sender)
                 }
@@ -75,10 +76,10 @@ package struct MessageSender: Sendable {
             }
             throw notSent(RedisError.server("group members kept changing"), sender: sender)
         }
-        let (keys, arguments) = try invocation(request, from: sender, clientID: clientID)
-        let reply: RedisReply
+        let send = try singleSend(request, from: sender, clientID: clientID)
+        let reply: SendSingleMessage.Reply
         do {
-            reply = try await delivery.scripts.run("message_send_single", keys: keys, arguments: arguments)
+            reply = try await delivery.scripts.run(send)
         } catch {
             throw notSent(error, sender: sender)
         }
@@ -93,14 +94,13 @@ package struct MessageSender: Sendable {
         if request.chatType == .group {
             return sendToGroup(request, from: sender, clientID: clientID, id: MessageID.random(), attempt: 1, on: eventLoop)
         }
-        let keys: [any RedisArgument]
-        let arguments: [any RedisArgument]
+        let send: SendSingleMessage
         do {
-            (keys, arguments) = try invocation(request, from: sender, clientID: clientID)
+            send = try singleSend(request, from: sender, clientID: clientID)
         } catch {
             return eventLoop.makeFailedFuture(error)
         }
-        return delivery.scripts.run("message_send_single", keys: keys, arguments: arguments, on: eventLoop)
+        return delivery.scripts.run(send, on: eventLoop)
             .flatMapErrorThrowing { throw notSent($0, sender: sender) }
             .flatMapThrowing { try accept($0, request: request, sender: sender) }
     }
@@ -112,8 +112,7 @@ package struct MessageSender: Sendable {
         guard attempt < Self.groupAttempts else {
             return eventLoop.makeFailedFuture(notSent(RedisError.server("group members kept changing"), sender: sender))
         }
-        let (keys, arguments) = groupInvocation(request, from: sender, clientID: clientID, id: id)
-        return delivery.scripts.run("message_send_group", keys: keys, arguments: arguments, on: eventLoop)
+        return delivery.scripts.run(groupSend(request, from: sender, clientID: clientID, id: id), on: eventLoop)
             .flatMapErrorThrowing { throw notSent($0, sender: sender) }
             .flatMap { reply in
                 do {
@@ -129,116 +128,63 @@ package struct MessageSender: Sendable {
 
     // MARK: The scripts
 
-    private func invocation(
-        _ request: SendRequest, from sender: Sender, clientID: String?
-    ) throws(APIFailure) -> (keys: [any RedisArgument], arguments: [any RedisArgument]) {
-        let me = sender.user
-        let to = request.recipient
-        guard to != me else { throw APIFailure(SendRefusal.toMyself) }
-        let keys: [any RedisArgument] = [
-            RedisKeys.userToken(me), RedisKeys.user(me), RedisKeys.user(to), RedisKeys.friends(to), RedisKeys.friends(me),
-            RedisKeys.quota(me), RedisKeys.singleHistory(owner: me, peer: to), RedisKeys.singleHistory(owner: to, peer: me),
-            StreamName.messages, RedisKeys.online(to), RedisKeys.offlineQueue(to), RedisKeys.nodes,
-            RedisKeys.sentByClientID(me, clientID ?? ""), RedisKeys.nodeDeliveries,
-        ]
-        let arguments: [any RedisArgument] = [
-            MessageID.random(), String(me), String(to), request.type, request.data, request.options,
-            sender.uncheckedToken ?? "", clientID ?? "", configured.clientIDWindow, configured.historyCap,
-            configured.streamCap, delivery.node, configured.deadAfter, configured.queueCap, RedisKeys.nodeChannelPrefix,
-            sender.isAutoReply ? "autoreply" : "",
-        ]
-        return (keys, arguments)
+    private func singleSend(_ request: SendRequest, from sender: Sender, clientID: String?) throws(APIFailure) -> SendSingleMessage {
+        guard request.recipient != sender.user else { throw APIFailure(SendRefusal.toMyself) }
+        return SendSingleMessage(
+            messageID: MessageID.random(), sender: sender.user, recipient: request.recipient, type: request.type,
+            data: request.data, options: request.options, uncheckedToken: sender.uncheckedToken, clientID: clientID,
+            isAutoReply: sender.isAutoReply, settings: settings
+        )
     }
 
-    /// `message_send_group.lua`'s keys and arguments, with the group's cached members.
-    private func groupInvocation(
-        _ request: SendRequest, from sender: Sender, clientID: String?, id: String
-    ) -> (keys: [any RedisArgument], arguments: [any RedisArgument]) {
-        let me = sender.user
-        let group = request.recipient
-        let members = groupRecipients.members(of: group)
-        var keys: [any RedisArgument] = [
-            RedisKeys.userToken(me), RedisKeys.user(me), RedisKeys.group(group), RedisKeys.groupMembers(group),
-            RedisKeys.groupMembersVersion(group), RedisKeys.groupHistory(group), StreamName.messages, RedisKeys.nodes,
-            RedisKeys.sentByClientID(me, clientID ?? ""),
-        ]
-        keys.reserveCapacity(keys.count + members.keys.count + 1)
-        for key in members.keys { keys.append(key) }
-        keys.append(RedisKeys.nodeDeliveries)
-        var arguments: [any RedisArgument] = [
-            id, String(me), String(group), request.type, request.data, request.options,
-            sender.uncheckedToken ?? "", clientID ?? "", configured.clientIDWindow, configured.historyCap,
-            configured.streamCap, delivery.node, configured.deadAfter, configured.queueCap, RedisKeys.nodeChannelPrefix,
-            members.version,
-        ]
-        arguments.reserveCapacity(arguments.count + members.ids.count)
-        for member in members.ids { arguments.append(member) }
-        return (keys, arguments)
+    /// The group send, to the group's cached members.
+    private func groupSend(_ request: SendRequest, from sender: Sender, clientID: String?, id: String) -> SendGroupMessage {
+        SendGroupMessage(
+            messageID: id, sender: sender.user, group: request.recipient, type: request.type, data: request.data,
+            options: request.options, uncheckedToken: sender.uncheckedToken, clientID: clientID,
+            recipients: groupRecipients.members(of: request.recipient), settings: settings
+        )
     }
 
     /// The group script's answer: a refusal's text, the accepted message (fanned out), or
     /// nil after `stale` (the members are refreshed; send again).
-    private func acceptGroup(_ reply: RedisReply, group: Int) throws(APIFailure) -> [UInt8]? {
-        if let error = reply.scriptError {
-            guard let text = SendRefusal.text(forScriptError: error) else {
-                logger.error("group send script failed", metadata: ["error": "\(error)"])
-                throw APIFailure(SendRefusal.notSent)
-            }
+    private func acceptGroup(_ reply: SendGroupMessage.Reply, group: Int) throws(APIFailure) -> [UInt8]? {
+        switch reply {
+        case .refused(let refusal):
             Self.outcomes.refused.increment()
-            throw APIFailure(text)
-        }
-        guard let parts = reply.array, let kind = parts.first?.string, parts.count >= 2 else {
-            logger.error("group send script answered an unexpected reply", metadata: ["reply": "\(reply)"])
-            throw APIFailure(SendRefusal.notSent)
-        }
-        switch kind {
-        case "stale":
-            let members = parts.dropFirst(2).compactMap { $0.string.flatMap { Int($0) } }
-            groupRecipients.store(.init(version: parts[1].string ?? "", ids: members), for: group)
+            throw APIFailure(SendRefusal.text(for: refusal))
+        case .stale(let members):
+            groupRecipients.store(members, for: group)
             return nil
-        case "duplicate":
-            guard let message = parts[1].bytes else { throw APIFailure(SendRefusal.notSent) }
+        case .duplicate(let message):
             Self.outcomes.repeated.increment()
             return message
-        default:
-            guard parts.count == 8, let message = parts[1].bytes, let fanOut = FanOut(parts[2..<6], sequence: parts[7]) else {
-                logger.error("group send script answered an unexpected reply", metadata: ["reply": "\(reply)"])
-                throw APIFailure(SendRefusal.notSent)
-            }
+        case .sent(let message, let fanOut, let trimmed):
             Self.outcomes.accepted.increment()
-            if let trimmed = parts[6].integer, trimmed > 0 { Self.historyTrimmed.increment(by: Int(trimmed)) }
+            if trimmed > 0 { Self.historyTrimmed.increment(by: trimmed) }
             delivery.complete(fanOut, message: message)
             return message
         }
     }
 
     /// The script's answer: a refusal's text, or the accepted message, routed.
-    private func accept(_ reply: RedisReply, request: SendRequest, sender: Sender) throws(APIFailure) -> [UInt8] {
-        if let error = reply.scriptError {
-            guard let text = SendRefusal.text(forScriptError: error) else {
-                logger.error("send script failed", metadata: ["error": "\(error)"])
-                throw APIFailure(SendRefusal.notSent)
-            }
+    private func accept(_ reply: SendSingleMessage.Reply, request: SendRequest, sender: Sender) throws(APIFailure) -> [UInt8] {
+        switch reply {
+        case .refused(let refusal):
             Self.outcomes.refused.increment()
-            throw APIFailure(text)
-        }
-        guard let parts = reply.array, parts.count == 4 || parts.count == 5, let message = parts[2].bytes else {
-            logger.error("send script answered an unexpected reply", metadata: ["reply": "\(reply)"])
-            throw APIFailure(SendRefusal.notSent)
-        }
-        if parts[0].string == "duplicate" {
+            throw APIFailure(SendRefusal.text(for: refusal))
+        case .duplicate(let message):
             Self.outcomes.repeated.increment()
             return message
-        }
-        Self.outcomes.accepted.increment()
-        if let trimmed = parts[3].integer, trimmed > 0 { Self.historyTrimmed.increment(by: Int(trimmed)) }
-        if let route = DeliveryRoute(kind: parts[0], argument: parts[1], sequence: parts.count == 5 ? parts[4] : nil) {
+        case .accepted(let message, let route, let trimmed):
+            Self.outcomes.accepted.increment()
+            if trimmed > 0 { Self.historyTrimmed.increment(by: trimmed) }
             delivery.complete(route, sent: message, to: request.recipient)
+            if let question = request.askedQuestion {
+                autoReplies?.schedule(AutoReplyJob(question: question, asker: sender.user, owner: request.recipient))
+            }
+            return message
         }
-        if let question = request.askedQuestion {
-            autoReplies?.schedule(AutoReplyJob(question: question, asker: sender.user, owner: request.recipient))
-        }
-        return message
     }
 
     /// Redis did not answer: the message may or may not have been accepted (a WebSocket

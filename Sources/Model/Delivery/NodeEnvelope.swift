@@ -1,9 +1,10 @@
 /// What one bridge process publishes on another's channel `chat:node:{nodeId}`.
 ///
 /// The wire form is a header line and an optional body:
-/// `{verb} {uid}:{conn}[,{uid}:{conn}…][ {sequence}]\n{body}`. `lua/deliver.lua` writes
-/// the `deliver` form itself (it learns the target inside the script), so the two must
-/// agree; the delivery tests run both ends.
+/// `{verb} {uid}:{conn}[,{uid}:{conn}…][ {sequence}]\n{body}`. This is the one Swift
+/// definition; the routing scripts write the `deliver` form themselves (they learn the
+/// target inside the script) with `lua/lib/envelope.lua`, the one Lua definition, so the
+/// two must agree; the delivery tests run both ends.
 public enum NodeEnvelope: Sendable, Equatable {
     /// Push this message object (JSON bytes) to these connections. `sequence` numbers the
     /// deliveries published to the receiving process (`chat:nodes:deliveries`; 0: none).

@@ -1,0 +1,105 @@
+import Model
+import RedisClient
+
+/// `lua/friend_update.lua`: changes of a friendship (setblackgoodfriend,
+/// setstargoodfriend, setmeOrfriendCanSee, deletegoodfriend), with their entity events.
+public struct ChangeFriendship: ChatScript {
+    public static let scriptName = "friend_update"
+    private static let keys = ["my_friends", "stream"]
+    private static let arguments = ["op", "stream_cap", "now", "friend"]
+    public static let layouts = [
+        ScriptLayout(operation: "black", keys: keys, arguments: arguments),
+        ScriptLayout(operation: "star", keys: keys, arguments: arguments),
+        ScriptLayout(operation: "see", keys: keys, arguments: arguments + ["friend_look_me", "me_look_friend"]),
+        ScriptLayout(
+            operation: "delete",
+            keys: keys + [
+                "their_friends", "my_pair", "their_pair", "their_to_requests", "their_pending", "my_to_requests",
+                "my_pending",
+            ],
+            keyTail: ["request"], arguments: arguments + ["me", "my_request_id", "their_request_id"]
+        ),
+    ]
+
+    public enum Operation: Sendable {
+        /// Toggles `isblack` of my row.
+        case black
+        /// Toggles `ismystarfriend` of my row (not blacklisted).
+        case star
+        /// Sets both visibility flags (0 or 1) of my row (not blacklisted).
+        case see(friendLooksAtMe: Int, iLookAtFriend: Int)
+        /// Deletes both rows and both directions' requests; the request ids are those the
+        /// pair keys held when the caller read them ('' for none).
+        case delete(myRequestID: String, theirRequestID: String)
+    }
+
+    public enum Reply: Sendable, Equatable {
+        case changed
+        case refused(FriendRefusal)
+    }
+
+    public var owner: Int
+    public var friend: Int
+    public var operation: Operation
+    public var streamCap: Int
+    /// The time ('YYYY-MM-DD HH:mm:ss').
+    public var now: String
+
+    public init(owner: Int, friend: Int, _ operation: Operation, streamCap: Int, now: String) {
+        self.owner = owner
+        self.friend = friend
+        self.operation = operation
+        self.streamCap = streamCap
+        self.now = now
+    }
+
+    public var keyCount: Int {
+        guard case .delete(let mine, let theirs) = operation else { return 2 }
+        return 9 + (Int(mine) == nil ? 0 : 1) + (Int(theirs) == nil ? 0 : 1)
+    }
+
+    public func encode(into command: inout RedisCommandArguments) {
+        command.append(RedisKeys.friends(owner))
+        command.append(StreamName.entities)
+        let op: String
+        switch operation {
+        case .black: op = "black"
+        case .star: op = "star"
+        case .see: op = "see"
+        case .delete(let mine, let theirs):
+            op = "delete"
+            command.append(RedisKeys.friends(friend))
+            command.append(RedisKeys.friendRequestPair(from: owner, to: friend))
+            command.append(RedisKeys.friendRequestPair(from: friend, to: owner))
+            command.append(RedisKeys.friendRequestsTo(friend))
+            command.append(RedisKeys.pendingFriendRequestsTo(friend))
+            command.append(RedisKeys.friendRequestsTo(owner))
+            command.append(RedisKeys.pendingFriendRequestsTo(owner))
+            if let id = Int(mine) { command.append(RedisKeys.friendRequest(id)) }
+            if let id = Int(theirs) { command.append(RedisKeys.friendRequest(id)) }
+        }
+
+        command.append(op)
+        command.append(streamCap)
+        command.append(now)
+        command.append(friend)
+        switch operation {
+        case .black, .star: break
+        case .see(let friendLooksAtMe, let iLookAtFriend):
+            command.append(friendLooksAtMe)
+            command.append(iLookAtFriend)
+        case .delete(let mine, let theirs):
+            command.append(owner)
+            command.append(mine)
+            command.append(theirs)
+        }
+    }
+
+    /// 'OK', or an error code.
+    public static func decode(_ reply: RedisFlatReply) throws(RedisError) -> Reply {
+        let reader = ScriptReplyReader(reply, script: scriptName)
+        guard let code = reader.errorCode else { return .changed }
+        guard let refusal = FriendRefusal(rawValue: code) else { throw reader.unexpected() }
+        return .refused(refusal)
+    }
+}

@@ -1,0 +1,71 @@
+import Model
+import RedisClient
+
+/// `lua/deliver.lua`: routes one message object to its user's delivery target, or
+/// queues it.
+public struct DeliverMessage: ChatScript {
+    public static let scriptName = "deliver"
+    public static let layouts = [
+        ScriptLayout(
+            keys: ["online", "queue", "nodes", "deliveries"],
+            arguments: ["user", "message", "node", "dead_after", "queue_cap", "excluded", "channel_prefix"]
+        ),
+    ]
+
+    public typealias Reply = DeliveryRoute
+
+    public var user: Int
+    /// The message object, JSON.
+    public var message: [UInt8]
+    /// The calling process's node id.
+    public var node: String
+    public var deadAfterMilliseconds: Int64
+    public var queueCap: Int
+    /// A target the caller found gone: treated as no target.
+    public var excluded: DeliveryTarget?
+
+    public init(user: Int, message: [UInt8], node: String, deadAfterMilliseconds: Int64, queueCap: Int, excluded: DeliveryTarget?) {
+        self.user = user
+        self.message = message
+        self.node = node
+        self.deadAfterMilliseconds = deadAfterMilliseconds
+        self.queueCap = queueCap
+        self.excluded = excluded
+    }
+
+    public var keyCount: Int { 4 }
+
+    public func encode(into command: inout RedisCommandArguments) {
+        command.append(RedisKeys.online(user))
+        command.append(RedisKeys.offlineQueue(user))
+        command.append(RedisKeys.nodes)
+        command.append(RedisKeys.nodeDeliveries)
+
+        command.append(user)
+        command.append(bytes: message)
+        command.append(node)
+        command.append(Int(deadAfterMilliseconds))
+        command.append(queueCap)
+        command.append(excluded?.description ?? "")
+        command.append(RedisKeys.nodeChannelPrefix)
+    }
+
+    /// `{'local', conn, sequence}`, `{'routed', node}` or `{'queued', dropped}`.
+    public static func decode(_ reply: RedisFlatReply) throws(RedisError) -> Reply {
+        var reader = ScriptReplyReader(reply, script: scriptName)
+        guard reader.errorCode == nil else { throw reader.unexpected() }
+        switch try reader.string() {
+        case "local":
+            guard let connection = UInt64(try reader.string()) else { throw reader.unexpected() }
+            let after = try reader.integer()
+            guard after >= 0 else { throw reader.unexpected() }
+            return .local(connection: connection, after: UInt64(after))
+        case "routed":
+            return .routed(node: try reader.string())
+        case "queued":
+            return .queued(dropped: try reader.int())
+        default:
+            throw reader.unexpected()
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import Model
+import RedisClient
+
+/// `lua/online_refresh.lua`: the heartbeat of a batch of this process's live
+/// connections: each target's TTL renewed, or the target claimed again when it is gone.
+public struct RefreshConnections: ChatScript {
+    public static let scriptName = "online_refresh"
+    public static let layouts = [
+        ScriptLayout(keys: [], keyTail: ["online", "online_token"], arguments: ["ttl"], argumentTail: ["target", "token_id"]),
+    ]
+
+    /// One connection of the batch.
+    public struct Connection: Sendable {
+        public var user: Int
+        public var target: DeliveryTarget
+        public var tokenID: String
+
+        public init(user: Int, target: DeliveryTarget, tokenID: String) {
+            self.user = user
+            self.target = target
+            self.tokenID = tokenID
+        }
+    }
+
+    /// What happened to one connection's target.
+    public enum Outcome: Sendable, Equatable {
+        case refreshed
+        /// It was gone (Redis lost it, or this process was taken for dead): claimed again;
+        /// the user's offline queue may hold messages meanwhile.
+        case claimedAgain
+        /// A newer connection is the target.
+        case notTarget
+    }
+
+    /// One outcome per connection, in order.
+    public typealias Reply = [Outcome]
+
+    public var connections: [Connection]
+    public var ttlMilliseconds: Int64
+
+    public init(connections: [Connection], ttlMilliseconds: Int64) {
+        self.connections = connections
+        self.ttlMilliseconds = ttlMilliseconds
+    }
+
+    public var keyCount: Int { 2 * connections.count }
+
+    public func encode(into command: inout RedisCommandArguments) {
+        for connection in connections {
+            command.append(RedisKeys.online(connection.user))
+            command.append(RedisKeys.onlineToken(connection.user))
+        }
+        command.append(Int(ttlMilliseconds))
+        for connection in connections {
+            command.append(connection.target.description)
+            command.append(connection.tokenID)
+        }
+    }
+
+    public static func decode(_ reply: RedisFlatReply) throws(RedisError) -> Reply {
+        var reader = ScriptReplyReader(reply, script: scriptName)
+        guard reader.errorCode == nil else { throw reader.unexpected() }
+        var outcomes: Reply = []
+        outcomes.reserveCapacity(reader.count)
+        while let position = reader.nextIfAny() {
+            switch reply.integer(at: position) {
+            case 1: outcomes.append(.refreshed)
+            case 2: outcomes.append(.claimedAgain)
+            default: outcomes.append(.notTarget)
+            }
+        }
+        return outcomes
+    }
+}

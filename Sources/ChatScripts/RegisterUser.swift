@@ -1,0 +1,75 @@
+import Model
+import RedisClient
+
+/// `lua/user_register.lua`: claims the username, uuid (and device) indexes and writes the
+/// `user` and `user_info` rows with their entity events, in one step.
+public struct RegisterUser: ChatScript {
+    public static let scriptName = "user_register"
+    public static let layouts = [
+        ScriptLayout(
+            keys: ["username", "uuid", "user", "user_info", "stream", "names"], keyTail: ["device"],
+            arguments: ["id", "info_id", "user_row", "info_row", "stream_cap"]
+        ),
+    ]
+
+    public enum Reply: Sendable, Equatable {
+        case registered
+        case refused(Refusal)
+    }
+
+    public enum Refusal: String, Sendable, Equatable {
+        case usernameTaken = "username_taken"
+        case uuidTaken = "uuid_taken"
+        case deviceTaken = "device_taken"
+    }
+
+    public var userID: Int
+    public var infoID: Int
+    public var username: String
+    public var uuid: String
+    /// The device the account is bound to (visitors), claimed as atomically as the name.
+    public var deviceID: String?
+    /// The rows, JSON text.
+    public var userRow: String
+    public var infoRow: String
+    public var streamCap: Int
+
+    public init(
+        userID: Int, infoID: Int, username: String, uuid: String, deviceID: String?, userRow: String, infoRow: String,
+        streamCap: Int
+    ) {
+        self.userID = userID
+        self.infoID = infoID
+        self.username = username
+        self.uuid = uuid
+        self.deviceID = deviceID
+        self.userRow = userRow
+        self.infoRow = infoRow
+        self.streamCap = streamCap
+    }
+
+    public var keyCount: Int { deviceID == nil ? 6 : 7 }
+
+    public func encode(into command: inout RedisCommandArguments) {
+        command.append(RedisKeys.userByName(username))
+        command.append(RedisKeys.userByUUID(uuid))
+        command.append(RedisKeys.user(userID))
+        command.append(RedisKeys.userInfo(userID))
+        command.append(StreamName.entities)
+        command.append(RedisKeys.userNames)
+        if let deviceID { command.append(RedisKeys.userByDevice(deviceID)) }
+
+        command.append(userID)
+        command.append(infoID)
+        command.append(userRow)
+        command.append(infoRow)
+        command.append(streamCap)
+    }
+
+    public static func decode(_ reply: RedisFlatReply) throws(RedisError) -> Reply {
+        let reader = ScriptReplyReader(reply, script: scriptName)
+        guard let code = reader.errorCode else { return .registered }
+        guard let refusal = Refusal(rawValue: code) else { throw reader.unexpected() }
+        return .refused(refusal)
+    }
+}

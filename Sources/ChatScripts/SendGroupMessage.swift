@@ -1,0 +1,148 @@
+import Model
+import RedisClient
+
+/// `lua/message_send_group.lua`: checks, builds, stores and streams one group message,
+/// and fans it out to the active members but the sender, in one step.
+public struct SendGroupMessage: ChatScript {
+    public static let scriptName = "message_send_group"
+    public static let layouts = [
+        ScriptLayout(
+            keys: ["token", "sender", "group", "members", "members_version", "history", "stream", "nodes", "sent", "deliveries"],
+            keyTail: ["online", "queue"],
+            arguments: [
+                "id", "me", "group", "type", "data", "options", "token", "client_id", "client_id_window", "history_cap",
+                "stream_cap", "node", "dead_after", "queue_cap", "channel_prefix", "members_version",
+            ],
+            argumentTail: ["recipient"]
+        ),
+    ]
+
+    /// A group's active members as the script wants them, with the members version they
+    /// were read at: their ids as text and their `online_{uid}` / `chat_getmessage_{uid}`
+    /// keys, built once per membership change rather than once per message.
+    public struct Recipients: Sendable, Equatable {
+        public let version: String
+        public let ids: [String]
+        /// `online_{uid}`, `chat_getmessage_{uid}` per member, in the order of `ids`.
+        public let keys: [String]
+
+        public init(version: String, ids: [Int]) {
+            self.version = version
+            self.ids = ids.map { String($0) }
+            var keys: [String] = []
+            keys.reserveCapacity(2 * ids.count)
+            for id in ids {
+                keys.append(RedisKeys.online(id))
+                keys.append(RedisKeys.offlineQueue(id))
+            }
+            self.keys = keys
+        }
+
+        /// A group not seen yet: its first send learns the members from `stale`.
+        public static let unknown = Recipients(version: "", ids: [])
+    }
+
+    public enum Reply: Sendable, Equatable {
+        /// Stored and fanned out; `historyTrimmed`: entries the history cap dropped.
+        case sent(message: [UInt8], fanOut: FanOut, historyTrimmed: Int)
+        /// A retried send: the message the first one was accepted as; nothing was written.
+        case duplicate(message: [UInt8])
+        /// The members changed since `recipients` were read: these are the current ones.
+        case stale(Recipients)
+        case refused(Refusal)
+    }
+
+    /// The script's error codes.
+    public enum Refusal: String, Sendable, Equatable {
+        /// The token is not the account's current one.
+        case token
+        /// The sender's account is gone or disabled.
+        case sender
+        /// The group is gone or not active.
+        case group
+        /// The sender is not an active member.
+        case notMember = "not_member"
+    }
+
+    public var messageID: String
+    public var sender: Int
+    public var group: Int
+    public var type: String
+    /// The message data and options, JSON text.
+    public var data: [UInt8]
+    public var options: [UInt8]
+    /// The sender's token to check, or nil when the caller checked it.
+    public var uncheckedToken: String?
+    /// Makes the send idempotent within the window.
+    public var clientID: String?
+    /// The members the caller has cached.
+    public var recipients: Recipients
+    public var settings: SendSettings
+
+    public init(
+        messageID: String, sender: Int, group: Int, type: String, data: [UInt8], options: [UInt8],
+        uncheckedToken: String?, clientID: String?, recipients: Recipients, settings: SendSettings
+    ) {
+        self.messageID = messageID
+        self.sender = sender
+        self.group = group
+        self.type = type
+        self.data = data
+        self.options = options
+        self.uncheckedToken = uncheckedToken
+        self.clientID = clientID
+        self.recipients = recipients
+        self.settings = settings
+    }
+
+    public var keyCount: Int { 10 + recipients.keys.count }
+
+    public func encode(into command: inout RedisCommandArguments) {
+        command.append(RedisKeys.userToken(sender))
+        command.append(RedisKeys.user(sender))
+        command.append(RedisKeys.group(group))
+        command.append(RedisKeys.groupMembers(group))
+        command.append(RedisKeys.groupMembersVersion(group))
+        command.append(RedisKeys.groupHistory(group))
+        command.append(StreamName.messages)
+        command.append(RedisKeys.nodes)
+        command.append(RedisKeys.sentByClientID(sender, clientID ?? ""))
+        command.append(RedisKeys.nodeDeliveries)
+        for key in recipients.keys { command.append(key) }
+
+        command.appendSend(
+            id: messageID, from: sender, to: group, type: type, data: data, options: options, uncheckedToken: uncheckedToken,
+            clientID: clientID, settings: settings
+        )
+        command.append(recipients.version)
+        for id in recipients.ids { command.append(id) }
+    }
+
+    /// `{'sent', message, local, routed, queued, dropped, trimmed, sequence}`,
+    /// `{'duplicate', message}`, `{'stale', version, member ids…}`, or an error code.
+    public static func decode(_ reply: RedisFlatReply) throws(RedisError) -> Reply {
+        var reader = ScriptReplyReader(reply, script: scriptName)
+        if let code = reader.errorCode {
+            guard let refusal = Refusal(rawValue: code) else { throw reader.unexpected() }
+            return .refused(refusal)
+        }
+        switch try reader.string() {
+        case "sent":
+            guard reader.count == 8 else { throw reader.unexpected() }
+            let message = try reader.bytes()
+            var fanOut = try FanOut.read(from: &reader)
+            let trimmed = try reader.int()
+            let after = try reader.integer()
+            guard after >= 0 else { throw reader.unexpected() }
+            fanOut.localAfter = UInt64(after)
+            return .sent(message: message, fanOut: fanOut, historyTrimmed: trimmed)
+        case "duplicate":
+            return .duplicate(message: try reader.bytes())
+        case "stale":
+            let version = try reader.string()
+            return .stale(Recipients(version: version, ids: reader.remainingIntegers()))
+        default:
+            throw reader.unexpected()
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Model
+import RedisClient
+
+/// The arguments of the send scripts that come from configuration, as text once rather
+/// than per message.
+public struct SendSettings: Sendable {
+    let clientIDWindow: String
+    let historyCap: String
+    let streamCap: String
+    let node: String
+    let deadAfter: String
+    let queueCap: String
+
+    /// - Parameters: `clientIDWindow` in seconds, `deadAfter` in milliseconds; `node` is
+    ///   the calling process's node id.
+    public init(clientIDWindow: Int64, historyCap: Int, streamCap: Int, node: String, deadAfter: Int64, queueCap: Int) {
+        self.clientIDWindow = String(clientIDWindow)
+        self.historyCap = String(historyCap)
+        self.streamCap = String(streamCap)
+        self.node = node
+        self.deadAfter = String(deadAfter)
+        self.queueCap = String(queueCap)
+    }
+}
+
+extension RedisCommandArguments {
+    /// ARGV[1...15] of both send scripts: the message, the sender's token and client id to
+    /// check, and the settings.
+    mutating func appendSend(
+        id: String, from sender: Int, to recipient: Int, type: String, data: [UInt8], options: [UInt8],
+        uncheckedToken: String?, clientID: String?, settings: SendSettings
+    ) {
+        append(id)
+        append(sender)
+        append(recipient)
+        append(type)
+        append(bytes: data)
+        append(bytes: options)
+        append(uncheckedToken ?? "")
+        append(clientID ?? "")
+        append(settings.clientIDWindow)
+        append(settings.historyCap)
+        append(settings.streamCap)
+        append(settings.node)
+        append(settings.deadAfter)
+        append(settings.queueCap)
+        append(RedisKeys.nodeChannelPrefix)
+    }
+}

@@ -1,0 +1,151 @@
+import Model
+import RedisClient
+
+/// `lua/message_send_single.lua`: checks, builds, stores, streams and routes one
+/// single-chat message in one step.
+public struct SendSingleMessage: ChatScript {
+    public static let scriptName = "message_send_single"
+    public static let layouts = [
+        ScriptLayout(
+            keys: [
+                "token", "sender", "recipient", "recipient_friends", "sender_friends", "quota", "sender_history",
+                "recipient_history", "stream", "online", "queue", "nodes", "sent", "deliveries",
+            ],
+            arguments: [
+                "id", "me", "to", "type", "data", "options", "token", "client_id", "client_id_window", "history_cap",
+                "stream_cap", "node", "dead_after", "queue_cap", "channel_prefix", "auto_reply",
+            ]
+        ),
+    ]
+
+    public enum Reply: Sendable, Equatable {
+        /// Stored and routed; `historyTrimmed`: entries the history caps dropped.
+        case accepted(message: [UInt8], route: DeliveryRoute, historyTrimmed: Int)
+        /// A retried send: the message the first one was accepted as; nothing was written.
+        case duplicate(message: [UInt8])
+        case refused(Refusal)
+    }
+
+    /// The script's error codes.
+    public enum Refusal: Sendable, Equatable {
+        /// The token is not the account's current one.
+        case token
+        /// The sender's account is gone or disabled.
+        case sender
+        /// The recipient is gone or disabled.
+        case recipient
+        /// The recipient blacklisted the sender.
+        case blacklisted(SenderRole)
+        /// The friendship is blocked (its status is not 1).
+        case blocked(SenderRole)
+        /// The recipient's chatset wants friends only.
+        case friendsOnly(SenderRole)
+        /// The one message before a friendship was sent already.
+        case quota(SenderRole)
+
+        /// `code` or `code role`, as the script answers.
+        init?(code: String) {
+            let words = code.split(separator: " ", maxSplits: 1)
+            guard let first = words.first else { return nil }
+            let role: SenderRole = words.count > 1 && words[1] == "visitor" ? .visitor : .user
+            switch first {
+            case "token": self = .token
+            case "sender": self = .sender
+            case "recipient": self = .recipient
+            case "blacklisted": self = .blacklisted(role)
+            case "blocked": self = .blocked(role)
+            case "friends_only": self = .friendsOnly(role)
+            case "quota": self = .quota(role)
+            default: return nil
+            }
+        }
+    }
+
+    public var messageID: String
+    public var sender: Int
+    public var recipient: Int
+    public var type: String
+    /// The message data and options, JSON text.
+    public var data: [UInt8]
+    public var options: [UInt8]
+    /// The sender's token to check, or nil when the caller checked it.
+    public var uncheckedToken: String?
+    /// Makes the send idempotent within the window.
+    public var clientID: String?
+    /// The recipient's automatic Q&A answer: no chatset, no quota.
+    public var isAutoReply: Bool
+    public var settings: SendSettings
+
+    public init(
+        messageID: String, sender: Int, recipient: Int, type: String, data: [UInt8], options: [UInt8],
+        uncheckedToken: String?, clientID: String?, isAutoReply: Bool, settings: SendSettings
+    ) {
+        self.messageID = messageID
+        self.sender = sender
+        self.recipient = recipient
+        self.type = type
+        self.data = data
+        self.options = options
+        self.uncheckedToken = uncheckedToken
+        self.clientID = clientID
+        self.isAutoReply = isAutoReply
+        self.settings = settings
+    }
+
+    public var keyCount: Int { 14 }
+
+    public func encode(into command: inout RedisCommandArguments) {
+        let me = sender
+        let to = recipient
+        command.append(RedisKeys.userToken(me))
+        command.append(RedisKeys.user(me))
+        command.append(RedisKeys.user(to))
+        command.append(RedisKeys.friends(to))
+        command.append(RedisKeys.friends(me))
+        command.append(RedisKeys.quota(me))
+        command.append(RedisKeys.singleHistory(owner: me, peer: to))
+        command.append(RedisKeys.singleHistory(owner: to, peer: me))
+        command.append(StreamName.messages)
+        command.append(RedisKeys.online(to))
+        command.append(RedisKeys.offlineQueue(to))
+        command.append(RedisKeys.nodes)
+        command.append(RedisKeys.sentByClientID(me, clientID ?? ""))
+        command.append(RedisKeys.nodeDeliveries)
+
+        command.appendSend(
+            id: messageID, from: me, to: to, type: type, data: data, options: options, uncheckedToken: uncheckedToken,
+            clientID: clientID, settings: settings
+        )
+        command.append(isAutoReply ? "autoreply" : "")
+    }
+
+    /// `{route, argument, message, trimmed[, sequence]}`, or an error code.
+    public static func decode(_ reply: RedisFlatReply) throws(RedisError) -> Reply {
+        var reader = ScriptReplyReader(reply, script: scriptName)
+        if let code = reader.errorCode {
+            guard let refusal = Refusal(code: code) else { throw reader.unexpected() }
+            return .refused(refusal)
+        }
+        let kind = try reader.string()
+        let argument = try reader.next()
+        let message = try reader.bytes()
+        let trimmed = try reader.int()
+        let route: DeliveryRoute
+        switch kind {
+        case "duplicate":
+            return .duplicate(message: message)
+        case "local":
+            guard let connection = reply.string(at: argument).flatMap({ UInt64($0) }) else { throw reader.unexpected() }
+            let after = try reader.integer()
+            guard after >= 0 else { throw reader.unexpected() }
+            route = .local(connection: connection, after: UInt64(after))
+        case "routed":
+            route = .routed(node: reply.string(at: argument) ?? "")
+        case "queued":
+            route = .queued(dropped: Int(reply.integer(at: argument) ?? 0))
+        default:
+            throw reader.unexpected()
+        }
+        return .accepted(message: message, route: route, historyTrimmed: trimmed)
+    }
+}

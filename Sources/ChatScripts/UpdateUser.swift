@@ -1,0 +1,90 @@
+import Model
+import RedisClient
+
+/// `lua/user_update.lua`: changes columns of a user row (a login, a password, a profile,
+/// a visitor becoming a user) with its entity event, checks first.
+public struct UpdateUser: ChatScript {
+    public static let scriptName = "user_update"
+    public static let layouts = [
+        ScriptLayout(
+            keys: ["user", "stream", "token", "new_username", "old_username", "names"],
+            arguments: ["stream_cap", "require_active", "password", "token", "username"], argumentTail: ["column", "value"]
+        ),
+    ]
+
+    public enum Reply: Sendable, Equatable {
+        /// The row after the change, as field/value pairs.
+        case updated([String: String])
+        case refused(Refusal)
+    }
+
+    public enum Refusal: String, Sendable, Equatable {
+        /// Disabled or gone (or, when a disabled account is allowed, gone).
+        case unavailable
+        /// The password hash is no longer the one verified.
+        case passwordChanged = "password_changed"
+        case usernameTaken = "username_taken"
+    }
+
+    public var userID: Int
+    /// The username the caller read (released when `newUsername` is claimed).
+    public var username: String
+    public var streamCap: Int
+    /// Requires an active account (status 1); else only that it exists.
+    public var requireActive: Bool
+    /// The change applies only if the password hash is still this one.
+    public var verifiedHash: String?
+    /// Stored as the account's only valid token.
+    public var token: String?
+    public var newUsername: String?
+    public var columns: [(String, String)]
+
+    public init(
+        userID: Int, username: String, streamCap: Int, requireActive: Bool, verifiedHash: String?, token: String?,
+        newUsername: String?, columns: [(String, String)]
+    ) {
+        self.userID = userID
+        self.username = username
+        self.streamCap = streamCap
+        self.requireActive = requireActive
+        self.verifiedHash = verifiedHash
+        self.token = token
+        self.newUsername = newUsername
+        self.columns = columns
+    }
+
+    public var keyCount: Int { 6 }
+
+    public func encode(into command: inout RedisCommandArguments) {
+        command.append(RedisKeys.user(userID))
+        command.append(StreamName.entities)
+        command.append(RedisKeys.userToken(userID))
+        command.append(RedisKeys.userByName(newUsername ?? username))
+        command.append(RedisKeys.userByName(username))
+        command.append(RedisKeys.userNames)
+
+        command.append(streamCap)
+        command.append(requireActive ? "1" : "0")
+        command.append(verifiedHash ?? "")
+        command.append(token ?? "")
+        command.append(newUsername ?? "")
+        for (column, value) in columns {
+            command.append(column)
+            command.append(value)
+        }
+    }
+
+    /// The row as a flat field/value array, or an error code.
+    public static func decode(_ reply: RedisFlatReply) throws(RedisError) -> Reply {
+        var reader = ScriptReplyReader(reply, script: scriptName)
+        if let code = reader.errorCode {
+            guard let refusal = Refusal(rawValue: code) else { throw reader.unexpected() }
+            return .refused(refusal)
+        }
+        var row: [String: String] = [:]
+        while let field = reader.nextIfAny(), let value = reader.nextIfAny() {
+            if let name = reply.string(at: field), let text = reply.string(at: value) { row[name] = text }
+        }
+        return .updated(row)
+    }
+}

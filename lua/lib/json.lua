@@ -1,0 +1,16 @@
+-- Building JSON text by hand, where the field order matters (the message object).
+
+local json_escapes = { ['"'] = '\\"', ['\\'] = '\\\\', ['\b'] = '\\b', ['\f'] = '\\f', ['\n'] = '\\n', ['\r'] = '\\r',
+  ['\t'] = '\\t' }
+
+-- A JSON string literal of `text`.
+local function quote(text)
+  return '"' .. (string.gsub(text, '[%c"\\]', function(c)
+    return json_escapes[c] or string.format('\\u%04x', string.byte(c))
+  end)) .. '"'
+end
+
+-- `value` when it is a non-empty string, else nil (for `a or b` fallbacks of names).
+local function non_empty(value)
+  return type(value) == 'string' and value ~= '' and value or nil
+end

@@ -1,0 +1,117 @@
+--@include clock
+--@include envelope
+-- Routing of a message to its users' delivery targets (docs/architecture.md, *Delivery*).
+-- A target '{node}:{conn}' in online_{uid} counts only if its process's heartbeat in
+-- chat:nodes is recent: a killed process stops being a target after `dead_after` ms, and
+-- its stale online_{uid} is removed here. A target on the caller's own process
+-- (`here`) is returned to the caller, which pushes it without a publish; one elsewhere
+-- gets the message through that process's channel (`prefix` .. node) only. Publishes to
+-- a process are numbered (the deliveries hash); a local target comes back with the
+-- number of the last one published to the caller's process, which it pushes first. No
+-- live target, or nobody subscribed: the message goes to the offline queue, capped.
+
+-- Appends `message` to an offline queue capped at `cap` entries; returns how many of
+-- the oldest the cap dropped.
+local function enqueue(queue, message, cap)
+  local length = redis.call('RPUSH', queue, message)
+  if length > cap then
+    redis.call('LTRIM', queue, length - cap, -1)
+    return length - cap
+  end
+  return 0
+end
+
+-- One user. `excluded`: a target the caller found gone (or nil); `now`: the time in ms
+-- when the caller has it (or nil). Returns 'local', conn, last sequence published here |
+-- 'routed', node | 'queued', entries dropped by the cap.
+local function route_one(uid, message, online, queue, nodes, deliveries, here, dead_after, queue_cap, prefix,
+                         excluded, now)
+  local target = redis.call('GET', online)
+  if target and target ~= excluded then
+    local node, conn = string.match(target, '^([^:]+):(.+)$')
+    local beat = node and redis.call('ZSCORE', nodes, node)
+    now = now or now_ms()
+    if beat and now - tonumber(beat) <= dead_after then
+      if node == here then
+        return 'local', conn, tonumber(redis.call('HGET', deliveries, node) or '0')
+      end
+      local sequence = redis.call('HINCRBY', deliveries, node, 1)
+      if redis.call('PUBLISH', prefix .. node, deliver_envelope(uid .. ':' .. conn, sequence, message)) > 0 then
+        return 'routed', node
+      end
+      -- nobody received it: the number is free again
+      redis.call('HINCRBY', deliveries, node, -1)
+    else
+      -- its process is dead: the key would only expire later
+      redis.call('DEL', online)
+    end
+  end
+  return 'queued', enqueue(queue, message, queue_cap)
+end
+
+-- Many users, user i being ARGV[uid_base + i] with online_{uid} in KEYS[key_base + 2i - 1]
+-- and its offline queue in KEYS[key_base + 2i]; `skip`: a uid left out (or nil). Targets
+-- on another live process get ONE publish per process, carrying that process's
+-- recipients. Returns the local addresses '{uid}:{conn},…' (or ''), users routed to
+-- other processes, users queued, entries dropped by the queue cap, and the last sequence
+-- published to the caller's process (0 when none is local).
+local function route_many(message, count, uid_base, key_base, nodes, deliveries, here, dead_after, queue_cap, prefix,
+                          skip, now)
+  local alive = {}
+  local locals, remote, remote_nodes, offline = {}, {}, {}, {}
+  for i = 1, count do
+    local uid = ARGV[uid_base + i]
+    if uid ~= skip then
+      local online = KEYS[key_base + 2 * i - 1]
+      local target = redis.call('GET', online)
+      local node, conn
+      if target then
+        node, conn = string.match(target, '^([^:]+):(.+)$')
+      end
+      if node then
+        if alive[node] == nil then
+          local beat = redis.call('ZSCORE', nodes, node)
+          alive[node] = beat ~= false and now - tonumber(beat) <= dead_after
+        end
+        if not alive[node] then
+          redis.call('DEL', online)
+          node = nil
+        end
+      end
+      if not node then
+        offline[#offline + 1] = i
+      elseif node == here then
+        locals[#locals + 1] = uid .. ':' .. conn
+      else
+        if not remote[node] then
+          remote[node] = {}
+          remote_nodes[#remote_nodes + 1] = node
+        end
+        local list = remote[node]
+        list[#list + 1] = i
+        list[#list + 1] = uid .. ':' .. conn
+      end
+    end
+  end
+
+  local published = 0
+  for _, node in ipairs(remote_nodes) do
+    local list = remote[node]
+    local addresses = {}
+    for j = 2, #list, 2 do addresses[#addresses + 1] = list[j] end
+    local sequence = redis.call('HINCRBY', deliveries, node, 1)
+    if redis.call('PUBLISH', prefix .. node, deliver_envelope(table.concat(addresses, ','), sequence, message)) > 0 then
+      published = published + #addresses
+    else
+      redis.call('HINCRBY', deliveries, node, -1)
+      for j = 1, #list, 2 do offline[#offline + 1] = list[j] end
+    end
+  end
+
+  local dropped = 0
+  for _, i in ipairs(offline) do
+    dropped = dropped + enqueue(KEYS[key_base + 2 * i], message, queue_cap)
+  end
+  local after = #locals > 0 and tonumber(redis.call('HGET', deliveries, here) or '0') or 0
+  return table.concat(locals, ','), published, #offline, dropped, after
+end
