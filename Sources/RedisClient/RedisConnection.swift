@@ -30,7 +30,9 @@ final class RedisConnection: @unchecked Sendable {
     private var state = State.idle
     private var waiting = Deque<RedisRequest>()
     private var waitingTimer: Scheduled<Void>?
-    private var backoff: Backoff
+    private let backoff: Backoff
+    /// Consecutive failed attempts to connect (0 while connected).
+    private var failures = 0
     private var lastConnectionError = "connecting"
     private var shutdownPromise: EventLoopPromise<Void>?
 
@@ -143,10 +145,10 @@ final class RedisConnection: @unchecked Sendable {
             channel.close(promise: nil)
             return
         }
-        if backoff.attempt > 0 {
+        if failures > 0 {
             logger.info("redis connected", metadata: ["endpoint": "\(configuration.endpoint)"])
         }
-        backoff.reset()
+        failures = 0
         state = .ready(channel, handler)
         isReady.store(true, ordering: .relaxed)
         channel.closeFuture.whenComplete { _ in self.channelClosed(channel) }
@@ -173,16 +175,17 @@ final class RedisConnection: @unchecked Sendable {
     private func connectionFailed(_ reason: String) {
         guard case .connecting = state else { return }
         lastConnectionError = reason
-        if backoff.attempt == 0 || backoff.attempt % 10 == 0 {
+        if failures == 0 || failures % 10 == 0 {
             logger.warning("redis connection failed", metadata: [
-                "endpoint": "\(configuration.endpoint)", "error": "\(reason)", "attempt": "\(backoff.attempt)",
+                "endpoint": "\(configuration.endpoint)", "error": "\(reason)", "attempt": "\(failures)",
             ])
         }
         scheduleReconnect()
     }
 
     private func scheduleReconnect() {
-        let delay = backoff.nextDelay()
+        failures += 1
+        let delay = TimeAmount(backoff.delay(afterAttempt: failures))
         let task = eventLoop.scheduleTask(in: delay) { self.reconnectTimerFired() }
         state = .waitingToReconnect(task)
         armWaitingTimer()

@@ -40,7 +40,9 @@ public final class RedisSubscriber: @unchecked Sendable {
     private let logger: Logger
 
     private var state = State.idle
-    private var backoff: Backoff
+    private let backoff: Backoff
+    /// Consecutive failed attempts to connect (0 while connected).
+    private var failures = 0
     private var subscriptions: [Int: Subscription] = [:]
     private var nextSubscriptionID = 0
     private var listeners: [Key: Set<Int>] = [:]
@@ -267,10 +269,10 @@ public final class RedisSubscriber: @unchecked Sendable {
     }
 
     private func subscribed(_ channel: any Channel) {
-        if backoff.attempt > 0 {
+        if failures > 0 {
             logger.info("redis pub/sub connected; subscribing again", metadata: ["keys": "\(listeners.count)"])
         }
-        backoff.reset()
+        failures = 0
         state = .subscribed(channel)
         confirmed.removeAll()
         send(Array(listeners.keys), subscribing: true, on: channel)
@@ -316,14 +318,15 @@ public final class RedisSubscriber: @unchecked Sendable {
         case .connecting, .handshaking: break
         default: return
         }
-        if backoff.attempt % 10 == 0 {
+        if failures % 10 == 0 {
             logger.warning("redis pub/sub connection failed", metadata: ["error": "\(reason)"])
         }
         scheduleReconnect()
     }
 
     private func scheduleReconnect() {
-        let task = eventLoop.scheduleTask(in: backoff.nextDelay()) {
+        failures += 1
+        let task = eventLoop.scheduleTask(in: TimeAmount(backoff.delay(afterAttempt: failures))) {
             if case .waitingToReconnect = self.state { self.connect() }
         }
         state = .waitingToReconnect(task)

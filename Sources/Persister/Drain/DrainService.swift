@@ -22,7 +22,8 @@ struct DrainService: Service {
     let secondSession: MariaDBSession
     let consumer: StreamConsumer
     let metrics: PersisterMetrics
-    var backoff = ReconnectBackoff()
+    /// Between attempts to reach Redis or MariaDB while it is down.
+    var backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(10))
     let logger: Logger
 
     func run() async throws {
