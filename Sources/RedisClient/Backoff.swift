@@ -1,22 +1,30 @@
 import NIOCore
 
-/// Reconnection delays: doubling from the range's lower bound to its upper bound, each
-/// with up to 50% jitter so that many clients do not reconnect in lockstep.
-struct Backoff {
-    let range: ClosedRange<TimeAmount>
-    private(set) var attempt = 0
+/// How long to wait before trying again to reach a server that is down: doubling from
+/// `initial` up to `maximum`, each delay drawn between half and all of that value so
+/// that many clients restarted together do not retry in lockstep.
+///
+/// Public because it is not Redis's alone: the persister waits with it for MariaDB too.
+/// It keeps no count; the caller counts its consecutive failures.
+public struct Backoff: Sendable, Hashable {
+    public var initial: Duration
+    public var maximum: Duration
 
-    init(_ range: ClosedRange<TimeAmount>) {
-        self.range = range
+    public init(initial: Duration, maximum: Duration) {
+        self.initial = initial
+        self.maximum = maximum
     }
 
-    mutating func nextDelay() -> TimeAmount {
-        let shift = min(attempt, 30)
-        attempt += 1
-        let base = min(range.lowerBound.nanoseconds << shift, range.upperBound.nanoseconds)
-        let jitter = Int64.random(in: 0...(base / 2))
-        return .nanoseconds(base - jitter)
+    /// From a range such as ``RedisConfiguration/reconnectBackoff``.
+    public init(_ range: ClosedRange<TimeAmount>) {
+        self.init(initial: Duration(range.lowerBound), maximum: Duration(range.upperBound))
     }
 
-    mutating func reset() { attempt = 0 }
+    /// The delay after the `attempt`-th consecutive failure (1 for the first).
+    public func delay(afterAttempt attempt: Int) -> Duration {
+        let doublings = min(max(attempt - 1, 0), 30)  // 2^30 × initial exceeds any sane maximum
+        let ceiling = min(initial * (1 << doublings), maximum)
+        return ceiling * Double.random(in: 0.5...1.0)
+    }
 }
+

@@ -4,47 +4,43 @@ import Metrics
 import NIOCore
 import Synchronization
 
-/// One connection of the pool, bound to one event loop, that keeps itself connected.
+/// One connection of the pool, bound to one event loop, that keeps itself connected
+/// (a ``ReconnectingChannel``) and pipelines requests on it.
 ///
 /// Requests that arrive while it is (re)connecting wait in a queue until they are sent
 /// or their deadline passes; requests in flight when the connection breaks fail with
 /// `RedisError.connectionClosed` (they may have run). All mutable state is touched
 /// only on `eventLoop`, which is why the class is `@unchecked Sendable`.
 final class RedisConnection: @unchecked Sendable {
-    private enum State {
-        case idle
-        case connecting
-        case ready(any Channel, RedisRequestHandler)
-        case waitingToReconnect(Scheduled<Void>)
-        case shutDown
-    }
-
     let eventLoop: any EventLoop
     private let configuration: RedisConfiguration
     private let logger: Logger
     private let metrics: RedisClientMetrics
+    private let transport: ReconnectingChannel
 
     /// Read without a lock by the pool to prefer connections that are up.
     let isReady = Atomic<Bool>(false)
 
-    private var state = State.idle
+    /// The pipelining handler of the ready channel; nil while (re)connecting.
+    private var handler: RedisRequestHandler?
     private var waiting = Deque<RedisRequest>()
     private var waitingTimer: Scheduled<Void>?
-    private var backoff: Backoff
     private var lastConnectionError = "connecting"
-    private var shutdownPromise: EventLoopPromise<Void>?
 
     init(configuration: RedisConfiguration, eventLoop: any EventLoop, logger: Logger, metrics: RedisClientMetrics) {
         self.configuration = configuration
         self.eventLoop = eventLoop
         self.logger = logger
         self.metrics = metrics
-        self.backoff = Backoff(configuration.reconnectBackoff)
+        self.transport = ReconnectingChannel(
+            configuration: configuration, eventLoop: eventLoop, label: "redis", logger: logger, metrics: metrics
+        )
+        transport.delegate = self
     }
 
     /// Starts connecting now rather than on the first command.
     func start() {
-        eventLoop.execute { self.connectIfIdle() }
+        eventLoop.execute { self.transport.connectIfIdle() }
     }
 
     func submit(_ request: RedisRequest) {
@@ -64,133 +60,15 @@ final class RedisConnection: @unchecked Sendable {
     // MARK: - On the event loop
 
     private func submitOnLoop(_ request: RedisRequest) {
-        switch state {
-        case .ready(_, let handler):
+        if let handler {
             if handler.send(request) { return }
             enqueue(request)  // the channel is closing; its close callback reconnects
-        case .idle:
-            enqueue(request)
-            connectIfIdle()
-        case .connecting, .waitingToReconnect:
-            enqueue(request)
-        case .shutDown:
+        } else if transport.isShutDown {
             request.fail(.shutdown)
+        } else {
+            enqueue(request)
+            transport.connectIfIdle()
         }
-    }
-
-    private func connectIfIdle() {
-        guard case .idle = state else { return }
-        connect()
-    }
-
-    private func connect() {
-        state = .connecting
-        let configuration = self.configuration
-        let endpoint = configuration.endpoint.description
-        let timeout = configuration.commandTimeout
-        let metrics = self.metrics
-        RedisChannelFactory.connect(configuration, on: eventLoop) {
-            [RedisReplyDecoder(), RedisRequestHandler(endpointDescription: endpoint, commandTimeout: timeout, metrics: metrics)]
-        }.whenComplete { result in
-            switch result {
-            case .success(let channel): self.handshake(channel)
-            case .failure(let error): self.connectionFailed("\(error)")
-            }
-        }
-    }
-
-    private func handshake(_ channel: any Channel) {
-        guard case .connecting = state else {  // shut down meanwhile
-            channel.close(promise: nil)
-            return
-        }
-        let handler: RedisRequestHandler
-        do {
-            handler = try channel.pipeline.syncOperations.handler(type: RedisRequestHandler.self)
-        } catch {
-            channel.close(promise: nil)
-            connectionFailed("\(error)")
-            return
-        }
-        let commands = RedisChannelFactory.handshake(configuration)
-        var bytes = channel.allocator.buffer(capacity: 64)
-        for command in commands { command.encode(into: &bytes) }
-        let promise = eventLoop.makePromise(of: [RedisReply].self)
-        let collector = RedisReplyCollector(expected: commands.count) { promise.completeWith($0.mapError { $0 }) }
-        let sent = handler.send(RedisRequest(
-            bytes: bytes, responder: .batch(collector), deadline: .now() + configuration.commandTimeout
-        ))
-        if !sent { collector.complete(.failure(.connectionClosed)) }
-
-        promise.futureResult.assumeIsolated().whenComplete { result in
-            switch result {
-            case .success(let replies):
-                if let refusal = replies.lazy.compactMap(\.errorMessage).first {
-                    channel.close(promise: nil)
-                    self.connectionFailed("handshake refused: \(refusal)")
-                } else {
-                    self.connected(channel, handler)
-                }
-            case .failure(let error):
-                channel.close(promise: nil)
-                self.connectionFailed("\(error)")
-            }
-        }
-    }
-
-    private func connected(_ channel: any Channel, _ handler: RedisRequestHandler) {
-        guard case .connecting = state else {
-            channel.close(promise: nil)
-            return
-        }
-        if backoff.attempt > 0 {
-            logger.info("redis connected", metadata: ["endpoint": "\(configuration.endpoint)"])
-        }
-        backoff.reset()
-        state = .ready(channel, handler)
-        isReady.store(true, ordering: .relaxed)
-        channel.closeFuture.whenComplete { _ in self.channelClosed(channel) }
-
-        waitingTimer?.cancel()
-        waitingTimer = nil
-        while let request = waiting.popFirst() {
-            if !handler.send(request) {
-                waiting.prepend(request)
-                break
-            }
-        }
-    }
-
-    private func channelClosed(_ channel: any Channel) {
-        guard case .ready(let current, _) = state, current === channel else { return }
-        isReady.store(false, ordering: .relaxed)
-        metrics.reconnects.increment()
-        logger.warning("redis connection lost; reconnecting", metadata: ["endpoint": "\(configuration.endpoint)"])
-        lastConnectionError = "connection lost"
-        scheduleReconnect()
-    }
-
-    private func connectionFailed(_ reason: String) {
-        guard case .connecting = state else { return }
-        lastConnectionError = reason
-        if backoff.attempt == 0 || backoff.attempt % 10 == 0 {
-            logger.warning("redis connection failed", metadata: [
-                "endpoint": "\(configuration.endpoint)", "error": "\(reason)", "attempt": "\(backoff.attempt)",
-            ])
-        }
-        scheduleReconnect()
-    }
-
-    private func scheduleReconnect() {
-        let delay = backoff.nextDelay()
-        let task = eventLoop.scheduleTask(in: delay) { self.reconnectTimerFired() }
-        state = .waitingToReconnect(task)
-        armWaitingTimer()
-    }
-
-    private func reconnectTimerFired() {
-        guard case .waitingToReconnect = state else { return }
-        connect()
     }
 
     private func enqueue(_ request: RedisRequest) {
@@ -218,20 +96,51 @@ final class RedisConnection: @unchecked Sendable {
     }
 
     private func shutdownOnLoop() -> EventLoopFuture<Void> {
-        let previous = state
-        state = .shutDown
+        let closed = transport.shutdown()
+        handler = nil
         isReady.store(false, ordering: .relaxed)
         waitingTimer?.cancel()
         waitingTimer = nil
         while let request = waiting.popFirst() { request.fail(.shutdown) }
-        switch previous {
-        case .ready(let channel, _):
-            return channel.close().recover { _ in }
-        case .waitingToReconnect(let task):
-            task.cancel()
-            return eventLoop.makeSucceededVoidFuture()
-        case .idle, .connecting, .shutDown:
-            return eventLoop.makeSucceededVoidFuture()
+        return closed
+    }
+}
+
+extension RedisConnection: ReconnectingChannelDelegate {
+    func makeHandlers() -> [any ChannelHandler] {
+        [RedisRequestHandler(endpointDescription: configuration.endpoint.description, commandTimeout: configuration.commandTimeout, metrics: metrics)]
+    }
+
+    func channelReady(_ channel: any Channel, reconnected: Bool) {
+        guard let handler = try? channel.pipeline.syncOperations.handler(type: RedisRequestHandler.self) else {
+            channel.close(promise: nil)  // cannot happen: the handler is added with the channel
+            return
         }
+        if reconnected {
+            logger.info("redis connected", metadata: ["endpoint": "\(configuration.endpoint)"])
+        }
+        self.handler = handler
+        isReady.store(true, ordering: .relaxed)
+
+        waitingTimer?.cancel()
+        waitingTimer = nil
+        while let request = waiting.popFirst() {
+            if !handler.send(request) {
+                waiting.prepend(request)
+                break
+            }
+        }
+    }
+
+    func channelLost() {
+        handler = nil
+        isReady.store(false, ordering: .relaxed)
+        lastConnectionError = "connection lost"
+        armWaitingTimer()
+    }
+
+    func connectFailed(_ reason: String) {
+        lastConnectionError = reason
+        armWaitingTimer()
     }
 }

@@ -2,9 +2,10 @@ import Logging
 import NIOCore
 import NIOPosix
 
-/// Pub/sub on a dedicated connection: `subscribe` and `psubscribe` return async
-/// sequences of messages. After a reconnect it subscribes again to everything that is
-/// still wanted, by itself. A PING every `healthCheckInterval` detects a dead server.
+/// Pub/sub on a dedicated connection (a ``ReconnectingChannel``): `subscribe` and
+/// `psubscribe` return async sequences of messages. After a reconnect it subscribes
+/// again to everything that is still wanted, by itself. A PING every
+/// `healthCheckInterval` detects a dead server.
 ///
 /// All mutable state is confined to `eventLoop` (hence `@unchecked Sendable`).
 public final class RedisSubscriber: @unchecked Sendable {
@@ -19,15 +20,6 @@ public final class RedisSubscriber: @unchecked Sendable {
         let name: String
     }
 
-    private enum State {
-        case idle
-        case connecting
-        case handshaking(any Channel, remaining: Int)
-        case subscribed(any Channel)
-        case waitingToReconnect(Scheduled<Void>)
-        case shutDown
-    }
-
     private struct Subscription {
         let keys: [Key]
         let continuation: AsyncStream<RedisPubSubMessage>.Continuation
@@ -38,9 +30,8 @@ public final class RedisSubscriber: @unchecked Sendable {
     public let healthCheckInterval: TimeAmount
     private let eventLoop: any EventLoop
     private let logger: Logger
+    private let transport: ReconnectingChannel
 
-    private var state = State.idle
-    private var backoff: Backoff
     private var subscriptions: [Int: Subscription] = [:]
     private var nextSubscriptionID = 0
     private var listeners: [Key: Set<Int>] = [:]
@@ -59,7 +50,10 @@ public final class RedisSubscriber: @unchecked Sendable {
         self.healthCheckInterval = healthCheckInterval
         self.eventLoop = eventLoopGroup.next()
         self.logger = logger
-        self.backoff = Backoff(configuration.reconnectBackoff)
+        self.transport = ReconnectingChannel(
+            configuration: configuration, eventLoop: eventLoop, label: "redis pub/sub", logger: logger, metrics: nil
+        )
+        transport.delegate = self
     }
 
     /// Subscribes to channels; returns once Redis has confirmed every one of them, so a
@@ -81,10 +75,7 @@ public final class RedisSubscriber: @unchecked Sendable {
     /// True while connected and subscribed (for health checks and tests).
     public var isConnected: Bool {
         get async {
-            (try? await eventLoop.submit {
-                if case .subscribed = self.state { return true }
-                return false
-            }.get()) ?? false
+            (try? await eventLoop.submit { self.transport.readyChannel != nil }.get()) ?? false
         }
     }
 
@@ -111,7 +102,7 @@ public final class RedisSubscriber: @unchecked Sendable {
     private func register(
         _ keys: [Key], _ continuation: AsyncStream<RedisPubSubMessage>.Continuation
     ) -> EventLoopFuture<Int> {
-        guard !isShutDown else { return eventLoop.makeFailedFuture(RedisError.shutdown) }
+        guard !transport.isShutDown else { return eventLoop.makeFailedFuture(RedisError.shutdown) }
         let id = nextSubscriptionID
         nextSubscriptionID += 1
         subscriptions[id] = Subscription(keys: keys, continuation: continuation)
@@ -127,8 +118,8 @@ public final class RedisSubscriber: @unchecked Sendable {
                 waits.append(promise.futureResult)
             }
         }
-        if case .subscribed(let channel) = state { send(newKeys, subscribing: true, on: channel) }
-        if case .idle = state { connect() }
+        if let channel = transport.readyChannel { send(newKeys, subscribing: true, on: channel) }
+        transport.connectIfIdle()
 
         guard !waits.isEmpty else { return eventLoop.makeSucceededFuture(id) }
         let timeout = configuration.commandTimeout
@@ -157,7 +148,7 @@ public final class RedisSubscriber: @unchecked Sendable {
                 unused.append(key)
             }
         }
-        if case .subscribed(let channel) = state { send(unused, subscribing: false, on: channel) }
+        if let channel = transport.readyChannel { send(unused, subscribing: false, on: channel) }
     }
 
     private func failConfirmation(of key: Key, with error: RedisError) {
@@ -178,23 +169,8 @@ public final class RedisSubscriber: @unchecked Sendable {
     // MARK: - Replies
 
     private func received(_ reply: RedisReply, on channel: any Channel) {
-        switch state {
-        case .handshaking(let current, let remaining) where current === channel:
-            if let refusal = reply.errorMessage {
-                channel.close(promise: nil)
-                logger.warning("redis pub/sub handshake refused", metadata: ["error": "\(refusal)"])
-                return
-            }
-            if remaining > 1 {
-                state = .handshaking(channel, remaining: remaining - 1)
-            } else {
-                subscribed(channel)
-            }
-        case .subscribed(let current) where current === channel:
-            dispatch(reply)
-        default:
-            break
-        }
+        guard transport.readyChannel === channel else { return }  // a stale channel
+        dispatch(reply)
     }
 
     private func dispatch(_ reply: RedisReply) {
@@ -225,64 +201,8 @@ public final class RedisSubscriber: @unchecked Sendable {
         }
     }
 
-    // MARK: - Connection
-
-    private var isShutDown: Bool {
-        if case .shutDown = state { return true }
-        return false
-    }
-
-    private func connect() {
-        state = .connecting
-        RedisChannelFactory.connect(configuration, on: eventLoop) {
-            // The channel is passed along so that replies of a stale channel are ignored.
-            [RedisReplyDecoder(), RedisPushHandler { reply, channel in self.received(reply, on: channel) }]
-        }.whenComplete { result in
-            switch result {
-            case .success(let channel): self.handshake(channel)
-            case .failure(let error): self.connectionFailed("\(error)")
-            }
-        }
-    }
-
-    private func handshake(_ channel: any Channel) {
-        guard case .connecting = state else {
-            channel.close(promise: nil)
-            return
-        }
-        channel.closeFuture.whenComplete { _ in self.channelClosed(channel) }
-
-        let commands = RedisChannelFactory.handshake(configuration)
-        var bytes = channel.allocator.buffer(capacity: 64)
-        for command in commands { command.encode(into: &bytes) }
-        state = .handshaking(channel, remaining: commands.count)
-        channel.writeAndFlush(bytes, promise: nil)
-        let timeout = configuration.commandTimeout
-        eventLoop.scheduleTask(in: timeout) {
-            if case .handshaking(let current, _) = self.state, current === channel {
-                self.logger.warning("redis pub/sub handshake timed out")
-                channel.close(promise: nil)
-            }
-        }
-    }
-
-    private func subscribed(_ channel: any Channel) {
-        if backoff.attempt > 0 {
-            logger.info("redis pub/sub connected; subscribing again", metadata: ["keys": "\(listeners.count)"])
-        }
-        backoff.reset()
-        state = .subscribed(channel)
-        confirmed.removeAll()
-        send(Array(listeners.keys), subscribing: true, on: channel)
-        pongDeadline = nil
-        healthCheck?.cancel()
-        healthCheck = eventLoop.scheduleRepeatedTask(initialDelay: healthCheckInterval, delay: healthCheckInterval) { _ in
-            self.checkHealth(channel)
-        }
-    }
-
     private func checkHealth(_ channel: any Channel) {
-        guard case .subscribed(let current) = state, current === channel else { return }
+        guard transport.readyChannel === channel else { return }
         if let deadline = pongDeadline, deadline <= .now() {
             logger.warning("redis pub/sub connection does not answer PING; reconnecting")
             channel.close(promise: nil)
@@ -296,42 +216,8 @@ public final class RedisSubscriber: @unchecked Sendable {
         }
     }
 
-    private func channelClosed(_ channel: any Channel) {
-        switch state {
-        case .handshaking(let current, _) where current === channel:
-            connectionFailed("connection closed during handshake")
-        case .subscribed(let current) where current === channel:
-            healthCheck?.cancel()
-            healthCheck = nil
-            confirmed.removeAll()
-            logger.warning("redis pub/sub connection lost; reconnecting")
-            scheduleReconnect()
-        default:
-            break
-        }
-    }
-
-    private func connectionFailed(_ reason: String) {
-        switch state {
-        case .connecting, .handshaking: break
-        default: return
-        }
-        if backoff.attempt % 10 == 0 {
-            logger.warning("redis pub/sub connection failed", metadata: ["error": "\(reason)"])
-        }
-        scheduleReconnect()
-    }
-
-    private func scheduleReconnect() {
-        let task = eventLoop.scheduleTask(in: backoff.nextDelay()) {
-            if case .waitingToReconnect = self.state { self.connect() }
-        }
-        state = .waitingToReconnect(task)
-    }
-
     private func shutdownOnLoop() -> EventLoopFuture<Void> {
-        let previous = state
-        state = .shutDown
+        let closed = transport.shutdown()
         healthCheck?.cancel()
         healthCheck = nil
         for key in Array(awaitingConfirmation.keys) { failConfirmation(of: key, with: .shutdown) }
@@ -339,14 +225,34 @@ public final class RedisSubscriber: @unchecked Sendable {
         subscriptions.removeAll()
         listeners.removeAll()
         for subscription in all.values { subscription.continuation.finish() }
-        switch previous {
-        case .handshaking(let channel, _), .subscribed(let channel):
-            return channel.close().recover { _ in }
-        case .waitingToReconnect(let task):
-            task.cancel()
-            return eventLoop.makeSucceededVoidFuture()
-        case .idle, .connecting, .shutDown:
-            return eventLoop.makeSucceededVoidFuture()
+        return closed
+    }
+}
+
+extension RedisSubscriber: ReconnectingChannelDelegate {
+    func makeHandlers() -> [any ChannelHandler] {
+        // The channel is passed along so that replies of a stale channel are ignored.
+        [RedisPushHandler { reply, channel in self.received(reply, on: channel) }]
+    }
+
+    func channelReady(_ channel: any Channel, reconnected: Bool) {
+        if reconnected {
+            logger.info("redis pub/sub connected; subscribing again", metadata: ["keys": "\(listeners.count)"])
+        }
+        confirmed.removeAll()
+        send(Array(listeners.keys), subscribing: true, on: channel)
+        pongDeadline = nil
+        healthCheck?.cancel()
+        healthCheck = eventLoop.scheduleRepeatedTask(initialDelay: healthCheckInterval, delay: healthCheckInterval) { _ in
+            self.checkHealth(channel)
         }
     }
+
+    func channelLost() {
+        healthCheck?.cancel()
+        healthCheck = nil
+        confirmed.removeAll()
+    }
+
+    func connectFailed(_ reason: String) {}
 }

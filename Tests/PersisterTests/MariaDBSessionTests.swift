@@ -1,5 +1,6 @@
 import MariaDB
 @testable import Persister
+import RedisClient
 import Testing
 import TestSupport
 
@@ -9,7 +10,7 @@ struct MariaDBSessionTests {
         try await MariaDBTestDatabase.with(prefix: "session", create: false) { database in
             _ = try Migrator(logger: MariaDBTestDatabase.logger).migrate(database: database.name, on: try database.connectToServer())
             let session = MariaDBSession(configuration: database.configuration, logger: MariaDBTestDatabase.logger)
-            try await session.connect(retrying: ReconnectBackoff(initial: .milliseconds(10), maximum: .milliseconds(50)))
+            try await session.connect(retrying: Backoff(initial: .milliseconds(10), maximum: .milliseconds(50)))
             #expect(await session.isConnected)
             let version = try await session.withConnection { try Migrator.appliedVersions(on: $0).max() }
             #expect(version == SchemaMigrations.all.count)
@@ -25,7 +26,7 @@ struct MariaDBSessionTests {
             logger: MariaDBTestDatabase.logger
         )
         let connecting = Task {
-            try await session.connect(retrying: ReconnectBackoff(initial: .milliseconds(5), maximum: .milliseconds(20)))
+            try await session.connect(retrying: Backoff(initial: .milliseconds(5), maximum: .milliseconds(20)))
         }
         try await Task.sleep(for: .milliseconds(300))
         connecting.cancel()

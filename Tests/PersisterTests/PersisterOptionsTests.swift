@@ -70,13 +70,4 @@ struct PersisterOptionsTests {
         let names = PersisterCommand.configuration.subcommands.map { $0._commandName }
         #expect(names == ["run", "migrate", "status", "hydrate"])
     }
-
-    @Test func backoffDoublesUpToTheMaximumWithJitter() {
-        let backoff = ReconnectBackoff(initial: .milliseconds(100), maximum: .seconds(1))
-        for attempt in 1...40 {
-            let ceiling = min(Duration.milliseconds(100) * (1 << min(attempt - 1, 30)), .seconds(1))
-            let delay = backoff.delay(afterAttempt: attempt)
-            #expect(delay <= ceiling && delay >= ceiling / 2, "attempt \(attempt): \(delay)")
-        }
-    }
 }

@@ -1,6 +1,7 @@
 import ChatRuntime
 import Logging
 import MariaDB
+import RedisClient
 
 /// The persister's MariaDB connection, owned by an actor that runs on a dedicated thread.
 ///
@@ -40,7 +41,7 @@ actor MariaDBSession {
     /// Connects, retrying with `backoff` while the server cannot be reached and logging
     /// every failure. Returns once connected; throws `CancellationError` only, when the
     /// task is cancelled (an attempt under way first runs to its connect timeout).
-    func connect(retrying backoff: ReconnectBackoff) async throws {
+    func connect(retrying backoff: Backoff) async throws {
         var attempt = 0
         while connection == nil {
             try Task.checkCancellation()

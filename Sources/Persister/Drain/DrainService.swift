@@ -22,8 +22,11 @@ struct DrainService: Service {
     let secondSession: MariaDBSession
     let consumer: StreamConsumer
     let metrics: PersisterMetrics
-    var backoff = ReconnectBackoff()
+    /// Between attempts to reach Redis or MariaDB while it is down.
+    var backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(10))
     let logger: Logger
+
+    private var retrier: Retrier { Retrier(backoff: backoff, logger: logger) }
 
     func run() async throws {
         let stopping = StopFlag()
@@ -42,8 +45,7 @@ struct DrainService: Service {
             "batch_delay_ms": "\(settings.batchDelay.milliseconds)",
         ])
         var state = LoopState()
-        let clock = ContinuousClock()
-        var lastClaim = clock.now - settings.claimInterval
+        var lastClaim = ContinuousClock.now - settings.claimInterval
         // Entries read while the previous batch was being written (a backlog).
         var prefetched: DecodedBatch?
         while !stopping.isSet {
@@ -54,29 +56,10 @@ struct DrainService: Service {
             }
             // Nothing read ahead: the batch in the background is finished before blocking.
             await settle(&state, stopping: stopping)
-            var batch: [StreamEntry] = []
-            do {
-                if !state.retry.isEmpty, clock.now >= state.retryDue {
-                    batch = state.retry
-                    state.retry = []
-                } else if clock.now - lastClaim >= settings.claimInterval {
-                    lastClaim = clock.now
-                    batch = try await consumer.claim(minIdle: settings.claimIdle, count: settings.batchSize, cursors: &state.claimCursors)
-                    if !batch.isEmpty {
-                        metrics.claimed.increment(by: batch.count)
-                        logger.notice("claimed entries another consumer left pending", metadata: ["entries": "\(batch.count)"])
-                    }
-                }
-                if batch.isEmpty {
-                    batch = try await readBatch(stopping, retryPending: !state.retry.isEmpty)
-                }
-            } catch {
-                state.redisFailures += 1
-                logger.warning("cannot read the streams; retrying", metadata: ["error": "\(error)"])
-                await stopping.sleep(for: backoff.delay(afterAttempt: state.redisFailures))
-                continue
-            }
-            state.redisFailures = 0
+            let read = Retrier.Step(failure: "cannot read the streams; retrying", whenStopping: .giveUp(afterAttempts: 1))
+            guard let batch = await retrier.run(read, stopping: stopping, {
+                try await nextBatch(&state, lastClaim: &lastClaim, stopping: stopping)
+            }) else { break }
             guard !batch.isEmpty else { continue }
             await persistOverlapping(
                 DecodedBatch(batch, writer: writer), full: batch.count >= settings.batchSize, writer: writer, state: &state,
@@ -110,6 +93,8 @@ struct DrainService: Service {
             await settle(&state, stopping: stopping)
         }
         let free = state.inFlight?.session === session ? secondSession : session
+        // Not structured (it outlives this call), but owned: `state.inFlight` holds it and
+        // `settle` awaits it, which `drain` does on every path before it returns.
         let task = Task { await writeBatch(batch, writer: writer, session: free, stopping: stopping) }
         let upcoming = await prefetch(writer: writer)
         await settle(&state, stopping: stopping)
@@ -147,12 +132,34 @@ struct DrainService: Service {
         /// Failed attempts per entry (`stream id`).
         var attempts: [String: Int] = [:]
         var claimCursors: [String: String] = [:]
-        var redisFailures = 0
         /// The batch written in the background (a backlog), not acknowledged yet.
         var inFlight: InFlight?
     }
 
     // MARK: Reading
+
+    /// The entries due for a retry if there are, else those another consumer left
+    /// pending (every `claimInterval`), else new ones.
+    private func nextBatch(
+        _ state: inout LoopState, lastClaim: inout ContinuousClock.Instant, stopping: StopFlag
+    ) async throws -> [StreamEntry] {
+        let now = ContinuousClock.now
+        if !state.retry.isEmpty, now >= state.retryDue {
+            let due = state.retry
+            state.retry = []
+            return due
+        }
+        if now - lastClaim >= settings.claimInterval {
+            lastClaim = now
+            let claimed = try await consumer.claim(minIdle: settings.claimIdle, count: settings.batchSize, cursors: &state.claimCursors)
+            if !claimed.isEmpty {
+                metrics.claimed.increment(by: claimed.count)
+                logger.notice("claimed entries another consumer left pending", metadata: ["entries": "\(claimed.count)"])
+                return claimed
+            }
+        }
+        return try await readBatch(stopping, retryPending: !state.retry.isEmpty)
+    }
 
     /// Up to `batchSize` entries: waits up to `poll` for the first, then `batchDelay` for
     /// more. With entries waiting for a retry it does not block.
@@ -272,12 +279,17 @@ struct DrainService: Service {
     private func write(
         _ items: BatchWriter.PreparedWrite, writer: BatchWriter, session: MariaDBSession, stopping: StopFlag
     ) async -> WriteOutcome {
-        var attempt = 0
+        let step = Retrier.Step(
+            failure: "MariaDB unavailable; retrying the batch, nothing acknowledged", recovery: "MariaDB is back; batch written",
+            logs: .firstAndEveryTenth, whenStopping: .giveUp(afterAttempts: 1)
+        )
         let clock = ContinuousClock()
-        while true {
-            let start = clock.now
-            do {
-                try await session.withConnection { connection in
+        do {
+            let written: Void? = try await retrier.run(
+                step, stopping: stopping, final: Self.entriesFault, onFailure: { metrics.mariaDBRetries.increment() }
+            ) {
+                let start = clock.now
+                _ = try await session.withConnection { connection in
                     if writer.isSingleStatement(items) {
                         // A placeholder fill-up after it is idempotent on its own (README).
                         try writer.write(items, on: connection)
@@ -287,24 +299,18 @@ struct DrainService: Service {
                 }
                 metrics.commitTime.record(duration: start.duration(to: clock.now))
                 logger.trace("committed", metadata: ["ms": "\(start.duration(to: clock.now).milliseconds)"])
-                if attempt > 0 { logger.notice("MariaDB is back; batch written", metadata: ["attempts": "\(attempt + 1)"]) }
-                return .committed
-            } catch let error as MariaDBError where Self.isUnavailable(error) {
-                attempt += 1
-                metrics.mariaDBRetries.increment()
-                let delay = backoff.delay(afterAttempt: attempt)
-                if attempt == 1 || attempt % 10 == 0 {
-                    logger.warning("MariaDB unavailable; retrying the batch, nothing acknowledged", metadata: [
-                        "error": "\(error)", "attempt": "\(attempt)", "retry_in_ms": "\(delay.milliseconds)",
-                    ])
-                }
-                if stopping.isSet { return .stopped }
-                await stopping.sleep(for: delay)
-                if stopping.isSet { return .stopped }
-            } catch {
-                return .failed("\(error)")
             }
+            return written == nil ? .stopped : .committed
+        } catch {
+            return .failed("\(error)")
         }
+    }
+
+    /// The error itself when a failed write is the entries' fault (not retried), nil when
+    /// MariaDB is unavailable (retried).
+    private static func entriesFault(_ error: any Error) -> (any Error)? {
+        if let error = error as? MariaDBError, isUnavailable(error) { return nil }
+        return error
     }
 
     /// Errors that say nothing about the entries: the server is down, restarting,
@@ -318,20 +324,13 @@ struct DrainService: Service {
     }
 
     private func acknowledge(_ entries: [StreamEntry], stopping: StopFlag) async {
-        var attempt = 0
-        while true {
-            do {
-                try await consumer.acknowledge(entries)
-                return
-            } catch {
-                attempt += 1
-                // Written but not acknowledged: another delivery writes them again, which
-                // changes nothing. Still worth a few tries, to spare that work.
-                logger.warning("cannot acknowledge written entries; retrying", metadata: ["error": "\(error)", "entries": "\(entries.count)"])
-                if stopping.isSet && attempt >= 3 { return }
-                await stopping.sleep(for: backoff.delay(afterAttempt: attempt))
-            }
-        }
+        // Written but not acknowledged: another delivery writes them again, which changes
+        // nothing. Still worth a few tries when stopping, to spare that work.
+        let step = Retrier.Step(
+            failure: "cannot acknowledge written entries; retrying", metadata: ["entries": "\(entries.count)"],
+            whenStopping: .giveUp(afterAttempts: 3)
+        )
+        _ = await retrier.run(step, stopping: stopping) { try await consumer.acknowledge(entries) }
     }
 
     /// An entry failed on its data: retried later, or dead-lettered after `maxAttempts`.
@@ -368,40 +367,21 @@ struct DrainService: Service {
 
     /// The writer, once MariaDB answers and its tables are known; nil when stopped first.
     private func prepare(_ stopping: StopFlag) async -> BatchWriter? {
-        var attempt = 0
-        while !stopping.isSet {
-            do {
-                let schema = try await session.withConnection { try TableSchema.load(from: $0) }
-                let missing = Entity.allCases.map(\.table).filter { schema.columns(of: $0) == nil }
-                    + ["message", "entity_tombstone"].filter { schema.columns(of: $0) == nil }
-                guard missing.isEmpty else {
-                    throw PersisterError("tables missing: \(missing.joined(separator: ", ")); run `persister migrate`")
-                }
-                if attempt > 0 { logger.notice("MariaDB ready", metadata: ["attempts": "\(attempt + 1)"]) }
-                return BatchWriter(schema: schema)
-            } catch {
-                attempt += 1
-                let delay = backoff.delay(afterAttempt: attempt)
-                logger.warning("MariaDB not ready; retrying", metadata: ["error": "\(error)", "retry_in_ms": "\(delay.milliseconds)"])
-                await stopping.sleep(for: delay)
+        let step = Retrier.Step(failure: "MariaDB not ready; retrying", recovery: "MariaDB ready")
+        return await retrier.run(step, stopping: stopping) {
+            let schema = try await session.withConnection { try TableSchema.load(from: $0) }
+            let missing = Entity.allCases.map(\.table).filter { schema.columns(of: $0) == nil }
+                + ["message", "entity_tombstone"].filter { schema.columns(of: $0) == nil }
+            guard missing.isEmpty else {
+                throw PersisterError("tables missing: \(missing.joined(separator: ", ")); run `persister migrate`")
             }
+            return BatchWriter(schema: schema)
         }
-        return nil
     }
 
     private func createGroups(_ stopping: StopFlag) async -> Bool {
-        var attempt = 0
-        while !stopping.isSet {
-            do {
-                try await consumer.createGroups()
-                return true
-            } catch {
-                attempt += 1
-                logger.warning("cannot create the consumer groups; retrying", metadata: ["error": "\(error)"])
-                await stopping.sleep(for: backoff.delay(afterAttempt: attempt))
-            }
-        }
-        return false
+        let step = Retrier.Step(failure: "cannot create the consumer groups; retrying")
+        return await retrier.run(step, stopping: stopping) { try await consumer.createGroups() } != nil
     }
 }
 
