@@ -1,4 +1,4 @@
--- Question/answer pairs for automatic replies (API.md, *Complaints and Q&A*): create,
+-- Question/answer pairs for automatic replies (docs/api.md, *Complaints and Q&A*): create,
 -- update and delete an `askanswer` row of mine, each with its entity event `askanswer`
 -- in this same script. A user's rows are JSON in the hash chat:user:{uid}:askanswers
 -- (field: the row id) with `_v`, their version, so that the auto reply reads them all

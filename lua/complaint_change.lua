@@ -1,4 +1,4 @@
--- Complaints (API.md, *Complaints and Q&A*): create, update and (soft) delete a
+-- Complaints (docs/api.md, *Complaints and Q&A*): create, update and (soft) delete a
 -- `chat_complaint` row, each with its entity event `complaint` in this same script.
 -- A row is the hash chat:complaint:{id} (its columns; NULL columns absent) plus `_v`,
 -- its version; chat:user:{uid}:complaints holds the ids of the user's rows not deleted

@@ -1,4 +1,4 @@
--- Friend requests and the friendships they create (API.md, *Friends*): applyfriend,
+-- Friend requests and the friendships they create (docs/api.md, *Friends*): applyfriend,
 -- autoAddFriendAndAgree and handleapply. Everything is checked before the first write
 -- (Redis does not roll a script back), and every row written or deleted appends its
 -- entity event in this same script.

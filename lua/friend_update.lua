@@ -1,4 +1,4 @@
--- Changes of friendships (API.md, *Friends*): setblackgoodfriend, setstargoodfriend,
+-- Changes of friendships (docs/api.md, *Friends*): setblackgoodfriend, setstargoodfriend,
 -- setmeOrfriendCanSee and deletegoodfriend. Checks first, then the writes, each with its
 -- entity event in this same script. Rows are JSON in chat:friends:{owner} (field: the
 -- friend's uid) with `_v`, their version.

@@ -1,4 +1,4 @@
--- Every change of a group and its members (API.md, *Groups*). Checks first, then the
+-- Every change of a group and its members (docs/api.md, *Groups*). Checks first, then the
 -- writes, each with its entity event ('group', 'group_user') in this same script. The
 -- group row is the hash chat:group:{gid} (columns + `_v`); member rows are JSON in
 -- chat:group:{gid}:members (field: uid; columns + `_v`); chat:user:{uid}:groups holds the

@@ -1,4 +1,4 @@
--- A WebSocket connection becomes its user's delivery target (WEBSOCKET.md, *Connecting*
+-- A WebSocket connection becomes its user's delivery target (docs/api.md, *Connecting*
 -- and *Single-device login*), in one atomic step, so a logout, an operator's ban or a
 -- competing connection can never slip in between the checks and the registration:
 --  1. the token must still be the account's current one  -> error 'token'

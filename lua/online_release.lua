@@ -1,5 +1,5 @@
 -- A closing connection stops being its user's delivery target, but only if it still is
--- (compare-and-delete, WEBSOCKET.md *Fix*): an old socket never unregisters a newer one.
+-- (compare-and-delete, docs/api.md *Fix*): an old socket never unregisters a newer one.
 -- KEYS[1] online: online_{id}
 -- KEYS[2] online_token: chat:online:token:{id}
 -- ARGV[1] target: '{node}:{conn}'

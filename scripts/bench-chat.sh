@@ -45,8 +45,8 @@ QUIET_WAIT=${QUIET_WAIT:-120}
 # this VM halts an idle vCPU at once, and waking a halted vCPU from the other one costs
 # ~25 µs (two threads passing a byte back and forth across the vCPUs: 50 µs a round trip
 # halting, 5 µs polling). A message wakes 4–5 threads in turn: at the paced rate the halts
-# cost the three programs ~0.15 core, and the closed loop idles while it waits (README,
-# runs 13–20). 0: idle CPUs poll, as tuned's latency-performance profile sets it;
+# cost the three programs ~0.15 core, and the closed loop idles while it waits (docs/benchmarks.md,
+# *Wake-up latency*). 0: idle CPUs poll, as tuned's latency-performance profile sets it;
 # `default`: leave the machine as it is.
 CPU_WAKEUP_LATENCY=${CPU_WAKEUP_LATENCY:-0}
 [[ $CPU_WAKEUP_LATENCY =~ ^([0-9]+|default)$ ]] || die "CPU_WAKEUP_LATENCY must be microseconds or 'default', not '$CPU_WAKEUP_LATENCY'"

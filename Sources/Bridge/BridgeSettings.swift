@@ -16,10 +16,10 @@ struct BridgeSettings: Sendable {
         }
     }
 
-    /// The salt deployed clients compute `X-Security-Sign` with (API.md).
+    /// The salt deployed clients compute `X-Security-Sign` with (docs/api.md).
     static let defaultVisitorSalt = "45ncashdaksh2!#@3nxjdas*_259"
 
-    /// The old schema's default avatars (API.md, *Default avatars*).
+    /// The old schema's default avatars (docs/api.md, *Default avatars*).
     static let defaultUserAvatar = "https://docs-51yrc-com.oss-cn-hangzhou.aliyuncs.com/chat/user.jpg"
     static let defaultGroupAvatar = "https://docs-51yrc-com.oss-cn-hangzhou.aliyuncs.com/chat/group.png"
 

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The two date formats of API.md: entity `create_time` as `YYYY-MM-DD HH:mm:ss` (local
+/// The two date formats of docs/api.md: entity `create_time` as `YYYY-MM-DD HH:mm:ss` (local
 /// time, as the old server's getters printed it), other dates as ISO-8601 with ms (UTC,
 /// as `JSON.stringify(new Date())`).
 enum TimeFormat {
@@ -13,7 +13,7 @@ enum TimeFormat {
         )
     }
 
-    /// The group notices' times (API.md): local `YYYY/M/D HH:mm:ss`, as the old server's
+    /// The group notices' times (docs/api.md): local `YYYY/M/D HH:mm:ss`, as the old server's
     /// `toLocaleString()` printed them.
     static func noticeTime(_ date: Date) -> String {
         let parts = local(date)

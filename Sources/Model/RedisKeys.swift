@@ -1,5 +1,5 @@
 /// Names of the Redis keys and streams shared by the bridge, the persister and the
-/// people who operate them (DATA.md). The *compat* names are the old system's.
+/// people who operate them (docs/architecture.md). The *compat* names are the old system's.
 public enum RedisKeys {
     /// The account's newest token (*compat*).
     public static func userToken(_ userID: Int) -> String { "chat_user_\(userID)" }

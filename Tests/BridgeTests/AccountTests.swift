@@ -131,7 +131,7 @@ struct AccountTests {
         }
     }
 
-    @Test("the token checks of /api/chat, in API.md's order")
+    @Test("the token checks of /api/chat, in docs/api.md's order")
     func authentication() async throws {
         let redis = try TestBridge.sharedRedis()
         defer { Task { await redis.shutdown() } }

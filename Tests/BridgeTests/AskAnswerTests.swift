@@ -12,7 +12,7 @@ import Testing
 @testable import ChatAPI
 @testable import ChatGateway
 
-/// API.md *Complaints and Q&A*, the six `askanswer` endpoints over the real test Redis:
+/// docs/api.md *Complaints and Q&A*, the six `askanswer` endpoints over the real test Redis:
 /// HTTP 200 always with `{code, msg, data?}`, the rows the script leaves, the `askanswer`
 /// entity events field by field, owner checks, the per-user cap under a race, and search.
 @Suite("Q&A endpoints", .offCooperativePool)

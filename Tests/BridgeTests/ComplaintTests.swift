@@ -12,7 +12,7 @@ import Testing
 @testable import ChatAPI
 @testable import ChatGateway
 
-/// API.md *Complaints and Q&A*, the five complaint endpoints over the real test Redis:
+/// docs/api.md *Complaints and Q&A*, the five complaint endpoints over the real test Redis:
 /// their answers (the text in `msg`, HTTP 400 + `data: {}` on every failure), the rows and
 /// indexes the script leaves, the `complaint` entity events field by field, other users'
 /// and deleted rows, rows an operator started handling, and races.

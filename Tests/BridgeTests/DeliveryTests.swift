@@ -11,7 +11,7 @@ import Testing
 @testable import ChatAPI
 @testable import ChatGateway
 
-/// Delivery across processes (WEBSOCKET.md, *Delivery* and *Single-device login*): real
+/// Delivery across processes (docs/api.md, *Delivery* and *Single-device login*): real
 /// bridge processes sharing one Redis, and this test process as one more node.
 @Suite("Delivery across bridge processes", .serialized, .offCooperativePool)
 struct DeliveryTests {

@@ -15,7 +15,7 @@ import Testing
 @testable import ChatAPI
 @testable import ChatGateway
 
-/// API.md *Files* over the real test Redis (for the tokens): uploads stream to a
+/// docs/api.md *Files* over the real test Redis (for the tokens): uploads stream to a
 /// temporary upload folder, are served back with ranges, refused cases leave nothing on
 /// disk, traversal is refused both ways, and screenshots come from a real ffmpeg.
 @Suite("Files", .offCooperativePool)
@@ -145,7 +145,7 @@ struct FileTests {
         }
     }
 
-    @Test("visitors may upload (API.md's whitelist), with a visitor token")
+    @Test("visitors may upload (docs/api.md's whitelist), with a visitor token")
     func visitorUpload() async throws {
         let fixture = try Fixture()
         defer { fixture.remove() }

@@ -12,9 +12,9 @@ import Testing
 @testable import ChatAPI
 @testable import ChatGateway
 
-/// API.md *Friends* over the real test Redis: every answer and error text, what the
+/// docs/api.md *Friends* over the real test Redis: every answer and error text, what the
 /// scripts leave in Redis and in `chat:stream:entities`, races, visitor access, and the
-/// notices (WEBSOCKET.md) with real bridge processes.
+/// notices (docs/api.md) with real bridge processes.
 @Suite("Friends", .offCooperativePool)
 struct FriendTests {
     typealias Account = UserTests.Account

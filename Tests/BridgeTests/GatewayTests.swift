@@ -12,7 +12,7 @@ import Testing
 @testable import ChatAPI
 @testable import ChatGateway
 
-/// `/ws` against real bridge processes (WEBSOCKET.md): refusals, welcome and guidance,
+/// `/ws` against real bridge processes (docs/api.md): refusals, welcome and guidance,
 /// frames, abuse, liveness and shutdown.
 @Suite("The WebSocket gateway", .serialized, .offCooperativePool)
 struct GatewayTests {

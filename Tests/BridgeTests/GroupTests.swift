@@ -12,7 +12,7 @@ import TestSupport
 @testable import ChatAPI
 @testable import ChatGateway
 
-/// API.md *Groups* over the real test Redis: every answer and error text, the rows the
+/// docs/api.md *Groups* over the real test Redis: every answer and error text, the rows the
 /// script leaves (group hash, member rows, each user's gids), the entity events, the
 /// notices in the members' offline queues (nobody is connected to the test router), the
 /// join policies, approval, races, group messages and their revoke.

@@ -12,7 +12,7 @@ import TestSupport
 @testable import ChatAPI
 @testable import ChatGateway
 
-/// API.md *Messages* for single chat over HTTP: the rules and their exact texts, the
+/// docs/api.md *Messages* for single chat over HTTP: the rules and their exact texts, the
 /// message object, history, the stream entry, the quota under concurrency, revoke.
 @Suite("Single-chat messages", .offCooperativePool)
 struct MessageTests {
@@ -258,7 +258,7 @@ struct MessageTests {
         }
     }
 
-    @Test("the stream entry of a message has exactly DATA.md's fields")
+    @Test("the stream entry of a message has exactly docs/architecture.md's fields")
     func streamEntry() async throws {
         let redis = try TestBridge.sharedRedis()
         defer { Task { await redis.shutdown() } }

@@ -9,7 +9,7 @@ import TestSupport
 @testable import ChatAPI
 @testable import ChatGateway
 
-/// API.md *Conventions*: JSON and form bodies, numeric strings, UTF-16 lengths, the token
+/// docs/api.md *Conventions*: JSON and form bodies, numeric strings, UTF-16 lengths, the token
 /// lookup order, and the `fail(…)` envelope for every kind of bad input.
 @Suite("Request conventions", .offCooperativePool)
 struct RequestConventionsTests {

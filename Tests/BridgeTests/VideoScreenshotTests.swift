@@ -11,7 +11,7 @@ import Testing
 @testable import ChatAPI
 @testable import ChatGateway
 
-/// API.md `getVideoScreenshot` with a real ffmpeg and a real video uploaded first.
+/// docs/api.md `getVideoScreenshot` with a real ffmpeg and a real video uploaded first.
 @Suite("Video screenshots", .offCooperativePool)
 struct VideoScreenshotTests {
     typealias Fixture = FileTests.Fixture
@@ -50,7 +50,7 @@ struct VideoScreenshotTests {
         return Array(try #require(Data(base64Encoded: String(text.dropFirst(prefix.count)))))
     }
 
-    @Test("a frame of an uploaded video at the asked width, as base64 and as a stored file; errors of API.md")
+    @Test("a frame of an uploaded video at the asked width, as base64 and as a stored file; errors of docs/api.md")
     func screenshots() async throws {
         let fixture = try Fixture(maxBytes: 20 << 20) { $0.ffmpeg = Self.ffmpeg }
         defer { fixture.remove() }

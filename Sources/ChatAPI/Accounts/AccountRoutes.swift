@@ -2,7 +2,7 @@ import ChatGateway
 import Hummingbird
 import Model
 
-/// API.md *Accounts*: register, login, logout.
+/// docs/api.md *Accounts*: register, login, logout.
 package struct AccountRoutes: Sendable {
     let accounts: AccountService
 

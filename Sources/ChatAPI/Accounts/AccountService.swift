@@ -4,7 +4,7 @@ import Model
 import NIOPosix
 import RedisClient
 
-/// Registration and the login result of API.md ("user + token").
+/// Registration and the login result of docs/api.md ("user + token").
 package struct AccountService: Sendable {
     static let accountTaken = "该账号已存在，请换一个账号注册"
     static let accountUnavailable = "账号不存在或者被禁用"

@@ -3,7 +3,7 @@ import Foundation
 import Model
 import RedisClient
 
-/// Accounts in Redis (DATA.md): the `chat:user:{id}` hashes, their unique indexes and the
+/// Accounts in Redis (docs/architecture.md): the `chat:user:{id}` hashes, their unique indexes and the
 /// token registry `chat_user_{id}`. Every change goes through a script of `lua/` that also
 /// appends the entity event, so a change never exists without its event.
 package struct AccountStore: Sendable {

@@ -1,7 +1,7 @@
 import Model
 
 /// The device a visitor account is bound to, and what the client says about it.
-/// Updated on every visitor call (API.md).
+/// Updated on every visitor call (docs/api.md).
 struct DeviceFields: Sendable {
     let deviceID: String
     var uniplatform: String?

@@ -42,7 +42,7 @@ package struct VisitorRoutes: Sendable {
         return (username, password, device)
     }
 
-    /// The header is checked before anything else (API.md: `非法访问` first).
+    /// The header is checked before anything else (docs/api.md: `非法访问` first).
     private static func signedParameters(
         _ request: Request, _ context: BridgeRequestContext
     ) async throws(APIFailure) -> (RequestParameters, String) {

@@ -4,7 +4,7 @@ import Foundation
 import Model
 import RedisClient
 
-/// The three visitor endpoints of API.md: accounts bound to a device, signed requests.
+/// The three visitor endpoints of docs/api.md: accounts bound to a device, signed requests.
 package struct VisitorService: Sendable {
     static let missingSignature = "非法访问"
     static let badSignature = "非法签名"
@@ -24,7 +24,7 @@ package struct VisitorService: Sendable {
 
     var store: AccountStore { accounts.store }
 
-    /// The checks after validation, in API.md's order: signature, age, device id, rate.
+    /// The checks after validation, in docs/api.md's order: signature, age, device id, rate.
     func check(sign: String, deviceID: String, timestamp: String, now: Date = Date()) async throws(APIFailure) {
         guard signature.isValid(sign, deviceID: deviceID, timestamp: timestamp) else { throw APIFailure(Self.badSignature) }
         let nowMilliseconds = Int64(now.timeIntervalSince1970 * 1000)

@@ -3,7 +3,7 @@ import Foundation
 import Hummingbird
 import Model
 
-/// API.md *Complaints and Q&A*: `askanswer/{create,update,delete,list,detail,search}`, a
+/// docs/api.md *Complaints and Q&A*: `askanswer/{create,update,delete,list,detail,search}`, a
 /// user's question/answer pairs for the automatic replies (`AutoReplier`). They answer
 /// HTTP 200 always, with `{code, msg, data?}`: `code` 200, 400 (`参数不完整`, or a
 /// parameter's text), 404 (`问答不存在`, `暂无问答数据`, `未找到相关问答`) or 500.

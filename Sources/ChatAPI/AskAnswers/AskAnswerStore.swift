@@ -3,7 +3,7 @@ import Foundation
 import Model
 import RedisClient
 
-/// Question/answer pairs in Redis (README, *Q&A*): each user's `askanswer` rows as JSON
+/// Question/answer pairs in Redis (docs/api.md, *Complaints and Q&A*): each user's `askanswer` rows as JSON
 /// in `chat:user:{uid}:askanswers`, and `chat:askanswer:{id}` → owner. Every change goes
 /// through `lua/askanswer_change.lua`, which appends the entity event in the same step.
 package struct AskAnswerStore: Sendable {

@@ -3,7 +3,7 @@ import Logging
 import Metrics
 import Model
 
-/// The automatic answer to a question (API.md, *Complaints and Q&A*): the owner's pair
+/// The automatic answer to a question (docs/api.md, *Complaints and Q&A*): the owner's pair
 /// whose `ask` is closest to the question (`QuestionMatcher`) answers it.
 ///
 /// The answer is a message from the owner to the asker, sent through the normal send

@@ -2,7 +2,7 @@ import ChatGateway
 import Logging
 import ServiceLifecycle
 
-/// Answers queued questions about `delay` after they were accepted (API.md: "after
+/// Answers queued questions about `delay` after they were accepted (docs/api.md: "after
 /// about 1.2 s"). One loop waits for the oldest question's time, then hands it to a
 /// child task, so no task sleeps per question and a slow answer delays no other.
 ///

@@ -3,7 +3,7 @@ import ChatGateway
 import Hummingbird
 import Model
 
-/// The `/api/chat` authentication of API.md, in its order: a token; a token that
+/// The `/api/chat` authentication of docs/api.md, in its order: a token; a token that
 /// verifies; the account's current token (`chat_user_{id}`: logout and newer logins
 /// revoke); an active account (an operator's `HSET … status 0` counts from the next
 /// request); a visitor token only on the visitor whitelist.
@@ -43,7 +43,7 @@ package struct ChatAuthMiddleware: RouterMiddleware {
     }
 }
 
-/// API.md's visitor whitelist: method + path prefix.
+/// docs/api.md's visitor whitelist: method + path prefix.
 enum VisitorWhitelist {
     static let entries: [(HTTPRequest.Method, String)] = [
         (.post, "/api/chat/socket/sendmessage"), (.post, "/api/chat/chatGetmessageOffLine"),

@@ -3,7 +3,7 @@ import Foundation
 import Hummingbird
 import Model
 
-/// API.md *Complaints and Q&A*: the five complaint endpoints. As the old server did, they
+/// docs/api.md *Complaints and Q&A*: the five complaint endpoints. As the old server did, they
 /// answer with their Chinese text in `msg`: success HTTP 200 `{msg, data}`, every failure
 /// (missing or invalid parameter, not found, not allowed, Redis trouble) HTTP 400
 /// `{msg:<text>, data:{}}`. The token checks before them answer as every `/api/chat` route.

@@ -3,7 +3,7 @@ import Foundation
 import Model
 import RedisClient
 
-/// Complaints in Redis (README, *Complaints*): the `chat_complaint` rows in
+/// Complaints in Redis (docs/api.md, *Complaints and Q&A*): the `chat_complaint` rows in
 /// `chat:complaint:{id}` and each user's live ids in `chat:user:{uid}:complaints`. Every
 /// change goes through `lua/complaint_change.lua`, which appends the entity event in the
 /// same step.
@@ -24,7 +24,7 @@ package struct ComplaintStore: Sendable {
         let optional: JSONObject
     }
 
-    /// Complaints not deleted a user may have: the list is answered whole (API.md has no
+    /// Complaints not deleted a user may have: the list is answered whole (docs/api.md has no
     /// pages), so this bounds it and the user's Redis footprint.
     static let perUserCap = 500
 

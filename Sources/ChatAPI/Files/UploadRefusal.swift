@@ -1,5 +1,5 @@
 /// Why an upload was not stored. Each has the Chinese text the client shows; the caller
-/// answers `fail(text)` (`uploadAliyun`: `fail('上传失败: ' + text)`, as API.md says).
+/// answers `fail(text)` (`uploadAliyun`: `fail('上传失败: ' + text)`, as docs/api.md says).
 enum UploadRefusal: Error, Equatable {
     /// `:diydir` is not 1–64 letters, digits, `_` or `-`.
     case badFolderName

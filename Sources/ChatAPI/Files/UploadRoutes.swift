@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Model
 
-/// API.md *Files*: the two upload endpoints. Both stream the file to the upload folder;
+/// docs/api.md *Files*: the two upload endpoints. Both stream the file to the upload folder;
 /// the middleware leaves multipart bodies unread, so the token comes from the header
 /// `token` or the query.
 package struct UploadRoutes: Sendable {

@@ -3,7 +3,7 @@ import Foundation
 import Hummingbird
 import Model
 
-/// API.md `getVideoScreenshot`: a frame of a video this bridge stored, as base64 and as
+/// docs/api.md `getVideoScreenshot`: a frame of a video this bridge stored, as base64 and as
 /// a stored file. The texts and the answer's shape are the old server's.
 package struct VideoScreenshotRoutes: Sendable {
     let screenshotter: VideoScreenshotter

@@ -1,6 +1,6 @@
 import Model
 
-/// The address book of `goodfriendlist` (API.md, *Friends*): entries grouped under the
+/// The address book of `goodfriendlist` (docs/api.md, *Friends*): entries grouped under the
 /// pinyin initial of their `name`, groups A–Z with `#` last, entries in the order given.
 enum FriendIndex {
     /// `{newList:[{title, list}], indexList, total}`, or `[]` without entries (as the

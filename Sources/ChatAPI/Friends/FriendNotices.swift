@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import Model
 
-/// The notices of *Friends* (WEBSOCKET.md, *Server notices*): pushed like messages,
+/// The notices of *Friends* (docs/api.md, *Server notices*): pushed like messages,
 /// queued while the user is offline, never in history or the streams. They are sent
 /// after the change committed; one that cannot be delivered is logged and lost, the
 /// change stands.

@@ -3,7 +3,7 @@ import Foundation
 import Hummingbird
 import Model
 
-/// API.md *Friends*: requests, the address book and the settings of a friendship.
+/// docs/api.md *Friends*: requests, the address book and the settings of a friendship.
 package struct FriendRoutes: Sendable {
     let store: FriendStore
     let notices: FriendNotices

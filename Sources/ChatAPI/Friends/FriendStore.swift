@@ -3,7 +3,7 @@ import Foundation
 import Model
 import RedisClient
 
-/// Friendships and friend requests in Redis (README, *State in Redis*): the `goodfriend`
+/// Friendships and friend requests in Redis (docs/architecture.md, *State in Redis*): the `goodfriend`
 /// rows in `chat:friends:{owner}`, the `goodfriendapply` rows in `chat:apply:{id}` with
 /// their pair keys and per-recipient sets. Every change goes through `lua/friend_request.lua`
 /// or `lua/friend_update.lua`, which append the entity events in the same step.

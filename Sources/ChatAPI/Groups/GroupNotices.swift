@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import Model
 
-/// The notices of *Groups* (API.md, WEBSOCKET.md *Server notices*): `chatType group`,
+/// The notices of *Groups* (docs/api.md, docs/api.md *Server notices*): `chatType group`,
 /// `to_*` = the group, the compact group object, pushed like messages to the members the
 /// spec names in one fan-out (`MessageDelivery.deliver(_:toEach:)`), queued for the
 /// offline, never in history or the streams. The approval request is the exception: a
@@ -38,7 +38,7 @@ struct GroupNotices: Sendable {
         )
     }
 
-    /// The join-request sender of API.md: `redirect-applyAddGroup{gid}-{uid}-{ms}`.
+    /// The join-request sender of docs/api.md: `redirect-applyAddGroup{gid}-{uid}-{ms}`.
     static func joinKey(group: Int, user: Int, now: Date) -> String {
         "redirect-applyAddGroup\(group)-\(user)-\(milliseconds(now))"
     }
@@ -50,7 +50,7 @@ struct GroupNotices: Sendable {
         return notice(text, from: .init(id: .string(key), name: Self.joinSender, avatar: iconBase + "group.png"), group: group, now: now)
     }
 
-    /// The approval request to the owner (WEBSOCKET.md, *join needs approval*).
+    /// The approval request to the owner (docs/api.md, *join needs approval*).
     /// - Parameters: `inviter`: `[{name}]邀请 ` or ''; `description`: `addGroupDesc`.
     func approvalRequest(
         joiner: UserRow, inviter: String, invited: Bool, description: String, group: GroupRow, owner: SystemNotice.Party,

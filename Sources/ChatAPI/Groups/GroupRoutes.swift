@@ -3,7 +3,7 @@ import Foundation
 import Hummingbird
 import Model
 
-/// API.md *Groups* (all but `groupQrcode`): creating, listing and showing groups, the
+/// docs/api.md *Groups* (all but `groupQrcode`): creating, listing and showing groups, the
 /// owner's settings, nicknames, joining with the four policies and the approval flow,
 /// removing, dissolving and quitting; each change one script, then its notice.
 package struct GroupRoutes: Sendable {

@@ -46,7 +46,7 @@ struct GroupRow: Sendable, Equatable {
         return object
     }
 
-    /// The compact group object of message objects (WEBSOCKET.md, **Fix**: no members).
+    /// The compact group object of message objects (docs/api.md, **Fix**: no members).
     var compact: JSONValue {
         .object(json(["id", "name", "avatar", "user_id", "remark", "invite_confirm"]))
     }

@@ -3,7 +3,7 @@ import Foundation
 import Model
 import RedisClient
 
-/// Groups and their members in Redis (README, *Groups*): the row in `chat:group:{gid}`,
+/// Groups and their members in Redis (docs/api.md, *Groups*): the row in `chat:group:{gid}`,
 /// member rows in `chat:group:{gid}:members`, each user's gids in
 /// `chat:user:{uid}:groups`. Every change is one run of `lua/group_update.lua`, which
 /// appends the `group` / `group_user` entity events in the same step.

@@ -2,7 +2,7 @@ import ChatGateway
 import Hummingbird
 import Model
 
-/// The response envelope of API.md: `ok(data)` = 200 `{"msg":"ok","data":…}`,
+/// The response envelope of docs/api.md: `ok(data)` = 200 `{"msg":"ok","data":…}`,
 /// `fail(text)` = 400 `{"msg":"fail","data":"<Chinese text>"}`. The client treats any
 /// 2xx as success, so a failure never goes out as 200.
 enum APIResponse {

@@ -2,7 +2,7 @@ import ChatGateway
 import Hummingbird
 import Model
 
-/// API.md *Messages*: `socket/sendmessage` and `revokeMessage` (`chatGetmessageOffLine`
+/// docs/api.md *Messages*: `socket/sendmessage` and `revokeMessage` (`chatGetmessageOffLine`
 /// is `OfflineRoutes`).
 package struct MessageRoutes: Sendable {
     let sender: MessageSender

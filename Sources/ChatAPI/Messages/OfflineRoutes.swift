@@ -1,7 +1,7 @@
 import ChatGateway
 import Hummingbird
 
-/// `POST /api/chat/chatGetmessageOffLine` (API.md, *Messages*): the caller's queued
+/// `POST /api/chat/chatGetmessageOffLine` (docs/api.md, *Messages*): the caller's queued
 /// offline messages go to their WebSocket, each exactly once, then `ok('ok')`.
 package struct OfflineRoutes: Sendable {
     let delivery: MessageDelivery

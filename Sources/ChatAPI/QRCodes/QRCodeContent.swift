@@ -1,6 +1,6 @@
 import Model
 
-/// What `groupQrcode` encodes (API.md): for H5 (`type=H5` with `http` and `chatType`) the
+/// What `groupQrcode` encodes (docs/api.md): for H5 (`type=H5` with `http` and `chatType`) the
 /// address of the client page that adds the group or the user, otherwise
 /// `{"id":…,"name":…}` for the apps and mini programs to read.
 struct QRCodeContent: Equatable, Sendable {

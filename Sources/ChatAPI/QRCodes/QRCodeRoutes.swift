@@ -4,7 +4,7 @@ import Model
 import QRCode
 import RedisClient
 
-/// API.md `GET /api/chat/groupQrcode/:id?token=&type=&http=&chatType=`: a PNG QR code of
+/// docs/api.md `GET /api/chat/groupQrcode/:id?token=&type=&http=&chatType=`: a PNG QR code of
 /// a group I am an active member of, or of an active user (the token may come in the
 /// query: the client shows the image by its URL).
 package struct QRCodeRoutes: Sendable {

@@ -3,7 +3,7 @@ import Crypto
 
 /// Password hashes: bcrypt (`$2b$`, libxcrypt) for everything new; a stored value of 64
 /// hex digits is a legacy unsalted SHA-256 from an imported eggjs database, accepted once
-/// and then replaced (API.md, **Fix**).
+/// and then replaced (docs/api.md, **Fix**).
 ///
 /// bcrypt is deliberately slow (tens of milliseconds at cost 10): call it off the event
 /// loops (a thread pool), never on one.

@@ -53,7 +53,7 @@ package struct UserDirectory: Sendable {
             .map { $0 }
     }
 
-    /// The `goodfriend` row `owner` keeps for `friend` (DATA.md: `chat:friends:{owner}`).
+    /// The `goodfriend` row `owner` keeps for `friend` (docs/architecture.md: `chat:friends:{owner}`).
     func friendRow(owner: Int, friend: Int) async throws -> JSONObject? {
         guard let text = try await redis.send("HGET", RedisKeys.friends(owner), String(friend)).string,
               case .object(let row) = try? JSONParser.parse(text) else { return nil }

@@ -2,7 +2,7 @@ import ChatGateway
 import Hummingbird
 import Model
 
-/// API.md *Users and settings*.
+/// docs/api.md *Users and settings*.
 package struct UserRoutes: Sendable {
     let directory: UserDirectory
     var store: AccountStore { directory.store }

@@ -7,7 +7,7 @@ package struct DeliveryPolicy: Sendable {
     /// Silence after which a process no longer counts as a target (and its
     /// `online_{uid}` keys expire): three missed heartbeats.
     var deadAfter: Duration { heartbeat * 3 }
-    /// `chat_getmessage_{uid}` keeps the newest this many messages (DATA.md: no unbounded
+    /// `chat_getmessage_{uid}` keeps the newest this many messages (docs/architecture.md: no unbounded
     /// growth); older ones are dropped, counted and logged.
     package var offlineQueueCap = 5000
     /// Messages taken from an offline queue per round trip while flushing.

@@ -4,7 +4,7 @@ import Metrics
 import Model
 import RedisClient
 
-/// Delivers message objects to users, wherever their connection is (WEBSOCKET.md,
+/// Delivers message objects to users, wherever their connection is (docs/api.md,
 /// *Delivery*): the internal service chat messages and notices go through.
 ///
 /// `lua/deliver.lua` decides atomically: a target on this process is pushed here; one

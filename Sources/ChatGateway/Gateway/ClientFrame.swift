@@ -1,7 +1,7 @@
 import Model
 
-/// A text message from a client, decoded once (WEBSOCKET.md, *Frames*, and the send
-/// frame this project adds — see the README's *WebSocket send*).
+/// A text message from a client, decoded once (docs/api.md, *WebSocket*, *Frames*, and the send
+/// frame this project adds — see the docs/api.md, *Frames*).
 enum ClientFrame: Sendable {
     /// `{"type":"ping",…}`, `{"type":"ping"}` or the bare text `ping`: answered with a pong.
     case ping

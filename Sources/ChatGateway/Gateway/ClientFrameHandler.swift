@@ -2,7 +2,7 @@ import Model
 import NIOCore
 import NIOWebSocket
 
-/// The client's text messages (WEBSOCKET.md, *Frames*): a ping in any of its three forms
+/// The client's text messages (docs/api.md, *WebSocket*, *Frames*): a ping in any of its three forms
 /// gets a pong; a send frame goes on to `WebSocketSendHandler`; everything else —
 /// `{"type":"pong"}`, and text that is not JSON at all, such as the `undefined` older
 /// clients send — is ignored without closing.

@@ -8,13 +8,13 @@ import NIOHTTP1
 import NIOWebSocket
 import RedisClient
 
-/// The `/ws` gateway (WEBSOCKET.md): runs one upgraded connection from its first frame
+/// The `/ws` gateway (docs/api.md): runs one upgraded connection from its first frame
 /// to its release. The upgrade is always accepted; a connection that cannot be served is
 /// told why and closed with a close frame. A served one becomes its user's delivery
 /// target, gets its offline queue, the welcome and the guidance, and stays in this
 /// process's connection table until it closes.
 package struct Gateway: Sendable {
-    /// The refusals of WEBSOCKET.md, *Connecting*.
+    /// The refusals of docs/api.md, *Connecting*.
     enum Refusal: String, Error {
         case noToken = "缺少 token 参数"
         case invalidToken = "Token 不合法"

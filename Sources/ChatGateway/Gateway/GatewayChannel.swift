@@ -10,7 +10,7 @@ import NIOWebSocket
 /// The server's child channel: HTTP/1.1 for the API, and `GET /ws` upgraded to a
 /// WebSocket whose pipeline is this project's own small handlers on top of NIO's frame
 /// codec — so that no layer ever sends a close frame the deployed client would take for a
-/// logout (WEBSOCKET.md, *Close semantics*).
+/// logout (docs/api.md, *Close semantics*).
 ///
 /// WebSocket pipeline, inbound: frame decoder (single frames over the limit: 1009) →
 /// liveness (pings, dead peers, shutdown: TCP drop) → fragment aggregator → control
@@ -60,7 +60,7 @@ package struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
                 enableAutomaticErrorHandling: true,
                 shouldUpgrade: { channel, head in
                     upgradeAsked.value = true
-                    // Always accepted on the gateway path: refusals are frames (WEBSOCKET.md).
+                    // Always accepted on the gateway path: refusals are frames (docs/api.md).
                     let wanted = URI(head.uri).path == configuration.path
                     return channel.eventLoop.makeSucceededFuture(wanted ? HTTPHeaders() : nil)
                 },

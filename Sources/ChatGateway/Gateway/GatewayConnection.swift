@@ -121,7 +121,7 @@ final class GatewayConnection: Sendable {
 
     // MARK: Ending
 
-    /// `force_logout`, then a close frame: the deployed client logs out (WEBSOCKET.md).
+    /// `force_logout`, then a close frame: the deployed client logs out (docs/api.md).
     func kick() {
         onLoop {
             guard self.channel.isActive else { return }

@@ -1,6 +1,6 @@
 import Model
 
-/// The guidance messages a connection gets after the welcome (WEBSOCKET.md, *Guidance
+/// The guidance messages a connection gets after the welcome (docs/api.md, *Guidance
 /// messages on connect*): built like offline notices, pushed only to the live connection
 /// (not queued, not in history, not in the streams), chosen by the token's role and by
 /// two facts about the account.

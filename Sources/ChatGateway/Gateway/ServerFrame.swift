@@ -1,7 +1,7 @@
 import Model
 import NIOCore
 
-/// The server → client text frames of WEBSOCKET.md, written straight into buffers: a
+/// The server → client text frames of docs/api.md, written straight into buffers: a
 /// delivered message object is wrapped as it came from Redis, never parsed again.
 enum ServerFrame {
     static let ping = #"{"type":"ping"}"#

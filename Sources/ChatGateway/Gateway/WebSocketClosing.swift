@@ -2,7 +2,7 @@ import NIOCore
 import NIOWebSocket
 
 extension Channel {
-    /// Ends a WebSocket with a close frame (WEBSOCKET.md: only for kicks, failed
+    /// Ends a WebSocket with a close frame (docs/api.md: only for kicks, failed
     /// connections and protocol abuse; everything else drops the TCP connection so the
     /// deployed client reconnects instead of logging out).
     func closeWebSocket(code: WebSocketErrorCode, after last: ByteBuffer? = nil) {

@@ -7,7 +7,7 @@ import NIOWebSocket
 /// arrived for two intervals is dead, and its TCP connection is dropped without a close
 /// frame — as on graceful shutdown (`ChannelShouldQuiesceEvent`) and when the peer ends
 /// its side — so that the client
-/// sees 1006 and reconnects instead of logging out (WEBSOCKET.md, *Close semantics*).
+/// sees 1006 and reconnects instead of logging out (docs/api.md, *Close semantics*).
 final class WebSocketLivenessHandler: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
     typealias InboundOut = WebSocketFrame

@@ -2,7 +2,7 @@ import NIOCore
 import NIOWebSocket
 
 /// Turns complete data messages into text for the layers above and enforces the abuse
-/// rules of WEBSOCKET.md: a text message that is not valid UTF-8 closes with 1007, a
+/// rules of docs/api.md: a text message that is not valid UTF-8 closes with 1007, a
 /// message over the size limit with 1009. (The frame decoder closes single oversized
 /// frames with 1009 itself; the aggregator before this handler reports fragmented
 /// messages that grow too large, which only this handler maps to a close.) Binary

@@ -2,7 +2,7 @@ import Model
 
 /// The bounds of accepted messages, shared by every bridge process of a deployment.
 package struct MessagePolicy: Sendable {
-    /// Each history list (`chatlog:…`) keeps the newest this many messages (DATA.md: no
+    /// Each history list (`chatlog:…`) keeps the newest this many messages (docs/architecture.md: no
     /// unbounded growth); trimmed entries are counted.
     package var historyCap = 1000
     /// `MAXLEN ~` of every append to a stream: the safety net against a consumer group
@@ -11,7 +11,7 @@ package struct MessagePolicy: Sendable {
     /// How long a WebSocket send's client id is remembered: a retry within it is answered
     /// with the first acceptance and nothing is sent twice.
     package var clientIDWindow: Duration = .seconds(300)
-    /// API.md: a message can be revoked within 5 minutes of its stored time.
+    /// docs/api.md: a message can be revoked within 5 minutes of its stored time.
     var revokeWindow: Duration = .seconds(300)
 
     package init() {}

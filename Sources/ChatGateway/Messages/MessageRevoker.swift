@@ -3,7 +3,7 @@ import Logging
 import Model
 import RedisClient
 
-/// `revokeMessage` (API.md, with its Fix): `lua/message_revoke_single.lua` /
+/// `revokeMessage` (docs/api.md, with its Fix): `lua/message_revoke_single.lua` /
 /// `lua/message_revoke_group.lua` checks that I sent the message and that its stored time
 /// is within the window, marks the stored copies `isremove = 1` and appends the `revoke`
 /// stream entry; then the peer — for a group, every member including me — gets the

@@ -18,7 +18,7 @@ package struct MessageSender: Sendable {
         let user: Int
         let uncheckedToken: String?
         /// The recipient's automatic Q&A answer to a question they were asked: the
-        /// asker's chatset and the pre-friendship quota do not apply (README, *Q&A*).
+        /// asker's chatset and the pre-friendship quota do not apply (docs/api.md, *Complaints and Q&A*).
         var isAutoReply = false
 
         package init(user: Int, uncheckedToken: String?, isAutoReply: Bool = false) {

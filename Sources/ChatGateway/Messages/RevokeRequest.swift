@@ -1,6 +1,6 @@
 import Model
 
-/// The parameters of `revokeMessage` (API.md); extra fields are ignored. `to_name` and
+/// The parameters of `revokeMessage` (docs/api.md); extra fields are ignored. `to_name` and
 /// `to_avatar` are the client's display of the peer and go into the notice as sent.
 package struct RevokeRequest: Sendable, Equatable {
     /// Clocks of bridges and Redis (which stamps messages) may disagree a little: a
@@ -12,7 +12,7 @@ package struct RevokeRequest: Sendable, Equatable {
     let peerAvatar: String
     let messageID: String
     let chatType: SendRequest.ChatType
-    /// The client's idea of the message's time; the stored time decides (API.md, Fix).
+    /// The client's idea of the message's time; the stored time decides (docs/api.md, Fix).
     let claimedCreateTime: Int64
 
     package init(_ parameters: RequestParameters, now: Int64) throws(APIFailure) {
@@ -24,7 +24,7 @@ package struct RevokeRequest: Sendable, Equatable {
         claimedCreateTime = try parameters.integer("create_time", in: 1_000_000_000_000...(now + Self.clockSkewMilliseconds))
     }
 
-    /// Message ids are UUIDs (DATA.md); anything else names no message.
+    /// Message ids are UUIDs (docs/architecture.md); anything else names no message.
     var hasWellFormedID: Bool {
         messageID.utf8.count == 36 && messageID.utf8.allSatisfy { byte in
             (0x30...0x39).contains(byte) || (0x61...0x66).contains(byte) || (0x41...0x46).contains(byte) || byte == 0x2D

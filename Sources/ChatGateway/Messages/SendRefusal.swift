@@ -1,6 +1,6 @@
 import ChatScripts
 
-/// The Chinese texts of a refused send (API.md, *Single-chat rules*, *Group rules*), from
+/// The Chinese texts of a refused send (docs/api.md, *Single-chat rules*, *Group rules*), from
 /// the refusals of the send scripts. Visitors read `发消息` where users read `发送消息`.
 enum SendRefusal {
     static let toMyself = "不能给自己发消息"

@@ -1,6 +1,6 @@
 import Model
 
-/// The parameters of `sendmessage` (API.md, *Messages*), checked once, the same for the
+/// The parameters of `sendmessage` (docs/api.md, *Messages*), checked once, the same for the
 /// HTTP endpoint and the WebSocket send frame. `data` and `options` are kept as the JSON
 /// text that goes into the message object.
 package struct SendRequest: Sendable, Equatable {

@@ -1,6 +1,6 @@
 import Model
 
-/// Checks of API.md's parameters, failing with a Chinese text that names the field.
+/// Checks of docs/api.md's parameters, failing with a Chinese text that names the field.
 /// Lengths are counted in UTF-16 code units, as JavaScript's `.length` does.
 extension RequestParameters {
     /// Whether a parameter was sent with a value (not absent, null or empty): the

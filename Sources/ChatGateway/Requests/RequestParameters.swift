@@ -2,7 +2,7 @@ import HTTPTypes
 import Model
 
 /// The parameters of an API request: the body (a JSON object, or
-/// `application/x-www-form-urlencoded`; API.md accepts both), then the query string.
+/// `application/x-www-form-urlencoded`; docs/api.md accepts both), then the query string.
 package struct RequestParameters: Sendable {
     /// Bodies above this size are refused before they are parsed.
     package static let maximumBodySize = 1 << 20
@@ -42,7 +42,7 @@ package struct RequestParameters: Sendable {
         return query[name].map(JSONValue.string)
     }
 
-    /// API.md: the token is read from the header `token`, else the query, else the body.
+    /// docs/api.md: the token is read from the header `token`, else the query, else the body.
     package var token: String? {
         if let header = headers[Self.tokenHeader], !header.isEmpty { return header }
         if let query = query["token"], !query.isEmpty { return query }

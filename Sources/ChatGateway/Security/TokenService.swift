@@ -26,7 +26,7 @@ package struct TokenService: Sendable {
     private let keys: JWTKeyCollection
     private let lifetime: Duration?
 
-    /// - Parameter lifetime: nil for tokens that never expire (the default of API.md).
+    /// - Parameter lifetime: nil for tokens that never expire (the default of docs/api.md).
     package init(secret: String, lifetime: Duration? = nil) async {
         precondition(secret.utf8.count >= Self.minimumSecretBytes, "the JWT secret is validated at start-up")
         let keys = JWTKeyCollection()

@@ -27,7 +27,7 @@ public struct UserRow: Sendable, Hashable {
     public var createTime: String
     public var updateTime: String
 
-    /// The API's column order (API.md, "the login result").
+    /// The API's column order (docs/api.md, "the login result").
     public static let columns = [
         "id", "uuid", "username", "password", "nickname", "avatar", "devicefingeruuid", "uniplatform", "devicemodel",
         "deviceos", "devicebrand", "userset", "invite_confirm", "mobile", "email", "status", "last_login", "last_login_ip",

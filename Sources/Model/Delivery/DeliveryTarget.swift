@@ -1,5 +1,5 @@
 /// A live WebSocket connection as Redis names it: `online_{uid}` holds
-/// `{nodeId}:{connId}` (DATA.md), the process and that process's own connection number.
+/// `{nodeId}:{connId}` (docs/architecture.md), the process and that process's own connection number.
 public struct DeliveryTarget: Hashable, Sendable, CustomStringConvertible {
     public let node: String
     public let connection: UInt64

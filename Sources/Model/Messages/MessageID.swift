@@ -1,4 +1,4 @@
-/// Message ids: random UUID v4 strings in lower case (DATA.md). Made from one
+/// Message ids: random UUID v4 strings in lower case (docs/architecture.md). Made from one
 /// `SystemRandomNumberGenerator` draw of 16 bytes and formatted by hand: Foundation's
 /// `UUID()` opened `/dev/urandom` for every message (measured: 7% of the bridge's CPU
 /// per WebSocket send).

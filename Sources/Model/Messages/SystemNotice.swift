@@ -1,4 +1,4 @@
-/// A server notice as a message object (WEBSOCKET.md, *Server notices*): pushed as
+/// A server notice as a message object (docs/api.md, *Server notices*): pushed as
 /// `singleChat` like any message, with `data` = `{"data":text,"dataType":false,"otherData":null}`.
 public struct SystemNotice: Sendable {
     /// One side of the notice: who it is shown as coming from, or going to.

@@ -1,4 +1,4 @@
-/// The letter `goodfriendlist` files a friend under (API.md, *Friends*): the first
+/// The letter `goodfriendlist` files a friend under (docs/api.md, *Friends*): the first
 /// character of the display name, upper-cased.
 ///
 /// - ASCII letters: that letter, upper-cased (`bob` → `B`).

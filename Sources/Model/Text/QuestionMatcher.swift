@@ -1,5 +1,5 @@
 /// Finds the stored question ("ask") closest to a question someone typed, for the
-/// question-and-answer auto replies (README, *Q&A*). Written for Chinese text, where
+/// question-and-answer auto replies (docs/api.md, *Complaints and Q&A*). Written for Chinese text, where
 /// words are not separated by spaces: it compares characters and pairs of adjacent
 /// characters (bigrams), not words.
 ///

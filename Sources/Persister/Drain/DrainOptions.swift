@@ -3,7 +3,7 @@ import ChatRuntime
 import Model
 
 /// The tuning knobs of `persister run`; each a flag, else an environment variable, else
-/// the default. README *Persister* says when to turn which.
+/// the default. docs/operations.md, *Persister commands* says when to turn which.
 struct DrainOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("batch-size"), help: "Most entries per stream in one batch, one MariaDB transaction (env PERSISTER_BATCH_SIZE, default 2000).")
     var batchSize: String?

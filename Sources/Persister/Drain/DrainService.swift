@@ -7,7 +7,7 @@ import ServiceLifecycle
 /// `persister run`'s work: reads both streams with the consumer group, writes each batch
 /// in one MariaDB transaction and acknowledges it after the commit.
 ///
-/// Failures (README *Persister*): MariaDB unreachable → the batch is retried with
+/// Failures (docs/operations.md, *Persister commands*): MariaDB unreachable → the batch is retried with
 /// back-off, nothing acknowledged. A batch failing on its data → written again entry by
 /// entry, so that one bad entry holds up only itself; an entry failing `maxAttempts`
 /// times → dead-letter stream and acknowledged. A consumer that died → its entries are
@@ -291,7 +291,7 @@ struct DrainService: Service {
                 let start = clock.now
                 _ = try await session.withConnection { connection in
                     if writer.isSingleStatement(items) {
-                        // A placeholder fill-up after it is idempotent on its own (README).
+                        // A placeholder fill-up after it is idempotent on its own (docs/architecture.md, *Persister*).
                         try writer.write(items, on: connection)
                     } else {
                         try connection.transaction { connection in try writer.write(items, on: connection) }

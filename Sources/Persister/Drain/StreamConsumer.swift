@@ -5,7 +5,7 @@ import RedisClient
 /// claiming a dead consumer's entries, acknowledging, dead-lettering.
 struct StreamConsumer: Sendable {
     static let streams = [StreamName.entities, StreamName.messages]
-    /// Entries that kept failing, with the reason; see the README, *Persister*.
+    /// Entries that kept failing, with the reason; see the docs/operations.md, *Persister commands*.
     static let deadLetterStream = "chat:stream:deadletter"
 
     let group: String

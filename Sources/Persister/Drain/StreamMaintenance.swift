@@ -3,7 +3,7 @@ import Model
 import RedisClient
 import ServiceLifecycle
 
-/// Keeps the lag gauges current and trims the streams (DATA.md, *Streams*): each stream
+/// Keeps the lag gauges current and trims the streams (docs/architecture.md, *Streams*): each stream
 /// is cut to the oldest entry some consumer group still needs (pending, or not delivered
 /// yet), never further. The bridge's `MAXLEN ~` is the hard cap behind it; when that cap
 /// removes entries the persister's group had not read, this logs it and counts it.

@@ -1,7 +1,7 @@
 import Model
 
 /// How each entity's rows look in Redis, exactly as the scripts of `lua/` write them
-/// (README *State in Redis*), so that `persister hydrate` gives the bridge what it
+/// (docs/architecture.md, *State in Redis*), so that `persister hydrate` gives the bridge what it
 /// would have written itself.
 struct RedisRowLayout: Sendable {
     enum Shape: Sendable {

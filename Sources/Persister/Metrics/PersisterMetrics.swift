@@ -2,7 +2,7 @@ import Metrics
 import Model
 import Prometheus
 
-/// What `persister run` counts and measures (`/metrics`, README *Persister*).
+/// What `persister run` counts and measures (`/metrics`, docs/operations.md, *Persister commands*).
 struct PersisterMetrics: Sendable {
     /// Entries written and acknowledged, per stream (`rate()` gives entries per second).
     let entries: [String: Metrics.Counter]

@@ -1,5 +1,5 @@
 // Migration 1: the tables of the old eggjs system, so that its admin tools and SQL keep
-// working, with the fixes of DATA.md; plus `message` and `askanswer`, added by this
+// working, with the fixes of docs/architecture.md; plus `message` and `askanswer`, added by this
 // project. Every entity table has a `version` column: the persister applies an entity
 // change only when its version is newer than the row's, so replays and reordering can
 // never overwrite a newer state with an older one.

@@ -1,6 +1,6 @@
 import Model
 
-/// The entities of `chat:stream:entities` (DATA.md) and the tables they are rows of.
+/// The entities of `chat:stream:entities` (docs/architecture.md) and the tables they are rows of.
 enum Entity: String, Sendable, CaseIterable {
     case user
     case userInfo = "user_info"
