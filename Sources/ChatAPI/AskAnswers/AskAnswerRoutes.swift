@@ -117,6 +117,8 @@ package struct AskAnswerRoutes: Sendable {
 
     // MARK: Parameters
 
+    // Not inlined: a Swift 6.3.1 release-build crash (docs/architecture.md, *Modules*).
+    @inline(never)
     private static func id(_ parameters: RequestParameters) throws -> Int {
         guard parameters.isGiven("id") else { throw AskAnswerFailure(code: 400, incomplete) }
         return Int(try parameters.integer("id", in: ids))

@@ -26,6 +26,8 @@ package struct BridgeRequestContext: RequestContext {
     }
 
     /// The body may only be read once: middleware and routes share the parsed form.
+    // Not inlined: a Swift 6.3.1 release-build crash (docs/architecture.md, *Modules*).
+    @inline(never)
     mutating func parameters(of request: inout Request) async throws(APIFailure) -> RequestParameters {
         if let parameters { return parameters }
         let read = try await RequestParameters.read(from: &request)
@@ -37,6 +39,8 @@ package struct BridgeRequestContext: RequestContext {
 extension BridgeRequestContext {
     /// The caller of an `/api/chat` route (checked by `ChatAuthMiddleware`) and the
     /// request's parameters.
+    // Not inlined: a Swift 6.3.1 release-build crash (docs/architecture.md, *Modules*).
+    @inline(never)
     func caller(of request: Request) async throws(APIFailure) -> (parameters: RequestParameters, identity: ChatIdentity) {
         guard let identity else { throw APIFailure(ChatAuthMiddleware.noToken) }
         var request = request

@@ -6,6 +6,8 @@ import NIOCore
 /// Reading an HTTP request's parameters (the WebSocket send frame has its own body).
 extension RequestParameters {
     /// Reads and parses the body; a malformed or oversized one is `fail(…)`.
+    // Not inlined: a Swift 6.3.1 release-build crash (docs/architecture.md, *Modules*).
+    @inline(never)
     static func read(from request: inout Request) async throws(APIFailure) -> RequestParameters {
         let bytes: ByteBuffer
         do {
