@@ -51,8 +51,13 @@ package struct APIRoutes: Sendable {
         UserRoutes(directory: UserDirectory(store: accounts.store)).register(public: router, chat: chat)
         OfflineRoutes(delivery: delivery).register(chat: chat)
         MessageRoutes(sender: sender, revoker: revoker).register(chat: chat)
-        FriendRoutes(accounts: accounts.store, delivery: delivery, iconBase: noticeIconBase).register(chat: chat)
-        GroupRoutes(accounts: accounts.store, delivery: delivery, iconBase: noticeIconBase).register(chat: chat)
+        let friends = FriendStore(accounts: accounts.store)
+        FriendRoutes(store: friends, notices: FriendNotices(delivery: delivery, iconBase: noticeIconBase))
+            .register(chat: chat)
+        GroupRoutes(
+            store: GroupStore(accounts: accounts.store), friends: friends,
+            notices: GroupNotices(delivery: delivery, iconBase: noticeIconBase)
+        ).register(chat: chat)
         ComplaintRoutes(store: complaints).register(chat: chat)
         AskAnswerRoutes(store: askAnswers).register(chat: chat)
         let uploads = UploadFolder(path: files.uploadFolder)

@@ -9,11 +9,6 @@ package struct FriendRoutes: Sendable {
     let notices: FriendNotices
     var directory: UserDirectory { UserDirectory(store: store.accounts) }
 
-    init(accounts: AccountStore, delivery: MessageDelivery, iconBase: String) {
-        store = FriendStore(accounts: accounts)
-        notices = FriendNotices(delivery: delivery, iconBase: iconBase)
-    }
-
     static let selfRequest = "不能添加自己为好友"
     static let targetMissing = "添加的好友不存在"
     static let duplicate = "您已经申请过了，请勿重复申请"

@@ -8,14 +8,9 @@ import Model
 /// removing, dissolving and quitting; each change one script, then its notice.
 package struct GroupRoutes: Sendable {
     let store: GroupStore
+    /// The same friendships the friend routes change (invites are checked against them).
     let friends: FriendStore
     let notices: GroupNotices
-
-    init(accounts: AccountStore, delivery: MessageDelivery, iconBase: String) {
-        store = GroupStore(accounts: accounts)
-        friends = FriendStore(accounts: accounts)
-        notices = GroupNotices(delivery: delivery, iconBase: iconBase)
-    }
 
     static let noUsers = "请选择加入群聊的用户"
     static let noActiveUsers = "用户不存在，无法加入群聊"
