@@ -51,10 +51,10 @@ enum BridgeApplication {
             )
             let questions = AutoReplyQueue()
             let sender = MessageSender(
-                delivery: delivery, policy: settings.messages, logger: Logger(label: "bridge.messages"), autoReplies: questions
+                scripts: scripts, delivery: delivery, policy: settings.messages, logger: Logger(label: "bridge.messages"), autoReplies: questions
             )
             let askAnswers = AskAnswerStore(scripts: scripts, streamCap: settings.messages.streamCap)
-            let revoker = MessageRevoker(delivery: delivery, policy: settings.messages, logger: Logger(label: "bridge.messages"))
+            let revoker = MessageRevoker(scripts: scripts, delivery: delivery, policy: settings.messages, logger: Logger(label: "bridge.messages"))
             let gateway = Gateway(
                 tokens: accounts.tokens, delivery: delivery, sender: sender,
                 guidance: GuidanceMessages(iconBase: settings.noticeIconBase), logger: Logger(label: "bridge.gateway")
@@ -63,7 +63,7 @@ enum BridgeApplication {
                 redis: redis, metrics: metrics, accounts: accounts, visitors: visitors, scripts: scripts,
                 delivery: delivery, sender: sender, revoker: revoker, gateway: gateway,
                 complaints: ComplaintStore(scripts: scripts, streamCap: settings.messages.streamCap), askAnswers: askAnswers,
-                autoReplies: AutoReplyService(queue: questions, replier: AutoReplier(store: askAnswers, sender: sender)),
+                autoReplies: AutoReplyService(queue: questions, replier: AutoReplier(store: askAnswers, sender: sender, delivery: delivery)),
                 noticeIconBase: settings.noticeIconBase, files: settings.files
             )
         }

@@ -18,12 +18,15 @@ import Model
 package struct AutoReplier: Sendable {
     let store: AskAnswerStore
     let sender: MessageSender
+    /// Delivers the owner the notice of what was answered for them.
+    let delivery: MessageDelivery
     var matcher = QuestionMatcher()
     var logger = Logger(label: "bridge.askanswer")
 
-    package init(store: AskAnswerStore, sender: MessageSender) {
+    package init(store: AskAnswerStore, sender: MessageSender, delivery: MessageDelivery) {
         self.store = store
         self.sender = sender
+        self.delivery = delivery
     }
 
     private static let outcomes = (
@@ -45,7 +48,7 @@ package struct AutoReplier: Sendable {
                 try request(answering: job, with: pair), from: .init(user: job.owner, uncheckedToken: nil, isAutoReply: true)
             )
             Self.outcomes.answered.increment()
-            try await sender.delivery.deliver(notice(after: message, pair: pair, question: job.question), to: job.owner)
+            try await delivery.deliver(notice(after: message, pair: pair, question: job.question), to: job.owner)
         } catch {
             Self.outcomes.failed.increment()
             logger.warning("automatic answer not sent", metadata: [

@@ -15,11 +15,15 @@ package struct MessageRevoker: Sendable {
     static let notInGroup = "你不在该群聊中，操作失败"
     static let failed = "撤回失败，请稍后再试"
 
+    /// Runs the revoke scripts.
+    let scripts: RedisScripts
+    /// Delivers the revoke notices.
     let delivery: MessageDelivery
     let policy: MessagePolicy
     let logger: Logger
 
-    package init(delivery: MessageDelivery, policy: MessagePolicy, logger: Logger) {
+    package init(scripts: RedisScripts, delivery: MessageDelivery, policy: MessagePolicy, logger: Logger) {
+        self.scripts = scripts
         self.delivery = delivery
         self.policy = policy
         self.logger = logger
@@ -46,7 +50,7 @@ package struct MessageRevoker: Sendable {
         )
         let reply: RevokeSingleMessage.Reply
         do {
-            reply = try await delivery.scripts.run(revoke)
+            reply = try await scripts.run(revoke)
         } catch {
             logger.warning("revoke not done", metadata: ["user": "\(me.id)", "error": "\(error)"])
             throw APIFailure(Self.failed)
@@ -85,7 +89,7 @@ package struct MessageRevoker: Sendable {
         )
         let reply: RevokeGroupMessage.Reply
         do {
-            reply = try await delivery.scripts.run(revoke)
+            reply = try await scripts.run(revoke)
         } catch {
             logger.warning("revoke not done", metadata: ["user": "\(me.id)", "error": "\(error)"])
             throw APIFailure(Self.failed)

@@ -28,7 +28,10 @@ package struct MessageSender: Sendable {
         }
     }
 
-    package let delivery: MessageDelivery
+    /// Runs the send scripts.
+    let scripts: RedisScripts
+    /// Pushes what the scripts route to this process's connections.
+    let delivery: MessageDelivery
     let policy: MessagePolicy
     let logger: Logger
     /// Each group's active members, as the group send script wants them.
@@ -38,7 +41,11 @@ package struct MessageSender: Sendable {
     /// The script arguments that come from configuration, as text once rather than per send.
     private let settings: SendSettings
 
-    package init(delivery: MessageDelivery, policy: MessagePolicy, logger: Logger, autoReplies: AutoReplyQueue? = nil) {
+    package init(
+        scripts: RedisScripts, delivery: MessageDelivery, policy: MessagePolicy, logger: Logger,
+        autoReplies: AutoReplyQueue? = nil
+    ) {
+        self.scripts = scripts
         self.delivery = delivery
         self.policy = policy
         self.logger = logger
@@ -68,7 +75,7 @@ package struct MessageSender: Sendable {
             for _ in 1..<Self.groupAttempts {
                 let reply: SendGroupMessage.Reply
                 do {
-                    reply = try await delivery.scripts.run(groupSend(request, from: sender, clientID: clientID, id: id))
+                    reply = try await scripts.run(groupSend(request, from: sender, clientID: clientID, id: id))
                 } catch {
                     throw notSent(error, sender: sender)
                 }
@@ -79,7 +86,7 @@ package struct MessageSender: Sendable {
         let send = try singleSend(request, from: sender, clientID: clientID)
         let reply: SendSingleMessage.Reply
         do {
-            reply = try await delivery.scripts.run(send)
+            reply = try await scripts.run(send)
         } catch {
             throw notSent(error, sender: sender)
         }
@@ -100,7 +107,7 @@ package struct MessageSender: Sendable {
         } catch {
             return eventLoop.makeFailedFuture(error)
         }
-        return delivery.scripts.run(send, on: eventLoop)
+        return scripts.run(send, on: eventLoop)
             .flatMapErrorThrowing { throw notSent($0, sender: sender) }
             .flatMapThrowing { try accept($0, request: request, sender: sender) }
     }
@@ -112,7 +119,7 @@ package struct MessageSender: Sendable {
         guard attempt < Self.groupAttempts else {
             return eventLoop.makeFailedFuture(notSent(RedisError.server("group members kept changing"), sender: sender))
         }
-        return delivery.scripts.run(groupSend(request, from: sender, clientID: clientID, id: id), on: eventLoop)
+        return scripts.run(groupSend(request, from: sender, clientID: clientID, id: id), on: eventLoop)
             .flatMapErrorThrowing { throw notSent($0, sender: sender) }
             .flatMap { reply in
                 do {
