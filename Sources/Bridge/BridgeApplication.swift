@@ -31,9 +31,11 @@ enum BridgeApplication {
         /// Uploads, serving and video screenshots (`--upload-*`, `--ffmpeg`).
         let files: FilePolicy
 
+        /// - Parameter background: the delivery's background work; the caller decides who
+        ///   runs it (the bridge's service group, or nobody: `BackgroundWork(owned: false)`).
         static func make(
             settings: BridgeSettings, redis: RedisClient, metrics: PrometheusCollectorRegistry, node: String,
-            logger: Logger = Logger(label: "bridge")
+            background: BackgroundWork, logger: Logger = Logger(label: "bridge")
         ) async -> Dependencies {
             let scripts = RedisScripts(
                 client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) }
@@ -47,7 +49,7 @@ enum BridgeApplication {
             let visitors = VisitorService(accounts: accounts, signature: VisitorSignature(salt: settings.visitorSalt))
             let delivery = MessageDelivery(
                 scripts: scripts, connections: ConnectionTable(), node: node, policy: settings.delivery,
-                logger: Logger(label: "bridge.delivery"), background: BackgroundWork()
+                logger: Logger(label: "bridge.delivery"), background: background
             )
             let questions = AutoReplyQueue()
             let sender = MessageSender(

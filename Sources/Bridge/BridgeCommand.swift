@@ -42,8 +42,10 @@ struct BridgeCommand: AsyncParsableCommand {
 
         let redis = RedisClient(configuration: commonSettings.redis, logger: Logger(label: "bridge.redis"))
         let node = commonSettings.nodeID
+        // Run by the service group below, so that shutdown waits for its jobs.
+        let background = BackgroundWork()
         let dependencies = await BridgeApplication.Dependencies.make(
-            settings: settings, redis: redis, metrics: metrics, node: node, logger: logger
+            settings: settings, redis: redis, metrics: metrics, node: node, background: background, logger: logger
         )
         let heartbeat = NodeHeartbeat(delivery: dependencies.delivery, logger: Logger(label: "bridge.heartbeat"))
         let subscriber = RedisSubscriber(configuration: commonSettings.redis, logger: Logger(label: "bridge.pubsub"))
@@ -60,7 +62,7 @@ struct BridgeCommand: AsyncParsableCommand {
             configuration: .init(
                 services: [
                     RedisClientService(client: redis), SubscriberService(subscriber: subscriber),
-                    dependencies.delivery.background, heartbeat, listener, dependencies.autoReplies, app,
+                    background, heartbeat, listener, dependencies.autoReplies, app,
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger

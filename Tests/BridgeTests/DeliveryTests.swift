@@ -31,7 +31,7 @@ struct DeliveryTests {
         let scripts = RedisScripts(client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) })
         return MessageDelivery(
             scripts: scripts, connections: ConnectionTable(), node: "test-\(UUID().uuidString.prefix(8))", policy: policy,
-            logger: Logger(label: "test")
+            logger: Logger(label: "test"), background: BackgroundWork(owned: false)
         )
     }
 
@@ -93,7 +93,8 @@ struct DeliveryTests {
         var delivery = Self.node(redis)
         delivery = MessageDelivery(
             scripts: delivery.scripts, connections: delivery.connections, node: delivery.node,
-            policy: { var policy = delivery.policy; policy.offlineQueueCap = 3; return policy }(), logger: delivery.logger
+            policy: { var policy = delivery.policy; policy.offlineQueueCap = 3; return policy }(), logger: delivery.logger,
+            background: delivery.background
         )
         let user = Int.random(in: 10_000_000...99_999_999)
         var outcomes: [DeliveryRoute] = []

@@ -21,7 +21,10 @@ enum TestBridge {
     static func dependencies(
         redis: RedisClient, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), settings: BridgeSettings = settings()
     ) async -> BridgeApplication.Dependencies {
-        await BridgeApplication.Dependencies.make(settings: settings, redis: redis, metrics: metrics, node: "test-node")
+        // In-process: no service group runs the background work, so jobs run on their own.
+        await BridgeApplication.Dependencies.make(
+            settings: settings, redis: redis, metrics: metrics, node: "test-node", background: BackgroundWork(owned: false)
+        )
     }
 
     static func app(

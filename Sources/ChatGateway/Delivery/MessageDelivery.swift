@@ -26,7 +26,7 @@ package struct MessageDelivery: Sendable {
     ///   each job runs in a task of its own (a delivery built by a test).
     package init(
         scripts: RedisScripts, connections: ConnectionTable, node: String, policy: DeliveryPolicy, logger: Logger,
-        background: BackgroundWork = BackgroundWork(owned: false)
+        background: BackgroundWork
     ) {
         self.scripts = scripts
         self.connections = connections

@@ -2,6 +2,8 @@ import ChatScripts
 import Model
 import RedisClient
 
+/// Delivery to many users at once: what a fan-out script (`deliver_many.lua`,
+/// `message_send_group.lua`) decided, carried out on this process.
 extension MessageDelivery {
     /// Delivers one message object to many users in one round trip (group notices):
     /// `lua/deliver_many.lua` publishes once per other process and queues the offline.
