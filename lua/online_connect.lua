@@ -8,6 +8,8 @@
 --     that deliveries would take for dead, even before its first heartbeat)
 --  4. the previous target is returned for a kick when it connected with another token
 --     (a new login); with the same token (a reconnect race) it is left alone
+--  4a. the user's live sockets (chat:sockets:{id}, scored by expiry) stay within
+--     socket_limit, the one about to be kicked not counted -> error 'sockets'
 --  5. the offline queue is taken whole: the caller pushes it before anything live
 -- KEYS[1] token: chat_user_{id}
 -- KEYS[2] user: chat:user:{id}
@@ -15,16 +17,20 @@
 -- KEYS[4] online_token: chat:online:token:{id}
 -- KEYS[5] queue: chat_getmessage_{id}
 -- KEYS[6] nodes: chat:nodes
+-- KEYS[7] sockets: chat:sockets:{id}
 -- ARGV[1] token: the token the connection presented
 -- ARGV[2] target: '{node}:{conn}'
 -- ARGV[3] token_id: the id of that token
 -- ARGV[4] ttl: how long the registration lives without a refresh (ms)
 -- ARGV[5] node: the target's node id
+-- ARGV[6] socket_limit: live sockets allowed per user
 -- Returns {previous target to kick or '', queued message 1, 2, ...}. Errors: 'token',
--- 'missing', 'disabled'.
+-- 'missing', 'disabled', 'sockets'.
 --@include clock
 local ttl = tonumber(ARGV[4])
-if ARGV[1] == '' or ARGV[2] == '' or ARGV[3] == '' or ARGV[5] == '' or not ttl or ttl <= 0 then
+local socketLimit = tonumber(ARGV[6])
+if ARGV[1] == '' or ARGV[2] == '' or ARGV[3] == '' or ARGV[5] == '' or not ttl or ttl <= 0 or not socketLimit
+  or socketLimit <= 0 then
   return redis.error_reply('ERR bad_arguments')
 end
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
@@ -40,14 +46,28 @@ end
 
 local previous = redis.call('GET', KEYS[3])
 local previousToken = redis.call('GET', KEYS[4])
-redis.call('SET', KEYS[3], ARGV[2], 'PX', ttl)
-redis.call('SET', KEYS[4], ARGV[3], 'PX', ttl)
-redis.call('ZADD', KEYS[6], now_ms(), ARGV[5])
-
 local kick = ''
 if previous and previous ~= ARGV[2] and previousToken ~= ARGV[3] then
   kick = previous
 end
+
+local now = now_ms()
+redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now)
+if not redis.call('ZSCORE', KEYS[7], ARGV[2]) then
+  local live = redis.call('ZCARD', KEYS[7])
+  if kick ~= '' and redis.call('ZSCORE', KEYS[7], kick) then
+    live = live - 1
+  end
+  if live >= socketLimit then
+    return redis.error_reply('ERR sockets')
+  end
+end
+redis.call('ZADD', KEYS[7], now + ttl, ARGV[2])
+redis.call('PEXPIRE', KEYS[7], ttl)
+
+redis.call('SET', KEYS[3], ARGV[2], 'PX', ttl)
+redis.call('SET', KEYS[4], ARGV[3], 'PX', ttl)
+redis.call('ZADD', KEYS[6], now, ARGV[5])
 local result = redis.call('LRANGE', KEYS[5], 0, -1)
 if #result > 0 then
   redis.call('DEL', KEYS[5])

@@ -59,7 +59,8 @@ enum BridgeApplication {
             let revoker = MessageRevoker(scripts: scripts, delivery: delivery, policy: settings.messages, logger: Logger(label: "bridge.messages"))
             let gateway = Gateway(
                 tokens: accounts.tokens, delivery: delivery, sender: sender,
-                guidance: GuidanceMessages(iconBase: settings.noticeIconBase), logger: Logger(label: "bridge.gateway")
+                guidance: GuidanceMessages(iconBase: settings.noticeIconBase), limits: settings.gatewayLimits,
+                logger: Logger(label: "bridge.gateway")
             )
             return Dependencies(
                 redis: redis, metrics: metrics, accounts: accounts, visitors: visitors, scripts: scripts,

@@ -27,6 +27,21 @@ struct BridgeOptions: ParsableArguments {
     @Option(name: .customLong("ws-ping-seconds"), help: "Interval of the pings sent to every WebSocket; a peer silent for two intervals is dropped (env WS_PING_SECONDS, default 30).")
     var webSocketPingSeconds: String?
 
+    @Option(name: .customLong("ws-outbound-bytes"), help: "Bytes a WebSocket may hold that the kernel has not taken (writes not completed, pushes held back); over it the connection is dropped without a close frame and its untaken messages go back to the offline queue (env WS_OUTBOUND_BYTES, default 1048576).")
+    var webSocketOutboundBytes: String?
+
+    @Option(name: .customLong("ws-send-buffer-bytes"), help: "SO_SNDBUF of every accepted socket, which the kernel doubles; 0 keeps the kernel's self-tuning buffer (env WS_SEND_BUFFER_BYTES, default 262144).")
+    var webSocketSendBufferBytes: String?
+
+    @Option(name: .customLong("ws-sockets-per-user"), help: "Live WebSocket connections one user may hold across all processes; one more is dropped without a close frame (env WS_SOCKETS_PER_USER, default 10).")
+    var webSocketSocketsPerUser: String?
+
+    @Option(name: .customLong("http-header-timeout-seconds"), help: "A request's head must arrive whole within this many seconds, or the connection is closed (env HTTP_HEADER_TIMEOUT_SECONDS, default 10).")
+    var httpHeaderTimeoutSeconds: String?
+
+    @Option(name: .customLong("http-idle-timeout-seconds"), help: "An HTTP connection silent this many seconds between requests, or within a request body, is closed (env HTTP_IDLE_TIMEOUT_SECONDS, default 60).")
+    var httpIdleTimeoutSeconds: String?
+
     @Option(name: .customLong("heartbeat-ms"), help: "Heartbeat of this process in chat:nodes and of its users' online_{uid}; three missed heartbeats and it is no longer a delivery target. The same on every process (env HEARTBEAT_MS, default 5000).")
     var heartbeatMilliseconds: String?
 
@@ -77,6 +92,11 @@ struct BridgeOptions: ParsableArguments {
     static let bcryptCostSetting = Setting("bcrypt-cost", env: "BCRYPT_COST")
     static let maxFrameSetting = Setting("ws-max-frame-bytes", env: "WS_MAX_FRAME_BYTES")
     static let pingSetting = Setting("ws-ping-seconds", env: "WS_PING_SECONDS")
+    static let outboundBytesSetting = Setting("ws-outbound-bytes", env: "WS_OUTBOUND_BYTES")
+    static let sendBufferSetting = Setting("ws-send-buffer-bytes", env: "WS_SEND_BUFFER_BYTES")
+    static let socketsPerUserSetting = Setting("ws-sockets-per-user", env: "WS_SOCKETS_PER_USER")
+    static let headerTimeoutSetting = Setting("http-header-timeout-seconds", env: "HTTP_HEADER_TIMEOUT_SECONDS")
+    static let idleTimeoutSetting = Setting("http-idle-timeout-seconds", env: "HTTP_IDLE_TIMEOUT_SECONDS")
     static let heartbeatSetting = Setting("heartbeat-ms", env: "HEARTBEAT_MS")
     static let offlineQueueCapSetting = Setting("offline-queue-cap", env: "OFFLINE_QUEUE_CAP")
     static let noticeIconBaseSetting = Setting("notice-icon-base", env: "NOTICE_ICON_BASE")
@@ -117,6 +137,7 @@ struct BridgeOptions: ParsableArguments {
         settings.gateway.pingInterval = try Self.pingSetting.resolve(flag: webSocketPingSeconds, environment: environment, default: .seconds(30)) {
             Int64($0).flatMap { (1...3600).contains($0) ? .seconds($0) : nil }
         }
+        try resolveBounds(environment: environment, into: &settings)
         settings.delivery.heartbeat = try Self.heartbeatSetting.resolve(flag: heartbeatMilliseconds, environment: environment, default: .seconds(5)) {
             Int64($0).flatMap { (50...600_000).contains($0) ? .milliseconds($0) : nil }
         }
@@ -140,6 +161,25 @@ struct BridgeOptions: ParsableArguments {
             Int($0).flatMap { (1...256).contains($0) ? .some($0) : nil }
         }
         return settings
+    }
+
+    /// What one socket, one user's sockets and one HTTP connection may hold.
+    private func resolveBounds(environment: [String: String], into settings: inout BridgeSettings) throws(ConfigurationError) {
+        settings.gatewayLimits.outboundBytes = try Self.outboundBytesSetting.resolve(
+            flag: webSocketOutboundBytes, environment: environment, default: 1 << 20
+        ) { Int($0).flatMap { (4096...(1 << 30)).contains($0) ? $0 : nil } }
+        settings.gateway.sendBufferBytes = try Self.sendBufferSetting.resolve(
+            flag: webSocketSendBufferBytes, environment: environment, default: 256 * 1024
+        ) { Int($0).flatMap { $0 == 0 || (4096...(64 << 20)).contains($0) ? $0 : nil } }
+        settings.gatewayLimits.socketsPerUser = try Self.socketsPerUserSetting.resolve(
+            flag: webSocketSocketsPerUser, environment: environment, default: 10
+        ) { Int($0).flatMap { (1...10_000).contains($0) ? $0 : nil } }
+        settings.gateway.httpHeaderTimeout = try Self.headerTimeoutSetting.resolve(
+            flag: httpHeaderTimeoutSeconds, environment: environment, default: .seconds(10)
+        ) { Int64($0).flatMap { (1...3600).contains($0) ? .seconds($0) : nil } }
+        settings.gateway.httpIdleTimeout = try Self.idleTimeoutSetting.resolve(
+            flag: httpIdleTimeoutSeconds, environment: environment, default: .seconds(60)
+        ) { Int64($0).flatMap { (1...86_400).contains($0) ? .seconds($0) : nil } }
     }
 
     private func resolveFiles(environment: [String: String]) throws(ConfigurationError) -> FilePolicy {

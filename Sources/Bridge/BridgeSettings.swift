@@ -30,6 +30,7 @@ struct BridgeSettings: Sendable {
     /// bcrypt cost of new password hashes.
     var bcryptCost: Int = 10
     var gateway = GatewayChannel.Configuration()
+    var gatewayLimits = GatewayLimits()
     var delivery = DeliveryPolicy()
     var messages = MessagePolicy()
     var noticeIconBase = GuidanceMessages.defaultIconBase

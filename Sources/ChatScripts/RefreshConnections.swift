@@ -2,11 +2,12 @@ import Model
 import RedisClient
 
 /// `lua/online_refresh.lua`: the heartbeat of a batch of this process's live
-/// connections: each target's TTL renewed, or the target claimed again when it is gone.
+/// connections: each target's TTL renewed, or the target claimed again when it is gone;
+/// each connection kept among its user's live sockets.
 public struct RefreshConnections: ChatScript {
     public static let scriptName = "online_refresh"
     public static let layouts = [
-        ScriptLayout(keys: [], keyTail: ["online", "online_token"], arguments: ["ttl"], argumentTail: ["target", "token_id"]),
+        ScriptLayout(keys: [], keyTail: ["online", "online_token", "sockets"], arguments: ["ttl"], argumentTail: ["target", "token_id"]),
     ]
 
     /// One connection of the batch.
@@ -43,12 +44,13 @@ public struct RefreshConnections: ChatScript {
         self.ttlMilliseconds = ttlMilliseconds
     }
 
-    public var keyCount: Int { 2 * connections.count }
+    public var keyCount: Int { 3 * connections.count }
 
     public func encode(into command: inout RedisCommandArguments) {
         for connection in connections {
             command.append(RedisKeys.online(connection.user))
             command.append(RedisKeys.onlineToken(connection.user))
+            command.append(RedisKeys.sockets(connection.user))
         }
         command.append(Int(ttlMilliseconds))
         for connection in connections {

@@ -7,8 +7,8 @@ public struct RegisterConnection: ChatScript {
     public static let scriptName = "online_connect"
     public static let layouts = [
         ScriptLayout(
-            keys: ["token", "user", "online", "online_token", "queue", "nodes"],
-            arguments: ["token", "target", "token_id", "ttl", "node"]
+            keys: ["token", "user", "online", "online_token", "queue", "nodes", "sockets"],
+            arguments: ["token", "target", "token_id", "ttl", "node", "socket_limit"]
         ),
     ]
 
@@ -25,6 +25,8 @@ public struct RegisterConnection: ChatScript {
         case missing
         /// The account is disabled.
         case disabled
+        /// The user has `socketLimit` live sockets already.
+        case sockets
     }
 
     public var user: Int
@@ -32,16 +34,19 @@ public struct RegisterConnection: ChatScript {
     public var target: DeliveryTarget
     public var tokenID: String
     public var ttlMilliseconds: Int64
+    /// Live sockets one user may hold across every process.
+    public var socketLimit: Int
 
-    public init(user: Int, token: String, target: DeliveryTarget, tokenID: String, ttlMilliseconds: Int64) {
+    public init(user: Int, token: String, target: DeliveryTarget, tokenID: String, ttlMilliseconds: Int64, socketLimit: Int) {
         self.user = user
         self.token = token
         self.target = target
         self.tokenID = tokenID
         self.ttlMilliseconds = ttlMilliseconds
+        self.socketLimit = socketLimit
     }
 
-    public var keyCount: Int { 6 }
+    public var keyCount: Int { 7 }
 
     public func encode(into command: inout RedisCommandArguments) {
         command.append(RedisKeys.userToken(user))
@@ -50,12 +55,14 @@ public struct RegisterConnection: ChatScript {
         command.append(RedisKeys.onlineToken(user))
         command.append(RedisKeys.offlineQueue(user))
         command.append(RedisKeys.nodes)
+        command.append(RedisKeys.sockets(user))
 
         command.append(token)
         command.append(target.description)
         command.append(tokenID)
         command.append(Int(ttlMilliseconds))
         command.append(target.node)
+        command.append(socketLimit)
     }
 
     /// `{previous target or '', queued message…}`, or an error code.

@@ -2,10 +2,10 @@ import Model
 import RedisClient
 
 /// `lua/online_release.lua`: a closing connection stops being its user's delivery target,
-/// only if it still is.
+/// only if it still is; it is no longer one of its user's live sockets either way.
 public struct ReleaseConnection: ChatScript {
     public static let scriptName = "online_release"
-    public static let layouts = [ScriptLayout(keys: ["online", "online_token"], arguments: ["target"])]
+    public static let layouts = [ScriptLayout(keys: ["online", "online_token", "sockets"], arguments: ["target"])]
 
     public enum Reply: Sendable, Equatable {
         case released
@@ -21,11 +21,12 @@ public struct ReleaseConnection: ChatScript {
         self.target = target
     }
 
-    public var keyCount: Int { 2 }
+    public var keyCount: Int { 3 }
 
     public func encode(into command: inout RedisCommandArguments) {
         command.append(RedisKeys.online(user))
         command.append(RedisKeys.onlineToken(user))
+        command.append(RedisKeys.sockets(user))
         command.append(target.description)
     }
 

@@ -10,6 +10,9 @@ public enum RedisKeys {
     /// The id of the token the delivery target connected with: a connection with another
     /// token is a new login and kicks the target; one with the same token does not.
     public static func onlineToken(_ userID: Int) -> String { "chat:online:token:\(userID)" }
+    /// The user's live WebSocket connections (`{nodeId}:{connId}`, scored by the time they
+    /// expire without a heartbeat): what the sockets-per-user bound counts.
+    public static func sockets(_ userID: Int) -> String { "chat:sockets:\(userID)" }
     /// Deliveries for connections held by one bridge process (`deliver.lua` builds the
     /// name from the prefix, so both are here).
     public static func nodeChannel(_ nodeID: String) -> String { nodeChannelPrefix + nodeID }

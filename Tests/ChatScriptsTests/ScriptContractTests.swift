@@ -10,7 +10,7 @@ struct ScriptContractTests {
     static let contracts: [any ChatScript.Type] = [
         ChangeAskAnswer.self, ChangeComplaint.self, ChangeFriendRequest.self, ChangeFriendship.self, ChangeGroup.self,
         CountVisitorCall.self, DeliverMessage.self, DeliverToMany.self, RecordHeartbeat.self, RefreshConnections.self,
-        RegisterConnection.self, RegisterUser.self, ReleaseConnection.self, RevokeGroupMessage.self,
+        RegisterConnection.self, RegisterUser.self, ReleaseConnection.self, ReturnToQueue.self, RevokeGroupMessage.self,
         RevokeSingleMessage.self, SendGroupMessage.self, SendSingleMessage.self, UpdateUser.self,
     ]
 

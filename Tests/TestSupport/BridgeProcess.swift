@@ -96,8 +96,19 @@ public final class BridgeProcess: Sendable {
 
     // MARK: WebSocket
 
-    public func connect(token: String?, answersPings: Bool = true) async throws -> WebSocketTestClient {
+    public func connect(token: String?, answersPings: Bool = true, receiveBufferBytes: Int? = nil) async throws -> WebSocketTestClient {
         let path = token.map { "/ws?token=\($0)" } ?? "/ws"
-        return try await WebSocketTestClient.connect(port: port, path: path, answersPings: answersPings)
+        return try await WebSocketTestClient.connect(
+            port: port, path: path, answersPings: answersPings, receiveBufferBytes: receiveBufferBytes
+        )
+    }
+
+    /// The resident memory of the process (`VmRSS` in /proc), in bytes.
+    public func residentBytes() throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { throw TestEnvironment.Missing(description: "no VmRSS for \(pid)") }
+        return kilobytes * 1024
     }
 }

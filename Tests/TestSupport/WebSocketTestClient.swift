@@ -7,7 +7,8 @@ import Synchronization
 /// A WebSocket client for tests, on NIO: it sees every frame the server sends and how
 /// the connection ended — with a close frame (and its code) or with a plain TCP drop,
 /// the difference the deployed client's logout logic turns on — and can send what a
-/// well-behaved client never would (oversized, fragmented, invalid UTF-8).
+/// well-behaved client never would (oversized, fragmented, invalid UTF-8), or stop reading
+/// its socket like a stalled mobile connection.
 public final class WebSocketTestClient: Sendable {
     public enum Event: Sendable, Equatable {
         case text(String)
@@ -38,13 +39,20 @@ public final class WebSocketTestClient: Sendable {
     }
 
     /// Connects and upgrades; throws if the server does not answer 101.
-    /// - Parameter answersPings: false makes this client a dead peer for protocol pings.
+    /// - Parameters:
+    ///   - answersPings: false makes this client a dead peer for protocol pings.
+    ///   - receiveBufferBytes: `SO_RCVBUF` of the socket (nil: the kernel's, self-tuning):
+    ///     how much a client that stops reading still takes in.
     public static func connect(
-        port: Int, path: String, headers: [(String, String)] = [], answersPings: Bool = true
+        port: Int, path: String, headers: [(String, String)] = [], answersPings: Bool = true, receiveBufferBytes: Int? = nil
     ) async throws -> WebSocketTestClient {
         let inbox = Inbox()
         let upgraded = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Void.self)
-        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        if let receiveBufferBytes {
+            bootstrap = bootstrap.channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBufferBytes))
+        }
+        bootstrap = bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
@@ -130,6 +138,20 @@ public final class WebSocketTestClient: Sendable {
             if event == .disconnected { break }
         }
         return texts
+    }
+
+    // MARK: Stalling
+
+    /// Stops reading the socket (a stalled mobile connection): what the server sends
+    /// piles up in the kernel's buffers, then in the server.
+    public func stopReading() async throws {
+        try await channel.setOption(ChannelOptions.autoRead, value: false).get()
+    }
+
+    /// Reads again: what the kernel holds arrives, then whatever follows.
+    public func resumeReading() async throws {
+        try await channel.setOption(ChannelOptions.autoRead, value: true).get()
+        channel.read()
     }
 
     // MARK: Writing

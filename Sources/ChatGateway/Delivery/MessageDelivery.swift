@@ -172,8 +172,9 @@ package struct MessageDelivery: Sendable {
                     }
                     if batch.isEmpty { break }
                 }
-                guard await connection.writeFlushed(batch) else {
-                    await putBack(batch, user: connection.user)
+                let written = await connection.writeFlushed(batch)
+                guard written == batch.count else {
+                    await putBack(Array(batch[written...]), user: connection.user)
                     return
                 }
                 batch = []

@@ -26,18 +26,27 @@ package struct Gateway: Sendable {
     let delivery: MessageDelivery
     let sender: MessageSender
     let guidance: GuidanceMessages
+    let limits: GatewayLimits
     let logger: Logger
 
-    package init(tokens: TokenService, delivery: MessageDelivery, sender: MessageSender, guidance: GuidanceMessages, logger: Logger) {
+    package init(
+        tokens: TokenService, delivery: MessageDelivery, sender: MessageSender, guidance: GuidanceMessages,
+        limits: GatewayLimits, logger: Logger
+    ) {
         self.tokens = tokens
         self.delivery = delivery
         self.sender = sender
         self.guidance = guidance
+        self.limits = limits
         self.logger = logger
     }
 
+    /// The user holds `socketsPerUser` live sockets already: dropped, no close frame.
+    struct TooManySockets: Error {}
+
     private static let live = Gauge(label: "chat_ws_connections")
     private static let refused = Counter(label: "chat_ws_refused_total")
+    private static let overSocketLimit = Counter(label: "chat_ws_sockets_refused_total")
 
     var connections: ConnectionTable { delivery.connections }
     var scripts: RedisScripts { delivery.scripts }
@@ -80,7 +89,8 @@ package struct Gateway: Sendable {
         let target = DeliveryTarget(node: node, connection: id)
         let delivery = delivery
         let connection = GatewayConnection(
-            id: id, user: user, role: claims.role, tokenID: claims.jti.value, channel: channel
+            id: id, user: user, role: claims.role, tokenID: claims.jti.value, channel: channel,
+            outboundBytes: limits.outboundBytes
         ) { messages in
             delivery.background.submit { await delivery.redeliver(messages, to: user, excluding: target) }
         }
@@ -91,9 +101,16 @@ package struct Gateway: Sendable {
             queued = try await register(connection, token: token, target: target)
         } catch {
             connections.remove(connection)
-            await connection.finish()
+            await returnUnwritten(await connection.finish(), of: user)
             if let refusal = error as? Refusal {
                 await refuse(channel, refusal)
+            } else if error is TooManySockets {
+                // A drop, not a refusal frame: the deployed client logs out on a close frame.
+                Self.overSocketLimit.increment()
+                logger.info("connection over the sockets-per-user limit dropped", metadata: [
+                    "user": "\(user)", "limit": "\(limits.socketsPerUser)",
+                ])
+                channel.close(promise: nil)
             } else {
                 // Redis unreachable: drop without a close frame, so the client retries.
                 logger.warning("connection not registered", metadata: ["user": "\(user)", "error": "\(error)"])
@@ -112,33 +129,48 @@ package struct Gateway: Sendable {
         return connection
     }
 
-    /// After the socket closed: out of the table, no longer the target (if it still is),
-    /// and what it could not push routed again.
+    /// After the socket closed: out of the table, what it had not handed to the kernel
+    /// back in its offline queue, and no longer the target (if it still is); a newer
+    /// target, if any, is then asked to flush what came back.
     private func release(_ connection: GatewayConnection) async {
         connections.remove(connection)
         Self.live.record(connections.count)
+        let unwritten = await connection.finish()
+        await returnUnwritten(unwritten, of: connection.user)
         let target = DeliveryTarget(node: node, connection: connection.id)
         do {
             _ = try await scripts.run(ReleaseConnection(user: connection.user, target: target))
         } catch {
-            // The key expires by itself after `deadAfter`.
+            // The keys expire by themselves after `deadAfter`.
             logger.warning("connection not released", metadata: ["user": "\(connection.user)", "error": "\(error)"])
         }
-        await connection.finish()
+        guard !unwritten.isEmpty else { return }
+        do {
+            try await delivery.requestFlush(for: connection.user)
+        } catch {
+            logger.warning("flush after a drop not requested", metadata: ["user": "\(connection.user)", "error": "\(error)"])
+        }
     }
 
-    /// `lua/online_connect.lua`: checks the token and the account, makes the connection
-    /// the user's target and takes the offline queue; kicks a previous login's target.
+    private func returnUnwritten(_ unwritten: GatewayConnection.Unwritten, of user: Int) async {
+        guard !unwritten.isEmpty else { return }
+        await delivery.returnToQueue(front: unwritten.front, back: unwritten.back, of: user)
+    }
+
+    /// `lua/online_connect.lua`: checks the token, the account and the user's live
+    /// sockets, makes the connection the user's target and takes the offline queue;
+    /// kicks a previous login's target.
     private func register(_ connection: GatewayConnection, token: String, target: DeliveryTarget) async throws -> [[UInt8]] {
         let user = connection.user
         let reply = try await scripts.run(RegisterConnection(
             user: user, token: token, target: target, tokenID: connection.tokenID,
-            ttlMilliseconds: delivery.policy.deadAfter.milliseconds
+            ttlMilliseconds: delivery.policy.deadAfter.milliseconds, socketLimit: limits.socketsPerUser
         ))
         switch reply {
         case .refused(.token): throw Refusal.invalidToken
         case .refused(.missing): throw Refusal.missingUser
         case .refused(.disabled): throw Refusal.disabled
+        case .refused(.sockets): throw TooManySockets()
         case .registered(let kick, let queued):
             if let previous = kick {
                 await delivery.kick(previous, user: user)

@@ -15,7 +15,8 @@ import NIOWebSocket
 /// WebSocket pipeline, inbound: frame decoder (single frames over the limit: 1009) →
 /// liveness (pings, dead peers, shutdown: TCP drop) → fragment aggregator → control
 /// frames → text (UTF-8: 1007, fragmented messages over the limit: 1009) → client frames
-/// (pings answered) → sends (run in order, acknowledged).
+/// (pings answered) → sends (run in order, acknowledged). HTTP: `HTTPTimeoutHandler`
+/// (header-read and idle timeouts) after NIO's codec.
 package struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
     package struct Configuration: Sendable {
         var path = "/ws"
@@ -23,6 +24,14 @@ package struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
         package var pingInterval: TimeAmount = .seconds(30)
         /// Fragments one message may arrive in.
         var maxFragments = 256
+        /// `SO_SNDBUF` of every accepted socket (the kernel doubles it); 0: the kernel's
+        /// own, self-tuning buffer. Bounds what a stalled client costs the kernel.
+        package var sendBufferBytes = 256 * 1024
+        /// A request's head must arrive whole within this (slowloris).
+        package var httpHeaderTimeout: TimeAmount = .seconds(10)
+        /// An HTTP connection silent this long between requests, or within a request's
+        /// body, is closed.
+        package var httpIdleTimeout: TimeAmount = .seconds(60)
 
         package init() {}
     }
@@ -55,6 +64,13 @@ package struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
             let configuration = self.configuration
             let sender = self.gateway.sender
             let upgradeAsked = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+            if configuration.sendBufferBytes > 0 {
+                try channel.syncOptions?.setOption(ChannelOptions.socketOption(.so_sndbuf), value: SocketOptionValue(configuration.sendBufferBytes))
+            }
+            let timeouts = HTTPTimeoutHandler(
+                headerTimeout: configuration.httpHeaderTimeout, idleTimeout: configuration.httpIdleTimeout
+            )
+            let timeoutsBound = NIOLoopBound(timeouts, eventLoop: channel.eventLoop)
             let upgrader = NIOTypedWebSocketServerUpgrader<Upgrade>(
                 maxFrameSize: configuration.maxFrameBytes,
                 enableAutomaticErrorHandling: true,
@@ -62,6 +78,8 @@ package struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
                     upgradeAsked.value = true
                     // Always accepted on the gateway path: refusals are frames (docs/api.md).
                     let wanted = URI(head.uri).path == configuration.path
+                    // Its HTTP framing ends here: the frames that follow are no HTTP parts.
+                    if wanted { channel.pipeline.syncOperations.removeHandler(timeoutsBound.value, promise: nil) }
                     return channel.eventLoop.makeSucceededFuture(wanted ? HTTPHeaders() : nil)
                 },
                 upgradePipelineHandler: { channel, head in
@@ -100,6 +118,8 @@ package struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
             pipeline.enableErrorHandling = false  // Hummingbird answers errors
             pipeline.enableResponseHeaderValidation = false  // HTTPTypes already validated them
             let upgrade = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: pipeline)
+            let upgradeHandler = try channel.pipeline.syncOperations.handler(type: NIOTypedHTTPServerUpgradeHandler<Upgrade>.self)
+            try channel.pipeline.syncOperations.addHandler(timeouts, position: .before(upgradeHandler))
             return Value(upgrade: upgrade, channel: channel)
         }
     }

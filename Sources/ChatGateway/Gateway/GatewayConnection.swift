@@ -1,3 +1,4 @@
+import Metrics
 import Model
 import NIOCore
 import NIOWebSocket
@@ -7,9 +8,14 @@ import Synchronization
 ///
 /// Pushes come from any thread; the state lives on the channel's event loop. While the
 /// offline queue is being flushed, live pushes are held back and follow the flushed
-/// messages, so a user sees queued messages before newer ones. A message that can no
-/// longer be written (the connection has closed) is handed to `undeliverable`, which
-/// routes it again — to a newer connection, or to the offline queue.
+/// messages, so a user sees queued messages before newer ones.
+///
+/// Back-pressure (docs/architecture.md, *Delivery*): the frames written whose writes have
+/// not completed (not yet taken by the kernel) and the held-back pushes together stay
+/// within `outboundBytes`. A push that would exceed it drops the connection without a
+/// close frame; the pushes it had not handed to the kernel are given back by `finish()`,
+/// in order, for the offline queue. A push arriving once the connection has closed is
+/// handed to `undeliverable`, which routes it again (to a newer connection, or the queue).
 final class GatewayConnection: Sendable {
     private enum Phase {
         /// Flushing the offline queue; `again` when another flush was asked for meanwhile.
@@ -18,20 +24,44 @@ final class GatewayConnection: Sendable {
         case closed
     }
 
+    private struct State {
+        var phase = Phase.flushing(heldBack: [], again: false, waiters: [])
+        /// Bytes of written frames whose writes have not completed, and of held-back pushes.
+        var bufferedBytes = 0
+        /// Pushes are numbered as they are written, so that failed ones go back in order.
+        var lastPush: UInt64 = 0
+        /// Pushes not handed to the kernel: their write failed, or they came as it was dropped.
+        var unwritten: [(push: UInt64, message: [UInt8])] = []
+    }
+
+    /// What a closed connection had not handed to the kernel, oldest first.
+    struct Unwritten: Sendable {
+        /// Written (or about to be) and failed: older than anything queued meanwhile.
+        var front: [[UInt8]] = []
+        /// Held back behind a flush: newer than what is still queued.
+        var back: [[UInt8]] = []
+
+        var isEmpty: Bool { front.isEmpty && back.isEmpty }
+    }
+
     let id: UInt64
     let user: Int
     let role: Role
     /// The `jti` of the token it connected with (a new login has another).
     let tokenID: String
     let channel: any Channel
-    private let phase: NIOLoopBoundBox<Phase>
+    let outboundBytes: Int
+    private let state: NIOLoopBoundBox<State>
     private let registeredFlag = Atomic<Bool>(false)
     private let undeliverable: @Sendable ([[UInt8]]) -> Void
+
+    static let drops = Counter(label: "chat_ws_outbound_drops_total")
+    static let buffered = Meter(label: "chat_ws_outbound_buffered_bytes")
 
     /// A new connection starts flushing: pushes arriving while its registration and the
     /// first flush are under way wait for the flushed messages.
     init(
-        id: UInt64, user: Int, role: Role, tokenID: String, channel: any Channel,
+        id: UInt64, user: Int, role: Role, tokenID: String, channel: any Channel, outboundBytes: Int,
         undeliverable: @escaping @Sendable ([[UInt8]]) -> Void
     ) {
         self.id = id
@@ -39,8 +69,9 @@ final class GatewayConnection: Sendable {
         self.role = role
         self.tokenID = tokenID
         self.channel = channel
+        self.outboundBytes = outboundBytes
         self.undeliverable = undeliverable
-        phase = .makeBoxSendingValue(.flushing(heldBack: [], again: false, waiters: []), eventLoop: channel.eventLoop)
+        state = .makeBoxSendingValue(State(), eventLoop: channel.eventLoop)
     }
 
     var eventLoop: any EventLoop { channel.eventLoop }
@@ -55,7 +86,7 @@ final class GatewayConnection: Sendable {
 
     /// Pushes a message object (JSON bytes) as a `singleChat` frame.
     func push(_ message: [UInt8]) {
-        onLoop { self.pushOnLoop(message) }
+        onLoop { self.pushOnLoop(message, admitted: false) }
     }
 
     /// Writes a frame that is not a delivered message (welcome, guidance): not held back,
@@ -77,14 +108,14 @@ final class GatewayConnection: Sendable {
     /// Asks for a flush turn. Flushes of one connection never run side by side.
     func beginFlush() async -> FlushTurn {
         await onLoopResult {
-            switch self.phase.value {
+            switch self.state.value.phase {
             case .open:
-                self.phase.value = .flushing(heldBack: [], again: false, waiters: [])
+                self.state.value.phase = .flushing(heldBack: [], again: false, waiters: [])
                 return .mine
             case .flushing(let heldBack, _, var waiters):
                 let promise = self.eventLoop.makePromise(of: Void.self)
                 waiters.append(promise)
-                self.phase.value = .flushing(heldBack: heldBack, again: true, waiters: waiters)
+                self.state.value.phase = .flushing(heldBack: heldBack, again: true, waiters: waiters)
                 return .joined(promise.futureResult)
             case .closed:
                 return .closed
@@ -92,14 +123,24 @@ final class GatewayConnection: Sendable {
         }
     }
 
-    /// Writes flushed messages in order; false (and nothing written) once closed.
-    func writeFlushed(_ messages: [[UInt8]]) async -> Bool {
-        await onLoopResult {
-            guard case .flushing = self.phase.value, self.channel.isActive else { return false }
-            for message in messages { self.write(message) }
-            self.channel.flush()
-            return true
+    /// Writes flushed messages in order, at most half the budget at a time, each part
+    /// once the kernel has taken the one before; returns how many of the first messages
+    /// the kernel took: all of them, or fewer once the connection has closed or been
+    /// dropped (the caller keeps the others queued).
+    func writeFlushed(_ messages: [[UInt8]]) async -> Int {
+        var written = 0
+        while written < messages.count {
+            let start = written
+            let part: [EventLoopFuture<Void>]? = await onLoopResult { self.writeFlushedPart(messages, from: start) }
+            guard let part, let last = part.last else { return written }
+            _ = try? await last.get()
+            // Writes complete in order: all of the part have by now.
+            for future in part {
+                guard (try? await future.get()) != nil else { return written }
+                written += 1
+            }
         }
+        return written
     }
 
     /// Ends the flush turn: true when another flush was asked for meanwhile (the caller
@@ -107,13 +148,14 @@ final class GatewayConnection: Sendable {
     /// connection is open.
     func endFlush() async -> Bool {
         await onLoopResult {
-            guard case .flushing(let heldBack, let again, let waiters) = self.phase.value else { return false }
+            guard case .flushing(let heldBack, let again, let waiters) = self.state.value.phase else { return false }
             if again {
-                self.phase.value = .flushing(heldBack: heldBack, again: false, waiters: waiters)
+                self.state.value.phase = .flushing(heldBack: heldBack, again: false, waiters: waiters)
                 return true
             }
-            self.phase.value = .open
-            for message in heldBack { self.pushOnLoop(message) }
+            self.state.value.phase = .open
+            self.account(-heldBack.reduce(0) { $0 + $1.count })
+            for message in heldBack { self.pushOnLoop(message, admitted: true) }
             for waiter in waiters { waiter.succeed() }
             return false
         }
@@ -129,36 +171,98 @@ final class GatewayConnection: Sendable {
         }
     }
 
-    /// After the channel closed: nothing more is written, and what was held back is
-    /// handed on to be routed again.
-    func finish() async {
+    /// After the channel closed: nothing more is written; returns the pushes it had not
+    /// handed to the kernel, for the offline queue.
+    func finish() async -> Unwritten {
         await onLoopResult {
-            if case .flushing(let heldBack, _, let waiters) = self.phase.value {
-                if !heldBack.isEmpty { self.undeliverable(heldBack) }
+            var unwritten = Unwritten()
+            if case .flushing(let heldBack, _, let waiters) = self.state.value.phase {
+                unwritten.back = heldBack
+                self.account(-heldBack.reduce(0) { $0 + $1.count })
                 for waiter in waiters { waiter.succeed() }
             }
-            self.phase.value = .closed
+            self.state.value.phase = .closed
+            unwritten.front = self.state.value.unwritten.sorted { $0.push < $1.push }.map(\.message)
+            self.state.value.unwritten = []
+            return unwritten
         }
     }
 
     // MARK: On the event loop
 
-    private func pushOnLoop(_ message: [UInt8]) {
-        switch phase.value {
+    /// `admitted`: held back already, within the budget then; not checked again.
+    private func pushOnLoop(_ message: [UInt8], admitted: Bool) {
+        switch state.value.phase {
         case .open where channel.isActive:
-            write(message)
+            state.value.lastPush += 1
+            let push = state.value.lastPush
+            let frame = ServerFrame.singleChat(message, at: WallClock.milliseconds(), allocator: channel.allocator)
+            guard admitted || fits(frame.readableBytes) else {
+                drop()
+                state.value.unwritten.append((push, message))
+                return
+            }
+            write(frame, push: (push, message))
             channel.flush()
         case .flushing(var heldBack, let again, let waiters):
+            if channel.isActive, !fits(message.count) { drop() }
             heldBack.append(message)
-            phase.value = .flushing(heldBack: heldBack, again: again, waiters: waiters)
+            account(message.count)
+            state.value.phase = .flushing(heldBack: heldBack, again: again, waiters: waiters)
         case .open, .closed:
             undeliverable([message])
         }
     }
 
-    private func write(_ message: [UInt8]) {
-        let frame = ServerFrame.singleChat(message, at: WallClock.milliseconds(), allocator: channel.allocator)
-        channel.write(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: nil)
+    /// Whether `bytes` more stay within the budget; a message alone always does.
+    private func fits(_ bytes: Int) -> Bool {
+        let buffered = state.value.bufferedBytes
+        return buffered == 0 || buffered + bytes <= outboundBytes
+    }
+
+    /// Over the budget: a TCP close without a close frame (what the kernel holds still
+    /// reaches a client that resumes reading; the client then reconnects). The writes
+    /// NIO still holds fail, and their pushes are kept for the offline queue.
+    private func drop() {
+        guard channel.isActive else { return }
+        Self.drops.increment()
+        channel.close(promise: nil)
+    }
+
+    private func writeFlushedPart(_ messages: [[UInt8]], from start: Int) -> [EventLoopFuture<Void>]? {
+        guard case .flushing = state.value.phase, channel.isActive else { return nil }
+        var futures: [EventLoopFuture<Void>] = []
+        var bytes = 0
+        var index = start
+        while index < messages.count, futures.isEmpty || bytes < outboundBytes / 2 {
+            let frame = ServerFrame.singleChat(messages[index], at: WallClock.milliseconds(), allocator: channel.allocator)
+            bytes += frame.readableBytes
+            futures.append(write(frame, push: nil))
+            index += 1
+        }
+        channel.flush()
+        return futures
+    }
+
+    /// Writes a `singleChat` frame, counted until the kernel has taken it. A failed
+    /// `push` is kept for the offline queue (a flushed message stays in the queue).
+    @discardableResult
+    private func write(_ frame: ByteBuffer, push: (UInt64, [UInt8])?) -> EventLoopFuture<Void> {
+        let size = frame.readableBytes
+        account(size)
+        let promise = eventLoop.makePromise(of: Void.self)
+        channel.write(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: promise)
+        promise.futureResult.assumeIsolated().whenComplete { result in
+            self.account(-size)
+            if case .failure = result, let push { self.state.value.unwritten.append(push) }
+        }
+        return promise.futureResult
+    }
+
+    private func account(_ bytes: Int) {
+        guard bytes != 0 else { return }
+        state.value.bufferedBytes += bytes
+        if bytes > 0 { Self.buffered.increment(by: Double(bytes)) } else { Self.buffered.decrement(by: Double(-bytes)) }
     }
 
     private func onLoop(_ body: @escaping @Sendable () -> Void) {

@@ -1,0 +1,218 @@
+import Foundation
+import Model
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@testable import ChatGateway
+
+/// Hostile sockets against real bridge processes (issue 17): a recipient that stops
+/// reading costs the bridge its budget, not the messages sent to it, and loses none of
+/// them; one user's sockets are bounded across processes; HTTP connections that never
+/// finish asking, or idle ones, are closed.
+@Suite("Back-pressure and socket bounds", .serialized, .offCooperativePool)
+struct BackPressureTests {
+    typealias Account = ChatDeliveryTests.Account
+
+    /// The index `i` of a message whose data is `m{i}|xxx…`.
+    static func index(of data: String) -> Int? {
+        guard data.hasPrefix("m"), let bar = data.firstIndex(of: "|") else { return nil }
+        return Int(data[data.index(after: data.startIndex)..<bar])
+    }
+
+    /// Indexes of the messages from `sender` among the next frames, until `count` of
+    /// them came or the connection ended (`untilEnd`) or `seconds` passed.
+    static func indexes(
+        from sender: Int, on socket: WebSocketTestClient, count: Int, untilEnd: Bool = false, within seconds: Double
+    ) async -> (indexes: [Int], ended: Bool) {
+        var found: [Int] = []
+        let deadline = Date().addingTimeInterval(seconds)
+        while untilEnd || found.count < count, deadline.timeIntervalSinceNow > 0 {
+            guard let event = try? await socket.next(within: deadline.timeIntervalSinceNow) else { break }
+            switch event {
+            case .text(let text):
+                found += ChatDeliveryTests.texts(from: sender, in: [text]).compactMap(Self.index(of:))
+            case .disconnected:
+                return (found, true)
+            default:
+                continue
+            }
+        }
+        return (found, false)
+    }
+
+    @Test("a recipient that stops reading: bridge memory bounded, dropped, then every accepted message once and in order", .timeLimit(.minutes(8)))
+    func stalledRecipient() async throws {
+        let bridge = try await BridgeProcess(redisURL: try TestEnvironment.redisURL())
+        let (sender, recipient) = try (ChatDeliveryTests.openUser(bridge), ChatDeliveryTests.openUser(bridge))
+        let socket = try await bridge.connect(token: recipient.token, receiveBufferBytes: 64 * 1024)
+        while try await !socket.nextText().contains(#""type":"system""#) {}
+        _ = await socket.texts(for: 0.5)  // the guidance
+        try await socket.stopReading()
+
+        let padding = String(repeating: "x", count: 50_000)
+        let count = 2000
+        let before = try bridge.residentBytes()
+        var peak = before
+        var accepted = 0
+        for index in 0..<count {
+            let response = try bridge.post(
+                "/api/chat/socket/sendmessage",
+                ["sendto_id": recipient.id, "chatType": "single", "type": "text", "data": "m\(index)|\(padding)"],
+                token: sender.token
+            )
+            guard response.status == 200, response.body["msg"] as? String == "ok" else {
+                Issue.record("message \(index) not accepted: \(response.status) \(response.body["data"] ?? "")")
+                break
+            }
+            accepted += 1
+            if index.isMultiple(of: 50) { peak = max(peak, try bridge.residentBytes()) }
+        }
+        peak = max(peak, try bridge.residentBytes())
+        #expect(accepted == count)
+        // Measured before the fix: 101 MB more. Bounded by the budget (1 MiB) and the
+        // allocator's slack, not by what was sent (100 MB).
+        let grown = peak - before
+        #expect(grown < 40 << 20, "bridge RSS grew \(grown >> 20) MiB")
+        print("stalled recipient: bridge RSS \(before >> 20) MiB, peak \(peak >> 20) MiB")
+        #expect(try bridge.metric("chat_ws_outbound_drops_total") == 1)
+        #expect(try bridge.metric("chat_ws_returned_messages_total") >= 1)
+
+        // The client drains what its socket holds, and sees a TCP close, no close frame.
+        try await socket.resumeReading()
+        let drained = await Self.indexes(from: sender.id, on: socket, count: 0, untilEnd: true, within: 60)
+        #expect(drained.ended)
+        #expect(drained.indexes == Array(0..<drained.indexes.count))
+
+        // Reconnecting fetches the rest: each message once, in order.
+        let again = try await bridge.connect(token: recipient.token)
+        let rest = await Self.indexes(from: sender.id, on: again, count: count - drained.indexes.count, within: 240)
+        #expect(rest.indexes == Array(drained.indexes.count..<count), "first \(rest.indexes.prefix(5)), \(rest.indexes.count) of \(count - drained.indexes.count)")
+        await again.close()
+    }
+
+    @Test("one user's sockets are bounded across processes; one more is dropped without a close frame", .timeLimit(.minutes(2)))
+    func socketsPerUser() async throws {
+        let settings = ["WS_SOCKETS_PER_USER": "2"]
+        let redisURL = try TestEnvironment.redisURL()
+        let (a, b) = try await (BridgeProcess(redisURL: redisURL, settings: settings), BridgeProcess(redisURL: redisURL, settings: settings))
+        let user = try a.register()
+        let (first, _) = try await DeliveryTests.connected(a, user.token)
+        let (second, _) = try await DeliveryTests.connected(b, user.token)
+
+        let third = try await b.connect(token: user.token)
+        #expect(try await third.eventsUntilEnd() == [.disconnected])
+        #expect(try b.metric("chat_ws_sockets_refused_total") == 1)
+
+        // A socket that closes frees its place.
+        await first.close()
+        _ = try await eventually(within: 10) {
+            (try? await DeliveryTests.connected(a, user.token)) != nil
+        }
+        await second.close()
+    }
+
+    // MARK: HTTP
+
+    /// A loopback TCP connection with a receive timeout, for what no HTTP client sends.
+    final class RawConnection {
+        let fd: Int32
+
+        init(port: Int) throws {
+            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(port).bigEndian
+            address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard connected == 0 else { throw TestEnvironment.Missing(description: "no connection to \(port)") }
+        }
+
+        deinit { close(fd) }
+
+        @discardableResult
+        func write(_ text: String) -> Bool {
+            let bytes = Array(text.utf8)
+            return bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count
+        }
+
+        /// What arrived within the receive timeout; nil once the server has closed.
+        func read() -> [UInt8]? {
+            var chunk = [UInt8](repeating: 0, count: 16384)
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count == 0 { return nil }
+            if count < 0 { return errno == EAGAIN || errno == EWOULDBLOCK ? [] : nil }
+            return Array(chunk[0..<count])
+        }
+    }
+
+    @Test("slowloris: a request head still incomplete after the header timeout is closed, unanswered", .timeLimit(.minutes(1)))
+    func headerTimeout() async throws {
+        let bridge = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: ["HTTP_HEADER_TIMEOUT_SECONDS": "1"])
+        let connection = try RawConnection(port: bridge.port)
+        connection.write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        let start = Date()
+        var answer: [UInt8] = []
+        var closedAfter: Double?
+        while Date().timeIntervalSince(start) < 5 {
+            connection.write("X-Slow: a\r\n")  // one more header line at a time, never the end
+            guard let bytes = connection.read() else {
+                closedAfter = Date().timeIntervalSince(start)
+                break
+            }
+            answer += bytes
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(answer.isEmpty)
+        let closed = try #require(closedAfter)
+        #expect(closed >= 0.9 && closed < 2.5, "closed after \(closed) s")
+        #expect(try bridge.metric(#"chat_http_timeouts_total{timeout="header"}"#) == 1)
+
+        // A head sent whole in time is answered.
+        #expect(HTTPProbe.get(port: bridge.port, path: "/healthz")?.status == 200)
+    }
+
+    @Test("an HTTP connection idle after its response is closed after the idle timeout; one in use is not", .timeLimit(.minutes(1)))
+    func idleTimeout() async throws {
+        let bridge = try await BridgeProcess(
+            redisURL: try TestEnvironment.redisURL(), settings: ["HTTP_IDLE_TIMEOUT_SECONDS": "1", "HTTP_HEADER_TIMEOUT_SECONDS": "10"]
+        )
+        let request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+        // In use: a request every 0.5 s for 3 s, each answered on the same connection.
+        let busy = try RawConnection(port: bridge.port)
+        for _ in 0..<6 {
+            busy.write(request)
+            var answer: [UInt8] = []
+            let start = Date()
+            while !String(decoding: answer, as: UTF8.self).contains("HTTP/1.1 200"), Date().timeIntervalSince(start) < 2 {
+                guard let bytes = busy.read() else { break }
+                answer += bytes
+            }
+            #expect(String(decoding: answer, as: UTF8.self).hasPrefix("HTTP/1.1 200"))
+            try await Task.sleep(for: .milliseconds(500))
+        }
+
+        // Idle after its response: closed within about a second.
+        busy.write(request)
+        let start = Date()
+        var closedAfter: Double?
+        while Date().timeIntervalSince(start) < 5 {
+            guard busy.read() != nil else {
+                closedAfter = Date().timeIntervalSince(start)
+                break
+            }
+        }
+        let closed = try #require(closedAfter)
+        #expect(closed >= 0.9 && closed < 2.5, "closed after \(closed) s")
+        #expect(try bridge.metric(#"chat_http_timeouts_total{timeout="idle"}"#) == 1)
+        #expect(try bridge.metric(#"chat_http_timeouts_total{timeout="header"}"#) == 0)
+    }
+}
