@@ -76,7 +76,7 @@ struct BackPressureTests {
         // Measured before the fix: 101 MB more. Bounded by the budget (1 MiB) and the
         // allocator's slack, not by what was sent (100 MB).
         let grown = peak - before
-        #expect(grown < 40 << 20, "bridge RSS grew \(grown >> 20) MiB")
+        #expect(grown < 24 << 20, "bridge RSS grew \(grown >> 20) MiB")
         print("stalled recipient: bridge RSS \(before >> 20) MiB, peak \(peak >> 20) MiB")
         #expect(try bridge.metric("chat_ws_outbound_drops_total") == 1)
         #expect(try bridge.metric("chat_ws_returned_messages_total") >= 1)

@@ -13,7 +13,7 @@ import NIOWebSocket
 /// logout (docs/api.md, *Close semantics*).
 ///
 /// WebSocket pipeline, inbound: frame decoder (single frames over the limit: 1009) →
-/// liveness (pings, dead peers, shutdown: TCP drop) → fragment aggregator → control
+/// drop (back-pressure: read, then a FIN) → liveness (pings, dead peers, shutdown: TCP drop) → fragment aggregator → control
 /// frames → text (UTF-8: 1007, fragmented messages over the limit: 1009) → client frames
 /// (pings answered) → sends (run in order, acknowledged). HTTP: `HTTPTimeoutHandler`
 /// (header-read and idle timeouts) after NIO's codec.
@@ -85,6 +85,7 @@ package struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
                 upgradePipelineHandler: { channel, head in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandlers([
+                            WebSocketDropHandler(),
                             WebSocketLivenessHandler(interval: configuration.pingInterval),
                             NIOWebSocketFrameAggregator(
                                 minNonFinalFragmentSize: 0,

@@ -32,6 +32,8 @@ final class GatewayConnection: Sendable {
         var lastPush: UInt64 = 0
         /// Pushes not handed to the kernel: their write failed, or they came as it was dropped.
         var unwritten: [(push: UInt64, message: [UInt8])] = []
+        /// Over the budget: being dropped, nothing more is written.
+        var dropping = false
     }
 
     /// What a closed connection had not handed to the kernel, oldest first.
@@ -196,6 +198,10 @@ final class GatewayConnection: Sendable {
         case .open where channel.isActive:
             state.value.lastPush += 1
             let push = state.value.lastPush
+            guard !state.value.dropping else {
+                state.value.unwritten.append((push, message))
+                return
+            }
             let frame = ServerFrame.singleChat(message, at: WallClock.milliseconds(), allocator: channel.allocator)
             guard admitted || fits(frame.readableBytes) else {
                 drop()
@@ -205,7 +211,7 @@ final class GatewayConnection: Sendable {
             write(frame, push: (push, message))
             channel.flush()
         case .flushing(var heldBack, let again, let waiters):
-            if channel.isActive, !fits(message.count) { drop() }
+            if channel.isActive, !state.value.dropping, !fits(message.count) { drop() }
             heldBack.append(message)
             account(message.count)
             state.value.phase = .flushing(heldBack: heldBack, again: again, waiters: waiters)
@@ -220,17 +226,19 @@ final class GatewayConnection: Sendable {
         return buffered == 0 || buffered + bytes <= outboundBytes
     }
 
-    /// Over the budget: a TCP close without a close frame (what the kernel holds still
-    /// reaches a client that resumes reading; the client then reconnects). The writes
-    /// NIO still holds fail, and their pushes are kept for the offline queue.
+    /// Over the budget: a TCP close without a close frame (`WebSocketDropHandler`: what
+    /// the kernel holds still reaches a client that resumes reading; the client then
+    /// reconnects). Nothing more is written; the writes NIO still holds fail at the close,
+    /// and their pushes are kept for the offline queue.
     private func drop() {
-        guard channel.isActive else { return }
+        guard channel.isActive, !state.value.dropping else { return }
+        state.value.dropping = true
         Self.drops.increment()
-        channel.close(promise: nil)
+        channel.pipeline.fireUserInboundEventTriggered(WebSocketDrop())
     }
 
     private func writeFlushedPart(_ messages: [[UInt8]], from start: Int) -> [EventLoopFuture<Void>]? {
-        guard case .flushing = state.value.phase, channel.isActive else { return nil }
+        guard case .flushing = state.value.phase, channel.isActive, !state.value.dropping else { return nil }
         var futures: [EventLoopFuture<Void>] = []
         var bytes = 0
         var index = start
