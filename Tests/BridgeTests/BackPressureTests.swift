@@ -1,5 +1,7 @@
+import ChatScripts
 import Foundation
 import Model
+import RedisClient
 import TestSupport
 import Testing
 
@@ -92,6 +94,26 @@ struct BackPressureTests {
         let rest = await Self.indexes(from: sender.id, on: again, count: count - drained.indexes.count, within: 240)
         #expect(rest.indexes == Array(drained.indexes.count..<count), "first \(rest.indexes.prefix(5)), \(rest.indexes.count) of \(count - drained.indexes.count)")
         await again.close()
+    }
+
+    @Test("offline_return: failed writes to the front, held-back pushes after the queue, in order, within the cap", .timeLimit(.minutes(1)))
+    func returnToQueue() async throws {
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        let scripts = DeliveryTests.node(redis).scripts
+        let user = Int.random(in: 10_000_000...99_999_999)
+        let key = RedisKeys.offlineQueue(user)
+        _ = try await redis.send("RPUSH", key, "q1", "q2")
+        let bytes = { (text: String) in Array(text.utf8) }
+
+        let dropped = try await scripts.run(ReturnToQueue(user: user, queueCap: 10, front: ["f1", "f2"].map(bytes), back: ["b1"].map(bytes)))
+        #expect(dropped == 0)
+        #expect(try await redis.send("LRANGE", key, 0, -1).array?.compactMap(\.string) == ["f1", "f2", "q1", "q2", "b1"])
+
+        // Over the cap, the oldest go, as when routing queues.
+        #expect(try await scripts.run(ReturnToQueue(user: user, queueCap: 6, front: ["f0"].map(bytes), back: ["b2"].map(bytes))) == 1)
+        #expect(try await redis.send("LRANGE", key, 0, -1).array?.compactMap(\.string) == ["f1", "f2", "q1", "q2", "b1", "b2"])
+        _ = try await redis.send("DEL", key)
     }
 
     @Test("one user's sockets are bounded across processes; one more is dropped without a close frame", .timeLimit(.minutes(2)))
