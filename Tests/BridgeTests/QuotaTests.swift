@@ -167,4 +167,33 @@ struct QuotaTests {
             #expect(fixture.files().count == 3)
         }
     }
+
+    @Test("the bridge process counts group and upload refusals in chat_quota_refusals_total", .timeLimit(.minutes(1)))
+    func refusalsCounted() async throws {
+        let fixture = try FileTests.Fixture()
+        defer { fixture.remove() }
+        let bridge = try await BridgeProcess(
+            redisURL: try TestEnvironment.redisURL(),
+            settings: ["UPLOAD_DIR": fixture.folder.path, "UPLOADS_PER_DAY": "1", "GROUP_MAX_MEMBERS": "2"]
+        )
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        let (me, a, b) = try (bridge.register(), bridge.register(), bridge.register())
+        for friend in [a, b] { try await MessageTests.befriend(redis, owner: me.id, friend: friend.id) }
+        let create = try bridge.post("/api/chat/group/create", ["userIds": [me.id * 1000 + a.id, me.id * 1000 + b.id]], token: me.token)
+        #expect(create.body["data"] as? String == "群成员人数已达上限", "\(create)")
+
+        let body = Array(FileTests.multipart(field: "file", filename: "a.jpg", content: FileTests.bytes(10)).readableBytesView)
+        let headers = [("Content-Type", "multipart/form-data; boundary=\(FileTests.boundary)"), ("token", me.token)]
+        var answers: [String] = []
+        for _ in 0..<2 {
+            let response = HTTPProbe.request(port: bridge.port, method: "POST", path: "/api/chat/uploadStreamSingleToServerDiy/q", headers: headers, body: body)
+            answers.append(response?.body ?? "")
+        }
+        #expect(answers[0].contains(#""msg":"ok""#), "\(answers)")
+        #expect(answers[1].contains("今日上传文件数量已达上限，请明天再试"), "\(answers)")
+        #expect(fixture.files().count == 1)
+        #expect(Self.metric(bridge, #"chat_quota_refusals_total{quota="group_members"} 1"#))
+        #expect(Self.metric(bridge, #"chat_quota_refusals_total{quota="uploads_per_day"} 1"#))
+    }
 }
