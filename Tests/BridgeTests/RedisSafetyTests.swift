@@ -1,5 +1,6 @@
 import ChatScripts
 import Foundation
+import HummingbirdTesting
 import LuaScripts
 import Model
 import RedisClient
@@ -86,5 +87,37 @@ struct RedisSafetyTests {
         #expect(try await redis.send("ZSCORE", RedisKeys.userNames, username).isNull)
         let events = try await redis.send("XRANGE", StreamName.entities, "(" + mark, "+").array ?? []
         #expect(!events.contains { entry in (entry.array?.last?.array ?? []).contains { $0.string?.contains(username) == true } })
+    }
+
+    @Test("a new group or friend request at an id that exists: refused (id_taken), the existing row unchanged")
+    func newRowsNeverOverwrite() async throws {
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        let scripts = RedisScripts(client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) })
+        try await TestBridge.app(redis: redis).test(.router) { client in
+            let people = try await GroupTests.users(client, 2)
+            let (me, you) = (people[0], people[1])
+
+            let gid = Int(try #require(try await redis.send("INCR", RedisKeys.idCounter("group")).integer))
+            _ = try await redis.send("HSET", RedisKeys.group(gid), "id", String(gid), "name", "existing", "_v", "1")
+            let group = try await scripts.run(ChangeGroup(
+                group: gid, by: me.id, .create(uuid: "u", name: "new", avatar: "a", firstRowID: 1, members: [me.id, you.id]),
+                streamCap: 1000, now: "2026-12-07 00:00:00"
+            ))
+            #expect(group == .refused(.idTaken))
+            #expect(try await redis.send("HGETALL", RedisKeys.group(gid)).fieldValues == ["id": String(gid), "name": "existing", "_v": "1"])
+            #expect(try await redis.send("EXISTS", RedisKeys.groupMembers(gid)).integer == 0)
+            #expect(try await redis.send("ZCARD", RedisKeys.groupsOfUser(me.id)).integer == 0)
+
+            let rid = Int(try #require(try await redis.send("INCR", RedisKeys.idCounter("goodfriendapply")).integer))
+            _ = try await redis.send("HSET", RedisKeys.friendRequest(rid), "id", String(rid), "status", "agree", "_v", "1")
+            let request = try await scripts.run(ChangeFriendRequest(
+                .apply(.init(me: me.id, to: you.id, requestID: rid, nickname: "n", oldRequestID: "")),
+                streamCap: 1000, now: "2026-12-07 00:00:00"
+            ))
+            #expect(request == .refused(.idTaken))
+            #expect(try await redis.send("HGETALL", RedisKeys.friendRequest(rid)).fieldValues == ["id": String(rid), "status": "agree", "_v": "1"])
+            #expect(try await redis.send("EXISTS", RedisKeys.friendRequestPair(from: me.id, to: you.id)).integer == 0)
+        }
     }
 }
