@@ -28,7 +28,8 @@
 -- KEYS[8] nodes: chat:nodes
 -- KEYS[9] sent: chat:sent:{me}:{client id} (any key when there is none)
 -- KEYS[10] deliveries: chat:nodes:deliveries
--- KEYS[11...] online, queue: for each recipient, online_{uid} and chat_getmessage_{uid}
+-- KEYS[11] rate: chat:rate:{me}
+-- KEYS[12...] online, queue: for each recipient, online_{uid} and chat_getmessage_{uid}
 -- ARGV[1] id: the new message id
 -- ARGV[2] me: my id
 -- ARGV[3] group: the group id
@@ -44,22 +45,27 @@
 -- ARGV[13] dead_after: a process without a heartbeat for this long (ms) is dead
 -- ARGV[14] queue_cap: the offline queue's cap
 -- ARGV[15] channel_prefix: 'chat:node:'
--- ARGV[16] members_version: the members version the recipients were read at
--- ARGV[17...] recipient: the active members' ids (mine is skipped)
+-- ARGV[16] send_rate: sends per second per sender (0: no limit)
+-- ARGV[17] send_burst: sends at once beyond the rate
+-- ARGV[18] members_version: the members version the recipients were read at
+-- ARGV[19...] recipient: the active members' ids (mine is skipped)
 -- Returns {'sent', message JSON, local addresses '{uid}:{conn},…' or '',
 -- members routed to other processes (one publish per process), members queued, queue
 -- entries dropped, history entries trimmed, last sequence published to the caller's process},
 -- {'duplicate', message JSON} or {'stale', members version, active member ids…}.
--- Errors: 'token', 'sender', 'group', 'not_member'.
+-- Errors: 'token', 'sender', 'group', 'not_member', 'rate' (over the send rate, checked
+-- after 'stale' so that the caller's resend is not counted twice: nothing written).
 --@include routing
 --@include json
 --@include messages
+--@include rate
 local historyCap, streamCap = tonumber(ARGV[10]), tonumber(ARGV[11])
 local deadAfter, queueCap = tonumber(ARGV[13]), tonumber(ARGV[14])
-local recipients = #ARGV - 16
+local sendRate, sendBurst = tonumber(ARGV[16]), tonumber(ARGV[17])
+local recipients = #ARGV - 18
 if ARGV[1] == '' or ARGV[5] == '' or ARGV[6] == '' or not historyCap or historyCap <= 0 or not streamCap
   or not deadAfter or not queueCap or queueCap <= 0 or ARGV[15] == '' or recipients < 0
-  or #KEYS ~= 10 + 2 * recipients then
+  or not sendRate or not sendBurst or sendBurst < 1 or #KEYS ~= 11 + 2 * recipients then
   return redis.error_reply('ERR bad_arguments')
 end
 
@@ -95,7 +101,7 @@ if not version then
   version = time[1] .. string.format('%06d', tonumber(time[2]))
   redis.call('SET', KEYS[5], version)
 end
-if version ~= ARGV[16] then
+if version ~= ARGV[18] then
   local reply = {'stale', version}
   local flat = redis.call('HGETALL', KEYS[4])
   for i = 1, #flat, 2 do
@@ -104,6 +110,9 @@ if version ~= ARGV[16] then
     end
   end
   return reply
+end
+if not take_send_token(KEYS[11], sendRate, sendBurst) then
+  return redis.error_reply('rate')
 end
 
 local function integer(text)
@@ -134,6 +143,6 @@ if ARGV[8] ~= '' then
   redis.call('SET', KEYS[9], ARGV[1], 'EX', ARGV[9])
 end
 
-local here, published, queued, dropped, after = route_many(message, recipients, 16, 10, KEYS[8], KEYS[10],
+local here, published, queued, dropped, after = route_many(message, recipients, 18, 11, KEYS[8], KEYS[10],
   ARGV[12], deadAfter, queueCap, ARGV[15], ARGV[2], now)
 return {'sent', message, here, published, queued, dropped, trimmed, after}

@@ -20,6 +20,7 @@
 -- KEYS[12] nodes: chat:nodes
 -- KEYS[13] sent: chat:sent:{me}:{client id} (any key when there is none)
 -- KEYS[14] deliveries: chat:nodes:deliveries
+-- KEYS[15] rate: chat:rate:{me}
 -- ARGV[1] id: the new message id
 -- ARGV[2] me: my id
 -- ARGV[3] to: the recipient's id
@@ -35,22 +36,27 @@
 -- ARGV[13] dead_after: a process without a heartbeat for this long (ms) is dead
 -- ARGV[14] queue_cap: the offline queue's cap
 -- ARGV[15] channel_prefix: 'chat:node:'
--- ARGV[16] auto_reply: 'autoreply' for the recipient's automatic Q&A answer (the asker
--- asked for it: their chatset and the pre-friendship quota are not checked nor counted),
--- else ''
+-- ARGV[16] send_rate: sends per second per sender (0: no limit)
+-- ARGV[17] send_burst: sends at once beyond the rate
+-- ARGV[18] auto_reply: 'autoreply' for the recipient's automatic Q&A answer (the asker
+-- asked for it: their chatset, the pre-friendship quota and the owner's send rate are not
+-- checked nor counted), else ''
 -- Returns {route, argument, message JSON, history entries trimmed}: route 'local' (the
 -- caller pushes to connection `argument`), 'routed' (published to node `argument`),
 -- 'queued' (`argument` = entries the queue cap dropped) or 'duplicate'; 'local' adds the
 -- last sequence published to the caller's process. Errors: 'token', 'sender',
--- 'recipient', 'blacklisted', 'blocked', 'friends_only', 'quota'; the last four
+-- 'rate' (over the send rate: nothing written), 'recipient', 'blacklisted', 'blocked', 'friends_only', 'quota'; the last four
 -- followed by ' user' or ' visitor' (the sender's stored role picks the text).
 --@include routing
 --@include json
 --@include messages
+--@include rate
 local historyCap, streamCap = tonumber(ARGV[10]), tonumber(ARGV[11])
 local deadAfter, queueCap = tonumber(ARGV[13]), tonumber(ARGV[14])
+local sendRate, sendBurst = tonumber(ARGV[16]), tonumber(ARGV[17])
 if ARGV[1] == '' or ARGV[5] == '' or ARGV[6] == '' or not historyCap or historyCap <= 0 or not streamCap
-  or not deadAfter or not queueCap or queueCap <= 0 or ARGV[15] == '' then
+  or not deadAfter or not queueCap or queueCap <= 0 or ARGV[15] == '' or not sendRate or not sendBurst
+  or sendBurst < 1 then
   return redis.error_reply('ERR bad_arguments')
 end
 
@@ -71,6 +77,9 @@ end
 local me = redis.call('HMGET', KEYS[2], 'status', 'role', 'nickname', 'username', 'avatar', 'uuid')
 if me[1] ~= '1' then
   return redis.error_reply('sender')
+end
+if ARGV[18] ~= 'autoreply' and not take_send_token(KEYS[15], sendRate, sendBurst) then
+  return redis.error_reply('rate')
 end
 local role = me[2] == 'visitor' and 'visitor' or 'user'
 local to = redis.call('HMGET', KEYS[3], 'status', 'nickname', 'username', 'avatar', 'userset')
@@ -96,7 +105,7 @@ if theirRowOfMe then
   if (number(theirRowOfMe.status) or 1) ~= 1 then
     return redis.error_reply('blocked ' .. role)
   end
-elseif ARGV[16] ~= 'autoreply' then
+elseif ARGV[18] ~= 'autoreply' then
   -- Not their friend: their chatset for my role (absent or unreadable: one message).
   local sendCount = 1
   local settings = row(to[5])

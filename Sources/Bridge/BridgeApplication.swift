@@ -30,6 +30,8 @@ enum BridgeApplication {
         let noticeIconBase: String
         /// Uploads, serving and video screenshots (`--upload-*`, `--ffmpeg`).
         let files: FilePolicy
+        /// Rows a group may have (`--group-max-members`).
+        let groupMaxMembers: Int
 
         /// - Parameter background: the delivery's background work; the caller decides who
         ///   runs it (the bridge's service group, or nobody: `BackgroundWork(owned: false)`).
@@ -66,7 +68,7 @@ enum BridgeApplication {
                 delivery: delivery, sender: sender, revoker: revoker, gateway: gateway,
                 complaints: ComplaintStore(scripts: scripts, streamCap: settings.messages.streamCap), askAnswers: askAnswers,
                 autoReplies: AutoReplyService(queue: questions, replier: AutoReplier(store: askAnswers, sender: sender, delivery: delivery)),
-                noticeIconBase: settings.noticeIconBase, files: settings.files
+                noticeIconBase: settings.noticeIconBase, files: settings.files, groupMaxMembers: settings.groupMaxMembers
             )
         }
     }
@@ -94,7 +96,8 @@ enum BridgeApplication {
             redis: dependencies.redis, metrics: dependencies.metrics, accounts: dependencies.accounts,
             visitors: dependencies.visitors, delivery: dependencies.delivery, sender: dependencies.sender,
             revoker: dependencies.revoker, complaints: dependencies.complaints, askAnswers: dependencies.askAnswers,
-            noticeIconBase: dependencies.noticeIconBase, files: dependencies.files
+            noticeIconBase: dependencies.noticeIconBase, files: dependencies.files,
+            groupMaxMembers: dependencies.groupMaxMembers
         ).register(on: router)
     }
 }

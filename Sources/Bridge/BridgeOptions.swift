@@ -66,8 +66,20 @@ struct BridgeOptions: ParsableArguments {
     @Option(name: .customLong("screenshot-concurrency"), help: "ffmpeg processes at once per bridge process; further getVideoScreenshot requests are refused (env SCREENSHOT_CONCURRENCY, default 4).")
     var screenshotConcurrency: String?
 
+    @Option(name: .customLong("uploads-per-day"), help: "Files one user may upload per day (UTC); further uploads are refused (env UPLOADS_PER_DAY, default 500).")
+    var uploadsPerDay: String?
+
     @Option(name: .customLong("event-loops"), help: "Event loop threads of the sockets and Redis connections, 1–256 (env BRIDGE_EVENT_LOOPS, default: the cores, less one when Redis is on this machine).")
     var eventLoops: String?
+
+    @Option(name: .customLong("send-rate"), help: "Messages one user may send per second (a token bucket in the send scripts); 0: no limit (env SEND_RATE, default 10).")
+    var sendRate: String?
+
+    @Option(name: .customLong("send-burst"), help: "Messages one user may send at once beyond --send-rate: the bucket's size (env SEND_BURST, default 20).")
+    var sendBurst: String?
+
+    @Option(name: .customLong("group-max-members"), help: "Members one group may have, counting those waiting for the owner's approval; creating, inviting and joining beyond it are refused (env GROUP_MAX_MEMBERS, default 500).")
+    var groupMaxMembers: String?
 
     static let hostSetting = Setting("host", env: "BRIDGE_HOST")
     static let eventLoopsSetting = Setting("event-loops", env: "BRIDGE_EVENT_LOOPS")
@@ -90,6 +102,10 @@ struct BridgeOptions: ParsableArguments {
     static let ffmpegSetting = Setting("ffmpeg", env: "FFMPEG_PATH")
     static let screenshotTimeoutSetting = Setting("screenshot-timeout-ms", env: "SCREENSHOT_TIMEOUT_MS")
     static let screenshotConcurrencySetting = Setting("screenshot-concurrency", env: "SCREENSHOT_CONCURRENCY")
+    static let uploadsPerDaySetting = Setting("uploads-per-day", env: "UPLOADS_PER_DAY")
+    static let sendRateSetting = Setting("send-rate", env: "SEND_RATE")
+    static let sendBurstSetting = Setting("send-burst", env: "SEND_BURST")
+    static let groupMaxMembersSetting = Setting("group-max-members", env: "GROUP_MAX_MEMBERS")
 
     func resolve(environment: [String: String]) throws(ConfigurationError) -> BridgeSettings {
         let host = try Self.hostSetting.resolve(flag: host, environment: environment, default: "127.0.0.1") {
@@ -135,6 +151,15 @@ struct BridgeOptions: ParsableArguments {
         settings.messages.clientIDWindow = try Self.sendDedupSetting.resolve(flag: sendDedupSeconds, environment: environment, default: .seconds(300)) {
             Int64($0).flatMap { (1...86_400).contains($0) ? .seconds($0) : nil }
         }
+        settings.messages.sendRate = try Self.sendRateSetting.resolve(flag: sendRate, environment: environment, default: 10) {
+            Int($0).flatMap { (0...100_000).contains($0) ? $0 : nil }
+        }
+        settings.messages.sendBurst = try Self.sendBurstSetting.resolve(flag: sendBurst, environment: environment, default: 20) {
+            Int($0).flatMap { (1...100_000).contains($0) ? $0 : nil }
+        }
+        settings.groupMaxMembers = try Self.groupMaxMembersSetting.resolve(
+            flag: groupMaxMembers, environment: environment, default: settings.groupMaxMembers
+        ) { Int($0).flatMap { (2...100_000).contains($0) ? $0 : nil } }
         settings.files = try resolveFiles(environment: environment)
         settings.eventLoops = try Self.eventLoopsSetting.resolve(flag: eventLoops, environment: environment, default: nil) {
             Int($0).flatMap { (1...256).contains($0) ? .some($0) : nil }
@@ -172,6 +197,9 @@ struct BridgeOptions: ParsableArguments {
         files.screenshotConcurrency = try Self.screenshotConcurrencySetting.resolve(
             flag: screenshotConcurrency, environment: environment, default: files.screenshotConcurrency
         ) { Int($0).flatMap { (1...64).contains($0) ? $0 : nil } }
+        files.uploadsPerDay = try Self.uploadsPerDaySetting.resolve(flag: uploadsPerDay, environment: environment, default: files.uploadsPerDay) {
+            Int($0).flatMap { (1...10_000_000).contains($0) ? $0 : nil }
+        }
         return files
     }
 }

@@ -34,6 +34,8 @@ struct BridgeSettings: Sendable {
     var messages = MessagePolicy()
     var noticeIconBase = GuidanceMessages.defaultIconBase
     var files = FilePolicy()
+    /// Rows a group may have, applicants included (`--group-max-members`).
+    var groupMaxMembers = APIRoutes.defaultGroupMaxMembers
     /// Nil: ``EventLoopCount/default(redis:cores:)``.
     var eventLoops: Int?
 

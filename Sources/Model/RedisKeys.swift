@@ -51,6 +51,10 @@ public enum RedisKeys {
     public static func singleHistory(owner: Int, peer: Int) -> String { "chatlog:chatlog_\(owner)_single_\(peer)" }
     /// The id of the message a WebSocket send with this client id was accepted as (idempotence).
     public static func sentByClientID(_ userID: Int, _ clientID: String) -> String { "chat:sent:\(userID):\(clientID)" }
+    /// A sender's token bucket (lua/lib/rate.lua): when its next send is due.
+    public static func sendRate(_ userID: Int) -> String { "chat:rate:\(userID)" }
+    /// Files a user uploaded on one day (`yyyyMMdd`, UTC), expiring after it.
+    public static func uploadsOfDay(_ userID: Int, day: String) -> String { "chat:uploads:\(userID):\(day)" }
     /// The gids a user belongs to, and a group's row (`status` 1 while active).
     public static func groupsOfUser(_ userID: Int) -> String { "chat:user:\(userID):groups" }
     public static func group(_ groupID: Int) -> String { "chat:group:\(groupID)" }

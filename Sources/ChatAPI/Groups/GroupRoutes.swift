@@ -34,6 +34,8 @@ package struct GroupRoutes: Sendable {
     static let handled = "处理成功"
     static let missing = "群不存在"
     static let notMember = "你不在该群聊中，操作失败"
+    /// Creating or joining beyond `--group-max-members` (docs/operations.md, *Quotas*).
+    static let full = "群成员人数已达上限"
 
     /// Group names are cut to this many UTF-16 code units (the `name` column).
     static let nameLength = 50
@@ -172,6 +174,10 @@ package struct GroupRoutes: Sendable {
         let rows = try await friends.rows(of: me.id).filter { rowIDs.contains($0.id) && $0.isActive && !$0.isBlacklisted }
         let friendIDs = Array(Set(rows.map(\.friendID)).subtracting([me.id])).sorted()
         guard !friendIDs.isEmpty else { throw APIFailure(Self.noUsers) }
+        guard friendIDs.count < store.maxMembers else {
+            QuotaRefusals.groupMembers.increment()
+            throw APIFailure(Self.full)
+        }
         for attempt in 1...GroupStore.attempts {
             let users = try await friends.users(friendIDs).values.filter { $0.status == 1 }.sorted { $0.id < $1.id }
             guard !users.isEmpty else { throw APIFailure(Self.noActiveUsers) }
@@ -223,10 +229,15 @@ package struct GroupRoutes: Sendable {
     private func join(_ joiner: Int, group id: Int, inviter: Int64, description: String, caller me: UserRow) async throws -> String {
         let refusals: [GroupStore.Refusal: String] = [
             .groupMissing: Self.joinGroupMissing, .illegal: Self.illegal, .pending: Self.joinPending,
-            .already: Self.joinAlready, .joinerMissing: Self.joinerMissing, .loginFirst: Self.loginFirst,
+            .already: Self.joinAlready, .full: Self.full, .joinerMissing: Self.joinerMissing, .loginFirst: Self.loginFirst,
         ]
         let change = try await Self.refusing(refusals) {
-            try await store.join(joiner, group: id, invitedBy: inviter, caller: me.id, now: Date())
+            do {
+                return try await store.join(joiner, group: id, invitedBy: inviter, caller: me.id, now: Date())
+            } catch GroupStore.Refusal.full {
+                QuotaRefusals.groupMembers.increment()
+                throw GroupStore.Refusal.full
+            }
         }
         guard let group = change.group, let user = try await store.accounts.user(id: joiner) else {
             return change.result == .waiting ? Self.waiting : Self.joined

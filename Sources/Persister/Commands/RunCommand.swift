@@ -33,6 +33,9 @@ struct RunCommand: AsyncParsableCommand {
         logger[metadataKey: "node"] = "\(settings.common.nodeID)"
 
         let redis = RedisClient(configuration: settings.common.redis, logger: Logger(label: "persister.redis"))
+        await RedisEvictionCheck.enforce(
+            redis: redis, allowEviction: settings.common.redisAllowsEviction, executable: "persister run", logger: logger
+        )
         // Blocking reads on a connection of their own, with room for the block time.
         var readerConfiguration = settings.common.redis
         readerConfiguration.poolSize = 1
