@@ -94,6 +94,8 @@ struct StoredLimitsTests {
             let owner = try walk.bridge.register()
             let userset = #"{"chatset":{"user":{"sendCount":2}},"pad":""# + String(repeating: "a", count: 200_000) + #""}"#
             try walk.expectRefused("/api/chat/userset", ["userset": userset], owner, StoredLimits.User.userset.refusal("userset"))
+            let metrics = HTTPProbe.get(port: walk.bridge.port, path: "/metrics")?.body ?? ""
+            #expect(metrics.contains(#"chat_limit_refusals_total{column="user.userset"} 1"#), "the refusal is counted")
             let (group, avatars) = try await walk.groupOfNine(owner: owner)
             let stored = try await walk.persisted("SELECT avatar FROM `group` WHERE id = \(group)") { $0.count == StoredLimits.Group.avatar.maximum }
             #expect(Set(stored.split(separator: ",").map(String.init)) == Set(avatars))
@@ -318,7 +320,7 @@ final class Walk: @unchecked Sendable {
         exercised.append(limits.deviceID)
     }
 
-    /// A applies to B with the longest remark, C adds A with it at once.
+    /// A applies to B with the longest remark; B agrees, giving A the longest remark.
     private func friends() async throws -> (Account, Account) {
         let limits = StoredLimits.Friend.self
         let a = try bridge.register(), b = try bridge.register()
@@ -330,14 +332,18 @@ final class Walk: @unchecked Sendable {
         ) {
             try self.expectRefused("/api/chat/applyfriend", ["friend_id": b.id, "nickname": $0], a, remarkText)
         } over: { Self.characters(limits.requestRemark.maximum + 1) }
-        // B adds A at once: B's row for A carries B's remark.
+        let request = try await persisted("SELECT id FROM goodfriendapply WHERE user_id = \(a.id) AND friend_id = \(b.id)") { !$0.isEmpty }
+        // B agrees: B's row for A carries B's remark.
+        let longer = Self.characters(limits.remark.maximum + 1)
+        try expectRefused("/api/chat/handleapply/\(request)", ["status": "agree", "nickname": longer], b, remarkText)
+        try expectRefused("/api/chat/autoAddFriendAndAgree", ["friend_id": a.id, "nickname": longer], b, remarkText)
         try await expectLimit(
             limits.remark, sql: "SELECT nickname FROM goodfriend WHERE user_id = \(b.id) AND friend_id = \(a.id)",
             value: Self.characters(limits.remark.maximum, tag: "r"),
-            accept: { try self.befriend(b, a, remark: $0) }
+            accept: { try self.ok("/api/chat/handleapply/\(request)", ["status": "agree", "nickname": $0], b) }
         ) {
-            try self.expectRefused("/api/chat/autoAddFriendAndAgree", ["friend_id": a.id, "nickname": $0], b, remarkText)
-        } over: { Self.characters(limits.remark.maximum + 1) }
+            try self.expectRefused("/api/chat/handleapply/\(request)", ["status": "agree", "nickname": $0], b, remarkText)
+        } over: { longer }
         return (a, b)
     }
 

@@ -10,7 +10,9 @@ public enum StoredLimits {
         public static let username = ColumnLimit("user", "username", .varchar(50), maximum: 20)
         public static let nickname = ColumnLimit("user", "nickname", .varchar(50), maximum: 30)
         public static let avatar = ColumnLimit("user", "avatar", .varchar(1000))
-        /// A visitor's `deviceId`.
+        /// A visitor's `deviceId` (in practice 36: it must be `^[\w-]{36}$`). The generated
+        /// unique key `devicefingeruuid_key` copies it as VARCHAR(200): a larger limit needs
+        /// a migration of that column too.
         public static let deviceID = ColumnLimit("user", "devicefingeruuid", .varchar(200))
         public static let uniplatform = ColumnLimit("user", "uniplatform", .varchar(100), maximum: 50)
         public static let devicemodel = ColumnLimit("user", "devicemodel", .varchar(100), maximum: 50)
