@@ -38,7 +38,7 @@ package struct GroupRoutes: Sendable {
     static let full = "群成员人数已达上限"
 
     /// Group names are cut to this many UTF-16 code units (the `name` column).
-    static let nameLength = 50
+    static let nameLength = StoredLimits.Group.derivedName.maximum
     /// Avatars in a group's avatar.
     static let avatarCount = 9
     /// Group ids, user ids, pages and page sizes (as the old validator: a minimum only).
@@ -78,7 +78,7 @@ package struct GroupRoutes: Sendable {
         chat.post("groupUpdateName") { request, context -> Response in
             let (parameters, caller) = try await context.caller(of: request)
             let id = Int(try parameters.integer("id", in: Self.ids))
-            let name = try parameters.string("name", length: 1...20)
+            let name = try parameters.string("name", length: 1...StoredLimits.Group.name.maximum)
             let change = try await Self.refusing([.notOwner: Self.renameRefused]) {
                 try await store.set("rename", name, group: id, by: caller.user.id, now: Date())
             }
@@ -89,7 +89,7 @@ package struct GroupRoutes: Sendable {
         chat.post("groupremark") { request, context -> Response in
             let (parameters, caller) = try await context.caller(of: request)
             let id = Int(try parameters.integer("id", in: Self.ids))
-            let remark = try parameters.string("remark", length: 1...500)
+            let remark = try parameters.string("remark", length: 1...StoredLimits.Group.remark.maximum)
             let change = try await Self.refusing([.notOwner: Self.remarkRefused]) {
                 try await store.set("remark", remark, group: id, by: caller.user.id, now: Date())
             }
@@ -100,7 +100,7 @@ package struct GroupRoutes: Sendable {
         chat.post("groupnickname") { request, context -> Response in
             let (parameters, caller) = try await context.caller(of: request)
             let id = Int(try parameters.integer("id", in: Self.ids))
-            let nickname = try parameters.string("nickname", length: 1...20)
+            let nickname = try parameters.string("nickname", length: 1...StoredLimits.Group.nickname.maximum)
             _ = try await Self.refusing([.notMember: Self.nicknameRefused]) {
                 try await store.set("nickname", nickname, group: id, by: caller.user.id, now: Date())
             }
