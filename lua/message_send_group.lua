@@ -5,7 +5,8 @@
 -- appends it ONCE to the group's history (capped) and once to chat:stream:messages; then
 -- fans it out to every active member but me (lib/routing.lua): connections on the
 -- caller's process are returned to it, one publish per other live process carries that
--- process's recipients, everyone else gets it in their offline queue.
+-- process's recipients, everyone else gets it in their offline queue (the message
+-- stored once for all of them, each queue holding a reference: lib/offline_queue.lua).
 --
 -- The recipients come from the caller, who caches each group's active members with the
 -- members version they were read at: every membership change increments that version,
@@ -28,7 +29,9 @@
 -- KEYS[8] nodes: chat:nodes
 -- KEYS[9] sent: chat:sent:{me}:{client id} (any key when there is none)
 -- KEYS[10] deliveries: chat:nodes:deliveries
--- KEYS[11...] online, queue: for each recipient, online_{uid} and chat_getmessage_{uid}
+-- KEYS[11] offline_bodies: chat:offline:bodies
+-- KEYS[12] offline_bytes: chat:offline:bytes
+-- KEYS[13...] online, queue: for each recipient, online_{uid} and chat_getmessage_{uid}
 -- ARGV[1] id: the new message id
 -- ARGV[2] me: my id
 -- ARGV[3] group: the group id
@@ -44,8 +47,9 @@
 -- ARGV[13] dead_after: a process without a heartbeat for this long (ms) is dead
 -- ARGV[14] queue_cap: the offline queue's cap
 -- ARGV[15] channel_prefix: 'chat:node:'
--- ARGV[16] members_version: the members version the recipients were read at
--- ARGV[17...] recipient: the active members' ids (mine is skipped)
+-- ARGV[16] queue_bytes: the offline queue's cap in bytes
+-- ARGV[17] members_version: the members version the recipients were read at
+-- ARGV[18...] recipient: the active members' ids (mine is skipped)
 -- Returns {'sent', message JSON, local addresses '{uid}:{conn},…' or '',
 -- members routed to other processes (one publish per process), members queued, queue
 -- entries dropped, history entries trimmed, last sequence published to the caller's process},
@@ -55,11 +59,12 @@
 --@include json
 --@include messages
 local historyCap, streamCap = tonumber(ARGV[10]), tonumber(ARGV[11])
-local deadAfter, queueCap = tonumber(ARGV[13]), tonumber(ARGV[14])
-local recipients = #ARGV - 16
+local deadAfter = tonumber(ARGV[13])
+local queue = offline_settings(ARGV[14], ARGV[16], KEYS[11], KEYS[12])
+local recipients = #ARGV - 17
 if ARGV[1] == '' or ARGV[5] == '' or ARGV[6] == '' or not historyCap or historyCap <= 0 or not streamCap
-  or not deadAfter or not queueCap or queueCap <= 0 or ARGV[15] == '' or recipients < 0
-  or #KEYS ~= 10 + 2 * recipients then
+  or not deadAfter or not queue or ARGV[15] == '' or recipients < 0
+  or #KEYS ~= 12 + 2 * recipients then
   return redis.error_reply('ERR bad_arguments')
 end
 
@@ -95,7 +100,7 @@ if not version then
   version = time[1] .. string.format('%06d', tonumber(time[2]))
   redis.call('SET', KEYS[5], version)
 end
-if version ~= ARGV[16] then
+if version ~= ARGV[17] then
   local reply = {'stale', version}
   local flat = redis.call('HGETALL', KEYS[4])
   for i = 1, #flat, 2 do
@@ -134,6 +139,6 @@ if ARGV[8] ~= '' then
   redis.call('SET', KEYS[9], ARGV[1], 'EX', ARGV[9])
 end
 
-local here, published, queued, dropped, after = route_many(message, recipients, 16, 10, KEYS[8], KEYS[10],
-  ARGV[12], deadAfter, queueCap, ARGV[15], ARGV[2], now)
+local here, published, queued, dropped, after = route_many(message, recipients, 17, 12, KEYS[8], KEYS[10],
+  ARGV[12], deadAfter, queue, ARGV[15], ARGV[2], now)
 return {'sent', message, here, published, queued, dropped, trimmed, after}

@@ -20,6 +20,8 @@
 -- KEYS[12] nodes: chat:nodes
 -- KEYS[13] sent: chat:sent:{me}:{client id} (any key when there is none)
 -- KEYS[14] deliveries: chat:nodes:deliveries
+-- KEYS[15] offline_bodies: chat:offline:bodies
+-- KEYS[16] offline_bytes: chat:offline:bytes
 -- ARGV[1] id: the new message id
 -- ARGV[2] me: my id
 -- ARGV[3] to: the recipient's id
@@ -35,7 +37,8 @@
 -- ARGV[13] dead_after: a process without a heartbeat for this long (ms) is dead
 -- ARGV[14] queue_cap: the offline queue's cap
 -- ARGV[15] channel_prefix: 'chat:node:'
--- ARGV[16] auto_reply: 'autoreply' for the recipient's automatic Q&A answer (the asker
+-- ARGV[16] queue_bytes: the offline queue's cap in bytes
+-- ARGV[17] auto_reply: 'autoreply' for the recipient's automatic Q&A answer (the asker
 -- asked for it: their chatset and the pre-friendship quota are not checked nor counted),
 -- else ''
 -- Returns {route, argument, message JSON, history entries trimmed}: route 'local' (the
@@ -48,9 +51,10 @@
 --@include json
 --@include messages
 local historyCap, streamCap = tonumber(ARGV[10]), tonumber(ARGV[11])
-local deadAfter, queueCap = tonumber(ARGV[13]), tonumber(ARGV[14])
+local deadAfter = tonumber(ARGV[13])
+local queue = offline_settings(ARGV[14], ARGV[16], KEYS[15], KEYS[16])
 if ARGV[1] == '' or ARGV[5] == '' or ARGV[6] == '' or not historyCap or historyCap <= 0 or not streamCap
-  or not deadAfter or not queueCap or queueCap <= 0 or ARGV[15] == '' then
+  or not deadAfter or not queue or ARGV[15] == '' then
   return redis.error_reply('ERR bad_arguments')
 end
 
@@ -96,7 +100,7 @@ if theirRowOfMe then
   if (number(theirRowOfMe.status) or 1) ~= 1 then
     return redis.error_reply('blocked ' .. role)
   end
-elseif ARGV[16] ~= 'autoreply' then
+elseif ARGV[17] ~= 'autoreply' then
   -- Not their friend: their chatset for my role (absent or unreadable: one message).
   local sendCount = 1
   local settings = row(to[5])
@@ -141,7 +145,7 @@ if ARGV[8] ~= '' then
 end
 
 local route, argument, after = route_one(ARGV[3], message, KEYS[10], KEYS[11], KEYS[12], KEYS[14], ARGV[12],
-  deadAfter, queueCap, ARGV[15], nil, now)
+  deadAfter, queue, ARGV[15], nil, now)
 if route == 'local' then
   return {route, argument, message, trimmed, after}
 end

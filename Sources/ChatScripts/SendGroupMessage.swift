@@ -7,11 +7,14 @@ public struct SendGroupMessage: ChatScript {
     public static let scriptName = "message_send_group"
     public static let layouts = [
         ScriptLayout(
-            keys: ["token", "sender", "group", "members", "members_version", "history", "stream", "nodes", "sent", "deliveries"],
+            keys: [
+                "token", "sender", "group", "members", "members_version", "history", "stream", "nodes", "sent", "deliveries",
+                "offline_bodies", "offline_bytes",
+            ],
             keyTail: ["online", "queue"],
             arguments: [
                 "id", "me", "group", "type", "data", "options", "token", "client_id", "client_id_window", "history_cap",
-                "stream_cap", "node", "dead_after", "queue_cap", "channel_prefix", "members_version",
+                "stream_cap", "node", "dead_after", "queue_cap", "channel_prefix", "queue_bytes", "members_version",
             ],
             argumentTail: ["recipient"]
         ),
@@ -95,7 +98,7 @@ public struct SendGroupMessage: ChatScript {
         self.settings = settings
     }
 
-    public var keyCount: Int { 10 + recipients.keys.count }
+    public var keyCount: Int { 12 + recipients.keys.count }
 
     public func encode(into command: inout RedisCommandArguments) {
         command.append(RedisKeys.userToken(sender))
@@ -108,6 +111,8 @@ public struct SendGroupMessage: ChatScript {
         command.append(RedisKeys.nodes)
         command.append(RedisKeys.sentByClientID(sender, clientID ?? ""))
         command.append(RedisKeys.nodeDeliveries)
+        command.append(RedisKeys.offlineBodies)
+        command.append(RedisKeys.offlineBytes)
         for key in recipients.keys { command.append(key) }
 
         command.appendSend(

@@ -10,21 +10,26 @@ public struct SendSettings: Sendable {
     let node: String
     let deadAfter: String
     let queueCap: String
+    let queueByteCap: String
 
     /// - Parameters: `clientIDWindow` in seconds, `deadAfter` in milliseconds; `node` is
-    ///   the calling process's node id.
-    public init(clientIDWindow: Int64, historyCap: Int, streamCap: Int, node: String, deadAfter: Int64, queueCap: Int) {
+    ///   the calling process's node id; `queueByteCap`: the offline queue's cap in bytes.
+    public init(
+        clientIDWindow: Int64, historyCap: Int, streamCap: Int, node: String, deadAfter: Int64, queueCap: Int,
+        queueByteCap: Int
+    ) {
         self.clientIDWindow = String(clientIDWindow)
         self.historyCap = String(historyCap)
         self.streamCap = String(streamCap)
         self.node = node
         self.deadAfter = String(deadAfter)
         self.queueCap = String(queueCap)
+        self.queueByteCap = String(queueByteCap)
     }
 }
 
 extension RedisCommandArguments {
-    /// ARGV[1...15] of both send scripts: the message, the sender's token and client id to
+    /// ARGV[1...16] of both send scripts: the message, the sender's token and client id to
     /// check, and the settings.
     mutating func appendSend(
         id: String, from sender: Int, to recipient: Int, type: String, data: [UInt8], options: [UInt8],
@@ -45,5 +50,6 @@ extension RedisCommandArguments {
         append(settings.deadAfter)
         append(settings.queueCap)
         append(RedisKeys.nodeChannelPrefix)
+        append(settings.queueByteCap)
     }
 }

@@ -9,11 +9,12 @@ public struct SendSingleMessage: ChatScript {
         ScriptLayout(
             keys: [
                 "token", "sender", "recipient", "recipient_friends", "sender_friends", "quota", "sender_history",
-                "recipient_history", "stream", "online", "queue", "nodes", "sent", "deliveries",
+                "recipient_history", "stream", "online", "queue", "nodes", "sent", "deliveries", "offline_bodies",
+                "offline_bytes",
             ],
             arguments: [
                 "id", "me", "to", "type", "data", "options", "token", "client_id", "client_id_window", "history_cap",
-                "stream_cap", "node", "dead_after", "queue_cap", "channel_prefix", "auto_reply",
+                "stream_cap", "node", "dead_after", "queue_cap", "channel_prefix", "queue_bytes", "auto_reply",
             ]
         ),
     ]
@@ -92,7 +93,7 @@ public struct SendSingleMessage: ChatScript {
         self.settings = settings
     }
 
-    public var keyCount: Int { 14 }
+    public var keyCount: Int { 16 }
 
     public func encode(into command: inout RedisCommandArguments) {
         let me = sender
@@ -111,6 +112,8 @@ public struct SendSingleMessage: ChatScript {
         command.append(RedisKeys.nodes)
         command.append(RedisKeys.sentByClientID(me, clientID ?? ""))
         command.append(RedisKeys.nodeDeliveries)
+        command.append(RedisKeys.offlineBodies)
+        command.append(RedisKeys.offlineBytes)
 
         command.appendSend(
             id: messageID, from: me, to: to, type: type, data: data, options: options, uncheckedToken: uncheckedToken,

@@ -53,7 +53,7 @@ package struct MessageSender: Sendable {
         settings = SendSettings(
             clientIDWindow: policy.clientIDWindow.components.seconds, historyCap: policy.historyCap,
             streamCap: policy.streamCap, node: delivery.node, deadAfter: delivery.policy.deadAfter.milliseconds,
-            queueCap: delivery.policy.offlineQueueCap
+            queueCap: delivery.policy.offlineQueueCap, queueByteCap: delivery.policy.offlineQueueByteCap
         )
     }
 
