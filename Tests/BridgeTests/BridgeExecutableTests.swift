@@ -18,6 +18,7 @@ struct BridgeExecutableTests {
         ([], ["WS_PING_SECONDS": "0"], "--ws-ping-seconds (WS_PING_SECONDS)"),
         ([], ["HEARTBEAT_MS": "10"], "--heartbeat-ms (HEARTBEAT_MS)"),
         ([], ["OFFLINE_QUEUE_CAP": "-1"], "--offline-queue-cap (OFFLINE_QUEUE_CAP)"),
+        ([], ["OFFLINE_QUEUE_BYTES": "0"], "--offline-queue-bytes (OFFLINE_QUEUE_BYTES)"),
     ] as [([String], [String: String], String)])
     func badValue(arguments: [String], environment: [String: String], option: String) throws {
         let (status, output) = try Executables.run("bridge", arguments: arguments, environment: environment)

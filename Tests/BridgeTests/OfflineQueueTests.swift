@@ -1,4 +1,6 @@
+import ChatScripts
 import Foundation
+import LuaScripts
 import Model
 import RedisClient
 import TestSupport
@@ -221,5 +223,86 @@ struct OfflineQueueTests {
         // the other user's references keep the bodies
         let theirs = try await Self.messages(redis, other.id)
         #expect(theirs.count == count / 10 && theirs.allSatisfy { $0 != nil })
+    }
+
+    @Test("the ack removes the written entries still at the head, and nothing else", .timeLimit(.minutes(1)))
+    func acknowledgement() async throws {
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        let scripts = RedisScripts(client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) })
+        let user = Int.random(in: 1_000_000_000...2_000_000_000)
+        let queue = RedisKeys.offlineQueue(user)
+        let entries = (0..<10).map { String(decoding: DeliveryTests.message("e\($0)", to: user), as: UTF8.self) }
+        for entry in entries { _ = try await redis.send("RPUSH", queue, entry) }
+        func queued() async throws -> [String] { (try await redis.send("LRANGE", queue, 0, -1).array ?? []).compactMap(\.string) }
+
+        // two connections of the user read the same head; the first ack removes it, the second nothing
+        let first = try await scripts.run(ReadOfflineQueue(user: user, count: 4, bytes: 1 << 20))
+        let second = try await scripts.run(ReadOfflineQueue(user: user, count: 4, bytes: 1 << 20))
+        #expect(first == second && first.messages.map { $0.map { String(decoding: $0, as: UTF8.self) } } == Array(entries.prefix(4)))
+        #expect(try await scripts.run(AcknowledgeOfflineQueue(user: user, fingerprints: first.fingerprints[...])) == 4)
+        #expect(try await scripts.run(AcknowledgeOfflineQueue(user: user, fingerprints: second.fingerprints[...])) == 0)
+        #expect(try await queued() == Array(entries.dropFirst(4)))
+
+        // the byte budget: past the first entry, no more than about `bytes`
+        let small = try await scripts.run(ReadOfflineQueue(user: user, count: 4, bytes: 1))
+        #expect(small.fingerprints.count == 1)
+
+        // the oldest of the written ones dropped meanwhile (a cap): the rest of them removed
+        let third = try await scripts.run(ReadOfflineQueue(user: user, count: 3, bytes: 1 << 20))
+        _ = try await redis.send("LPOP", queue)
+        #expect(try await scripts.run(AcknowledgeOfflineQueue(user: user, fingerprints: third.fingerprints[...])) == 2)
+        #expect(try await queued() == Array(entries.dropFirst(7)))
+
+        // something put back in front meanwhile: not written by this flush, so it stays
+        let fourth = try await scripts.run(ReadOfflineQueue(user: user, count: 1, bytes: 1 << 20))
+        _ = try await redis.send("LPUSH", queue, "unsent")
+        #expect(try await scripts.run(AcknowledgeOfflineQueue(user: user, fingerprints: fourth.fingerprints[...])) == 0)
+        #expect(try await queued() == ["unsent"] + Array(entries.dropFirst(7)))
+        _ = try await redis.send("DEL", queue)
+        _ = try await redis.send("HDEL", RedisKeys.offlineBytes, queue)
+    }
+
+    @Test("offline_push_front puts entries back at the head in order, counted and capped", .timeLimit(.minutes(1)))
+    func pushFront() async throws {
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        let library = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("lua/lib/offline_queue.lua"),
+            encoding: .utf8
+        )
+        let script = library + """
+
+            local settings = offline_settings(ARGV[1], ARGV[2], KEYS[2], KEYS[3])
+            local entries = {}
+            for i = 3, #ARGV do entries[#entries + 1] = ARGV[i] end
+            return offline_push_front(KEYS[1], entries, settings)
+            """
+        let user = Int.random(in: 1_000_000_000...2_000_000_000)
+        let queue = RedisKeys.offlineQueue(user)
+        let keys = [queue, RedisKeys.offlineBodies, RedisKeys.offlineBytes]
+        func pushFront(_ entries: [String], cap: Int = 100, bytes: Int = 1000) async throws -> Int? {
+            let arguments: [String] = [script, "3"] + keys + [String(cap), String(bytes)] + entries
+            return try await redis.send(RedisCommand("EVAL", arguments)).throwingOnError().integer.map { Int($0) }
+        }
+        func queued() async throws -> [String] { (try await redis.send("LRANGE", queue, 0, -1).array ?? []).compactMap(\.string) }
+        func counted() async throws -> Int? { Int(try await redis.send("HGET", RedisKeys.offlineBytes, queue).string ?? "") }
+
+        _ = try await redis.send("RPUSH", queue, "{\"c\":3}")
+        _ = try await redis.send("HSET", RedisKeys.offlineBytes, queue, 7)
+        #expect(try await pushFront(["{\"a\":1}", "{\"b\":2}"]) == 0)
+        #expect(try await queued() == ["{\"a\":1}", "{\"b\":2}", "{\"c\":3}"])
+        #expect(try await counted() == 21)
+        // over the byte cap: the oldest (here the one put back) dropped, counted
+        #expect(try await pushFront(["{\"x\":\"\(String(repeating: "x", count: 990))\"}"]) == 1)
+        #expect(try await queued() == ["{\"a\":1}", "{\"b\":2}", "{\"c\":3}"])
+        #expect(try await counted() == 21)
+        // an empty queue starts its count afresh
+        _ = try await redis.send("DEL", queue)
+        #expect(try await pushFront(["{\"d\":4}"]) == 0)
+        #expect(try await counted() == 7)
+        _ = try await redis.send("DEL", queue)
+        _ = try await redis.send("HDEL", RedisKeys.offlineBytes, queue)
     }
 }
