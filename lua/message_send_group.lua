@@ -5,7 +5,8 @@
 -- appends it ONCE to the group's history (capped) and once to chat:stream:messages; then
 -- fans it out to every active member but me (lib/routing.lua): connections on the
 -- caller's process are returned to it, one publish per other live process carries that
--- process's recipients, everyone else gets it in their offline queue.
+-- process's recipients, everyone else gets it in their offline queue (the message
+-- stored once for all of them, each queue holding a reference: lib/offline_queue.lua).
 --
 -- The recipients come from the caller, who caches each group's active members with the
 -- members version they were read at: every membership change increments that version,
@@ -29,7 +30,9 @@
 -- KEYS[9] sent: chat:sent:{me}:{client id} (any key when there is none)
 -- KEYS[10] deliveries: chat:nodes:deliveries
 -- KEYS[11] rate: chat:rate:{me}
--- KEYS[12...] online, queue: for each recipient, online_{uid} and chat_getmessage_{uid}
+-- KEYS[12] offline_bodies: chat:offline:bodies
+-- KEYS[13] offline_bytes: chat:offline:bytes
+-- KEYS[14...] online, queue: for each recipient, online_{uid} and chat_getmessage_{uid}
 -- ARGV[1] id: the new message id
 -- ARGV[2] me: my id
 -- ARGV[3] group: the group id
@@ -47,8 +50,9 @@
 -- ARGV[15] channel_prefix: 'chat:node:'
 -- ARGV[16] send_rate: sends per second per sender (0: no limit)
 -- ARGV[17] send_burst: sends at once beyond the rate
--- ARGV[18] members_version: the members version the recipients were read at
--- ARGV[19...] recipient: the active members' ids (mine is skipped)
+-- ARGV[18] queue_bytes: the offline queue's cap in bytes
+-- ARGV[19] members_version: the members version the recipients were read at
+-- ARGV[20...] recipient: the active members' ids (mine is skipped)
 -- Returns {'sent', message JSON, local addresses '{uid}:{conn},…' or '',
 -- members routed to other processes (one publish per process), members queued, queue
 -- entries dropped, history entries trimmed, last sequence published to the caller's process},
@@ -60,12 +64,13 @@
 --@include messages
 --@include rate
 local historyCap, streamCap = tonumber(ARGV[10]), tonumber(ARGV[11])
-local deadAfter, queueCap = tonumber(ARGV[13]), tonumber(ARGV[14])
+local deadAfter = tonumber(ARGV[13])
 local sendRate, sendBurst = tonumber(ARGV[16]), tonumber(ARGV[17])
-local recipients = #ARGV - 18
+local queue = offline_settings(ARGV[14], ARGV[18], KEYS[12], KEYS[13])
+local recipients = #ARGV - 19
 if ARGV[1] == '' or ARGV[5] == '' or ARGV[6] == '' or not historyCap or historyCap <= 0 or not streamCap
-  or not deadAfter or not queueCap or queueCap <= 0 or ARGV[15] == '' or recipients < 0
-  or not sendRate or not sendBurst or sendBurst < 1 or #KEYS ~= 11 + 2 * recipients then
+  or not deadAfter or not queue or ARGV[15] == '' or recipients < 0
+  or not sendRate or not sendBurst or sendBurst < 1 or #KEYS ~= 13 + 2 * recipients then
   return redis.error_reply('ERR bad_arguments')
 end
 
@@ -101,7 +106,7 @@ if not version then
   version = time[1] .. string.format('%06d', tonumber(time[2]))
   redis.call('SET', KEYS[5], version)
 end
-if version ~= ARGV[18] then
+if version ~= ARGV[19] then
   local reply = {'stale', version}
   local flat = redis.call('HGETALL', KEYS[4])
   for i = 1, #flat, 2 do
@@ -143,6 +148,6 @@ if ARGV[8] ~= '' then
   redis.call('SET', KEYS[9], ARGV[1], 'EX', ARGV[9])
 end
 
-local here, published, queued, dropped, after = route_many(message, recipients, 18, 11, KEYS[8], KEYS[10],
-  ARGV[12], deadAfter, queueCap, ARGV[15], ARGV[2], now)
+local here, published, queued, dropped, after = route_many(message, recipients, 19, 13, KEYS[8], KEYS[10],
+  ARGV[12], deadAfter, queue, ARGV[15], ARGV[2], now)
 return {'sent', message, here, published, queued, dropped, trimmed, after}

@@ -21,6 +21,8 @@
 -- KEYS[13] sent: chat:sent:{me}:{client id} (any key when there is none)
 -- KEYS[14] deliveries: chat:nodes:deliveries
 -- KEYS[15] rate: chat:rate:{me}
+-- KEYS[16] offline_bodies: chat:offline:bodies
+-- KEYS[17] offline_bytes: chat:offline:bytes
 -- ARGV[1] id: the new message id
 -- ARGV[2] me: my id
 -- ARGV[3] to: the recipient's id
@@ -38,7 +40,8 @@
 -- ARGV[15] channel_prefix: 'chat:node:'
 -- ARGV[16] send_rate: sends per second per sender (0: no limit)
 -- ARGV[17] send_burst: sends at once beyond the rate
--- ARGV[18] auto_reply: 'autoreply' for the recipient's automatic Q&A answer (the asker
+-- ARGV[18] queue_bytes: the offline queue's cap in bytes
+-- ARGV[19] auto_reply: 'autoreply' for the recipient's automatic Q&A answer (the asker
 -- asked for it: their chatset, the pre-friendship quota and the owner's send rate are not
 -- checked nor counted), else ''
 -- Returns {route, argument, message JSON, history entries trimmed}: route 'local' (the
@@ -52,11 +55,11 @@
 --@include messages
 --@include rate
 local historyCap, streamCap = tonumber(ARGV[10]), tonumber(ARGV[11])
-local deadAfter, queueCap = tonumber(ARGV[13]), tonumber(ARGV[14])
+local deadAfter = tonumber(ARGV[13])
 local sendRate, sendBurst = tonumber(ARGV[16]), tonumber(ARGV[17])
+local queue = offline_settings(ARGV[14], ARGV[18], KEYS[16], KEYS[17])
 if ARGV[1] == '' or ARGV[5] == '' or ARGV[6] == '' or not historyCap or historyCap <= 0 or not streamCap
-  or not deadAfter or not queueCap or queueCap <= 0 or ARGV[15] == '' or not sendRate or not sendBurst
-  or sendBurst < 1 then
+  or not deadAfter or not queue or ARGV[15] == '' or not sendRate or not sendBurst or sendBurst < 1 then
   return redis.error_reply('ERR bad_arguments')
 end
 
@@ -78,7 +81,7 @@ local me = redis.call('HMGET', KEYS[2], 'status', 'role', 'nickname', 'username'
 if me[1] ~= '1' then
   return redis.error_reply('sender')
 end
-if ARGV[18] ~= 'autoreply' and not take_send_token(KEYS[15], sendRate, sendBurst) then
+if ARGV[19] ~= 'autoreply' and not take_send_token(KEYS[15], sendRate, sendBurst) then
   return redis.error_reply('rate')
 end
 local role = me[2] == 'visitor' and 'visitor' or 'user'
@@ -105,7 +108,7 @@ if theirRowOfMe then
   if (number(theirRowOfMe.status) or 1) ~= 1 then
     return redis.error_reply('blocked ' .. role)
   end
-elseif ARGV[18] ~= 'autoreply' then
+elseif ARGV[19] ~= 'autoreply' then
   -- Not their friend: their chatset for my role (absent or unreadable: one message).
   local sendCount = 1
   local settings = row(to[5])
@@ -150,7 +153,7 @@ if ARGV[8] ~= '' then
 end
 
 local route, argument, after = route_one(ARGV[3], message, KEYS[10], KEYS[11], KEYS[12], KEYS[14], ARGV[12],
-  deadAfter, queueCap, ARGV[15], nil, now)
+  deadAfter, queue, ARGV[15], nil, now)
 if route == 'local' then
   return {route, argument, message, trimmed, after}
 end

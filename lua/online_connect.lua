@@ -8,19 +8,19 @@
 --     that deliveries would take for dead, even before its first heartbeat)
 --  4. the previous target is returned for a kick when it connected with another token
 --     (a new login); with the same token (a reconnect race) it is left alone
---  5. the offline queue is taken whole: the caller pushes it before anything live
+--  The offline queue is not touched: the caller flushes it (offline_read.lua, then
+--  offline_ack.lua once written) before anything routed to it live.
 -- KEYS[1] token: chat_user_{id}
 -- KEYS[2] user: chat:user:{id}
 -- KEYS[3] online: online_{id}
 -- KEYS[4] online_token: chat:online:token:{id}
--- KEYS[5] queue: chat_getmessage_{id}
--- KEYS[6] nodes: chat:nodes
+-- KEYS[5] nodes: chat:nodes
 -- ARGV[1] token: the token the connection presented
 -- ARGV[2] target: '{node}:{conn}'
 -- ARGV[3] token_id: the id of that token
 -- ARGV[4] ttl: how long the registration lives without a refresh (ms)
 -- ARGV[5] node: the target's node id
--- Returns {previous target to kick or '', queued message 1, 2, ...}. Errors: 'token',
+-- Returns {previous target to kick or ''}. Errors: 'token',
 -- 'missing', 'disabled'.
 --@include clock
 local ttl = tonumber(ARGV[4])
@@ -42,15 +42,10 @@ local previous = redis.call('GET', KEYS[3])
 local previousToken = redis.call('GET', KEYS[4])
 redis.call('SET', KEYS[3], ARGV[2], 'PX', ttl)
 redis.call('SET', KEYS[4], ARGV[3], 'PX', ttl)
-redis.call('ZADD', KEYS[6], now_ms(), ARGV[5])
+redis.call('ZADD', KEYS[5], now_ms(), ARGV[5])
 
 local kick = ''
 if previous and previous ~= ARGV[2] and previousToken ~= ARGV[3] then
   kick = previous
 end
-local result = redis.call('LRANGE', KEYS[5], 0, -1)
-if #result > 0 then
-  redis.call('DEL', KEYS[5])
-end
-table.insert(result, 1, kick)
-return result
+return {kick}

@@ -33,6 +33,9 @@ struct BridgeOptions: ParsableArguments {
     @Option(name: .customLong("offline-queue-cap"), help: "Messages kept per offline queue chat_getmessage_{uid}; the oldest beyond it are dropped and counted (env OFFLINE_QUEUE_CAP, default 5000).")
     var offlineQueueCap: String?
 
+    @Option(name: .customLong("offline-queue-bytes"), help: "Bytes of messages kept per offline queue chat_getmessage_{uid} (what the user would receive); the oldest beyond it are dropped and counted, the newest always kept (env OFFLINE_QUEUE_BYTES, default 16777216).")
+    var offlineQueueBytes: String?
+
     @Option(name: .customLong("notice-icon-base"), help: "URL prefix of the icons of system notices and guidance messages (env NOTICE_ICON_BASE).")
     var noticeIconBase: String?
 
@@ -91,6 +94,7 @@ struct BridgeOptions: ParsableArguments {
     static let pingSetting = Setting("ws-ping-seconds", env: "WS_PING_SECONDS")
     static let heartbeatSetting = Setting("heartbeat-ms", env: "HEARTBEAT_MS")
     static let offlineQueueCapSetting = Setting("offline-queue-cap", env: "OFFLINE_QUEUE_CAP")
+    static let offlineQueueBytesSetting = Setting("offline-queue-bytes", env: "OFFLINE_QUEUE_BYTES")
     static let noticeIconBaseSetting = Setting("notice-icon-base", env: "NOTICE_ICON_BASE")
     static let historyCapSetting = Setting("history-cap", env: "HISTORY_CAP")
     static let streamMaxLengthSetting = Setting("stream-max-len", env: "STREAM_MAX_LEN")
@@ -139,6 +143,9 @@ struct BridgeOptions: ParsableArguments {
         settings.delivery.offlineQueueCap = try Self.offlineQueueCapSetting.resolve(
             flag: offlineQueueCap, environment: environment, default: 5000
         ) { Int($0).flatMap { (1...10_000_000).contains($0) ? $0 : nil } }
+        settings.delivery.offlineQueueByteCap = try Self.offlineQueueBytesSetting.resolve(
+            flag: offlineQueueBytes, environment: environment, default: 16 << 20
+        ) { Int($0).flatMap { (1...(1 << 40)).contains($0) ? $0 : nil } }
         settings.noticeIconBase = try Self.noticeIconBaseSetting.resolve(
             flag: noticeIconBase, environment: environment, default: GuidanceMessages.defaultIconBase
         ) { $0.isEmpty || $0.contains(where: \.isWhitespace) ? nil : $0 }

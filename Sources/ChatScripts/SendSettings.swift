@@ -10,15 +10,17 @@ public struct SendSettings: Sendable {
     let node: String
     let deadAfter: String
     let queueCap: String
+    let queueByteCap: String
     let sendRate: String
     let sendBurst: String
 
     /// - Parameters: `clientIDWindow` in seconds, `deadAfter` in milliseconds; `node` is
-    ///   the calling process's node id; `sendRate` sends per second per sender (0: no
-    ///   limit), `sendBurst` sends at once beyond it (lua/lib/rate.lua).
+    ///   the calling process's node id; `queueByteCap`: the offline queue's cap in bytes;
+    ///   `sendRate` sends per second per sender (0: no limit), `sendBurst` sends at once
+    ///   beyond it (lua/lib/rate.lua).
     public init(
         clientIDWindow: Int64, historyCap: Int, streamCap: Int, node: String, deadAfter: Int64, queueCap: Int,
-        sendRate: Int = 0, sendBurst: Int = 1
+        queueByteCap: Int, sendRate: Int = 0, sendBurst: Int = 1
     ) {
         self.clientIDWindow = String(clientIDWindow)
         self.historyCap = String(historyCap)
@@ -26,13 +28,14 @@ public struct SendSettings: Sendable {
         self.node = node
         self.deadAfter = String(deadAfter)
         self.queueCap = String(queueCap)
+        self.queueByteCap = String(queueByteCap)
         self.sendRate = String(sendRate)
         self.sendBurst = String(max(sendBurst, 1))
     }
 }
 
 extension RedisCommandArguments {
-    /// ARGV[1...17] of both send scripts: the message, the sender's token and client id to
+    /// ARGV[1...18] of both send scripts: the message, the sender's token and client id to
     /// check, and the settings.
     mutating func appendSend(
         id: String, from sender: Int, to recipient: Int, type: String, data: [UInt8], options: [UInt8],
@@ -55,5 +58,6 @@ extension RedisCommandArguments {
         append(RedisKeys.nodeChannelPrefix)
         append(settings.sendRate)
         append(settings.sendBurst)
+        append(settings.queueByteCap)
     }
 }

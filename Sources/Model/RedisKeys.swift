@@ -7,6 +7,10 @@ public enum RedisKeys {
     public static func online(_ userID: Int) -> String { "online_\(userID)" }
     /// Offline queue of JSON message objects, oldest first (*compat*).
     public static func offlineQueue(_ userID: Int) -> String { "chat_getmessage_\(userID)" }
+    /// Message bodies queued by reference for several users, with their reference counts.
+    public static let offlineBodies = "chat:offline:bodies"
+    /// Per offline queue key, the bytes its messages amount to (the byte cap).
+    public static let offlineBytes = "chat:offline:bytes"
     /// The id of the token the delivery target connected with: a connection with another
     /// token is a new login and kicks the target; one with the same token does not.
     public static func onlineToken(_ userID: Int) -> String { "chat:online:token:\(userID)" }

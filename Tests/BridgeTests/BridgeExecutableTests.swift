@@ -18,6 +18,7 @@ struct BridgeExecutableTests {
         ([], ["WS_PING_SECONDS": "0"], "--ws-ping-seconds (WS_PING_SECONDS)"),
         ([], ["HEARTBEAT_MS": "10"], "--heartbeat-ms (HEARTBEAT_MS)"),
         ([], ["OFFLINE_QUEUE_CAP": "-1"], "--offline-queue-cap (OFFLINE_QUEUE_CAP)"),
+        ([], ["OFFLINE_QUEUE_BYTES": "0"], "--offline-queue-bytes (OFFLINE_QUEUE_BYTES)"),
         ([], ["SEND_RATE": "-1"], "--send-rate (SEND_RATE)"),
         ([], ["SEND_BURST": "0"], "--send-burst (SEND_BURST)"),
         ([], ["GROUP_MAX_MEMBERS": "1"], "--group-max-members (GROUP_MAX_MEMBERS)"),

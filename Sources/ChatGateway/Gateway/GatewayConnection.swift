@@ -92,14 +92,20 @@ final class GatewayConnection: Sendable {
         }
     }
 
-    /// Writes flushed messages in order; false (and nothing written) once closed.
-    func writeFlushed(_ messages: [[UInt8]]) async -> Bool {
-        await onLoopResult {
-            guard case .flushing = self.phase.value, self.channel.isActive else { return false }
-            for message in messages { self.write(message) }
+    /// Writes flushed messages in order; returns how many of the leading ones were handed
+    /// to the kernel: all once the last one's write completed, else 0 (closed meanwhile).
+    func writeFlushed(_ messages: [[UInt8]]) async -> Int {
+        guard let last = messages.last else { return 0 }
+        let written: EventLoopFuture<Void>? = await onLoopResult {
+            guard case .flushing = self.phase.value, self.channel.isActive else { return nil }
+            for message in messages.dropLast() { self.write(message) }
+            let promise = self.eventLoop.makePromise(of: Void.self)
+            self.write(last, promise: promise)
             self.channel.flush()
-            return true
+            return promise.futureResult
         }
+        guard let written, (try? await written.get()) != nil else { return 0 }
+        return messages.count
     }
 
     /// Ends the flush turn: true when another flush was asked for meanwhile (the caller
@@ -156,9 +162,9 @@ final class GatewayConnection: Sendable {
         }
     }
 
-    private func write(_ message: [UInt8]) {
+    private func write(_ message: [UInt8], promise: EventLoopPromise<Void>? = nil) {
         let frame = ServerFrame.singleChat(message, at: WallClock.milliseconds(), allocator: channel.allocator)
-        channel.write(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: nil)
+        channel.write(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: promise)
     }
 
     private func onLoop(_ body: @escaping @Sendable () -> Void) {

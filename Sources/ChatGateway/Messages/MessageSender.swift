@@ -53,7 +53,8 @@ package struct MessageSender: Sendable {
         settings = SendSettings(
             clientIDWindow: policy.clientIDWindow.components.seconds, historyCap: policy.historyCap,
             streamCap: policy.streamCap, node: delivery.node, deadAfter: delivery.policy.deadAfter.milliseconds,
-            queueCap: delivery.policy.offlineQueueCap, sendRate: policy.sendRate, sendBurst: policy.sendBurst
+            queueCap: delivery.policy.offlineQueueCap, queueByteCap: delivery.policy.offlineQueueByteCap,
+            sendRate: policy.sendRate, sendBurst: policy.sendBurst
         )
     }
 
