@@ -1,7 +1,7 @@
 -- Revokes a single-chat message (docs/api.md, revokeMessage): only the sender, within
 -- the window of the STORED time. Both owners' stored copies are marked isremove 1, and a
 -- 'revoke' entry goes to chat:stream:messages, in one atomic step. Both copies are found
--- through their history's id index (lib/messages.lua), never by scanning a list.
+-- through the pair's id index (lib/messages.lua), never by scanning a list.
 -- KEYS[1] sender_history: chatlog:chatlog_{me}_single_{to}
 -- KEYS[2] recipient_history: chatlog:chatlog_{to}_single_{me}
 -- KEYS[3] stream: chat:stream:messages
@@ -25,7 +25,8 @@ if ARGV[1] == '' or not window or not cap or not limit then
   return redis.error_reply('ERR bad_arguments')
 end
 
-local index, entry = find_message(KEYS[1], ARGV[1], limit)
+local indexed = pair_indexed(ARGV[2], ARGV[3], KEYS[1], KEYS[2])
+local index, entry = find_message(KEYS[1], ARGV[1], limit, indexed)
 if not entry then
   return redis.error_reply('missing')
 end
@@ -49,7 +50,7 @@ if count ~= 1 then
   return redis.error_reply('ERR malformed_message')
 end
 redis.call('LSET', KEYS[1], index, marked)
-local peerIndex, peerEntry = find_message(KEYS[2], ARGV[1], limit)
+local peerIndex, peerEntry = find_message(KEYS[2], ARGV[1], limit, indexed)
 if peerEntry == entry then
   redis.call('LSET', KEYS[2], peerIndex, marked)
 end

@@ -123,7 +123,7 @@ local message = '{"id":' .. quote(ARGV[1]) .. ',"from_id":' .. ARGV[2] .. ',"fro
   .. ',"name":' .. quote(groupName) .. ',"avatar":' .. quote(groupAvatar) .. ',"user_id":' .. integer(group[4])
   .. ',"remark":' .. (group[5] and quote(group[5]) or 'null') .. ',"invite_confirm":' .. integer(group[6]) .. '}}'
 
-local trimmed = history_append(KEYS[6], message, ARGV[1], historyCap)
+local trimmed = history_append(KEYS[6], message, ARGV[1], historyCap, true)
 message_event(KEYS[7], streamCap, 'message', ARGV[1], 'group', ARGV[4], ARGV[2], ARGV[3], fromName, fromAvatar,
   groupName, groupAvatar, ARGV[5], ARGV[6], now, 0)
 if ARGV[8] ~= '' then

@@ -46,6 +46,11 @@ struct HistoryIndexTests {
         return total
     }
 
+    /// A single chat's index: on the lower uid's history (the other is its mirror).
+    static func pairIndex(_ a: Int, _ b: Int) -> String {
+        RedisKeys.singleHistory(owner: min(a, b), peer: max(a, b)) + ":ids"
+    }
+
     static func withApp(_ body: @escaping @Sendable (any TestClientProtocol, RedisClient) async throws -> Void) async throws {
         let server = try RedisServerProcess()
         let redis = RedisClient(configuration: try RedisConfiguration(url: server.url))
@@ -62,7 +67,7 @@ struct HistoryIndexTests {
         server.stop()
     }
 
-    @Test("single chat: the index follows both histories through trims; revoke finds kept messages, a trimmed or unknown one without reading the list", .timeLimit(.minutes(1)))
+    @Test("single chat: the pair's index follows the histories through trims; revoke finds kept messages, a trimmed or unknown one without reading the list; mirrors that differ are scanned", .timeLimit(.minutes(1)))
     func singleRevoke() async throws {
         try await Self.withApp { client, redis in
             let (me, you) = try await (UserTests.register(client), UserTests.register(client))
@@ -70,14 +75,17 @@ struct HistoryIndexTests {
             var sent: [JSONObject] = []
             for index in 0..<8 { sent.append(try await MessageTests.sent(client, me, to: you.id, ["data": .string("m\(index)")])) }
             let ids = sent.compactMap { $0["id"]?.stringValue }
-            for history in [RedisKeys.singleHistory(owner: me.id, peer: you.id), RedisKeys.singleHistory(owner: you.id, peer: me.id)] {
-                let (list, index) = try await Self.ids(redis, history)
-                #expect(list == Array(ids.suffix(5)))
-                #expect(Set(index) == Set(list) && index.count == 5)
-                // in list order
-                let ranks = try await list.asyncMap { try await redis.send("ZRANK", history + ":ids", $0).integer }
-                #expect(ranks == [0, 1, 2, 3, 4])
-            }
+            let indexed = RedisKeys.singleHistory(owner: min(me.id, you.id), peer: max(me.id, you.id))
+            let mirror = RedisKeys.singleHistory(owner: max(me.id, you.id), peer: min(me.id, you.id))
+            #expect(indexed + ":ids" == Self.pairIndex(me.id, you.id))
+            let (list, index) = try await Self.ids(redis, indexed)
+            let mirrored = try await Self.ids(redis, mirror).list
+            #expect(list == Array(ids.suffix(5)) && mirrored == list)
+            #expect(Set(index) == Set(list) && index.count == 5)
+            // in list order
+            let ranks = try await list.asyncMap { try await redis.send("ZRANK", indexed + ":ids", $0).integer }
+            #expect(ranks == [0, 1, 2, 3, 4])
+            #expect(try await redis.send("EXISTS", mirror + ":ids").integer == 0)
 
             let before = try await Self.listReads(redis)
             // trimmed: gone from the history (and its index)
@@ -93,6 +101,14 @@ struct HistoryIndexTests {
             for (owner, peer) in [(me.id, you.id), (you.id, me.id)] {
                 let history = try await MessageTests.history(redis, owner: owner, peer: peer)
                 #expect(history.map { $0["isremove"] } == [0, 0, 1, 0, 0])
+            }
+
+            // mirrors that differ (an old server's data): the unindexed one is scanned
+            _ = try await redis.send("LINSERT", mirror, "BEFORE", try #require(try await redis.send("LINDEX", mirror, -1).string), #"{"id":"old"}"#)
+            #expect(try await MessageTests.revoke(client, me, sent[6], to: you.id).status == .ok)
+            for (owner, peer) in [(me.id, you.id), (you.id, me.id)] {
+                let history = try await MessageTests.history(redis, owner: owner, peer: peer)
+                #expect(history.filter { $0["id"] == sent[6]["id"] }.map { $0["isremove"] } == [1])
             }
         }
     }
@@ -160,9 +176,9 @@ struct HistoryIndexTests {
             #expect(try await send("first again", clientID: "c-first") == first)
             for index in 0..<3 { _ = try await send("filler \(index)", clientID: "c-\(index)") }
             // no index (a history from before it): rebuilt, the same answer
-            _ = try await redis.send("DEL", RedisKeys.singleHistory(owner: me.id, peer: you.id) + ":ids")
+            _ = try await redis.send("DEL", Self.pairIndex(me.id, you.id))
             #expect(try await send("first again", clientID: "c-first") == first)
-            #expect(try await redis.send("ZCARD", RedisKeys.singleHistory(owner: me.id, peer: you.id) + ":ids").integer == 4)
+            #expect(try await redis.send("ZCARD", Self.pairIndex(me.id, you.id)).integer == 4)
             // trimmed out of the history: the id alone, and no list read
             for index in 3..<8 { _ = try await send("filler \(index)", clientID: "c-\(index)") }
             let before = try await Self.listReads(redis)
