@@ -413,6 +413,7 @@ if op == 'leave' then
     redis.call('ZREM', 'chat:user:' .. string.format('%d', row.user_id) .. ':groups', group.id)
   end
   redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5])
+  redis.call('DEL', KEYS[5] .. ':ids') -- the history's index (lib/messages.lua)
   entity_event(KEYS[4], cap, 'group', 'delete', group.id, (group._v or 0) + 1, encode_row(group, GROUP))
   return reply('dissolved', group, mine, uids(rows, function() return true end))
 end

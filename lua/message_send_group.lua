@@ -2,7 +2,8 @@
 -- the sender's token and account, the group (status 1) and my membership (status 1);
 -- builds the message object (from_* = my group nickname / avatar, else my nickname /
 -- username / avatar; to_* = the group; the compact group object, without members);
--- appends it ONCE to the group's history (capped) and once to chat:stream:messages; then
+-- appends it ONCE to the group's history (capped, with its id index: lib/messages.lua)
+-- and once to chat:stream:messages; then
 -- fans it out to every active member but me (lib/routing.lua): connections on the
 -- caller's process are returned to it, one publish per other live process carries that
 -- process's recipients, everyone else gets it in their offline queue (the message
@@ -79,7 +80,7 @@ if ARGV[8] ~= '' then
   -- history (gone from there: the id alone answers), as in message_send_single.lua.
   local earlier = redis.call('GET', KEYS[9])
   if earlier then
-    local _, entry = find_message(KEYS[6], earlier, historyCap, false)
+    local _, entry = find_message(KEYS[6], earlier, historyCap)
     return {'duplicate', entry or ('{"id":"' .. earlier .. '"}')}
   end
 end
@@ -136,12 +137,7 @@ local message = '{"id":' .. quote(ARGV[1]) .. ',"from_id":' .. ARGV[2] .. ',"fro
   .. ',"name":' .. quote(groupName) .. ',"avatar":' .. quote(groupAvatar) .. ',"user_id":' .. integer(group[4])
   .. ',"remark":' .. (group[5] and quote(group[5]) or 'null') .. ',"invite_confirm":' .. integer(group[6]) .. '}}'
 
-local trimmed = 0
-local length = redis.call('RPUSH', KEYS[6], message)
-if length > historyCap then
-  trimmed = length - historyCap
-  redis.call('LTRIM', KEYS[6], trimmed, -1)
-end
+local trimmed = history_append(KEYS[6], message, ARGV[1], historyCap, true)
 message_event(KEYS[7], streamCap, 'message', ARGV[1], 'group', ARGV[4], ARGV[2], ARGV[3], fromName, fromAvatar,
   groupName, groupAvatar, ARGV[5], ARGV[6], now, 0)
 if ARGV[8] ~= '' then

@@ -1,11 +1,12 @@
 -- Sends one single-chat message (docs/api.md, *Single-chat rules*), all in one atomic
 -- step: checks the sender's token and account, the recipient, their blacklist and the
 -- recipient's chatset with the per-pair quota; builds the message object with the
--- names from remarks; appends it to both owners' history lists (capped) and to
--- chat:stream:messages; then routes it (lib/routing.lua) or queues it offline.
+-- names from remarks; appends it to both owners' history lists (capped; the lower uid's
+-- with the pair's id index: lib/messages.lua) and to chat:stream:messages; then routes
+-- it (lib/routing.lua) or queues it offline.
 -- A client id makes the send idempotent: a retried send within the window answers the
--- message the first one was accepted as (found by the id `sent` keeps), and nothing is
--- written or delivered again.
+-- message the first one was accepted as (found by the id `sent` keeps, through my
+-- history's index), and nothing is written or delivered again.
 -- KEYS[1] token: chat_user_{me}
 -- KEYS[2] sender: chat:user:{me}
 -- KEYS[3] recipient: chat:user:{to}
@@ -70,7 +71,7 @@ if ARGV[8] ~= '' then
   -- the retry names another recipient): the id alone answers.
   local earlier = redis.call('GET', KEYS[13])
   if earlier then
-    local _, entry = find_message(KEYS[7], earlier, historyCap, false)
+    local _, entry = find_message(KEYS[7], earlier, historyCap, pair_indexed(ARGV[2], ARGV[3], KEYS[7], KEYS[8]))
     return {'duplicate', '', entry or ('{"id":"' .. earlier .. '"}'), 0}
   end
 end
@@ -139,12 +140,9 @@ local message = '{"id":' .. quote(ARGV[1]) .. ',"from_id":' .. ARGV[2] .. ',"fro
   .. ',"isremove":0,"sendUUid":' .. quote(me[6] or '') .. '}'
 
 local trimmed = 0
+local indexed = pair_indexed(ARGV[2], ARGV[3], KEYS[7], KEYS[8])
 for _, history in ipairs({KEYS[7], KEYS[8]}) do
-  local length = redis.call('RPUSH', history, message)
-  if length > historyCap then
-    redis.call('LTRIM', history, length - historyCap, -1)
-    trimmed = trimmed + length - historyCap
-  end
+  trimmed = trimmed + history_append(history, message, ARGV[1], historyCap, history == indexed)
 end
 message_event(KEYS[9], streamCap, 'message', ARGV[1], 'single', ARGV[4], ARGV[2], ARGV[3], fromName, me[5] or '',
   toName, to[4] or '', ARGV[5], ARGV[6], now, 0)

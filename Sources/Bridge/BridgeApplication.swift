@@ -53,7 +53,7 @@ enum BridgeApplication {
                 scripts: scripts, connections: ConnectionTable(), node: node, policy: settings.delivery,
                 logger: Logger(label: "bridge.delivery"), background: background
             )
-            let questions = AutoReplyQueue()
+            let questions = AutoReplyQueue(capacity: settings.messages.autoReplyQueueCap, logger: Logger(label: "bridge.askanswer"))
             let sender = MessageSender(
                 scripts: scripts, delivery: delivery, policy: settings.messages, logger: Logger(label: "bridge.messages"), autoReplies: questions
             )
@@ -67,7 +67,10 @@ enum BridgeApplication {
                 redis: redis, metrics: metrics, accounts: accounts, visitors: visitors, scripts: scripts,
                 delivery: delivery, sender: sender, revoker: revoker, gateway: gateway,
                 complaints: ComplaintStore(scripts: scripts, streamCap: settings.messages.streamCap), askAnswers: askAnswers,
-                autoReplies: AutoReplyService(queue: questions, replier: AutoReplier(store: askAnswers, sender: sender, delivery: delivery)),
+                autoReplies: AutoReplyService(
+                    queue: questions, replier: AutoReplier(store: askAnswers, sender: sender, delivery: delivery),
+                    workers: settings.messages.autoReplyWorkers
+                ),
                 noticeIconBase: settings.noticeIconBase, files: settings.files, groupMaxMembers: settings.groupMaxMembers
             )
         }

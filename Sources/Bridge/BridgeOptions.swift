@@ -48,6 +48,12 @@ struct BridgeOptions: ParsableArguments {
     @Option(name: .customLong("send-dedup-seconds"), help: "How long the client id of a WebSocket send is remembered: a retry within it is acknowledged with the first acceptance and not sent again (env SEND_DEDUP_SECONDS, default 300).")
     var sendDedupSeconds: String?
 
+    @Option(name: .customLong("auto-reply-queue"), help: "Questions waiting for their automatic Q&A answer per bridge process; beyond it a question is still accepted but gets no automatic answer (counted, logged) (env AUTO_REPLY_QUEUE, default 10000).")
+    var autoReplyQueue: String?
+
+    @Option(name: .customLong("auto-reply-workers"), help: "Automatic Q&A answers worked on at once per bridge process (env AUTO_REPLY_WORKERS, default 8).")
+    var autoReplyWorkers: String?
+
     @Option(name: .customLong("upload-dir"), help: "Folder of uploaded files and video screenshots, served at /public/uploads/ (env UPLOAD_DIR, default ./uploads).")
     var uploadDirectory: String?
 
@@ -99,6 +105,8 @@ struct BridgeOptions: ParsableArguments {
     static let historyCapSetting = Setting("history-cap", env: "HISTORY_CAP")
     static let streamMaxLengthSetting = Setting("stream-max-len", env: "STREAM_MAX_LEN")
     static let sendDedupSetting = Setting("send-dedup-seconds", env: "SEND_DEDUP_SECONDS")
+    static let autoReplyQueueSetting = Setting("auto-reply-queue", env: "AUTO_REPLY_QUEUE")
+    static let autoReplyWorkersSetting = Setting("auto-reply-workers", env: "AUTO_REPLY_WORKERS")
     static let uploadDirectorySetting = Setting("upload-dir", env: "UPLOAD_DIR")
     static let uploadMaxBytesSetting = Setting("upload-max-bytes", env: "UPLOAD_MAX_BYTES")
     static let uploadExtensionsSetting = Setting("upload-extensions", env: "UPLOAD_EXTENSIONS")
@@ -167,6 +175,12 @@ struct BridgeOptions: ParsableArguments {
         settings.groupMaxMembers = try Self.groupMaxMembersSetting.resolve(
             flag: groupMaxMembers, environment: environment, default: settings.groupMaxMembers
         ) { Int($0).flatMap { (2...100_000).contains($0) ? $0 : nil } }
+        settings.messages.autoReplyQueueCap = try Self.autoReplyQueueSetting.resolve(
+            flag: autoReplyQueue, environment: environment, default: settings.messages.autoReplyQueueCap
+        ) { Int($0).flatMap { (1...10_000_000).contains($0) ? $0 : nil } }
+        settings.messages.autoReplyWorkers = try Self.autoReplyWorkersSetting.resolve(
+            flag: autoReplyWorkers, environment: environment, default: settings.messages.autoReplyWorkers
+        ) { Int($0).flatMap { (1...1024).contains($0) ? $0 : nil } }
         settings.files = try resolveFiles(environment: environment)
         settings.eventLoops = try Self.eventLoopsSetting.resolve(flag: eventLoops, environment: environment, default: nil) {
             Int($0).flatMap { (1...256).contains($0) ? .some($0) : nil }

@@ -28,7 +28,7 @@ struct RunCommand: AsyncParsableCommand {
             Self.exit(configurationError: error)
         }
         Bootstrap.logging(level: settings.logLevel)
-        let registry = PersisterMetrics.bootstrap(maximumBatchSize: drainSettings.batchSize * 2)
+        let registry = PersisterMetrics.bootstrap(maximumBatchSize: drainSettings.batchSize * 2, batchBytes: drainSettings.batchBytes)
         var logger = Logger(label: "persister")
         logger[metadataKey: "node"] = "\(settings.common.nodeID)"
 
