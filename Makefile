@@ -3,7 +3,7 @@
 
 ARGS ?=
 
-.PHONY: run test build bench-redis bench-gateway bench-chat bench-group bench-persister bench-wakeup clean-data
+.PHONY: run test build bench-redis bench-gateway bench-chat bench-group bench-persister bench-wakeup bench-hostile clean-data
 
 run:
 	bash scripts/run.sh
@@ -31,6 +31,9 @@ bench-persister:
 
 bench-wakeup:
 	bash scripts/bench-wakeup.sh
+
+bench-hostile:
+	bash scripts/bench-hostile.sh
 
 clean-data:
 	bash scripts/clean-data.sh

@@ -23,7 +23,8 @@
 -- @end
 --
 -- Errors: 'missing' (no such row of mine), 'full' (create: the user has the cap of rows
--- already), 'bad_arguments'. Returns the row's JSON (delete: as it was).
+-- already), 'id_taken' (create: a row with the new id exists; never overwritten),
+-- 'bad_arguments'. Returns the row's JSON (delete: as it was).
 --@include rows
 local op, cap, now, me, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
@@ -48,8 +49,8 @@ if op == 'create' then
   if (ask or '') == '' or (answer or '') == '' or kind == nil or not limit then
     return redis.error_reply('bad_arguments')
   end
-  if redis.call('HEXISTS', KEYS[1], id) == 1 then
-    return redis.error_reply('bad_arguments')
+  if redis.call('HEXISTS', KEYS[1], id) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then
+    return redis.error_reply('id_taken')
   end
   if redis.call('HLEN', KEYS[1]) >= limit then
     return redis.error_reply('full')

@@ -33,7 +33,8 @@
 --
 -- Errors: 'missing' (no such row of mine, or deleted), 'processing' (update: status is
 -- not 0 any more), 'target' (create: no such user or group), 'full' (create: the user
--- has the cap of complaints already), 'bad_arguments'. Returns the row's new version.
+-- has the cap of complaints already), 'id_taken' (create: a row with the new id exists;
+-- never overwritten), 'bad_arguments'. Returns the row's new version.
 --@include rows
 local op, cap, now, me, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
@@ -94,7 +95,7 @@ if op == 'create' then
     return redis.error_reply('bad_arguments')
   end
   if redis.call('EXISTS', KEYS[1]) == 1 then
-    return redis.error_reply('bad_arguments')
+    return redis.error_reply('id_taken')
   end
   if redis.call('EXISTS', KEYS[4]) == 0 then
     return redis.error_reply('target')

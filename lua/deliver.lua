@@ -5,6 +5,8 @@
 -- KEYS[2] queue: chat_getmessage_{uid}
 -- KEYS[3] nodes: chat:nodes
 -- KEYS[4] deliveries: chat:nodes:deliveries
+-- KEYS[5] offline_bodies: chat:offline:bodies
+-- KEYS[6] offline_bytes: chat:offline:bytes
 -- ARGV[1] user: the user id
 -- ARGV[2] message: the message object (JSON text)
 -- ARGV[3] node: the caller's node id
@@ -12,17 +14,18 @@
 -- ARGV[5] queue_cap: the offline queue's cap
 -- ARGV[6] excluded: a target to treat as gone, or ''
 -- ARGV[7] channel_prefix: 'chat:node:'
+-- ARGV[8] queue_bytes: the offline queue's cap in bytes
 -- Returns {'local', conn, last sequence published here} | {'routed', node} |
 -- {'queued', entries dropped by the cap}.
 --@include routing
 local deadAfter = tonumber(ARGV[4])
-local cap = tonumber(ARGV[5])
-if ARGV[1] == '' or ARGV[2] == '' or ARGV[7] == '' or not deadAfter or not cap or cap <= 0 then
+local queue = offline_settings(ARGV[5], ARGV[8], KEYS[5], KEYS[6])
+if ARGV[1] == '' or ARGV[2] == '' or ARGV[7] == '' or not deadAfter or not queue then
   return redis.error_reply('ERR bad_arguments')
 end
 
 local route, argument, after = route_one(ARGV[1], ARGV[2], KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[3], deadAfter,
-  cap, ARGV[7], ARGV[6], nil)
+  queue, ARGV[7], ARGV[6], nil)
 if route == 'local' then
   return {route, argument, after}
 end

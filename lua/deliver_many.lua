@@ -1,26 +1,31 @@
 -- Routes one message object to many users at once (group notices, group revoke notices),
 -- as deliver.lua does for one (lib/routing.lua): targets on the caller's process are
 -- returned to the caller; targets on another live process get ONE publish per process,
--- carrying that process's recipients; the others get it in their offline queue.
+-- carrying that process's recipients; the others get it in their offline queue (its
+-- body stored once for all of them: lib/offline_queue.lua).
 -- KEYS[1] nodes: chat:nodes
 -- KEYS[2] deliveries: chat:nodes:deliveries
--- KEYS[3...] online, queue: for each user, online_{uid} and chat_getmessage_{uid}
+-- KEYS[3] offline_bodies: chat:offline:bodies
+-- KEYS[4] offline_bytes: chat:offline:bytes
+-- KEYS[5...] online, queue: for each user, online_{uid} and chat_getmessage_{uid}
 -- ARGV[1] message: the message object (JSON text)
 -- ARGV[2] node: the caller's node id
 -- ARGV[3] dead_after: a process without a heartbeat for this long (ms) is dead
 -- ARGV[4] queue_cap: the offline queue's cap
 -- ARGV[5] channel_prefix: 'chat:node:'
--- ARGV[6...] user: the user ids
+-- ARGV[6] queue_bytes: the offline queue's cap in bytes
+-- ARGV[7...] user: the user ids
 -- Returns {local addresses '{uid}:{conn},…' or '', users routed to other processes (one
 -- publish per process), users queued, entries dropped by the queue cap, last sequence
 -- published to the caller's process}.
 --@include routing
-local deadAfter, cap = tonumber(ARGV[3]), tonumber(ARGV[4])
-local users = #ARGV - 5
-if ARGV[1] == '' or ARGV[5] == '' or not deadAfter or not cap or cap <= 0 or #KEYS ~= 2 + 2 * users then
+local deadAfter = tonumber(ARGV[3])
+local queue = offline_settings(ARGV[4], ARGV[6], KEYS[3], KEYS[4])
+local users = #ARGV - 6
+if ARGV[1] == '' or ARGV[5] == '' or not deadAfter or not queue or #KEYS ~= 4 + 2 * users then
   return redis.error_reply('ERR bad_arguments')
 end
 
-local here, published, queued, dropped, after = route_many(ARGV[1], users, 5, 2, KEYS[1], KEYS[2], ARGV[2],
-  deadAfter, cap, ARGV[5], nil, now_ms())
+local here, published, queued, dropped, after = route_many(ARGV[1], users, 6, 4, KEYS[1], KEYS[2], ARGV[2],
+  deadAfter, queue, ARGV[5], nil, now_ms())
 return {here, published, queued, dropped, after}

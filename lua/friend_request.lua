@@ -55,7 +55,8 @@
 -- Errors: 'missing' (apply/auto: the target is gone or disabled; handle: no pending
 -- request with that id to me), 'duplicate' (a pending or agreed request from me to them),
 -- 'needs_confirm' (auto: the target's invite_confirm is not 0), 'stale' (the pair key
--- changed since the caller read it: read again and retry), 'bad_arguments'.
+-- changed since the caller read it: read again and retry), 'id_taken' (apply/auto: a
+-- request row exists at the new id; never overwritten), 'bad_arguments'.
 -- Returns: apply: the new request id. auto and agree: {rows created (0-2), my row JSON,
 -- their row JSON}. Other statuses: {0}.
 --@include friends
@@ -131,6 +132,9 @@ if op == 'apply' or op == 'auto' then
   end
   if (redis.call('GET', KEYS[2]) or '') ~= old_id then
     return redis.error_reply('stale')
+  end
+  if redis.call('EXISTS', KEYS[3]) == 1 then
+    return redis.error_reply('id_taken')
   end
   local old_key = KEYS[#KEYS]
   local old = old_id ~= '' and read_request(old_key) or nil

@@ -22,7 +22,8 @@
 -- {'stale', uid…} (before any write) names the users whose keys are needed, and the
 -- caller sends again with them.
 --
--- @op create: 'stale' when one of the members is no longer active. Returns {'created'}.
+-- @op create: 'stale' when one of the members is no longer active, 'id_taken' when the
+-- new gid has a row or members already (never overwritten). Returns {'created'}.
 -- KEYS[5...] member_user, member_groups: for each member (me first), chat:user:{uid}
 -- and chat:user:{uid}:groups
 -- ARGV[5] group_id: the new gid
@@ -40,7 +41,8 @@
 -- KEYS[6...] avatar_user: the avatar keys
 -- ARGV[5] user: the uid removed
 -- @op join: 'group_missing' (not active), 'illegal' (I am neither the joiner nor an
--- active member), 'pending' / 'already' (the joiner has a row), 'joiner_missing',
+-- active member), 'pending' / 'already' (the joiner has a row), 'full' (the group has
+-- max_members rows, applicants included, so that an approval never goes beyond), 'joiner_missing',
 -- 'login_first' (policy 2, a visitor not invited by the owner). The owner's invitation
 -- counts only when the owner calls (nobody else can claim it).
 -- KEYS[5] joiner_user: chat:user:{joiner}
@@ -49,6 +51,7 @@
 -- ARGV[5] joiner: the joiner's uid
 -- ARGV[6] inviter: inviteuser_id
 -- ARGV[7] row_id: the new row's id
+-- ARGV[8] max_members: the members per group (--group-max-members)
 -- @op decide: 'not_owner'; 'illegal' when uid is not waiting.
 -- KEYS[5] user_groups: chat:user:{uid}:groups
 -- KEYS[6...] avatar_user: the avatar keys
@@ -219,8 +222,8 @@ if op == 'create' then
   if not gid or not first_row or count < 1 or #KEYS ~= 4 + 2 * count or ARGV[10] ~= me then
     return redis.error_reply('bad_arguments')
   end
-  if redis.call('EXISTS', KEYS[1]) == 1 then
-    return redis.error_reply('bad_arguments')
+  if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then
+    return redis.error_reply('id_taken')
   end
   for i = 1, count do
     if redis.call('HGET', KEYS[3 + 2 * i], 'status') ~= '1' then
@@ -301,8 +304,8 @@ if op == 'remove' then
 end
 
 if op == 'join' then
-  local joiner, inviter, row_id = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
-  if not tonumber(joiner) or not inviter or not row_id or #KEYS < 6 then
+  local joiner, inviter, row_id, max_members = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+  if not tonumber(joiner) or not inviter or not row_id or not max_members or #KEYS < 6 then
     return redis.error_reply('bad_arguments')
   end
   if not group or group.status ~= 1 then
@@ -317,6 +320,9 @@ if op == 'join' then
   local existing = read_member(joiner)
   if existing then
     return redis.error_reply(existing.status == 2 and 'pending' or 'already')
+  end
+  if redis.call('HLEN', KEYS[2]) >= max_members then
+    return redis.error_reply('full')
   end
   local user = redis.call('HMGET', KEYS[5], 'status', 'role')
   if user[1] ~= '1' then
@@ -407,6 +413,7 @@ if op == 'leave' then
     redis.call('ZREM', 'chat:user:' .. string.format('%d', row.user_id) .. ':groups', group.id)
   end
   redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5])
+  redis.call('DEL', KEYS[5] .. ':ids') -- the history's index (lib/messages.lua)
   entity_event(KEYS[4], cap, 'group', 'delete', group.id, (group._v or 0) + 1, encode_row(group, GROUP))
   return reply('dissolved', group, mine, uids(rows, function() return true end))
 end

@@ -1,6 +1,7 @@
 -- Revokes a group message (docs/api.md, revokeMessage): the group must be active
 -- (status 1) and I must have a row in it; only the sender, within the window of the
--- STORED time. The group's stored copy (one per group) is marked isremove 1 and a
+-- STORED time. The group's stored copy (one per group), found through the history's id
+-- index (lib/messages.lua), is marked isremove 1 and a
 -- 'revoke' entry goes to chat:stream:messages, in one atomic step. The notice is named
 -- here, from my group nickname / avatar, else the ones the caller passes.
 -- KEYS[1] group: chat:group:{gid}
@@ -12,7 +13,7 @@
 -- ARGV[3] group: the group id
 -- ARGV[4] window: how long a message may be revoked (ms)
 -- ARGV[5] stream_cap: the stream's cap (MAXLEN ~)
--- ARGV[6] search_limit: the most history entries searched
+-- ARGV[6] search_limit: only a message among the newest this many entries is found
 -- ARGV[7] my_name: my name (nickname or username)
 -- ARGV[8] my_avatar: my avatar
 -- ARGV[9] to_name: the notice's to_name (as the client sent it)
@@ -37,7 +38,7 @@ if not ok or type(myRow) ~= 'table' then
   return redis.error_reply('not_member')
 end
 
-local index, entry = find_message(KEYS[3], ARGV[1], limit, true)
+local index, entry = find_message(KEYS[3], ARGV[1], limit)
 if not entry then
   return redis.error_reply('missing')
 end

@@ -1,7 +1,7 @@
 -- Revokes a single-chat message (docs/api.md, revokeMessage): only the sender, within
 -- the window of the STORED time. Both owners' stored copies are marked isremove 1, and a
--- 'revoke' entry goes to chat:stream:messages, in one atomic step. The sender's history
--- is searched from its newest end (a revocable message is recent).
+-- 'revoke' entry goes to chat:stream:messages, in one atomic step. Both copies are found
+-- through the pair's id index (lib/messages.lua), never by scanning a list.
 -- KEYS[1] sender_history: chatlog:chatlog_{me}_single_{to}
 -- KEYS[2] recipient_history: chatlog:chatlog_{to}_single_{me}
 -- KEYS[3] stream: chat:stream:messages
@@ -10,7 +10,7 @@
 -- ARGV[3] to: the recipient's id
 -- ARGV[4] window: how long a message may be revoked (ms)
 -- ARGV[5] stream_cap: the stream's cap (MAXLEN ~)
--- ARGV[6] search_limit: the most history entries searched
+-- ARGV[6] search_limit: only a message among the newest this many entries is found
 -- ARGV[7] from_name: the notice's from_name
 -- ARGV[8] from_avatar: the notice's from_avatar
 -- ARGV[9] to_name: the notice's to_name
@@ -25,7 +25,8 @@ if ARGV[1] == '' or not window or not cap or not limit then
   return redis.error_reply('ERR bad_arguments')
 end
 
-local index, entry = find_message(KEYS[1], ARGV[1], limit, true)
+local indexed = pair_indexed(ARGV[2], ARGV[3], KEYS[1], KEYS[2])
+local index, entry = find_message(KEYS[1], ARGV[1], limit, indexed)
 if not entry then
   return redis.error_reply('missing')
 end
@@ -49,8 +50,8 @@ if count ~= 1 then
   return redis.error_reply('ERR malformed_message')
 end
 redis.call('LSET', KEYS[1], index, marked)
-local peerIndex = redis.call('LPOS', KEYS[2], entry, 'RANK', -1)
-if peerIndex then
+local peerIndex, peerEntry = find_message(KEYS[2], ARGV[1], limit, indexed)
+if peerEntry == entry then
   redis.call('LSET', KEYS[2], peerIndex, marked)
 end
 message_event(KEYS[3], cap, 'revoke', ARGV[1], 'single', 'systemNotice', ARGV[2], ARGV[3], ARGV[7], ARGV[8],

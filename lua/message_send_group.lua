@@ -2,10 +2,12 @@
 -- the sender's token and account, the group (status 1) and my membership (status 1);
 -- builds the message object (from_* = my group nickname / avatar, else my nickname /
 -- username / avatar; to_* = the group; the compact group object, without members);
--- appends it ONCE to the group's history (capped) and once to chat:stream:messages; then
+-- appends it ONCE to the group's history (capped, with its id index: lib/messages.lua)
+-- and once to chat:stream:messages; then
 -- fans it out to every active member but me (lib/routing.lua): connections on the
 -- caller's process are returned to it, one publish per other live process carries that
--- process's recipients, everyone else gets it in their offline queue.
+-- process's recipients, everyone else gets it in their offline queue (the message
+-- stored once for all of them, each queue holding a reference: lib/offline_queue.lua).
 --
 -- The recipients come from the caller, who caches each group's active members with the
 -- members version they were read at: every membership change increments that version,
@@ -28,7 +30,10 @@
 -- KEYS[8] nodes: chat:nodes
 -- KEYS[9] sent: chat:sent:{me}:{client id} (any key when there is none)
 -- KEYS[10] deliveries: chat:nodes:deliveries
--- KEYS[11...] online, queue: for each recipient, online_{uid} and chat_getmessage_{uid}
+-- KEYS[11] rate: chat:rate:{me}
+-- KEYS[12] offline_bodies: chat:offline:bodies
+-- KEYS[13] offline_bytes: chat:offline:bytes
+-- KEYS[14...] online, queue: for each recipient, online_{uid} and chat_getmessage_{uid}
 -- ARGV[1] id: the new message id
 -- ARGV[2] me: my id
 -- ARGV[3] group: the group id
@@ -44,22 +49,29 @@
 -- ARGV[13] dead_after: a process without a heartbeat for this long (ms) is dead
 -- ARGV[14] queue_cap: the offline queue's cap
 -- ARGV[15] channel_prefix: 'chat:node:'
--- ARGV[16] members_version: the members version the recipients were read at
--- ARGV[17...] recipient: the active members' ids (mine is skipped)
+-- ARGV[16] send_rate: sends per second per sender (0: no limit)
+-- ARGV[17] send_burst: sends at once beyond the rate
+-- ARGV[18] queue_bytes: the offline queue's cap in bytes
+-- ARGV[19] members_version: the members version the recipients were read at
+-- ARGV[20...] recipient: the active members' ids (mine is skipped)
 -- Returns {'sent', message JSON, local addresses '{uid}:{conn},…' or '',
 -- members routed to other processes (one publish per process), members queued, queue
 -- entries dropped, history entries trimmed, last sequence published to the caller's process},
 -- {'duplicate', message JSON} or {'stale', members version, active member ids…}.
--- Errors: 'token', 'sender', 'group', 'not_member'.
+-- Errors: 'token', 'sender', 'group', 'not_member', 'rate' (over the send rate, checked
+-- after 'stale' so that the caller's resend is not counted twice: nothing written).
 --@include routing
 --@include json
 --@include messages
+--@include rate
 local historyCap, streamCap = tonumber(ARGV[10]), tonumber(ARGV[11])
-local deadAfter, queueCap = tonumber(ARGV[13]), tonumber(ARGV[14])
-local recipients = #ARGV - 16
+local deadAfter = tonumber(ARGV[13])
+local sendRate, sendBurst = tonumber(ARGV[16]), tonumber(ARGV[17])
+local queue = offline_settings(ARGV[14], ARGV[18], KEYS[12], KEYS[13])
+local recipients = #ARGV - 19
 if ARGV[1] == '' or ARGV[5] == '' or ARGV[6] == '' or not historyCap or historyCap <= 0 or not streamCap
-  or not deadAfter or not queueCap or queueCap <= 0 or ARGV[15] == '' or recipients < 0
-  or #KEYS ~= 10 + 2 * recipients then
+  or not deadAfter or not queue or ARGV[15] == '' or recipients < 0
+  or not sendRate or not sendBurst or sendBurst < 1 or #KEYS ~= 13 + 2 * recipients then
   return redis.error_reply('ERR bad_arguments')
 end
 
@@ -68,7 +80,7 @@ if ARGV[8] ~= '' then
   -- history (gone from there: the id alone answers), as in message_send_single.lua.
   local earlier = redis.call('GET', KEYS[9])
   if earlier then
-    local _, entry = find_message(KEYS[6], earlier, historyCap, false)
+    local _, entry = find_message(KEYS[6], earlier, historyCap)
     return {'duplicate', entry or ('{"id":"' .. earlier .. '"}')}
   end
 end
@@ -95,7 +107,7 @@ if not version then
   version = time[1] .. string.format('%06d', tonumber(time[2]))
   redis.call('SET', KEYS[5], version)
 end
-if version ~= ARGV[16] then
+if version ~= ARGV[19] then
   local reply = {'stale', version}
   local flat = redis.call('HGETALL', KEYS[4])
   for i = 1, #flat, 2 do
@@ -104,6 +116,9 @@ if version ~= ARGV[16] then
     end
   end
   return reply
+end
+if not take_send_token(KEYS[11], sendRate, sendBurst) then
+  return redis.error_reply('rate')
 end
 
 local function integer(text)
@@ -122,18 +137,13 @@ local message = '{"id":' .. quote(ARGV[1]) .. ',"from_id":' .. ARGV[2] .. ',"fro
   .. ',"name":' .. quote(groupName) .. ',"avatar":' .. quote(groupAvatar) .. ',"user_id":' .. integer(group[4])
   .. ',"remark":' .. (group[5] and quote(group[5]) or 'null') .. ',"invite_confirm":' .. integer(group[6]) .. '}}'
 
-local trimmed = 0
-local length = redis.call('RPUSH', KEYS[6], message)
-if length > historyCap then
-  trimmed = length - historyCap
-  redis.call('LTRIM', KEYS[6], trimmed, -1)
-end
+local trimmed = history_append(KEYS[6], message, ARGV[1], historyCap, true)
 message_event(KEYS[7], streamCap, 'message', ARGV[1], 'group', ARGV[4], ARGV[2], ARGV[3], fromName, fromAvatar,
   groupName, groupAvatar, ARGV[5], ARGV[6], now, 0)
 if ARGV[8] ~= '' then
   redis.call('SET', KEYS[9], ARGV[1], 'EX', ARGV[9])
 end
 
-local here, published, queued, dropped, after = route_many(message, recipients, 16, 10, KEYS[8], KEYS[10],
-  ARGV[12], deadAfter, queueCap, ARGV[15], ARGV[2], now)
+local here, published, queued, dropped, after = route_many(message, recipients, 19, 13, KEYS[8], KEYS[10],
+  ARGV[12], deadAfter, queue, ARGV[15], ARGV[2], now)
 return {'sent', message, here, published, queued, dropped, trimmed, after}

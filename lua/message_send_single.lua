@@ -1,11 +1,12 @@
 -- Sends one single-chat message (docs/api.md, *Single-chat rules*), all in one atomic
 -- step: checks the sender's token and account, the recipient, their blacklist and the
 -- recipient's chatset with the per-pair quota; builds the message object with the
--- names from remarks; appends it to both owners' history lists (capped) and to
--- chat:stream:messages; then routes it (lib/routing.lua) or queues it offline.
+-- names from remarks; appends it to both owners' history lists (capped; the lower uid's
+-- with the pair's id index: lib/messages.lua) and to chat:stream:messages; then routes
+-- it (lib/routing.lua) or queues it offline.
 -- A client id makes the send idempotent: a retried send within the window answers the
--- message the first one was accepted as (found by the id `sent` keeps), and nothing is
--- written or delivered again.
+-- message the first one was accepted as (found by the id `sent` keeps, through my
+-- history's index), and nothing is written or delivered again.
 -- KEYS[1] token: chat_user_{me}
 -- KEYS[2] sender: chat:user:{me}
 -- KEYS[3] recipient: chat:user:{to}
@@ -20,6 +21,9 @@
 -- KEYS[12] nodes: chat:nodes
 -- KEYS[13] sent: chat:sent:{me}:{client id} (any key when there is none)
 -- KEYS[14] deliveries: chat:nodes:deliveries
+-- KEYS[15] rate: chat:rate:{me}
+-- KEYS[16] offline_bodies: chat:offline:bodies
+-- KEYS[17] offline_bytes: chat:offline:bytes
 -- ARGV[1] id: the new message id
 -- ARGV[2] me: my id
 -- ARGV[3] to: the recipient's id
@@ -35,22 +39,28 @@
 -- ARGV[13] dead_after: a process without a heartbeat for this long (ms) is dead
 -- ARGV[14] queue_cap: the offline queue's cap
 -- ARGV[15] channel_prefix: 'chat:node:'
--- ARGV[16] auto_reply: 'autoreply' for the recipient's automatic Q&A answer (the asker
--- asked for it: their chatset and the pre-friendship quota are not checked nor counted),
--- else ''
+-- ARGV[16] send_rate: sends per second per sender (0: no limit)
+-- ARGV[17] send_burst: sends at once beyond the rate
+-- ARGV[18] queue_bytes: the offline queue's cap in bytes
+-- ARGV[19] auto_reply: 'autoreply' for the recipient's automatic Q&A answer (the asker
+-- asked for it: their chatset, the pre-friendship quota and the owner's send rate are not
+-- checked nor counted), else ''
 -- Returns {route, argument, message JSON, history entries trimmed}: route 'local' (the
 -- caller pushes to connection `argument`), 'routed' (published to node `argument`),
 -- 'queued' (`argument` = entries the queue cap dropped) or 'duplicate'; 'local' adds the
 -- last sequence published to the caller's process. Errors: 'token', 'sender',
--- 'recipient', 'blacklisted', 'blocked', 'friends_only', 'quota'; the last four
+-- 'rate' (over the send rate: nothing written), 'recipient', 'blacklisted', 'blocked', 'friends_only', 'quota'; the last four
 -- followed by ' user' or ' visitor' (the sender's stored role picks the text).
 --@include routing
 --@include json
 --@include messages
+--@include rate
 local historyCap, streamCap = tonumber(ARGV[10]), tonumber(ARGV[11])
-local deadAfter, queueCap = tonumber(ARGV[13]), tonumber(ARGV[14])
+local deadAfter = tonumber(ARGV[13])
+local sendRate, sendBurst = tonumber(ARGV[16]), tonumber(ARGV[17])
+local queue = offline_settings(ARGV[14], ARGV[18], KEYS[16], KEYS[17])
 if ARGV[1] == '' or ARGV[5] == '' or ARGV[6] == '' or not historyCap or historyCap <= 0 or not streamCap
-  or not deadAfter or not queueCap or queueCap <= 0 or ARGV[15] == '' then
+  or not deadAfter or not queue or ARGV[15] == '' or not sendRate or not sendBurst or sendBurst < 1 then
   return redis.error_reply('ERR bad_arguments')
 end
 
@@ -61,7 +71,7 @@ if ARGV[8] ~= '' then
   -- the retry names another recipient): the id alone answers.
   local earlier = redis.call('GET', KEYS[13])
   if earlier then
-    local _, entry = find_message(KEYS[7], earlier, historyCap, false)
+    local _, entry = find_message(KEYS[7], earlier, historyCap, pair_indexed(ARGV[2], ARGV[3], KEYS[7], KEYS[8]))
     return {'duplicate', '', entry or ('{"id":"' .. earlier .. '"}'), 0}
   end
 end
@@ -71,6 +81,9 @@ end
 local me = redis.call('HMGET', KEYS[2], 'status', 'role', 'nickname', 'username', 'avatar', 'uuid')
 if me[1] ~= '1' then
   return redis.error_reply('sender')
+end
+if ARGV[19] ~= 'autoreply' and not take_send_token(KEYS[15], sendRate, sendBurst) then
+  return redis.error_reply('rate')
 end
 local role = me[2] == 'visitor' and 'visitor' or 'user'
 local to = redis.call('HMGET', KEYS[3], 'status', 'nickname', 'username', 'avatar', 'userset')
@@ -96,7 +109,7 @@ if theirRowOfMe then
   if (number(theirRowOfMe.status) or 1) ~= 1 then
     return redis.error_reply('blocked ' .. role)
   end
-elseif ARGV[16] ~= 'autoreply' then
+elseif ARGV[19] ~= 'autoreply' then
   -- Not their friend: their chatset for my role (absent or unreadable: one message).
   local sendCount = 1
   local settings = row(to[5])
@@ -127,12 +140,9 @@ local message = '{"id":' .. quote(ARGV[1]) .. ',"from_id":' .. ARGV[2] .. ',"fro
   .. ',"isremove":0,"sendUUid":' .. quote(me[6] or '') .. '}'
 
 local trimmed = 0
+local indexed = pair_indexed(ARGV[2], ARGV[3], KEYS[7], KEYS[8])
 for _, history in ipairs({KEYS[7], KEYS[8]}) do
-  local length = redis.call('RPUSH', history, message)
-  if length > historyCap then
-    redis.call('LTRIM', history, length - historyCap, -1)
-    trimmed = trimmed + length - historyCap
-  end
+  trimmed = trimmed + history_append(history, message, ARGV[1], historyCap, history == indexed)
 end
 message_event(KEYS[9], streamCap, 'message', ARGV[1], 'single', ARGV[4], ARGV[2], ARGV[3], fromName, me[5] or '',
   toName, to[4] or '', ARGV[5], ARGV[6], now, 0)
@@ -141,7 +151,7 @@ if ARGV[8] ~= '' then
 end
 
 local route, argument, after = route_one(ARGV[3], message, KEYS[10], KEYS[11], KEYS[12], KEYS[14], ARGV[12],
-  deadAfter, queueCap, ARGV[15], nil, now)
+  deadAfter, queue, ARGV[15], nil, now)
 if route == 'local' then
   return {route, argument, message, trimmed, after}
 end

@@ -8,24 +8,24 @@
 --     that deliveries would take for dead, even before its first heartbeat)
 --  4. the previous target is returned for a kick when it connected with another token
 --     (a new login); with the same token (a reconnect race) it is left alone
---  4a. the user's live sockets (chat:sockets:{id}, scored by expiry) stay within
+--  5. the user's live sockets (chat:sockets:{id}, scored by expiry) stay within
 --     socket_limit, the one about to be kicked not counted -> error 'sockets'
---  5. the offline queue is taken whole: the caller pushes it before anything live
+--  The offline queue is not touched: the caller flushes it (offline_read.lua, then
+--  offline_ack.lua once written) before anything routed to it live.
 -- KEYS[1] token: chat_user_{id}
 -- KEYS[2] user: chat:user:{id}
 -- KEYS[3] online: online_{id}
 -- KEYS[4] online_token: chat:online:token:{id}
--- KEYS[5] queue: chat_getmessage_{id}
--- KEYS[6] nodes: chat:nodes
--- KEYS[7] sockets: chat:sockets:{id}
+-- KEYS[5] nodes: chat:nodes
+-- KEYS[6] sockets: chat:sockets:{id}
 -- ARGV[1] token: the token the connection presented
 -- ARGV[2] target: '{node}:{conn}'
 -- ARGV[3] token_id: the id of that token
 -- ARGV[4] ttl: how long the registration lives without a refresh (ms)
 -- ARGV[5] node: the target's node id
 -- ARGV[6] socket_limit: live sockets allowed per user
--- Returns {previous target to kick or '', queued message 1, 2, ...}. Errors: 'token',
--- 'missing', 'disabled', 'sockets'.
+-- Returns {previous target to kick or ''}. Errors: 'token', 'missing', 'disabled',
+-- 'sockets'.
 --@include clock
 local ttl = tonumber(ARGV[4])
 local socketLimit = tonumber(ARGV[6])
@@ -52,25 +52,20 @@ if previous and previous ~= ARGV[2] and previousToken ~= ARGV[3] then
 end
 
 local now = now_ms()
-redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now)
-if not redis.call('ZSCORE', KEYS[7], ARGV[2]) then
-  local live = redis.call('ZCARD', KEYS[7])
-  if kick ~= '' and redis.call('ZSCORE', KEYS[7], kick) then
+redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now)
+if not redis.call('ZSCORE', KEYS[6], ARGV[2]) then
+  local live = redis.call('ZCARD', KEYS[6])
+  if kick ~= '' and redis.call('ZSCORE', KEYS[6], kick) then
     live = live - 1
   end
   if live >= socketLimit then
     return redis.error_reply('ERR sockets')
   end
 end
-redis.call('ZADD', KEYS[7], now + ttl, ARGV[2])
-redis.call('PEXPIRE', KEYS[7], ttl)
+redis.call('ZADD', KEYS[6], now + ttl, ARGV[2])
+redis.call('PEXPIRE', KEYS[6], ttl)
 
 redis.call('SET', KEYS[3], ARGV[2], 'PX', ttl)
 redis.call('SET', KEYS[4], ARGV[3], 'PX', ttl)
-redis.call('ZADD', KEYS[6], now, ARGV[5])
-local result = redis.call('LRANGE', KEYS[5], 0, -1)
-if #result > 0 then
-  redis.call('DEL', KEYS[5])
-end
-table.insert(result, 1, kick)
-return result
+redis.call('ZADD', KEYS[5], now, ARGV[5])
+return {kick}

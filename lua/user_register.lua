@@ -1,6 +1,9 @@
 -- Registers an account atomically: claims the username and uuid indexes (SET NX, so
 -- of two concurrent registrations of one username exactly one succeeds), writes the
 -- user and user_info rows, and appends both entity events to the entities stream.
+-- It never overwrites an account: a user or user_info row already at the new ids (an id
+-- counter reset or evicted while the rows survived) refuses the registration before
+-- anything is written.
 -- KEYS[1] username: chat:user:name:{username}
 -- KEYS[2] uuid: chat:user:uuid:{uuid}
 -- KEYS[3] user: chat:user:{id}
@@ -13,8 +16,11 @@
 -- ARGV[3] user_row: the user row (JSON)
 -- ARGV[4] info_row: the user_info row (JSON)
 -- ARGV[5] stream_cap: the entities stream's hard cap (MAXLEN ~)
--- Returns 'OK', or the error 'username_taken' / 'uuid_taken' / 'device_taken'.
+-- Returns 'OK', or the error 'id_taken' / 'username_taken' / 'uuid_taken' / 'device_taken'.
 --@include rows
+if redis.call('EXISTS', KEYS[3], KEYS[4]) > 0 then
+  return redis.error_reply('id_taken')
+end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX') == false then
   return redis.error_reply('username_taken')
 end

@@ -11,7 +11,8 @@ import RedisClient
 enum EncodeSend {
     static let sha = String(repeating: "a", count: 40)
     static let settings = SendSettings(
-        clientIDWindow: 300, historyCap: 1000, streamCap: 5_000_000, node: "n0123456789ab", deadAfter: 15000, queueCap: 5000
+        clientIDWindow: 300, historyCap: 1000, streamCap: 5_000_000, node: "n0123456789ab", deadAfter: 15000, queueCap: 5000,
+        queueByteCap: 16 << 20
     )
     static let data = Array("\"#0:12:345678:1000000345678\"".utf8)
     static let options = Array("null".utf8)

@@ -66,7 +66,7 @@ struct SendSingleWorkload: Sendable {
             settings: SendSettings(
                 clientIDWindow: Int64(policy.clientIDWindowSeconds), historyCap: policy.historyCap,
                 streamCap: policy.streamCap, node: node, deadAfter: Int64(policy.deadAfterMilliseconds),
-                queueCap: policy.offlineQueueCap
+                queueCap: policy.offlineQueueCap, queueByteCap: 16 << 20
             )
         )
     }

@@ -30,6 +30,8 @@ enum BridgeApplication {
         let noticeIconBase: String
         /// Uploads, serving and video screenshots (`--upload-*`, `--ffmpeg`).
         let files: FilePolicy
+        /// Rows a group may have (`--group-max-members`).
+        let groupMaxMembers: Int
 
         /// - Parameter background: the delivery's background work; the caller decides who
         ///   runs it (the bridge's service group, or nobody: `BackgroundWork(owned: false)`).
@@ -51,7 +53,7 @@ enum BridgeApplication {
                 scripts: scripts, connections: ConnectionTable(), node: node, policy: settings.delivery,
                 logger: Logger(label: "bridge.delivery"), background: background
             )
-            let questions = AutoReplyQueue()
+            let questions = AutoReplyQueue(capacity: settings.messages.autoReplyQueueCap, logger: Logger(label: "bridge.askanswer"))
             let sender = MessageSender(
                 scripts: scripts, delivery: delivery, policy: settings.messages, logger: Logger(label: "bridge.messages"), autoReplies: questions
             )
@@ -66,8 +68,11 @@ enum BridgeApplication {
                 redis: redis, metrics: metrics, accounts: accounts, visitors: visitors, scripts: scripts,
                 delivery: delivery, sender: sender, revoker: revoker, gateway: gateway,
                 complaints: ComplaintStore(scripts: scripts, streamCap: settings.messages.streamCap), askAnswers: askAnswers,
-                autoReplies: AutoReplyService(queue: questions, replier: AutoReplier(store: askAnswers, sender: sender, delivery: delivery)),
-                noticeIconBase: settings.noticeIconBase, files: settings.files
+                autoReplies: AutoReplyService(
+                    queue: questions, replier: AutoReplier(store: askAnswers, sender: sender, delivery: delivery),
+                    workers: settings.messages.autoReplyWorkers
+                ),
+                noticeIconBase: settings.noticeIconBase, files: settings.files, groupMaxMembers: settings.groupMaxMembers
             )
         }
     }
@@ -95,7 +100,8 @@ enum BridgeApplication {
             redis: dependencies.redis, metrics: dependencies.metrics, accounts: dependencies.accounts,
             visitors: dependencies.visitors, delivery: dependencies.delivery, sender: dependencies.sender,
             revoker: dependencies.revoker, complaints: dependencies.complaints, askAnswers: dependencies.askAnswers,
-            noticeIconBase: dependencies.noticeIconBase, files: dependencies.files
+            noticeIconBase: dependencies.noticeIconBase, files: dependencies.files,
+            groupMaxMembers: dependencies.groupMaxMembers
         ).register(on: router)
     }
 }

@@ -41,6 +41,9 @@ struct BridgeCommand: AsyncParsableCommand {
         }
 
         let redis = RedisClient(configuration: commonSettings.redis, logger: Logger(label: "bridge.redis"))
+        await RedisEvictionCheck.enforce(
+            redis: redis, allowEviction: commonSettings.redisAllowsEviction, executable: Self._commandName, logger: logger
+        )
         let node = commonSettings.nodeID
         // Run by the service group below, so that shutdown waits for its jobs.
         let background = BackgroundWork()

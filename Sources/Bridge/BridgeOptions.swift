@@ -48,6 +48,9 @@ struct BridgeOptions: ParsableArguments {
     @Option(name: .customLong("offline-queue-cap"), help: "Messages kept per offline queue chat_getmessage_{uid}; the oldest beyond it are dropped and counted (env OFFLINE_QUEUE_CAP, default 5000).")
     var offlineQueueCap: String?
 
+    @Option(name: .customLong("offline-queue-bytes"), help: "Bytes of messages kept per offline queue chat_getmessage_{uid} (what the user would receive); the oldest beyond it are dropped and counted, the newest always kept (env OFFLINE_QUEUE_BYTES, default 16777216).")
+    var offlineQueueBytes: String?
+
     @Option(name: .customLong("notice-icon-base"), help: "URL prefix of the icons of system notices and guidance messages (env NOTICE_ICON_BASE).")
     var noticeIconBase: String?
 
@@ -59,6 +62,12 @@ struct BridgeOptions: ParsableArguments {
 
     @Option(name: .customLong("send-dedup-seconds"), help: "How long the client id of a WebSocket send is remembered: a retry within it is acknowledged with the first acceptance and not sent again (env SEND_DEDUP_SECONDS, default 300).")
     var sendDedupSeconds: String?
+
+    @Option(name: .customLong("auto-reply-queue"), help: "Questions waiting for their automatic Q&A answer per bridge process; beyond it a question is still accepted but gets no automatic answer (counted, logged) (env AUTO_REPLY_QUEUE, default 10000).")
+    var autoReplyQueue: String?
+
+    @Option(name: .customLong("auto-reply-workers"), help: "Automatic Q&A answers worked on at once per bridge process (env AUTO_REPLY_WORKERS, default 8).")
+    var autoReplyWorkers: String?
 
     @Option(name: .customLong("upload-dir"), help: "Folder of uploaded files and video screenshots, served at /public/uploads/ (env UPLOAD_DIR, default ./uploads).")
     var uploadDirectory: String?
@@ -81,8 +90,20 @@ struct BridgeOptions: ParsableArguments {
     @Option(name: .customLong("screenshot-concurrency"), help: "ffmpeg processes at once per bridge process; further getVideoScreenshot requests are refused (env SCREENSHOT_CONCURRENCY, default 4).")
     var screenshotConcurrency: String?
 
+    @Option(name: .customLong("uploads-per-day"), help: "Files one user may upload per day (UTC); further uploads are refused (env UPLOADS_PER_DAY, default 500).")
+    var uploadsPerDay: String?
+
     @Option(name: .customLong("event-loops"), help: "Event loop threads of the sockets and Redis connections, 1–256 (env BRIDGE_EVENT_LOOPS, default: the cores, less one when Redis is on this machine).")
     var eventLoops: String?
+
+    @Option(name: .customLong("send-rate"), help: "Messages one user may send per second (a token bucket in the send scripts); 0: no limit (env SEND_RATE, default 10).")
+    var sendRate: String?
+
+    @Option(name: .customLong("send-burst"), help: "Messages one user may send at once beyond --send-rate: the bucket's size (env SEND_BURST, default 20).")
+    var sendBurst: String?
+
+    @Option(name: .customLong("group-max-members"), help: "Members one group may have, counting those waiting for the owner's approval; creating, inviting and joining beyond it are refused (env GROUP_MAX_MEMBERS, default 500).")
+    var groupMaxMembers: String?
 
     static let hostSetting = Setting("host", env: "BRIDGE_HOST")
     static let eventLoopsSetting = Setting("event-loops", env: "BRIDGE_EVENT_LOOPS")
@@ -99,10 +120,13 @@ struct BridgeOptions: ParsableArguments {
     static let idleTimeoutSetting = Setting("http-idle-timeout-seconds", env: "HTTP_IDLE_TIMEOUT_SECONDS")
     static let heartbeatSetting = Setting("heartbeat-ms", env: "HEARTBEAT_MS")
     static let offlineQueueCapSetting = Setting("offline-queue-cap", env: "OFFLINE_QUEUE_CAP")
+    static let offlineQueueBytesSetting = Setting("offline-queue-bytes", env: "OFFLINE_QUEUE_BYTES")
     static let noticeIconBaseSetting = Setting("notice-icon-base", env: "NOTICE_ICON_BASE")
     static let historyCapSetting = Setting("history-cap", env: "HISTORY_CAP")
     static let streamMaxLengthSetting = Setting("stream-max-len", env: "STREAM_MAX_LEN")
     static let sendDedupSetting = Setting("send-dedup-seconds", env: "SEND_DEDUP_SECONDS")
+    static let autoReplyQueueSetting = Setting("auto-reply-queue", env: "AUTO_REPLY_QUEUE")
+    static let autoReplyWorkersSetting = Setting("auto-reply-workers", env: "AUTO_REPLY_WORKERS")
     static let uploadDirectorySetting = Setting("upload-dir", env: "UPLOAD_DIR")
     static let uploadMaxBytesSetting = Setting("upload-max-bytes", env: "UPLOAD_MAX_BYTES")
     static let uploadExtensionsSetting = Setting("upload-extensions", env: "UPLOAD_EXTENSIONS")
@@ -110,6 +134,10 @@ struct BridgeOptions: ParsableArguments {
     static let ffmpegSetting = Setting("ffmpeg", env: "FFMPEG_PATH")
     static let screenshotTimeoutSetting = Setting("screenshot-timeout-ms", env: "SCREENSHOT_TIMEOUT_MS")
     static let screenshotConcurrencySetting = Setting("screenshot-concurrency", env: "SCREENSHOT_CONCURRENCY")
+    static let uploadsPerDaySetting = Setting("uploads-per-day", env: "UPLOADS_PER_DAY")
+    static let sendRateSetting = Setting("send-rate", env: "SEND_RATE")
+    static let sendBurstSetting = Setting("send-burst", env: "SEND_BURST")
+    static let groupMaxMembersSetting = Setting("group-max-members", env: "GROUP_MAX_MEMBERS")
 
     func resolve(environment: [String: String]) throws(ConfigurationError) -> BridgeSettings {
         let host = try Self.hostSetting.resolve(flag: host, environment: environment, default: "127.0.0.1") {
@@ -144,6 +172,9 @@ struct BridgeOptions: ParsableArguments {
         settings.delivery.offlineQueueCap = try Self.offlineQueueCapSetting.resolve(
             flag: offlineQueueCap, environment: environment, default: 5000
         ) { Int($0).flatMap { (1...10_000_000).contains($0) ? $0 : nil } }
+        settings.delivery.offlineQueueByteCap = try Self.offlineQueueBytesSetting.resolve(
+            flag: offlineQueueBytes, environment: environment, default: 16 << 20
+        ) { Int($0).flatMap { (1...(1 << 40)).contains($0) ? $0 : nil } }
         settings.noticeIconBase = try Self.noticeIconBaseSetting.resolve(
             flag: noticeIconBase, environment: environment, default: GuidanceMessages.defaultIconBase
         ) { $0.isEmpty || $0.contains(where: \.isWhitespace) ? nil : $0 }
@@ -156,6 +187,21 @@ struct BridgeOptions: ParsableArguments {
         settings.messages.clientIDWindow = try Self.sendDedupSetting.resolve(flag: sendDedupSeconds, environment: environment, default: .seconds(300)) {
             Int64($0).flatMap { (1...86_400).contains($0) ? .seconds($0) : nil }
         }
+        settings.messages.sendRate = try Self.sendRateSetting.resolve(flag: sendRate, environment: environment, default: 10) {
+            Int($0).flatMap { (0...100_000).contains($0) ? $0 : nil }
+        }
+        settings.messages.sendBurst = try Self.sendBurstSetting.resolve(flag: sendBurst, environment: environment, default: 20) {
+            Int($0).flatMap { (1...100_000).contains($0) ? $0 : nil }
+        }
+        settings.groupMaxMembers = try Self.groupMaxMembersSetting.resolve(
+            flag: groupMaxMembers, environment: environment, default: settings.groupMaxMembers
+        ) { Int($0).flatMap { (2...100_000).contains($0) ? $0 : nil } }
+        settings.messages.autoReplyQueueCap = try Self.autoReplyQueueSetting.resolve(
+            flag: autoReplyQueue, environment: environment, default: settings.messages.autoReplyQueueCap
+        ) { Int($0).flatMap { (1...10_000_000).contains($0) ? $0 : nil } }
+        settings.messages.autoReplyWorkers = try Self.autoReplyWorkersSetting.resolve(
+            flag: autoReplyWorkers, environment: environment, default: settings.messages.autoReplyWorkers
+        ) { Int($0).flatMap { (1...1024).contains($0) ? $0 : nil } }
         settings.files = try resolveFiles(environment: environment)
         settings.eventLoops = try Self.eventLoopsSetting.resolve(flag: eventLoops, environment: environment, default: nil) {
             Int($0).flatMap { (1...256).contains($0) ? .some($0) : nil }
@@ -212,6 +258,9 @@ struct BridgeOptions: ParsableArguments {
         files.screenshotConcurrency = try Self.screenshotConcurrencySetting.resolve(
             flag: screenshotConcurrency, environment: environment, default: files.screenshotConcurrency
         ) { Int($0).flatMap { (1...64).contains($0) ? $0 : nil } }
+        files.uploadsPerDay = try Self.uploadsPerDaySetting.resolve(flag: uploadsPerDay, environment: environment, default: files.uploadsPerDay) {
+            Int($0).flatMap { (1...10_000_000).contains($0) ? $0 : nil }
+        }
         return files
     }
 }

@@ -35,6 +35,8 @@ struct BridgeSettings: Sendable {
     var messages = MessagePolicy()
     var noticeIconBase = GuidanceMessages.defaultIconBase
     var files = FilePolicy()
+    /// Rows a group may have, applicants included (`--group-max-members`).
+    var groupMaxMembers = APIRoutes.defaultGroupMaxMembers
     /// Nil: ``EventLoopCount/default(redis:cores:)``.
     var eventLoops: Int?
 

@@ -22,11 +22,16 @@ package struct APIRoutes: Sendable {
     let noticeIconBase: String
     /// Uploads, serving and video screenshots (`--upload-*`, `--ffmpeg`).
     let files: FilePolicy
+    /// Rows a group may have (`--group-max-members`).
+    let groupMaxMembers: Int
+    /// `--group-max-members`' default: WeChat's size of a group one joins by invitation.
+    package static let defaultGroupMaxMembers = 500
 
     package init(
         redis: RedisClient, metrics: PrometheusCollectorRegistry, accounts: AccountService, visitors: VisitorService,
         delivery: MessageDelivery, sender: MessageSender, revoker: MessageRevoker, complaints: ComplaintStore,
-        askAnswers: AskAnswerStore, noticeIconBase: String, files: FilePolicy
+        askAnswers: AskAnswerStore, noticeIconBase: String, files: FilePolicy,
+        groupMaxMembers: Int = APIRoutes.defaultGroupMaxMembers
     ) {
         self.redis = redis
         self.metrics = metrics
@@ -39,6 +44,7 @@ package struct APIRoutes: Sendable {
         self.askAnswers = askAnswers
         self.noticeIconBase = noticeIconBase
         self.files = files
+        self.groupMaxMembers = groupMaxMembers
     }
 
     package func register(on router: some RouterMethods<Context>) {
@@ -55,7 +61,7 @@ package struct APIRoutes: Sendable {
         FriendRoutes(store: friends, notices: FriendNotices(delivery: delivery, iconBase: noticeIconBase))
             .register(chat: chat)
         GroupRoutes(
-            store: GroupStore(accounts: accounts.store), friends: friends,
+            store: GroupStore(accounts: accounts.store, maxMembers: groupMaxMembers), friends: friends,
             notices: GroupNotices(delivery: delivery, iconBase: noticeIconBase)
         ).register(chat: chat)
         ComplaintRoutes(store: complaints).register(chat: chat)
@@ -64,7 +70,7 @@ package struct APIRoutes: Sendable {
         UploadServing(folder: uploads).register(on: router)
         UploadRoutes(
             receiver: UploadReceiver(folder: uploads, policy: files, logger: Logger(label: "bridge.uploads")),
-            policy: files
+            policy: files, quota: UploadQuota(redis: redis, perDay: files.uploadsPerDay)
         ).register(chat: chat)
         VideoScreenshotRoutes(
             screenshotter: VideoScreenshotter(folder: uploads, policy: files, logger: Logger(label: "bridge.screenshots"))

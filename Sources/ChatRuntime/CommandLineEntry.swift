@@ -25,6 +25,6 @@ public func writeStandardError(_ text: String) {
     }
 }
 
-private func terminate(_ code: Int32) -> Never {
+func terminate(_ code: Int32) -> Never {
     exit(code)
 }

@@ -20,6 +20,9 @@ public struct CommonOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env LOG_LEVEL, default info).")
     public var logLevel: String?
 
+    @Option(name: .customLong("redis-allow-eviction"), help: "true: start even when Redis' maxmemory-policy is not noeviction, with a loud warning; evicted counters, indexes or queues lose data (env REDIS_ALLOW_EVICTION, default false).")
+    public var redisAllowEviction: String?
+
     public init() {}
 
     public static let redisURLSetting = Setting("redis-url", env: "REDIS_URL")
@@ -27,6 +30,7 @@ public struct CommonOptions: ParsableArguments, Sendable {
     public static let redisTimeoutSetting = Setting("redis-timeout-ms", env: "REDIS_TIMEOUT_MS")
     public static let nodeIDSetting = Setting("node-id", env: "NODE_ID")
     public static let logLevelSetting = Setting("log-level", env: "LOG_LEVEL")
+    public static let redisAllowEvictionSetting = Setting("redis-allow-eviction", env: "REDIS_ALLOW_EVICTION")
 
     public func resolve(environment: [String: String]) throws(ConfigurationError) -> CommonSettings {
         var redis = try Self.redisURLSetting.resolve(
@@ -51,7 +55,11 @@ public struct CommonOptions: ParsableArguments, Sendable {
             flag: logLevel, environment: environment, default: Logger.Level.info
         ) { Logger.Level(rawValue: $0.lowercased()) }
 
-        return CommonSettings(redis: redis, nodeID: node, logLevel: level)
+        let allowEviction = try Self.redisAllowEvictionSetting.resolve(
+            flag: redisAllowEviction, environment: environment, default: false
+        ) { ["true": true, "1": true, "false": false, "0": false][$0.lowercased()] }
+
+        return CommonSettings(redis: redis, nodeID: node, logLevel: level, redisAllowsEviction: allowEviction)
     }
 }
 
@@ -60,4 +68,6 @@ public struct CommonSettings: Sendable {
     public var redis: RedisConfiguration
     public var nodeID: String
     public var logLevel: Logger.Level
+    /// Start even when Redis may evict keys (``RedisEvictionCheck``).
+    public var redisAllowsEviction = false
 }

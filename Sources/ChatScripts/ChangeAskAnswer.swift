@@ -32,6 +32,8 @@ public struct ChangeAskAnswer: ChatScript {
         case missing
         /// Create: the user has the cap of rows.
         case full
+        /// Create: a row with the new id exists (the id counter went back); nothing written.
+        case idTaken = "id_taken"
     }
 
     public var id: Int

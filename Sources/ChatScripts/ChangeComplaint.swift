@@ -45,6 +45,8 @@ public struct ChangeComplaint: ChatScript {
         case target
         /// Create: the user has the cap of complaints not deleted.
         case full
+        /// Create: a row with the new id exists (the id counter went back); nothing written.
+        case idTaken = "id_taken"
     }
 
     public var id: Int

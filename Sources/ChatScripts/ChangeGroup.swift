@@ -19,7 +19,7 @@ public struct ChangeGroup: ChatScript {
         ScriptLayout(operation: "remove", keys: keys + ["user_groups"], keyTail: ["avatar_user"], arguments: arguments + ["user"]),
         ScriptLayout(
             operation: "join", keys: keys + ["joiner_user", "joiner_groups"], keyTail: ["avatar_user"],
-            arguments: arguments + ["joiner", "inviter", "row_id"]
+            arguments: arguments + ["joiner", "inviter", "row_id", "max_members"]
         ),
         ScriptLayout(
             operation: "decide", keys: keys + ["user_groups"], keyTail: ["avatar_user"],
@@ -39,7 +39,8 @@ public struct ChangeGroup: ChatScript {
         case set(Setting, value: String)
         /// `avatarUsers`: the users whose avatars the recomputation may read.
         case remove(user: Int, avatarUsers: [Int])
-        case join(joiner: Int, inviter: Int64, rowID: Int, avatarUsers: [Int])
+        /// `maxMembers`: rows the group may have, applicants included.
+        case join(joiner: Int, inviter: Int64, rowID: Int, avatarUsers: [Int], maxMembers: Int)
         case decide(user: Int, agree: Bool, avatarUsers: [Int])
         /// The owner dissolves the group, a member quits; `members`: the users whose group
         /// lists change (every member for the owner, else me).
@@ -82,6 +83,10 @@ public struct ChangeGroup: ChatScript {
         case illegal
         case pending
         case already
+        /// The group has its most members (applicants included).
+        case full
+        /// Create: the new gid has a row or members already (the id counter went back).
+        case idTaken = "id_taken"
         case joinerMissing = "joiner_missing"
         case loginFirst = "login_first"
         case missing
@@ -109,7 +114,7 @@ public struct ChangeGroup: ChatScript {
         case .create(_, _, _, _, let members): 4 + 2 * members.count
         case .set: 4
         case .remove(_, let avatarUsers), .decide(_, _, let avatarUsers): 5 + avatarUsers.count
-        case .join(_, _, _, let avatarUsers): 6 + avatarUsers.count
+        case .join(_, _, _, let avatarUsers, _): 6 + avatarUsers.count
         case .leave(let members): 5 + members.count
         }
     }
@@ -129,7 +134,7 @@ public struct ChangeGroup: ChatScript {
         case .remove(let user, let avatarUsers), .decide(let user, _, let avatarUsers):
             command.append(RedisKeys.groupsOfUser(user))
             for user in avatarUsers { command.append(RedisKeys.user(user)) }
-        case .join(let joiner, _, _, let avatarUsers):
+        case .join(let joiner, _, _, let avatarUsers, _):
             command.append(RedisKeys.user(joiner))
             command.append(RedisKeys.groupsOfUser(joiner))
             for user in avatarUsers { command.append(RedisKeys.user(user)) }
@@ -154,10 +159,11 @@ public struct ChangeGroup: ChatScript {
             command.append(value)
         case .remove(let user, _):
             command.append(user)
-        case .join(let joiner, let inviter, let rowID, _):
+        case .join(let joiner, let inviter, let rowID, _, let maxMembers):
             command.append(joiner)
             command.append(String(inviter))
             command.append(rowID)
+            command.append(maxMembers)
         case .decide(let user, let agree, _):
             command.append(user)
             command.append(agree ? "agree" : "no")

@@ -7,8 +7,8 @@ public struct DeliverMessage: ChatScript {
     public static let scriptName = "deliver"
     public static let layouts = [
         ScriptLayout(
-            keys: ["online", "queue", "nodes", "deliveries"],
-            arguments: ["user", "message", "node", "dead_after", "queue_cap", "excluded", "channel_prefix"]
+            keys: ["online", "queue", "nodes", "deliveries", "offline_bodies", "offline_bytes"],
+            arguments: ["user", "message", "node", "dead_after", "queue_cap", "excluded", "channel_prefix", "queue_bytes"]
         ),
     ]
 
@@ -21,25 +21,33 @@ public struct DeliverMessage: ChatScript {
     public var node: String
     public var deadAfterMilliseconds: Int64
     public var queueCap: Int
+    /// The offline queue's cap in bytes.
+    public var queueByteCap: Int
     /// A target the caller found gone: treated as no target.
     public var excluded: DeliveryTarget?
 
-    public init(user: Int, message: [UInt8], node: String, deadAfterMilliseconds: Int64, queueCap: Int, excluded: DeliveryTarget?) {
+    public init(
+        user: Int, message: [UInt8], node: String, deadAfterMilliseconds: Int64, queueCap: Int, queueByteCap: Int,
+        excluded: DeliveryTarget?
+    ) {
         self.user = user
         self.message = message
         self.node = node
         self.deadAfterMilliseconds = deadAfterMilliseconds
         self.queueCap = queueCap
+        self.queueByteCap = queueByteCap
         self.excluded = excluded
     }
 
-    public var keyCount: Int { 4 }
+    public var keyCount: Int { 6 }
 
     public func encode(into command: inout RedisCommandArguments) {
         command.append(RedisKeys.online(user))
         command.append(RedisKeys.offlineQueue(user))
         command.append(RedisKeys.nodes)
         command.append(RedisKeys.nodeDeliveries)
+        command.append(RedisKeys.offlineBodies)
+        command.append(RedisKeys.offlineBytes)
 
         command.append(user)
         command.append(bytes: message)
@@ -48,6 +56,7 @@ public struct DeliverMessage: ChatScript {
         command.append(queueCap)
         command.append(excluded?.description ?? "")
         command.append(RedisKeys.nodeChannelPrefix)
+        command.append(queueByteCap)
     }
 
     /// `{'local', conn, sequence}`, `{'routed', node}` or `{'queued', dropped}`.

@@ -7,8 +7,9 @@ public struct DeliverToMany: ChatScript {
     public static let scriptName = "deliver_many"
     public static let layouts = [
         ScriptLayout(
-            keys: ["nodes", "deliveries"], keyTail: ["online", "queue"],
-            arguments: ["message", "node", "dead_after", "queue_cap", "channel_prefix"], argumentTail: ["user"]
+            keys: ["nodes", "deliveries", "offline_bodies", "offline_bytes"], keyTail: ["online", "queue"],
+            arguments: ["message", "node", "dead_after", "queue_cap", "channel_prefix", "queue_bytes"],
+            argumentTail: ["user"]
         ),
     ]
 
@@ -21,20 +22,27 @@ public struct DeliverToMany: ChatScript {
     public var node: String
     public var deadAfterMilliseconds: Int64
     public var queueCap: Int
+    /// The offline queue's cap in bytes.
+    public var queueByteCap: Int
 
-    public init(message: [UInt8], users: [Int], node: String, deadAfterMilliseconds: Int64, queueCap: Int) {
+    public init(
+        message: [UInt8], users: [Int], node: String, deadAfterMilliseconds: Int64, queueCap: Int, queueByteCap: Int
+    ) {
         self.message = message
         self.users = users
         self.node = node
         self.deadAfterMilliseconds = deadAfterMilliseconds
         self.queueCap = queueCap
+        self.queueByteCap = queueByteCap
     }
 
-    public var keyCount: Int { 2 + 2 * users.count }
+    public var keyCount: Int { 4 + 2 * users.count }
 
     public func encode(into command: inout RedisCommandArguments) {
         command.append(RedisKeys.nodes)
         command.append(RedisKeys.nodeDeliveries)
+        command.append(RedisKeys.offlineBodies)
+        command.append(RedisKeys.offlineBytes)
         for user in users {
             command.append(RedisKeys.online(user))
             command.append(RedisKeys.offlineQueue(user))
@@ -45,6 +53,7 @@ public struct DeliverToMany: ChatScript {
         command.append(Int(deadAfterMilliseconds))
         command.append(queueCap)
         command.append(RedisKeys.nodeChannelPrefix)
+        command.append(queueByteCap)
         for user in users { command.append(user) }
     }
 

@@ -9,4 +9,6 @@ public enum FriendRefusal: String, Error, Sendable, Hashable {
     case needsConfirm = "needs_confirm"
     /// A pair key changed between the caller's read and the script: read again.
     case stale
+    /// A new row's id is taken (the id counter went back): nothing was written, never overwritten.
+    case idTaken = "id_taken"
 }

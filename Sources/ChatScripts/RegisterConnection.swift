@@ -2,19 +2,20 @@ import Model
 import RedisClient
 
 /// `lua/online_connect.lua`: a WebSocket connection becomes its user's delivery target
-/// (the token and the account checked in the same step) and takes the offline queue.
+/// (the token and the account checked in the same step); its offline queue is flushed
+/// afterwards (`ReadOfflineQueue`, `AcknowledgeOfflineQueue`).
 public struct RegisterConnection: ChatScript {
     public static let scriptName = "online_connect"
     public static let layouts = [
         ScriptLayout(
-            keys: ["token", "user", "online", "online_token", "queue", "nodes", "sockets"],
+            keys: ["token", "user", "online", "online_token", "nodes", "sockets"],
             arguments: ["token", "target", "token_id", "ttl", "node", "socket_limit"]
         ),
     ]
 
     public enum Reply: Sendable, Equatable {
-        /// The previous target to kick (a new login), and the queued messages, oldest first.
-        case registered(kick: DeliveryTarget?, queued: [[UInt8]])
+        /// The previous target to kick (a new login).
+        case registered(kick: DeliveryTarget?)
         case refused(Refusal)
     }
 
@@ -46,14 +47,13 @@ public struct RegisterConnection: ChatScript {
         self.socketLimit = socketLimit
     }
 
-    public var keyCount: Int { 7 }
+    public var keyCount: Int { 6 }
 
     public func encode(into command: inout RedisCommandArguments) {
         command.append(RedisKeys.userToken(user))
         command.append(RedisKeys.user(user))
         command.append(RedisKeys.online(user))
         command.append(RedisKeys.onlineToken(user))
-        command.append(RedisKeys.offlineQueue(user))
         command.append(RedisKeys.nodes)
         command.append(RedisKeys.sockets(user))
 
@@ -65,19 +65,13 @@ public struct RegisterConnection: ChatScript {
         command.append(socketLimit)
     }
 
-    /// `{previous target or '', queued message…}`, or an error code.
+    /// `{previous target or ''}`, or an error code.
     public static func decode(_ reply: RedisFlatReply) throws(RedisError) -> Reply {
         var reader = ScriptReplyReader(reply, script: scriptName)
         if let code = reader.errorCode {
             guard let refusal = Refusal(rawValue: code) else { throw reader.unexpected() }
             return .refused(refusal)
         }
-        let kick = DeliveryTarget(try reader.string())
-        var queued: [[UInt8]] = []
-        queued.reserveCapacity(max(0, reader.count - 1))
-        while let position = reader.nextIfAny() {
-            if let range = reply.byteRange(at: position) { queued.append(Array(reply.bytes[range])) }
-        }
-        return .registered(kick: kick, queued: queued)
+        return .registered(kick: DeliveryTarget(try reader.string()))
     }
 }

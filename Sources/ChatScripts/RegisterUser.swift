@@ -18,6 +18,9 @@ public struct RegisterUser: ChatScript {
     }
 
     public enum Refusal: String, Sendable, Equatable {
+        /// A user or user_info row exists at the new ids already (the id counter went
+        /// back): nothing was written.
+        case idTaken = "id_taken"
         case usernameTaken = "username_taken"
         case uuidTaken = "uuid_taken"
         case deviceTaken = "device_taken"

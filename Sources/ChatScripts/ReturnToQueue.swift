@@ -7,7 +7,10 @@ import RedisClient
 public struct ReturnToQueue: ChatScript {
     public static let scriptName = "offline_return"
     public static let layouts = [
-        ScriptLayout(keys: ["queue"], arguments: ["queue_cap", "front"], argumentTail: ["message"]),
+        ScriptLayout(
+            keys: ["queue", "offline_bodies", "offline_bytes"], arguments: ["queue_cap", "queue_bytes", "front"],
+            argumentTail: ["message"]
+        ),
     ]
 
     /// Entries the queue's cap dropped.
@@ -15,23 +18,28 @@ public struct ReturnToQueue: ChatScript {
 
     public var user: Int
     public var queueCap: Int
+    public var queueByteCap: Int
     /// Oldest first; they go before everything queued.
     public var front: [[UInt8]]
     /// Oldest first; they go after everything queued.
     public var back: [[UInt8]]
 
-    public init(user: Int, queueCap: Int, front: [[UInt8]], back: [[UInt8]]) {
+    public init(user: Int, queueCap: Int, queueByteCap: Int, front: [[UInt8]], back: [[UInt8]]) {
         self.user = user
         self.queueCap = queueCap
+        self.queueByteCap = queueByteCap
         self.front = front
         self.back = back
     }
 
-    public var keyCount: Int { 1 }
+    public var keyCount: Int { 3 }
 
     public func encode(into command: inout RedisCommandArguments) {
         command.append(RedisKeys.offlineQueue(user))
+        command.append(RedisKeys.offlineBodies)
+        command.append(RedisKeys.offlineBytes)
         command.append(queueCap)
+        command.append(queueByteCap)
         command.append(front.count)
         for message in front { command.append(bytes: message) }
         for message in back { command.append(bytes: message) }

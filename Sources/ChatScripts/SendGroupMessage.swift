@@ -7,11 +7,15 @@ public struct SendGroupMessage: ChatScript {
     public static let scriptName = "message_send_group"
     public static let layouts = [
         ScriptLayout(
-            keys: ["token", "sender", "group", "members", "members_version", "history", "stream", "nodes", "sent", "deliveries"],
+            keys: [
+                "token", "sender", "group", "members", "members_version", "history", "stream", "nodes", "sent", "deliveries",
+                "rate", "offline_bodies", "offline_bytes",
+            ],
             keyTail: ["online", "queue"],
             arguments: [
                 "id", "me", "group", "type", "data", "options", "token", "client_id", "client_id_window", "history_cap",
-                "stream_cap", "node", "dead_after", "queue_cap", "channel_prefix", "members_version",
+                "stream_cap", "node", "dead_after", "queue_cap", "channel_prefix", "send_rate", "send_burst", "queue_bytes",
+                "members_version",
             ],
             argumentTail: ["recipient"]
         ),
@@ -62,6 +66,8 @@ public struct SendGroupMessage: ChatScript {
         case group
         /// The sender is not an active member.
         case notMember = "not_member"
+        /// Over the sender's send rate; nothing was written.
+        case rate
     }
 
     public var messageID: String
@@ -95,7 +101,7 @@ public struct SendGroupMessage: ChatScript {
         self.settings = settings
     }
 
-    public var keyCount: Int { 10 + recipients.keys.count }
+    public var keyCount: Int { 13 + recipients.keys.count }
 
     public func encode(into command: inout RedisCommandArguments) {
         command.append(RedisKeys.userToken(sender))
@@ -108,6 +114,9 @@ public struct SendGroupMessage: ChatScript {
         command.append(RedisKeys.nodes)
         command.append(RedisKeys.sentByClientID(sender, clientID ?? ""))
         command.append(RedisKeys.nodeDeliveries)
+        command.append(RedisKeys.sendRate(sender))
+        command.append(RedisKeys.offlineBodies)
+        command.append(RedisKeys.offlineBytes)
         for key in recipients.keys { command.append(key) }
 
         command.appendSend(

@@ -10,21 +10,32 @@ public struct SendSettings: Sendable {
     let node: String
     let deadAfter: String
     let queueCap: String
+    let queueByteCap: String
+    let sendRate: String
+    let sendBurst: String
 
     /// - Parameters: `clientIDWindow` in seconds, `deadAfter` in milliseconds; `node` is
-    ///   the calling process's node id.
-    public init(clientIDWindow: Int64, historyCap: Int, streamCap: Int, node: String, deadAfter: Int64, queueCap: Int) {
+    ///   the calling process's node id; `queueByteCap`: the offline queue's cap in bytes;
+    ///   `sendRate` sends per second per sender (0: no limit), `sendBurst` sends at once
+    ///   beyond it (lua/lib/rate.lua).
+    public init(
+        clientIDWindow: Int64, historyCap: Int, streamCap: Int, node: String, deadAfter: Int64, queueCap: Int,
+        queueByteCap: Int, sendRate: Int = 0, sendBurst: Int = 1
+    ) {
         self.clientIDWindow = String(clientIDWindow)
         self.historyCap = String(historyCap)
         self.streamCap = String(streamCap)
         self.node = node
         self.deadAfter = String(deadAfter)
         self.queueCap = String(queueCap)
+        self.queueByteCap = String(queueByteCap)
+        self.sendRate = String(sendRate)
+        self.sendBurst = String(max(sendBurst, 1))
     }
 }
 
 extension RedisCommandArguments {
-    /// ARGV[1...15] of both send scripts: the message, the sender's token and client id to
+    /// ARGV[1...18] of both send scripts: the message, the sender's token and client id to
     /// check, and the settings.
     mutating func appendSend(
         id: String, from sender: Int, to recipient: Int, type: String, data: [UInt8], options: [UInt8],
@@ -45,5 +56,8 @@ extension RedisCommandArguments {
         append(settings.deadAfter)
         append(settings.queueCap)
         append(RedisKeys.nodeChannelPrefix)
+        append(settings.sendRate)
+        append(settings.sendBurst)
+        append(settings.queueByteCap)
     }
 }

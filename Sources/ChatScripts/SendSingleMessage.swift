@@ -9,11 +9,13 @@ public struct SendSingleMessage: ChatScript {
         ScriptLayout(
             keys: [
                 "token", "sender", "recipient", "recipient_friends", "sender_friends", "quota", "sender_history",
-                "recipient_history", "stream", "online", "queue", "nodes", "sent", "deliveries",
+                "recipient_history", "stream", "online", "queue", "nodes", "sent", "deliveries", "rate", "offline_bodies",
+                "offline_bytes",
             ],
             arguments: [
                 "id", "me", "to", "type", "data", "options", "token", "client_id", "client_id_window", "history_cap",
-                "stream_cap", "node", "dead_after", "queue_cap", "channel_prefix", "auto_reply",
+                "stream_cap", "node", "dead_after", "queue_cap", "channel_prefix", "send_rate", "send_burst", "queue_bytes",
+                "auto_reply",
             ]
         ),
     ]
@@ -32,6 +34,8 @@ public struct SendSingleMessage: ChatScript {
         case token
         /// The sender's account is gone or disabled.
         case sender
+        /// Over the sender's send rate; nothing was written.
+        case rate
         /// The recipient is gone or disabled.
         case recipient
         /// The recipient blacklisted the sender.
@@ -51,6 +55,7 @@ public struct SendSingleMessage: ChatScript {
             switch first {
             case "token": self = .token
             case "sender": self = .sender
+            case "rate": self = .rate
             case "recipient": self = .recipient
             case "blacklisted": self = .blacklisted(role)
             case "blocked": self = .blocked(role)
@@ -92,7 +97,7 @@ public struct SendSingleMessage: ChatScript {
         self.settings = settings
     }
 
-    public var keyCount: Int { 14 }
+    public var keyCount: Int { 17 }
 
     public func encode(into command: inout RedisCommandArguments) {
         let me = sender
@@ -111,6 +116,9 @@ public struct SendSingleMessage: ChatScript {
         command.append(RedisKeys.nodes)
         command.append(RedisKeys.sentByClientID(me, clientID ?? ""))
         command.append(RedisKeys.nodeDeliveries)
+        command.append(RedisKeys.sendRate(me))
+        command.append(RedisKeys.offlineBodies)
+        command.append(RedisKeys.offlineBytes)
 
         command.appendSend(
             id: messageID, from: me, to: to, type: type, data: data, options: options, uncheckedToken: uncheckedToken,

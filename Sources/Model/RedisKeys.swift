@@ -7,6 +7,10 @@ public enum RedisKeys {
     public static func online(_ userID: Int) -> String { "online_\(userID)" }
     /// Offline queue of JSON message objects, oldest first (*compat*).
     public static func offlineQueue(_ userID: Int) -> String { "chat_getmessage_\(userID)" }
+    /// Message bodies queued by reference for several users, with their reference counts.
+    public static let offlineBodies = "chat:offline:bodies"
+    /// Per offline queue key, the bytes its messages amount to (the byte cap).
+    public static let offlineBytes = "chat:offline:bytes"
     /// The id of the token the delivery target connected with: a connection with another
     /// token is a new login and kicks the target; one with the same token does not.
     public static func onlineToken(_ userID: Int) -> String { "chat:online:token:\(userID)" }
@@ -54,6 +58,10 @@ public enum RedisKeys {
     public static func singleHistory(owner: Int, peer: Int) -> String { "chatlog:chatlog_\(owner)_single_\(peer)" }
     /// The id of the message a WebSocket send with this client id was accepted as (idempotence).
     public static func sentByClientID(_ userID: Int, _ clientID: String) -> String { "chat:sent:\(userID):\(clientID)" }
+    /// A sender's token bucket (lua/lib/rate.lua): when its next send is due.
+    public static func sendRate(_ userID: Int) -> String { "chat:rate:\(userID)" }
+    /// Files a user uploaded on one day (`yyyyMMdd`, UTC), expiring after it.
+    public static func uploadsOfDay(_ userID: Int, day: String) -> String { "chat:uploads:\(userID):\(day)" }
     /// The gids a user belongs to, and a group's row (`status` 1 while active).
     public static func groupsOfUser(_ userID: Int) -> String { "chat:user:\(userID):groups" }
     public static func group(_ groupID: Int) -> String { "chat:group:\(groupID)" }

@@ -162,4 +162,35 @@ struct AutoReplyTests {
         let history = try await Self.list(redis, RedisKeys.singleHistory(owner: asker.id, peer: owner.id))
         #expect(history.map { $0["id"] as? String } == [question["id"] as? String, queued.first?["id"] as? String])
     }
+
+    @Test("a full queue: the questions are accepted and stored, the answers beyond the queue dropped, counted and logged", .timeLimit(.minutes(1)))
+    func queueFull() async throws {
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        var settings = DeliveryTests.settings
+        settings["AUTO_REPLY_QUEUE"] = "2"
+        settings["AUTO_REPLY_WORKERS"] = "1"
+        let bridge = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: settings)
+        let owner = try ChatDeliveryTests.openUser(bridge)
+        let asker = try bridge.register()
+        _ = try Self.pair(bridge, owner, "运费多少", "全国包邮")
+        let (askerSocket, _) = try await DeliveryTests.connected(bridge, asker.token)
+
+        // the first is taken at once (waiting for its time); two fit the queue; seven do not
+        var questions = [try Self.ask(bridge, asker, to: owner.id, "运费多少？")]
+        try await Task.sleep(for: .milliseconds(200))
+        for index in 1..<10 { questions.append(try Self.ask(bridge, asker, to: owner.id, "运费多少\(index)")) }
+        let replies = await Self.collect(askerSocket, from: owner.id, count: 4, within: 6)
+        #expect(replies.count == 3 && replies.allSatisfy { $0["data"] as? String == "全国包邮" }, "\(replies)")
+        #expect(try bridge.metric(#"chat_askanswer_replies_total{outcome="dropped"}"#) == 7)
+        #expect(try bridge.metric(#"chat_askanswer_replies_total{outcome="answered"}"#) == 3)
+        #expect(try bridge.metric("chat_askanswer_queue_depth") == 0)
+        // every question accepted and stored, the three answers after them
+        let history = try await Self.list(redis, RedisKeys.singleHistory(owner: asker.id, peer: owner.id))
+        #expect(history.prefix(10).map { $0["id"] as? String } == questions.map { $0["id"] as? String })
+        #expect(history.count == 13)
+        let log = (try? String(contentsOfFile: bridge.logPath, encoding: .utf8)) ?? ""
+        #expect(log.components(separatedBy: "automatic answers queue full").count - 1 == 1, "logged once (the first drop)")
+        await askerSocket.close()
+    }
 }

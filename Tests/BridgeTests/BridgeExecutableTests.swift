@@ -18,6 +18,12 @@ struct BridgeExecutableTests {
         ([], ["WS_PING_SECONDS": "0"], "--ws-ping-seconds (WS_PING_SECONDS)"),
         ([], ["HEARTBEAT_MS": "10"], "--heartbeat-ms (HEARTBEAT_MS)"),
         ([], ["OFFLINE_QUEUE_CAP": "-1"], "--offline-queue-cap (OFFLINE_QUEUE_CAP)"),
+        ([], ["OFFLINE_QUEUE_BYTES": "0"], "--offline-queue-bytes (OFFLINE_QUEUE_BYTES)"),
+        ([], ["SEND_RATE": "-1"], "--send-rate (SEND_RATE)"),
+        ([], ["SEND_BURST": "0"], "--send-burst (SEND_BURST)"),
+        ([], ["GROUP_MAX_MEMBERS": "1"], "--group-max-members (GROUP_MAX_MEMBERS)"),
+        ([], ["UPLOADS_PER_DAY": "0"], "--uploads-per-day (UPLOADS_PER_DAY)"),
+        ([], ["REDIS_ALLOW_EVICTION": "maybe"], "--redis-allow-eviction (REDIS_ALLOW_EVICTION)"),
     ] as [([String], [String: String], String)])
     func badValue(arguments: [String], environment: [String: String], option: String) throws {
         let (status, output) = try Executables.run("bridge", arguments: arguments, environment: environment)

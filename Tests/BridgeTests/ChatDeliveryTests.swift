@@ -210,6 +210,12 @@ struct ChatDeliveryTests {
             (try Self.sendFrame("r1", to: 2_000_000_000, "x"), "r1", "对方不存在或者被禁用，不能发消息"),
             (try Self.sendFrame("r2", to: me.id, "x"), "r2", "不能给自己发消息"),
             (#"{"type":"send","cid":"r3","message":{"sendto_id":1,"chatType":"single","type":"text"}}"#, "r3", "参数data不能为空"),
+            // issue 17: the limits table, as over HTTP (an image's data as stored: its JSON text)
+            (
+                #"{"type":"send","cid":"r4","message":{"sendto_id":1,"chatType":"single","type":"image","data":""#
+                    + String(repeating: "a", count: 16_383) + #""}}"#,
+                "r4", "参数data不能超过16384字节"
+            ),
         ]
         for (frame, cid, text) in refusals {
             try await mine.send(text: frame)

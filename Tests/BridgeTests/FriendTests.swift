@@ -81,10 +81,10 @@ struct FriendTests {
         _ = try await redis.send("HSET", RedisKeys.user(account.id), "nickname", nickname).throwingOnError()
     }
 
-    /// The offline queue's messages, parsed.
+    /// The offline queue's messages, parsed (references to a body stored once resolved).
     static func queued(_ redis: RedisClient, _ account: Account) async throws -> [JSONObject] {
-        (try await redis.send("LRANGE", RedisKeys.offlineQueue(account.id), 0, -1).array ?? []).compactMap {
-            $0.bytes.flatMap { try? JSONParser.parse($0).objectValue }
+        try await OfflineQueueTests.messages(redis, account.id).compactMap {
+            $0.flatMap { try? JSONParser.parse(Array($0.utf8)).objectValue }
         }
     }
 

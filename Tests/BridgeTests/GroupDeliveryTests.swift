@@ -56,8 +56,8 @@ struct GroupDeliveryTests {
     }
 
     static func queuedCopies(_ redis: RedisClient, _ user: Int, id: String) async throws -> Int {
-        let entries = try await redis.send("LRANGE", RedisKeys.offlineQueue(user), 0, -1).array ?? []
-        return entries.filter { $0.string?.contains(#""id":"\#(id)""#) == true }.count
+        // group messages are queued by reference (lib/offline_queue.lua): resolved here
+        try await OfflineQueueTests.messages(redis, user).filter { $0?.contains(#""id":"\#(id)""#) == true }.count
     }
 
     @Test("200 members on two processes, a third offline: each member but the sender gets one copy; one stream entry", .timeLimit(.minutes(3)))
@@ -144,8 +144,8 @@ struct GroupDeliveryTests {
         // no local push waited for a number that never came
         #expect(try a.metric("chat_delivery_order_timeouts_total") == 0)
         #expect(try b.metric("chat_delivery_order_timeouts_total") == 0)
-        let queuedNotices = try await redis.send("LRANGE", RedisKeys.offlineQueue(offline[0].id), 0, -1).array ?? []
-        #expect(queuedNotices.filter { $0.string?.contains("群名称修改为：改名了") == true }.count == 1)
+        let queuedNotices = try await OfflineQueueTests.messages(redis, offline[0].id)
+        #expect(queuedNotices.filter { $0?.contains("群名称修改为：改名了") == true }.count == 1)
 
         // not a member: refused on the socket
         let outsider = try a.register()

@@ -9,9 +9,9 @@ import Testing
 struct ScriptContractTests {
     static let contracts: [any ChatScript.Type] = [
         ChangeAskAnswer.self, ChangeComplaint.self, ChangeFriendRequest.self, ChangeFriendship.self, ChangeGroup.self,
-        CountVisitorCall.self, DeliverMessage.self, DeliverToMany.self, RecordHeartbeat.self, RefreshConnections.self,
+        AcknowledgeOfflineQueue.self, CountVisitorCall.self, DeliverMessage.self, DeliverToMany.self, RecordHeartbeat.self, RefreshConnections.self,
         RegisterConnection.self, RegisterUser.self, ReleaseConnection.self, ReturnToQueue.self, RevokeGroupMessage.self,
-        RevokeSingleMessage.self, SendGroupMessage.self, SendSingleMessage.self, UpdateUser.self,
+        ReadOfflineQueue.self, RevokeSingleMessage.self, SendGroupMessage.self, SendSingleMessage.self, UpdateUser.self,
     ]
 
     static let luaFolder = URL(fileURLWithPath: #filePath)

@@ -35,6 +35,38 @@ struct DrainTests {
         }
     }
 
+    /// `--batch-bytes`: 40 entries of ~90 KB with a 300 KB budget and room for 2000 entries
+    /// per batch are written in many small batches, none far over the budget, each entry
+    /// once.
+    @Test func batchesStopAtTheByteBudget() async throws {
+        try await DrainFixture.with(prefix: "bytes") { fixture in
+            let text = String(repeating: "字", count: 30_000)
+            var commands: [RedisCommand] = []
+            for index in 0..<40 {
+                let fields = DrainFixture.messageFields(id: "big-\(index)", text: "\(index)-\(text)")
+                commands.append(RedisCommand("XADD", ["chat:stream:messages", "*"] + fields.map { $0 as any RedisArgument }))
+            }
+            for reply in try await fixture.redis.pipeline(commands) { try reply.throwingOnError() }
+            let persister = try fixture.persister(["PERSISTER_BATCH_BYTES": "300000", "PERSISTER_BATCH_SIZE": "2000"])
+            try await eventually(within: 60) { try await fixture.holds(messages: 40) }
+            #expect(try fixture.count("SELECT COUNT(DISTINCT id) FROM message WHERE LENGTH(data) > 90000") == 40)
+
+            let metrics = try #require(HTTPProbe.get(port: persister.metricsPort, path: "/metrics")).body
+            func value(_ name: String) -> Double? {
+                metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+            }
+            // each entry written and acknowledged once
+            #expect(value(#"persister_entries_total{stream="chat:stream:messages"}"#) == 40)
+            // 40 × 90 KB over a 300 KB budget: at least 12 batches, none over twice the budget
+            let batches = try #require(value("persister_batch_bytes_count"))
+            #expect(batches >= 12, "\(batches) batches")
+            #expect(value(#"persister_batch_bytes_bucket{le="600000.0"}"#) == batches, "\(metrics)")
+            #expect(value("persister_batch_size_count") == batches)
+            persister.signal(SIGTERM)
+            #expect(persister.waitForExit(timeout: 20) == 0)
+        }
+    }
+
     @Test func aPoisonEntryEndsInTheDeadLetterStreamAndTheRestIsWritten() async throws {
         try await DrainFixture.with(prefix: "poison") { fixture in
             _ = try await fixture.addMessages(10, prefix: "before")

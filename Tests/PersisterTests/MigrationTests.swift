@@ -104,7 +104,10 @@ struct MigrationTests {
         ("goodfriend", "ismystarfriend", "tinyint(1)", "NO", "0"),
         ("goodfriend", "isblack", "tinyint(1)", "NO", "0"),
         ("goodfriendapply", "status", "enum('pending','refuse','agree','ignore')", "NO", "'pending'"),
-        ("group", "avatar", "varchar(4000)", "YES", "NULL"),
+        // Widened to the limits table (issue 17): nine members' avatars and their commas.
+        ("group", "avatar", "varchar(9008)", "YES", "NULL"),
+        ("message", "type", "varchar(50)", "NO", nil),
+        ("message", "to_avatar", "varchar(9008)", "NO", "''"),
         ("group", "remark", "text", "YES", "NULL"),
         ("group_user", "avatar", "varchar(1000)", "NO", "''"),
         ("chat_complaint", "target_type", "enum('group','single')", "NO", nil),
@@ -283,6 +286,39 @@ struct MigrationTests {
             #expect(try connection.query("SELECT version, name FROM schema_migrations").map { "\($0[0] ?? ""):\($0[1] ?? "")" }
                 == ["1:create_initial_tables", "2:add_tombstones_and_login_milliseconds"])
             #expect(try connection.query("SELECT answer FROM askanswer").first?[0] == "在的 🙂", "data survives")
+        }
+    }
+
+    @Test("a database migrated before the limits table is widened to it, keeping data, defaults and comments; once")
+    func columnsNarrowerThanTheLimitsTableAreWidened() async throws {
+        try await MariaDBTestDatabase.with(prefix: "widen", create: false) { database in
+            var old = Self.migrator()
+            old.widening = ColumnWidening(columnTypes: [:])
+            _ = try old.migrate(database: database.name, on: try database.connectToServer())
+            let connection = try database.connect()
+            func column(_ table: String, _ name: String) throws -> [String?] {
+                try connection.query("""
+                    SELECT COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, COLUMN_COMMENT, CHARACTER_SET_NAME FROM information_schema.COLUMNS
+                    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = \(try connection.quote(table)) AND COLUMN_NAME = \(try connection.quote(name))
+                    """).first?.values ?? []
+            }
+            #expect(try column("group", "avatar") == ["varchar(4000)", "YES", "NULL", "群头像", "utf8mb4"])
+            try connection.execute("INSERT INTO `group` (uuid, user_id, name, avatar) VALUES ('g', 1, '群', 'a,b')")
+            // An operator's wider column stays as it is.
+            try connection.execute("ALTER TABLE `user` MODIFY COLUMN `avatar` VARCHAR(2000) NULL DEFAULT NULL COMMENT '头像'")
+
+            let report = try Self.migrator().migrate(database: database.name, on: try database.connectToServer())
+            #expect(report.applied.isEmpty)
+            #expect(report.widened == ["group.avatar VARCHAR(9008)", "message.to_avatar VARCHAR(9008)", "message.type VARCHAR(50)"])
+            #expect(report.summary.contains("widened to the limits table: group.avatar VARCHAR(9008)"))
+            #expect(try column("group", "avatar") == ["varchar(9008)", "YES", "NULL", "群头像", "utf8mb4"])
+            #expect(try column("message", "to_avatar") == ["varchar(9008)", "NO", "''", "接收者头像", "utf8mb4"])
+            #expect(try column("message", "type") == ["varchar(50)", "NO", nil, "消息类型：text image audio video …", "utf8mb4"])
+            #expect(try column("user", "avatar").first == "varchar(2000)")
+            #expect(try connection.query("SELECT avatar FROM `group` WHERE uuid = 'g'").first?[0] == "a,b")
+
+            let again = try Self.migrator().migrate(database: database.name, on: try database.connectToServer())
+            #expect(again.widened.isEmpty)
         }
     }
 

@@ -25,6 +25,8 @@ public final class BridgeProcess: Sendable {
         // between a process's loops stay under test.
         environment["BRIDGE_EVENT_LOOPS"] = "2"
         environment["LOG_LEVEL"] = environment["BRIDGE_TEST_LOG_LEVEL"] ?? "warning"
+        // Tests send bursts from one account; the quota's own tests set SEND_RATE.
+        environment["SEND_RATE"] = "0"
         for (key, value) in settings { environment[key] = value }
         self.port = port
         self.node = node

@@ -1,23 +1,134 @@
 -- Stored messages: the history lists and the messages stream.
 
--- Searches the history list `key` from its newest end, a page of 100 at a time, for the
--- entry of message `id`: at most the newest `limit` entries, or with `whole_pages` until
--- `limit` entries are read (the last page whole). Returns its index and entry, or nil.
-local function find_message(key, id, limit, whole_pages)
-  local prefix = '{"id":"' .. id .. '"'
-  local stop = redis.call('LLEN', key) - 1
-  local floor = whole_pages and 0 or math.max(0, stop + 1 - limit)
-  local searched = 0
-  while stop >= floor and searched < limit do
-    local start = math.max(floor, stop - 99)
-    local page = redis.call('LRANGE', key, start, stop)
+-- Every history list has an index beside it, the sorted set history .. ':ids': each
+-- entry's message id, scored in list order, so that a message is found by ZREVRANK (its
+-- distance from the newest end) and one LINDEX, never by scanning the list
+-- (docs/architecture.md, *History index*). The send scripts keep it exact as they append
+-- and trim (history_append); it is either exact (one member per entry, in list order) or
+-- it no longer counts as many members as the list has entries, and then the first
+-- lookup rebuilds it from the list (a history written before the index existed, or
+-- changed behind the scripts' back): one scan, once.
+--
+-- A single chat's two histories are mirrors (every send appends the same entry to both,
+-- with the same cap): only the lower uid's has an index (pair_indexed), and a lookup in
+-- the other reads the same position, checked; lists that differ after all (an old
+-- server's data) fall back to a scan of the unindexed one.
+local function history_index(history)
+  return history .. ':ids'
+end
+
+-- Of a single chat's histories `mine` (chatlog_{me}_single_{to}) and `theirs`, the one
+-- with the index: the lower uid's.
+local function pair_indexed(me, to, mine, theirs)
+  if (tonumber(me) or 0) < (tonumber(to) or 0) then
+    return mine
+  end
+  return theirs
+end
+
+-- The message id an entry starts with ('{"id":"…"', as the send scripts write it), or nil.
+local function entry_id(entry)
+  return string.match(entry, '^{"id":"([^"]*)"')
+end
+
+-- Appends `entry` (message `id`) to `history` and keeps the newest `cap` entries; with
+-- `indexed`, also keeps the index exact (an index that was not exact is dropped, to be
+-- rebuilt at the next lookup). Returns how many entries were trimmed.
+local function history_append(history, entry, id, cap, indexed)
+  local length = redis.call('RPUSH', history, entry)
+  local exact = false
+  local index = history_index(history)
+  if indexed then
+    local count = redis.call('ZCARD', index)
+    exact = count == length - 1
+    if exact then
+      local sequence = 1
+      if count > 0 then
+        sequence = tonumber(redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')[2]) + 1
+      end
+      exact = redis.call('ZADD', index, 'NX', sequence, id) == 1
+    end
+    if not exact and count > 0 then
+      redis.call('DEL', index)
+    end
+  end
+  if length <= cap then
+    return 0
+  end
+  local trimmed = length - cap
+  redis.call('LTRIM', history, trimmed, -1)
+  if exact then
+    redis.call('ZREMRANGEBYRANK', index, 0, trimmed - 1)
+  end
+  return trimmed
+end
+
+-- Rebuilds the index of `history` (`length` entries) from the list: the one scan, a page
+-- at a time from the newest end, scored by position. An entry without an id, or with the
+-- id of a newer one, gets a placeholder member ("\0" and its score; no message id holds
+-- a NUL), so the index counts every entry and stays exact.
+local function index_rebuild(history, index, length)
+  redis.call('DEL', index)
+  local stop = length - 1
+  while stop >= 0 do
+    local start = math.max(0, stop - 99)
+    local page = redis.call('LRANGE', history, start, stop)
     for i = #page, 1, -1 do
-      if string.sub(page[i], 1, #prefix) == prefix then
+      local score = start + i
+      local id = entry_id(page[i])
+      if not id or redis.call('ZADD', index, 'NX', score, id) == 0 then
+        redis.call('ZADD', index, score, '\0' .. score)
+      end
+    end
+    stop = start - 1
+  end
+end
+
+-- Searches the newest `limit` entries of `history` for message `id`, a page of 100 at a
+-- time from the newest end: only for a mirror that differs from its indexed twin.
+local function scan_message(history, id, limit)
+  local stop = redis.call('LLEN', history) - 1
+  local floor = math.max(0, stop + 1 - limit)
+  while stop >= floor do
+    local start = math.max(floor, stop - 99)
+    local page = redis.call('LRANGE', history, start, stop)
+    for i = #page, 1, -1 do
+      if entry_id(page[i]) == id then
         return start + i - 1, page[i]
       end
     end
-    searched = searched + #page
     stop = start - 1
+  end
+  return nil
+end
+
+-- Finds message `id` among the newest `limit` entries of `history`, through the index
+-- of `indexed` (`history` itself, or its single-chat mirror). Returns its list index and
+-- entry, or nil (trimmed, or never there).
+local function find_message(history, id, limit, indexed)
+  indexed = indexed or history
+  local index = history_index(indexed)
+  local length = redis.call('LLEN', indexed)
+  if redis.call('ZCARD', index) ~= length then
+    index_rebuild(indexed, index, length)
+  end
+  for attempt = 1, 2 do
+    local fromNewest = redis.call('ZREVRANK', index, id)
+    if not fromNewest or fromNewest >= limit then
+      return nil
+    end
+    local entry = redis.call('LINDEX', history, -1 - fromNewest)
+    if entry and entry_id(entry) == id then
+      return redis.call('LLEN', history) - 1 - fromNewest, entry
+    end
+    if indexed ~= history then
+      return scan_message(history, id, limit)
+    end
+    -- As many members as entries, but not the same ones (the list was changed behind
+    -- the scripts' back): rebuilt, and looked up once more.
+    if attempt == 1 then
+      index_rebuild(history, index, length)
+    end
   end
   return nil
 end

@@ -1,5 +1,6 @@
 --@include clock
 --@include envelope
+--@include offline_queue
 -- Routing of a message to its users' delivery targets (docs/architecture.md, *Delivery*).
 -- A target '{node}:{conn}' in online_{uid} counts only if its process's heartbeat in
 -- chat:nodes is recent: a killed process stops being a target after `dead_after` ms, and
@@ -8,18 +9,8 @@
 -- gets the message through that process's channel (`prefix` .. node) only. Publishes to
 -- a process are numbered (the deliveries hash); a local target comes back with the
 -- number of the last one published to the caller's process, which it pushes first. No
--- live target, or nobody subscribed: the message goes to the offline queue, capped.
-
--- Appends `message` to an offline queue capped at `cap` entries; returns how many of
--- the oldest the cap dropped.
-local function enqueue(queue, message, cap)
-  local length = redis.call('RPUSH', queue, message)
-  if length > cap then
-    redis.call('LTRIM', queue, length - cap, -1)
-    return length - cap
-  end
-  return 0
-end
+-- live target, or nobody subscribed: the message goes to the offline queue, capped
+-- (lib/offline_queue.lua; `queue_cap` is its settings table, from offline_settings).
 
 -- One user. `excluded`: a target the caller found gone (or nil); `now`: the time in ms
 -- when the caller has it (or nil). Returns 'local', conn, last sequence published here |
@@ -110,7 +101,7 @@ local function route_many(message, count, uid_base, key_base, nodes, deliveries,
 
   local dropped = 0
   for _, i in ipairs(offline) do
-    dropped = dropped + enqueue(KEYS[key_base + 2 * i], message, queue_cap)
+    dropped = dropped + enqueue(KEYS[key_base + 2 * i], message, queue_cap, #offline)
   end
   local after = #locals > 0 and tonumber(redis.call('HGET', deliveries, here) or '0') or 0
   return table.concat(locals, ','), published, #offline, dropped, after

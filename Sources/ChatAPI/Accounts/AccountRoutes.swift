@@ -11,7 +11,7 @@ package struct AccountRoutes: Sendable {
             var request = request
             var context = context
             let parameters = try await context.parameters(of: &request)
-            let username = try parameters.string("username", length: 4...20)
+            let username = try parameters.string("username", length: 4...StoredLimits.User.username.maximum)
             let password = try parameters.string("password", length: 6...20)
             return APIResponse.ok(.object(try await accounts.register(username: username, password: password)))
         }
@@ -19,7 +19,7 @@ package struct AccountRoutes: Sendable {
             var request = request
             var context = context
             let parameters = try await context.parameters(of: &request)
-            let username = try parameters.string("username", length: 4...20)
+            let username = try parameters.string("username", length: 4...StoredLimits.User.username.maximum)
             let password = try parameters.string("password", length: 6...20)
             return APIResponse.ok(.object(try await accounts.loginResult(username: username, password: password, visitorMode: false)))
         }

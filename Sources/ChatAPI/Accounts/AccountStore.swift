@@ -73,6 +73,7 @@ package struct AccountStore: Sendable {
         case .refused(.usernameTaken): throw Refusal.usernameTaken
         case .refused(.deviceTaken): throw Refusal.deviceTaken
         case .refused(.uuidTaken): throw RedisError.server(RegisterUser.Refusal.uuidTaken.rawValue)
+        case .refused(.idTaken): throw RedisError.server("\(RegisterUser.Refusal.idTaken.rawValue): user \(userID) or user_info \(infoID)")
         }
     }
 

@@ -34,7 +34,7 @@ package struct VisitorRoutes: Sendable {
         _ request: Request, _ context: BridgeRequestContext
     ) async throws(APIFailure) -> (username: String, password: String, device: DeviceFields) {
         let (parameters, sign) = try await Self.signedParameters(request, context)
-        let username = try parameters.string("username", length: 4...20)
+        let username = try parameters.string("username", length: 4...StoredLimits.User.username.maximum)
         let password = try parameters.string("password", length: 6...20)
         let device = try Self.device(parameters)
         let timestamp = try Self.timestamp(parameters)
@@ -56,11 +56,11 @@ package struct VisitorRoutes: Sendable {
 
     private static func device(_ parameters: RequestParameters) throws(APIFailure) -> DeviceFields {
         DeviceFields(
-            deviceID: try parameters.string("deviceId", length: 36...200),
-            uniplatform: try parameters.optionalString("uniplatform", length: 2...50),
-            devicemodel: try parameters.optionalString("devicemodel", length: 1...50),
-            deviceos: try parameters.optionalString("deviceos", length: 1...50),
-            devicebrand: try parameters.optionalString("devicebrand", length: 1...50)
+            deviceID: try parameters.string("deviceId", length: 36...StoredLimits.User.deviceID.maximum),
+            uniplatform: try parameters.optionalString("uniplatform", length: 2...StoredLimits.User.uniplatform.maximum),
+            devicemodel: try parameters.optionalString("devicemodel", length: 1...StoredLimits.User.devicemodel.maximum),
+            deviceos: try parameters.optionalString("deviceos", length: 1...StoredLimits.User.deviceos.maximum),
+            devicebrand: try parameters.optionalString("devicebrand", length: 1...StoredLimits.User.devicebrand.maximum)
         )
     }
 

@@ -24,10 +24,9 @@ package struct AskAnswerRoutes: Sendable {
     static let tooMany = "问答数量已达上限"
 
     static let ids: ClosedRange<Int64> = 1...Int64(UInt32.max)
-    /// `ask` is VARCHAR(1000); `answer` TEXT (65,535 bytes, at most 3 per UTF-16 unit).
-    static let askLength = 1...1000
-    static let answerLength = 1...20_000
-    static let typeLength = 1...50
+    /// The limits table's (`StoredLimits.AskAnswer`): `answer` counts bytes.
+    static let askLength = 1...StoredLimits.AskAnswer.ask.maximum
+    static let typeLength = 1...StoredLimits.AskAnswer.type.maximum
 
     let store: AskAnswerStore
     var matcher = QuestionMatcher()
@@ -40,7 +39,7 @@ package struct AskAnswerRoutes: Sendable {
                 throw AskAnswerFailure(code: 400, Self.incomplete)
             }
             let ask = try parameters.string("ask", length: Self.askLength)
-            let answer = try parameters.string("answer", length: Self.answerLength)
+            let answer = try parameters.string("answer", within: StoredLimits.AskAnswer.answer)
             let type = try parameters.optionalString("type", length: Self.typeLength) ?? ""
             let row = try await Self.refusing([.full: (400, Self.tooMany)]) {
                 try await store.create(ask: ask, answer: answer, type: type, by: caller.user.id, now: Date())
@@ -56,7 +55,7 @@ package struct AskAnswerRoutes: Sendable {
             let id = Int(try parameters.integer("id", in: Self.ids))
             var changes = JSONObject()
             if parameters.isGiven("ask") { changes["ask"] = .string(try parameters.string("ask", length: Self.askLength)) }
-            if parameters.isGiven("answer") { changes["answer"] = .string(try parameters.string("answer", length: Self.answerLength)) }
+            if parameters.isGiven("answer") { changes["answer"] = .string(try parameters.string("answer", within: StoredLimits.AskAnswer.answer)) }
             // `type` may be emptied (its column's default).
             if parameters["type"] != nil { changes["type"] = .string(try parameters.optionalString("type", length: Self.typeLength) ?? "") }
             guard !changes.members.isEmpty else { throw AskAnswerFailure(code: 400, Self.incomplete) }

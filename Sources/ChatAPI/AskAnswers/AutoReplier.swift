@@ -20,7 +20,11 @@ package struct AutoReplier: Sendable {
     let sender: MessageSender
     /// Delivers the owner the notice of what was answered for them.
     let delivery: MessageDelivery
-    var matcher = QuestionMatcher()
+    /// The longest question answered automatically, in characters: as long as the longest
+    /// `ask` (the `askanswer.ask` column, VARCHAR(1000)); a longer question gets no answer.
+    /// Bounds the matching's CPU (docs/architecture.md, *CPU bounds*).
+    static let maximumQuestionLength = 1000
+    var matcher = QuestionMatcher(maximumLength: maximumQuestionLength)
     var logger = Logger(label: "bridge.askanswer")
 
     package init(store: AskAnswerStore, sender: MessageSender, delivery: MessageDelivery) {

@@ -22,8 +22,11 @@ package struct ComplaintRoutes: Sendable {
     /// The complainant as list items and details show them.
     static let userColumns = ["id", "uuid", "username", "nickname", "avatar"]
     static let ids: ClosedRange<Int64> = 1...Int64(UInt32.max)
-    /// TEXT columns hold 65,535 bytes; a UTF-16 unit is at most 3 of them.
-    static let textLength = 1...20_000
+    /// The TEXT columns (bytes), from the limits table.
+    static let textLimits = [
+        "content": StoredLimits.Complaint.content, "images": StoredLimits.Complaint.images,
+        "complaint_chatinfo": StoredLimits.Complaint.chatInfo,
+    ]
 
     let store: ComplaintStore
 
@@ -88,9 +91,11 @@ package struct ComplaintRoutes: Sendable {
         }
         let targetID = Int(try parameters.integer("target_id", in: ids))
         let targetType = try parameters.oneOf("target_type", ComplaintStore.NewComplaint.TargetType.allCases.map(\.rawValue))
-        let reason = try parameters.string("reason", length: 1...500)
+        let reason = try parameters.string("reason", length: 1...StoredLimits.Complaint.reason.maximum)
         var optional = JSONObject()
-        if let name = try optionalText(parameters, "target_name", length: 1...100) { optional["target_name"] = .string(name) }
+        if let name = try parameters.optionalString("target_name", length: 1...StoredLimits.Complaint.targetName.maximum) {
+            optional["target_name"] = .string(name)
+        }
         for column in ["content", "images", "complaint_chatinfo"] {
             if let text = try optionalText(parameters, column) { optional[column] = .string(text) }
         }
@@ -101,16 +106,15 @@ package struct ComplaintRoutes: Sendable {
 
     /// A TEXT column's value: a string as it is; an array or object (a client may send
     /// `images` as a list, `complaint_chatinfo` as the messages) as its JSON text.
-    private static func optionalText(
-        _ parameters: RequestParameters, _ name: String, length: ClosedRange<Int> = textLength
-    ) throws(APIFailure) -> String? {
+    private static func optionalText(_ parameters: RequestParameters, _ name: String) throws(APIFailure) -> String? {
+        let limit = textLimits[name] ?? StoredLimits.Complaint.content
         switch parameters[name] {
         case .array, .object:
             let text = JSONSerializer.string(parameters[name] ?? .null)
-            guard length.contains(text.utf16.count) else { throw APIFailure("参数\(name)长度应在\(length.lowerBound)-\(length.upperBound)之间") }
+            guard limit.admits(text) else { throw APIFailure.overLimit(limit, limit.refusal(name)) }
             return text
         default:
-            return try parameters.optionalString(name, length: length)
+            return try parameters.optionalString(name, within: limit)
         }
     }
 

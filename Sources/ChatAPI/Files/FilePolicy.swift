@@ -16,6 +16,8 @@ package struct FilePolicy: Sendable {
     package var screenshotTimeout: Duration = .seconds(15)
     /// ffmpeg processes at once (per bridge process); more requests are refused.
     package var screenshotConcurrency = 4
+    /// Files one user may upload per day (UTC), counted in Redis (docs/operations.md, *Quotas*).
+    package var uploadsPerDay = 500
 
     package init() {}
 

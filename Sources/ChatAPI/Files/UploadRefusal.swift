@@ -17,6 +17,8 @@ enum UploadRefusal: Error, Equatable {
     case interrupted
     /// The disk refused the file.
     case storageFailed
+    /// The user uploaded `--uploads-per-day` files today already.
+    case dailyQuota
 
     var text: String {
         switch self {
@@ -28,6 +30,7 @@ enum UploadRefusal: Error, Equatable {
         case .malformed: "上传数据格式错误"
         case .interrupted: "上传中断"
         case .storageFailed: "文件保存失败"
+        case .dailyQuota: "今日上传文件数量已达上限，请明天再试"
         }
     }
 

@@ -9,6 +9,7 @@ import Model
 package struct UploadRoutes: Sendable {
     let receiver: UploadReceiver
     let policy: FilePolicy
+    let quota: UploadQuota
 
     /// `uploadAliyun` prefixes every reason with this (the old server's `'上传失败: ' + error.message`).
     static let aliyunFailurePrefix = "上传失败: "
@@ -17,6 +18,7 @@ package struct UploadRoutes: Sendable {
         chat.post("uploadStreamSingleToServerDiy/:diydir") { request, context -> Response in
             do throws(UploadRefusal) {
                 guard let folder = context.parameters.get("diydir"), Self.isFolderName(folder) else { throw .badFolderName }
+                try await take(context)
                 let names = try await receiver.receive(request, field: "file", into: ["Diy", folder, UploadNames.day()]) {
                     UploadNames.diy(extension: $0)
                 }
@@ -30,6 +32,7 @@ package struct UploadRoutes: Sendable {
             do throws(UploadRefusal) {
                 // Number(imageClassId): what is not a number counts as the default class 0.
                 let imageClass = request.uri.queryParameters["imageClassId"].flatMap { Int64($0) } ?? 0
+                try await take(context)
                 let names = try await receiver.receive(request, field: "img", into: ["images", UploadNames.day()]) {
                     UploadNames.aliyun(extension: $0)
                 }
@@ -45,6 +48,12 @@ package struct UploadRoutes: Sendable {
                 return APIResponse.fail(Self.aliyunFailurePrefix + error.text)
             }
         }
+    }
+
+    /// One upload of the caller's daily quota (the auth middleware put the caller in the context).
+    private func take(_ context: BridgeRequestContext) async throws(UploadRefusal) {
+        guard let user = context.identity?.user.id else { return }
+        try await quota.take(user: user)
     }
 
     /// `:diydir`: 1–64 letters, digits, `_` or `-`.

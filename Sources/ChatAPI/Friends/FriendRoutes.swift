@@ -38,7 +38,7 @@ package struct FriendRoutes: Sendable {
             let (parameters, caller) = try await context.caller(of: request)
             let me = caller.user
             let friendID = Int(try parameters.integer("friend_id", in: Self.ids))
-            let nickname = try parameters.optionalString("nickname", length: 1...50) ?? ""
+            let nickname = try parameters.optionalString("nickname", length: 1...StoredLimits.Friend.remark.maximum) ?? ""
             let target = try await target(friendID, of: me)
             try await Self.refusing([.missing: Self.targetMissing, .duplicate: Self.duplicate]) {
                 try await store.apply(from: me, to: target.id, nickname: nickname, now: Date())
@@ -65,7 +65,7 @@ package struct FriendRoutes: Sendable {
             let (parameters, caller) = try await context.caller(of: request)
             let me = caller.user
             let id = try Self.pathID(context)
-            let remark = try parameters.optionalString("nickname", length: 1...50) ?? ""
+            let remark = try parameters.optionalString("nickname", length: 1...StoredLimits.Friend.remark.maximum) ?? ""
             let status = try parameters.oneOf("status", Self.statuses)
             guard let application = try await store.request(id), application.friendID == me.id,
                   application.status == "pending"
@@ -85,7 +85,7 @@ package struct FriendRoutes: Sendable {
             let (parameters, caller) = try await context.caller(of: request)
             let me = caller.user
             let friendID = Int(try parameters.integer("friend_id", in: Self.ids))
-            let nickname = try parameters.optionalString("nickname", length: 1...50) ?? ""
+            let nickname = try parameters.optionalString("nickname", length: 1...StoredLimits.Friend.remark.maximum) ?? ""
             let target = try await target(friendID, of: me)
             guard target.inviteConfirm == 0 else { throw APIFailure(Self.needsConfirm) }
             let refusals: [FriendStore.Refusal: String] = [

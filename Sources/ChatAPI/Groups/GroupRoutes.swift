@@ -34,9 +34,11 @@ package struct GroupRoutes: Sendable {
     static let handled = "处理成功"
     static let missing = "群不存在"
     static let notMember = "你不在该群聊中，操作失败"
+    /// Creating or joining beyond `--group-max-members` (docs/operations.md, *Quotas*).
+    static let full = "群成员人数已达上限"
 
     /// Group names are cut to this many UTF-16 code units (the `name` column).
-    static let nameLength = 50
+    static let nameLength = StoredLimits.Group.derivedName.maximum
     /// Avatars in a group's avatar.
     static let avatarCount = 9
     /// Group ids, user ids, pages and page sizes (as the old validator: a minimum only).
@@ -76,7 +78,7 @@ package struct GroupRoutes: Sendable {
         chat.post("groupUpdateName") { request, context -> Response in
             let (parameters, caller) = try await context.caller(of: request)
             let id = Int(try parameters.integer("id", in: Self.ids))
-            let name = try parameters.string("name", length: 1...20)
+            let name = try parameters.string("name", length: 1...StoredLimits.Group.name.maximum)
             let change = try await Self.refusing([.notOwner: Self.renameRefused]) {
                 try await store.set("rename", name, group: id, by: caller.user.id, now: Date())
             }
@@ -87,7 +89,7 @@ package struct GroupRoutes: Sendable {
         chat.post("groupremark") { request, context -> Response in
             let (parameters, caller) = try await context.caller(of: request)
             let id = Int(try parameters.integer("id", in: Self.ids))
-            let remark = try parameters.string("remark", length: 1...500)
+            let remark = try parameters.string("remark", length: 1...StoredLimits.Group.remark.maximum)
             let change = try await Self.refusing([.notOwner: Self.remarkRefused]) {
                 try await store.set("remark", remark, group: id, by: caller.user.id, now: Date())
             }
@@ -98,7 +100,7 @@ package struct GroupRoutes: Sendable {
         chat.post("groupnickname") { request, context -> Response in
             let (parameters, caller) = try await context.caller(of: request)
             let id = Int(try parameters.integer("id", in: Self.ids))
-            let nickname = try parameters.string("nickname", length: 1...20)
+            let nickname = try parameters.string("nickname", length: 1...StoredLimits.Group.nickname.maximum)
             _ = try await Self.refusing([.notMember: Self.nicknameRefused]) {
                 try await store.set("nickname", nickname, group: id, by: caller.user.id, now: Date())
             }
@@ -172,6 +174,10 @@ package struct GroupRoutes: Sendable {
         let rows = try await friends.rows(of: me.id).filter { rowIDs.contains($0.id) && $0.isActive && !$0.isBlacklisted }
         let friendIDs = Array(Set(rows.map(\.friendID)).subtracting([me.id])).sorted()
         guard !friendIDs.isEmpty else { throw APIFailure(Self.noUsers) }
+        guard friendIDs.count < store.maxMembers else {
+            QuotaRefusals.groupMembers.increment()
+            throw APIFailure(Self.full)
+        }
         for attempt in 1...GroupStore.attempts {
             let users = try await friends.users(friendIDs).values.filter { $0.status == 1 }.sorted { $0.id < $1.id }
             guard !users.isEmpty else { throw APIFailure(Self.noActiveUsers) }
@@ -223,10 +229,15 @@ package struct GroupRoutes: Sendable {
     private func join(_ joiner: Int, group id: Int, inviter: Int64, description: String, caller me: UserRow) async throws -> String {
         let refusals: [GroupStore.Refusal: String] = [
             .groupMissing: Self.joinGroupMissing, .illegal: Self.illegal, .pending: Self.joinPending,
-            .already: Self.joinAlready, .joinerMissing: Self.joinerMissing, .loginFirst: Self.loginFirst,
+            .already: Self.joinAlready, .full: Self.full, .joinerMissing: Self.joinerMissing, .loginFirst: Self.loginFirst,
         ]
         let change = try await Self.refusing(refusals) {
-            try await store.join(joiner, group: id, invitedBy: inviter, caller: me.id, now: Date())
+            do {
+                return try await store.join(joiner, group: id, invitedBy: inviter, caller: me.id, now: Date())
+            } catch GroupStore.Refusal.full {
+                QuotaRefusals.groupMembers.increment()
+                throw GroupStore.Refusal.full
+            }
         }
         guard let group = change.group, let user = try await store.accounts.user(id: joiner) else {
             return change.result == .waiting ? Self.waiting : Self.joined

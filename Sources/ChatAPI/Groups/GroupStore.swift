@@ -39,6 +39,8 @@ struct GroupStore: Sendable {
     static let avatarCandidates = 10
 
     let accounts: AccountStore
+    /// Rows a group may have, applicants included (`--group-max-members`).
+    var maxMembers = APIRoutes.defaultGroupMaxMembers
     var scripts: RedisScripts { accounts.scripts }
     var redis: RedisClient { accounts.redis }
     var streamCap: Int { accounts.streamCap }
@@ -122,13 +124,14 @@ struct GroupStore: Sendable {
     }
 
     /// `groupInviteUser`. Throws `.groupMissing`, `.illegal`, `.pending`, `.already`,
-    /// `.joinerMissing`, `.loginFirst`.
+    /// `.full`, `.joinerMissing`, `.loginFirst`.
     func join(_ joiner: Int, group: Int, invitedBy inviter: Int64, caller me: Int, now: Date) async throws -> Change {
         let rowID = try await nextID("group_user")
         return try await retryingAvatar { needed in
             let avatarUsers = try await avatarUsers(group, plus: needed + [joiner])
             return try await run(change(
-                group, by: me, .join(joiner: joiner, inviter: inviter, rowID: rowID, avatarUsers: avatarUsers), now: now
+                group, by: me, .join(joiner: joiner, inviter: inviter, rowID: rowID, avatarUsers: avatarUsers, maxMembers: maxMembers),
+                now: now
             ))
         }
     }

@@ -41,6 +41,7 @@ package struct UserRoutes: Sendable {
             let (parameters, caller) = try await context.caller(of: request)
             let me = caller.user
             let userset = try parameters.string("userset", length: 2...Int.max)
+            guard StoredLimits.User.userset.admits(userset) else { throw APIFailure.overLimit(StoredLimits.User.userset, StoredLimits.User.userset.refusal("userset")) }
             guard case .object = try? JSONParser.parse(userset) else { throw APIFailure("用户设置格式错误") }
             try await update(me, [("userset", userset)])
             return APIResponse.ok("ok")
@@ -71,11 +72,13 @@ package struct UserRoutes: Sendable {
             case "username":
                 throw APIFailure("账号不可修改")
             case "nickname":
-                guard value.utf16.count <= 30 else { throw APIFailure("昵称长度不能超过30个字符") }
+                let limit = StoredLimits.User.nickname
+                guard limit.admits(value) else { throw APIFailure.overLimit(limit, "昵称长度不能超过\(limit.maximum)个字符") }
                 try await update(me, [("nickname", value)])
                 answer = "修改昵称成功"
             case "avatar":
-                guard value.utf16.count <= 1000 else { throw APIFailure("头像地址过长不能超过1000个字符") }
+                let limit = StoredLimits.User.avatar
+                guard limit.admits(value) else { throw APIFailure.overLimit(limit, "头像地址过长不能超过\(limit.maximum)个字符") }
                 try await update(me, [("avatar", value)])
                 answer = "头像更新成功"
             case "invite_confirm":

@@ -10,8 +10,13 @@ package struct DeliveryPolicy: Sendable {
     /// `chat_getmessage_{uid}` keeps the newest this many messages (docs/architecture.md: no unbounded
     /// growth); older ones are dropped, counted and logged.
     package var offlineQueueCap = 5000
-    /// Messages taken from an offline queue per round trip while flushing.
-    var flushBatch = 500
+    /// … and at most this many bytes of messages (what the user would receive); the
+    /// newest message is kept whatever its size.
+    package var offlineQueueByteCap = 16 << 20
+    /// Messages read from an offline queue per round trip while flushing …
+    package var flushBatch = 500
+    /// … and about this many bytes of them (at least one message).
+    package var flushBatchBytes = 1 << 20
     /// Entries of `chat:nodes` silent this long are removed.
     var forgetNodesAfter: Duration = .seconds(24 * 3600)
 

@@ -12,7 +12,7 @@ extension MessageDelivery {
         guard !users.isEmpty else { return nil }
         let fanOut = try await scripts.run(DeliverToMany(
             message: message, users: users, node: node, deadAfterMilliseconds: policy.deadAfter.milliseconds,
-            queueCap: policy.offlineQueueCap
+            queueCap: policy.offlineQueueCap, queueByteCap: policy.offlineQueueByteCap
         ))
         complete(fanOut, message: message)
         return fanOut
@@ -30,6 +30,7 @@ extension MessageDelivery {
             Self.droppedByCap.increment(by: fanOut.droppedByCap)
             logger.warning("offline queue cap reached: oldest messages dropped", metadata: [
                 "dropped": "\(fanOut.droppedByCap)", "cap": "\(policy.offlineQueueCap)",
+                "byte_cap": "\(policy.offlineQueueByteCap)",
             ])
         }
     }

@@ -59,7 +59,7 @@ package struct MessageDelivery: Sendable {
         while true {
             let route = try await scripts.run(DeliverMessage(
                 user: user, message: message, node: node, deadAfterMilliseconds: policy.deadAfter.milliseconds,
-                queueCap: policy.offlineQueueCap, excluded: excluded
+                queueCap: policy.offlineQueueCap, queueByteCap: policy.offlineQueueByteCap, excluded: excluded
             ))
             if complete(route, message: message, to: user) { return route }
             // Registered here but already closed: its release has not run yet.
@@ -84,6 +84,7 @@ package struct MessageDelivery: Sendable {
                 Self.droppedByCap.increment(by: dropped)
                 logger.warning("offline queue cap reached: oldest messages dropped", metadata: [
                     "user": "\(user)", "dropped": "\(dropped)", "cap": "\(policy.offlineQueueCap)",
+                    "byte_cap": "\(policy.offlineQueueByteCap)",
                 ])
             }
         }
@@ -132,7 +133,7 @@ package struct MessageDelivery: Sendable {
         else { return }
         if target.node == node {
             if let connection = connections.connection(target.connection, of: user) {
-                await flush(connection, alreadyTaken: nil)
+                await flush(connection)
             }
         } else {
             try await publish(.flush(ConnectionAddress(user: user, connection: target.connection)), to: target.node)
@@ -145,11 +146,15 @@ package struct MessageDelivery: Sendable {
         _ = try await redis.send("PUBLISH", RedisKeys.nodeChannel(node), envelope.encoded()).throwingOnError()
     }
 
-    /// Pushes a connection's offline queue, each message once and in order. With
-    /// `alreadyTaken` (the connect script's take) the connection is in its first flush
-    /// turn already; otherwise the turn is asked for, or joined if one is under way.
-    func flush(_ connection: GatewayConnection, alreadyTaken: [[UInt8]]?) async {
-        if alreadyTaken == nil {
+    /// Pushes a connection's offline queue, each message once and in order. `inTurn`: the
+    /// connection is in its first flush turn already (a new connection); otherwise the
+    /// turn is asked for, or joined if one is under way.
+    ///
+    /// The queue is read without removing anything (`lua/offline_read.lua`), written, and
+    /// then exactly the entries handed to the kernel are removed (`lua/offline_ack.lua`):
+    /// a connection lost during the flush leaves the rest queued for the next one.
+    func flush(_ connection: GatewayConnection, inTurn: Bool = false) async {
+        if !inTurn {
             switch await connection.beginFlush() {
             case .mine: break
             case .joined(let done):
@@ -158,49 +163,46 @@ package struct MessageDelivery: Sendable {
             case .closed: return
             }
         }
-        var batch = alreadyTaken ?? []
-        // The connect script took the whole queue; what came after it was held back.
-        var queueMayHoldMore = alreadyTaken == nil
         repeat {
-            while true {
-                if batch.isEmpty {
-                    guard queueMayHoldMore else { break }
-                    do {
-                        batch = try await take(from: connection.user)
-                    } catch {
-                        logger.warning("offline queue not read", metadata: ["user": "\(connection.user)", "error": "\(error)"])
-                    }
-                    if batch.isEmpty { break }
-                }
-                let written = await connection.writeFlushed(batch)
-                guard written == batch.count else {
-                    await putBack(Array(batch[written...]), user: connection.user)
-                    return
-                }
-                batch = []
-            }
-            queueMayHoldMore = true
+            while await flushBatch(to: connection) {}
         } while await connection.endFlush()
     }
 
-    /// Takes the oldest messages of a queue (`LPOP` with a count is atomic: two flushes
-    /// of one queue never take the same message).
-    private func take(from user: Int) async throws -> [[UInt8]] {
-        let reply = try await redis.send("LPOP", RedisKeys.offlineQueue(user), policy.flushBatch).throwingOnError()
-        return reply.array?.compactMap(\.bytes) ?? []
-    }
-
-    /// Messages taken but not written go back to the front of the queue, in order.
-    private func putBack(_ messages: [[UInt8]], user: Int) async {
-        var command = RedisCommandArguments("LPUSH")
-        command.append(RedisKeys.offlineQueue(user))
-        for message in messages.reversed() { command.append(bytes: message) }
+    /// Writes the head of the queue and removes what was written; true while there may
+    /// be more to flush.
+    private func flushBatch(to connection: GatewayConnection) async -> Bool {
+        let user = connection.user
+        let read: ReadOfflineQueue.Reply
         do {
-            _ = try await redis.send(RedisCommand(arguments: command)).throwingOnError()
+            read = try await scripts.run(ReadOfflineQueue(user: user, count: policy.flushBatch, bytes: policy.flushBatchBytes))
         } catch {
-            logger.error("flushed messages could not be put back", metadata: [
-                "user": "\(user)", "count": "\(messages.count)", "error": "\(error)",
-            ])
+            logger.warning("offline queue not read", metadata: ["user": "\(user)", "error": "\(error)"])
+            return false
         }
+        if read.isEmpty { return false }
+        let messages = read.messages.compactMap(\.self)
+        let written = messages.isEmpty ? 0 : await connection.writeFlushed(messages)
+        // The entries up to the last message written (with any gone bodies among them),
+        // or all of them when every message was written.
+        var entries = 0
+        var counted = 0
+        while entries < read.messages.count, counted < written || read.messages[entries] == nil {
+            if read.messages[entries] != nil { counted += 1 }
+            entries += 1
+        }
+        if entries == 0 { return false }
+        let removed: Int
+        do {
+            removed = try await scripts.run(AcknowledgeOfflineQueue(user: user, fingerprints: read.fingerprints[..<entries]))
+        } catch {
+            // Left queued: the next flush writes them again rather than losing them.
+            logger.warning("flushed messages not removed from the offline queue", metadata: [
+                "user": "\(user)", "count": "\(entries)", "error": "\(error)",
+            ])
+            return false
+        }
+        // Nothing removed: another flush of this user removed them first (it goes on), or
+        // the head changed under this one; reading it again would write them twice.
+        return removed > 0 && entries == read.messages.count
     }
 }

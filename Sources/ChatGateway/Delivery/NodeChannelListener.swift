@@ -71,7 +71,7 @@ package struct NodeChannelListener: Service {
             connections.connection(address.connection, of: address.user)?.kick()
         case .flush(let address):
             if let connection = connections.connection(address.connection, of: address.user) {
-                delivery.background.submit { await delivery.flush(connection, alreadyTaken: nil) }
+                delivery.background.submit { await delivery.flush(connection) }
             }
         }
     }

@@ -69,7 +69,7 @@ package struct NodeHeartbeat: Service {
             ))
             for (connection, outcome) in zip(batch, outcomes) where outcome == .claimedAgain {
                 logger.info("delivery target claimed again", metadata: ["user": "\(connection.user)"])
-                delivery.background.submit { await delivery.flush(connection, alreadyTaken: nil) }
+                delivery.background.submit { await delivery.flush(connection) }
             }
         }
     }

@@ -9,12 +9,15 @@ extension MessageDelivery {
     /// queued, `back` after it (docs/architecture.md, *Delivery*).
     func returnToQueue(front: [[UInt8]], back: [[UInt8]], of user: Int) async {
         do {
-            let dropped = try await scripts.run(ReturnToQueue(user: user, queueCap: policy.offlineQueueCap, front: front, back: back))
+            let dropped = try await scripts.run(ReturnToQueue(
+                user: user, queueCap: policy.offlineQueueCap, queueByteCap: policy.offlineQueueByteCap, front: front, back: back
+            ))
             Self.returnedToQueue.increment(by: front.count + back.count)
             if dropped > 0 {
                 Self.droppedByCap.increment(by: dropped)
                 logger.warning("offline queue cap reached: oldest messages dropped", metadata: [
                     "user": "\(user)", "dropped": "\(dropped)", "cap": "\(policy.offlineQueueCap)",
+                    "byte_cap": "\(policy.offlineQueueByteCap)",
                 ])
             }
         } catch {

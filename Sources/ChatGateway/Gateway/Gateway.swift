@@ -96,9 +96,8 @@ package struct Gateway: Sendable {
         }
         // In the table before it is a target, so a delivery routed to it finds it.
         connections.insert(connection)
-        let queued: [[UInt8]]
         do {
-            queued = try await register(connection, token: token, target: target)
+            try await register(connection, token: token, target: target)
         } catch {
             connections.remove(connection)
             await returnUnwritten(await connection.finish(), of: user)
@@ -123,7 +122,7 @@ package struct Gateway: Sendable {
         // Send frames may run from now on; each checks that the token is still current.
         channel.pipeline.fireUserInboundEventTriggered(GatewaySessionOpened(sender: .init(user: user, uncheckedToken: token)))
 
-        await delivery.flush(connection, alreadyTaken: queued)
+        await delivery.flush(connection, inTurn: true)
         connection.send(ServerFrame.welcome(at: WallClock.milliseconds(), allocator: channel.allocator))
         await sendGuidance(to: connection)
         return connection
@@ -158,9 +157,8 @@ package struct Gateway: Sendable {
     }
 
     /// `lua/online_connect.lua`: checks the token, the account and the user's live
-    /// sockets, makes the connection the user's target and takes the offline queue;
-    /// kicks a previous login's target.
-    private func register(_ connection: GatewayConnection, token: String, target: DeliveryTarget) async throws -> [[UInt8]] {
+    /// sockets, makes the connection the user's target; kicks a previous login's target.
+    private func register(_ connection: GatewayConnection, token: String, target: DeliveryTarget) async throws {
         let user = connection.user
         let reply = try await scripts.run(RegisterConnection(
             user: user, token: token, target: target, tokenID: connection.tokenID,
@@ -171,11 +169,10 @@ package struct Gateway: Sendable {
         case .refused(.missing): throw Refusal.missingUser
         case .refused(.disabled): throw Refusal.disabled
         case .refused(.sockets): throw TooManySockets()
-        case .registered(let kick, let queued):
+        case .registered(let kick):
             if let previous = kick {
                 await delivery.kick(previous, user: user)
             }
-            return queued
         }
     }
 

@@ -13,6 +13,16 @@ package struct MessagePolicy: Sendable {
     package var clientIDWindow: Duration = .seconds(300)
     /// docs/api.md: a message can be revoked within 5 minutes of its stored time.
     var revokeWindow: Duration = .seconds(300)
+    /// Questions waiting for their automatic answer, at most (`AutoReplyQueue`).
+    package var autoReplyQueueCap = AutoReplyQueue.defaultCapacity
+    /// Automatic answers worked on at once, at most (`AutoReplyService`).
+    package var autoReplyWorkers = 8
+
+    /// Sends per second per sender, the token bucket of the send scripts (lua/lib/rate.lua);
+    /// 0: no limit.
+    package var sendRate = 10
+    /// Sends a sender may make at once beyond the rate (the bucket's size).
+    package var sendBurst = 20
 
     package init() {}
 }

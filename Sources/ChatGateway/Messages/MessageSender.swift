@@ -53,7 +53,8 @@ package struct MessageSender: Sendable {
         settings = SendSettings(
             clientIDWindow: policy.clientIDWindow.components.seconds, historyCap: policy.historyCap,
             streamCap: policy.streamCap, node: delivery.node, deadAfter: delivery.policy.deadAfter.milliseconds,
-            queueCap: delivery.policy.offlineQueueCap
+            queueCap: delivery.policy.offlineQueueCap, queueByteCap: delivery.policy.offlineQueueByteCap,
+            sendRate: policy.sendRate, sendBurst: policy.sendBurst
         )
     }
 
@@ -159,6 +160,7 @@ package struct MessageSender: Sendable {
         switch reply {
         case .refused(let refusal):
             Self.outcomes.refused.increment()
+            if refusal == .rate { QuotaRefusals.sendRate.increment() }
             throw APIFailure(SendRefusal.text(for: refusal))
         case .stale(let members):
             groupRecipients.store(members, for: group)
@@ -179,6 +181,7 @@ package struct MessageSender: Sendable {
         switch reply {
         case .refused(let refusal):
             Self.outcomes.refused.increment()
+            if refusal == .rate { QuotaRefusals.sendRate.increment() }
             throw APIFailure(SendRefusal.text(for: refusal))
         case .duplicate(let message):
             Self.outcomes.repeated.increment()

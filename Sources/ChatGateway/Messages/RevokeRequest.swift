@@ -17,8 +17,8 @@ package struct RevokeRequest: Sendable, Equatable {
 
     package init(_ parameters: RequestParameters, now: Int64) throws(APIFailure) {
         peer = Int(try parameters.integer("to_id", in: 1...Int64(Int32.max)))
-        peerName = try parameters.string("to_name", length: 1...50)
-        peerAvatar = try parameters.string("to_avatar", length: 10...1000)
+        peerName = try parameters.string("to_name", length: 1...StoredLimits.Message.toName.maximum)
+        peerAvatar = try parameters.string("to_avatar", length: 10...StoredLimits.User.avatar.maximum)
         messageID = try parameters.string("id")
         chatType = try SendRequest.ChatType(parameters)
         claimedCreateTime = try parameters.integer("create_time", in: 1_000_000_000_000...(now + Self.clockSkewMilliseconds))

@@ -7,12 +7,15 @@ enum SendRefusal {
     static let groupUnavailable = "群不存在或者已解散或者被封禁，无法发消息"
     static let notSent = "发送失败，请稍后再试"
     static let notInGroup = "您不在群里，无法发消息"
+    /// Over the sender's send rate (docs/operations.md, *Quotas*).
+    static let tooFast = "发送太频繁，请稍后再试"
 
     /// The text of a refused single-chat send.
     static func text(for refusal: SendSingleMessage.Refusal) -> String {
         switch refusal {
         case .token: AuthRefusal.invalidToken
         case .sender: AuthRefusal.unavailable
+        case .rate: tooFast
         case .recipient: "对方不存在或者被禁用，不能发消息"
         case .blacklisted(let role): role == .visitor ? "对方把你拉黑了，不能发消息" : "对方把你拉黑了，不能发送消息"
         case .blocked(let role): role == .visitor ? "系统把你们拉黑了，不能发消息" : "系统把你们拉黑了，不能发送消息"
@@ -29,6 +32,7 @@ enum SendRefusal {
         case .sender: AuthRefusal.unavailable
         case .group: groupUnavailable
         case .notMember: notInGroup
+        case .rate: tooFast
         }
     }
 }

@@ -14,7 +14,7 @@ package struct SendRequest: Sendable, Equatable {
     }
 
     /// The largest `type` accepted (the old server had no bound; every known type is short).
-    static let maximumTypeLength = 50
+    static let maximumTypeLength = StoredLimits.Message.type.maximum
 
     let recipient: Int
     let chatType: ChatType
@@ -33,9 +33,15 @@ package struct SendRequest: Sendable, Equatable {
         type = try parameters.string("type", length: 1...Self.maximumTypeLength)
         let data = parameters["data"]
         self.data = try Self.data(data)
+        // As stored: a string's JSON text, escapes included (docs/api.md *Limits*).
+        let dataLimit = StoredLimits.Message.data(ofType: type)
+        guard dataLimit.admits(byteCount: self.data.count) else { throw APIFailure.overLimit(dataLimit, dataLimit.refusal("data")) }
         let options = Self.parsedOptions(parameters["options"])
         var bytes: [UInt8] = []
         JSONSerializer.write(options, into: &bytes)
+        guard StoredLimits.Message.options.admits(byteCount: bytes.count) else {
+            throw APIFailure.overLimit(StoredLimits.Message.options, StoredLimits.Message.options.refusal("options"))
+        }
         self.options = bytes
         askedQuestion = AskedQuestion(type: type, data: data, options: options)
     }

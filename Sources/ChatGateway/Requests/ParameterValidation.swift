@@ -1,3 +1,4 @@
+import Metrics
 import Model
 
 /// Checks of docs/api.md's parameters, failing with a Chinese text that names the field.
@@ -37,6 +38,22 @@ extension RequestParameters {
         }
     }
 
+    /// A required text parameter within a limit of the limits table (`StoredLimits`):
+    /// longer is `limit.refusal(name)` (docs/api.md *Limits*).
+    package func string(_ name: String, within limit: ColumnLimit) throws(APIFailure) -> String {
+        let text = try string(name)
+        guard limit.admits(text) else { throw APIFailure.overLimit(limit, limit.refusal(name)) }
+        return text
+    }
+
+    /// An optional text parameter within a limit: nil when absent or empty.
+    package func optionalString(_ name: String, within limit: ColumnLimit) throws(APIFailure) -> String? {
+        switch self[name] {
+        case .none, .null, .string(""): nil
+        default: try string(name, within: limit)
+        }
+    }
+
     /// A required integer given as a number or a numeric string.
     package func integer(_ name: String, in range: ClosedRange<Int64> = Int64.min...Int64.max) throws(APIFailure) -> Int64 {
         guard let raw = self[name], raw != .null, raw != .string("") else { throw APIFailure("参数\(name)不能为空") }
@@ -63,5 +80,14 @@ extension RequestParameters {
             throw APIFailure("参数\(name)的值只能是\(allowed.joined(separator: "、"))")
         }
         return value
+    }
+}
+
+extension APIFailure {
+    /// A value over its limit of the limits table, refused with `text` and counted by column
+    /// (`chat_limit_refusals_total`, docs/operations.md).
+    package static func overLimit(_ limit: ColumnLimit, _ text: String) -> APIFailure {
+        Counter(label: "chat_limit_refusals_total", dimensions: [("column", "\(limit.table).\(limit.column)")]).increment()
+        return APIFailure(text)
     }
 }

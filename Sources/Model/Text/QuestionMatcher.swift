@@ -16,12 +16,22 @@
 /// and "如何申请退货" share 3 of 5 bigrams, 0.6; "发货时间" and "发货地址" only one of 3,
 /// 0.33, and do not match). The best match has the highest score; ties go to the
 /// lowest id (the oldest pair).
+///
+/// Linear in its inputs (docs/architecture.md, *CPU bounds*): the substring test is a
+/// Knuth–Morris–Pratt search and the bigrams are counted in a hash table, so a text of
+/// n characters costs O(n), and a question is normalized and counted once for all the
+/// candidates. On top of that `closest` takes a bounded question: one longer than
+/// `maximumLength` characters matches nothing.
 public struct QuestionMatcher: Sendable {
     /// The lowest score that counts as a match.
     public var threshold: Double
+    /// The longest question (in Unicode scalars, before normalization) `closest` compares;
+    /// a longer one matches nothing. The caller passes its size limit.
+    public var maximumLength: Int
 
-    public init(threshold: Double = 0.4) {
+    public init(threshold: Double = 0.4, maximumLength: Int = .max) {
         self.threshold = threshold
+        self.maximumLength = maximumLength
     }
 
     /// A candidate that matched, with its score.
@@ -32,7 +42,9 @@ public struct QuestionMatcher: Sendable {
 
     /// The best-scoring candidate at or above the threshold; nil when none is close enough.
     public func closest<ID: Sendable & Comparable>(to question: String, among candidates: [(id: ID, ask: String)]) -> Match<ID>? {
-        let normalized = Normalized(question)
+        guard !candidates.isEmpty, question.unicodeScalars.count <= maximumLength else { return nil }
+        var normalized = Normalized(question)
+        normalized.countBigrams()
         var best: Match<ID>?
         for candidate in candidates {
             let score = normalized.score(against: Normalized(candidate.ask))
@@ -59,6 +71,9 @@ public struct QuestionMatcher: Sendable {
     /// A text reduced to what is compared: its letters, digits and marks.
     struct Normalized {
         let scalars: [UInt32]
+        /// Its bigrams with their counts, once `countBigrams()` ran (the question, which is
+        /// compared with every candidate).
+        private var counted: [UInt64: Int]?
 
         init(_ text: String) {
             var scalars: [UInt32] = []
@@ -89,6 +104,10 @@ public struct QuestionMatcher: Sendable {
             }
         }
 
+        mutating func countBigrams() {
+            counted = bigramCounts()
+        }
+
         func score(against other: Normalized) -> Double {
             let (a, b) = (scalars, other.scalars)
             guard !a.isEmpty, !b.isEmpty else { return 0 }
@@ -97,47 +116,65 @@ public struct QuestionMatcher: Sendable {
             if shorter.count >= 2, longer.contains(subsequence: shorter) {
                 return 0.7 + 0.3 * Double(shorter.count) / Double(longer.count)
             }
-            return Self.dice(bigrams(), other.bigrams())
+            return Self.dice(counted ?? bigramCounts(), a.count, other.scalars)
         }
 
-        /// The adjacent pairs, sorted (a one-character text: its character alone).
-        func bigrams() -> [UInt64] {
-            guard scalars.count > 1 else { return scalars.map(UInt64.init) }
-            var pairs: [UInt64] = []
-            pairs.reserveCapacity(scalars.count - 1)
-            for index in 1..<scalars.count {
-                // Scalars fit in 21 bits; the 1 << 63 keeps pairs apart from single characters.
-                pairs.append(1 << 63 | UInt64(scalars[index - 1]) << 21 | UInt64(scalars[index]))
-            }
-            return pairs.sorted()
+        /// The number of bigrams of a text of `count` characters (a one-character text: its
+        /// character alone).
+        private static func bigramCount(_ count: Int) -> Int { count > 1 ? count - 1 : count }
+
+        /// The bigram (or lone character) at `index` of a text: scalars fit in 21 bits, and
+        /// the 1 << 63 keeps pairs apart from single characters.
+        private static func bigram(_ scalars: [UInt32], _ index: Int) -> UInt64 {
+            scalars.count > 1 ? 1 << 63 | UInt64(scalars[index]) << 21 | UInt64(scalars[index + 1]) : UInt64(scalars[index])
         }
 
-        /// `2 |A ∩ B| / (|A| + |B|)` of two sorted multisets.
-        static func dice(_ a: [UInt64], _ b: [UInt64]) -> Double {
-            guard !a.isEmpty || !b.isEmpty else { return 0 }
-            var (i, j, common) = (0, 0, 0)
-            while i < a.count, j < b.count {
-                if a[i] == b[j] {
+        private func bigramCounts() -> [UInt64: Int] {
+            var counts: [UInt64: Int] = [:]
+            let total = Self.bigramCount(scalars.count)
+            counts.reserveCapacity(total)
+            for index in 0..<total { counts[Self.bigram(scalars, index), default: 0] += 1 }
+            return counts
+        }
+
+        /// `2 |A ∩ B| / (|A| + |B|)` of two multisets: A counted (of a text of `countA`
+        /// characters), B the bigrams of `b`, each taken from A's counts at most as often
+        /// as A has it.
+        private static func dice(_ a: [UInt64: Int], _ countA: Int, _ b: [UInt32]) -> Double {
+            let (sizeA, sizeB) = (bigramCount(countA), bigramCount(b.count))
+            guard sizeA + sizeB > 0 else { return 0 }
+            var remaining = a
+            var common = 0
+            for index in 0..<sizeB {
+                let pair = bigram(b, index)
+                if let left = remaining[pair], left > 0 {
+                    remaining[pair] = left - 1
                     common += 1
-                    i += 1
-                    j += 1
-                } else if a[i] < b[j] {
-                    i += 1
-                } else {
-                    j += 1
                 }
             }
-            return 2 * Double(common) / Double(a.count + b.count)
+            return 2 * Double(common) / Double(sizeA + sizeB)
         }
     }
 }
 
 extension Array where Element: Equatable {
-    /// Whether `part` occurs in this array as a contiguous run.
+    /// Whether `part` occurs in this array as a contiguous run: Knuth–Morris–Pratt, linear
+    /// in both lengths.
     fileprivate func contains(subsequence part: [Element]) -> Bool {
         guard !part.isEmpty, part.count <= count else { return part.isEmpty }
-        for start in 0...(count - part.count) where self[start] == part[0] {
-            if self[start..<(start + part.count)].elementsEqual(part) { return true }
+        // failure[i]: the length of the longest proper border of part[0...i].
+        var failure = [Int](repeating: 0, count: part.count)
+        var border = 0
+        for index in 1..<part.count {
+            while border > 0, part[index] != part[border] { border = failure[border - 1] }
+            if part[index] == part[border] { border += 1 }
+            failure[index] = border
+        }
+        var matched = 0
+        for element in self {
+            while matched > 0, element != part[matched] { matched = failure[matched - 1] }
+            if element == part[matched] { matched += 1 }
+            if matched == part.count { return true }
         }
         return false
     }

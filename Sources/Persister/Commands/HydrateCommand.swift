@@ -23,6 +23,9 @@ struct HydrateCommand: AsyncParsableCommand {
         Bootstrap.logging(level: settings.logLevel)
         let logger = Logger(label: "persister.hydrate")
         let redis = RedisClient(configuration: settings.common.redis, logger: Logger(label: "persister.redis"))
+        await RedisEvictionCheck.enforce(
+            redis: redis, allowEviction: settings.common.redisAllowsEviction, executable: "persister hydrate", logger: logger
+        )
         let session = MariaDBSession(configuration: settings.mariaDB, logger: logger)
         let hydrator = Hydrator(session: session, redis: redis, logger: logger)
         let outcome: Result<Hydrator.Report, any Error>

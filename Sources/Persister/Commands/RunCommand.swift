@@ -28,11 +28,14 @@ struct RunCommand: AsyncParsableCommand {
             Self.exit(configurationError: error)
         }
         Bootstrap.logging(level: settings.logLevel)
-        let registry = PersisterMetrics.bootstrap(maximumBatchSize: drainSettings.batchSize * 2)
+        let registry = PersisterMetrics.bootstrap(maximumBatchSize: drainSettings.batchSize * 2, batchBytes: drainSettings.batchBytes)
         var logger = Logger(label: "persister")
         logger[metadataKey: "node"] = "\(settings.common.nodeID)"
 
         let redis = RedisClient(configuration: settings.common.redis, logger: Logger(label: "persister.redis"))
+        await RedisEvictionCheck.enforce(
+            redis: redis, allowEviction: settings.common.redisAllowsEviction, executable: "persister run", logger: logger
+        )
         // Blocking reads on a connection of their own, with room for the block time.
         var readerConfiguration = settings.common.redis
         readerConfiguration.poolSize = 1

@@ -32,6 +32,9 @@ struct DrainOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("metrics-port"), help: "Port of the /metrics listener; 0: none (env PERSISTER_METRICS_PORT, default 7002).")
     var metricsPort: String?
 
+    @Option(name: .customLong("batch-bytes"), help: "Bytes of entries (field names and values) at which a batch stops, as well as at --batch-size; bounds the persister's memory (env PERSISTER_BATCH_BYTES, default 16777216 = 16 MiB).")
+    var batchBytes: String?
+
     init() {}
 
     static let batchSizeSetting = Setting("batch-size", env: "PERSISTER_BATCH_SIZE")
@@ -43,6 +46,7 @@ struct DrainOptions: ParsableArguments, Sendable {
     static let streamMaxLengthSetting = Setting("stream-max-len", env: "STREAM_MAX_LEN")
     static let metricsHostSetting = Setting("metrics-host", env: "PERSISTER_METRICS_HOST")
     static let metricsPortSetting = Setting("metrics-port", env: "PERSISTER_METRICS_PORT")
+    static let batchBytesSetting = Setting("batch-bytes", env: "PERSISTER_BATCH_BYTES")
 
     func resolve(environment: [String: String]) throws(ConfigurationError) -> DrainSettings {
         func number(_ setting: Setting, _ flag: String?, _ defaultValue: Int, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
@@ -58,6 +62,7 @@ struct DrainOptions: ParsableArguments, Sendable {
         settings.deadLetterCap = try number(Self.streamMaxLengthSetting, streamMaxLength, StreamName.defaultHardCap, 1...Int(Int32.max))
         settings.metricsHost = try Self.metricsHostSetting.resolve(flag: metricsHost, environment: environment, default: "127.0.0.1") { $0.isEmpty ? nil : $0 }
         settings.metricsPort = try number(Self.metricsPortSetting, metricsPort, 7002, 0...65535)
+        settings.batchBytes = try number(Self.batchBytesSetting, batchBytes, settings.batchBytes, 1024...(1 << 34))
         return settings
     }
 }
@@ -73,6 +78,8 @@ struct DrainSettings: Sendable, Hashable {
     var deadLetterCap = StreamName.defaultHardCap
     var metricsHost = "127.0.0.1"
     var metricsPort = 7002
+    /// A batch stops once its entries hold this many bytes (`BatchBudget`).
+    var batchBytes = 16 << 20
     /// Between two attempts of an entry that failed on its data.
     var entryRetryDelay: Duration = .milliseconds(200)
     /// How often the lag gauges are refreshed.

@@ -27,6 +27,22 @@ struct DrainService: Service {
     let logger: Logger
 
     private var retrier: Retrier { Retrier(backoff: backoff, logger: logger) }
+    /// Sizes the reads so that a batch stops at `batchBytes` as well as at `batchSize`.
+    private let budget: BatchBudget
+
+    init(
+        settings: DrainSettings, session: MariaDBSession, secondSession: MariaDBSession, consumer: StreamConsumer,
+        metrics: PersisterMetrics, backoff: Backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(10)), logger: Logger
+    ) {
+        self.settings = settings
+        self.session = session
+        self.secondSession = secondSession
+        self.consumer = consumer
+        self.metrics = metrics
+        self.backoff = backoff
+        self.logger = logger
+        budget = BatchBudget(entries: settings.batchSize, bytes: settings.batchBytes)
+    }
 
     func run() async throws {
         let stopping = StopFlag()
@@ -42,7 +58,7 @@ struct DrainService: Service {
         guard let writer = await prepare(stopping), await createGroups(stopping) else { return }
         logger.info("persister draining", metadata: [
             "consumer": "\(consumer.consumer)", "group": "\(consumer.group)", "batch_size": "\(settings.batchSize)",
-            "batch_delay_ms": "\(settings.batchDelay.milliseconds)",
+            "batch_delay_ms": "\(settings.batchDelay.milliseconds)", "batch_bytes": "\(settings.batchBytes)",
         ])
         var state = LoopState()
         var lastClaim = ContinuousClock.now - settings.claimInterval
@@ -51,7 +67,7 @@ struct DrainService: Service {
         while !stopping.isSet {
             if let ready = prefetched {
                 prefetched = nil
-                await persistOverlapping(ready, full: ready.decoded.count + ready.failed.count >= settings.batchSize, writer: writer, state: &state, stopping: stopping, next: &prefetched)
+                await persistOverlapping(ready, full: budget.nextRead(count: ready.count, used: ready.bytes) == 0, writer: writer, state: &state, stopping: stopping, next: &prefetched)
                 continue
             }
             // Nothing read ahead: the batch in the background is finished before blocking.
@@ -62,7 +78,8 @@ struct DrainService: Service {
             }) else { break }
             guard !batch.isEmpty else { continue }
             await persistOverlapping(
-                DecodedBatch(batch, writer: writer), full: batch.count >= settings.batchSize, writer: writer, state: &state,
+                DecodedBatch(batch, writer: writer), full: budget.nextRead(count: batch.count, used: batch.reduce(0) { $0 + $1.byteCount }) == 0,
+                writer: writer, state: &state,
                 stopping: stopping, next: &prefetched
             )
         }
@@ -120,7 +137,9 @@ struct DrainService: Service {
     }
 
     private func prefetch(writer: BatchWriter) async -> DecodedBatch {
-        let entries = (try? await consumer.read(count: settings.batchSize, block: .zero)) ?? []
+        var entries: [StreamEntry] = []
+        var bytes = 0
+        try? await read(into: &entries, bytes: &bytes, block: .zero)
         return DecodedBatch(entries, writer: writer)
     }
 
@@ -151,7 +170,10 @@ struct DrainService: Service {
         }
         if now - lastClaim >= settings.claimInterval {
             lastClaim = now
-            let claimed = try await consumer.claim(minIdle: settings.claimIdle, count: settings.batchSize, cursors: &state.claimCursors)
+            let claimed = try await consumer.claim(
+                minIdle: settings.claimIdle, count: budget.nextRead(count: 0, used: 0), cursors: &state.claimCursors
+            )
+            budget.observe(claimed)
             if !claimed.isEmpty {
                 metrics.claimed.increment(by: claimed.count)
                 logger.notice("claimed entries another consumer left pending", metadata: ["entries": "\(claimed.count)"])
@@ -161,16 +183,36 @@ struct DrainService: Service {
         return try await readBatch(stopping, retryPending: !state.retry.isEmpty)
     }
 
-    /// Up to `batchSize` entries: waits up to `poll` for the first, then `batchDelay` for
-    /// more. With entries waiting for a retry it does not block.
+    /// Up to `batchSize` entries and about `batchBytes`: waits up to `poll` for the first,
+    /// then `batchDelay` for more. With entries waiting for a retry it does not block.
     private func readBatch(_ stopping: StopFlag, retryPending: Bool) async throws -> [StreamEntry] {
         let block = retryPending ? settings.entryRetryDelay : settings.poll
-        var batch = try await consumer.read(count: settings.batchSize, block: block)
-        if !batch.isEmpty && (batch.count < settings.batchSize) && (settings.batchDelay > .zero) && !stopping.isSet {
+        var batch: [StreamEntry] = []
+        var bytes = 0
+        let full = try await read(into: &batch, bytes: &bytes, block: block)
+        if !batch.isEmpty && !full && (settings.batchDelay > .zero) && !stopping.isSet {
             await stopping.sleep(for: settings.batchDelay)
-            batch += try await consumer.read(count: settings.batchSize - batch.count, block: .zero)
+            try await read(into: &batch, bytes: &bytes, block: .zero)
         }
         return batch
+    }
+
+    /// Reads new entries into `batch` until it holds `batchSize` entries or `batchBytes`
+    /// bytes (true: full), or the streams have no more (false); only the first read waits,
+    /// up to `block`. Each read asks for what the budget leaves (`BatchBudget`).
+    @discardableResult
+    private func read(into batch: inout [StreamEntry], bytes: inout Int, block: Duration) async throws -> Bool {
+        var wait = block
+        while true {
+            let count = budget.nextRead(count: batch.count, used: bytes)
+            guard count > 0 else { return true }
+            let read = try await consumer.read(count: count, block: wait)
+            wait = .zero
+            budget.observe(read)
+            batch += read
+            bytes += read.reduce(0) { $0 + $1.byteCount }
+            if read.count < count { return false }
+        }
     }
 
     // MARK: Writing
@@ -190,11 +232,16 @@ struct DrainService: Service {
         var items: [PersistableEntry] = []
         var failed: [(StreamEntry, String)] = []
         var prepared: BatchWriter.PreparedWrite?
+        /// The entries read, and their bytes (`BatchBudget`).
+        var count = 0
+        var bytes = 0
 
         init(_ batch: [StreamEntry], writer: BatchWriter) {
+            count = batch.count
             decoded.reserveCapacity(batch.count)
             items.reserveCapacity(batch.count)
             for entry in batch {
+                bytes += entry.byteCount
                 do {
                     items.append(try PersistableEntry(entry))
                     decoded.append(entry)
@@ -262,6 +309,7 @@ struct DrainService: Service {
             logger.trace("acknowledged", metadata: ["entries": "\(committed.count)", "ms": "\((ContinuousClock.now - ackStart).milliseconds)"])
             for outcome in outcomes where !outcome.committed.isEmpty {
                 metrics.batchSize.record(outcome.committed.count)
+                metrics.batchBytes.record(outcome.committed.reduce(0) { $0 + $1.byteCount })
             }
             for entry in committed {
                 metrics.entries[entry.stream]?.increment()

@@ -6,6 +6,13 @@ struct StreamEntry: Sendable {
     let id: String
     let fields: StreamEntryFields
 
+    /// The bytes of its field names and values: what the batch byte budget counts.
+    var byteCount: Int {
+        var total = 0
+        fields.forEachPair { name, value in total += name.count + value.count }
+        return total
+    }
+
     /// `stream` and `id` together name the entry in logs and the dead-letter stream.
     var reference: String { "\(stream) \(id)" }
 

@@ -8,6 +8,8 @@ struct MigrationReport: Sendable {
     /// Versions recorded in the database that this program does not know: it is older
     /// than the schema.
     let unknownVersions: [Int]
+    /// Columns widened to the limits table by this run (`table.column TYPE`).
+    var widened: [String] = []
 
     /// One line for the operator.
     var summary: String {
@@ -17,6 +19,9 @@ struct MigrationReport: Sendable {
         } else {
             let list = applied.map { "\($0.version) \($0.name)" }.joined(separator: ", ")
             text = "database \(database) migrated to schema version \(schemaVersion); applied \(applied.count): \(list)"
+        }
+        if !widened.isEmpty {
+            text += "; widened to the limits table: \(widened.joined(separator: ", "))"
         }
         if !unknownVersions.isEmpty {
             text += "; warning: the database has migrations this program does not know: \(unknownVersions.map(String.init).joined(separator: ", "))"

@@ -9,6 +9,8 @@ struct Migrator: Sendable {
     var migrations: [Migration] = SchemaMigrations.all
     /// How long to wait for another `migrate` of the same database to finish.
     var lockTimeout: Duration = .seconds(60)
+    /// Run after the migrations, every time: columns narrower than `StoredLimits` widened.
+    var widening = ColumnWidening()
     let logger: Logger
 
     init(migrations: [Migration] = SchemaMigrations.all, logger: Logger) {
@@ -59,6 +61,11 @@ struct Migrator: Sendable {
             applied.append(migration)
         }
 
+        let widened = try widening.apply(on: connection)
+        for column in widened {
+            logger.info("widened a column to the limits table", metadata: ["database": "\(database)", "column": "\(column)"])
+        }
+
         let known = Set(migrations.map(\.version))
         let unknown = recorded.subtracting(known).sorted()
         if !unknown.isEmpty {
@@ -67,7 +74,8 @@ struct Migrator: Sendable {
             ])
         }
         let report = MigrationReport(
-            database: database, applied: applied, schemaVersion: recorded.max() ?? 0, unknownVersions: unknown
+            database: database, applied: applied, schemaVersion: recorded.max() ?? 0, unknownVersions: unknown,
+            widened: widened
         )
         logger.info("migration finished", metadata: ["database": "\(database)", "schema_version": "\(report.schemaVersion)", "applied": "\(applied.count)"])
         return report

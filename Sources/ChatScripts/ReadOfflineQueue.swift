@@ -1,0 +1,59 @@
+import Model
+import RedisClient
+
+/// `lua/offline_read.lua`: the head of a user's offline queue for a flush, references
+/// resolved, nothing removed.
+public struct ReadOfflineQueue: ChatScript {
+    public static let scriptName = "offline_read"
+    public static let layouts = [
+        ScriptLayout(keys: ["queue", "offline_bodies"], arguments: ["count", "bytes"]),
+    ]
+
+    /// The entries read, oldest first.
+    public struct Reply: Sendable, Equatable {
+        /// Per entry, what `AcknowledgeOfflineQueue` needs to remove it once written.
+        public var fingerprints: [String]
+        /// Per entry, the message object (JSON); nil when its body is gone (nothing to
+        /// write, but the entry is removed with the others).
+        public var messages: [[UInt8]?]
+
+        public var isEmpty: Bool { fingerprints.isEmpty }
+    }
+
+    public var user: Int
+    /// At most this many entries.
+    public var count: Int
+    /// At most about this many bytes of messages (the first entry whatever its size).
+    public var bytes: Int
+
+    public init(user: Int, count: Int, bytes: Int) {
+        self.user = user
+        self.count = count
+        self.bytes = bytes
+    }
+
+    public var keyCount: Int { 2 }
+
+    public func encode(into command: inout RedisCommandArguments) {
+        command.append(RedisKeys.offlineQueue(user))
+        command.append(RedisKeys.offlineBodies)
+        command.append(count)
+        command.append(bytes)
+    }
+
+    /// `{fingerprint, message, fingerprint, message, …}`.
+    public static func decode(_ reply: RedisFlatReply) throws(RedisError) -> Reply {
+        var reader = ScriptReplyReader(reply, script: scriptName)
+        guard reader.errorCode == nil, reader.count % 2 == 0 else { throw reader.unexpected() }
+        var read = Reply(fingerprints: [], messages: [])
+        read.fingerprints.reserveCapacity(reader.count / 2)
+        read.messages.reserveCapacity(reader.count / 2)
+        while let position = reader.nextIfAny() {
+            guard let fingerprint = reply.string(at: position) else { throw reader.unexpected() }
+            read.fingerprints.append(fingerprint)
+            let message = try reader.bytes()
+            read.messages.append(message.isEmpty ? nil : message)
+        }
+        return read
+    }
+}

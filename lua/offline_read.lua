@@ -1,0 +1,32 @@
+-- Reads the head of an offline queue for a flush, without removing anything
+-- (docs/architecture.md, *Delivery*): at most `count` entries and, past the first, no
+-- more than about `bytes` bytes of messages; references resolved to their bodies
+-- (lib/offline_queue.lua). The caller writes them, then removes exactly the ones
+-- written with offline_ack.lua, passing back their fingerprints.
+-- KEYS[1] queue: chat_getmessage_{uid}
+-- KEYS[2] offline_bodies: chat:offline:bodies
+-- ARGV[1] count: at most this many entries
+-- ARGV[2] bytes: at most about this many bytes (the first entry whatever its size)
+-- Returns {fingerprint 1, message 1, fingerprint 2, message 2, …}, oldest first; a message
+-- is '' when its body is gone (its entry is still removed by the ack).
+--@include offline_queue
+local count, budget = tonumber(ARGV[1]), tonumber(ARGV[2])
+if not count or count <= 0 or not budget or budget <= 0 then
+  return redis.error_reply('ERR bad_arguments')
+end
+
+-- In small ranges: a whole range of large entries would be copied into the script at once.
+local result, bytes, index = {}, 0, 0
+while index < count and (index == 0 or bytes < budget) do
+  local entries = redis.call('LRANGE', KEYS[1], index, index + math.min(count - index, 16) - 1)
+  if #entries == 0 then break end
+  for _, entry in ipairs(entries) do
+    if index > 0 and bytes >= budget then break end
+    local message = offline_resolve(entry, KEYS[2]) or ''
+    result[#result + 1] = offline_fingerprint(entry)
+    result[#result + 1] = message
+    bytes, index = bytes + #message, index + 1
+  end
+  if #entries < 16 then break end
+end
+return result
