@@ -1,7 +1,7 @@
 -- Routes one message object to many users at once (group notices, group revoke notices),
 -- as deliver.lua does for one (lib/routing.lua): targets on the caller's process are
--- returned to the caller; targets on another live process get ONE publish per process,
--- carrying that process's recipients; the others get it in their offline queue.
+-- returned to the caller; targets on another live process get ONE stream entry per
+-- process, carrying that process's recipients; the others get it in their offline queue.
 -- KEYS[1] nodes: chat:nodes
 -- KEYS[2] deliveries: chat:nodes:deliveries
 -- KEYS[3...] online, queue: for each user, online_{uid} and chat_getmessage_{uid}
@@ -9,11 +9,11 @@
 -- ARGV[2] node: the caller's node id
 -- ARGV[3] dead_after: a process without a heartbeat for this long (ms) is dead
 -- ARGV[4] queue_cap: the offline queue's cap
--- ARGV[5] channel_prefix: 'chat:node:'
+-- ARGV[5] stream_prefix: 'chat:node:' (each process's stream of deliveries)
 -- ARGV[6...] user: the user ids
 -- Returns {local addresses '{uid}:{conn},…' or '', users routed to other processes (one
--- publish per process), users queued, entries dropped by the queue cap, last sequence
--- published to the caller's process}.
+-- stream entry per process), users queued, entries dropped by the queue cap, last sequence
+-- sent to the caller's process}.
 --@include routing
 local deadAfter, cap = tonumber(ARGV[3]), tonumber(ARGV[4])
 local users = #ARGV - 5

@@ -34,12 +34,12 @@
 -- ARGV[12] node: the caller's node id
 -- ARGV[13] dead_after: a process without a heartbeat for this long (ms) is dead
 -- ARGV[14] queue_cap: the offline queue's cap
--- ARGV[15] channel_prefix: 'chat:node:'
+-- ARGV[15] stream_prefix: 'chat:node:' (each process's stream of deliveries)
 -- ARGV[16] auto_reply: 'autoreply' for the recipient's automatic Q&A answer (the asker
 -- asked for it: their chatset and the pre-friendship quota are not checked nor counted),
 -- else ''
 -- Returns {route, argument, message JSON, history entries trimmed}: route 'local' (the
--- caller pushes to connection `argument`), 'routed' (published to node `argument`),
+-- caller pushes to connection `argument`), 'routed' (sent to node `argument`'s stream),
 -- 'queued' (`argument` = entries the queue cap dropped) or 'duplicate'; 'local' adds the
 -- last sequence published to the caller's process. Errors: 'token', 'sender',
 -- 'recipient', 'blacklisted', 'blocked', 'friends_only', 'quota'; the last four

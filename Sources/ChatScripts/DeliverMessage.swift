@@ -8,7 +8,7 @@ public struct DeliverMessage: ChatScript {
     public static let layouts = [
         ScriptLayout(
             keys: ["online", "queue", "nodes", "deliveries"],
-            arguments: ["user", "message", "node", "dead_after", "queue_cap", "excluded", "channel_prefix"]
+            arguments: ["user", "message", "node", "dead_after", "queue_cap", "excluded", "stream_prefix"]
         ),
     ]
 
@@ -47,7 +47,7 @@ public struct DeliverMessage: ChatScript {
         command.append(Int(deadAfterMilliseconds))
         command.append(queueCap)
         command.append(excluded?.description ?? "")
-        command.append(RedisKeys.nodeChannelPrefix)
+        command.append(RedisKeys.nodeStreamPrefix)
     }
 
     /// `{'local', conn, sequence}`, `{'routed', node}` or `{'queued', dropped}`.

@@ -8,7 +8,7 @@ public struct DeliverToMany: ChatScript {
     public static let layouts = [
         ScriptLayout(
             keys: ["nodes", "deliveries"], keyTail: ["online", "queue"],
-            arguments: ["message", "node", "dead_after", "queue_cap", "channel_prefix"], argumentTail: ["user"]
+            arguments: ["message", "node", "dead_after", "queue_cap", "stream_prefix"], argumentTail: ["user"]
         ),
     ]
 
@@ -44,7 +44,7 @@ public struct DeliverToMany: ChatScript {
         command.append(node)
         command.append(Int(deadAfterMilliseconds))
         command.append(queueCap)
-        command.append(RedisKeys.nodeChannelPrefix)
+        command.append(RedisKeys.nodeStreamPrefix)
         for user in users { command.append(user) }
     }
 

@@ -11,7 +11,7 @@ public struct SendGroupMessage: ChatScript {
             keyTail: ["online", "queue"],
             arguments: [
                 "id", "me", "group", "type", "data", "options", "token", "client_id", "client_id_window", "history_cap",
-                "stream_cap", "node", "dead_after", "queue_cap", "channel_prefix", "members_version",
+                "stream_cap", "node", "dead_after", "queue_cap", "stream_prefix", "members_version",
             ],
             argumentTail: ["recipient"]
         ),

@@ -44,6 +44,6 @@ extension RedisCommandArguments {
         append(settings.node)
         append(settings.deadAfter)
         append(settings.queueCap)
-        append(RedisKeys.nodeChannelPrefix)
+        append(RedisKeys.nodeStreamPrefix)
     }
 }

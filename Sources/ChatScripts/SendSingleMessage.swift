@@ -13,7 +13,7 @@ public struct SendSingleMessage: ChatScript {
             ],
             arguments: [
                 "id", "me", "to", "type", "data", "options", "token", "client_id", "client_id_window", "history_cap",
-                "stream_cap", "node", "dead_after", "queue_cap", "channel_prefix", "auto_reply",
+                "stream_cap", "node", "dead_after", "queue_cap", "stream_prefix", "auto_reply",
             ]
         ),
     ]

@@ -4,11 +4,12 @@
 -- A target '{node}:{conn}' in online_{uid} counts only if its process's heartbeat in
 -- chat:nodes is recent: a killed process stops being a target after `dead_after` ms, and
 -- its stale online_{uid} is removed here. A target on the caller's own process
--- (`here`) is returned to the caller, which pushes it without a publish; one elsewhere
--- gets the message through that process's channel (`prefix` .. node) only. Publishes to
--- a process are numbered (the deliveries hash); a local target comes back with the
--- number of the last one published to the caller's process, which it pushes first. No
--- live target, or nobody subscribed: the message goes to the offline queue, capped.
+-- (`here`) is returned to the caller, which pushes it without a round trip; one elsewhere
+-- gets the message as an entry of that process's stream (`prefix` .. node) only, which
+-- waits there until the process reads it (or a live one reaps it when it is dead).
+-- Entries for a process are numbered (the deliveries hash); a local target comes back
+-- with the number of the last one sent to the caller's process, which it pushes first.
+-- No live target: the message goes to the offline queue, capped.
 
 -- Appends `message` to an offline queue capped at `cap` entries; returns how many of
 -- the oldest the cap dropped.
@@ -36,11 +37,8 @@ local function route_one(uid, message, online, queue, nodes, deliveries, here, d
         return 'local', conn, tonumber(redis.call('HGET', deliveries, node) or '0')
       end
       local sequence = redis.call('HINCRBY', deliveries, node, 1)
-      if redis.call('PUBLISH', prefix .. node, deliver_envelope(uid .. ':' .. conn, sequence, message)) > 0 then
-        return 'routed', node
-      end
-      -- nobody received it: the number is free again
-      redis.call('HINCRBY', deliveries, node, -1)
+      send_to_node(prefix, node, deliver_envelope(uid .. ':' .. conn, sequence, message))
+      return 'routed', node
     else
       -- its process is dead: the key would only expire later
       redis.call('DEL', online)
@@ -51,10 +49,10 @@ end
 
 -- Many users, user i being ARGV[uid_base + i] with online_{uid} in KEYS[key_base + 2i - 1]
 -- and its offline queue in KEYS[key_base + 2i]; `skip`: a uid left out (or nil). Targets
--- on another live process get ONE publish per process, carrying that process's
+-- on another live process get ONE stream entry per process, carrying that process's
 -- recipients. Returns the local addresses '{uid}:{conn},…' (or ''), users routed to
 -- other processes, users queued, entries dropped by the queue cap, and the last sequence
--- published to the caller's process (0 when none is local).
+-- sent to the caller's process (0 when none is local).
 local function route_many(message, count, uid_base, key_base, nodes, deliveries, here, dead_after, queue_cap, prefix,
                           skip, now)
   local alive = {}
@@ -100,12 +98,8 @@ local function route_many(message, count, uid_base, key_base, nodes, deliveries,
     local addresses = {}
     for j = 2, #list, 2 do addresses[#addresses + 1] = list[j] end
     local sequence = redis.call('HINCRBY', deliveries, node, 1)
-    if redis.call('PUBLISH', prefix .. node, deliver_envelope(table.concat(addresses, ','), sequence, message)) > 0 then
-      published = published + #addresses
-    else
-      redis.call('HINCRBY', deliveries, node, -1)
-      for j = 1, #list, 2 do offline[#offline + 1] = list[j] end
-    end
+    send_to_node(prefix, node, deliver_envelope(table.concat(addresses, ','), sequence, message))
+    published = published + #addresses
   end
 
   local dropped = 0

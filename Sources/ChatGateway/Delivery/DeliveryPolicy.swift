@@ -12,7 +12,14 @@ package struct DeliveryPolicy: Sendable {
     package var offlineQueueCap = 5000
     /// Messages taken from an offline queue per round trip while flushing.
     var flushBatch = 500
-    /// Entries of `chat:nodes` silent this long are removed.
+    /// Silence after which a process's stream is reaped by a live one: twice `deadAfter`,
+    /// so that a process that only stalled has read what it was sent before it stopped
+    /// being a target (docs/architecture.md, *Delivery*).
+    var reapAfter: Duration { deadAfter * 2 }
+    /// Entries moved per heartbeat at most from dead processes' streams to this one's
+    /// (`lua/node_heartbeat.lua`): bounds the time one script holds Redis.
+    var reapBatch = 1000
+    /// Entries of `chat:nodes` silent this long are removed (once their stream is empty).
     var forgetNodesAfter: Duration = .seconds(24 * 3600)
 
     package init() {}
