@@ -1,12 +1,12 @@
 -- A bridge process says it is alive: its id scored with Redis's own clock (ms), so
 -- liveness never depends on the clocks of the bridge hosts agreeing. Then it reaps what
 -- dead processes left (docs/architecture.md, *Delivery*): entries of the stream of a
--- process silent for longer than ARGV[3] ms (twice the time after which nobody routes
--- to it: a process that stalled, not died, has had every chance to read what it was
--- sent, see docs/architecture.md) move to the caller's own stream, at most
--- ARGV[4] per call, each marked with the process it was meant for ('from'), and the
--- caller routes them again (to a newer target or the offline queue). A script is atomic:
--- each entry moves once, whichever live process reaps it. Entries silent for longer
+-- process silent for longer than ARGV[3] ms (twice the time after which it counts as
+-- dead: a process that only stalled has had every chance to read what it was sent)
+-- move to the caller's own stream, at most ARGV[4] per call, each marked with the
+-- process it was meant for ('from'), and the caller routes them again (to a newer target
+-- or the offline queue). A script is atomic: each entry moves once, whichever live
+-- process reaps it. Entries silent for longer
 -- than ARGV[2] ms whose stream is empty are pruned, which bounds the zset, and their
 -- delivery sequences with them.
 -- KEYS[1] nodes: chat:nodes

@@ -1,8 +1,11 @@
 -- The node envelope, the one Lua definition of it (Swift's is NodeEnvelope in
--- Sources/Model/Delivery/NodeEnvelope.swift): 'deliver {uid}:{conn}[,…] {sequence}',
--- a newline, then the message object.
+-- Sources/Model/Delivery/NodeEnvelope.swift): 'deliver {uid}:{conn}[,…][ {sequence}]',
+-- a newline, then the message object; `sequence` nil: not numbered.
 local function deliver_envelope(addresses, sequence, message)
-  return 'deliver ' .. addresses .. ' ' .. sequence .. '\n' .. message
+  if sequence then
+    return 'deliver ' .. addresses .. ' ' .. sequence .. '\n' .. message
+  end
+  return 'deliver ' .. addresses .. '\n' .. message
 end
 
 -- Hands an envelope to a process: an entry of its stream (`prefix` .. node) with the

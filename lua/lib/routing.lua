@@ -9,7 +9,9 @@
 -- waits there until the process reads it (or a live one reaps it when it is dead).
 -- Entries for a process are numbered (the deliveries hash); a local target comes back
 -- with the number of the last one sent to the caller's process, which it pushes first.
--- No live target: the message goes to the offline queue, capped.
+-- A dead process whose stream still holds deliveries gets this one behind them (they
+-- are reaped in order). Otherwise, no live target: the message goes to the offline
+-- queue, capped.
 
 -- Appends `message` to an offline queue capped at `cap` entries; returns how many of
 -- the oldest the cap dropped.
@@ -39,6 +41,11 @@ local function route_one(uid, message, online, queue, nodes, deliveries, here, d
       local sequence = redis.call('HINCRBY', deliveries, node, 1)
       send_to_node(prefix, node, deliver_envelope(uid .. ':' .. conn, sequence, message))
       return 'routed', node
+    elseif node and node ~= here and redis.call('XLEN', prefix .. node) > 0 then
+      -- its process is dead, but what was sent to it waits in its stream to be reaped:
+      -- this one goes behind, unnumbered, so that the user's messages stay in order
+      send_to_node(prefix, node, deliver_envelope(uid .. ':' .. conn, nil, message))
+      return 'routed', node
     else
       -- its process is dead: the key would only expire later
       redis.call('DEL', online)
@@ -55,7 +62,7 @@ end
 -- sent to the caller's process (0 when none is local).
 local function route_many(message, count, uid_base, key_base, nodes, deliveries, here, dead_after, queue_cap, prefix,
                           skip, now)
-  local alive = {}
+  local alive, behind = {}, {}
   local locals, remote, remote_nodes, offline = {}, {}, {}, {}
   for i = 1, count do
     local uid = ARGV[uid_base + i]
@@ -70,8 +77,10 @@ local function route_many(message, count, uid_base, key_base, nodes, deliveries,
         if alive[node] == nil then
           local beat = redis.call('ZSCORE', nodes, node)
           alive[node] = beat ~= false and now - tonumber(beat) <= dead_after
+          -- dead, with deliveries waiting in its stream to be reaped: behind them (route_one)
+          behind[node] = not alive[node] and node ~= here and redis.call('XLEN', prefix .. node) > 0
         end
-        if not alive[node] then
+        if not alive[node] and not behind[node] then
           redis.call('DEL', online)
           node = nil
         end
@@ -97,7 +106,8 @@ local function route_many(message, count, uid_base, key_base, nodes, deliveries,
     local list = remote[node]
     local addresses = {}
     for j = 2, #list, 2 do addresses[#addresses + 1] = list[j] end
-    local sequence = redis.call('HINCRBY', deliveries, node, 1)
+    local sequence = nil
+    if alive[node] then sequence = redis.call('HINCRBY', deliveries, node, 1) end
     send_to_node(prefix, node, deliver_envelope(table.concat(addresses, ','), sequence, message))
     published = published + #addresses
   end

@@ -16,6 +16,10 @@ package struct DeliveryPolicy: Sendable {
     /// so that a process that only stalled has read what it was sent before it stopped
     /// being a target (docs/architecture.md, *Delivery*).
     var reapAfter: Duration { deadAfter * 2 }
+    /// How long a user's `online_{uid}` lives without a refresh: until its process's
+    /// stream is reaped, so that what is routed to a dead process meanwhile goes behind
+    /// what waits in its stream (lib/routing.lua) and reaches the queue in order.
+    var targetTTL: Duration { reapAfter }
     /// Entries moved per heartbeat at most from dead processes' streams to this one's
     /// (`lua/node_heartbeat.lua`): bounds the time one script holds Redis.
     var reapBatch = 1000

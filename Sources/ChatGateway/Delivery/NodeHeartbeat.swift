@@ -76,7 +76,7 @@ package struct NodeHeartbeat: Service {
                 connections: batch.map {
                     .init(user: $0.user, target: DeliveryTarget(node: node, connection: $0.id), tokenID: $0.tokenID)
                 },
-                ttlMilliseconds: policy.deadAfter.milliseconds
+                ttlMilliseconds: policy.targetTTL.milliseconds
             ))
             for (connection, outcome) in zip(batch, outcomes) where outcome == .claimedAgain {
                 logger.info("delivery target claimed again", metadata: ["user": "\(connection.user)"])
