@@ -1,3 +1,4 @@
+import ChatScripts
 import Foundation
 import Model
 import RedisClient
@@ -75,6 +76,8 @@ struct NodeStreamTests {
             }
         }
         let accepted = try await sending.value
+        // Nothing subscribes to pub/sub any more: there is nothing there to drop.
+        #expect(try await redis.send("CLIENT", "KILL", "TYPE", "pubsub").integer == 0)
 
         let live = ChatDeliveryTests.texts(from: me.id, in: await Self.framesUntilQuiet(yours))
         await yours.close()
@@ -154,5 +157,69 @@ struct NodeStreamTests {
         let (socket, beforeWelcome) = try await DeliveryTests.connected(restarted, you.token)
         #expect(ChatDeliveryTests.texts(from: me.id, in: beforeWelcome) == (0..<5).map { "c\($0)" })
         await socket.close()
+    }
+
+    @Test("a process leaving with entries in its stream stays as dead until a live process has reaped them, marked with it", .timeLimit(.minutes(1)))
+    func leaveThenReap() async throws {
+        let server = try RedisServerProcess()
+        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url))
+        defer { Task { await redis.shutdown() } }
+        let live = DeliveryTests.node(redis)
+        let scripts = live.scripts
+        let envelope = NodeEnvelope.deliver(to: [ConnectionAddress(user: 7, connection: 3)], message: Array("{}".utf8), sequence: 1)
+
+        // Empty: it leaves at once, stream key and all.
+        _ = try await redis.send("ZADD", RedisKeys.nodes, 1, "empty")
+        _ = try await redis.send("XADD", RedisKeys.nodeStream("empty"), "*", "e", "kick 7:3")
+        _ = try await redis.send("XTRIM", RedisKeys.nodeStream("empty"), "MAXLEN", 0)
+        #expect(try await scripts.run(LeaveNodes(node: "empty")))
+        #expect(try await redis.send("ZSCORE", RedisKeys.nodes, "empty").isNull)
+        #expect(try await redis.send("EXISTS", RedisKeys.nodeStream("empty")).integer == 0)
+
+        // With an entry: scored 0, then reaped by the next heartbeat of a live process.
+        _ = try await redis.send("ZADD", RedisKeys.nodes, WallClock.milliseconds(), "leaving")
+        _ = try await redis.send("XADD", RedisKeys.nodeStream("leaving"), "*", "e", envelope.encoded())
+        #expect(try await !scripts.run(LeaveNodes(node: "leaving")))
+        #expect(try await redis.send("ZSCORE", RedisKeys.nodes, "leaving").string == "0")
+        let beat = try await scripts.run(RecordHeartbeat(
+            node: live.node, pruneAfterMilliseconds: 3_600_000, reapAfterMilliseconds: 6000, reapBatch: 1000
+        ))
+        #expect(beat.reaped == 1)
+        #expect(try await redis.send("EXISTS", RedisKeys.nodeStream("leaving")).integer == 0)
+        let moved = try await redis.send("XRANGE", RedisKeys.nodeStream(live.node), "-", "+").array ?? []
+        #expect(moved.count == 1)
+        let fields = moved.first?.array?.last?.array?.compactMap(\.bytes) ?? []
+        #expect(fields == [Array("e".utf8), envelope.encoded(), Array("from".utf8), Array("leaving".utf8)])
+        // Silent for longer than prune_after and emptied: forgotten.
+        _ = try await scripts.run(RecordHeartbeat(node: live.node, pruneAfterMilliseconds: 1, reapAfterMilliseconds: 6000, reapBatch: 1000))
+        #expect(try await redis.send("ZSCORE", RedisKeys.nodes, "leaving").isNull)
+    }
+
+    @Test("at most reap_batch entries are reaped per heartbeat, oldest first")
+    func reapBatch() async throws {
+        let server = try RedisServerProcess()
+        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url))
+        defer { Task { await redis.shutdown() } }
+        let live = DeliveryTests.node(redis)
+        _ = try await redis.send("ZADD", RedisKeys.nodes, 1, "dead")
+        for index in 0..<5 { _ = try await redis.send("XADD", RedisKeys.nodeStream("dead"), "*", "e", "kick 7:\(index + 1)") }
+        let call = RecordHeartbeat(node: live.node, pruneAfterMilliseconds: 3_600_000, reapAfterMilliseconds: 6000, reapBatch: 3)
+        #expect(try await live.scripts.run(call).reaped == 3)
+        #expect(try await redis.send("XLEN", RedisKeys.nodeStream("dead")).integer == 2)
+        #expect(try await live.scripts.run(call).reaped == 2)
+        #expect(try await redis.send("EXISTS", RedisKeys.nodeStream("dead")).integer == 0)
+        let moved = try await redis.send("XRANGE", RedisKeys.nodeStream(live.node), "-", "+").array ?? []
+        #expect(moved.compactMap { $0.array?.last?.array?[1].string } == (1...5).map { "kick 7:\($0)" })
+    }
+
+    @Test("stream entry ids: parsed, ordered as Redis orders them, and the next one for XTRIM MINID")
+    func entryIDs() {
+        #expect(StreamEntryID("1765000000000-5") == StreamEntryID(milliseconds: 1_765_000_000_000, sequence: 5))
+        #expect(StreamEntryID("12") == nil)
+        #expect(StreamEntryID("a-1") == nil)
+        #expect(StreamEntryID("9-10")! > StreamEntryID("9-9")!)
+        #expect(StreamEntryID("10-0")! > StreamEntryID("9-99")!)
+        #expect(StreamEntryID("9-3")!.successor.description == "9-4")
+        #expect(StreamEntryID(milliseconds: 9, sequence: .max).successor.description == "10-0")
     }
 }
