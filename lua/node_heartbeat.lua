@@ -16,7 +16,8 @@
 -- ARGV[3] reap_after: the stream of a process silent for longer than this (ms) is reaped
 -- ARGV[4] reap_batch: entries reaped per call at most
 -- ARGV[5] stream_prefix: 'chat:node:' (each process's stream of deliveries)
--- Returns {how many nodes are registered, entries reaped}.
+-- Returns {how many nodes are registered, entries reaped, entries in the caller's own
+-- stream (its backlog, the reaped ones included)}.
 --@include clock
 --@include envelope
 local prune, reapAfter, batch = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -62,4 +63,4 @@ if #forget > 0 then
   redis.call('ZREM', KEYS[1], unpack(forget))
   redis.call('HDEL', KEYS[2], unpack(forget))
 end
-return {redis.call('ZCARD', KEYS[1]), reaped}
+return {redis.call('ZCARD', KEYS[1]), reaped, redis.call('XLEN', ARGV[5] .. ARGV[1])}

@@ -17,6 +17,8 @@ public struct RecordHeartbeat: ChatScript {
         public var registered: Int
         /// Entries moved from dead processes' streams to this one's, to be routed again.
         public var reaped: Int
+        /// Entries in this process's own stream, not handled yet.
+        public var backlog: Int
     }
 
     public var node: String
@@ -43,10 +45,10 @@ public struct RecordHeartbeat: ChatScript {
         command.append(RedisKeys.nodeStreamPrefix)
     }
 
-    /// `{registered, reaped}`.
+    /// `{registered, reaped, backlog}`.
     public static func decode(_ reply: RedisFlatReply) throws(RedisError) -> Reply {
         var reader = ScriptReplyReader(reply, script: scriptName)
-        guard reader.errorCode == nil, reader.count == 2 else { throw reader.unexpected() }
-        return Reply(registered: try reader.int(), reaped: try reader.int())
+        guard reader.errorCode == nil, reader.count == 3 else { throw reader.unexpected() }
+        return Reply(registered: try reader.int(), reaped: try reader.int(), backlog: try reader.int())
     }
 }

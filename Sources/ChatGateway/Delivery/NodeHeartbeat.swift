@@ -29,6 +29,8 @@ package struct NodeHeartbeat: Service {
     var policy: DeliveryPolicy { delivery.policy }
 
     static let reaped = Counter(label: "chat_node_stream_reaped_total")
+    /// What this process's stream holds at a heartbeat: near 0 unless its listener is behind.
+    static let backlog = Gauge(label: "chat_node_stream_backlog")
 
     /// Connections refreshed per script call.
     static let refreshBatch = 256
@@ -56,6 +58,7 @@ package struct NodeHeartbeat: Service {
                 node: node, pruneAfterMilliseconds: policy.forgetNodesAfter.milliseconds,
                 reapAfterMilliseconds: policy.reapAfter.milliseconds, reapBatch: policy.reapBatch
             ))
+            Self.backlog.record(beat.backlog)
             if beat.reaped > 0 {
                 Self.reaped.increment(by: beat.reaped)
                 logger.info("reaped deliveries left by dead processes", metadata: ["entries": "\(beat.reaped)"])
