@@ -51,20 +51,20 @@ package struct NodeStreamListener: Service {
     package func run() async throws {
         guard let claimed = await claim() else { return }
         var last = StreamEntryID.zero
-        var unTrimmed = false
+        var trimPending = false
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 var commands: [RedisCommand] = []
-                if unTrimmed { commands.append(trim(through: last)) }
+                if trimPending { commands.append(trim(through: last)) }
                 commands.append(RedisCommand(
                     "XREAD", "COUNT", Self.batch, "BLOCK", Self.blockMilliseconds, "STREAMS", stream, last.description
                 ))
                 let replies = try await reader.pipeline(commands)
-                if unTrimmed, replies.first?.errorMessage == nil { unTrimmed = false }
+                if trimPending, replies.first?.errorMessage == nil { trimPending = false }
                 for entry in try Self.entries(try replies[replies.count - 1].throwingOnError()) {
                     await handle(entry, claimed: claimed)
                     last = entry.id
-                    unTrimmed = true
+                    trimPending = true
                 }
             } catch {
                 Self.readFailures.increment()
@@ -72,7 +72,7 @@ package struct NodeStreamListener: Service {
                 try? await Task.sleep(for: .milliseconds(100))
             }
         }
-        if unTrimmed { _ = try? await reader.send(trim(through: last)) }
+        if trimPending { _ = try? await reader.send(trim(through: last)) }
     }
 
     /// Removes the entries up to `last`, handled.
