@@ -120,7 +120,7 @@ package struct Gateway: Sendable {
         do {
             _ = try await scripts.run(ReleaseConnection(user: connection.user, target: target))
         } catch {
-            // The key expires by itself after `deadAfter`.
+            // The key expires by itself after `targetTTL`.
             logger.warning("connection not released", metadata: ["user": "\(connection.user)", "error": "\(error)"])
         }
         await connection.finish()
@@ -132,7 +132,7 @@ package struct Gateway: Sendable {
         let user = connection.user
         let reply = try await scripts.run(RegisterConnection(
             user: user, token: token, target: target, tokenID: connection.tokenID,
-            ttlMilliseconds: delivery.policy.deadAfter.milliseconds
+            ttlMilliseconds: delivery.policy.targetTTL.milliseconds
         ))
         switch reply {
         case .refused(.token): throw Refusal.invalidToken
