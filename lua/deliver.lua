@@ -13,9 +13,9 @@
 -- ARGV[4] dead_after: a process without a heartbeat for this long (ms) is dead
 -- ARGV[5] queue_cap: the offline queue's cap
 -- ARGV[6] excluded: a target to treat as gone, or ''
--- ARGV[7] channel_prefix: 'chat:node:'
+-- ARGV[7] stream_prefix: 'chat:node:' (each process's stream of deliveries)
 -- ARGV[8] queue_bytes: the offline queue's cap in bytes
--- Returns {'local', conn, last sequence published here} | {'routed', node} |
+-- Returns {'local', conn, last sequence sent here} | {'routed', node} |
 -- {'queued', entries dropped by the cap}.
 --@include routing
 local deadAfter = tonumber(ARGV[4])

@@ -1,6 +1,6 @@
 -- Routes one message object to many users at once (group notices, group revoke notices),
 -- as deliver.lua does for one (lib/routing.lua): targets on the caller's process are
--- returned to the caller; targets on another live process get ONE publish per process,
+-- returned to the caller; targets on another live process get ONE stream entry per process,
 -- carrying that process's recipients; the others get it in their offline queue (its
 -- body stored once for all of them: lib/offline_queue.lua).
 -- KEYS[1] nodes: chat:nodes
@@ -12,12 +12,12 @@
 -- ARGV[2] node: the caller's node id
 -- ARGV[3] dead_after: a process without a heartbeat for this long (ms) is dead
 -- ARGV[4] queue_cap: the offline queue's cap
--- ARGV[5] channel_prefix: 'chat:node:'
+-- ARGV[5] stream_prefix: 'chat:node:' (each process's stream of deliveries)
 -- ARGV[6] queue_bytes: the offline queue's cap in bytes
 -- ARGV[7...] user: the user ids
 -- Returns {local addresses '{uid}:{conn},…' or '', users routed to other processes (one
--- publish per process), users queued, entries dropped by the queue cap, last sequence
--- published to the caller's process}.
+-- stream entry per process), users queued, entries dropped by the queue cap, last sequence
+-- sent to the caller's process}.
 --@include routing
 local deadAfter = tonumber(ARGV[3])
 local queue = offline_settings(ARGV[4], ARGV[6], KEYS[3], KEYS[4])

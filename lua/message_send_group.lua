@@ -5,8 +5,8 @@
 -- appends it ONCE to the group's history (capped, with its id index: lib/messages.lua)
 -- and once to chat:stream:messages; then
 -- fans it out to every active member but me (lib/routing.lua): connections on the
--- caller's process are returned to it, one publish per other live process carries that
--- process's recipients, everyone else gets it in their offline queue (the message
+-- caller's process are returned to it, one stream entry per other live process carries
+-- that process's recipients, everyone else gets it in their offline queue (the message
 -- stored once for all of them, each queue holding a reference: lib/offline_queue.lua).
 --
 -- The recipients come from the caller, who caches each group's active members with the
@@ -48,14 +48,14 @@
 -- ARGV[12] node: the caller's node id
 -- ARGV[13] dead_after: a process without a heartbeat for this long (ms) is dead
 -- ARGV[14] queue_cap: the offline queue's cap
--- ARGV[15] channel_prefix: 'chat:node:'
+-- ARGV[15] stream_prefix: 'chat:node:' (each process's stream of deliveries)
 -- ARGV[16] send_rate: sends per second per sender (0: no limit)
 -- ARGV[17] send_burst: sends at once beyond the rate
 -- ARGV[18] queue_bytes: the offline queue's cap in bytes
 -- ARGV[19] members_version: the members version the recipients were read at
 -- ARGV[20...] recipient: the active members' ids (mine is skipped)
 -- Returns {'sent', message JSON, local addresses '{uid}:{conn},…' or '',
--- members routed to other processes (one publish per process), members queued, queue
+-- members routed to other processes (one stream entry per process), members queued, queue
 -- entries dropped, history entries trimmed, last sequence published to the caller's process},
 -- {'duplicate', message JSON} or {'stale', members version, active member ids…}.
 -- Errors: 'token', 'sender', 'group', 'not_member', 'rate' (over the send rate, checked

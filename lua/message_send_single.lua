@@ -38,7 +38,7 @@
 -- ARGV[12] node: the caller's node id
 -- ARGV[13] dead_after: a process without a heartbeat for this long (ms) is dead
 -- ARGV[14] queue_cap: the offline queue's cap
--- ARGV[15] channel_prefix: 'chat:node:'
+-- ARGV[15] stream_prefix: 'chat:node:' (each process's stream of deliveries)
 -- ARGV[16] send_rate: sends per second per sender (0: no limit)
 -- ARGV[17] send_burst: sends at once beyond the rate
 -- ARGV[18] queue_bytes: the offline queue's cap in bytes
@@ -46,7 +46,7 @@
 -- asked for it: their chatset, the pre-friendship quota and the owner's send rate are not
 -- checked nor counted), else ''
 -- Returns {route, argument, message JSON, history entries trimmed}: route 'local' (the
--- caller pushes to connection `argument`), 'routed' (published to node `argument`),
+-- caller pushes to connection `argument`), 'routed' (sent to node `argument`'s stream),
 -- 'queued' (`argument` = entries the queue cap dropped) or 'duplicate'; 'local' adds the
 -- last sequence published to the caller's process. Errors: 'token', 'sender',
 -- 'rate' (over the send rate: nothing written), 'recipient', 'blacklisted', 'blocked', 'friends_only', 'quota'; the last four

@@ -1,22 +1,66 @@
 -- A bridge process says it is alive: its id scored with Redis's own clock (ms), so
--- liveness never depends on the clocks of the bridge hosts agreeing. Entries silent
--- for longer than ARGV[2] ms are pruned, which bounds the zset, and their delivery
--- sequences with them.
+-- liveness never depends on the clocks of the bridge hosts agreeing. Then it reaps what
+-- dead processes left (docs/architecture.md, *Delivery*): entries of the stream of a
+-- process silent for longer than ARGV[3] ms (twice the time after which it counts as
+-- dead: a process that only stalled has had every chance to read what it was sent)
+-- move to the caller's own stream, at most ARGV[4] per call, each marked with the
+-- process it was meant for ('from'), and the caller routes them again (to a newer target
+-- or the offline queue). A script is atomic: each entry moves once, whichever live
+-- process reaps it. Entries silent for longer
+-- than ARGV[2] ms whose stream is empty are pruned, which bounds the zset, and their
+-- delivery sequences with them.
 -- KEYS[1] nodes: chat:nodes
 -- KEYS[2] deliveries: chat:nodes:deliveries
 -- ARGV[1] node: the node id
 -- ARGV[2] prune_after: entries silent for longer than this (ms) are removed
--- Returns how many nodes are registered.
+-- ARGV[3] reap_after: the stream of a process silent for longer than this (ms) is reaped
+-- ARGV[4] reap_batch: entries reaped per call at most
+-- ARGV[5] stream_prefix: 'chat:node:' (each process's stream of deliveries)
+-- Returns {how many nodes are registered, entries reaped, entries in the caller's own
+-- stream (its backlog, the reaped ones included)}.
 --@include clock
-local prune = tonumber(ARGV[2])
-if ARGV[1] == '' or not prune or prune <= 0 then
+--@include envelope
+local prune, reapAfter, batch = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+if ARGV[1] == '' or ARGV[5] == '' or not prune or prune <= 0 or not reapAfter or not batch or batch <= 0 then
   return redis.error_reply('ERR bad_arguments')
 end
 local now = now_ms()
 redis.call('ZADD', KEYS[1], now, ARGV[1])
-local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - prune), 'LIMIT', 0, 1000)
-if #gone > 0 then
-  redis.call('ZREM', KEYS[1], unpack(gone))
-  redis.call('HDEL', KEYS[2], unpack(gone))
+
+local reaped = 0
+local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - reapAfter), 'LIMIT', 0, 100)
+for _, node in ipairs(dead) do
+  if reaped >= batch then break end
+  local stream = ARGV[5] .. node
+  local entries = redis.call('XRANGE', stream, '-', '+', 'COUNT', batch - reaped)
+  for _, entry in ipairs(entries) do
+    local fields, envelope, from = entry[2], nil, node
+    for i = 1, #fields, 2 do
+      if fields[i] == 'e' then
+        envelope = fields[i + 1]
+      elseif fields[i] == 'from' then
+        from = fields[i + 1]
+      end
+    end
+    if envelope then send_to_node(ARGV[5], ARGV[1], envelope, from) end
+    redis.call('XDEL', stream, entry[1])
+  end
+  reaped = reaped + #entries
+  if redis.call('XLEN', stream) == 0 then redis.call('DEL', stream) end
 end
-return redis.call('ZCARD', KEYS[1])
+
+local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - prune), 'LIMIT', 0, 1000)
+local forget, forget_streams = {}, {}
+for _, node in ipairs(gone) do
+  -- an empty stream is a key still (XTRIM keeps it)
+  if redis.call('XLEN', ARGV[5] .. node) == 0 then
+    forget[#forget + 1] = node
+    forget_streams[#forget_streams + 1] = ARGV[5] .. node
+  end
+end
+if #forget > 0 then
+  redis.call('DEL', unpack(forget_streams))
+  redis.call('ZREM', KEYS[1], unpack(forget))
+  redis.call('HDEL', KEYS[2], unpack(forget))
+end
+return {redis.call('ZCARD', KEYS[1]), reaped, redis.call('XLEN', ARGV[5] .. ARGV[1])}

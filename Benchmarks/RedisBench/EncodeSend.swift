@@ -84,7 +84,7 @@ enum EncodeSend {
         ]
         let arguments: [any RedisArgument] = [
             messageID(number), String(me), String(to), "text", data, options, "token-\(me)", clientID, "300", "1000",
-            "5000000", "n0123456789ab", "15000", "5000", RedisKeys.nodeChannelPrefix, "",
+            "5000000", "n0123456789ab", "15000", "5000", RedisKeys.nodeStreamPrefix, "",
         ]
         var command = RedisCommandArguments("EVALSHA")
         sha.append(to: &command)

@@ -51,10 +51,13 @@ struct BridgeCommand: AsyncParsableCommand {
             settings: settings, redis: redis, metrics: metrics, node: node, background: background, logger: logger
         )
         let heartbeat = NodeHeartbeat(delivery: dependencies.delivery, logger: Logger(label: "bridge.heartbeat"))
-        let subscriber = RedisSubscriber(configuration: commonSettings.redis, logger: Logger(label: "bridge.pubsub"))
-        let listener = NodeChannelListener(
-            subscriber: subscriber, node: node, connections: dependencies.delivery.connections,
-            delivery: dependencies.delivery, logger: Logger(label: "bridge.node-channel")
+        // The node stream's reader blocks its connection in XREAD: a client of its own.
+        let reader = RedisClient(
+            configuration: NodeStreamListener.readerConfiguration(commonSettings.redis),
+            logger: Logger(label: "bridge.node-stream")
+        )
+        let listener = NodeStreamListener(
+            reader: reader, delivery: dependencies.delivery, logger: Logger(label: "bridge.node-stream")
         )
         let app = BridgeApplication.make(settings: settings, dependencies: dependencies, logger: logger)
         // Shut down in reverse: the server drops its sockets and releases their targets
@@ -64,7 +67,7 @@ struct BridgeCommand: AsyncParsableCommand {
         let serviceGroup = ServiceGroup(
             configuration: .init(
                 services: [
-                    RedisClientService(client: redis), SubscriberService(subscriber: subscriber),
+                    RedisClientService(client: redis), RedisClientService(client: reader),
                     background, heartbeat, listener, dependencies.autoReplies, app,
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],

@@ -12,12 +12,3 @@ struct RedisClientService: Service {
     }
 }
 
-/// The same for the pub/sub connection.
-struct SubscriberService: Service {
-    let subscriber: RedisSubscriber
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        await subscriber.shutdown()
-    }
-}

@@ -8,7 +8,7 @@ public struct DeliverMessage: ChatScript {
     public static let layouts = [
         ScriptLayout(
             keys: ["online", "queue", "nodes", "deliveries", "offline_bodies", "offline_bytes"],
-            arguments: ["user", "message", "node", "dead_after", "queue_cap", "excluded", "channel_prefix", "queue_bytes"]
+            arguments: ["user", "message", "node", "dead_after", "queue_cap", "excluded", "stream_prefix", "queue_bytes"]
         ),
     ]
 
@@ -55,7 +55,7 @@ public struct DeliverMessage: ChatScript {
         command.append(Int(deadAfterMilliseconds))
         command.append(queueCap)
         command.append(excluded?.description ?? "")
-        command.append(RedisKeys.nodeChannelPrefix)
+        command.append(RedisKeys.nodeStreamPrefix)
         command.append(queueByteCap)
     }
 

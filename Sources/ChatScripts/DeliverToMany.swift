@@ -8,7 +8,7 @@ public struct DeliverToMany: ChatScript {
     public static let layouts = [
         ScriptLayout(
             keys: ["nodes", "deliveries", "offline_bodies", "offline_bytes"], keyTail: ["online", "queue"],
-            arguments: ["message", "node", "dead_after", "queue_cap", "channel_prefix", "queue_bytes"],
+            arguments: ["message", "node", "dead_after", "queue_cap", "stream_prefix", "queue_bytes"],
             argumentTail: ["user"]
         ),
     ]
@@ -52,7 +52,7 @@ public struct DeliverToMany: ChatScript {
         command.append(node)
         command.append(Int(deadAfterMilliseconds))
         command.append(queueCap)
-        command.append(RedisKeys.nodeChannelPrefix)
+        command.append(RedisKeys.nodeStreamPrefix)
         command.append(queueByteCap)
         for user in users { command.append(user) }
     }

@@ -14,7 +14,7 @@ public struct SendGroupMessage: ChatScript {
             keyTail: ["online", "queue"],
             arguments: [
                 "id", "me", "group", "type", "data", "options", "token", "client_id", "client_id_window", "history_cap",
-                "stream_cap", "node", "dead_after", "queue_cap", "channel_prefix", "send_rate", "send_burst", "queue_bytes",
+                "stream_cap", "node", "dead_after", "queue_cap", "stream_prefix", "send_rate", "send_burst", "queue_bytes",
                 "members_version",
             ],
             argumentTail: ["recipient"]

@@ -55,7 +55,7 @@ extension RedisCommandArguments {
         append(settings.node)
         append(settings.deadAfter)
         append(settings.queueCap)
-        append(RedisKeys.nodeChannelPrefix)
+        append(RedisKeys.nodeStreamPrefix)
         append(settings.sendRate)
         append(settings.sendBurst)
         append(settings.queueByteCap)

@@ -17,13 +17,13 @@ public enum RedisKeys {
     /// The user's live WebSocket connections (`{nodeId}:{connId}`, scored by the time they
     /// expire without a heartbeat): what the sockets-per-user bound counts.
     public static func sockets(_ userID: Int) -> String { "chat:sockets:\(userID)" }
-    /// Deliveries for connections held by one bridge process (`deliver.lua` builds the
-    /// name from the prefix, so both are here).
-    public static func nodeChannel(_ nodeID: String) -> String { nodeChannelPrefix + nodeID }
-    public static let nodeChannelPrefix = "chat:node:"
+    /// The stream of deliveries, kicks and flush requests for connections held by one
+    /// bridge process (the scripts build the name from the prefix, so both are here).
+    public static func nodeStream(_ nodeID: String) -> String { nodeStreamPrefix + nodeID }
+    public static let nodeStreamPrefix = "chat:node:"
     /// Live processes by last heartbeat.
     public static let nodes = "chat:nodes"
-    /// Per process, the number of the last delivery published on its channel: a push
+    /// Per process, the number of the last delivery sent to its stream: a push
     /// the process makes itself waits until it has handled the deliveries published to it
     /// before, so that one sender's messages arrive in order whichever process took them.
     public static let nodeDeliveries = "chat:nodes:deliveries"

@@ -97,8 +97,8 @@ struct ChatDeliveryTests {
         let target = try #require(DeliveryTarget(try await redis.send("GET", RedisKeys.online(you.id)).string ?? ""))
         #expect(target.node == b.node)
 
-        // Another process's script numbered a delivery to B (as if its channel message
-        // were still in flight); then B takes the next message itself.
+        // Another process's script numbered a delivery to B (as if its stream entry
+        // were still on its way); then B takes the next message itself.
         let inFlight = try #require(try await redis.send("HINCRBY", RedisKeys.nodeDeliveries, b.node, 1).integer)
         _ = try Self.send(b, me, to: you.id, "second")
         #expect(Self.texts(from: me.id, in: await yours.texts(for: 0.3)).isEmpty, "pushed before the earlier delivery")
@@ -106,7 +106,7 @@ struct ChatDeliveryTests {
         let envelope = NodeEnvelope.deliver(
             to: [ConnectionAddress(user: you.id, connection: target.connection)], message: Array(first.utf8), sequence: UInt64(inFlight)
         )
-        #expect(try await redis.send("PUBLISH", RedisKeys.nodeChannel(b.node), envelope.encoded()).integer == 1)
+        #expect(try await redis.send("XADD", RedisKeys.nodeStream(b.node), "*", "e", envelope.encoded()).string != nil)
         #expect(Self.texts(from: me.id, in: await Self.collect(yours, from: me.id, count: 2)) == ["first", "second"])
         #expect(try b.metric("chat_delivery_order_held_total") == 1)
         #expect(try b.metric("chat_delivery_order_timeouts_total") == 0)

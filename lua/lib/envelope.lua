@@ -1,6 +1,22 @@
--- The `deliver` node envelope, the one Lua definition of it (Swift's is NodeEnvelope in
--- Sources/Model/Delivery/NodeEnvelope.swift): 'deliver {uid}:{conn}[,…] {sequence}',
--- a newline, then the message object.
+-- The node envelope, the one Lua definition of it (Swift's is NodeEnvelope in
+-- Sources/Model/Delivery/NodeEnvelope.swift): 'deliver {uid}:{conn}[,…][ {sequence}]',
+-- a newline, then the message object; `sequence` nil: not numbered.
 local function deliver_envelope(addresses, sequence, message)
-  return 'deliver ' .. addresses .. ' ' .. sequence .. '\n' .. message
+  if sequence then
+    return 'deliver ' .. addresses .. ' ' .. sequence .. '\n' .. message
+  end
+  return 'deliver ' .. addresses .. '\n' .. message
+end
+
+-- Hands an envelope to a process: an entry of its stream (`prefix` .. node) with the
+-- field 'e', which the process reads with XREAD from the last entry it handled and
+-- trims once handled (docs/architecture.md, *Delivery*). An entry a process left
+-- behind and another took over carries 'from' = the process it was meant for
+-- (`from`, nil otherwise): its addresses are that process's connections.
+local function send_to_node(prefix, node, envelope, from)
+  if from then
+    redis.call('XADD', prefix .. node, '*', 'e', envelope, 'from', from)
+  else
+    redis.call('XADD', prefix .. node, '*', 'e', envelope)
+  end
 end

@@ -5,11 +5,14 @@
 -- A target '{node}:{conn}' in online_{uid} counts only if its process's heartbeat in
 -- chat:nodes is recent: a killed process stops being a target after `dead_after` ms, and
 -- its stale online_{uid} is removed here. A target on the caller's own process
--- (`here`) is returned to the caller, which pushes it without a publish; one elsewhere
--- gets the message through that process's channel (`prefix` .. node) only. Publishes to
--- a process are numbered (the deliveries hash); a local target comes back with the
--- number of the last one published to the caller's process, which it pushes first. No
--- live target, or nobody subscribed: the message goes to the offline queue, capped
+-- (`here`) is returned to the caller, which pushes it without a round trip; one elsewhere
+-- gets the message as an entry of that process's stream (`prefix` .. node) only, which
+-- waits there until the process reads it (or a live one reaps it when it is dead).
+-- Entries for a process are numbered (the deliveries hash); a local target comes back
+-- with the number of the last one sent to the caller's process, which it pushes first.
+-- A dead process whose stream still holds deliveries gets this one behind them (they
+-- are reaped in order). Otherwise, no live target: the message goes to the offline
+-- queue, capped
 -- (lib/offline_queue.lua; `queue_cap` is its settings table, from offline_settings).
 
 -- One user. `excluded`: a target the caller found gone (or nil); `now`: the time in ms
@@ -27,11 +30,13 @@ local function route_one(uid, message, online, queue, nodes, deliveries, here, d
         return 'local', conn, tonumber(redis.call('HGET', deliveries, node) or '0')
       end
       local sequence = redis.call('HINCRBY', deliveries, node, 1)
-      if redis.call('PUBLISH', prefix .. node, deliver_envelope(uid .. ':' .. conn, sequence, message)) > 0 then
-        return 'routed', node
-      end
-      -- nobody received it: the number is free again
-      redis.call('HINCRBY', deliveries, node, -1)
+      send_to_node(prefix, node, deliver_envelope(uid .. ':' .. conn, sequence, message))
+      return 'routed', node
+    elseif node and node ~= here and redis.call('XLEN', prefix .. node) > 0 then
+      -- its process is dead, but what was sent to it waits in its stream to be reaped:
+      -- this one goes behind, unnumbered, so that the user's messages stay in order
+      send_to_node(prefix, node, deliver_envelope(uid .. ':' .. conn, nil, message))
+      return 'routed', node
     else
       -- its process is dead: the key would only expire later
       redis.call('DEL', online)
@@ -42,13 +47,13 @@ end
 
 -- Many users, user i being ARGV[uid_base + i] with online_{uid} in KEYS[key_base + 2i - 1]
 -- and its offline queue in KEYS[key_base + 2i]; `skip`: a uid left out (or nil). Targets
--- on another live process get ONE publish per process, carrying that process's
+-- on another live process get ONE stream entry per process, carrying that process's
 -- recipients. Returns the local addresses '{uid}:{conn},…' (or ''), users routed to
 -- other processes, users queued, entries dropped by the queue cap, and the last sequence
--- published to the caller's process (0 when none is local).
+-- sent to the caller's process (0 when none is local).
 local function route_many(message, count, uid_base, key_base, nodes, deliveries, here, dead_after, queue_cap, prefix,
                           skip, now)
-  local alive = {}
+  local alive, behind = {}, {}
   local locals, remote, remote_nodes, offline = {}, {}, {}, {}
   for i = 1, count do
     local uid = ARGV[uid_base + i]
@@ -63,8 +68,10 @@ local function route_many(message, count, uid_base, key_base, nodes, deliveries,
         if alive[node] == nil then
           local beat = redis.call('ZSCORE', nodes, node)
           alive[node] = beat ~= false and now - tonumber(beat) <= dead_after
+          -- dead, with deliveries waiting in its stream to be reaped: behind them (route_one)
+          behind[node] = not alive[node] and node ~= here and redis.call('XLEN', prefix .. node) > 0
         end
-        if not alive[node] then
+        if not alive[node] and not behind[node] then
           redis.call('DEL', online)
           node = nil
         end
@@ -90,13 +97,10 @@ local function route_many(message, count, uid_base, key_base, nodes, deliveries,
     local list = remote[node]
     local addresses = {}
     for j = 2, #list, 2 do addresses[#addresses + 1] = list[j] end
-    local sequence = redis.call('HINCRBY', deliveries, node, 1)
-    if redis.call('PUBLISH', prefix .. node, deliver_envelope(table.concat(addresses, ','), sequence, message)) > 0 then
-      published = published + #addresses
-    else
-      redis.call('HINCRBY', deliveries, node, -1)
-      for j = 1, #list, 2 do offline[#offline + 1] = list[j] end
-    end
+    local sequence = nil
+    if alive[node] then sequence = redis.call('HINCRBY', deliveries, node, 1) end
+    send_to_node(prefix, node, deliver_envelope(table.concat(addresses, ','), sequence, message))
+    published = published + #addresses
   end
 
   local dropped = 0

@@ -1,23 +1,24 @@
 import Metrics
 import Synchronization
 
-/// Keeps this process's own pushes behind the deliveries other processes published to
-/// it first.
+/// Keeps this process's own pushes behind the deliveries other processes sent to it
+/// first.
 ///
 /// A sender whose consecutive messages are taken by different processes (HTTP behind a
 /// load balancer) must not see the second overtake the first: when the first was routed
-/// here through the node channel and the second is for a connection of the process that
-/// took it, the second's push would otherwise race the channel. The scripts number the
-/// deliveries published to each process (`chat:nodes:deliveries`) and tell a local route
+/// here through the node stream and the second is for a connection of the process that
+/// took it, the second's push would otherwise race the stream. The scripts number the
+/// deliveries sent to each process (`chat:nodes:deliveries`) and tell a local route
 /// the number of the last one; that push waits until the listener has handled it — in
-/// practice never, or for the few microseconds the channel is behind.
+/// practice never, or for the few microseconds the stream is behind.
 ///
-/// A number that never arrives (a channel message lost with its connection) holds a push
+/// A number that does not arrive in time (the listener's connection broken and being
+/// re-established, or an entry a live process reaped while this one stalled) holds a push
 /// for `patience` at most, and then counts as handled: the pushes after it do not wait
 /// for it again. After Redis lost the numbers (a restart) they start again from 1: the
 /// last number handled is taken as it comes, not as a maximum. A process starts its own
-/// numbering afresh when it subscribes (`NodeChannelListener`), so that numbers left by
-/// an earlier process with the same node id are not waited for.
+/// numbering afresh when it claims its stream (`NodeStreamListener`, `lua/node_claim.lua`),
+/// so that numbers left by an earlier process with the same node id are not waited for.
 final class DeliveryOrder: Sendable {
     private struct Waiter {
         let id: UInt64

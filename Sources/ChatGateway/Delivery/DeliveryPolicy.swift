@@ -17,7 +17,18 @@ package struct DeliveryPolicy: Sendable {
     package var flushBatch = 500
     /// … and about this many bytes of them (at least one message).
     package var flushBatchBytes = 1 << 20
-    /// Entries of `chat:nodes` silent this long are removed.
+    /// Silence after which a process's stream is reaped by a live one: twice `deadAfter`,
+    /// so that a process that only stalled has read what it was sent before it stopped
+    /// being a target (docs/architecture.md, *Delivery*).
+    var reapAfter: Duration { deadAfter * 2 }
+    /// How long a user's `online_{uid}` lives without a refresh: until its process's
+    /// stream is reaped, so that what is routed to a dead process meanwhile goes behind
+    /// what waits in its stream (lib/routing.lua) and reaches the queue in order.
+    var targetTTL: Duration { reapAfter }
+    /// Entries moved per heartbeat at most from dead processes' streams to this one's
+    /// (`lua/node_heartbeat.lua`): bounds the time one script holds Redis.
+    var reapBatch = 1000
+    /// Entries of `chat:nodes` silent this long are removed (once their stream is empty).
     var forgetNodesAfter: Duration = .seconds(24 * 3600)
 
     package init() {}

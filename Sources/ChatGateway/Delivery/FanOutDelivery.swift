@@ -6,7 +6,7 @@ import RedisClient
 /// `message_send_group.lua`) decided, carried out on this process.
 extension MessageDelivery {
     /// Delivers one message object to many users in one round trip (group notices):
-    /// `lua/deliver_many.lua` publishes once per other process and queues the offline.
+    /// `lua/deliver_many.lua` sends one stream entry per other process and queues the offline.
     @discardableResult
     package func deliver(_ message: [UInt8], toEach users: [Int]) async throws -> FanOut? {
         guard !users.isEmpty else { return nil }

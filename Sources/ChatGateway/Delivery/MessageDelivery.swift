@@ -8,7 +8,7 @@ import RedisClient
 /// *Delivery*): the internal service chat messages and notices go through.
 ///
 /// `lua/deliver.lua` decides atomically: a target on this process is pushed here; one
-/// on another process gets the message through that process's channel only; otherwise
+/// on another process gets the message through that process's stream only; otherwise
 /// the message is queued in `chat_getmessage_{uid}`. A target that turns out to be gone
 /// is excluded and the message routed again, so it ends up queued rather than lost.
 package struct MessageDelivery: Sendable {
@@ -117,7 +117,7 @@ package struct MessageDelivery: Sendable {
             return
         }
         do {
-            try await publish(.kick(ConnectionAddress(user: user, connection: target.connection)), to: target.node)
+            try await send(.kick(ConnectionAddress(user: user, connection: target.connection)), to: target.node)
         } catch {
             logger.warning("kick not sent", metadata: ["target": "\(target)", "error": "\(error)"])
         }
@@ -136,14 +136,14 @@ package struct MessageDelivery: Sendable {
                 await flush(connection)
             }
         } else {
-            try await publish(.flush(ConnectionAddress(user: user, connection: target.connection)), to: target.node)
+            try await send(.flush(ConnectionAddress(user: user, connection: target.connection)), to: target.node)
         }
     }
 
-    /// Sends an envelope to another process's channel (deliveries go through
-    /// `deliver.lua`, which publishes them itself).
-    private func publish(_ envelope: NodeEnvelope, to node: String) async throws {
-        _ = try await redis.send("PUBLISH", RedisKeys.nodeChannel(node), envelope.encoded()).throwingOnError()
+    /// Sends a kick or a flush request to another process's stream, if it is alive
+    /// (deliveries go through `deliver.lua`, which sends them itself).
+    private func send(_ envelope: NodeEnvelope, to node: String) async throws {
+        _ = try await scripts.run(SendToNode(node: node, deadAfterMilliseconds: policy.deadAfter.milliseconds, envelope: envelope))
     }
 
     /// Pushes a connection's offline queue, each message once and in order. `inTurn`: the

@@ -1,5 +1,6 @@
 import ChatScripts
 import Logging
+import Metrics
 import Model
 import RedisClient
 import ServiceLifecycle
@@ -9,7 +10,10 @@ import ServiceLifecycle
 /// `deadAfter` nobody routes to this process any more: its users' messages are queued.
 /// A target Redis lost (a restart without persistence, or this process taken for dead
 /// during a stall) is claimed again and its offline queue flushed, so live delivery
-/// resumes without the client reconnecting. On graceful shutdown it leaves `chat:nodes`.
+/// resumes without the client reconnecting. Each heartbeat also reaps the streams of
+/// dead processes into this one's (`lua/node_heartbeat.lua`), for the listener to route
+/// their deliveries again. On graceful shutdown it leaves `chat:nodes`, or stays there
+/// as dead while its stream holds entries, for a live process to reap.
 package struct NodeHeartbeat: Service {
     let delivery: MessageDelivery
     let logger: Logger
@@ -24,6 +28,10 @@ package struct NodeHeartbeat: Service {
     var node: String { delivery.node }
     var policy: DeliveryPolicy { delivery.policy }
 
+    static let reaped = Counter(label: "chat_node_stream_reaped_total")
+    /// What this process's stream holds at a heartbeat: near 0 unless its listener is behind.
+    static let backlog = Gauge(label: "chat_node_stream_backlog")
+
     /// Connections refreshed per script call.
     static let refreshBatch = 256
 
@@ -35,10 +43,8 @@ package struct NodeHeartbeat: Service {
             }
         }
         do {
-            for reply in try await scripts.client.pipeline([
-                RedisCommand("ZREM", RedisKeys.nodes, node), RedisCommand("HDEL", RedisKeys.nodeDeliveries, node),
-            ]) {
-                try reply.throwingOnError()
+            if try await !scripts.run(LeaveNodes(node: node)) {
+                logger.info("left entries in the node stream, for a live process to reap")
             }
         } catch {
             logger.warning("could not leave chat:nodes", metadata: ["error": "\(error)"])
@@ -48,7 +54,15 @@ package struct NodeHeartbeat: Service {
     /// One heartbeat: the node's score, then the TTLs of its users' targets.
     func beat() async {
         do {
-            _ = try await scripts.run(RecordHeartbeat(node: node, pruneAfterMilliseconds: policy.forgetNodesAfter.milliseconds))
+            let beat = try await scripts.run(RecordHeartbeat(
+                node: node, pruneAfterMilliseconds: policy.forgetNodesAfter.milliseconds,
+                reapAfterMilliseconds: policy.reapAfter.milliseconds, reapBatch: policy.reapBatch
+            ))
+            Self.backlog.record(beat.backlog)
+            if beat.reaped > 0 {
+                Self.reaped.increment(by: beat.reaped)
+                logger.info("reaped deliveries left by dead processes", metadata: ["entries": "\(beat.reaped)"])
+            }
             try await refreshTargets()
         } catch {
             logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
@@ -65,7 +79,7 @@ package struct NodeHeartbeat: Service {
                 connections: batch.map {
                     .init(user: $0.user, target: DeliveryTarget(node: node, connection: $0.id), tokenID: $0.tokenID)
                 },
-                ttlMilliseconds: policy.deadAfter.milliseconds
+                ttlMilliseconds: policy.targetTTL.milliseconds
             ))
             for (connection, outcome) in zip(batch, outcomes) where outcome == .claimedAgain {
                 logger.info("delivery target claimed again", metadata: ["user": "\(connection.user)"])

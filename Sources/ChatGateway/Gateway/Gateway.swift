@@ -140,7 +140,7 @@ package struct Gateway: Sendable {
         do {
             _ = try await scripts.run(ReleaseConnection(user: connection.user, target: target))
         } catch {
-            // The keys expire by themselves after `deadAfter`.
+            // The keys expire by themselves after `targetTTL`.
             logger.warning("connection not released", metadata: ["user": "\(connection.user)", "error": "\(error)"])
         }
         guard !unwritten.isEmpty else { return }
@@ -162,7 +162,7 @@ package struct Gateway: Sendable {
         let user = connection.user
         let reply = try await scripts.run(RegisterConnection(
             user: user, token: token, target: target, tokenID: connection.tokenID,
-            ttlMilliseconds: delivery.policy.deadAfter.milliseconds, socketLimit: limits.socketsPerUser
+            ttlMilliseconds: delivery.policy.targetTTL.milliseconds, socketLimit: limits.socketsPerUser
         ))
         switch reply {
         case .refused(.token): throw Refusal.invalidToken

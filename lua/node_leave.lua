@@ -1,0 +1,21 @@
+-- A process shutting down leaves chat:nodes, and nobody routes to it any more. Entries
+-- still in its stream (sent after it stopped reading) are not lost: it stays, scored 0
+-- (dead), until a live process has reaped them (lua/node_heartbeat.lua), and is then
+-- pruned.
+-- KEYS[1] nodes: chat:nodes
+-- KEYS[2] deliveries: chat:nodes:deliveries
+-- ARGV[1] node: the node id
+-- ARGV[2] stream_prefix: 'chat:node:' (each process's stream of deliveries)
+-- Returns 1 when it left at once, 0 when its stream waits to be reaped.
+if ARGV[1] == '' or ARGV[2] == '' then
+  return redis.error_reply('ERR bad_arguments')
+end
+redis.call('HDEL', KEYS[2], ARGV[1])
+if redis.call('XLEN', ARGV[2] .. ARGV[1]) > 0 then
+  redis.call('ZADD', KEYS[1], 0, ARGV[1])
+  return 0
+end
+-- empty: trimmed to nothing, a key still
+redis.call('DEL', ARGV[2] .. ARGV[1])
+redis.call('ZREM', KEYS[1], ARGV[1])
+return 1
