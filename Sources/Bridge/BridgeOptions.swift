@@ -27,7 +27,7 @@ struct BridgeOptions: ParsableArguments {
     @Option(name: .customLong("ws-ping-seconds"), help: "Interval of the pings sent to every WebSocket; a peer silent for two intervals is dropped (env WS_PING_SECONDS, default 30).")
     var webSocketPingSeconds: String?
 
-    @Option(name: .customLong("ws-outbound-bytes"), help: "Bytes a WebSocket may hold that the kernel has not taken (writes not completed, pushes held back); over it the connection is dropped without a close frame and its untaken messages go back to the offline queue (env WS_OUTBOUND_BYTES, default 1048576).")
+    @Option(name: .customLong("ws-outbound-bytes"), help: "Bytes a WebSocket may hold that the kernel has not taken (writes not completed, pushes held back); over it the connection is dropped without a close frame and its untaken messages go back to the offline queue (env WS_OUTBOUND_BYTES, default 65536).")
     var webSocketOutboundBytes: String?
 
     @Option(name: .customLong("ws-send-buffer-bytes"), help: "SO_SNDBUF of every accepted socket, which the kernel doubles; 0 keeps the kernel's self-tuning buffer (env WS_SEND_BUFFER_BYTES, default 262144).")
@@ -212,7 +212,7 @@ struct BridgeOptions: ParsableArguments {
     /// What one socket, one user's sockets and one HTTP connection may hold.
     private func resolveBounds(environment: [String: String], into settings: inout BridgeSettings) throws(ConfigurationError) {
         settings.gatewayLimits.outboundBytes = try Self.outboundBytesSetting.resolve(
-            flag: webSocketOutboundBytes, environment: environment, default: 1 << 20
+            flag: webSocketOutboundBytes, environment: environment, default: 64 << 10
         ) { Int($0).flatMap { (4096...(1 << 30)).contains($0) ? $0 : nil } }
         settings.gateway.sendBufferBytes = try Self.sendBufferSetting.resolve(
             flag: webSocketSendBufferBytes, environment: environment, default: 256 * 1024

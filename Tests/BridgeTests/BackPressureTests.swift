@@ -84,7 +84,7 @@ struct BackPressureTests {
         }
         peak = max(peak, try bridge.residentBytes())
         #expect(accepted == count)
-        // Measured before the fix: 101 MB more. Bounded by the budget (1 MiB) and the
+        // Measured before the fix: 101 MB more. Bounded by the budget (64 KiB) and the
         // allocator's slack, not by what was sent (100 MB).
         let grown = peak - before
         #expect(grown < 24 << 20, "bridge RSS grew \(grown >> 20) MiB")

@@ -208,7 +208,7 @@ final class GatewayConnection: Sendable {
                 state.value.unwritten.append((push, message))
                 return
             }
-            write(frame, push: (push, message))
+            write(frame, push: (push, message.count))
             channel.flush()
         case .flushing(var heldBack, let again, let waiters):
             if channel.isActive, !state.value.dropping, !fits(message.count) { drop() }
@@ -253,16 +253,20 @@ final class GatewayConnection: Sendable {
     }
 
     /// Writes a `singleChat` frame, counted until the kernel has taken it. A failed
-    /// `push` is kept for the offline queue (a flushed message stays in the queue).
+    /// `push` (its number and its message's length) is kept for the offline queue (a
+    /// flushed message stays in the queue). The frame is the only copy kept of the
+    /// message meanwhile: a stalled socket holds its budget once, not twice.
     @discardableResult
-    private func write(_ frame: ByteBuffer, push: (UInt64, [UInt8])?) -> EventLoopFuture<Void> {
+    private func write(_ frame: ByteBuffer, push: (number: UInt64, length: Int)?) -> EventLoopFuture<Void> {
         let size = frame.readableBytes
         account(size)
         let promise = eventLoop.makePromise(of: Void.self)
         channel.write(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: promise)
         promise.futureResult.assumeIsolated().whenComplete { result in
             self.account(-size)
-            if case .failure = result, let push { self.state.value.unwritten.append(push) }
+            if case .failure = result, let push {
+                self.state.value.unwritten.append((push.number, ServerFrame.message(inSingleChat: frame, length: push.length)))
+            }
         }
         return promise.futureResult
     }

@@ -8,15 +8,24 @@ enum ServerFrame {
     static let welcomeText = "欢迎您访问我们的系统！"
     static let forceLogoutText = "你的账号在其他设备登录"
 
+    private static let singleChatPrefix: StaticString = #"{"type":"singleChat","data":"#
+
     /// `{"type":"singleChat","data":<message>,"timestamp":<ms>}`.
     static func singleChat(_ message: [UInt8], at milliseconds: Int64, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: message.count + 64)
-        buffer.writeStaticString(#"{"type":"singleChat","data":"#)
+        buffer.writeStaticString(singleChatPrefix)
         buffer.writeBytes(message)
         buffer.writeStaticString(#","timestamp":"#)
         buffer.writeString(String(milliseconds))
         buffer.writeStaticString("}")
         return buffer
+    }
+
+    /// The message object of `length` bytes inside a frame `singleChat` built: a frame
+    /// waiting for the kernel is the only copy of its message (docs/architecture.md,
+    /// *Back-pressure*).
+    static func message(inSingleChat frame: ByteBuffer, length: Int) -> [UInt8] {
+        frame.getBytes(at: frame.readerIndex + singleChatPrefix.utf8CodeUnitCount, length: length) ?? []
     }
 
     /// The answer to a send frame: `{"type":"ack","cid":…,"msg":"ok","data":<message>}`,
