@@ -156,17 +156,10 @@ struct BackPressureTests {
         let fd: Int32
 
         init(port: Int) throws {
-            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = UInt16(port).bigEndian
-            address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            guard let fd = HTTPProbe.connectLoopback(port: port, receiveTimeout: timeval(tv_sec: 0, tv_usec: 100_000)) else {
+                throw TestEnvironment.Missing(description: "no connection to \(port)")
             }
-            guard connected == 0 else { throw TestEnvironment.Missing(description: "no connection to \(port)") }
+            self.fd = fd
         }
 
         deinit { close(fd) }
@@ -190,6 +183,8 @@ struct BackPressureTests {
     @Test("slowloris: a request head still incomplete after the header timeout is closed, unanswered", .timeLimit(.minutes(1)))
     func headerTimeout() async throws {
         let bridge = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), settings: ["HTTP_HEADER_TIMEOUT_SECONDS": "1"])
+        // Opened ahead of need and silent: on the idle clock (60 s), not the header's.
+        let early = try RawConnection(port: bridge.port)
         let connection = try RawConnection(port: bridge.port)
         connection.write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         let start = Date()
@@ -209,8 +204,17 @@ struct BackPressureTests {
         #expect(closed >= 0.9 && closed < 2.5, "closed after \(closed) s")
         #expect(try bridge.metric(#"chat_http_timeouts_total{timeout="header"}"#) == 1)
 
-        // A head sent whole in time is answered.
+        // A head sent whole in time is answered, also on the connection silent until now.
         #expect(HTTPProbe.get(port: bridge.port, path: "/healthz")?.status == 200)
+        #expect(early.write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
+        var earlyAnswer = [UInt8]()
+        let asked = Date()
+        while !String(decoding: earlyAnswer, as: UTF8.self).contains("HTTP/1.1 200"), Date().timeIntervalSince(asked) < 2 {
+            guard let bytes = early.read() else { break }
+            earlyAnswer += bytes
+        }
+        let earlyText = String(decoding: earlyAnswer, as: UTF8.self)
+        #expect(earlyText.hasPrefix("HTTP/1.1 200"), "\(earlyText)")
     }
 
     @Test("an HTTP connection idle after its response is closed after the idle timeout; one in use is not", .timeLimit(.minutes(1)))

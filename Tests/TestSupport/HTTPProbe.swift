@@ -16,14 +16,12 @@ public enum HTTPProbe {
         request(port: port, method: "GET", path: path)
     }
 
-    /// nil when nothing answers on the port.
-    public static func request(
-        port: Int, method: String, path: String, headers: [(String, String)] = [], body: [UInt8] = []
-    ) -> Response? {
+    /// A blocking TCP socket connected to 127.0.0.1:`port` whose reads wait at most
+    /// `receiveTimeout`; nil when nothing answers. The caller closes it.
+    public static func connectLoopback(port: Int, receiveTimeout: timeval) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        var timeout = receiveTimeout
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -32,7 +30,19 @@ public enum HTTPProbe {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { return nil }
+        guard connected == 0 else {
+            close(fd)
+            return nil
+        }
+        return fd
+    }
+
+    /// nil when nothing answers on the port.
+    public static func request(
+        port: Int, method: String, path: String, headers: [(String, String)] = [], body: [UInt8] = []
+    ) -> Response? {
+        guard let fd = connectLoopback(port: port, receiveTimeout: timeval(tv_sec: 5, tv_usec: 0)) else { return nil }
+        defer { close(fd) }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         if !body.isEmpty || method != "GET" { head += "Content-Length: \(body.count)\r\n" }

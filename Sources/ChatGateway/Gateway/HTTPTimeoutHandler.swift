@@ -3,9 +3,9 @@ import NIOCore
 import NIOHTTP1
 
 /// Slowloris bounds on the bridge's HTTP/1.1 connections (docs/operations.md): a request's
-/// head must arrive whole within `headerTimeout` of its first byte (of the connection's
-/// start, for the first request), and a connection may be silent for `idleTimeout`
-/// between requests or while a request's body is read. No timer runs while a response is
+/// head must arrive whole within `headerTimeout` of its first byte, and a connection may
+/// be silent for `idleTimeout` before its first request (clients open connections ahead
+/// of need), between requests or while a request's body is read. No timer runs while a response is
 /// being produced. A connection over either is closed without a response (its client
 /// never finished asking). Removed when the connection becomes a WebSocket.
 final class HTTPTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
@@ -37,11 +37,11 @@ final class HTTPTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive, timer == nil { arm(.header, context: context) }
+        if context.channel.isActive, timer == nil { arm(.idle, context: context) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        if timer == nil { arm(.header, context: context) }
+        if timer == nil { arm(.idle, context: context) }
         context.fireChannelActive()
     }
 
