@@ -20,7 +20,7 @@
 -- KEYS[6] sockets: chat:sockets:{id}
 -- ARGV[1] token: the token the connection presented
 -- ARGV[2] target: '{node}:{conn}'
--- ARGV[3] token_id: the id of that token
+-- ARGV[3] token_id: the id of that token (its signature, the token's last segment)
 -- ARGV[4] ttl: how long the registration lives without a refresh (ms)
 -- ARGV[5] node: the target's node id
 -- ARGV[6] socket_limit: live sockets allowed per user

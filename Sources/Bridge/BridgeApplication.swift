@@ -42,17 +42,18 @@ enum BridgeApplication {
             let scripts = RedisScripts(
                 client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) }
             )
-            let accounts = AccountService(
-                store: AccountStore(scripts: scripts, streamCap: settings.messages.streamCap),
-                hasher: PasswordHasher(cost: settings.bcryptCost),
-                tokens: await TokenService(secret: settings.jwtSecret.value),
-                defaultAvatar: BridgeSettings.defaultUserAvatar
-            )
-            let visitors = VisitorService(accounts: accounts, signature: VisitorSignature(salt: settings.visitorSalt))
             let delivery = MessageDelivery(
                 scripts: scripts, connections: ConnectionTable(), node: node, policy: settings.delivery,
                 logger: Logger(label: "bridge.delivery"), background: background
             )
+            let accounts = AccountService(
+                store: AccountStore(scripts: scripts, streamCap: settings.messages.streamCap),
+                hasher: PasswordHasher(cost: settings.bcryptCost),
+                tokens: await TokenService(secret: settings.jwtSecret.value),
+                sessions: SessionRevoker(delivery: delivery),
+                defaultAvatar: BridgeSettings.defaultUserAvatar
+            )
+            let visitors = VisitorService(accounts: accounts, signature: VisitorSignature(salt: settings.visitorSalt))
             let questions = AutoReplyQueue(capacity: settings.messages.autoReplyQueueCap, logger: Logger(label: "bridge.askanswer"))
             let sender = MessageSender(
                 scripts: scripts, delivery: delivery, policy: settings.messages, logger: Logger(label: "bridge.messages"), autoReplies: questions

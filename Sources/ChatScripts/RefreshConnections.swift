@@ -3,17 +3,19 @@ import RedisClient
 
 /// `lua/online_refresh.lua`: the heartbeat of a batch of this process's live
 /// connections: each target's TTL renewed, or the target claimed again when it is gone;
-/// each connection kept among its user's live sockets.
+/// each connection kept among its user's live sockets — unless its token is no longer
+/// the account's current one or the account is disabled: then it is revoked, to kick.
 public struct RefreshConnections: ChatScript {
     public static let scriptName = "online_refresh"
     public static let layouts = [
-        ScriptLayout(keys: [], keyTail: ["online", "online_token", "sockets"], arguments: ["ttl"], argumentTail: ["target", "token_id"]),
+        ScriptLayout(keys: [], keyTail: ["online", "online_token", "sockets", "token", "user"], arguments: ["ttl"], argumentTail: ["target", "token_id"]),
     ]
 
     /// One connection of the batch.
     public struct Connection: Sendable {
         public var user: Int
         public var target: DeliveryTarget
+        /// The id of the token it connected with (`TokenService.tokenID(of:)`).
         public var tokenID: String
 
         public init(user: Int, target: DeliveryTarget, tokenID: String) {
@@ -31,6 +33,9 @@ public struct RefreshConnections: ChatScript {
         case claimedAgain
         /// A newer connection is the target.
         case notTarget
+        /// Its token is no longer the account's current one, or the account is disabled:
+        /// no longer a live socket nor the target; the caller kicks it.
+        case revoked
     }
 
     /// One outcome per connection, in order.
@@ -44,13 +49,15 @@ public struct RefreshConnections: ChatScript {
         self.ttlMilliseconds = ttlMilliseconds
     }
 
-    public var keyCount: Int { 3 * connections.count }
+    public var keyCount: Int { 5 * connections.count }
 
     public func encode(into command: inout RedisCommandArguments) {
         for connection in connections {
             command.append(RedisKeys.online(connection.user))
             command.append(RedisKeys.onlineToken(connection.user))
             command.append(RedisKeys.sockets(connection.user))
+            command.append(RedisKeys.userToken(connection.user))
+            command.append(RedisKeys.user(connection.user))
         }
         command.append(Int(ttlMilliseconds))
         for connection in connections {
@@ -68,6 +75,7 @@ public struct RefreshConnections: ChatScript {
             switch reply.integer(at: position) {
             case 1: outcomes.append(.refreshed)
             case 2: outcomes.append(.claimedAgain)
+            case 3: outcomes.append(.revoked)
             default: outcomes.append(.notTarget)
             }
         }

@@ -134,9 +134,43 @@ struct VisitorTests {
             let wrong = try await Self.signed(client, "/api/visitorloginChat", device: Self.deviceID(), extra: ["username": .string(username), "password": "secret2"])
             #expect(wrong == ["msg": "fail", "data": "账户或密码错误"])
 
-            // The registered account bound to the device, via visitorRegister: visitor mode.
-            let again = try #require(Self.data(try await Self.signed(client, "/api/visitorRegister", device: device)))
-            #expect(again["id"] == visitor["id"] && again["role"] == "visitor" && again["username"] == .string(username))
+            // Issue 18: the device id alone no longer opens the registered account bound to
+            // it (it used to log it in, in visitor mode).
+            let again = try await Self.signed(client, "/api/visitorRegister", device: device)
+            #expect(again == ["msg": "fail", "data": "该设备已绑定注册账号，请使用账号密码登录"])
+        }
+    }
+
+    @Test("a device bound to a registered account opens nothing: visitorRegister refused, visitorregChat makes a new account")
+    func deviceIsNoCredential() async throws {
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        try await TestBridge.app(redis: redis).test(.router) { client in
+            let device = Self.deviceID()
+            let visitor = try #require(Self.data(try await Self.signed(client, "/api/visitorRegister", device: device)))
+            let id = try #require(visitor["id"]?.integerValue)
+            let username = AccountTests.name("v")
+            let upgraded = try await Self.signed(client, "/api/visitorregChat", device: device, extra: ["username": .string(username), "password": "secret1"])
+            #expect(Self.data(upgraded)?["id"] == visitor["id"])
+            let before = try await redis.send("HGETALL", RedisKeys.user(Int(id))).fieldValues
+            let token = try await redis.send("GET", RedisKeys.userToken(Int(id))).string
+
+            // Knowing the device id (and the salt every client ships) is not enough.
+            let register = try await Self.signed(client, "/api/visitorRegister", device: device)
+            #expect(register == ["msg": "fail", "data": "该设备已绑定注册账号，请使用账号密码登录"])
+            let other = AccountTests.name("x")
+            let takeover = try #require(Self.data(try await Self.signed(
+                client, "/api/visitorregChat", device: device, extra: ["username": .string(other), "password": "secret9"]
+            )))
+            #expect(takeover["id"] != visitor["id"] && takeover["username"] == .string(other) && takeover["role"] == "user")
+            #expect(takeover["devicefingeruuid"] == .null)
+
+            // The account is as it was: name, password, token, device binding.
+            #expect(try await redis.send("HGETALL", RedisKeys.user(Int(id))).fieldValues == before)
+            #expect(try await redis.send("GET", RedisKeys.userToken(Int(id))).string == token)
+            #expect(try await redis.send("GET", RedisKeys.userByDevice(device)).string == String(id))
+            let login = try await AccountTests.call(client, "/api/loginChat", ["username": .string(username), "password": "secret1"])
+            #expect(login.status == .ok)
         }
     }
 }

@@ -1,9 +1,13 @@
 import ChatGateway
+import HTTPTypes
 import Hummingbird
 import Model
 
 /// docs/api.md *Accounts*: register, login, logout.
 package struct AccountRoutes: Sendable {
+    /// Where `setPassword` answers the account's new token (docs/api.md).
+    static let tokenHeader = HTTPField.Name("token")!
+
     let accounts: AccountService
 
     func register(public router: some RouterMethods<BridgeRequestContext>, chat: some RouterMethods<BridgeRequestContext>) {
@@ -31,16 +35,15 @@ package struct AccountRoutes: Sendable {
             let old = try parameters.string("oldpassword")
             let new = try parameters.string("newpassword", length: 6...20)
             let confirmation = try parameters.string("checknewpassword")
-            let text = try await accounts.setPassword(userID: identity.user.id, old: old, new: new, confirmation: confirmation)
-            return APIResponse.ok(.string(text))
+            let (text, token) = try await accounts.setPassword(userID: identity.user.id, old: old, new: new, confirmation: confirmation)
+            var response = APIResponse.ok(.string(text))
+            // The body stays the deployed client's; a client that reads the header keeps going.
+            response.headers[Self.tokenHeader] = token
+            return response
         }
         chat.post("logout") { _, context -> Response in
             guard let identity = context.identity else { throw APIFailure(ChatAuthMiddleware.noToken) }
-            do {
-                try await accounts.store.revokeToken(of: identity.user.id)
-            } catch {
-                throw APIFailure("退出登录失败")
-            }
+            try await accounts.logOut(userID: identity.user.id)
             return APIResponse.ok(true)
         }
     }

@@ -15,12 +15,15 @@ package struct AccountService: Sendable {
     let store: AccountStore
     let hasher: PasswordHasher
     package let tokens: TokenService
+    /// Ends an account's sessions on every process (logout, password, ban, kick).
+    package let sessions: SessionRevoker
     let defaultAvatar: String
 
-    package init(store: AccountStore, hasher: PasswordHasher, tokens: TokenService, defaultAvatar: String) {
+    package init(store: AccountStore, hasher: PasswordHasher, tokens: TokenService, sessions: SessionRevoker, defaultAvatar: String) {
         self.store = store
         self.hasher = hasher
         self.tokens = tokens
+        self.sessions = sessions
         self.defaultAvatar = defaultAvatar
     }
 
@@ -95,8 +98,10 @@ package struct AccountService: Sendable {
         APIFailure(error as? AccountStore.Refusal == .unavailable ? accountUnavailable : loginFailed)
     }
 
-    /// `POST /api/chat/setPassword`.
-    func setPassword(userID: Int, old: String, new: String, confirmation: String) async throws(APIFailure) -> String {
+    /// `POST /api/chat/setPassword`: the new password and a new token in one write (the
+    /// old token fails from then on), then every live socket of the account is kicked.
+    /// Returns the text and the new token (docs/api.md: the response's `token` header).
+    func setPassword(userID: Int, old: String, new: String, confirmation: String) async throws(APIFailure) -> (text: String, token: String) {
         guard new == confirmation else { throw APIFailure("新密码与确认新密码不一致") }
         let gone = APIFailure("用户不存在，无法修改密码")
         let user: UserRow?
@@ -107,8 +112,10 @@ package struct AccountService: Sendable {
             throw APIFailure("原始密码错误，无法修改密码")
         }
         let hash = await Self.offload { hasher.hash(new) }
+        let token: String
         do {
-            _ = try await store.update(user, requireActive: false, verifiedHash: stored, columns: [("password", hash)])
+            token = try await tokens.sign(userID: user.id, role: user.role)
+            _ = try await store.update(user, requireActive: false, verifiedHash: stored, token: token, columns: [("password", hash)])
         } catch AccountStore.Refusal.unavailable {
             throw gone
         } catch AccountStore.Refusal.passwordChanged {
@@ -116,7 +123,47 @@ package struct AccountService: Sendable {
         } catch {
             throw APIFailure("修改密码失败，请稍后再试")
         }
-        return "修改密码成功"
+        // The password is changed and the old token refused already: a failure here leaves
+        // the sockets to the next heartbeat, which kicks them (their token is not current).
+        _ = try? await sessions.revoke(user: user.id, keeping: token, reason: .password)
+        return ("修改密码成功", token)
+    }
+
+    /// `POST /api/chat/logout`: the token fails, and every live socket of the account is
+    /// kicked, on whichever process holds it.
+    func logOut(userID: Int) async throws(APIFailure) {
+        do {
+            try await sessions.revoke(user: userID, reason: .logout)
+        } catch {
+            throw APIFailure("退出登录失败")
+        }
+    }
+
+    // MARK: Operators (issue 19's console calls these)
+
+    /// Disables an account (`status 0`, with its entity event) and ends its sessions at
+    /// once: its tokens fail and its sockets are kicked within a second. An operator's
+    /// `HSET chat:user:{id} status 0` by hand takes effect at the next heartbeat instead.
+    /// Throws `AccountStore.Refusal.unavailable` for an account that does not exist.
+    package func disable(userID: Int) async throws {
+        try await setStatus(0, of: userID)
+        try await sessions.revoke(user: userID, reason: .ban)
+    }
+
+    /// Enables a disabled account again; it logs in anew (its old tokens stay revoked).
+    package func enable(userID: Int) async throws {
+        try await setStatus(1, of: userID)
+    }
+
+    /// An operator's kick: the account's tokens fail and its sockets are kicked; it may
+    /// log in again at once.
+    package func kick(userID: Int) async throws {
+        try await sessions.revoke(user: userID, reason: .kick)
+    }
+
+    private func setStatus(_ status: Int, of userID: Int) async throws {
+        guard let user = try await store.user(id: userID) else { throw AccountStore.Refusal.unavailable }
+        _ = try await store.update(user, requireActive: false, columns: [("status", String(status))])
     }
 
     /// bcrypt takes tens of milliseconds of CPU: never on the cooperative pool's few

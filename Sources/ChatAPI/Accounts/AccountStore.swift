@@ -114,8 +114,4 @@ package struct AccountStore: Sendable {
     func currentToken(of userID: Int) async throws -> String? {
         try await redis.send("GET", RedisKeys.userToken(userID)).string
     }
-
-    func revokeToken(of userID: Int) async throws {
-        try await redis.send("DEL", RedisKeys.userToken(userID)).throwingOnError()
-    }
 }

@@ -11,6 +11,9 @@ package struct VisitorService: Sendable {
     static let expired = "请求已过期"
     static let badDevice = "无效标识"
     static let tooFrequent = "请求过于频繁，请1个小时后再试"
+    /// `visitorRegister` for a device bound to a registered account (docs/api.md): a
+    /// device id is no credential, so it never opens an account that has a password.
+    static let deviceRegistered = "该设备已绑定注册账号，请使用账号密码登录"
 
     let accounts: AccountService
     let signature: VisitorSignature
@@ -47,13 +50,17 @@ package struct VisitorService: Sendable {
         }
     }
 
-    /// `POST /api/visitorRegister`: the device's account in visitor mode, created on the
-    /// first call (`VIS` + the device id's first 8 characters, a random password).
+    /// `POST /api/visitorRegister`: the device's visitor account in visitor mode, created
+    /// on the first call (`VIS` + the device id's first 8 characters, a random password).
+    /// A device bound to a registered account (one that became a `user` through
+    /// `visitorregChat`) is refused: the device id is sent in the clear and the signing
+    /// salt ships in every client, so it must not open an account that has a password.
     func register(device: DeviceFields) async throws(APIFailure) -> JSONObject {
         for attempt in 0..<4 {
             let bound: UserRow?
             do { bound = try await store.user(boundTo: device.deviceID) } catch { throw APIFailure(AccountService.loginFailed) }
             if let bound {
+                guard bound.role == .visitor else { throw APIFailure(Self.deviceRegistered) }
                 // The device fields ride on the login's own write.
                 return try await accounts.logIn(bound, columns: device.columns, visitorMode: true)
             }
@@ -80,15 +87,18 @@ package struct VisitorService: Sendable {
     }
 
     /// `POST /api/visitorregChat`: the device's visitor account becomes a user account
-    /// with this username and password (or a new account is made), then logs in.
+    /// with this username and password, then logs in. A device without an account, or
+    /// whose account is a registered `user` already (never renamed or given a new
+    /// password by a device id alone), gets a new account, not bound to the device.
     func upgrade(username: String, password: String, device: DeviceFields) async throws(APIFailure) -> JSONObject {
         let user: UserRow
         do {
             if try await store.user(named: username) != nil { throw AccountStore.Refusal.usernameTaken }
             let hash = await AccountService.offload { accounts.hasher.hash(password) }
-            if let bound = try await store.user(boundTo: device.deviceID) {
+            if let bound = try await store.user(boundTo: device.deviceID), bound.role == .visitor {
+                // Only while it is still this visitor: a concurrent upgrade changed the hash.
                 user = try await store.update(
-                    bound, requireActive: false, newUsername: username,
+                    bound, requireActive: false, verifiedHash: bound.password, newUsername: username,
                     columns: [("password", hash), ("role", Role.user.rawValue)] + device.columns
                 )
             } else {

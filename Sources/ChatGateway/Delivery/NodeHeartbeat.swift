@@ -10,7 +10,9 @@ import ServiceLifecycle
 /// `deadAfter` nobody routes to this process any more: its users' messages are queued.
 /// A target Redis lost (a restart without persistence, or this process taken for dead
 /// during a stall) is claimed again and its offline queue flushed, so live delivery
-/// resumes without the client reconnecting. Each heartbeat also reaps the streams of
+/// resumes without the client reconnecting. A connection whose token is no longer the
+/// account's current one, or whose account is disabled, is kicked (`force_logout`, then a
+/// close frame). Each heartbeat also reaps the streams of
 /// dead processes into this one's (`lua/node_heartbeat.lua`), for the listener to route
 /// their deliveries again. On graceful shutdown it leaves `chat:nodes`, or stays there
 /// as dead while its stream holds entries, for a live process to reap.
@@ -81,9 +83,20 @@ package struct NodeHeartbeat: Service {
                 },
                 ttlMilliseconds: policy.targetTTL.milliseconds
             ))
-            for (connection, outcome) in zip(batch, outcomes) where outcome == .claimedAgain {
-                logger.info("delivery target claimed again", metadata: ["user": "\(connection.user)"])
-                delivery.background.submit { await delivery.flush(connection) }
+            for (connection, outcome) in zip(batch, outcomes) {
+                switch outcome {
+                case .claimedAgain:
+                    logger.info("delivery target claimed again", metadata: ["user": "\(connection.user)"])
+                    delivery.background.submit { await delivery.flush(connection) }
+                case .revoked:
+                    // Logged out, logged in elsewhere, a new password, disabled: a revocation
+                    // this process missed, or an operator's `HSET … status 0`.
+                    logger.info("connection revoked at the heartbeat: kicked", metadata: ["user": "\(connection.user)"])
+                    SessionRevoker.count(.heartbeat, 1)
+                    connection.kick()
+                case .refreshed, .notTarget:
+                    break
+                }
             }
         }
     }

@@ -89,7 +89,7 @@ package struct Gateway: Sendable {
         let target = DeliveryTarget(node: node, connection: id)
         let delivery = delivery
         let connection = GatewayConnection(
-            id: id, user: user, role: claims.role, tokenID: claims.jti.value, channel: channel,
+            id: id, user: user, role: claims.role, tokenID: TokenService.tokenID(of: token), channel: channel,
             outboundBytes: limits.outboundBytes
         ) { messages in
             delivery.background.submit { await delivery.redeliver(messages, to: user, excluding: target) }

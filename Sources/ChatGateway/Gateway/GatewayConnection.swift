@@ -34,6 +34,9 @@ final class GatewayConnection: Sendable {
         var unwritten: [(push: UInt64, message: [UInt8])] = []
         /// Over the budget: being dropped, nothing more is written.
         var dropping = false
+        /// Kicked already: a revocation and a heartbeat (or a newer login) may both kick,
+        /// and the client must see one `force_logout` and one close frame.
+        var kicked = false
     }
 
     /// What a closed connection had not handed to the kernel, oldest first.
@@ -49,7 +52,8 @@ final class GatewayConnection: Sendable {
     let id: UInt64
     let user: Int
     let role: Role
-    /// The `jti` of the token it connected with (a new login has another).
+    /// The id of the token it connected with (`TokenService.tokenID(of:)`; a new login
+    /// has another).
     let tokenID: String
     let channel: any Channel
     let outboundBytes: Int
@@ -168,7 +172,8 @@ final class GatewayConnection: Sendable {
     /// `force_logout`, then a close frame: the deployed client logs out (docs/api.md).
     func kick() {
         onLoop {
-            guard self.channel.isActive else { return }
+            guard self.channel.isActive, !self.state.value.kicked else { return }
+            self.state.value.kicked = true
             self.channel.closeWebSocket(code: .normalClosure, after: ServerFrame.forceLogout(allocator: self.channel.allocator))
         }
     }

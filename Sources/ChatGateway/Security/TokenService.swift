@@ -52,6 +52,15 @@ package struct TokenService: Sendable {
         try? await keys.verify(token, as: Claims.self)
     }
 
+    /// What names one token in Redis beside the token registry (`chat:online:token:{id}`,
+    /// the heartbeat's check that a connection's token is still current): its signature,
+    /// the last segment, unique per token (the claims hold a random `jti`), so a
+    /// connection keeps these few bytes rather than the whole token.
+    package static func tokenID(of token: String) -> String {
+        guard let dot = token.lastIndex(of: ".") else { return token }
+        return String(token[token.index(after: dot)...])
+    }
+
     private static func randomID() -> String {
         var generator = SystemRandomNumberGenerator()
         return (0..<16).map { _ in

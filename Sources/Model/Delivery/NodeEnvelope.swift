@@ -9,7 +9,8 @@ public enum NodeEnvelope: Sendable, Equatable {
     /// Push this message object (JSON bytes) to these connections. `sequence` numbers the
     /// deliveries published to the receiving process (`chat:nodes:deliveries`; 0: none).
     case deliver(to: [ConnectionAddress], message: [UInt8], sequence: UInt64)
-    /// A newer login took over: send `force_logout` and close with a close frame.
+    /// A newer login took over, or the session was revoked (`lua/online_revoke.lua`):
+    /// send `force_logout` and close with a close frame.
     case kick(ConnectionAddress)
     /// Push the user's offline queue to this connection (`chatGetmessageOffLine`).
     case flush(ConnectionAddress)

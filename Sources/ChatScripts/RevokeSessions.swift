@@ -1,0 +1,49 @@
+import Model
+import RedisClient
+
+/// `lua/online_revoke.lua`: ends an account's sessions at once — its token deleted
+/// (unless it is `keep`), every live socket kicked on whichever live process holds it,
+/// its delivery target and socket set removed.
+public struct RevokeSessions: ChatScript {
+    public static let scriptName = "online_revoke"
+    public static let layouts = [
+        ScriptLayout(
+            keys: ["token", "online", "online_token", "sockets", "nodes"],
+            arguments: ["user", "keep", "dead_after", "stream_prefix"]
+        ),
+    ]
+
+    /// The number of kicks sent (one per live socket on a live process).
+    public typealias Reply = Int
+
+    public var user: Int
+    /// The one token that stays valid (a password change's new token); nil: none.
+    public var keep: String?
+    public var deadAfterMilliseconds: Int64
+
+    public init(user: Int, keep: String?, deadAfterMilliseconds: Int64) {
+        self.user = user
+        self.keep = keep
+        self.deadAfterMilliseconds = deadAfterMilliseconds
+    }
+
+    public var keyCount: Int { 5 }
+
+    public func encode(into command: inout RedisCommandArguments) {
+        command.append(RedisKeys.userToken(user))
+        command.append(RedisKeys.online(user))
+        command.append(RedisKeys.onlineToken(user))
+        command.append(RedisKeys.sockets(user))
+        command.append(RedisKeys.nodes)
+        command.append(user)
+        command.append(keep ?? "")
+        command.append(Int(deadAfterMilliseconds))
+        command.append(RedisKeys.nodeStreamPrefix)
+    }
+
+    public static func decode(_ reply: RedisFlatReply) throws(RedisError) -> Reply {
+        let reader = ScriptReplyReader(reply, script: scriptName)
+        guard reader.errorCode == nil, let sent = reply.integer(at: reply.root) else { throw reader.unexpected() }
+        return Int(sent)
+    }
+}
