@@ -95,13 +95,21 @@ struct RedisACLTests {
             try ok("/api/chat/setPassword", ["oldpassword": "secret1", "newpassword": "secret2", "checknewpassword": "secret2"], a.token)
             let hash = try #require(try await fixture.redis.send("HGET", RedisKeys.user(a.id), "password").string)
             let hashB = try #require(try await fixture.redis.send("HGET", RedisKeys.user(b.id), "password").string)
-            func value(_ sql: String) throws -> String? { try fixture.database.connect().query(sql).first?[0] ?? nil }
-            try await eventually(within: 30) {
-                try value("SELECT password FROM user WHERE id = \(a.id)") == hash
-                    && value("SELECT password FROM user WHERE id = \(b.id)") == hashB
-                    && value("SELECT COUNT(*) FROM goodfriend WHERE user_id IN (\(a.id), \(b.id))") == "2"
-                    && value("SELECT data FROM message WHERE id = '\(messageID)'") == #"{"data":"你好"}"#
+            func persisted(_ sql: String, _ expected: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+                var last: String?
+                do {
+                    try await eventually(within: 30) {
+                        last = try fixture.database.connect().query(sql).first?[0] ?? nil
+                        return last == expected
+                    }
+                } catch {
+                    Issue.record("\(sql): \(last ?? "nil"), not \(expected)", sourceLocation: sourceLocation)
+                }
             }
+            try await persisted("SELECT password FROM user WHERE id = \(a.id)", hash)
+            try await persisted("SELECT password FROM user WHERE id = \(b.id)", hashB)
+            try await persisted("SELECT COUNT(*) FROM goodfriend WHERE user_id IN (\(a.id), \(b.id))", "2")
+            try await persisted("SELECT data FROM message WHERE id = '\(messageID)'", #""你好""#)
             try await eventually(within: 10) { try await fixture.pending() == 0 }
             let clients = try #require(try await fixture.redis.send("CLIENT", "LIST").string)
             #expect(clients.contains("user=bridge ") && clients.contains("user=persister "), "\(clients)")
