@@ -1,6 +1,7 @@
 -- Registers an account atomically: claims the username and uuid indexes (SET NX, so
 -- of two concurrent registrations of one username exactly one succeeds), writes the
--- user and user_info rows, and appends both entity events to the entities stream.
+-- user and user_info rows, and appends their entity events: the user row's whole to the
+-- private stream, its public columns and the user_info row to the entities stream.
 -- It never overwrites an account: a user or user_info row already at the new ids (an id
 -- counter reset or evicted while the rows survived) refuses the registration before
 -- anything is written.
@@ -10,12 +11,13 @@
 -- KEYS[4] user_info: chat:userinfo:{id}
 -- KEYS[5] stream: chat:stream:entities
 -- KEYS[6] names: chat:user:names (the username search index)
--- KEYS[7...] device: chat:user:device:{deviceId}, for an account bound to a device
+-- KEYS[7] private: chat:stream:private (the whole user row, for the persister only)
+-- KEYS[8...] device: chat:user:device:{deviceId}, for an account bound to a device
 -- ARGV[1] id: the user id
 -- ARGV[2] info_id: the user_info id
 -- ARGV[3] user_row: the user row (JSON)
 -- ARGV[4] info_row: the user_info row (JSON)
--- ARGV[5] stream_cap: the entities stream's hard cap (MAXLEN ~)
+-- ARGV[5] stream_cap: the hard cap (MAXLEN ~) of both streams
 -- Returns 'OK', or the error 'id_taken' / 'username_taken' / 'uuid_taken' / 'device_taken'.
 --@include rows
 if redis.call('EXISTS', KEYS[3], KEYS[4]) > 0 then
@@ -28,7 +30,7 @@ if redis.call('SET', KEYS[2], ARGV[1], 'NX') == false then
   redis.call('DEL', KEYS[1])
   return redis.error_reply('uuid_taken')
 end
-if KEYS[7] and redis.call('SET', KEYS[7], ARGV[1], 'NX') == false then
+if KEYS[8] and redis.call('SET', KEYS[8], ARGV[1], 'NX') == false then
   redis.call('DEL', KEYS[1], KEYS[2])
   return redis.error_reply('device_taken')
 end
@@ -46,9 +48,10 @@ local function write_row(key, json)
   redis.call('HSET', key, '_v', 1, unpack(fields))
 end
 
-redis.call('ZADD', KEYS[6], 0, cjson.decode(ARGV[3]).username)
+local user = cjson.decode(ARGV[3])
+redis.call('ZADD', KEYS[6], 0, user.username)
 write_row(KEYS[3], ARGV[3])
 write_row(KEYS[4], ARGV[4])
-entity_event(KEYS[5], ARGV[5], 'user', 'upsert', ARGV[1], 1, ARGV[3])
+user_event(KEYS[5], KEYS[7], ARGV[5], 'upsert', ARGV[1], 1, user, ARGV[3])
 entity_event(KEYS[5], ARGV[5], 'user_info', 'upsert', ARGV[2], 1, ARGV[4])
 return redis.status_reply('OK')

@@ -7,7 +7,8 @@
 -- KEYS[4] new_username: chat:user:name:{new username}
 -- KEYS[5] old_username: chat:user:name:{current username}
 -- KEYS[6] names: chat:user:names (the username search index)
--- ARGV[1] stream_cap: the entities stream's hard cap (MAXLEN ~)
+-- KEYS[7] private: chat:stream:private (the whole row, for the persister only)
+-- ARGV[1] stream_cap: the hard cap (MAXLEN ~) of both streams
 -- ARGV[2] require_active: '1' to require an active account (status 1), '0' to require
 -- only that it exists
 -- ARGV[3] password: the password hash the caller verified, or '' for no check
@@ -55,5 +56,5 @@ for i = 1, #flat, 2 do
     row[column] = integers[column] and tonumber(value) or value
   end
 end
-entity_event(KEYS[2], ARGV[1], 'user', 'upsert', row.id, version, cjson.encode(row))
+user_event(KEYS[2], KEYS[7], ARGV[1], 'upsert', row.id, version, row, cjson.encode(row))
 return flat

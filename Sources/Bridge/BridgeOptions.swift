@@ -57,7 +57,7 @@ struct BridgeOptions: ParsableArguments {
     @Option(name: .customLong("history-cap"), help: "Messages kept per history list (chatlog:…); older ones are trimmed and counted (env HISTORY_CAP, default 1000).")
     var historyCap: String?
 
-    @Option(name: .customLong("stream-max-len"), help: "Hard cap (MAXLEN ~) of chat:stream:messages and chat:stream:entities, the safety net against a consumer group that never reads (env STREAM_MAX_LEN, default 5000000).")
+    @Option(name: .customLong("stream-max-len"), help: "Hard cap (MAXLEN ~) of chat:stream:messages, chat:stream:entities and chat:stream:private, the safety net against a consumer group that never reads (env STREAM_MAX_LEN, default 5000000).")
     var streamMaxLength: String?
 
     @Option(name: .customLong("send-dedup-seconds"), help: "How long the client id of a WebSocket send is remembered: a retry within it is acknowledged with the first acceptance and not sent again (env SEND_DEDUP_SECONDS, default 300).")

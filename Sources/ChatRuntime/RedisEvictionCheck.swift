@@ -7,28 +7,48 @@ import RedisClient
 /// `maxmemory-policy noeviction` keeps every key (writes fail when memory is full
 /// instead), so the bridge and the persister check it before anything else.
 public enum RedisEvictionCheck {
-    /// What `CONFIG GET maxmemory-policy` answered.
+    /// What `INFO memory` (or `CONFIG GET maxmemory-policy`) answered.
     public enum Outcome: Sendable, Equatable {
         case noEviction
         case evicts(policy: String)
-        /// CONFIG is not allowed (a managed Redis renames or forbids it), or the reply is
-        /// not the expected pair.
+        /// Neither INFO nor CONFIG is allowed (a managed Redis renames or forbids them),
+        /// or the reply is not the expected one.
         case unknown(reason: String)
     }
 
-    /// Asks Redis for its policy once; nil when Redis cannot be reached.
+    /// Asks Redis for its policy once; nil when Redis cannot be reached. `INFO memory`
+    /// first: the ACL users of docs/operations.md (*Redis ACL*) have INFO but not CONFIG
+    /// (`CONFIG GET *` would show the passwords), and a refused command is an entry in
+    /// the ACL log that operators watch. Where INFO is refused, `CONFIG GET`.
     public static func read(redis: RedisClient) async -> Outcome? {
+        let info: RedisReply
+        do {
+            info = try await redis.send("INFO", "memory")
+        } catch {
+            return nil
+        }
+        let prefix = "maxmemory_policy:"
+        if let text = info.string,
+           let line = text.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix(prefix) }) {
+            // "\r\n" is one Character, a newline: the line ends with the policy.
+            return outcome(String(line.dropFirst(prefix.count)))
+        }
+        let infoProblem = info.errorMessage ?? "INFO memory has no \(prefix)"
         let reply: RedisReply
         do {
             reply = try await redis.send("CONFIG", "GET", "maxmemory-policy")
         } catch {
             return nil
         }
-        if let message = reply.errorMessage { return .unknown(reason: message) }
+        if let message = reply.errorMessage { return .unknown(reason: "\(infoProblem); \(message)") }
         guard let pair = reply.array, pair.count == 2, let policy = pair[1].string else {
             return .unknown(reason: "unexpected reply \(reply)")
         }
-        return policy == "noeviction" ? .noEviction : .evicts(policy: policy)
+        return outcome(policy)
+    }
+
+    private static func outcome(_ policy: String) -> Outcome {
+        policy == "noeviction" ? .noEviction : .evicts(policy: policy)
     }
 
     /// Checks before the process starts its work: returns when the policy is noeviction

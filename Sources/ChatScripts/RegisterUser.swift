@@ -2,12 +2,13 @@ import Model
 import RedisClient
 
 /// `lua/user_register.lua`: claims the username, uuid (and device) indexes and writes the
-/// `user` and `user_info` rows with their entity events, in one step.
+/// `user` and `user_info` rows with their entity events (the whole user row on the private
+/// stream), in one step.
 public struct RegisterUser: ChatScript {
     public static let scriptName = "user_register"
     public static let layouts = [
         ScriptLayout(
-            keys: ["username", "uuid", "user", "user_info", "stream", "names"], keyTail: ["device"],
+            keys: ["username", "uuid", "user", "user_info", "stream", "names", "private"], keyTail: ["device"],
             arguments: ["id", "info_id", "user_row", "info_row", "stream_cap"]
         ),
     ]
@@ -51,7 +52,7 @@ public struct RegisterUser: ChatScript {
         self.streamCap = streamCap
     }
 
-    public var keyCount: Int { deviceID == nil ? 6 : 7 }
+    public var keyCount: Int { deviceID == nil ? 7 : 8 }
 
     public func encode(into command: inout RedisCommandArguments) {
         command.append(RedisKeys.userByName(username))
@@ -60,6 +61,7 @@ public struct RegisterUser: ChatScript {
         command.append(RedisKeys.userInfo(userID))
         command.append(StreamName.entities)
         command.append(RedisKeys.userNames)
+        command.append(StreamName.privateEntities)
         if let deviceID { command.append(RedisKeys.userByDevice(deviceID)) }
 
         command.append(userID)

@@ -2,12 +2,13 @@ import Model
 import RedisClient
 
 /// `lua/user_update.lua`: changes columns of a user row (a login, a password, a profile,
-/// a visitor becoming a user) with its entity event, checks first.
+/// a visitor becoming a user) with its entity events (the whole row on the private
+/// stream), checks first.
 public struct UpdateUser: ChatScript {
     public static let scriptName = "user_update"
     public static let layouts = [
         ScriptLayout(
-            keys: ["user", "stream", "token", "new_username", "old_username", "names"],
+            keys: ["user", "stream", "token", "new_username", "old_username", "names", "private"],
             arguments: ["stream_cap", "require_active", "password", "token", "username"], argumentTail: ["column", "value"]
         ),
     ]
@@ -53,7 +54,7 @@ public struct UpdateUser: ChatScript {
         self.columns = columns
     }
 
-    public var keyCount: Int { 6 }
+    public var keyCount: Int { 7 }
 
     public func encode(into command: inout RedisCommandArguments) {
         command.append(RedisKeys.user(userID))
@@ -62,6 +63,7 @@ public struct UpdateUser: ChatScript {
         command.append(RedisKeys.userByName(newUsername ?? username))
         command.append(RedisKeys.userByName(username))
         command.append(RedisKeys.userNames)
+        command.append(StreamName.privateEntities)
 
         command.append(streamCap)
         command.append(requireActive ? "1" : "0")

@@ -84,10 +84,14 @@ public enum RedisKeys {
     public static func idCounter(_ entity: String) -> String { "chat:id:\(entity)" }
 }
 
-/// The two streams analytics jobs read (a versioned public contract).
+/// The two streams analytics jobs read (a versioned public contract), and the private
+/// one they may not (docs/architecture.md, *Streams*; docs/operations.md, *Redis ACL*).
 public enum StreamName {
     public static let messages = "chat:stream:messages"
     public static let entities = "chat:stream:entities"
+    /// The whole `user` row (password hash, device id, e-mail, mobile, IPs) of every
+    /// change of one, for the persister only; `entities` carries the public columns.
+    public static let privateEntities = "chat:stream:private"
     /// Consumer group of the persister.
     public static let persisterGroup = "persister"
     /// `MAXLEN ~` of every XADD: the safety net against a consumer that never reads.

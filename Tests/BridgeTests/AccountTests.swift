@@ -67,7 +67,11 @@ struct AccountTests {
                 return map["row"]?.contains(username) == true || (map["entity"] == "user_info" && map["row"]?.contains("\"user_id\":\(id)") == true) ? map : nil
             }
             #expect(Set(mine.compactMap { $0["entity"] }) == ["user", "user_info"])
-            #expect(mine.allSatisfy { $0["v"] == "1" && $0["op"] == "upsert" })
+            // The user row's public copy is contract version 2, without the hash
+            // (SecretStreamTests has the rest).
+            #expect(mine.allSatisfy { $0["v"] == ($0["entity"] == "user" ? "2" : "1") && $0["op"] == "upsert" })
+            let hash = try #require(stored["password"])
+            #expect(!mine.contains { $0["row"]?.contains(hash) == true || $0["row"]?.contains("password") == true })
         }
     }
 

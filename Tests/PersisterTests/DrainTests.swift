@@ -95,7 +95,7 @@ struct DrainTests {
             let json = try #require(try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any])
             #expect(json["dead_letters"] as? Int == 2)
             let streams = try #require(json["streams"] as? [[String: Any]])
-            #expect(streams.map { $0["stream"] as? String } == ["chat:stream:entities", "chat:stream:messages"])
+            #expect(streams.map { $0["stream"] as? String } == ["chat:stream:entities", "chat:stream:messages", "chat:stream:private"])
             let groups = try #require(streams[1]["groups"] as? [[String: Any]])
             #expect(groups.first?["name"] as? String == "persister" && groups.first?["pending"] as? Int == 0)
             let text = try Executables.run("persister", arguments: ["status"], environment: ["REDIS_URL": fixture.redisServer.url])
@@ -264,6 +264,46 @@ struct DrainTests {
             ])
             let metrics = try #require(HTTPProbe.get(port: persister.metricsPort, path: "/metrics"))
             #expect(metrics.body.contains(#"persister_entries_total{stream="chat:stream:messages"} \#(entries.count)"#))
+            persister.signal(SIGTERM)
+            #expect(persister.waitForExit(timeout: 20) == 0)
+        }
+    }
+
+    /// docs/architecture.md, *Streams*: a `user` row is written from `chat:stream:private`;
+    /// its public copy (`v` 2) is acknowledged and not written, while a `v` 1 `user` event
+    /// on the public stream (a bridge from before the private stream) is written.
+    @Test func userRowsAreWrittenFromThePrivateStream() async throws {
+        try await DrainFixture.with(prefix: "private") { fixture in
+            func add(_ stream: String, v: String, id: Int, version: Int, row: String) async throws {
+                try await fixture.redis.send(RedisCommand("XADD", [
+                    stream, "*", "v", v, "entity", "user", "op", "upsert", "id", String(id), "version", String(version), "row", row,
+                ])).throwingOnError()
+            }
+            // 7: the public copy first (it is read first), then the whole row, one version.
+            try await add("chat:stream:entities", v: "2", id: 7, version: 1, row: #"{"id":7,"uuid":"u7","username":"seven","nickname":"public copy","status":1}"#)
+            try await add("chat:stream:private", v: "1", id: 7, version: 1, row: #"{"id":7,"uuid":"u7","username":"seven","password":"$2b$04$hash7","nickname":"whole row","email":"seven@example.cn","status":1}"#)
+            // 8: a public copy whose whole row never came: nothing is written.
+            try await add("chat:stream:entities", v: "2", id: 8, version: 1, row: #"{"id":8,"uuid":"u8","username":"eight","status":1}"#)
+            // 9: an older bridge's event, the whole row on the public stream.
+            try await add("chat:stream:entities", v: "1", id: 9, version: 1, row: #"{"id":9,"uuid":"u9","username":"nine","password":"$2b$04$hash9","status":1}"#)
+            // 7 again, a newer version on the private stream only.
+            try await add("chat:stream:private", v: "1", id: 7, version: 2, row: #"{"id":7,"uuid":"u7","username":"seven","password":"$2b$04$newer7","nickname":"whole row","email":"seven@example.cn","status":1}"#)
+            let persister = try fixture.persister()
+            try await eventually(within: 30) {
+                let pending = try await fixture.pending()
+                let privateRead = try await fixture.persisterGroup(on: "chat:stream:private")["entries-read"]
+                let publicRead = try await fixture.persisterGroup(on: "chat:stream:entities")["entries-read"]
+                return pending == 0 && privateRead == "2" && publicRead == "3"
+            }
+            let rows = try fixture.database.connect().query("SELECT id, password, nickname, email, version FROM user ORDER BY id")
+            #expect(rows.map(\.values) == [
+                ["7", "$2b$04$newer7", "whole row", "seven@example.cn", "2"],
+                ["9", "$2b$04$hash9", "", nil, "1"],
+            ])
+            #expect(try await fixture.redis.send("XLEN", "chat:stream:deadletter").integer == 0)
+            let metrics = try #require(HTTPProbe.get(port: persister.metricsPort, path: "/metrics"))
+            #expect(metrics.body.contains(#"persister_entries_total{stream="chat:stream:private"} 2"#), "\(metrics.body)")
+            #expect(metrics.body.contains(#"persister_entries_total{stream="chat:stream:entities"} 3"#), "the copies are acknowledged")
             persister.signal(SIGTERM)
             #expect(persister.waitForExit(timeout: 20) == 0)
         }

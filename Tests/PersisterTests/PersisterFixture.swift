@@ -130,10 +130,10 @@ struct DrainFixture: Sendable {
         return rows == messages && pending == 0
     }
 
-    /// Pending entries of the persister's group on both streams.
+    /// Pending entries of the persister's group on its three streams.
     func pending() async throws -> Int {
         var total = 0
-        for stream in ["chat:stream:messages", "chat:stream:entities"] {
+        for stream in ["chat:stream:messages", "chat:stream:entities", "chat:stream:private"] {
             let reply = try await redis.send("XPENDING", stream, "persister")
             total += Int(reply.array?.first?.integer ?? 0)
         }

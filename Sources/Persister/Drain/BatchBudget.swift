@@ -7,8 +7,8 @@ import Synchronization
 /// each asks for as many entries as fit the bytes left if every one were that large, and
 /// the batch ends when not one more fits (an empty batch still takes one entry, however
 /// large). A batch thus stays within the budget while the estimate holds; it can go over
-/// when entries are larger than any seen lately, or when both streams answer a read in
-/// full (twice the entries asked for), so at worst by about the budget again.
+/// when entries are larger than any seen lately, or when several streams answer a read in
+/// full (up to three times the entries asked for), so at worst by about twice the budget.
 /// The estimate starts at `initialEstimate`, follows any larger entry at once and decays
 /// by a sixteenth per read towards smaller ones, so a run of big entries is read a few
 /// at a time and a backlog of small ones in one read per batch.

@@ -23,7 +23,7 @@ struct DrainOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("trim-interval-ms"), help: "How often the streams are trimmed to the oldest entry some group still needs, in ms; 0: never (env PERSISTER_TRIM_INTERVAL_MS, default 10000).")
     var trimInterval: String?
 
-    @Option(name: .customLong("stream-max-len"), help: "Hard cap (MAXLEN ~) of the dead-letter stream, as the bridge's of the two streams (env STREAM_MAX_LEN, default 5000000).")
+    @Option(name: .customLong("stream-max-len"), help: "Hard cap (MAXLEN ~) of the dead-letter stream, as the bridge's of the other streams (env STREAM_MAX_LEN, default 5000000).")
     var streamMaxLength: String?
 
     @Option(name: .customLong("metrics-host"), help: "Address of the /metrics and /health HTTP listener (env PERSISTER_METRICS_HOST, default 127.0.0.1).")

@@ -4,7 +4,7 @@ import Model
 import RedisClient
 import ServiceLifecycle
 
-/// `persister run`'s work: reads both streams with the consumer group, writes each batch
+/// `persister run`'s work: reads its streams with the consumer group, writes each batch
 /// in one MariaDB transaction and acknowledges it after the commit.
 ///
 /// Failures (docs/operations.md, *Persister commands*): MariaDB unreachable → the batch is retried with
@@ -230,6 +230,8 @@ struct DrainService: Service {
     private struct DecodedBatch: Sendable {
         var decoded: [StreamEntry] = []
         var items: [PersistableEntry] = []
+        /// Entries with nothing to write (public copies): acknowledged with the batch.
+        var skipped: [StreamEntry] = []
         var failed: [(StreamEntry, String)] = []
         var prepared: BatchWriter.PreparedWrite?
         /// The entries read, and their bytes (`BatchBudget`).
@@ -243,7 +245,11 @@ struct DrainService: Service {
             for entry in batch {
                 bytes += entry.byteCount
                 do {
-                    items.append(try PersistableEntry(entry))
+                    guard let item = try PersistableEntry.decode(entry) else {
+                        skipped.append(entry)
+                        continue
+                    }
+                    items.append(item)
                     decoded.append(entry)
                 } catch {
                     failed.append((entry, error.description))
@@ -252,7 +258,7 @@ struct DrainService: Service {
             prepared = items.isEmpty ? nil : writer.prepare(items)
         }
 
-        var isEmpty: Bool { decoded.isEmpty && failed.isEmpty }
+        var isEmpty: Bool { decoded.isEmpty && skipped.isEmpty && failed.isEmpty }
 
         var hasNoEntityChanges: Bool { prepared?.changes.isEmpty ?? true }
     }
@@ -272,11 +278,11 @@ struct DrainService: Service {
     /// nil when MariaDB is down and a shutdown was requested (the batch stays pending).
     private func writeBatch(_ batch: DecodedBatch, writer: BatchWriter, session: MariaDBSession, stopping: StopFlag) async -> BatchOutcome? {
         let decoded = batch.decoded, items = batch.items
-        var outcome = BatchOutcome(failed: batch.failed)
+        var outcome = BatchOutcome(committed: batch.skipped, failed: batch.failed)
         if let prepared = batch.prepared {
             switch await write(prepared, writer: writer, session: session, stopping: stopping) {
             case .committed:
-                outcome.committed = decoded
+                outcome.committed += decoded
             case .stopped:
                 return nil
             case .failed(let reason) where items.count == 1:

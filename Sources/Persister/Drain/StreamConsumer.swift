@@ -1,10 +1,12 @@
 import Model
 import RedisClient
 
-/// The persister's side of the consumer group protocol on the two streams: reading,
+/// The persister's side of the consumer group protocol on its streams: reading,
 /// claiming a dead consumer's entries, acknowledging, dead-lettering.
 struct StreamConsumer: Sendable {
-    static let streams = [StreamName.entities, StreamName.messages]
+    /// The two public streams and the private one with the whole `user` rows
+    /// (docs/architecture.md, *Streams*).
+    static let streams = [StreamName.entities, StreamName.messages, StreamName.privateEntities]
     /// Entries that kept failing, with the reason; see the docs/operations.md, *Persister commands*.
     static let deadLetterStream = "chat:stream:deadletter"
 
@@ -25,7 +27,7 @@ struct StreamConsumer: Sendable {
         }
     }
 
-    /// New entries of both streams, up to `count` per stream, waiting up to `block` for
+    /// New entries of the streams, up to `count` per stream, waiting up to `block` for
     /// the first (zero: not at all).
     func read(count: Int, block: Duration) async throws -> [StreamEntry] {
         var arguments: [any RedisArgument] = ["GROUP", group, consumer, "COUNT", String(count)]

@@ -6,12 +6,23 @@ enum PersistableEntry: Sendable {
     case entity(EntityChange)
     case message(MessageRecord)
 
-    init(_ entry: StreamEntry) throws(EntryError) {
+    /// The entry to write; nil for a public copy the persister has from the private stream
+    /// (``isPublicCopy(entity:version:stream:)``).
+    static func decode(_ entry: StreamEntry) throws(EntryError) -> PersistableEntry? {
         if entry.stream == StreamName.messages {
-            self = .message(try MessageRecord(entry.fields))
-        } else {
-            self = .entity(try EntityChange(fields: entry.fields.dictionary))
+            return .message(try MessageRecord(entry.fields))
         }
+        let fields = entry.fields.dictionary
+        if isPublicCopy(entity: fields["entity"], version: fields["v"], stream: entry.stream) { return nil }
+        return .entity(try EntityChange(fields: fields))
+    }
+
+    /// A `user` event of contract version 2 or later on the public entity stream carries
+    /// only the public columns; the whole row comes on the private stream, which is what
+    /// is written (docs/architecture.md, *Streams*). A version 1 event (a bridge from before
+    /// the private stream) carries the whole row and is written as it is.
+    static func isPublicCopy(entity: String?, version: String?, stream: String) -> Bool {
+        stream == StreamName.entities && entity == Entity.user.rawValue && (version.flatMap { Int($0) } ?? 1) >= 2
     }
 }
 

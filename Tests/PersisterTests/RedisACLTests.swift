@@ -1,0 +1,219 @@
+import Foundation
+import MariaDB
+import Model
+import RedisClient
+import Testing
+import TestSupport
+
+/// docs/operations.md, *Redis ACL*: the three users installed from the document's own
+/// lines on a Redis of the test's own. The bridge and the persister run as theirs (a
+/// registration, a friendship, a send, a password change, all persisted; `persister
+/// status` and `hydrate`) without one refusal; the analytics user reads the public
+/// streams with a consumer group of its own, and nothing else.
+@Suite("Redis ACL of docs/operations.md", .serialized, .offCooperativePool)
+struct RedisACLTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func password(_ user: String) -> String { "test-\(user)-password" }
+
+    /// The `ACL SETUSER` lines of the *Redis ACL* section, by user, each as its words with
+    /// the password replaced by ``password(_:)``.
+    static func rules() throws -> [String: [String]] {
+        let text = try String(contentsOf: root.appendingPathComponent("docs/operations.md"), encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let start = lines.firstIndex(of: "## Redis ACL") else { throw TestEnvironment.Missing(description: "no ## Redis ACL in docs/operations.md") }
+        var rules: [String: [String]] = [:]
+        for line in lines[(start + 1)...].prefix(while: { !$0.hasPrefix("## ") }) where line.hasPrefix("ACL SETUSER ") {
+            let words = line.split(separator: " ").map(String.init)
+            let user = words[2]
+            rules[user] = words.map { $0.hasPrefix(">") ? ">" + password(user) : $0 }
+        }
+        return rules
+    }
+
+    /// The commands a rule allows one by one (`+name`, lowercased).
+    static func allowedCommands(_ rule: [String]) -> Set<String> {
+        Set(rule.filter { $0.hasPrefix("+") && !$0.hasPrefix("+@") }.map { String($0.dropFirst()).lowercased() })
+    }
+
+    @Test("the bridge's rule allows every command the scripts in lua/ call")
+    func bridgeRuleCoversTheScripts() throws {
+        let bridge = try #require(try Self.rules()["bridge"])
+        let allowed = Self.allowedCommands(bridge)
+        #expect(bridge.contains("-@all"), "a list of what is allowed, not of what is not")
+        let pattern = try NSRegularExpression(pattern: #"redis\.p?call\(\s*['"]([A-Za-z]+)['"]"#)
+        var used: Set<String> = []
+        for folder in ["lua", "lua/lib"] {
+            let directory = Self.root.appendingPathComponent(folder)
+            for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where name.hasSuffix(".lua") {
+                let source = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
+                for match in pattern.matches(in: source, range: NSRange(source.startIndex..., in: source)) {
+                    if let range = Range(match.range(at: 1), in: source) { used.insert(source[range].lowercased()) }
+                }
+            }
+        }
+        #expect(used.count > 30, "the scripts were read (\(used.sorted()))")
+        let missing = used.subtracting(allowed)
+        #expect(missing.isEmpty, "commands of lua/ that the bridge's ACL rule does not allow: \(missing.sorted())")
+    }
+
+    @Test("bridge and persister run as their users without a refusal; analytics reads the public streams and nothing else")
+    func threeRoles() async throws {
+        try await DrainFixture.with(prefix: "acl") { fixture in
+            let rules = try Self.rules()
+            #expect(Set(rules.keys) == ["bridge", "persister", "analytics"])
+            for (_, words) in rules.sorted(by: { $0.key < $1.key }) {
+                try await fixture.redis.send(RedisCommand(words[0], words.dropFirst().map { $0 as any RedisArgument })).throwingOnError()
+            }
+            let port = fixture.redisServer.port
+            func url(_ user: String) -> String { "redis://\(user):\(Self.password(user))@127.0.0.1:\(port)/0" }
+
+            // Analytics' group first, from the streams' beginning: the persister's trimming
+            // keeps what it has not acknowledged.
+            let analytics = RedisClient(configuration: try RedisConfiguration(url: url("analytics")))
+            defer { Task { await analytics.shutdown() } }
+            for stream in [StreamName.entities, StreamName.messages] {
+                #expect(try await analytics.send("XGROUP", "CREATE", stream, "jobs", "0", "MKSTREAM").string == "OK")
+            }
+
+            // The bridge and the persister as their users: register, befriend, send, change
+            // a password; everything reaches MariaDB, and the persister trims.
+            let bridge = try await BridgeProcess(redisURL: url("bridge"))
+            let persister = try PersisterProcess(
+                redisURL: url("persister"), mariaDBURL: fixture.database.url, settings: ["PERSISTER_TRIM_INTERVAL_MS": "200"]
+            )
+            let a = try bridge.register(), b = try bridge.register()
+            @discardableResult
+            func ok(_ path: String, _ body: [String: Any], _ token: String) throws -> Any? {
+                let response = try bridge.post(path, body, token: token)
+                #expect(response.status == 200 && response.body["msg"] as? String == "ok", "\(path): \(response)")
+                return response.body["data"]
+            }
+            try ok("/api/chat/autoAddFriendAndAgree", ["friend_id": b.id], a.token)
+            let sent = try #require(try ok("/api/chat/socket/sendmessage", ["sendto_id": b.id, "chatType": "single", "type": "text", "data": "你好"], a.token) as? [String: Any])
+            let messageID = try #require(sent["id"] as? String)
+            try ok("/api/chat/setPassword", ["oldpassword": "secret1", "newpassword": "secret2", "checknewpassword": "secret2"], a.token)
+            let hash = try #require(try await fixture.redis.send("HGET", RedisKeys.user(a.id), "password").string)
+            let hashB = try #require(try await fixture.redis.send("HGET", RedisKeys.user(b.id), "password").string)
+            func persisted(_ sql: String, _ expected: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+                var last: String?
+                do {
+                    try await eventually(within: 30) {
+                        last = try fixture.database.connect().query(sql).first?[0] ?? nil
+                        return last == expected
+                    }
+                } catch {
+                    Issue.record("\(sql): \(last ?? "nil"), not \(expected)", sourceLocation: sourceLocation)
+                }
+            }
+            try await persisted("SELECT password FROM user WHERE id = \(a.id)", hash)
+            try await persisted("SELECT password FROM user WHERE id = \(b.id)", hashB)
+            try await persisted("SELECT COUNT(*) FROM goodfriend WHERE user_id IN (\(a.id), \(b.id))", "2")
+            try await persisted("SELECT data FROM message WHERE id = '\(messageID)'", #""你好""#)
+            try await eventually(within: 10) { try await fixture.pending() == 0 }
+            let clients = try #require(try await fixture.redis.send("CLIENT", "LIST").string)
+            #expect(clients.contains("user=bridge ") && clients.contains("user=persister "), "\(clients)")
+
+            // persister status and hydrate as the persister: a's row, deleted from Redis, is
+            // restored with its hash (and a's new password logs in); a group from MariaDB
+            // lands in its keys.
+            let status = try Executables.run("persister", arguments: ["status", "--json"], environment: ["REDIS_URL": url("persister")])
+            #expect(status.status == 0 && status.output.contains("chat:stream:private"), "\(status.output)")
+            let database = try fixture.database.connect()
+            try database.execute("INSERT INTO `group` (id, uuid, user_id, name, version) VALUES (900, 'g900', \(a.id), 'acl', 1)")
+            try database.execute("INSERT INTO group_user (id, group_id, user_id, nickname, version) VALUES (900, 900, \(a.id), '', 1)")
+            try await fixture.redis.send("DEL", RedisKeys.user(a.id)).throwingOnError()
+            let hydrate = try Executables.run(
+                "persister", arguments: ["hydrate"], environment: ["REDIS_URL": url("persister"), "MARIADB_URL": fixture.database.url]
+            )
+            #expect(hydrate.status == 0, "\(hydrate.output)")
+            #expect(try await fixture.redis.send("HGET", RedisKeys.user(a.id), "password").string == hash)
+            #expect(try await fixture.redis.send("HGET", RedisKeys.group(900), "name").string == "acl")
+            #expect(try await fixture.redis.send("ZSCORE", RedisKeys.groupsOfUser(a.id), "900").string == "900")
+            let login = try bridge.post("/api/loginChat", ["username": a.username, "password": "secret2"])
+            #expect(login.status == 200 && login.body["msg"] as? String == "ok", "\(login)")
+
+            // The private stream was written, read and trimmed by the persister alone.
+            let privateStream = try await fixture.persisterGroup(on: StreamName.privateEntities)
+            #expect(Int(privateStream["entries-read"] ?? "") ?? 0 >= 4, "\(privateStream)")
+            try await eventually(within: 10) { try await fixture.redis.send("XLEN", StreamName.privateEntities).integer == 0 }
+
+            // Analytics: everything on the public streams through its own group.
+            let read = try await analytics.send(
+                "XREADGROUP", "GROUP", "jobs", "j1", "COUNT", "10000", "STREAMS", StreamName.entities, StreamName.messages, ">", ">"
+            ).throwingOnError()
+            var entries: [String: [(id: String, fields: [String: String])]] = [:]
+            for stream in read.array ?? [] {
+                guard let name = stream.array?.first?.string else { continue }
+                entries[name] = (stream.array?.last?.array ?? []).compactMap { entry in
+                    guard let id = entry.array?.first?.string, let fields = entry.array?.last?.fieldValues else { return nil }
+                    return (id, fields)
+                }
+            }
+            let entities = entries[StreamName.entities] ?? [], messages = entries[StreamName.messages] ?? []
+            #expect(messages.contains { $0.fields["id"] == messageID })
+            let userEvents = entities.filter { $0.fields["entity"] == "user" && $0.fields["id"] == String(a.id) }
+            #expect(userEvents.count >= 3 && userEvents.allSatisfy { $0.fields["v"] == "2" })
+            for entry in entities + messages {
+                for text in entry.fields.values {
+                    #expect(!text.contains(hash) && !text.contains(hashB) && !text.contains("\"password\""), "\(entry)")
+                }
+            }
+            #expect(try await analytics.send("XLEN", StreamName.entities).integer == Int64(entities.count))
+            #expect(try await analytics.send("XACK", StreamName.entities, "jobs", entities[0].id).integer == 1)
+            #expect(try await analytics.send("XRANGE", StreamName.messages, "-", "+", "COUNT", "1").array?.count == 1)
+            #expect(try await analytics.send("XREVRANGE", StreamName.entities, "+", "-", "COUNT", "1").array?.count == 1)
+            #expect(try await analytics.send("XREAD", "COUNT", "1", "STREAMS", StreamName.messages, "0").array?.count == 1)
+            #expect(try await analytics.send("XINFO", "GROUPS", StreamName.entities).array?.count == 2)
+
+            // …and nothing else: no private stream, rows, tokens, key listing or writes.
+            let entityID = entities[0].id
+            let refused: [[String]] = [
+                ["XRANGE", StreamName.privateEntities, "-", "+"],
+                ["XREAD", "STREAMS", StreamName.privateEntities, "0"],
+                ["XREADGROUP", "GROUP", "jobs", "j1", "STREAMS", StreamName.privateEntities, ">"],
+                ["XINFO", "STREAM", StreamName.privateEntities],
+                ["XRANGE", "chat:stream:deadletter", "-", "+"],
+                ["HGETALL", RedisKeys.user(a.id)],
+                ["HGET", RedisKeys.user(a.id), "password"],
+                ["GET", RedisKeys.userToken(a.id)],
+                ["GET", RedisKeys.userByName(a.username)],
+                ["LRANGE", RedisKeys.offlineQueue(b.id), "0", "-1"],
+                ["LRANGE", RedisKeys.singleHistory(owner: a.id, peer: b.id), "0", "-1"],
+                ["KEYS", "*"],
+                ["SCAN", "0"],
+                ["RANDOMKEY"],
+                ["EVAL", "return redis.call('HGET', KEYS[1], 'password')", "1", RedisKeys.user(a.id)],
+                ["XADD", StreamName.entities, "*", "v", "1"],
+                ["XDEL", StreamName.entities, entityID],
+                ["XTRIM", StreamName.entities, "MAXLEN", "0"],
+                ["DEL", StreamName.entities],
+                ["XGROUP", "DESTROY", StreamName.entities, "persister"],
+                ["XGROUP", "SETID", StreamName.entities, "persister", "0"],
+                ["XAUTOCLAIM", StreamName.entities, "persister", "j1", "0", "0-0"],
+                ["XCLAIM", StreamName.entities, "persister", "j1", "0", entityID],
+                ["CONFIG", "GET", "*"],
+                ["ACL", "LIST"],
+                ["CLIENT", "LIST"],
+                ["FLUSHALL"],
+            ]
+            for command in refused {
+                let reply = try await analytics.send(RedisCommand(command[0], command.dropFirst().map { $0 as any RedisArgument }))
+                #expect(reply.errorMessage?.hasPrefix("NOPERM") == true, "\(command.joined(separator: " ")): \(reply)")
+            }
+            #expect(try await fixture.redis.send("EXISTS", RedisKeys.user(b.id)).integer == 1)
+
+            // Not one command of the bridge or the persister was refused (the analytics
+            // refusals above are logged as analytics').
+            let log = try await fixture.redis.send("ACL", "LOG", "1000")
+            let users = (log.array ?? []).map { $0.fieldValues["username"] ?? "?" }
+            #expect(users.filter { $0 == "analytics" }.count >= 10, "the log holds the refusals above: \(users)")
+            let refusals = (log.array ?? []).map(\.fieldValues).filter { $0["username"] != "analytics" }
+            #expect(refusals.isEmpty, "refused: \(refusals)")
+
+            persister.signal(SIGTERM)
+            #expect(persister.waitForExit(timeout: 20) == 0)
+            _ = bridge
+        }
+    }
+}
