@@ -3,7 +3,8 @@
 -- STORED time. The group's stored copy (one per group), found through the history's id
 -- index (lib/messages.lua), is marked isremove 1 and a
 -- 'revoke' entry goes to chat:stream:messages, in one atomic step. The notice is named
--- here, from my group nickname / avatar, else the ones the caller passes.
+-- here: from my group nickname / avatar, else the ones the caller passes; to the group as
+-- the stored message names it (never as the client says: docs/api.md, revokeMessage).
 -- KEYS[1] group: chat:group:{gid}
 -- KEYS[2] members: chat:group:{gid}:members
 -- KEYS[3] history: chatlog:group_{gid}
@@ -16,12 +17,10 @@
 -- ARGV[6] search_limit: only a message among the newest this many entries is found
 -- ARGV[7] my_name: my name (nickname or username)
 -- ARGV[8] my_avatar: my avatar
--- ARGV[9] to_name: the notice's to_name (as the client sent it)
--- ARGV[10] to_avatar: the notice's to_avatar (as the client sent it)
--- Returns {'revoked' | 'already', now in ms, from_name, from_avatar, member ids…}: the
--- members the notice goes to (every row but applicants waiting for approval, me
--- included). Errors: 'group', 'not_member', 'missing' (no such message of mine in the
--- group), 'expired'.
+-- Returns {'revoked' | 'already', now in ms, from_name, from_avatar, to_name, to_avatar,
+-- member ids…}: the notice's names, and the members it goes to (every row but applicants
+-- waiting for approval, me included). Errors: 'group', 'not_member', 'missing' (no such
+-- message of mine in the group), 'expired'.
 --@include clock
 --@include json
 --@include messages
@@ -54,7 +53,9 @@ end
 
 local fromName = non_empty(myRow.nickname) or ARGV[7]
 local fromAvatar = non_empty(myRow.avatar) or ARGV[8]
-local reply = {'already', now, fromName, fromAvatar}
+local toName = type(message.to_name) == 'string' and message.to_name or ''
+local toAvatar = type(message.to_avatar) == 'string' and message.to_avatar or ''
+local reply = {'already', now, fromName, fromAvatar, toName, toAvatar}
 local flat = redis.call('HGETALL', KEYS[2])
 for i = 1, #flat, 2 do
   if string.match(flat[i + 1], '"status":(%d+)') ~= '2' then
@@ -81,6 +82,6 @@ local marked = string.sub(entry, 1, at - 1) .. ',"isremove":1,"sendUUid":' .. st
 redis.call('LSET', KEYS[3], index, marked)
 local data = '{"data":' .. cjson.encode(fromName .. ' 撤回了一条消息') .. ',"dataType":false,"otherData":null}'
 message_event(KEYS[4], cap, 'revoke', ARGV[1], 'group', 'systemNotice', ARGV[2], ARGV[3], fromName, fromAvatar,
-  ARGV[9], ARGV[10], data, '{}', now, 1)
+  toName, toAvatar, data, '{}', now, 1)
 reply[1] = 'revoked'
 return reply

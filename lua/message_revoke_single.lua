@@ -13,11 +13,10 @@
 -- ARGV[6] search_limit: only a message among the newest this many entries is found
 -- ARGV[7] from_name: the notice's from_name
 -- ARGV[8] from_avatar: the notice's from_avatar
--- ARGV[9] to_name: the notice's to_name
--- ARGV[10] to_avatar: the notice's to_avatar
--- ARGV[11] notice: the notice's data (JSON text)
--- Returns {'revoked' | 'already', now in ms}. Errors: 'missing' (no such message of mine
--- to that recipient), 'expired'.
+-- ARGV[9] notice: the notice's data (JSON text)
+-- Returns {'revoked' | 'already', now in ms, to_name, to_avatar}: the notice's to_name and
+-- to_avatar are the stored message's, never the client's (docs/api.md, revokeMessage).
+-- Errors: 'missing' (no such message of mine to that recipient), 'expired'.
 --@include clock
 --@include messages
 local window, cap, limit = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -39,8 +38,11 @@ local now = now_ms()
 if type(message.create_time) ~= 'number' or now - message.create_time > window then
   return redis.error_reply('expired')
 end
+-- The peer as the stored message names them.
+local toName = type(message.to_name) == 'string' and message.to_name or ''
+local toAvatar = type(message.to_avatar) == 'string' and message.to_avatar or ''
 if message.isremove == 1 then
-  return {'already', now}
+  return {'already', now, toName, toAvatar}
 end
 
 -- The send script writes isremove and sendUUid last; data and options, which come
@@ -55,5 +57,5 @@ if peerEntry == entry then
   redis.call('LSET', KEYS[2], peerIndex, marked)
 end
 message_event(KEYS[3], cap, 'revoke', ARGV[1], 'single', 'systemNotice', ARGV[2], ARGV[3], ARGV[7], ARGV[8],
-  ARGV[9], ARGV[10], ARGV[11], '{}', now, 1)
-return {'revoked', now}
+  toName, toAvatar, ARGV[9], '{}', now, 1)
+return {'revoked', now, toName, toAvatar}

@@ -7,7 +7,7 @@
 # script exits non-zero.
 #
 # Environment: REDIS_PORT (6379), MARIADB_PORT (3306), BRIDGE_PORT (7001),
-# PERSISTER_METRICS_PORT (7002, the persister's /metrics),
+# BRIDGE_METRICS_PORT (7004, the bridge's /metrics), PERSISTER_METRICS_PORT (7002, the persister's /metrics),
 # MARIADB_DATABASE (chat), UPLOAD_DIR (data/uploads), JWT_SECRET (default: generated once, kept in
 # data/jwt-secret), START_TIMEOUT / STOP_TIMEOUT (seconds).
 set -euo pipefail
@@ -19,6 +19,7 @@ REDIS_PORT=${REDIS_PORT:-6379}
 MARIADB_PORT=${MARIADB_PORT:-3306}
 BRIDGE_PORT=${BRIDGE_PORT:-7001}
 PERSISTER_METRICS_PORT=${PERSISTER_METRICS_PORT:-7002}
+BRIDGE_METRICS_PORT=${BRIDGE_METRICS_PORT:-7004}
 MARIADB_DATABASE=${MARIADB_DATABASE:-chat}
 DATA_DIR=$PWD/data
 LOG_DIR=$DATA_DIR/logs
@@ -58,18 +59,19 @@ cleanup() {
 
 check_settings() {
     local name
-    for name in REDIS_PORT MARIADB_PORT BRIDGE_PORT PERSISTER_METRICS_PORT; do
+    for name in REDIS_PORT MARIADB_PORT BRIDGE_PORT BRIDGE_METRICS_PORT PERSISTER_METRICS_PORT; do
         if ! [[ "${!name}" =~ ^[0-9]{1,5}$ ]] || [ "${!name}" -lt 1 ] || [ "${!name}" -gt 65535 ]; then
             die "$name must be a port number (1-65535), not '${!name}'"
         fi
     done
     [[ "$MARIADB_DATABASE" =~ ^[A-Za-z0-9_]+$ ]] ||
         die "MARIADB_DATABASE must be letters, digits and '_', not '$MARIADB_DATABASE'"
-    [ "$(printf '%s\n' "$REDIS_PORT" "$MARIADB_PORT" "$BRIDGE_PORT" "$PERSISTER_METRICS_PORT" | sort -u | wc -l)" -eq 4 ] ||
-        die "REDIS_PORT, MARIADB_PORT, BRIDGE_PORT and PERSISTER_METRICS_PORT must differ"
+    [ "$(printf '%s\n' "$REDIS_PORT" "$MARIADB_PORT" "$BRIDGE_PORT" "$BRIDGE_METRICS_PORT" "$PERSISTER_METRICS_PORT" | sort -u | wc -l)" -eq 5 ] ||
+        die "REDIS_PORT, MARIADB_PORT, BRIDGE_PORT, BRIDGE_METRICS_PORT and PERSISTER_METRICS_PORT must differ"
     require_free_port "$REDIS_PORT" REDIS_PORT
     require_free_port "$MARIADB_PORT" MARIADB_PORT
     require_free_port "$BRIDGE_PORT" BRIDGE_PORT
+    require_free_port "$BRIDGE_METRICS_PORT" BRIDGE_METRICS_PORT
     require_free_port "$PERSISTER_METRICS_PORT" PERSISTER_METRICS_PORT
 }
 
@@ -152,7 +154,7 @@ main() {
     start_databases
 
     JWT_SECRET=$(jwt_secret)
-    export JWT_SECRET BRIDGE_PORT PERSISTER_METRICS_PORT
+    export JWT_SECRET BRIDGE_PORT BRIDGE_METRICS_PORT PERSISTER_METRICS_PORT
     export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
     export MARIADB_URL="mariadb://root@127.0.0.1:$MARIADB_PORT/$MARIADB_DATABASE"
     log "REDIS_URL=$REDIS_URL"

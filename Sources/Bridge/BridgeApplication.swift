@@ -1,11 +1,13 @@
 import ChatAPI
 import ChatGateway
+import ChatRuntime
 import Hummingbird
 import HummingbirdCore
 import Logging
 import LuaScripts
 import Prometheus
 import RedisClient
+import ServiceLifecycle
 
 /// Builds the bridge's HTTP application: routes and middleware as small values.
 enum BridgeApplication {
@@ -89,6 +91,15 @@ enum BridgeApplication {
         )
     }
 
+    /// `/metrics` on a listener of its own (`--metrics-host`, `--metrics-port`); nil with port 0.
+    static func metricsListener(settings: BridgeSettings, dependencies: Dependencies) -> (any Service)? {
+        guard settings.metricsPort > 0 else { return nil }
+        return MetricsListener.service(
+            host: settings.metricsHost, port: settings.metricsPort, registry: dependencies.metrics, serverName: "chat-bridge-metrics",
+            logger: Logger(label: "bridge.metrics")
+        )
+    }
+
     static func router(_ dependencies: Dependencies) -> Router<Context> {
         let router = Router(context: Context.self)
         registerRoutes(dependencies, on: router)
@@ -98,7 +109,7 @@ enum BridgeApplication {
     /// Every HTTP route, on a router or a group of one.
     static func registerRoutes(_ dependencies: Dependencies, on router: some RouterMethods<Context>) {
         APIRoutes(
-            redis: dependencies.redis, metrics: dependencies.metrics, accounts: dependencies.accounts,
+            redis: dependencies.redis, accounts: dependencies.accounts,
             visitors: dependencies.visitors, delivery: dependencies.delivery, sender: dependencies.sender,
             revoker: dependencies.revoker, complaints: dependencies.complaints, askAnswers: dependencies.askAnswers,
             noticeIconBase: dependencies.noticeIconBase, files: dependencies.files,

@@ -64,12 +64,18 @@ struct BridgeCommand: AsyncParsableCommand {
         // first, then the questions already asked get their automatic answers, then this
         // node leaves chat:nodes, then the background work (redeliveries of what closed
         // connections could not push, flushes) finishes, then Redis closes.
+        var services: [any Service] = [
+            RedisClientService(client: redis), RedisClientService(client: reader),
+            background, heartbeat, listener, dependencies.autoReplies,
+        ]
+        // Stops right after the API server (reverse order): scrapes answer while it drains.
+        if let metricsListener = BridgeApplication.metricsListener(settings: settings, dependencies: dependencies) {
+            services.append(metricsListener)
+        }
+        services.append(app)
         let serviceGroup = ServiceGroup(
             configuration: .init(
-                services: [
-                    RedisClientService(client: redis), RedisClientService(client: reader),
-                    background, heartbeat, listener, dependencies.autoReplies, app,
-                ],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -12,6 +12,12 @@ struct BridgeOptions: ParsableArguments {
     @Option(name: .customLong("port"), help: "HTTP and WebSocket port (env BRIDGE_PORT, default 7001).")
     var port: String?
 
+    @Option(name: .customLong("metrics-host"), help: "Address of the /metrics listener, kept off the public port (env BRIDGE_METRICS_HOST, default 127.0.0.1).")
+    var metricsHost: String?
+
+    @Option(name: .customLong("metrics-port"), help: "Port of the /metrics listener; 0: none. Several bridges on one machine need distinct ports (env BRIDGE_METRICS_PORT, default 7004).")
+    var metricsPort: String?
+
     @Option(name: .customLong("jwt-secret"), help: "HS256 secret of the tokens, at least 32 bytes (HS256 keys must be as long as the hash); the same on every bridge process (env JWT_SECRET, default: random per process, so tokens die with it).")
     var jwtSecret: String?
 
@@ -108,6 +114,8 @@ struct BridgeOptions: ParsableArguments {
     static let hostSetting = Setting("host", env: "BRIDGE_HOST")
     static let eventLoopsSetting = Setting("event-loops", env: "BRIDGE_EVENT_LOOPS")
     static let portSetting = Setting("port", env: "BRIDGE_PORT")
+    static let metricsHostSetting = Setting("metrics-host", env: "BRIDGE_METRICS_HOST")
+    static let metricsPortSetting = Setting("metrics-port", env: "BRIDGE_METRICS_PORT")
     static let jwtSecretSetting = Setting("jwt-secret", env: "JWT_SECRET")
     static let visitorSaltSetting = Setting("visitor-salt", env: "VISITOR_SALT")
     static let bcryptCostSetting = Setting("bcrypt-cost", env: "BCRYPT_COST")
@@ -156,6 +164,12 @@ struct BridgeOptions: ParsableArguments {
             flag: visitorSalt, environment: environment, default: BridgeSettings.defaultVisitorSalt
         ) { $0.isEmpty ? nil : $0 }
         var settings = BridgeSettings(host: host, port: port, jwtSecret: jwtSecret, visitorSalt: visitorSalt)
+        settings.metricsHost = try Self.metricsHostSetting.resolve(flag: metricsHost, environment: environment, default: settings.metricsHost) {
+            $0.isEmpty || $0.contains(where: \.isWhitespace) ? nil : $0
+        }
+        settings.metricsPort = try Self.metricsPortSetting.resolve(flag: metricsPort, environment: environment, default: settings.metricsPort) {
+            Int($0).flatMap { (0...65535).contains($0) ? $0 : nil }
+        }
         settings.bcryptCost = try Self.bcryptCostSetting.resolve(flag: bcryptCost, environment: environment, default: 10) {
             Int($0).flatMap { (4...15).contains($0) ? $0 : nil }
         }

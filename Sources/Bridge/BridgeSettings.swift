@@ -25,6 +25,10 @@ struct BridgeSettings: Sendable {
 
     var host: String
     var port: Int
+    /// The `/metrics` listener's address, off the public port (`--metrics-host`,
+    /// `--metrics-port`; port 0: none).
+    var metricsHost = "127.0.0.1"
+    var metricsPort = 7004
     var jwtSecret: Secret
     var visitorSalt: String
     /// bcrypt cost of new password hashes.

@@ -1,16 +1,15 @@
 import ChatGateway
 import Hummingbird
 import Logging
-import Prometheus
 import RedisClient
 
-/// Every route of the HTTP API, registered on a router or on a group of one: health and
-/// metrics, the public account routes, then `/api/chat/*` behind `ChatAuthMiddleware`.
+/// Every route of the HTTP API, registered on a router or on a group of one: health, the
+/// public account routes, then `/api/chat/*` behind `ChatAuthMiddleware`. `/metrics` is
+/// not among them: it has a listener of its own (`MetricsListener`, `--metrics-port`).
 package struct APIRoutes: Sendable {
     package typealias Context = BridgeRequestContext
 
     let redis: RedisClient
-    let metrics: PrometheusCollectorRegistry
     let accounts: AccountService
     let visitors: VisitorService
     let delivery: MessageDelivery
@@ -28,13 +27,12 @@ package struct APIRoutes: Sendable {
     package static let defaultGroupMaxMembers = 500
 
     package init(
-        redis: RedisClient, metrics: PrometheusCollectorRegistry, accounts: AccountService, visitors: VisitorService,
+        redis: RedisClient, accounts: AccountService, visitors: VisitorService,
         delivery: MessageDelivery, sender: MessageSender, revoker: MessageRevoker, complaints: ComplaintStore,
         askAnswers: AskAnswerStore, noticeIconBase: String, files: FilePolicy,
         groupMaxMembers: Int = APIRoutes.defaultGroupMaxMembers
     ) {
         self.redis = redis
-        self.metrics = metrics
         self.accounts = accounts
         self.visitors = visitors
         self.delivery = delivery
@@ -49,7 +47,6 @@ package struct APIRoutes: Sendable {
 
     package func register(on router: some RouterMethods<Context>) {
         HealthRoutes(redis: redis).register(on: router)
-        MetricsRoutes(registry: metrics).register(on: router)
         let chat = router.group("api/chat")
             .add(middleware: ChatAuthMiddleware(tokens: accounts.tokens, store: accounts.store))
         AccountRoutes(accounts: accounts).register(public: router, chat: chat)

@@ -2,13 +2,14 @@ import Model
 import RedisClient
 
 /// `lua/message_revoke_group.lua`: marks my group message revoked and streams the revoke,
-/// within the window of its stored time; names the notice and says who it goes to.
+/// within the window of its stored time; names the notice (to the group as the stored
+/// message names it, never as the client says) and says who it goes to.
 public struct RevokeGroupMessage: ChatScript {
     public static let scriptName = "message_revoke_group"
     public static let layouts = [
         ScriptLayout(
             keys: ["group", "members", "history", "stream"],
-            arguments: ["id", "me", "group", "window", "stream_cap", "search_limit", "my_name", "my_avatar", "to_name", "to_avatar"]
+            arguments: ["id", "me", "group", "window", "stream_cap", "search_limit", "my_name", "my_avatar"]
         ),
     ]
 
@@ -18,6 +19,9 @@ public struct RevokeGroupMessage: ChatScript {
         public var at: Int64
         public var fromName: String
         public var fromAvatar: String
+        /// The group as the stored message names it.
+        public var toName: String
+        public var toAvatar: String
         public var members: [Int]
     }
 
@@ -49,13 +53,10 @@ public struct RevokeGroupMessage: ChatScript {
     /// My name and avatar, used when I have no group nickname / avatar.
     public var myName: String
     public var myAvatar: String
-    /// The notice's `to_name` and `to_avatar`, as the client sent them.
-    public var toName: String
-    public var toAvatar: String
 
     public init(
         messageID: String, sender: Int, group: Int, windowMilliseconds: Int64, streamCap: Int, searchLimit: Int,
-        myName: String, myAvatar: String, toName: String, toAvatar: String
+        myName: String, myAvatar: String
     ) {
         self.messageID = messageID
         self.sender = sender
@@ -65,8 +66,6 @@ public struct RevokeGroupMessage: ChatScript {
         self.searchLimit = searchLimit
         self.myName = myName
         self.myAvatar = myAvatar
-        self.toName = toName
-        self.toAvatar = toAvatar
     }
 
     public var keyCount: Int { 4 }
@@ -85,22 +84,20 @@ public struct RevokeGroupMessage: ChatScript {
         command.append(searchLimit)
         command.append(myName)
         command.append(myAvatar)
-        command.append(toName)
-        command.append(toAvatar)
     }
 
-    /// `{'revoked' | 'already', now, from_name, from_avatar, member ids…}`, or an error code.
+    /// `{'revoked' | 'already', now, from_name, from_avatar, to_name, to_avatar, member ids…}`, or an error code.
     public static func decode(_ reply: RedisFlatReply) throws(RedisError) -> Reply {
         var reader = ScriptReplyReader(reply, script: scriptName)
         if let code = reader.errorCode {
             guard let refusal = Refusal(rawValue: code) else { throw reader.unexpected() }
             return .refused(refusal)
         }
-        guard reader.count >= 4 else { throw reader.unexpected() }
+        guard reader.count >= 6 else { throw reader.unexpected() }
         let kind = try reader.string()
         let revocation = Revocation(
             at: try reader.integer(), fromName: try reader.string(), fromAvatar: try reader.string(),
-            members: reader.remainingIntegers()
+            toName: try reader.string(), toAvatar: try reader.string(), members: reader.remainingIntegers()
         )
         return kind == "revoked" ? .revoked(revocation) : .alreadyRevoked(revocation)
     }

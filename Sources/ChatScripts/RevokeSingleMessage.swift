@@ -8,18 +8,29 @@ public struct RevokeSingleMessage: ChatScript {
     public static let layouts = [
         ScriptLayout(
             keys: ["sender_history", "recipient_history", "stream"],
-            arguments: [
-                "id", "me", "to", "window", "stream_cap", "search_limit", "from_name", "from_avatar", "to_name",
-                "to_avatar", "notice",
-            ]
+            arguments: ["id", "me", "to", "window", "stream_cap", "search_limit", "from_name", "from_avatar", "notice"]
         ),
     ]
 
+    /// When the message was revoked (Redis' time, ms), and the peer as the stored message
+    /// names them: the notice's `to_name` and `to_avatar` (never the client's).
+    public struct Revocation: Sendable, Equatable {
+        public var at: Int64
+        public var toName: String
+        public var toAvatar: String
+
+        public init(at: Int64, toName: String, toAvatar: String) {
+            self.at = at
+            self.toName = toName
+            self.toAvatar = toAvatar
+        }
+    }
+
     public enum Reply: Sendable, Equatable {
-        /// Revoked now (Redis' time, ms).
-        case revoked(at: Int64)
+        /// Revoked now.
+        case revoked(Revocation)
         /// It was revoked before; nothing changed.
-        case alreadyRevoked(at: Int64)
+        case alreadyRevoked(Revocation)
         case refused(Refusal)
     }
 
@@ -30,21 +41,6 @@ public struct RevokeSingleMessage: ChatScript {
         case expired
     }
 
-    /// The names the revoke notice carries, as in the stream entry.
-    public struct Names: Sendable {
-        public var fromName: String
-        public var fromAvatar: String
-        public var toName: String
-        public var toAvatar: String
-
-        public init(fromName: String, fromAvatar: String, toName: String, toAvatar: String) {
-            self.fromName = fromName
-            self.fromAvatar = fromAvatar
-            self.toName = toName
-            self.toAvatar = toAvatar
-        }
-    }
-
     public var messageID: String
     public var sender: Int
     public var recipient: Int
@@ -52,13 +48,15 @@ public struct RevokeSingleMessage: ChatScript {
     public var streamCap: Int
     /// The most history entries searched.
     public var searchLimit: Int
-    public var names: Names
+    /// The notice's `from_name` and `from_avatar`, as in the stream entry.
+    public var fromName: String
+    public var fromAvatar: String
     /// The notice's data, JSON text.
     public var notice: String
 
     public init(
         messageID: String, sender: Int, recipient: Int, windowMilliseconds: Int64, streamCap: Int, searchLimit: Int,
-        names: Names, notice: String
+        fromName: String, fromAvatar: String, notice: String
     ) {
         self.messageID = messageID
         self.sender = sender
@@ -66,7 +64,8 @@ public struct RevokeSingleMessage: ChatScript {
         self.windowMilliseconds = windowMilliseconds
         self.streamCap = streamCap
         self.searchLimit = searchLimit
-        self.names = names
+        self.fromName = fromName
+        self.fromAvatar = fromAvatar
         self.notice = notice
     }
 
@@ -83,23 +82,21 @@ public struct RevokeSingleMessage: ChatScript {
         command.append(Int(windowMilliseconds))
         command.append(streamCap)
         command.append(searchLimit)
-        command.append(names.fromName)
-        command.append(names.fromAvatar)
-        command.append(names.toName)
-        command.append(names.toAvatar)
+        command.append(fromName)
+        command.append(fromAvatar)
         command.append(notice)
     }
 
-    /// `{'revoked' | 'already', now}`, or an error code.
+    /// `{'revoked' | 'already', now, to_name, to_avatar}`, or an error code.
     public static func decode(_ reply: RedisFlatReply) throws(RedisError) -> Reply {
         var reader = ScriptReplyReader(reply, script: scriptName)
         if let code = reader.errorCode {
             guard let refusal = Refusal(rawValue: code) else { throw reader.unexpected() }
             return .refused(refusal)
         }
-        guard reader.count == 2 else { throw reader.unexpected() }
+        guard reader.count == 4 else { throw reader.unexpected() }
         let kind = try reader.string()
-        let at = try reader.integer()
-        return kind == "revoked" ? .revoked(at: at) : .alreadyRevoked(at: at)
+        let revocation = Revocation(at: try reader.integer(), toName: try reader.string(), toAvatar: try reader.string())
+        return kind == "revoked" ? .revoked(revocation) : .alreadyRevoked(revocation)
     }
 }

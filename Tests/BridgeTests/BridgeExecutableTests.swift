@@ -24,6 +24,8 @@ struct BridgeExecutableTests {
         ([], ["GROUP_MAX_MEMBERS": "1"], "--group-max-members (GROUP_MAX_MEMBERS)"),
         ([], ["UPLOADS_PER_DAY": "0"], "--uploads-per-day (UPLOADS_PER_DAY)"),
         ([], ["REDIS_ALLOW_EVICTION": "maybe"], "--redis-allow-eviction (REDIS_ALLOW_EVICTION)"),
+        ([], ["BRIDGE_METRICS_PORT": "70000"], "--metrics-port (BRIDGE_METRICS_PORT)"),
+        (["--metrics-host", ""], [:], "--metrics-host (BRIDGE_METRICS_HOST)"),
     ] as [([String], [String: String], String)])
     func badValue(arguments: [String], environment: [String: String], option: String) throws {
         let (status, output) = try Executables.run("bridge", arguments: arguments, environment: environment)
@@ -37,35 +39,44 @@ struct BridgeExecutableTests {
     func help() throws {
         let (status, output) = try Executables.run("bridge", arguments: ["--help"])
         #expect(status == 0)
-        for option in ["--redis-url", "--redis-pool-size", "--redis-timeout-ms", "--node-id", "--log-level", "--host", "--port", "--jwt-secret", "--visitor-salt", "--bcrypt-cost", "--ws-max-frame-bytes", "--ws-ping-seconds", "--heartbeat-ms", "--offline-queue-cap", "--notice-icon-base"] {
+        for option in ["--redis-url", "--redis-pool-size", "--redis-timeout-ms", "--node-id", "--log-level", "--host", "--port", "--jwt-secret", "--visitor-salt", "--bcrypt-cost", "--ws-max-frame-bytes", "--ws-ping-seconds", "--heartbeat-ms", "--offline-queue-cap", "--notice-icon-base", "--metrics-host", "--metrics-port"] {
             #expect(output.contains(option), "\(option) missing from --help")
         }
-        for variable in ["REDIS_URL", "REDIS_POOL_SIZE", "REDIS_TIMEOUT_MS", "NODE_ID", "LOG_LEVEL", "BRIDGE_HOST", "BRIDGE_PORT", "JWT_SECRET", "VISITOR_SALT", "BCRYPT_COST", "WS_MAX_FRAME_BYTES", "WS_PING_SECONDS", "HEARTBEAT_MS", "OFFLINE_QUEUE_CAP", "NOTICE_ICON_BASE"] {
+        for variable in ["REDIS_URL", "REDIS_POOL_SIZE", "REDIS_TIMEOUT_MS", "NODE_ID", "LOG_LEVEL", "BRIDGE_HOST", "BRIDGE_PORT", "JWT_SECRET", "VISITOR_SALT", "BCRYPT_COST", "WS_MAX_FRAME_BYTES", "WS_PING_SECONDS", "HEARTBEAT_MS", "OFFLINE_QUEUE_CAP", "NOTICE_ICON_BASE", "BRIDGE_METRICS_HOST", "BRIDGE_METRICS_PORT"] {
             #expect(output.contains(variable), "\(variable) missing from --help")
         }
     }
 
-    @Test("serves /healthz from REDIS_URL and BRIDGE_PORT, and exits 0 on SIGTERM", .timeLimit(.minutes(1)))
+    @Test("serves /healthz from REDIS_URL and BRIDGE_PORT, /metrics on BRIDGE_METRICS_PORT only, and exits 0 on SIGTERM", .timeLimit(.minutes(1)))
     func servesAndStops() async throws {
         let port = try FreePort.next()
+        var metricsPort = try FreePort.next()
+        while metricsPort == port { metricsPort = try FreePort.next() }
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("bridge-\(UUID().uuidString).log")
         defer { try? FileManager.default.removeItem(at: log) }
         var environment = ProcessInfo.processInfo.environment
         environment["REDIS_URL"] = try TestEnvironment.redisURL()
         environment["BRIDGE_PORT"] = "\(port)"
+        environment["BRIDGE_METRICS_PORT"] = "\(metricsPort)"
         environment["JWT_SECRET"] = "a-test-secret-that-is-long-enough-for-hs256"
         let bridge = try ChildProcess(executable: try Executables.path(of: "bridge"), arguments: [], environment: environment, output: log.path)
 
         let healthy = try await eventually(within: 10) { HTTPProbe.get(port: port, path: "/healthz")?.status == 200 }
         #expect(healthy < .seconds(10))
-        let metrics = try #require(HTTPProbe.get(port: port, path: "/metrics"))
+        // issue 18: /metrics is not on the public API port, but on a listener of its own
+        #expect(HTTPProbe.get(port: port, path: "/metrics")?.status == 404)
+        let metrics = try #require(HTTPProbe.get(port: metricsPort, path: "/metrics"))
         #expect(metrics.status == 200)
         #expect(metrics.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
+        #expect(metrics.body.contains("# TYPE "), "\(metrics.body)")
+        // and only /metrics there: health stays on the API port
+        #expect(HTTPProbe.get(port: metricsPort, path: "/healthz")?.status == 404)
 
         bridge.signal(SIGTERM)
         let status = try #require(bridge.waitForExit(timeout: 10), "bridge did not exit after SIGTERM")
         #expect(Executables.exitCode(status) == 0)
         #expect(HTTPProbe.get(port: port, path: "/healthz") == nil)
+        #expect(HTTPProbe.get(port: metricsPort, path: "/metrics") == nil)
     }
 
     @Test("/healthz answers 503 while Redis is unreachable", .timeLimit(.minutes(1)))
@@ -75,6 +86,7 @@ struct BridgeExecutableTests {
         environment["REDIS_URL"] = "redis://127.0.0.1:\(try FreePort.next())/0"
         environment["REDIS_TIMEOUT_MS"] = "200"
         environment["BRIDGE_PORT"] = "\(port)"
+        environment["BRIDGE_METRICS_PORT"] = "0"
         let bridge = try ChildProcess(executable: try Executables.path(of: "bridge"), arguments: [], environment: environment)
         try await eventually(within: 10) { HTTPProbe.get(port: port, path: "/healthz")?.status == 503 }
         bridge.terminate()

@@ -357,7 +357,8 @@ struct GroupTests {
             #expect(redirect["type"] == "navigateTo")
             let url = try #require(redirect["url"]?.stringValue)
             #expect(url.hasPrefix("/pages/setpageInfo/setpageInfo?action=applyAddGroup&title=%E5%8A%A0%E7%BE%A4%E7%94%B3%E8%AF%B7&id=\(gid)&name="))
-            #expect(url.contains("&chatType=group&applyUserid=\(applicant.id)&applyUsername=申请人&applyUseruuid=\(applicant.uuid)&applyUseravatar="))
+            // issue 18: every value encoded (the old server left applyUsername as it was)
+            #expect(url.contains("&chatType=group&applyUserid=\(applicant.id)&applyUsername=\(URIComponent.encode("申请人"))&applyUseruuid=\(applicant.uuid)&applyUseravatar="))
             let desc = try #require(url.components(separatedBy: "&applydesc=").last.flatMap { URIComponent.decode($0) })
             let detail = try #require(try JSONParser.parse(Array(desc.utf8)).objectValue)
             #expect(detail.keys == ["addGroupUserType", "inviteUser", "addGroupTime", "addGroupDesc", "msgidKey"])
@@ -654,10 +655,14 @@ struct GroupTests {
             #expect(try await revoke(a, gid, ["id": "00000000-0000-4000-8000-000000000000"]) == Self.fail("消息不存在或无权撤回"))
 
             let mark = try await FriendTests.streamMark(redis)
-            let answer = try await revoke(a, gid, ["to_name": "群名"])
+            // issue 18: the client's to_name / to_avatar are ignored; the group as the stored message names it
+            let forged: JSONObject = ["to_name": "群名", "to_avatar": "https://evil.example/forged.png"]
+            let answer = try await revoke(a, gid, forged)
             let notice = try #require(answer.objectValue?["data"]?.objectValue)
             #expect(notice["id"] == message["id"] && notice["actionType"] == "revoke" && notice["group"] == .null)
-            #expect(notice["from_name"] == "群里的A" && notice["to_id"] == .integer(Int64(gid)) && notice["to_name"] == "群名")
+            #expect(notice["from_name"] == "群里的A" && notice["to_id"] == .integer(Int64(gid)))
+            #expect(notice["to_name"] == message["to_name"] && notice["to_avatar"] == message["to_avatar"])
+            #expect(notice["to_name"] != "群名" && notice["to_avatar"] != "https://evil.example/forged.png")
             #expect(notice["chatType"] == "group" && notice["data"] == SystemNotice.data("群里的A 撤回了一条消息"))
             #expect(try await Self.history(redis, gid).first?["isremove"] == 1)
             for user in [owner, a, b] { #expect(try await FriendTests.queued(redis, user) == [notice]) }
@@ -665,8 +670,10 @@ struct GroupTests {
             let entries = try await MessageTests.streamEntries(redis, after: mark, id: message["id"]?.stringValue ?? "")
             #expect(entries.count == 1 && entries.first?.first { $0.0 == "kind" }?.1 == "revoke")
             #expect(entries.first?.first { $0.0 == "data" }?.1.contains("群里的A 撤回了一条消息") == true)
+            #expect(entries.first?.first { $0.0 == "to_name" }?.1 == message["to_name"]?.stringValue)
             // again: the notice, nothing more
-            #expect(try await revoke(a, gid, ["to_name": "群名"]).objectValue?["msg"] == "ok")
+            let again = try #require(try await revoke(a, gid, forged).objectValue?["data"]?.objectValue)
+            #expect(again["to_name"] == message["to_name"] && again["to_avatar"] == message["to_avatar"])
             #expect(try await MessageTests.streamEntries(redis, after: mark, id: message["id"]?.stringValue ?? "").count == 1)
 
             // the stored time decides: an old message cannot be revoked

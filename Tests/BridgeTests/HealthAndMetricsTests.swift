@@ -1,3 +1,4 @@
+import ChatRuntime
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
@@ -45,20 +46,41 @@ struct HealthAndMetricsTests {
         }
     }
 
-    @Test("metrics are in the Prometheus text format")
+    @Test("metrics are in the Prometheus text format, on a listener of their own: the API router has no /metrics")
     func metricsText() async throws {
         let registry = PrometheusCollectorRegistry()
         registry.makeCounter(name: "chat_test_counter_total").increment(by: Int64(3))
         let redis = RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.redisURL()))
         defer { Task { await redis.shutdown() } }
-        let app = await TestBridge.app(redis: redis, metrics: registry)
-        try await app.test(.router) { client in
+        // issue 18: off the public API port
+        try await TestBridge.app(redis: redis, metrics: registry).test(.router) { client in
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(!String(buffer: response.body).contains("chat_test_counter_total"))
+            }
+        }
+        try await Application(router: MetricsListener.router(registry: registry)).test(.router) { client in
             try await client.execute(uri: "/metrics", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType] == "text/plain; version=0.0.4; charset=utf-8")
                 let body = String(buffer: response.body)
                 #expect(body.contains("# TYPE chat_test_counter_total counter\nchat_test_counter_total 3\n"))
             }
+            // the bridge's health stays on the API port, where it reports Redis
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                #expect(response.status == .notFound)
+            }
         }
+    }
+
+    @Test("--metrics-host and --metrics-port: 127.0.0.1:7004 by default, 0 for none, each from its flag or environment")
+    func metricsSettings() throws {
+        let defaults = try BridgeOptions.parse([]).resolve(environment: [:])
+        #expect(defaults.metricsHost == "127.0.0.1" && defaults.metricsPort == 7004)
+        let flags = try BridgeOptions.parse(["--metrics-host", "0.0.0.0", "--metrics-port", "9100"]).resolve(environment: [:])
+        #expect(flags.metricsHost == "0.0.0.0" && flags.metricsPort == 9100)
+        let environment = try BridgeOptions.parse([]).resolve(environment: ["BRIDGE_METRICS_PORT": "0"])
+        #expect(environment.metricsPort == 0)
+        #expect(throws: ConfigurationError.self) { _ = try BridgeOptions.parse([]).resolve(environment: ["BRIDGE_METRICS_PORT": "-1"]) }
     }
 }

@@ -322,13 +322,16 @@ struct MessageTests {
             #expect(try await Self.revoke(client, me, first, to: you.id + 1).body == Self.fail("消息不存在或无权撤回"))
             #expect(try await Self.revoke(client, me, first, to: you.id, ["id": "not-a-message-id"]).body == Self.fail("消息不存在或无权撤回"))
 
-            let response = try await Self.revoke(client, me, first, to: you.id)
+            // issue 18: the client's to_name / to_avatar (对方, a forged avatar) are accepted and ignored
+            let forged = "https://evil.example/forged.png"
+            let response = try await Self.revoke(client, me, first, to: you.id, ["to_avatar": .string(forged)])
             #expect(response.status == .ok)
             let notice = try #require(response.body.objectValue?["data"]?.objectValue)
             #expect(notice["id"] == first["id"] && notice["type"] == "systemNotice" && notice["actionType"] == "revoke")
             #expect(notice["data"] == SystemNotice.data("小明撤回了一条消息") && notice["group"] == .null)
             #expect(notice["from_id"] == .integer(Int64(me.id)) && notice["to_id"] == .integer(Int64(you.id)))
-            #expect(notice["to_name"] == "对方" && notice["chatType"] == "single")
+            #expect(notice["to_name"] == .string(you.username) && notice["to_avatar"] == .string(BridgeSettings.defaultUserAvatar))
+            #expect(notice["to_name"] == first["to_name"] && notice["to_avatar"] == first["to_avatar"] && notice["chatType"] == "single")
 
             for (owner, peer) in [(me.id, you.id), (you.id, me.id)] {
                 let history = try await Self.history(redis, owner: owner, peer: peer)
@@ -340,10 +343,12 @@ struct MessageTests {
             let entries = try await Self.streamEntries(redis, after: before, id: try #require(first["id"]?.stringValue))
             let entry = Dictionary(try #require(entries.first), uniquingKeysWith: { first, _ in first })
             #expect(entries.count == 1 && entry["kind"] == "revoke" && entry["isremove"] == "1" && entry["from_id"] == String(me.id))
+            #expect(entry["to_name"] == you.username && entry["to_avatar"] == BridgeSettings.defaultUserAvatar)
             // the peer gets the notice after the message itself
             let queue = (try await redis.send("LRANGE", RedisKeys.offlineQueue(you.id), 0, -1).array ?? []).compactMap(\.bytes)
             #expect(queue.count == 3)
-            #expect(try JSONParser.parse(queue[2]).objectValue?["actionType"] == "revoke")
+            let delivered = try #require(try JSONParser.parse(queue[2]).objectValue)
+            #expect(delivered == notice && delivered["actionType"] == "revoke")
 
             // a second revoke answers the notice again and writes nothing more
             #expect(try await Self.revoke(client, me, first, to: you.id).status == .ok)

@@ -32,7 +32,7 @@ struct QuotaTests {
     }
 
     static func metric(_ bridge: BridgeProcess, _ line: String) -> Bool {
-        HTTPProbe.get(port: bridge.port, path: "/metrics")?.body.split(separator: "\n").contains { $0 == line } == true
+        HTTPProbe.get(port: bridge.metricsPort, path: "/metrics")?.body.split(separator: "\n").contains { $0 == line } == true
     }
 
     @Test("a sender over its rate: refused with the Chinese text over HTTP and the send frame, nothing written, counted; the bucket refills", .timeLimit(.minutes(1)))

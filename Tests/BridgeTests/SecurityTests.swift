@@ -62,6 +62,18 @@ struct SecurityTests {
         #expect(Set(object.keys) == ["id", "role", "iat", "jti"])
     }
 
+    @Test("iat is a whole number of seconds, as the old server and most JWT tools write it")
+    func wholeSecondIssuedAt() async throws {
+        let tokens = await TokenService(secret: "a-test-secret-that-is-long-enough-for-hs256")
+        let token = try await tokens.sign(userID: 42, role: .user, now: Date(timeIntervalSince1970: 1_763_700_000.875))
+        let payload = try #require(token.split(separator: ".").dropFirst().first)
+        let json = String(decoding: try #require(Data(base64URLEncoded: String(payload))), as: UTF8.self)
+        // the integer itself in the JSON text: no fraction, no exponent
+        #expect(json.contains(#""iat":1763700000,"#) || json.hasSuffix(#""iat":1763700000}"#), "\(json)")
+        let claims = try #require(await tokens.verify(token))
+        #expect(claims.iat.value == Date(timeIntervalSince1970: 1_763_700_000))
+    }
+
     @Test("a token that does not verify is refused, whatever is wrong with it")
     func badTokens() async throws {
         let tokens = await TokenService(secret: "a-test-secret-that-is-long-enough-for-hs256")

@@ -94,7 +94,7 @@ struct StoredLimitsTests {
             let owner = try walk.bridge.register()
             let userset = #"{"chatset":{"user":{"sendCount":2}},"pad":""# + String(repeating: "a", count: 200_000) + #""}"#
             try walk.expectRefused("/api/chat/userset", ["userset": userset], owner, StoredLimits.User.userset.refusal("userset"))
-            let metrics = HTTPProbe.get(port: walk.bridge.port, path: "/metrics")?.body ?? ""
+            let metrics = HTTPProbe.get(port: walk.bridge.metricsPort, path: "/metrics")?.body ?? ""
             #expect(metrics.contains(#"chat_limit_refusals_total{column="user.userset"} 1"#), "the refusal is counted")
             let (group, avatars) = try await walk.groupOfNine(owner: owner)
             let stored = try await walk.persisted("SELECT avatar FROM `group` WHERE id = \(group)") { $0.count == StoredLimits.Group.avatar.maximum }

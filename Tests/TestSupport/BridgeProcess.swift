@@ -6,6 +6,8 @@ public final class BridgeProcess: Sendable {
     public static let secret = "a-test-secret-that-is-long-enough-for-hs256"
 
     public let port: Int
+    /// The port of its `/metrics` listener (`BRIDGE_METRICS_PORT`), off the API port.
+    public let metricsPort: Int
     public let node: String
     public let logPath: String
     private let process: ChildProcess
@@ -14,10 +16,13 @@ public final class BridgeProcess: Sendable {
     /// - Parameter settings: environment overrides (e.g. `HEARTBEAT_MS`).
     public init(redisURL: String, node: String = "test-\(UUID().uuidString.prefix(8))", settings: [String: String] = [:]) async throws {
         let port = try FreePort.next()
+        var metricsPort = try FreePort.next()
+        while metricsPort == port { metricsPort = try FreePort.next() }
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("bridge-\(node).log").path
         var environment = ProcessInfo.processInfo.environment
         environment["REDIS_URL"] = redisURL
         environment["BRIDGE_PORT"] = "\(port)"
+        environment["BRIDGE_METRICS_PORT"] = "\(metricsPort)"
         environment["JWT_SECRET"] = Self.secret
         environment["NODE_ID"] = node
         environment["BCRYPT_COST"] = "4"
@@ -29,6 +34,7 @@ public final class BridgeProcess: Sendable {
         environment["SEND_RATE"] = "0"
         for (key, value) in settings { environment[key] = value }
         self.port = port
+        self.metricsPort = Int(environment["BRIDGE_METRICS_PORT"] ?? "") ?? metricsPort
         self.node = node
         self.logPath = log
         self.process = try ChildProcess(executable: try Executables.path(of: "bridge"), arguments: [], environment: environment, output: log)
@@ -84,12 +90,18 @@ public final class BridgeProcess: Sendable {
         return (id, token, username)
     }
 
+    /// The text of `/metrics`, from the metrics listener.
+    public func metricsText() throws -> String {
+        guard let body = HTTPProbe.get(port: metricsPort, path: "/metrics")?.body else {
+            throw TestEnvironment.Missing(description: "bridge on \(port) did not answer /metrics on \(metricsPort)")
+        }
+        return body
+    }
+
     /// The value of an unlabelled counter or gauge on `/metrics`; 0 when the process has
     /// not created it yet (it has never counted).
     public func metric(_ name: String) throws -> Double {
-        guard let body = HTTPProbe.get(port: port, path: "/metrics")?.body else {
-            throw TestEnvironment.Missing(description: "bridge on \(port) did not answer /metrics")
-        }
+        let body = try metricsText()
         for line in body.split(separator: "\n") where line.hasPrefix(name + " ") {
             return Double(line.dropFirst(name.count + 1)) ?? .nan
         }

@@ -71,9 +71,12 @@ struct GroupNotices: Sendable {
             "addGroupUserType": .string(invited ? "邀请进群" : "用户自主进群"), "inviteUser": .string(invited ? invitedBy : ""),
             "addGroupTime": .integer(Self.milliseconds(now)), "addGroupDesc": .string(description), "msgidKey": .string(key),
         ]
+        // Every value is encoded: a nickname with `&`, `=` or `#` must not add or change a
+        // parameter (it could point the owner's approval at another applicant).
         let url = Self.approvalPage + "?action=applyAddGroup&title=" + URIComponent.encode("加群申请") + "&id=\(group.id)"
             + "&name=" + URIComponent.encode(group.name) + "&avatar=" + URIComponent.encode(group.avatar)
-            + "&chatType=group&applyUserid=\(joiner.id)&applyUsername=\(joiner.displayName)&applyUseruuid=\(joiner.uuid)"
+            + "&chatType=group&applyUserid=\(joiner.id)&applyUsername=" + URIComponent.encode(joiner.displayName)
+            + "&applyUseruuid=" + URIComponent.encode(joiner.uuid)
             + "&applyUseravatar=" + URIComponent.encode(joiner.avatar)
             + "&applydesc=" + URIComponent.encode(JSONSerializer.string(detail))
         notice.extra = [

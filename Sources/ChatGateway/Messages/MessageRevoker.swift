@@ -7,7 +7,8 @@ import RedisClient
 /// `lua/message_revoke_group.lua` checks that I sent the message and that its stored time
 /// is within the window, marks the stored copies `isremove = 1` and appends the `revoke`
 /// stream entry; then the peer — for a group, every member including me — gets the
-/// revoke notice, which is also the answer.
+/// revoke notice, which is also the answer. The notice's `to_*` are the stored message's
+/// (the script reads them), never the client's `to_name` / `to_avatar`.
 package struct MessageRevoker: Sendable {
     static let expired = "消息超过5分钟，不能撤回"
     static let notMine = "消息不存在或无权撤回"
@@ -33,20 +34,11 @@ package struct MessageRevoker: Sendable {
         let window = policy.revokeWindow.milliseconds
         if request.chatType == .group { return try await revokeInGroup(request, by: me, now: now, window: window) }
         guard request.hasWellFormedID else { throw APIFailure(refusal(request, now: now, window: window)) }
-        var notice = SystemNotice(
-            id: request.messageID,
-            from: .init(id: .integer(Int64(me.id)), name: me.displayName, avatar: me.avatar),
-            to: .init(id: .integer(Int64(request.peer)), name: request.peerName, avatar: request.peerAvatar),
-            text: "\(me.displayName)撤回了一条消息", createTime: now
-        )
-        notice.extra = [("actionType", "revoke"), ("group", .null)]
+        let text = "\(me.displayName)撤回了一条消息"
         let revoke = RevokeSingleMessage(
             messageID: request.messageID, sender: me.id, recipient: request.peer, windowMilliseconds: window,
-            streamCap: policy.streamCap, searchLimit: policy.historyCap,
-            names: .init(
-                fromName: notice.from.name, fromAvatar: notice.from.avatar, toName: notice.to.name, toAvatar: notice.to.avatar
-            ),
-            notice: JSONSerializer.string(SystemNotice.data(notice.text))
+            streamCap: policy.streamCap, searchLimit: policy.historyCap, fromName: me.displayName, fromAvatar: me.avatar,
+            notice: JSONSerializer.string(SystemNotice.data(text))
         )
         let reply: RevokeSingleMessage.Reply
         do {
@@ -55,17 +47,23 @@ package struct MessageRevoker: Sendable {
             logger.warning("revoke not done", metadata: ["user": "\(me.id)", "error": "\(error)"])
             throw APIFailure(Self.failed)
         }
+        let revocation: RevokeSingleMessage.Revocation
         let revokedNow: Bool
         switch reply {
         case .refused(.missing): throw APIFailure(refusal(request, now: now, window: window))
         case .refused(.expired): throw APIFailure(Self.expired)
-        case .revoked(let at):
-            notice.createTime = at
-            revokedNow = true
-        case .alreadyRevoked(let at):
-            notice.createTime = at
-            revokedNow = false
+        case .revoked(let done):
+            (revocation, revokedNow) = (done, true)
+        case .alreadyRevoked(let done):
+            (revocation, revokedNow) = (done, false)
         }
+        var notice = SystemNotice(
+            id: request.messageID,
+            from: .init(id: .integer(Int64(me.id)), name: me.displayName, avatar: me.avatar),
+            to: .init(id: .integer(Int64(request.peer)), name: revocation.toName, avatar: revocation.toAvatar),
+            text: text, createTime: revocation.at
+        )
+        notice.extra = [("actionType", "revoke"), ("group", .null)]
         let bytes = notice.bytes
         if revokedNow {
             do {
@@ -84,8 +82,7 @@ package struct MessageRevoker: Sendable {
         let group = request.peer
         let revoke = RevokeGroupMessage(
             messageID: request.messageID, sender: me.id, group: group, windowMilliseconds: window,
-            streamCap: policy.streamCap, searchLimit: policy.historyCap, myName: me.displayName, myAvatar: me.avatar,
-            toName: request.peerName, toAvatar: request.peerAvatar
+            streamCap: policy.streamCap, searchLimit: policy.historyCap, myName: me.displayName, myAvatar: me.avatar
         )
         let reply: RevokeGroupMessage.Reply
         do {
@@ -109,7 +106,7 @@ package struct MessageRevoker: Sendable {
         var notice = SystemNotice(
             id: request.messageID,
             from: .init(id: .integer(Int64(me.id)), name: revocation.fromName, avatar: revocation.fromAvatar),
-            to: .init(id: .integer(Int64(group)), name: request.peerName, avatar: request.peerAvatar),
+            to: .init(id: .integer(Int64(group)), name: revocation.toName, avatar: revocation.toAvatar),
             text: "\(revocation.fromName) 撤回了一条消息", createTime: revocation.at
         )
         notice.chatType = "group"

@@ -1,15 +1,15 @@
 import Model
 
 /// The parameters of `revokeMessage` (docs/api.md); extra fields are ignored. `to_name` and
-/// `to_avatar` are the client's display of the peer and go into the notice as sent.
+/// `to_avatar` are still checked as the old server did, so that clients see the same
+/// refusals, but not used: the notice names the peer as the stored message does (no
+/// spoofing).
 package struct RevokeRequest: Sendable, Equatable {
     /// Clocks of bridges and Redis (which stamps messages) may disagree a little: a
     /// `create_time` up to this far ahead of this process's clock is accepted.
     static let clockSkewMilliseconds: Int64 = 60_000
 
     let peer: Int
-    let peerName: String
-    let peerAvatar: String
     let messageID: String
     let chatType: SendRequest.ChatType
     /// The client's idea of the message's time; the stored time decides (docs/api.md, Fix).
@@ -17,8 +17,8 @@ package struct RevokeRequest: Sendable, Equatable {
 
     package init(_ parameters: RequestParameters, now: Int64) throws(APIFailure) {
         peer = Int(try parameters.integer("to_id", in: 1...Int64(Int32.max)))
-        peerName = try parameters.string("to_name", length: 1...StoredLimits.Message.toName.maximum)
-        peerAvatar = try parameters.string("to_avatar", length: 10...StoredLimits.User.avatar.maximum)
+        _ = try parameters.string("to_name", length: 1...StoredLimits.Message.toName.maximum)
+        _ = try parameters.string("to_avatar", length: 10...StoredLimits.User.avatar.maximum)
         messageID = try parameters.string("id")
         chatType = try SendRequest.ChatType(parameters)
         claimedCreateTime = try parameters.integer("create_time", in: 1_000_000_000_000...(now + Self.clockSkewMilliseconds))

@@ -9,6 +9,8 @@ enum SendRefusal {
     static let notInGroup = "您不在群里，无法发消息"
     /// Over the sender's send rate (docs/operations.md, *Quotas*).
     static let tooFast = "发送太频繁，请稍后再试"
+    /// A `type` only the server sends (`SystemNotice.reservedTypes`).
+    static let reservedType = "不能发送系统消息"
 
     /// The text of a refused single-chat send.
     static func text(for refusal: SendSingleMessage.Refusal) -> String {

@@ -1,3 +1,4 @@
+import Metrics
 import Model
 
 /// The parameters of `sendmessage` (docs/api.md, *Messages*), checked once, the same for the
@@ -15,6 +16,8 @@ package struct SendRequest: Sendable, Equatable {
 
     /// The largest `type` accepted (the old server had no bound; every known type is short).
     static let maximumTypeLength = StoredLimits.Message.type.maximum
+    /// Sends refused for a type only the server produces (docs/operations.md, *Metrics*).
+    static let reservedTypeRefusals = Counter(label: "chat_reserved_type_refusals_total")
 
     let recipient: Int
     let chatType: ChatType
@@ -31,6 +34,11 @@ package struct SendRequest: Sendable, Equatable {
         recipient = Int(try parameters.integer("sendto_id", in: 1...Int64(Int32.max)))
         chatType = try ChatType(parameters)
         type = try parameters.string("type", length: 1...Self.maximumTypeLength)
+        // No spoofing: a client's message never looks like the system's (docs/api.md).
+        guard !SystemNotice.reservedTypes.contains(type) else {
+            Self.reservedTypeRefusals.increment()
+            throw APIFailure(SendRefusal.reservedType)
+        }
         let data = parameters["data"]
         self.data = try Self.data(data)
         // As stored: a string's JSON text, escapes included (docs/api.md *Limits*).

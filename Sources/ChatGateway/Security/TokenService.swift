@@ -36,12 +36,14 @@ package struct TokenService: Sendable {
     }
 
     package func sign(userID: Int, role: Role, now: Date = Date()) async throws -> String {
+        // Whole seconds, as the old server and most JWT tools write `iat` and `exp`.
+        let issued = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
         let claims = Claims(
             id: userID,
             role: role,
-            iat: IssuedAtClaim(value: now),
+            iat: IssuedAtClaim(value: issued),
             jti: IDClaim(value: Self.randomID()),
-            exp: lifetime.map { ExpirationClaim(value: now.addingTimeInterval(Double($0.components.seconds))) }
+            exp: lifetime.map { ExpirationClaim(value: issued.addingTimeInterval(Double($0.components.seconds))) }
         )
         return try await keys.sign(claims)
     }

@@ -1,6 +1,10 @@
 /// A server notice as a message object (docs/api.md, *Server notices*): pushed as
 /// `singleChat` like any message, with `data` = `{"data":text,"dataType":false,"otherData":null}`.
 public struct SystemNotice: Sendable {
+    /// Message types only the server produces: a client that sends one would look like the
+    /// system to its peer, so every send path refuses them (docs/api.md, *Messages*).
+    public static let reservedTypes: Set<String> = ["systemNotice"]
+
     /// One side of the notice: who it is shown as coming from, or going to.
     public struct Party: Sendable {
         public var id: JSONValue

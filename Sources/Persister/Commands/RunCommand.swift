@@ -63,9 +63,9 @@ struct RunCommand: AsyncParsableCommand {
             )),
         ]
         if drainSettings.metricsPort > 0 {
-            services.append(.init(service: MetricsServer.application(
-                host: drainSettings.metricsHost, port: drainSettings.metricsPort, registry: registry,
-                logger: Logger(label: "persister.http")
+            services.append(.init(service: MetricsListener.service(
+                host: drainSettings.metricsHost, port: drainSettings.metricsPort, registry: registry, serverName: "persister",
+                health: #"{"persister":"ok"}"#, logger: Logger(label: "persister.http")
             )))
         }
         let group = ServiceGroup(configuration: .init(
