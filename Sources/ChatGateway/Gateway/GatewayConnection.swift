@@ -14,8 +14,9 @@ import Synchronization
 /// not completed (not yet taken by the kernel) and the held-back pushes together stay
 /// within `outboundBytes`. A push that would exceed it drops the connection without a
 /// close frame; the pushes it had not handed to the kernel are given back by `finish()`,
-/// in order, for the offline queue. A push arriving once the connection has closed is
-/// handed to `undeliverable`, which routes it again (to a newer connection, or the queue).
+/// in order, for the offline queue, and so are pushes arriving after the close until
+/// `finish()`. A push arriving after that is handed to `undeliverable`, which routes it
+/// again (to a newer connection, or the queue).
 final class GatewayConnection: Sendable {
     private enum Phase {
         /// Flushing the offline queue; `again` when another flush was asked for meanwhile.
@@ -220,7 +221,12 @@ final class GatewayConnection: Sendable {
             heldBack.append(message)
             account(message.count)
             state.value.phase = .flushing(heldBack: heldBack, again: again, waiters: waiters)
-        case .open, .closed:
+        case .open:
+            // Closed, and `finish()` not run yet: returned with the unwritten pushes, after
+            // them and in order (routed again one by one, two could overtake each other).
+            state.value.lastPush += 1
+            state.value.unwritten.append((state.value.lastPush, message))
+        case .closed:
             undeliverable([message])
         }
     }
