@@ -46,7 +46,8 @@ enum BridgeApplication {
                 store: AccountStore(scripts: scripts, streamCap: settings.messages.streamCap),
                 hasher: PasswordHasher(cost: settings.bcryptCost),
                 tokens: await TokenService(secret: settings.jwtSecret.value),
-                defaultAvatar: BridgeSettings.defaultUserAvatar
+                defaultAvatar: BridgeSettings.defaultUserAvatar,
+                limits: AccountLimits(scripts: scripts, policy: settings.accountLimits)
             )
             let visitors = VisitorService(accounts: accounts, signature: VisitorSignature(salt: settings.visitorSalt))
             let delivery = MessageDelivery(
