@@ -226,15 +226,17 @@ median_of() { printf '%s\n' "$@" | median; }
 
 # start_bench_bridge BIN DIR REDIS_PORT BRIDGE_PORT [VAR=VALUE...]: a release bridge for a
 # benchmark (random JWT secret, cheap bcrypt, warnings only, no send rate quota: one
-# benchmark account sends thousands a second; no /metrics listener, so that several
-# bridges share a machine; extra environment after),
+# benchmark account sends thousands a second; no limits per client address and a deep
+# bcrypt queue: thousands of accounts register from 127.0.0.1 at once; no /metrics
+# listener, so that several bridges share a machine; extra environment after),
 # logging to DIR/bridge.log, in a session of its own. Sets BRIDGE_PID; returns once
 # /healthz answers.
 start_bench_bridge() {
     local bin=$1 dir=$2 redis_port=$3 port=$4
     shift 4
     env REDIS_URL="redis://127.0.0.1:$redis_port/0" BRIDGE_PORT="$port" \
-        JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" BCRYPT_COST=4 LOG_LEVEL=warning SEND_RATE=0 BRIDGE_METRICS_PORT=0 "$@" \
+        JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" BCRYPT_COST=4 LOG_LEVEL=warning SEND_RATE=0 BRIDGE_METRICS_PORT=0 \
+        REGISTRATIONS_PER_IP=0 LOGIN_FAILURES_PER_IP=0 VISITOR_CALLS_PER_IP=0 BCRYPT_QUEUE=100000 "$@" \
         setsid "$bin/bridge" </dev/null >"$dir/bridge.log" 2>&1 &
     BRIDGE_PID=$!
     wait_for_http bridge "$BRIDGE_PID" "http://127.0.0.1:$port/healthz" "$dir/bridge.log"

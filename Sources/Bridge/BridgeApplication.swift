@@ -53,7 +53,8 @@ enum BridgeApplication {
                 hasher: PasswordHasher(cost: settings.bcryptCost),
                 tokens: await TokenService(secret: settings.jwtSecret.value),
                 sessions: SessionRevoker(delivery: delivery),
-                defaultAvatar: BridgeSettings.defaultUserAvatar
+                defaultAvatar: BridgeSettings.defaultUserAvatar,
+                limits: AccountLimits(scripts: scripts, policy: settings.accountLimits)
             )
             let visitors = VisitorService(accounts: accounts, signature: VisitorSignature(salt: settings.visitorSalt))
             let questions = AutoReplyQueue(capacity: settings.messages.autoReplyQueueCap, logger: Logger(label: "bridge.askanswer"))

@@ -99,6 +99,33 @@ struct BridgeOptions: ParsableArguments {
     @Option(name: .customLong("uploads-per-day"), help: "Files one user may upload per day (UTC); further uploads are refused (env UPLOADS_PER_DAY, default 500).")
     var uploadsPerDay: String?
 
+    @Option(name: .customLong("login-failures-per-account"), help: "Failed logins in a row that lock an account; 0: no limit (env LOGIN_FAILURES_PER_ACCOUNT, default 5).")
+    var loginFailuresPerAccount: String?
+
+    @Option(name: .customLong("login-failures-per-ip"), help: "Failed logins from one client address, whatever the accounts, that lock the address; 0: no limit (env LOGIN_FAILURES_PER_IP, default 50).")
+    var loginFailuresPerAddress: String?
+
+    @Option(name: .customLong("login-lockout-seconds"), help: "The first lock of an account or address; each further one doubles (env LOGIN_LOCKOUT_SECONDS, default 60).")
+    var loginLockoutSeconds: String?
+
+    @Option(name: .customLong("login-lockout-max-seconds"), help: "The longest lock, and how long a quiet account or address is remembered (env LOGIN_LOCKOUT_MAX_SECONDS, default 3600).")
+    var loginLockoutMaxSeconds: String?
+
+    @Option(name: .customLong("registrations-per-ip"), help: "regChat calls per client address per hour; 0: no limit (env REGISTRATIONS_PER_IP, default 20).")
+    var registrationsPerAddress: String?
+
+    @Option(name: .customLong("visitor-calls-per-ip"), help: "Calls of the three visitor endpoints per client address per hour; 0: no limit (env VISITOR_CALLS_PER_IP, default 100).")
+    var visitorCallsPerAddress: String?
+
+    @Option(name: .customLong("trust-forwarded-for"), help: "true: the client address is the last one of X-Forwarded-For, for a bridge behind one proxy that appends it; never with clients reaching the bridge directly (env TRUST_FORWARDED_FOR, default false).")
+    var trustForwardedFor: String?
+
+    @Option(name: .customLong("bcrypt-concurrency"), help: "bcrypt hashes run at once per process, on the blocking thread pool file serving also uses (env BCRYPT_CONCURRENCY, default half the cores, at least 1).")
+    var bcryptConcurrency: String?
+
+    @Option(name: .customLong("bcrypt-queue"), help: "bcrypt hashes that may wait for a slot per process; one more is refused (env BCRYPT_QUEUE, default 32).")
+    var bcryptQueue: String?
+
     @Option(name: .customLong("event-loops"), help: "Event loop threads of the sockets and Redis connections, 1–256 (env BRIDGE_EVENT_LOOPS, default: the cores, less one when Redis is on this machine).")
     var eventLoops: String?
 
@@ -146,6 +173,15 @@ struct BridgeOptions: ParsableArguments {
     static let sendRateSetting = Setting("send-rate", env: "SEND_RATE")
     static let sendBurstSetting = Setting("send-burst", env: "SEND_BURST")
     static let groupMaxMembersSetting = Setting("group-max-members", env: "GROUP_MAX_MEMBERS")
+    static let loginFailuresPerAccountSetting = Setting("login-failures-per-account", env: "LOGIN_FAILURES_PER_ACCOUNT")
+    static let loginFailuresPerAddressSetting = Setting("login-failures-per-ip", env: "LOGIN_FAILURES_PER_IP")
+    static let loginLockoutSetting = Setting("login-lockout-seconds", env: "LOGIN_LOCKOUT_SECONDS")
+    static let loginLockoutMaxSetting = Setting("login-lockout-max-seconds", env: "LOGIN_LOCKOUT_MAX_SECONDS")
+    static let registrationsPerAddressSetting = Setting("registrations-per-ip", env: "REGISTRATIONS_PER_IP")
+    static let visitorCallsPerAddressSetting = Setting("visitor-calls-per-ip", env: "VISITOR_CALLS_PER_IP")
+    static let trustForwardedForSetting = Setting("trust-forwarded-for", env: "TRUST_FORWARDED_FOR")
+    static let bcryptConcurrencySetting = Setting("bcrypt-concurrency", env: "BCRYPT_CONCURRENCY")
+    static let bcryptQueueSetting = Setting("bcrypt-queue", env: "BCRYPT_QUEUE")
 
     func resolve(environment: [String: String]) throws(ConfigurationError) -> BridgeSettings {
         let host = try Self.hostSetting.resolve(flag: host, environment: environment, default: "127.0.0.1") {
@@ -217,6 +253,7 @@ struct BridgeOptions: ParsableArguments {
             flag: autoReplyWorkers, environment: environment, default: settings.messages.autoReplyWorkers
         ) { Int($0).flatMap { (1...1024).contains($0) ? $0 : nil } }
         settings.files = try resolveFiles(environment: environment)
+        settings.accountLimits = try resolveAccountLimits(environment: environment)
         settings.eventLoops = try Self.eventLoopsSetting.resolve(flag: eventLoops, environment: environment, default: nil) {
             Int($0).flatMap { (1...256).contains($0) ? .some($0) : nil }
         }
@@ -240,6 +277,43 @@ struct BridgeOptions: ParsableArguments {
         settings.gateway.httpIdleTimeout = try Self.idleTimeoutSetting.resolve(
             flag: httpIdleTimeoutSeconds, environment: environment, default: .seconds(60)
         ) { Int64($0).flatMap { (1...86_400).contains($0) ? .seconds($0) : nil } }
+    }
+
+    /// docs/operations.md, *Rate limits*.
+    private func resolveAccountLimits(environment: [String: String]) throws(ConfigurationError) -> AccountLimits.Policy {
+        var limits = AccountLimits.Policy()
+        let count = { (text: String) -> Int? in Int(text).flatMap { (0...1_000_000).contains($0) ? $0 : nil } }
+        limits.loginFailuresPerAccount = try Self.loginFailuresPerAccountSetting.resolve(
+            flag: loginFailuresPerAccount, environment: environment, default: limits.loginFailuresPerAccount, parse: count
+        )
+        limits.loginFailuresPerAddress = try Self.loginFailuresPerAddressSetting.resolve(
+            flag: loginFailuresPerAddress, environment: environment, default: limits.loginFailuresPerAddress, parse: count
+        )
+        limits.lockout = try Self.loginLockoutSetting.resolve(flag: loginLockoutSeconds, environment: environment, default: limits.lockout) {
+            Int64($0).flatMap { (1...86_400).contains($0) ? .seconds($0) : nil }
+        }
+        limits.maxLockout = try Self.loginLockoutMaxSetting.resolve(
+            flag: loginLockoutMaxSeconds, environment: environment, default: max(limits.maxLockout, limits.lockout)
+        ) { Int64($0).flatMap { (1...(30 * 86_400)).contains($0) ? .seconds($0) : nil } }
+        guard limits.maxLockout >= limits.lockout else {
+            throw Self.loginLockoutMaxSetting.fail("must be at least --login-lockout-seconds")
+        }
+        limits.registrationsPerAddress = try Self.registrationsPerAddressSetting.resolve(
+            flag: registrationsPerAddress, environment: environment, default: limits.registrationsPerAddress, parse: count
+        )
+        limits.visitorCallsPerAddress = try Self.visitorCallsPerAddressSetting.resolve(
+            flag: visitorCallsPerAddress, environment: environment, default: limits.visitorCallsPerAddress, parse: count
+        )
+        limits.trustForwardedFor = try Self.trustForwardedForSetting.resolve(flag: trustForwardedFor, environment: environment, default: false) {
+            ["true": true, "1": true, "false": false, "0": false][$0.lowercased()]
+        }
+        limits.bcryptConcurrency = try Self.bcryptConcurrencySetting.resolve(
+            flag: bcryptConcurrency, environment: environment, default: limits.bcryptConcurrency
+        ) { Int($0).flatMap { (1...256).contains($0) ? $0 : nil } }
+        limits.bcryptQueue = try Self.bcryptQueueSetting.resolve(flag: bcryptQueue, environment: environment, default: limits.bcryptQueue) {
+            Int($0).flatMap { (0...100_000).contains($0) ? $0 : nil }
+        }
+        return limits
     }
 
     private func resolveFiles(environment: [String: String]) throws(ConfigurationError) -> FilePolicy {

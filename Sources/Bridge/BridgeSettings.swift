@@ -33,6 +33,8 @@ struct BridgeSettings: Sendable {
     var visitorSalt: String
     /// bcrypt cost of new password hashes.
     var bcryptCost: Int = 10
+    /// Login lockouts, registrations and visitor calls per address, bcrypt's slots.
+    var accountLimits = AccountLimits.Policy()
     var gateway = GatewayChannel.Configuration()
     var gatewayLimits = GatewayLimits()
     var delivery = DeliveryPolicy()

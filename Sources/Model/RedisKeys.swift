@@ -42,6 +42,13 @@ public enum RedisKeys {
     public static func userModified(_ userID: Int) -> String { "user:modify:\(userID)" }
     /// Visitor calls of a device in the current hour (*compat*).
     public static func visitorCalls(_ deviceID: String) -> String { "chat_visitor_reg:\(deviceID)" }
+    /// Per client address (docs/operations.md, *Rate limits*): visitor calls and
+    /// registrations in the current hour, and the login failures' state (`lua/rate_limit.lua`).
+    public static func visitorCallsFrom(_ address: String) -> String { "chat:limit:visitor:ip:\(address)" }
+    public static func registrationsFrom(_ address: String) -> String { "chat:limit:register:ip:\(address)" }
+    public static func loginFailuresFrom(_ address: String) -> String { "chat:limit:login:ip:\(address)" }
+    /// An account's login failures' state, by the username tried (the account may not exist).
+    public static func loginFailures(_ username: String) -> String { "chat:limit:login:user:\(username)" }
     /// Friend uid → JSON `goodfriend` row owned by `userID`.
     public static func friends(_ userID: Int) -> String { "chat:friends:\(userID)" }
     /// A `goodfriendapply` row (hash, plus `_v`), and the id of the one row a pair has

@@ -17,6 +17,8 @@ enum TestBridge {
         settings.bcryptCost = 4
         // Tests send bursts from one account; the quota's own tests turn it on.
         settings.messages.sendRate = 0
+        // Accounts are made in bursts; RateLimitTests bound the queue.
+        settings.accountLimits.bcryptQueue = 100_000
         return settings
     }
 

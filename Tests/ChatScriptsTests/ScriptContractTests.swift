@@ -9,7 +9,7 @@ import Testing
 struct ScriptContractTests {
     static let contracts: [any ChatScript.Type] = [
         ChangeAskAnswer.self, ChangeComplaint.self, ChangeFriendRequest.self, ChangeFriendship.self, ChangeGroup.self,
-        AcknowledgeOfflineQueue.self, CountVisitorCall.self, DeliverMessage.self, DeliverToMany.self, RecordHeartbeat.self,
+        AcknowledgeOfflineQueue.self, RateLimit.self, DeliverMessage.self, DeliverToMany.self, RecordHeartbeat.self,
         ClaimNodeStream.self, LeaveNodes.self, SendToNode.self, RefreshConnections.self,
         RegisterConnection.self, RegisterUser.self, ReleaseConnection.self, ReturnToQueue.self, RevokeGroupMessage.self,
         ReadOfflineQueue.self, RevokeSessions.self, RevokeSingleMessage.self, SendGroupMessage.self, SendSingleMessage.self, UpdateUser.self,

@@ -32,6 +32,12 @@ public final class BridgeProcess: Sendable {
         environment["LOG_LEVEL"] = environment["BRIDGE_TEST_LOG_LEVEL"] ?? "warning"
         // Tests send bursts from one account; the quota's own tests set SEND_RATE.
         environment["SEND_RATE"] = "0"
+        // Every test's accounts come from 127.0.0.1, in bursts: the rate limits' own tests
+        // (RateLimitTests) set these.
+        environment["REGISTRATIONS_PER_IP"] = "0"
+        environment["LOGIN_FAILURES_PER_IP"] = "0"
+        environment["VISITOR_CALLS_PER_IP"] = "0"
+        environment["BCRYPT_QUEUE"] = "100000"
         for (key, value) in settings { environment[key] = value }
         self.port = port
         self.metricsPort = Int(environment["BRIDGE_METRICS_PORT"] ?? "") ?? metricsPort

@@ -17,7 +17,8 @@ package struct AccountRoutes: Sendable {
             let parameters = try await context.parameters(of: &request)
             let username = try parameters.string("username", length: 4...StoredLimits.User.username.maximum)
             let password = try parameters.string("password", length: 6...20)
-            return APIResponse.ok(.object(try await accounts.register(username: username, password: password)))
+            let address = accounts.limits.address(of: request, context: context)
+            return APIResponse.ok(.object(try await accounts.register(username: username, password: password, from: address)))
         }
         router.post("api/loginChat") { request, context -> Response in
             var request = request
@@ -25,7 +26,8 @@ package struct AccountRoutes: Sendable {
             let parameters = try await context.parameters(of: &request)
             let username = try parameters.string("username", length: 4...StoredLimits.User.username.maximum)
             let password = try parameters.string("password", length: 6...20)
-            return APIResponse.ok(.object(try await accounts.loginResult(username: username, password: password, visitorMode: false)))
+            let address = accounts.limits.address(of: request, context: context)
+            return APIResponse.ok(.object(try await accounts.loginResult(username: username, password: password, from: address)))
         }
         chat.post("setPassword") { request, context -> Response in
             var request = request

@@ -1,7 +1,6 @@
 import ChatGateway
 import Foundation
 import Model
-import NIOPosix
 import RedisClient
 
 /// Registration and the login result of docs/api.md ("user + token").
@@ -18,18 +17,25 @@ package struct AccountService: Sendable {
     /// Ends an account's sessions on every process (logout, password, ban, kick).
     package let sessions: SessionRevoker
     let defaultAvatar: String
+    /// Login lockouts, registrations per address, bcrypt's slots (docs/operations.md, *Rate limits*).
+    let limits: AccountLimits
 
-    package init(store: AccountStore, hasher: PasswordHasher, tokens: TokenService, sessions: SessionRevoker, defaultAvatar: String) {
+    package init(
+        store: AccountStore, hasher: PasswordHasher, tokens: TokenService, sessions: SessionRevoker, defaultAvatar: String,
+        limits: AccountLimits
+    ) {
         self.store = store
         self.hasher = hasher
         self.tokens = tokens
         self.sessions = sessions
         self.defaultAvatar = defaultAvatar
+        self.limits = limits
     }
 
     /// `POST /api/regChat`: creates the account, then answers the login result.
-    func register(username: String, password: String) async throws(APIFailure) -> JSONObject {
-        let hash = await Self.offload { hasher.hash(password) }
+    func register(username: String, password: String, from address: ClientAddress?) async throws(APIFailure) -> JSONObject {
+        try await limits.countRegistration(from: address)
+        let hash = try await offload { hasher.hash(password) }
         let user: UserRow
         do {
             user = try await store.register(username: username, passwordHash: hash, avatar: defaultAvatar, role: .user, now: Date())
@@ -42,24 +48,45 @@ package struct AccountService: Sendable {
         return try await logIn(user, visitorMode: false)
     }
 
-    /// The login result by username and password (`nil`: visitor mode, no check).
-    func loginResult(username: String, password: String?, visitorMode: Bool) async throws(APIFailure) -> JSONObject {
+    /// The login result by username and password, within the login lockouts of the
+    /// account and of `address`: a wrong password or an unknown or disabled account
+    /// counts as a failure, a right password clears the account's.
+    func loginResult(username: String, password: String, from address: ClientAddress?) async throws(APIFailure) -> JSONObject {
+        let attempt = try await limits.beginLogin(username: username, from: address)
+        var outcome = AccountLimits.LoginAttempt.Outcome.abandoned
+        do throws(APIFailure) {
+            let result = try await loginResult(username: username, password: password, outcome: &outcome)
+            await attempt.settle(outcome)
+            return result
+        } catch {
+            await attempt.settle(outcome)
+            throw error
+        }
+    }
+
+    private func loginResult(
+        username: String, password: String, outcome: inout AccountLimits.LoginAttempt.Outcome
+    ) async throws(APIFailure) -> JSONObject {
         for _ in 0..<3 {  // a password change between check and write: read again
             let user: UserRow?
             do { user = try await store.user(named: username) } catch { throw APIFailure(Self.loginFailed) }
-            guard let user, user.status == 1 else { throw APIFailure(Self.accountUnavailable) }
+            guard let user, user.status == 1 else {
+                outcome = .failed
+                throw APIFailure(Self.accountUnavailable)
+            }
 
             var columns: [(String, String)] = []
-            if let password {
-                let stored = user.password
-                switch await Self.offload({ hasher.verify(password, against: stored) }) {
-                case .invalid: throw APIFailure(Self.wrongPassword)
-                case .valid(let needsRehash):
-                    if needsRehash { columns.append(("password", await Self.offload { hasher.hash(password) })) }
-                }
+            let stored = user.password
+            switch try await offload({ hasher.verify(password, against: stored) }) {
+            case .invalid:
+                outcome = .failed
+                throw APIFailure(Self.wrongPassword)
+            case .valid(let needsRehash):
+                outcome = .succeeded
+                if needsRehash { columns.append(("password", try await offload { hasher.hash(password) })) }
             }
             do {
-                return try await recordLogin(user, verifiedHash: user.password, columns: columns, visitorMode: visitorMode)
+                return try await recordLogin(user, verifiedHash: user.password, columns: columns, visitorMode: false)
             } catch AccountStore.Refusal.passwordChanged {
                 continue
             } catch {
@@ -108,10 +135,10 @@ package struct AccountService: Sendable {
         do { user = try await store.user(id: userID) } catch { throw APIFailure("修改密码失败，请稍后再试") }
         guard let user else { throw gone }
         let stored = user.password
-        guard case .valid = await Self.offload({ hasher.verify(old, against: stored) }) else {
+        guard case .valid = try await offload({ hasher.verify(old, against: stored) }) else {
             throw APIFailure("原始密码错误，无法修改密码")
         }
-        let hash = await Self.offload { hasher.hash(new) }
+        let hash = try await offload { hasher.hash(new) }
         let token: String
         do {
             token = try await tokens.sign(userID: user.id, role: user.role)
@@ -167,9 +194,9 @@ package struct AccountService: Sendable {
     }
 
     /// bcrypt takes tens of milliseconds of CPU: never on the cooperative pool's few
-    /// threads or an event loop, but on NIO's blocking thread pool.
-    static func offload<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        if let result = try? await NIOThreadPool.singleton.runIfActive(work) { return result }
-        return work()  // the pool is shutting down: finish the request anyway
+    /// threads or an event loop, but in one of bcrypt's slots of NIO's blocking thread
+    /// pool (`PasswordWork`), refused when they and their queue are full.
+    func offload<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws(APIFailure) -> T {
+        try await limits.passwordWork.run(work)
     }
 }

@@ -14,7 +14,7 @@ package struct VisitorRoutes: Sendable {
             let (parameters, sign) = try await Self.signedParameters(request, context)
             let device = try Self.device(parameters)
             let timestamp = try Self.timestamp(parameters)
-            try await visitors.check(sign: sign, deviceID: device.deviceID, timestamp: timestamp)
+            try await visitors.check(sign: sign, deviceID: device.deviceID, timestamp: timestamp, from: address(request, context))
             return APIResponse.ok(.object(try await visitors.register(device: device)))
         }
         router.post("api/visitorregChat") { request, context -> Response in
@@ -24,7 +24,7 @@ package struct VisitorRoutes: Sendable {
         router.post("api/visitorloginChat") { request, context -> Response in
             let (username, password, _) = try await signedCredentials(request, context)
             return APIResponse.ok(.object(
-                try await visitors.accounts.loginResult(username: username, password: password, visitorMode: false)
+                try await visitors.accounts.loginResult(username: username, password: password, from: address(request, context))
             ))
         }
     }
@@ -38,8 +38,12 @@ package struct VisitorRoutes: Sendable {
         let password = try parameters.string("password", length: 6...20)
         let device = try Self.device(parameters)
         let timestamp = try Self.timestamp(parameters)
-        try await visitors.check(sign: sign, deviceID: device.deviceID, timestamp: timestamp)
+        try await visitors.check(sign: sign, deviceID: device.deviceID, timestamp: timestamp, from: address(request, context))
         return (username, password, device)
+    }
+
+    private func address(_ request: Request, _ context: BridgeRequestContext) -> ClientAddress? {
+        visitors.accounts.limits.address(of: request, context: context)
     }
 
     /// The header is checked before anything else (docs/api.md: `非法访问` first).

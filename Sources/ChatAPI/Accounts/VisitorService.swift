@@ -1,5 +1,4 @@
 import ChatGateway
-import ChatScripts
 import Foundation
 import Model
 import RedisClient
@@ -10,7 +9,6 @@ package struct VisitorService: Sendable {
     static let badSignature = "非法签名"
     static let expired = "请求已过期"
     static let badDevice = "无效标识"
-    static let tooFrequent = "请求过于频繁，请1个小时后再试"
     /// `visitorRegister` for a device bound to a registered account (docs/api.md): a
     /// device id is no credential, so it never opens an account that has a password.
     static let deviceRegistered = "该设备已绑定注册账号，请使用账号密码登录"
@@ -18,7 +16,6 @@ package struct VisitorService: Sendable {
     let accounts: AccountService
     let signature: VisitorSignature
     var maximumAge: Int64 = 300_000
-    var callsPerHour = 5
 
     package init(accounts: AccountService, signature: VisitorSignature) {
         self.accounts = accounts
@@ -27,19 +24,16 @@ package struct VisitorService: Sendable {
 
     var store: AccountStore { accounts.store }
 
-    /// The checks after validation, in docs/api.md's order: signature, age, device id, rate.
-    func check(sign: String, deviceID: String, timestamp: String, now: Date = Date()) async throws(APIFailure) {
+    /// The checks after validation, in docs/api.md's order: signature, age, device id,
+    /// calls per device, calls per client address.
+    func check(
+        sign: String, deviceID: String, timestamp: String, from address: ClientAddress?, now: Date = Date()
+    ) async throws(APIFailure) {
         guard signature.isValid(sign, deviceID: deviceID, timestamp: timestamp) else { throw APIFailure(Self.badSignature) }
         let nowMilliseconds = Int64(now.timeIntervalSince1970 * 1000)
         guard let sent = Int64(timestamp), nowMilliseconds - sent <= maximumAge else { throw APIFailure(Self.expired) }
         guard Self.isDeviceID(deviceID) else { throw APIFailure(Self.badDevice) }
-        let allowed: CountVisitorCall.Reply
-        do {
-            allowed = try await store.scripts.run(CountVisitorCall(deviceID: deviceID, windowSeconds: 3600, limit: callsPerHour))
-        } catch {
-            throw APIFailure(AccountService.loginFailed)
-        }
-        guard allowed == .allowed else { throw APIFailure(Self.tooFrequent) }
+        try await accounts.limits.countVisitorCall(device: deviceID, from: address)
     }
 
     /// `^[\w-]{36}$` with JavaScript's ASCII `\w`.
@@ -69,7 +63,7 @@ package struct VisitorService: Sendable {
             let username = "VIS" + (attempt < 3 ? prefix : prefix + String(Int.random(in: 1000...9999)))
             let digits = String(Int.random(in: 0...999_999))
             let password = String(repeating: "0", count: 6 - digits.count) + digits
-            let hash = await AccountService.offload { accounts.hasher.hash(password) }
+            let hash = try await accounts.offload { accounts.hasher.hash(password) }
             let user: UserRow
             do {
                 user = try await store.register(
@@ -94,7 +88,7 @@ package struct VisitorService: Sendable {
         let user: UserRow
         do {
             if try await store.user(named: username) != nil { throw AccountStore.Refusal.usernameTaken }
-            let hash = await AccountService.offload { accounts.hasher.hash(password) }
+            let hash = try await accounts.offload { accounts.hasher.hash(password) }
             if let bound = try await store.user(boundTo: device.deviceID), bound.role == .visitor {
                 // Only while it is still this visitor: a concurrent upgrade changed the hash.
                 user = try await store.update(
@@ -108,6 +102,8 @@ package struct VisitorService: Sendable {
             }
         } catch AccountStore.Refusal.usernameTaken {
             throw APIFailure(AccountService.accountTaken)
+        } catch let refusal as APIFailure {
+            throw refusal  // no bcrypt slot
         } catch {
             throw APIFailure(AccountService.registrationFailed)
         }

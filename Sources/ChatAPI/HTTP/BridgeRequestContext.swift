@@ -1,6 +1,7 @@
 import ChatGateway
 import Hummingbird
 import Model
+import NIOCore
 
 /// Who is calling, once `ChatAuthMiddleware` has checked the token.
 struct ChatIdentity: Sendable {
@@ -12,8 +13,10 @@ struct ChatIdentity: Sendable {
 }
 
 /// The request context of the bridge's routes.
-package struct BridgeRequestContext: RequestContext {
+package struct BridgeRequestContext: RequestContext, RemoteAddressRequestContext {
     package var coreContext: CoreRequestContextStorage
+    /// The connection's peer (nil for the router driven in-process): `ClientAddress`.
+    package let remoteAddress: SocketAddress?
     /// Set for `/api/chat/*` by `ChatAuthMiddleware`.
     var identity: ChatIdentity?
     /// The parsed body and query, when a middleware already read them.
@@ -21,6 +24,7 @@ package struct BridgeRequestContext: RequestContext {
 
     package init(source: Source) {
         coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
         identity = nil
         parameters = nil
     }
