@@ -73,6 +73,7 @@ struct BlockTests {
 
             #expect(try await Self.post(client, "deletegoodfriend/\(b.id)", a) == Self.ok("删除好友成功"))
             #expect(try await FriendTests.friendRow(redis, owner: b, friend: a) == nil)
+            #expect(try await Self.send(client, a, to: b) == Self.fail(Self.noMessage), "no row: the block alone refuses")
             #expect(try await Self.post(client, "autoAddFriendAndAgree", ["friend_id": FriendTests.id(b)], a) == Self.fail(Self.noFriendship))
             #expect(try await Self.post(client, "applyfriend", ["friend_id": FriendTests.id(b)], a) == Self.fail(Self.noFriendship))
             #expect(try await Self.send(client, a, to: b) == Self.fail(Self.noMessage))
