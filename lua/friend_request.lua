@@ -9,6 +9,10 @@
 -- uid); a row that exists is never written again here, so agreeing twice, or agreeing to
 -- two crossing requests, creates each direction once.
 --
+-- Blocks (lib/blocks.lua): a user the other one blocks can neither request, nor add, nor
+-- agree to a request ('blocked'); the blocker can. A row created for a blocker carries
+-- `isblack` 1, mirroring the block.
+--
 -- ARGV[1] op: 'apply', 'auto' or 'handle'
 -- ARGV[2] stream_cap: the entities stream's hard cap (MAXLEN ~)
 -- ARGV[3] now: the time ('YYYY-MM-DD HH:mm:ss')
@@ -25,13 +29,16 @@
 -- ARGV[7] nickname: the request's nickname
 -- ARGV[8] old_request_id: the request id `pair` held when the caller read it, or ''
 -- @op apply
--- KEYS[7...] old_request: chat:apply:{old request id}, when there is one
+-- KEYS[7] their_blocks: chat:blocks:{to}
+-- KEYS[8...] old_request: chat:apply:{old request id}, when there is one
 -- @op auto
 -- KEYS[7] my_friends: chat:friends:{me}
 -- KEYS[8] their_friends: chat:friends:{to}
 -- KEYS[9] my_quota: chat:quota:{me}
 -- KEYS[10] their_quota: chat:quota:{to}
--- KEYS[11...] old_request: chat:apply:{old request id}, when there is one
+-- KEYS[11] my_blocks: chat:blocks:{me}
+-- KEYS[12] their_blocks: chat:blocks:{to}
+-- KEYS[13...] old_request: chat:apply:{old request id}, when there is one
 -- ARGV[9] my_row_id: the row id me→to
 -- ARGV[10] their_row_id: the row id to→me
 -- ARGV[11] my_nickname: my nickname (to→me's remark; me→to's is '')
@@ -43,6 +50,8 @@
 -- KEYS[5] their_friends: chat:friends:{applicant}
 -- KEYS[6] my_quota: chat:quota:{me}
 -- KEYS[7] their_quota: chat:quota:{applicant}
+-- KEYS[8] my_blocks: chat:blocks:{me}
+-- KEYS[9] their_blocks: chat:blocks:{applicant}
 -- ARGV[4] me: my id
 -- ARGV[5] applicant: the applicant's id
 -- ARGV[6] status: 'pending', 'refuse', 'agree' or 'ignore'
@@ -53,13 +62,15 @@
 -- @end
 --
 -- Errors: 'missing' (apply/auto: the target is gone or disabled; handle: no pending
--- request with that id to me), 'duplicate' (a pending or agreed request from me to them),
+-- request with that id to me), 'blocked' (the target, or for 'agree' the applicant,
+-- blocks me), 'duplicate' (a pending or agreed request from me to them),
 -- 'needs_confirm' (auto: the target's invite_confirm is not 0), 'stale' (the pair key
 -- changed since the caller read it: read again and retry), 'id_taken' (apply/auto: a
 -- request row exists at the new id; never overwritten), 'bad_arguments'.
 -- Returns: apply: the new request id. auto and agree: {rows created (0-2), my row JSON,
 -- their row JSON}. Other statuses: {0}.
 --@include friends
+--@include blocks
 local op, cap, now = ARGV[1], ARGV[2], ARGV[3]
 if not tonumber(cap) or (now or '') == '' then
   return redis.error_reply('bad_arguments')
@@ -86,14 +97,14 @@ end
 
 -- The row `owner` keeps for `friend`: the existing one, else a new one. Returns its
 -- JSON and whether it was created.
-local function befriend(stream, key, id, owner, friend, remark)
+local function befriend(stream, key, id, owner, friend, remark, blacklisted)
   local existing = redis.call('HGET', key, friend)
   if existing then
     return existing, false
   end
   local row = {
     id = tonumber(id), user_id = tonumber(owner), friend_id = tonumber(friend), nickname = remark,
-    friendlookme = 1, melookfriend = 1, ismystarfriend = 0, isblack = 0, status = 1, order = 50,
+    friendlookme = 1, melookfriend = 1, ismystarfriend = 0, isblack = blacklisted and 1 or 0, status = 1, order = 50,
     create_time = now, update_time = now,
   }
   local json = encode_row(row, FRIEND, 1)
@@ -103,10 +114,12 @@ local function befriend(stream, key, id, owner, friend, remark)
 end
 
 -- Both rows of a friendship; a new friendship starts the pair's pre-friendship message
--- counters over (they count again only once the friendship ends).
-local function befriend_both(stream, a, b, a_key, b_key, a_quota, b_quota, a_row_id, b_row_id, a_remark, b_remark)
-  local a_json, a_created = befriend(stream, a_key, a_row_id, a, b, a_remark)
-  local b_json, b_created = befriend(stream, b_key, b_row_id, b, a, b_remark)
+-- counters over (they count again only once the friendship ends). A blocker's new row
+-- is blacklisted (`a_blocks`: chat:blocks:{a}).
+local function befriend_both(stream, a, b, a_key, b_key, a_quota, b_quota, a_row_id, b_row_id, a_remark, b_remark,
+    a_blocks, b_blocks)
+  local a_json, a_created = befriend(stream, a_key, a_row_id, a, b, a_remark, blocks(a_blocks, b))
+  local b_json, b_created = befriend(stream, b_key, b_row_id, b, a, b_remark, blocks(b_blocks, a))
   local created = (a_created and 1 or 0) + (b_created and 1 or 0)
   if created > 0 then
     redis.call('HDEL', a_quota, b)
@@ -118,7 +131,7 @@ end
 if op == 'apply' or op == 'auto' then
   local me, to, new_id, nickname, old_id = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
   local auto = op == 'auto'
-  local key_count = (auto and 10 or 6) + ((old_id or '') ~= '' and 1 or 0)
+  local key_count = (auto and 12 or 7) + ((old_id or '') ~= '' and 1 or 0)
   if #KEYS ~= key_count or me == '' or to == '' or me == to or new_id == '' or old_id == nil
     or (auto and ((ARGV[9] or '') == '' or (ARGV[10] or '') == '' or ARGV[11] == nil)) then
     return redis.error_reply('bad_arguments')
@@ -126,6 +139,9 @@ if op == 'apply' or op == 'auto' then
   local target = redis.call('HMGET', KEYS[1], 'status', 'invite_confirm')
   if target[1] ~= '1' then
     return redis.error_reply('missing')
+  end
+  if blocks(auto and KEYS[12] or KEYS[7], me) then
+    return redis.error_reply('blocked')
   end
   if auto and (target[2] or '0') ~= '0' then
     return redis.error_reply('needs_confirm')
@@ -157,13 +173,14 @@ if op == 'apply' or op == 'auto' then
     redis.call('ZADD', KEYS[5], new_id, new_id)
     return tonumber(new_id)
   end
-  return befriend_both(stream, me, to, KEYS[7], KEYS[8], KEYS[9], KEYS[10], ARGV[9], ARGV[10], '', ARGV[11])
+  return befriend_both(stream, me, to, KEYS[7], KEYS[8], KEYS[9], KEYS[10], ARGV[9], ARGV[10], '', ARGV[11], KEYS[11],
+    KEYS[12])
 end
 
 if op == 'handle' then
   local me, applicant, status = ARGV[4], ARGV[5], ARGV[6]
   local statuses = { pending = true, refuse = true, agree = true, ignore = true }
-  if #KEYS ~= 7 or me == '' or applicant == '' or not statuses[status] or ARGV[7] == nil or ARGV[8] == nil
+  if #KEYS ~= 9 or me == '' or applicant == '' or not statuses[status] or ARGV[7] == nil or ARGV[8] == nil
     or (status == 'agree' and ((ARGV[9] or '') == '' or (ARGV[10] or '') == '')) then
     return redis.error_reply('bad_arguments')
   end
@@ -171,6 +188,9 @@ if op == 'handle' then
   if not request or request.status ~= 'pending' or request.friend_id ~= tonumber(me)
     or request.user_id ~= tonumber(applicant) then
     return redis.error_reply('missing')
+  end
+  if status == 'agree' and blocks(KEYS[9], me) then
+    return redis.error_reply('blocked')
   end
 
   local stream = KEYS[3]
@@ -184,7 +204,8 @@ if op == 'handle' then
   if status ~= 'agree' then
     return { 0 }
   end
-  return befriend_both(stream, me, applicant, KEYS[4], KEYS[5], KEYS[6], KEYS[7], ARGV[9], ARGV[10], ARGV[7], ARGV[8])
+  return befriend_both(stream, me, applicant, KEYS[4], KEYS[5], KEYS[6], KEYS[7], ARGV[9], ARGV[10], ARGV[7], ARGV[8],
+    KEYS[8], KEYS[9])
 end
 
 return redis.error_reply('bad_arguments')

@@ -10,11 +10,20 @@
 -- ARGV[3] now: the time ('YYYY-MM-DD HH:mm:ss')
 -- ARGV[4] friend: the friend's uid
 --
--- op 'black': toggles isblack of my row. 'star': toggles ismystarfriend of my row, which
--- must not be blacklisted. 'see': sets friendlookme and melookfriend (each 0 or 1) on my
--- row, which must not be blacklisted. 'delete': deletes both rows and both directions'
--- requests.
--- @op black, star: no more keys or arguments
+-- op 'black': toggles my block of the friend (lib/blocks.lua), a fact of its own, and
+-- `isblack` of my row, which mirrors it: blocked when either says so (a row blacklisted
+-- before blocks existed), so the toggle lifts both, or sets both. Without a row of mine,
+-- a block of mine is lifted (the friendship was deleted, the block stays); nothing to
+-- lift: 'missing'. 'star': toggles ismystarfriend of my row, which must not be
+-- blacklisted. 'see': sets friendlookme and melookfriend (each 0 or 1) on my row, which
+-- must not be blacklisted. 'delete': deletes both rows and both directions' requests;
+-- blocks stay, and a row blacklisted before blocks existed becomes a block here (its
+-- `isblack` was the only record of it).
+-- @op black
+-- KEYS[3] my_blocks: chat:blocks:{me}
+-- KEYS[4] block_ids: chat:id:block (a new block's id)
+-- ARGV[5] me: my id
+-- @op star: no more keys or arguments
 -- @op see
 -- ARGV[5] friend_look_me: friendlookme, 0 or 1
 -- ARGV[6] me_look_friend: melookfriend, 0 or 1
@@ -26,17 +35,21 @@
 -- KEYS[7] their_pending: chat:apply:pending:{friend}
 -- KEYS[8] my_to_requests: chat:apply:to:{me}
 -- KEYS[9] my_pending: chat:apply:pending:{me}
--- KEYS[10...] request: chat:apply:{id} for my_request_id then their_request_id, each
+-- KEYS[10] my_blocks: chat:blocks:{me}
+-- KEYS[11] their_blocks: chat:blocks:{friend}
+-- KEYS[12] block_ids: chat:id:block (a new block's id)
+-- KEYS[13...] request: chat:apply:{id} for my_request_id then their_request_id, each
 -- when it is not ''
 -- ARGV[5] me: my id
 -- ARGV[6] my_request_id: the request id `my_pair` held when the caller read it, or ''
 -- ARGV[7] their_request_id: the request id `their_pair` held when the caller read it, or ''
 -- @end
 --
--- Errors: 'missing' (no row of mine for that friend; star and see: or it is
--- blacklisted), 'stale' (a pair key changed since the caller read it: read again and
--- retry), 'bad_arguments'. Returns 'OK'.
+-- Errors: 'missing' (no row of mine for that friend, and for black no block either;
+-- star and see: or it is blacklisted), 'stale' (a pair key changed since the caller read
+-- it: read again and retry), 'bad_arguments'. Returns 'OK'.
 --@include friends
+--@include blocks
 local op, cap, now, friend = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
 local function read_row(key)
@@ -53,18 +66,41 @@ if not tonumber(cap) or (now or '') == '' or (friend or '') == '' then
   return redis.error_reply('bad_arguments')
 end
 
-if op == 'black' or op == 'star' or op == 'see' then
+if op == 'black' then
+  local me = ARGV[5]
+  if #KEYS ~= 4 or not tonumber(me) then
+    return redis.error_reply('bad_arguments')
+  end
+  local row = read_row(KEYS[1])
+  local blocked = blocks(KEYS[3], friend) or (row ~= nil and row.isblack == 1)
+  if not row and not blocked then
+    return redis.error_reply('missing')
+  end
+  if blocked then
+    block_remove(KEYS[3], KEYS[2], cap, friend)
+  else
+    block_add(KEYS[3], KEYS[2], cap, KEYS[4], me, friend, now)
+  end
+  if row then
+    row.isblack = blocked and 0 or 1
+    row.update_time = now
+    row._v = (row._v or 0) + 1
+    redis.call('HSET', KEYS[1], friend, encode_row(row, FRIEND, row._v))
+    entity_event(KEYS[2], cap, 'goodfriend', 'upsert', row.id, row._v, encode_row(row, FRIEND))
+  end
+  return redis.status_reply('OK')
+end
+
+if op == 'star' or op == 'see' then
   local lookme, lookfriend = tonumber(ARGV[5]), tonumber(ARGV[6])
   if #KEYS ~= 2 or (op == 'see' and (not (lookme == 0 or lookme == 1) or not (lookfriend == 0 or lookfriend == 1))) then
     return redis.error_reply('bad_arguments')
   end
   local row = read_row(KEYS[1])
-  if not row or (op ~= 'black' and row.isblack ~= 0) then
+  if not row or row.isblack ~= 0 then
     return redis.error_reply('missing')
   end
-  if op == 'black' then
-    row.isblack = row.isblack == 1 and 0 or 1
-  elseif op == 'star' then
+  if op == 'star' then
     row.ismystarfriend = row.ismystarfriend == 1 and 0 or 1
   else
     row.friendlookme, row.melookfriend = lookme, lookfriend
@@ -79,7 +115,7 @@ end
 if op == 'delete' then
   local me, mine_id, theirs_id = ARGV[5], ARGV[6], ARGV[7]
   if me == nil or me == '' or me == friend or mine_id == nil or theirs_id == nil
-    or #KEYS ~= 9 + (mine_id ~= '' and 1 or 0) + (theirs_id ~= '' and 1 or 0) then
+    or #KEYS ~= 12 + (mine_id ~= '' and 1 or 0) + (theirs_id ~= '' and 1 or 0) then
     return redis.error_reply('bad_arguments')
   end
   local mine = read_row(KEYS[1])
@@ -92,12 +128,18 @@ if op == 'delete' then
   local theirs = redis.call('HGET', KEYS[3], me)
   theirs = theirs and cjson.decode(theirs)
 
+  if mine.isblack == 1 then
+    block_add(KEYS[10], KEYS[2], cap, KEYS[12], me, friend, now)
+  end
+  if theirs and theirs.isblack == 1 then
+    block_add(KEYS[11], KEYS[2], cap, KEYS[12], friend, me, now)
+  end
   delete_row(KEYS[1], friend, mine)
   if theirs then
     delete_row(KEYS[3], me, theirs)
   end
   -- The requests: mine to them (in their lists), theirs to me (in mine).
-  local next_key = 10
+  local next_key = 13
   local requests = {
     { id = mine_id, pair = KEYS[4], to = KEYS[6], pending = KEYS[7] },
     { id = theirs_id, pair = KEYS[5], to = KEYS[8], pending = KEYS[9] },

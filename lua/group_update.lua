@@ -22,10 +22,14 @@
 -- {'stale', uid…} (before any write) names the users whose keys are needed, and the
 -- caller sends again with them.
 --
--- @op create: 'stale' when one of the members is no longer active, 'id_taken' when the
--- new gid has a row or members already (never overwritten). Returns {'created'}.
--- KEYS[5...] member_user, member_groups: for each member (me first), chat:user:{uid}
--- and chat:user:{uid}:groups
+-- A user who blocks me (chat:blocks:{uid}, docs/api.md *Blocks*) is not put into a group
+-- by me: neither at its creation nor by an invitation ('blocked').
+--
+-- @op create: 'stale' when one of the members is no longer active, 'blocked' when one
+-- of them blocks me, 'id_taken' when the new gid has a row or members already (never
+-- overwritten). Returns {'created'}.
+-- KEYS[5...] member_user, member_groups, member_blocks: for each member (me first),
+-- chat:user:{uid}, chat:user:{uid}:groups and chat:blocks:{uid}
 -- ARGV[5] group_id: the new gid
 -- ARGV[6] uuid: the group's uuid
 -- ARGV[7] name: the group's name
@@ -43,11 +47,13 @@
 -- @op join: 'group_missing' (not active), 'illegal' (I am neither the joiner nor an
 -- active member), 'pending' / 'already' (the joiner has a row), 'full' (the group has
 -- max_members rows, applicants included, so that an approval never goes beyond), 'joiner_missing',
--- 'login_first' (policy 2, a visitor not invited by the owner). The owner's invitation
--- counts only when the owner calls (nobody else can claim it).
+-- 'login_first' (policy 2, a visitor not invited by the owner), 'blocked' (I invite a
+-- joiner who blocks me). The owner's invitation counts only when the owner calls (nobody
+-- else can claim it).
 -- KEYS[5] joiner_user: chat:user:{joiner}
 -- KEYS[6] joiner_groups: chat:user:{joiner}:groups
--- KEYS[7...] avatar_user: the avatar keys
+-- KEYS[7] joiner_blocks: chat:blocks:{joiner}
+-- KEYS[8...] avatar_user: the avatar keys
 -- ARGV[5] joiner: the joiner's uid
 -- ARGV[6] inviter: inviteuser_id
 -- ARGV[7] row_id: the new row's id
@@ -219,15 +225,20 @@ end
 if op == 'create' then
   local gid, first_row = tonumber(ARGV[5]), tonumber(ARGV[9])
   local count = #ARGV - 9
-  if not gid or not first_row or count < 1 or #KEYS ~= 4 + 2 * count or ARGV[10] ~= me then
+  if not gid or not first_row or count < 1 or #KEYS ~= 4 + 3 * count or ARGV[10] ~= me then
     return redis.error_reply('bad_arguments')
   end
   if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then
     return redis.error_reply('id_taken')
   end
   for i = 1, count do
-    if redis.call('HGET', KEYS[3 + 2 * i], 'status') ~= '1' then
+    if redis.call('HGET', KEYS[2 + 3 * i], 'status') ~= '1' then
       return redis.error_reply('stale')
+    end
+  end
+  for i = 2, count do
+    if redis.call('HEXISTS', KEYS[4 + 3 * i], me) == 1 then
+      return redis.error_reply('blocked')
     end
   end
   local group = { id = gid, uuid = ARGV[6], user_id = tonumber(me), name = ARGV[7], avatar = ARGV[8],
@@ -235,7 +246,7 @@ if op == 'create' then
   write_group(group)
   for i = 1, count do
     write_member(new_member(first_row + i - 1, gid, tonumber(ARGV[9 + i]), 1))
-    redis.call('ZADD', KEYS[4 + 2 * i], gid, gid)
+    redis.call('ZADD', KEYS[3 + 3 * i], gid, gid)
   end
   bump_members()
   return { 'created' }
@@ -305,7 +316,7 @@ end
 
 if op == 'join' then
   local joiner, inviter, row_id, max_members = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-  if not tonumber(joiner) or not inviter or not row_id or not max_members or #KEYS < 6 then
+  if not tonumber(joiner) or not inviter or not row_id or not max_members or #KEYS < 7 then
     return redis.error_reply('bad_arguments')
   end
   if not group or group.status ~= 1 then
@@ -315,6 +326,9 @@ if op == 'join' then
     local mine = read_member(me)
     if not mine or mine.status ~= 1 then
       return redis.error_reply('illegal')
+    end
+    if redis.call('HEXISTS', KEYS[7], me) == 1 then
+      return redis.error_reply('blocked')
     end
   end
   local existing = read_member(joiner)
@@ -339,7 +353,7 @@ if op == 'join' then
     return reply('waiting', group, nil, { string.format('%d', group.user_id) })
   end
   local rows = members_with(row)
-  local sources, needed = avatar_sources(rows, 7)
+  local sources, needed = avatar_sources(rows, 8)
   if not sources then
     return needed
   end

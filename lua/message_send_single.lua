@@ -24,6 +24,7 @@
 -- KEYS[15] rate: chat:rate:{me}
 -- KEYS[16] offline_bodies: chat:offline:bodies
 -- KEYS[17] offline_bytes: chat:offline:bytes
+-- KEYS[18] recipient_blocks: chat:blocks:{to} (the recipient's blocks: docs/api.md, *Blocks*)
 -- ARGV[1] id: the new message id
 -- ARGV[2] me: my id
 -- ARGV[3] to: the recipient's id
@@ -102,6 +103,10 @@ local function row(json)
   return nil
 end
 local theirRowOfMe = row(redis.call('HGET', KEYS[4], ARGV[2]))
+-- A block outlives the friendship (friendship row or not); automatic answers included.
+if redis.call('HEXISTS', KEYS[18], ARGV[2]) == 1 then
+  return redis.error_reply('blacklisted ' .. role)
+end
 if theirRowOfMe then
   if number(theirRowOfMe.isblack) == 1 then
     return redis.error_reply('blacklisted ' .. role)

@@ -9,14 +9,20 @@ public struct ChangeFriendRequest: ChatScript {
     private static let requestKeys = ["target", "pair", "request", "to_requests", "pending", "stream"]
     private static let requestArguments = common + ["me", "to", "request_id", "nickname", "old_request_id"]
     public static let layouts = [
-        ScriptLayout(operation: "apply", keys: requestKeys, keyTail: ["old_request"], arguments: requestArguments),
         ScriptLayout(
-            operation: "auto", keys: requestKeys + ["my_friends", "their_friends", "my_quota", "their_quota"],
+            operation: "apply", keys: requestKeys + ["their_blocks"], keyTail: ["old_request"], arguments: requestArguments
+        ),
+        ScriptLayout(
+            operation: "auto",
+            keys: requestKeys + ["my_friends", "their_friends", "my_quota", "their_quota", "my_blocks", "their_blocks"],
             keyTail: ["old_request"], arguments: requestArguments + ["my_row_id", "their_row_id", "my_nickname"]
         ),
         ScriptLayout(
             operation: "handle",
-            keys: ["request", "pending", "stream", "my_friends", "their_friends", "my_quota", "their_quota"],
+            keys: [
+                "request", "pending", "stream", "my_friends", "their_friends", "my_quota", "their_quota", "my_blocks",
+                "their_blocks",
+            ],
             arguments: common + ["me", "applicant", "status", "remark", "my_nickname", "my_row_id", "their_row_id"]
         ),
     ]
@@ -92,9 +98,9 @@ public struct ChangeFriendRequest: ChatScript {
 
     public var keyCount: Int {
         switch operation {
-        case .apply(let request): 6 + (Int(request.oldRequestID) == nil ? 0 : 1)
-        case .auto(let request, _, _): 10 + (Int(request.oldRequestID) == nil ? 0 : 1)
-        case .handle: 7
+        case .apply(let request): 7 + (Int(request.oldRequestID) == nil ? 0 : 1)
+        case .auto(let request, _, _): 12 + (Int(request.oldRequestID) == nil ? 0 : 1)
+        case .handle: 9
         }
     }
 
@@ -117,6 +123,8 @@ public struct ChangeFriendRequest: ChatScript {
             command.append(RedisKeys.friends(applicant))
             command.append(RedisKeys.quota(me))
             command.append(RedisKeys.quota(applicant))
+            command.append(RedisKeys.blocks(me))
+            command.append(RedisKeys.blocks(applicant))
 
             command.append("handle")
             command.append(streamCap)
@@ -143,7 +151,9 @@ public struct ChangeFriendRequest: ChatScript {
             command.append(RedisKeys.friends(request.to))
             command.append(RedisKeys.quota(request.me))
             command.append(RedisKeys.quota(request.to))
+            command.append(RedisKeys.blocks(request.me))
         }
+        command.append(RedisKeys.blocks(request.to))
         if let old = Int(request.oldRequestID) { command.append(RedisKeys.friendRequest(old)) }
     }
 

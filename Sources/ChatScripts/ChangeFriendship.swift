@@ -5,31 +5,35 @@ import RedisClient
 /// setstargoodfriend, setmeOrfriendCanSee, deletegoodfriend), with their entity events.
 public struct ChangeFriendship: ChatScript {
     public static let scriptName = "friend_update"
+    /// The entity of a block row (its events, its id counter `chat:id:block`).
+    public static let blockEntity = "block"
     private static let keys = ["my_friends", "stream"]
     private static let arguments = ["op", "stream_cap", "now", "friend"]
     public static let layouts = [
-        ScriptLayout(operation: "black", keys: keys, arguments: arguments),
+        ScriptLayout(operation: "black", keys: keys + ["my_blocks", "block_ids"], arguments: arguments + ["me"]),
         ScriptLayout(operation: "star", keys: keys, arguments: arguments),
         ScriptLayout(operation: "see", keys: keys, arguments: arguments + ["friend_look_me", "me_look_friend"]),
         ScriptLayout(
             operation: "delete",
             keys: keys + [
                 "their_friends", "my_pair", "their_pair", "their_to_requests", "their_pending", "my_to_requests",
-                "my_pending",
+                "my_pending", "my_blocks", "their_blocks", "block_ids",
             ],
             keyTail: ["request"], arguments: arguments + ["me", "my_request_id", "their_request_id"]
         ),
     ]
 
     public enum Operation: Sendable {
-        /// Toggles `isblack` of my row.
+        /// Toggles my block of the friend and `isblack` of my row, which mirrors it
+        /// (without a row: lifts my block).
         case black
         /// Toggles `ismystarfriend` of my row (not blacklisted).
         case star
         /// Sets both visibility flags (0 or 1) of my row (not blacklisted).
         case see(friendLooksAtMe: Int, iLookAtFriend: Int)
         /// Deletes both rows and both directions' requests; the request ids are those the
-        /// pair keys held when the caller read them ('' for none).
+        /// pair keys held when the caller read them ('' for none). A blacklisted row
+        /// becomes a block before it goes.
         case delete(myRequestID: String, theirRequestID: String)
     }
 
@@ -54,8 +58,9 @@ public struct ChangeFriendship: ChatScript {
     }
 
     public var keyCount: Int {
+        if case .black = operation { return 4 }
         guard case .delete(let mine, let theirs) = operation else { return 2 }
-        return 9 + (Int(mine) == nil ? 0 : 1) + (Int(theirs) == nil ? 0 : 1)
+        return 12 + (Int(mine) == nil ? 0 : 1) + (Int(theirs) == nil ? 0 : 1)
     }
 
     public func encode(into command: inout RedisCommandArguments) {
@@ -63,7 +68,10 @@ public struct ChangeFriendship: ChatScript {
         command.append(StreamName.entities)
         let op: String
         switch operation {
-        case .black: op = "black"
+        case .black:
+            op = "black"
+            command.append(RedisKeys.blocks(owner))
+            command.append(RedisKeys.idCounter(Self.blockEntity))
         case .star: op = "star"
         case .see: op = "see"
         case .delete(let mine, let theirs):
@@ -75,6 +83,9 @@ public struct ChangeFriendship: ChatScript {
             command.append(RedisKeys.pendingFriendRequestsTo(friend))
             command.append(RedisKeys.friendRequestsTo(owner))
             command.append(RedisKeys.pendingFriendRequestsTo(owner))
+            command.append(RedisKeys.blocks(owner))
+            command.append(RedisKeys.blocks(friend))
+            command.append(RedisKeys.idCounter(Self.blockEntity))
             if let id = Int(mine) { command.append(RedisKeys.friendRequest(id)) }
             if let id = Int(theirs) { command.append(RedisKeys.friendRequest(id)) }
         }
@@ -84,7 +95,9 @@ public struct ChangeFriendship: ChatScript {
         command.append(now)
         command.append(friend)
         switch operation {
-        case .black, .star: break
+        case .black:
+            command.append(owner)
+        case .star: break
         case .see(let friendLooksAtMe, let iLookAtFriend):
             command.append(friendLooksAtMe)
             command.append(iLookAtFriend)

@@ -9,7 +9,7 @@ public struct ChangeGroup: ChatScript {
     private static let arguments = ["op", "stream_cap", "now", "me"]
     public static let layouts = [
         ScriptLayout(
-            operation: "create", keys: keys, keyTail: ["member_user", "member_groups"],
+            operation: "create", keys: keys, keyTail: ["member_user", "member_groups", "member_blocks"],
             arguments: arguments + ["group_id", "uuid", "name", "avatar", "first_row_id"], argumentTail: ["member"]
         ),
         ScriptLayout(operation: "rename", keys: keys, arguments: arguments + ["value"]),
@@ -18,7 +18,7 @@ public struct ChangeGroup: ChatScript {
         ScriptLayout(operation: "nickname", keys: keys, arguments: arguments + ["nickname"]),
         ScriptLayout(operation: "remove", keys: keys + ["user_groups"], keyTail: ["avatar_user"], arguments: arguments + ["user"]),
         ScriptLayout(
-            operation: "join", keys: keys + ["joiner_user", "joiner_groups"], keyTail: ["avatar_user"],
+            operation: "join", keys: keys + ["joiner_user", "joiner_groups", "joiner_blocks"], keyTail: ["avatar_user"],
             arguments: arguments + ["joiner", "inviter", "row_id", "max_members"]
         ),
         ScriptLayout(
@@ -89,6 +89,8 @@ public struct ChangeGroup: ChatScript {
         case idTaken = "id_taken"
         case joinerMissing = "joiner_missing"
         case loginFirst = "login_first"
+        /// Create, join: a user I would put into the group blocks me (docs/api.md, *Blocks*).
+        case blocked
         case missing
         /// The members (or users) changed between the caller's read and the script.
         case stale
@@ -111,10 +113,10 @@ public struct ChangeGroup: ChatScript {
 
     public var keyCount: Int {
         switch operation {
-        case .create(_, _, _, _, let members): 4 + 2 * members.count
+        case .create(_, _, _, _, let members): 4 + 3 * members.count
         case .set: 4
         case .remove(_, let avatarUsers), .decide(_, _, let avatarUsers): 5 + avatarUsers.count
-        case .join(_, _, _, let avatarUsers, _): 6 + avatarUsers.count
+        case .join(_, _, _, let avatarUsers, _): 7 + avatarUsers.count
         case .leave(let members): 5 + members.count
         }
     }
@@ -129,6 +131,7 @@ public struct ChangeGroup: ChatScript {
             for member in members {
                 command.append(RedisKeys.user(member))
                 command.append(RedisKeys.groupsOfUser(member))
+                command.append(RedisKeys.blocks(member))
             }
         case .set: break
         case .remove(let user, let avatarUsers), .decide(let user, _, let avatarUsers):
@@ -137,6 +140,7 @@ public struct ChangeGroup: ChatScript {
         case .join(let joiner, _, _, let avatarUsers, _):
             command.append(RedisKeys.user(joiner))
             command.append(RedisKeys.groupsOfUser(joiner))
+            command.append(RedisKeys.blocks(joiner))
             for user in avatarUsers { command.append(RedisKeys.user(user)) }
         case .leave(let members):
             command.append(RedisKeys.groupHistory(group))

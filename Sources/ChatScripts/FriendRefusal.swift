@@ -5,6 +5,9 @@ public enum FriendRefusal: String, Error, Sendable, Hashable {
     case missing
     /// A pending or agreed request from me to them exists already.
     case duplicate
+    /// The other user blocks me: no request, automatic friendship or agreement from me
+    /// (docs/api.md, *Blocks*).
+    case blocked
     /// The target approves requests (`invite_confirm ≠ 0`): no automatic friendship.
     case needsConfirm = "needs_confirm"
     /// A pair key changed between the caller's read and the script: read again.

@@ -10,7 +10,7 @@ public struct SendSingleMessage: ChatScript {
             keys: [
                 "token", "sender", "recipient", "recipient_friends", "sender_friends", "quota", "sender_history",
                 "recipient_history", "stream", "online", "queue", "nodes", "sent", "deliveries", "rate", "offline_bodies",
-                "offline_bytes",
+                "offline_bytes", "recipient_blocks",
             ],
             arguments: [
                 "id", "me", "to", "type", "data", "options", "token", "client_id", "client_id_window", "history_cap",
@@ -38,7 +38,7 @@ public struct SendSingleMessage: ChatScript {
         case rate
         /// The recipient is gone or disabled.
         case recipient
-        /// The recipient blacklisted the sender.
+        /// The recipient blocks the sender (a block, or their row for the sender blacklisted).
         case blacklisted(SenderRole)
         /// The friendship is blocked (its status is not 1).
         case blocked(SenderRole)
@@ -97,7 +97,7 @@ public struct SendSingleMessage: ChatScript {
         self.settings = settings
     }
 
-    public var keyCount: Int { 17 }
+    public var keyCount: Int { 18 }
 
     public func encode(into command: inout RedisCommandArguments) {
         let me = sender
@@ -119,6 +119,7 @@ public struct SendSingleMessage: ChatScript {
         command.append(RedisKeys.sendRate(me))
         command.append(RedisKeys.offlineBodies)
         command.append(RedisKeys.offlineBytes)
+        command.append(RedisKeys.blocks(to))
 
         command.appendSend(
             id: messageID, from: me, to: to, type: type, data: data, options: options, uncheckedToken: uncheckedToken,

@@ -59,6 +59,9 @@ public enum RedisKeys {
     /// still pending (`pendingCount`).
     public static func friendRequestsTo(_ userID: Int) -> String { "chat:apply:to:\(userID)" }
     public static func pendingFriendRequestsTo(_ userID: Int) -> String { "chat:apply:pending:\(userID)" }
+    /// Blocked uid → JSON `block` row of the blocks `blocker` made (docs/api.md, *Blocks*):
+    /// apart from the friendship rows, so that a block outlives the friendship.
+    public static func blocks(_ blocker: Int) -> String { "chat:blocks:\(blocker)" }
     /// Recipient uid → messages `from` sent them before a friendship (`sendCount 1`).
     public static func quota(_ from: Int) -> String { "chat:quota:\(from)" }
     /// One user's view of a single-chat conversation, both directions, capped (*compat*).

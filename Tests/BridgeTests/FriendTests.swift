@@ -628,6 +628,7 @@ struct FriendTests {
         let keys: [any RedisArgument] = [
             RedisKeys.user(them), RedisKeys.friendRequestPair(from: me, to: them), RedisKeys.friendRequest(me),
             RedisKeys.friendRequestsTo(them), RedisKeys.pendingFriendRequestsTo(them), StreamName.entities,
+            RedisKeys.blocks(them),
         ]
         let apply = { (cap: String, old: String, keys: [any RedisArgument]) in
             try await scripts.run("friend_request", keys: keys, arguments: ["apply", cap, "2026-01-01 00:00:00", String(me), String(them), String(me), "", old]).scriptError

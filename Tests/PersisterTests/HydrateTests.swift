@@ -10,7 +10,9 @@ import TestSupport
 /// wrote, and the HTTP API answers as before.
 @Suite("persister hydrate", .serialized, .offCooperativePool)
 struct HydrateTests {
-    static let entityPatterns = ["chat:user:*", "chat:userinfo:*", "chat:friends:*", "chat:apply:*", "chat:id:*", "chat:group:*"]
+    static let entityPatterns = [
+        "chat:user:*", "chat:userinfo:*", "chat:friends:*", "chat:apply:*", "chat:id:*", "chat:group:*", "chat:blocks:*",
+    ]
 
     /// Every entity key with its value in a comparable form (JSON values parsed).
     static func snapshot(_ redis: RedisClient) async throws -> [String: String] {
@@ -52,6 +54,16 @@ struct HydrateTests {
             #expect(try bridge.post("/api/chat/applyfriend", ["friend_id": alice.id, "nickname": "卡"], token: carol.token).status == 200)
             #expect(try bridge.post("/api/chat/setstargoodfriend/\(bob.id)", token: alice.token).status == 200)
             #expect(try bridge.post("/api/chat/updateUserinfo", ["fieldname": "nickname", "fieldValue": "爱丽丝"], token: alice.token).status == 200)
+            // A block (docs/api.md, *Blocks*): hydrated, it outlives the friendship.
+            let eve = try bridge.register()
+            let blocked = "对方把你拉黑了，不能发送消息"
+            func eveWrites() throws -> String {
+                let body = try bridge.post("/api/chat/socket/sendmessage", ["sendto_id": bob.id, "chatType": "single", "type": "text", "data": "hi"], token: eve.token).body
+                return "\((body["msg"] as? String) ?? "") \((body["data"] as? String) ?? "a message")"
+            }
+            #expect(try bridge.post("/api/chat/autoAddFriendAndAgree", ["friend_id": bob.id], token: eve.token).body["msg"] as? String == "ok")
+            #expect(try bridge.post("/api/chat/setblackgoodfriend/\(eve.id)", token: bob.token).body["msg"] as? String == "ok")
+            #expect(try eveWrites() == "fail \(blocked)")
 
             func answers() throws -> [String] {
                 let gets = ["/api/chat/goodfriendlist/1", "/api/chat/listapplyfriend/1", "/api/chat/getgoodfriendinfo/\(bob.id)"]
@@ -76,6 +88,9 @@ struct HydrateTests {
             }
             let keysBefore = try await Self.snapshot(fixture.redis)
             #expect(keysBefore["chat:user:\(alice.id)"]?.contains("nickname=爱丽丝") == true)
+            #expect(keysBefore["chat:blocks:\(bob.id)"]?.hasPrefix("\(eve.id)=") == true)
+            let blocks = try fixture.database.connect().query("SELECT user_id, blocked_id, version FROM user_block")
+            #expect(blocks.map { $0.values } == [[String(bob.id), String(eve.id), "1"]])
 
             for pattern in Self.entityPatterns {
                 for key in (try await fixture.redis.send("KEYS", pattern).array ?? []).compactMap(\.string) {
@@ -87,16 +102,20 @@ struct HydrateTests {
                 "REDIS_URL": fixture.redisServer.url, "MARIADB_URL": fixture.database.url,
             ])
             #expect(hydrate.status == 0, "\(hydrate.output)")
-            #expect(hydrate.output.contains("user 3"))
+            #expect(hydrate.output.contains("user 4"))
 
             let keysAfter = try await Self.snapshot(fixture.redis)
             for key in Set(keysBefore.keys).union(keysAfter.keys).sorted() {
                 #expect(keysAfter[key] == keysBefore[key], "\(key)")
             }
             #expect(try answers() == before)
+            #expect(hydrate.output.contains("block 1"))
+            #expect(try bridge.post("/api/chat/deletegoodfriend/\(bob.id)", token: eve.token).body["msg"] as? String == "ok")
+            #expect(try eveWrites() == "fail \(blocked)")
+            #expect(try await fixture.redis.send("GET", "chat:id:block").string == "1", "the hydrated block held: none made anew")
             // Counters continue above the ids there are: a new user gets the next id.
             let dave = try bridge.register()
-            #expect(dave.id == carol.id + 1)
+            #expect(dave.id == eve.id + 1)
             _ = persister
         }
     }

@@ -10,7 +10,7 @@ import TestSupport
 struct MigrationTests {
     static let entityTables = [
         "user", "user_info", "goodfriend", "goodfriendapply", "group", "group_user", "chat_complaint",
-        "message", "askanswer",
+        "message", "askanswer", "user_block",
     ]
 
     /// Every column, in order.
@@ -50,6 +50,7 @@ struct MigrationTests {
             "options", "create_time", "isremove", "version",
         ],
         "askanswer": ["id", "user_id", "ask", "answer", "type", "create_time", "update_time", "version"],
+        "user_block": ["id", "user_id", "blocked_id", "create_time", "version"],
         "schema_migrations": ["version", "name", "applied_at"],
         "entity_tombstone": ["entity", "id", "version", "deleted_at"],
     ]
@@ -69,6 +70,7 @@ struct MigrationTests {
         "chat_complaint": ["PRIMARY": ["id"]],
         "message": ["PRIMARY": ["id"]],
         "askanswer": ["PRIMARY": ["id"]],
+        "user_block": ["PRIMARY": ["id"]],
         "schema_migrations": ["PRIMARY": ["version"]],
         "entity_tombstone": ["PRIMARY": ["entity", "id"]],
     ]
@@ -128,7 +130,7 @@ struct MigrationTests {
         try await MariaDBTestDatabase.with(prefix: "migrate", create: false) { database in
             let connection = try database.connectToServer()
             let report = try Self.migrator().migrate(database: database.name, on: connection)
-            #expect(report.applied.map(\.version) == [1, 2])
+            #expect(report.applied.map(\.version) == [1, 2, 3])
             #expect(report.schemaVersion == SchemaMigrations.all.count)
             #expect(report.summary.contains("1 create_initial_tables"))
 
@@ -284,7 +286,7 @@ struct MigrationTests {
             #expect(second.schemaVersion == first.schemaVersion)
             #expect(second.summary.contains("up to date") && second.summary.contains("no migration to apply"))
             #expect(try connection.query("SELECT version, name FROM schema_migrations").map { "\($0[0] ?? ""):\($0[1] ?? "")" }
-                == ["1:create_initial_tables", "2:add_tombstones_and_login_milliseconds"])
+                == ["1:create_initial_tables", "2:add_tombstones_and_login_milliseconds", "3:add_user_block"])
             #expect(try connection.query("SELECT answer FROM askanswer").first?[0] == "在的 🙂", "data survives")
         }
     }
@@ -328,7 +330,7 @@ struct MigrationTests {
             try connection.execute("DELETE FROM schema_migrations")
             try connection.execute("DROP TABLE askanswer")
             let report = try Self.migrator().migrate(database: name, on: connection)
-            #expect(report.applied.map(\.version) == [1, 2])
+            #expect(report.applied.map(\.version) == [1, 2, 3])
             #expect(try connection.query("SHOW TABLES LIKE 'askanswer'").count == 1)
         }
     }

@@ -19,7 +19,9 @@ struct StoredLimitsTests {
     static let notSizedByClients: [String: String] = {
         var columns: [String: String] = [:]
         let bookkeeping = ["id", "order", "create_time", "update_time", "version", "status"]
-        for table in ["user", "user_info", "goodfriend", "goodfriendapply", "group", "group_user", "chat_complaint", "askanswer"] {
+        for table in [
+            "user", "user_info", "goodfriend", "goodfriendapply", "group", "group_user", "chat_complaint", "askanswer", "user_block",
+        ] {
             for column in bookkeeping { columns["\(table).\(column)"] = "set by the bridge" }
         }
         for column in [
@@ -30,7 +32,7 @@ struct StoredLimitsTests {
             "goodfriendapply.friendlookme", "goodfriendapply.melookfriend", "goodfriendapply.ismystarfriend", "goodfriendapply.isblack",
             "group.uuid", "group.user_id", "group.invite_confirm", "group_user.group_id", "group_user.user_id",
             "chat_complaint.user_id", "chat_complaint.target_id", "chat_complaint.target_type", "chat_complaint.is_deleted",
-            "askanswer.user_id", "message.id", "message.chat_type", "message.from_id", "message.to_id", "message.create_time",
+            "askanswer.user_id", "user_block.user_id", "user_block.blocked_id", "message.id", "message.chat_type", "message.from_id", "message.to_id", "message.create_time",
             "message.isremove", "message.version",
             "entity_tombstone.entity", "entity_tombstone.id", "entity_tombstone.version", "entity_tombstone.deleted_at",
             "schema_migrations.version", "schema_migrations.name", "schema_migrations.applied_at",

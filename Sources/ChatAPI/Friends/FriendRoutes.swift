@@ -19,6 +19,8 @@ package struct FriendRoutes: Sendable {
     static let notFriends = "不是好友"
     static let notFriendsToDelete = "不是好友关系，无权操作"
     static let deleted = "删除好友成功"
+    /// The other user blocks me (docs/api.md, *Blocks*): no request, addition or agreement.
+    static let blocked = "对方把你拉黑了，不能添加好友"
 
     static let statuses = ["pending", "refuse", "agree", "ignore"]
     /// Ids, pages and page sizes (as the old validator: a minimum only).
@@ -40,7 +42,7 @@ package struct FriendRoutes: Sendable {
             let friendID = Int(try parameters.integer("friend_id", in: Self.ids))
             let nickname = try parameters.optionalString("nickname", length: 1...StoredLimits.Friend.remark.maximum) ?? ""
             let target = try await target(friendID, of: me)
-            try await Self.refusing([.missing: Self.targetMissing, .duplicate: Self.duplicate]) {
+            try await Self.refusing([.missing: Self.targetMissing, .blocked: Self.blocked, .duplicate: Self.duplicate]) {
                 try await store.apply(from: me, to: target.id, nickname: nickname, now: Date())
             }
             await notices.sendRequest(from: me, to: target)
@@ -72,7 +74,7 @@ package struct FriendRoutes: Sendable {
             else { throw APIFailure(Self.requestMissing) }
             // Read before the change, for the notices: nothing can fail after it.
             let applicant = status == "agree" ? try await store.accounts.user(id: application.userID) : nil
-            let friendship = try await Self.refusing([.missing: Self.requestMissing]) {
+            let friendship = try await Self.refusing([.missing: Self.requestMissing, .blocked: Self.blocked]) {
                 try await store.handle(application, by: me, status: status, remark: remark, now: Date())
             }
             if let friendship, friendship.created > 0, let applicant {
@@ -89,7 +91,8 @@ package struct FriendRoutes: Sendable {
             let target = try await target(friendID, of: me)
             guard target.inviteConfirm == 0 else { throw APIFailure(Self.needsConfirm) }
             let refusals: [FriendStore.Refusal: String] = [
-                .missing: Self.targetMissing, .needsConfirm: Self.needsConfirm, .duplicate: Self.duplicate,
+                .missing: Self.targetMissing, .blocked: Self.blocked, .needsConfirm: Self.needsConfirm,
+                .duplicate: Self.duplicate,
             ]
             let friendship = try await Self.refusing(refusals) {
                 try await store.autoAdd(from: me, to: target.id, nickname: nickname, now: Date())

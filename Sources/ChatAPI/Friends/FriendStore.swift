@@ -70,7 +70,7 @@ struct FriendStore: Sendable {
     // MARK: Requests
 
     /// `applyfriend`: a pending request from `me` to `target`, replacing a refused or
-    /// ignored one. Throws `.missing` or `.duplicate`.
+    /// ignored one. Throws `.missing`, `.blocked` or `.duplicate`.
     func apply(from me: UserRow, to target: Int, nickname: String, now: Date) async throws {
         let id = try await nextIDs(["goodfriendapply"])[0]
         try await retryingStale {
@@ -80,7 +80,7 @@ struct FriendStore: Sendable {
     }
 
     /// `autoAddFriendAndAgree`: an agreed request from `me` to `target` and both rows.
-    /// Throws `.missing`, `.needsConfirm` or `.duplicate`.
+    /// Throws `.missing`, `.blocked`, `.needsConfirm` or `.duplicate`.
     func autoAdd(from me: UserRow, to target: Int, nickname: String, now: Date) async throws -> Friendship {
         let ids = try await nextIDs(["goodfriendapply", "goodfriend", "goodfriend"])
         return try await retryingStale {
@@ -92,7 +92,8 @@ struct FriendStore: Sendable {
 
     /// `handleapply`: gives the pending request to `me` its status; on `agree`, creates the
     /// rows missing (`remark`: my remark for the applicant; theirs for me is my nickname).
-    /// Throws `.missing` when the request is no longer pending. Returns the friendship
+    /// Throws `.missing` when the request is no longer pending, `.blocked` when I agree
+    /// and the applicant blocks me. Returns the friendship
     /// on `agree`.
     func handle(_ request: FriendRequestRow, by me: UserRow, status: String, remark: String, now: Date) async throws -> Friendship? {
         let agree = status == "agree"
@@ -121,7 +122,8 @@ struct FriendStore: Sendable {
 
     // MARK: Friendships
 
-    /// `setblackgoodfriend`: toggles `isblack` of my row. Throws `.missing`.
+    /// `setblackgoodfriend`: toggles my block of `friend` and `isblack` of my row, which
+    /// mirrors it; without a row, lifts my block. Throws `.missing` (no row, no block).
     func toggleBlacklist(owner: Int, friend: Int, now: Date) async throws {
         try await update(.black, owner: owner, friend: friend, now: now)
     }
@@ -141,8 +143,9 @@ struct FriendStore: Sendable {
         if case .refused(let refusal) = try await scripts.run(change) { throw refusal }
     }
 
-    /// `deletegoodfriend`: both rows and both directions' requests. Throws `.missing`
-    /// when I keep no row for them.
+    /// `deletegoodfriend`: both rows and both directions' requests (blocks stay; a row
+    /// blacklisted before blocks existed becomes one). Throws `.missing` when I keep no
+    /// row for them.
     func delete(owner me: Int, friend: Int, now: Date) async throws {
         let pairs = [RedisKeys.friendRequestPair(from: me, to: friend), RedisKeys.friendRequestPair(from: friend, to: me)]
         try await retryingStale {

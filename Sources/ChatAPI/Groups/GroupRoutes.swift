@@ -36,6 +36,8 @@ package struct GroupRoutes: Sendable {
     static let notMember = "你不在该群聊中，操作失败"
     /// Creating or joining beyond `--group-max-members` (docs/operations.md, *Quotas*).
     static let full = "群成员人数已达上限"
+    /// A user I would put into a group (create, invite) blocks me (docs/api.md, *Blocks*).
+    static let blocked = "对方把你拉黑了，不能邀请对方加入群聊"
 
     /// Group names are cut to this many UTF-16 code units (the `name` column).
     static let nameLength = StoredLimits.Group.derivedName.maximum
@@ -185,7 +187,9 @@ package struct GroupRoutes: Sendable {
             let name = Self.cut(members.map(\.displayName).joined(separator: "、"), to: Self.nameLength)
             let avatar = members.prefix(Self.avatarCount).map(\.avatar).joined(separator: ",")
             do {
-                let group = try await store.create(by: me, users: users, name: name, avatar: avatar, now: Date())
+                let group = try await Self.refusing([.blocked: Self.blocked]) {
+                    try await store.create(by: me, users: users, name: name, avatar: avatar, now: Date())
+                }
                 let notice = notices.notice(
                     "\(me.displayName)创建了一个群，大家可以开始聊天了",
                     from: .init(id: .integer(Int64(me.id)), name: me.displayName, avatar: me.avatar), group: group
@@ -230,6 +234,7 @@ package struct GroupRoutes: Sendable {
         let refusals: [GroupStore.Refusal: String] = [
             .groupMissing: Self.joinGroupMissing, .illegal: Self.illegal, .pending: Self.joinPending,
             .already: Self.joinAlready, .full: Self.full, .joinerMissing: Self.joinerMissing, .loginFirst: Self.loginFirst,
+            .blocked: Self.blocked,
         ]
         let change = try await Self.refusing(refusals) {
             do {

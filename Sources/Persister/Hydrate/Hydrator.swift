@@ -5,7 +5,7 @@ import RedisClient
 
 /// `persister hydrate`: rebuilds the Redis entity state from MariaDB (users and their
 /// indexes, profiles, friends, friend requests with their pair and list keys, groups,
-/// members, the user → groups sets, the id counters), for disaster recovery and for
+/// members, the user → groups sets, blocks, the id counters), for disaster recovery and for
 /// importing an old eggjs database. Rows are read in id order, a chunk at a time, and
 /// each chunk's keys are written in one pipeline.
 ///
@@ -135,6 +135,9 @@ struct Hydrator: Sendable {
                 commands.append(RedisCommand("ZADD", RedisKeys.groupsOfUser(member), String(groupID), String(groupID)))
             }
             return commands
+        case .block:
+            guard let blocker = values["user_id"].flatMap({ Int($0) }), let blocked = values["blocked_id"] else { return [] }
+            return [RedisCommand("HSET", RedisKeys.blocks(blocker), blocked, layout.json(values, version: version))]
         case .complaint, .askanswer:
             return []
         }

@@ -46,7 +46,12 @@ struct RedisRowLayout: Sendable {
         integerColumns: ["id", "group_id", "user_id", "status", "order"], shape: .json
     )
 
-    static let all = [user, userInfo, goodfriend, goodfriendapply, group, groupUser]
+    static let block = RedisRowLayout(
+        entity: .block, columns: ["id", "user_id", "blocked_id", "create_time"], integerColumns: ["id", "user_id", "blocked_id"],
+        shape: .json
+    )
+
+    static let all = [user, userInfo, goodfriend, goodfriendapply, group, groupUser, block]
 
     /// A MariaDB value as the bridge writes it: DATETIME(3) columns (times the bridge
     /// writes as ISO-8601 in UTC) back to `…T…Z`, other times as MariaDB prints them

@@ -3,6 +3,7 @@ enum SchemaMigrations {
     static let all: [Migration] = [
         .createInitialTables,
         .addTombstonesAndMilliseconds,
+        .addBlocks,
     ]
 
     /// The bookkeeping table, created before anything else.

@@ -10,10 +10,13 @@ enum Entity: String, Sendable, CaseIterable {
     case groupUser = "group_user"
     case complaint
     case askanswer
+    /// A block (docs/api.md, *Blocks*), apart from the friendship rows.
+    case block
 
     var table: String {
         switch self {
         case .complaint: "chat_complaint"
+        case .block: "user_block"
         default: rawValue
         }
     }
