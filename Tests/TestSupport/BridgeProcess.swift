@@ -44,7 +44,13 @@ public final class BridgeProcess: Sendable {
         self.node = node
         self.logPath = log
         self.process = try ChildProcess(executable: try Executables.path(of: "bridge"), arguments: [], environment: environment, output: log)
-        _ = try await eventually(within: 20) { HTTPProbe.get(port: port, path: "/healthz")?.status == 200 }
+        // Generous: the first seconds of a full run start dozens of processes on two cores.
+        do {
+            _ = try await eventually(within: 60) { HTTPProbe.get(port: port, path: "/healthz")?.status == 200 }
+        } catch {
+            let logged = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            throw TestEnvironment.Missing(description: "the bridge on port \(port) did not answer /healthz: \(error); its log ends: \(logged.suffix(2000))")
+        }
     }
 
     deinit {
