@@ -71,32 +71,32 @@ class Session:
         return reply.get("data")
 
 
-def register(port, count, workers=4):
-    """`count` fresh accounts as (id, token), registered over `workers` connections."""
-    stem = "hb" + "".join(random.choices(string.ascii_lowercase, k=6))
-    accounts = [None] * count
-
-    def work(lane):
-        session = Session(port)
-        for index in range(lane, count, workers):
-            data = session.ok("POST", "/api/regChat", {"username": f"{stem}{index:05d}", "password": PASSWORD})
-            accounts[index] = (int(data["id"]), data["token"])
-
-    threads = [threading.Thread(target=work, args=(lane,)) for lane in range(min(workers, count))]
-    for thread in threads: thread.start()
-    for thread in threads: thread.join()
-    if any(account is None for account in accounts):
-        raise SystemExit("registration failed (see above)")
-    return accounts
-
-
 def in_parallel(items, work, workers=4):
+    """`work(item)` for every item, over `workers` threads (each with its own items)."""
     def lane(index):
         for item in items[index::workers]:
             work(item)
     threads = [threading.Thread(target=lane, args=(index,)) for index in range(min(workers, len(items)))]
     for thread in threads: thread.start()
     for thread in threads: thread.join()
+
+
+def register(port, count, workers=4):
+    """`count` fresh accounts as (id, token), registered over `workers` connections."""
+    stem = "hb" + "".join(random.choices(string.ascii_lowercase, k=6))
+    accounts = [None] * count
+    sessions = threading.local()
+
+    def work(index):
+        if not hasattr(sessions, "session"):
+            sessions.session = Session(port)
+        data = sessions.session.ok("POST", "/api/regChat", {"username": f"{stem}{index:05d}", "password": PASSWORD})
+        accounts[index] = (int(data["id"]), data["token"])
+
+    in_parallel(list(range(count)), work, workers)
+    if any(account is None for account in accounts):
+        raise SystemExit("registration failed (see above)")
+    return accounts
 
 
 class Redis:
