@@ -235,5 +235,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The operators' console in a real browser (Browser/: the Selenium scenarios).
+        .testTarget(name: "ConsoleTests", dependencies: ["TestSupport", "RedisClient", "MariaDB"], exclude: ["Browser"]),
     ]
 )

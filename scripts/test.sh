@@ -9,8 +9,10 @@
 # Environment: KEEP_TMP=1 keeps the temporary folder (server logs) for a look;
 # SKIP_RELEASE_BUILD=1 skips the release build that a run without arguments starts with;
 # START_TIMEOUT / STOP_TIMEOUT (seconds) tune the waits.
-# Tests receive REDIS_URL, MARIADB_URL (database chat_test, created empty) and
-# REDIS_SERVER_BIN (for tests that start redis-server processes of their own).
+# Tests receive REDIS_URL, MARIADB_URL (database chat_test, created empty),
+# REDIS_SERVER_BIN (for tests that start redis-server processes of their own) and,
+# for the console's browser tests, BROWSER_PYTHON (a python3 with selenium),
+# CHROMIUM_BIN and CHROMEDRIVER_BIN.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
@@ -89,6 +91,37 @@ start_test_mariadb() {
     die "could not start a throwaway MariaDB"
 }
 
+# The console's browser tests (Tests/ConsoleTests) drive a headless Chromium through
+# Selenium: Debian's chromium and chromium-driver (a CJK font for readable screenshots),
+# selenium from PyPI (into python3's site-packages, or a venv under .build when the
+# system's pip refuses: Debian's python is "externally managed"). Quick when everything
+# is there; fails, never skips, when the browser cannot start.
+BROWSER_VENV=.build/browser-venv
+ensure_browser() {
+    ensure_debian_packages chromium chromium-driver fonts-wqy-zenhei python3 python3-venv
+    CHROMIUM_BIN=$(command -v chromium) || die "chromium is not on PATH after apt-get install chromium"
+    CHROMEDRIVER_BIN=$(command -v chromedriver) || die "chromedriver is not on PATH after apt-get install chromium-driver"
+    BROWSER_PYTHON=$(command -v python3)
+    if ! "$BROWSER_PYTHON" -c 'import selenium' 2>/dev/null; then
+        if [ -x "$BROWSER_VENV/bin/python3" ] && "$BROWSER_VENV/bin/python3" -c 'import selenium' 2>/dev/null; then
+            BROWSER_PYTHON=$PWD/$BROWSER_VENV/bin/python3
+        else
+            log "installing selenium (PyPI)"
+            if ! "$BROWSER_PYTHON" -m pip install -q selenium; then
+                log "pip refused the system's python; installing selenium into $BROWSER_VENV"
+                python3 -m venv "$BROWSER_VENV" || die "python3 -m venv $BROWSER_VENV failed"
+                "$BROWSER_VENV/bin/python3" -m pip install -q selenium || die "pip install selenium failed"
+                BROWSER_PYTHON=$PWD/$BROWSER_VENV/bin/python3
+            fi
+            "$BROWSER_PYTHON" -c 'import selenium' || die "selenium does not import after pip install"
+        fi
+    fi
+    export BROWSER_PYTHON CHROMIUM_BIN CHROMEDRIVER_BIN
+    # Start it once: a browser that cannot start fails the run here, with its reason.
+    "$BROWSER_PYTHON" Tests/ConsoleTests/Browser/console_browser.py smoke >/dev/null ||
+        die "headless Chromium did not start through Selenium ($CHROMIUM_BIN, $CHROMEDRIVER_BIN, $BROWSER_PYTHON)"
+}
+
 # swift test in a session of its own, so only our trap signals it (and its
 # whole process tree); `wait` keeps the script responsive to signals.
 run_swift_test() {
@@ -104,6 +137,7 @@ run_swift_test() {
 main() {
     install_traps cleanup
     ensure_packages
+    ensure_browser
     ensure_swift
     # `make run` builds release, and the compiler has crashed on release builds only
     # (docs/architecture.md, *Modules*): build it here too, so CI catches that.

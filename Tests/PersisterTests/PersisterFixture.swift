@@ -5,45 +5,6 @@ import MariaDB
 import RedisClient
 import TestSupport
 
-/// A real `persister run` process, stopped (SIGKILL) when released.
-final class PersisterProcess: @unchecked Sendable {
-    let node: String
-    let logPath: String
-    let metricsPort: Int
-    private let process: ChildProcess
-
-    init(redisURL: String, mariaDBURL: String, node: String = "p-\(UUID().uuidString.prefix(8))", settings: [String: String] = [:]) throws {
-        let metricsPort = try FreePort.next()
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("persister-\(node).log").path
-        var environment = ProcessInfo.processInfo.environment
-        environment["REDIS_URL"] = redisURL
-        environment["MARIADB_URL"] = mariaDBURL
-        environment["NODE_ID"] = node
-        environment["PERSISTER_METRICS_PORT"] = "\(metricsPort)"
-        environment["PERSISTER_CLAIM_IDLE_MS"] = "1000"
-        environment["PERSISTER_POLL_MS"] = "200"
-        environment["PERSISTER_TRIM_INTERVAL_MS"] = "0"
-        environment["LOG_LEVEL"] = environment["PERSISTER_TEST_LOG_LEVEL"] ?? "notice"
-        for (key, value) in settings { environment[key] = value }
-        self.node = node
-        self.logPath = log
-        self.metricsPort = metricsPort
-        process = try ChildProcess(executable: try Executables.path(of: "persister"), arguments: ["run"], environment: environment, output: log)
-    }
-
-    deinit {
-        process.terminate(signal: SIGKILL, grace: 5)
-    }
-
-    func signal(_ number: Int32) { process.signal(number) }
-
-    func waitForExit(timeout: Double) -> Int32? {
-        process.waitForExit(timeout: timeout).map(Executables.exitCode)
-    }
-
-    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
-}
-
 /// A test's own Redis and a migrated throwaway database.
 struct DrainFixture: Sendable {
     let redisServer: RedisServerProcess

@@ -13,12 +13,17 @@ public final class BridgeProcess: Sendable {
     private let process: ChildProcess
 
     /// Starts a bridge and waits until `/healthz` answers 200.
-    /// - Parameter settings: environment overrides (e.g. `HEARTBEAT_MS`).
-    public init(redisURL: String, node: String = "test-\(UUID().uuidString.prefix(8))", settings: [String: String] = [:]) async throws {
+    /// - Parameters:
+    ///   - settings: environment overrides (e.g. `HEARTBEAT_MS`).
+    ///   - logDirectory: where `bridge-{node}.log` goes.
+    public init(
+        redisURL: String, node: String = "test-\(UUID().uuidString.prefix(8))", settings: [String: String] = [:],
+        logDirectory: URL = FileManager.default.temporaryDirectory
+    ) async throws {
         let port = try FreePort.next()
         var metricsPort = try FreePort.next()
         while metricsPort == port { metricsPort = try FreePort.next() }
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("bridge-\(node).log").path
+        let log = logDirectory.appendingPathComponent("bridge-\(node).log").path
         var environment = ProcessInfo.processInfo.environment
         environment["REDIS_URL"] = redisURL
         environment["BRIDGE_PORT"] = "\(port)"

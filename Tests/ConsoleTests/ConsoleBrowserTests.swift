@@ -1,0 +1,307 @@
+import Foundation
+import MariaDB
+import RedisClient
+import Testing
+import TestSupport
+
+/// The operators' console (docs/console.md) in a real browser: headless Chromium driven
+/// by Selenium (`Browser/console_browser.py`, one function per scenario) against a real
+/// `console`, real bridges and a real persister on a Redis of the test's own. The browser
+/// does what an operator does; this side checks the effects: on the bridges (logins,
+/// tokens, sockets), in Redis, and in MariaDB through the persister (the entity events
+/// and the audit rows). Screenshots of every page: `artifacts/` of the run's folder,
+/// kept with `KEEP_TMP=1` (docs/testing.md).
+@Suite("operators' console in a browser", .serialized, .offCooperativePool)
+struct ConsoleBrowserTests {
+    typealias Account = ConsoleStack.Account
+
+    static let tokenRefused = "Token 令牌不合法！"
+
+    @Test("log in: a wrong password and an unknown admin refused with one text; the session cookie HttpOnly, SameSite=Strict; every page of the nav; logout ends the session", .timeLimit(.minutes(3)))
+    func login() async throws {
+        try await ConsoleStack.with("login") { stack in
+            let result = try stack.browser("login")
+            let cookie = try #require(result["cookie"] as? [String: Any])
+            #expect(cookie["httpOnly"] as? Bool == true && cookie["sameSite"] as? String == "Strict", "\(cookie)")
+            #expect(cookie["secure"] as? Bool == false && cookie["path"] as? String == "/", "no TLS here: \(cookie)")
+            let pages = try #require(result["pages"] as? [String: String])
+            #expect(pages["nav-users"] == "/users" && pages["nav-audit"] == "/audit" && pages["nav-dashboard"] == "/", "\(pages)")
+            // Logged out: no session left in Redis, the old cookie opens nothing.
+            #expect(try await stack.redis.send("KEYS", "chat:admin:session:*").array?.count == 0)
+            let old = ConsoleProcess.Session(cookie: try #require(cookie["value"] as? String), csrf: "")
+            #expect(try stack.console.request("GET", "/api/users", session: old).status == 401)
+        }
+    }
+
+    @Test("wrong passwords lock the admin out with a back-off; then the right password is refused too", .timeLimit(.minutes(3)))
+    func lockout() async throws {
+        try await ConsoleStack.with("lockout") { stack in
+            let result = try stack.browser("lockout", ["MAX_ATTEMPTS": "20"])
+            let attempts = try #require(result["locked_after"] as? Int)
+            #expect((3...10).contains(attempts), "locked out after \(attempts) wrong passwords")
+            #expect(try await stack.redis.send("EXISTS", "chat:limit:admin:\(stack.adminName)").integer == 1)
+            // The JSON API is locked too.
+            let response = try stack.console.request("POST", "/api/login", json: ["username": stack.adminName, "password": stack.adminPassword])
+            #expect(response.json["data"] as? String == "登录失败次数过多，请稍后再试", "\(response.status) \(response.body)")
+        }
+    }
+
+    @Test("create a user on the page, who then logs in through /api/loginChat; the row and the audit in MariaDB", .timeLimit(.minutes(3)))
+    func createUser() async throws {
+        try await ConsoleStack.with("create") { stack in
+            let username = ConsoleStack.randomName("c")
+            let nickname = "新用户" + username.suffix(4)
+            let result = try stack.browser("create_user", ["NEW_USERNAME": username, "NEW_PASSWORD": "secret7", "NEW_NICKNAME": nickname])
+            let id = try #require(result["id"] as? Int)
+            let login = try stack.bridge.post("/api/loginChat", ["username": username, "password": "secret7"])
+            let data = try #require(login.body["data"] as? [String: Any], "\(login)")
+            #expect(login.status == 200 && data["id"] as? Int == id, "\(login)")
+            let token = try #require(data["token"] as? String)
+            #expect(try stack.bridge.post("/api/chat/chatGetmessageOffLine", token: token).status == 200)
+            try await stack.persisted("SELECT username, nickname, status, is_deleted FROM user WHERE id = \(id)") {
+                $0 == [[username, nickname, "1", "0"]]
+            }
+            let audit = try await stack.audited("user.create", target: id)
+            #expect(audit.first?[2] == "user" && audit.first?[4]?.contains("secret7") == false, "no password in the audit: \(audit)")
+        }
+    }
+
+    @Test("disable a user whose socket is open on the other of two bridges: force_logout and close within a second, the token refused on both; enable: log in again", .timeLimit(.minutes(3)))
+    func disableAndEnable() async throws {
+        try await ConsoleStack.with("disable", bridges: 2) { stack in
+            let (a, b) = (stack.bridges[0], stack.bridges[1])
+            let user = try a.register()
+            let socket = try await Self.connected(b, user.token)
+            let urls = stack.bridges.map { "http://127.0.0.1:\($0.port)" }.joined(separator: ",")
+
+            async let kicked = socket.eventsUntilEnd(within: 60)
+            let result = try stack.browser("user_status", [
+                "USER_ID": "\(user.id)", "ACTION": "disable", "USER_TOKEN": user.token, "BRIDGE_URLS": urls,
+            ])
+            let events = try await kicked
+            let ended = Date().timeIntervalSince1970 * 1000
+            let texts = events.compactMap { if case .text(let text) = $0 { text } else { nil } }
+            #expect(texts.last == #"{"msg":"force_logout","data":"你的账号在其他设备登录"}"#, "\(events)")
+            #expect(Array(events.suffix(2)) == [.closeFrame(code: 1000), .disconnected], "\(events)")
+            let submitted = try #require(result["submitted_at_ms"] as? Double ?? (result["submitted_at_ms"] as? Int).map(Double.init))
+            #expect(ended - submitted < 1000, "the socket closed \(Int(ended - submitted)) ms after the click")
+            // Refused on both bridges as soon as the page confirmed.
+            let answers = try #require(result["token_answers"] as? [[String: Any]])
+            #expect(answers.count == 2)
+            for answer in answers {
+                #expect(answer["status"] as? Int == 400 && (answer["body"] as? String)?.contains(Self.tokenRefused) == true, "\(answer)")
+            }
+            #expect(try a.post("/api/loginChat", ["username": user.username, "password": "secret1"]).body["data"] as? String == "账号不存在或者被禁用")
+            try await stack.persisted("SELECT status FROM user WHERE id = \(user.id)") { $0 == [["0"]] }
+            try await stack.audited("user.disable", target: user.id)
+
+            try stack.browser("user_status", ["USER_ID": "\(user.id)", "ACTION": "enable"])
+            #expect(try b.post("/api/chat/chatGetmessageOffLine", token: user.token).body["data"] as? String == Self.tokenRefused)
+            let again = try a.login(user.username)
+            let socketAgain = try await Self.connected(b, again.token)
+            await socketAgain.close()
+            try await stack.persisted("SELECT status FROM user WHERE id = \(user.id)") { $0 == [["1"]] }
+            try await stack.audited("user.enable", target: user.id)
+        }
+    }
+
+    @Test("edit a user's nickname and reset the password: the old password refused, the new one accepted; a taken username refused", .timeLimit(.minutes(3)))
+    func editAndResetPassword() async throws {
+        try await ConsoleStack.with("edit") { stack in
+            let user = try stack.bridge.register()
+            let other = try stack.bridge.register()
+            let nickname = "改名" + user.username.suffix(4)
+            let result = try stack.browser("edit_user", [
+                "USER_ID": "\(user.id)", "NEW_NICKNAME": nickname, "NEW_PASSWORD": "secret9", "TAKEN_USERNAME": other.username,
+            ])
+            #expect(result["username"] as? String == user.username)
+            let old = try stack.bridge.post("/api/loginChat", ["username": user.username, "password": "secret1"])
+            #expect(old.body["data"] as? String == "账户或密码错误", "\(old)")
+            let new = try stack.bridge.post("/api/loginChat", ["username": user.username, "password": "secret9"])
+            #expect(new.status == 200 && (new.body["data"] as? [String: Any])?["id"] as? Int == user.id, "\(new)")
+            // The reset revoked the sessions of the old password.
+            #expect(try stack.bridge.post("/api/chat/chatGetmessageOffLine", token: user.token).body["data"] as? String == Self.tokenRefused)
+            try await stack.persisted("SELECT username, nickname FROM user WHERE id = \(user.id)") { $0 == [[user.username, nickname]] }
+            try await stack.persisted("SELECT username FROM user WHERE id = \(other.id)") { $0 == [[other.username]] }
+            try await stack.audited("user.edit", target: user.id)
+            let reset = try await stack.audited("user.password", target: user.id)
+            #expect(reset.first?[4]?.contains("secret9") == false, "no password in the audit: \(reset)")
+        }
+    }
+
+    @Test("reply to a complaint on the page; the reporter reads the reply through complaint/detail; MariaDB has the status and the reply", .timeLimit(.minutes(3)))
+    func replyToComplaint() async throws {
+        try await ConsoleStack.with("complaint") { stack in
+            let reporter = try stack.bridge.register()
+            let target = try stack.bridge.register()
+            let created = try stack.bridge.post("/api/chat/complaint/create", [
+                "target_id": target.id, "target_type": "single", "target_name": target.username, "reason": "骚扰信息",
+                "content": "他一直给我发广告",
+            ], token: reporter.token)
+            let id = try #require((created.body["data"] as? [String: Any])?["id"] as? Int, "\(created)")
+            let reply = "已核实，已处理该用户"
+            try stack.browser("reply_complaint", [
+                "COMPLAINT_ID": "\(id)", "REPLY": reply, "REPORTER": reporter.username, "TARGET": target.username,
+                "REASON": "骚扰信息", "CONTENT": "他一直给我发广告",
+            ])
+            let detail = try stack.get("/api/chat/complaint/detail/\(id)", token: reporter.token)
+            let data = try #require(detail.body["data"] as? [String: Any], "\(detail)")
+            #expect(detail.body["msg"] as? String == "获取成功")
+            #expect(data["status"] as? Int == 2 && data["admin_reply"] as? String == reply, "\(data)")
+            try await stack.persisted("SELECT status, admin_reply FROM chat_complaint WHERE id = \(id)") { $0 == [["2", reply]] }
+            try await stack.audited("complaint.reply", target: id)
+        }
+    }
+
+    @Test("disable a group on the page: its members listed, sending to it refused; enable: sending works; MariaDB follows", .timeLimit(.minutes(3)))
+    func disableAndEnableGroup() async throws {
+        try await ConsoleStack.with("group") { stack in
+            let owner = try stack.bridge.register()
+            let members = [try stack.bridge.register(), try stack.bridge.register()]
+            var rows: [Int] = []
+            for member in members {
+                try Self.ok(stack.bridge, "/api/chat/autoAddFriendAndAgree", ["friend_id": owner.id], member)
+                let row = try #require(try Self.ok(stack.bridge, "/api/chat/ismygoodfriend/\(member.id)", [:], owner) as? [String: Any])
+                rows.append(try #require(row["id"] as? Int))
+            }
+            try Self.ok(stack.bridge, "/api/chat/group/create", ["userIds": rows], owner)
+            let group = try #require(Int(try await stack.persisted("SELECT id FROM `group` WHERE user_id = \(owner.id)") { $0.count == 1 }
+                .first?[0] ?? ""))
+            let memberIDs = ([owner] + members).map { "\($0.id)" }.joined(separator: ",")
+
+            try stack.browser("group_status", ["GROUP_ID": "\(group)", "ACTION": "disable", "MEMBER_IDS": memberIDs])
+            let refused = try stack.bridge.post("/api/chat/socket/sendmessage", [
+                "sendto_id": group, "chatType": "group", "type": "text", "data": "还在吗",
+            ], token: members[0].token)
+            #expect(refused.body["data"] as? String == "群不存在或者已解散或者被封禁，无法发消息", "\(refused)")
+            try await stack.persisted("SELECT status FROM `group` WHERE id = \(group)") { $0 == [["0"]] }
+            try await stack.audited("group.disable", target: group)
+
+            try stack.browser("group_status", ["GROUP_ID": "\(group)", "ACTION": "enable", "MEMBER_IDS": memberIDs])
+            try Self.ok(stack.bridge, "/api/chat/socket/sendmessage", [
+                "sendto_id": group, "chatType": "group", "type": "text", "data": "又可以了",
+            ], members[0])
+            try await stack.persisted("SELECT status FROM `group` WHERE id = \(group)") { $0 == [["1"]] }
+            try await stack.audited("group.enable", target: group)
+        }
+    }
+
+    @Test("the dashboard: users and sockets per bridge, then the messages of the last hour move after messages are sent (within a few heartbeats)", .timeLimit(.minutes(3)))
+    func dashboard() async throws {
+        try await ConsoleStack.with("dashboard", bridges: 2, bridgeSettings: ["HEARTBEAT_MS": "1000"]) { stack in
+            let (a, b) = (stack.bridges[0], stack.bridges[1])
+            let alice = try a.register()
+            let bob = try b.register()
+            try Self.ok(a, "/api/chat/autoAddFriendAndAgree", ["friend_id": bob.id], alice)
+            let aliceSocket = try await Self.connected(a, alice.token)
+            let bobSocket = try await Self.connected(b, bob.token)
+            defer { Task { await aliceSocket.close(); await bobSocket.close() } }
+            let perNode = ["sockets": 1, "users": 1]
+            let first = try stack.browser("dashboard", ["TIMEOUT": "15", "EXPECT": try Self.json([
+                "online_users": 2, "sockets_total": 2, "nodes": [a.node: perNode, b.node: perNode], "messages_last_hour": 0,
+            ])])
+            #expect(first["deadletters"] as? Int == 0)
+
+            for index in 1...5 {
+                try Self.ok(a, "/api/chat/socket/sendmessage", [
+                    "sendto_id": bob.id, "chatType": "single", "type": "text", "data": "第\(index)条",
+                ], alice)
+            }
+            try Self.ok(b, "/api/chat/socket/sendmessage", ["sendto_id": alice.id, "chatType": "single", "type": "text", "data": "收到"], bob)
+            // Drained: the stream's length stays (no trimming here), nothing pending.
+            let length = try #require(try await stack.redis.send("XLEN", "chat:stream:messages").integer)
+            try await stack.persisted("SELECT COUNT(*) FROM message") { $0 == [["6"]] }
+            let after = try stack.browser("dashboard", ["TIMEOUT": "15", "EXPECT": try Self.json([
+                "messages_last_hour": 6, "online_users": 2,
+                "streams": ["chat:stream:messages": ["length": Int(length), "pending": 0]],
+            ])])
+            #expect((after["chart_shapes"] as? Int ?? 0) > 0, "the chart draws something: \(after)")
+        }
+    }
+
+    @Test("replay a dead letter after fixing its cause: a message MariaDB refused (a column narrowed), the column restored, replayed from the page, the row in MariaDB", .timeLimit(.minutes(3)))
+    func replayDeadLetter() async throws {
+        try await ConsoleStack.with("deadletter", persisterSettings: ["PERSISTER_MAX_ATTEMPTS": "2"]) { stack in
+            let alice = try stack.bridge.register()
+            let bob = try stack.bridge.register()
+            try Self.ok(stack.bridge, "/api/chat/autoAddFriendAndAgree", ["friend_id": bob.id], alice)
+            try Self.ok(stack.bridge, "/api/chat/updateUserinfo", ["fieldname": "nickname", "fieldValue": "一个很长的昵称"], alice)
+            let connection = try stack.database.connect()
+            let type = try #require(try connection.query(
+                "SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'message' AND COLUMN_NAME = 'from_name'"
+            ).first?[0] ?? nil)
+            // The cause: a column too narrow for the sender's name.
+            try connection.execute("ALTER TABLE message MODIFY from_name VARCHAR(3) NOT NULL DEFAULT ''")
+            let sent = try #require(try Self.ok(stack.bridge, "/api/chat/socket/sendmessage", [
+                "sendto_id": bob.id, "chatType": "single", "type": "text", "data": "会进死信",
+            ], alice) as? [String: Any])
+            let message = try #require(sent["id"] as? String)
+            var entry = ""
+            _ = try await eventually(within: 30) {
+                let letters = try await stack.redis.send("XRANGE", "chat:stream:deadletter", "-", "+").array ?? []
+                entry = letters.first?.array?.first?.string ?? ""
+                return !entry.isEmpty
+            }
+            // The fix, then the replay from the page.
+            try connection.execute("ALTER TABLE message MODIFY from_name \(type) NOT NULL DEFAULT ''")
+            let result = try stack.browser("deadletter", [
+                "ENTRY_ID": entry, "ACTION": "replay", "STREAM": "chat:stream:messages", "ERROR_CONTAINS": "from_name",
+            ])
+            #expect(result["attempts"] as? Int == 2 && result["count_before"] as? Int == 1, "\(result)")
+            try await stack.persisted("SELECT from_name FROM message WHERE id = '\(message)'") { $0 == [["一个很长的昵称"]] }
+            #expect(try await stack.redis.send("XLEN", "chat:stream:deadletter").integer == 0)
+            let audit = try await stack.audited("deadletter.replay", target: nil)
+            #expect(audit.first?[4]?.contains(entry) == true, "the audit names the entry: \(audit)")
+        }
+    }
+
+    @Test("a form posted without its CSRF token, or with a wrong one, is refused with 403 and 请求已过期，请刷新页面后重试; nothing is created", .timeLimit(.minutes(3)))
+    func csrf() async throws {
+        try await ConsoleStack.with("csrf") { stack in
+            let username = ConsoleStack.randomName("x")
+            let result = try stack.browser("csrf", ["NEW_USERNAME": username])
+            #expect(result.count == 5 && result.values.allSatisfy { $0 as? Int == 403 }, "\(result)")
+            #expect(try await stack.redis.send("ZSCORE", "chat:user:names", username).isNull)
+            #expect(try stack.bridge.post("/api/loginChat", ["username": username, "password": "secret1"]).status != 200)
+            #expect(try await stack.redis.send("LLEN", "chat:admin:audit").integer == 1, "only the admin's creation is audited")
+        }
+    }
+
+    @Test("the console is not reachable on the API port: the bridge answers 404 for the console's pages and API", .timeLimit(.minutes(2)))
+    func notOnTheAPIPort() async throws {
+        try await ConsoleStack.with("apiport") { stack in
+            for path in ["/login", "/users", "/users/new", "/complaints", "/groups", "/deadletters", "/audit", "/api/users", "/api/dashboard", "/static/console.css"] {
+                #expect(HTTPProbe.get(port: stack.bridge.port, path: path)?.status == 404, "GET \(path) on the bridge")
+                #expect(HTTPProbe.get(port: stack.console.port, path: path)?.status != 404, "GET \(path) on the console")
+            }
+            let body = Array(#"{"username":"\#(stack.adminName)","password":"\#(stack.adminPassword)"}"#.utf8)
+            let onBridge = HTTPProbe.request(
+                port: stack.bridge.port, method: "POST", path: "/api/login", headers: [("Content-Type", "application/json")], body: body
+            )
+            #expect(onBridge?.status == 404, "POST /api/login on the bridge: \(String(describing: onBridge))")
+            // The same login on the console's port works.
+            let session = try stack.console.login(stack.adminName, password: stack.adminPassword)
+            #expect(try stack.console.request("GET", "/api/users", session: session).status == 200)
+        }
+    }
+
+    // MARK: Helpers
+
+    static func connected(_ bridge: BridgeProcess, _ token: String) async throws -> WebSocketTestClient {
+        let socket = try await bridge.connect(token: token)
+        while true {
+            if try await socket.nextText().contains(#""type":"system""#) { return socket }
+        }
+    }
+
+    @discardableResult
+    static func ok(_ bridge: BridgeProcess, _ path: String, _ body: [String: Any], _ account: Account) throws -> Any? {
+        let response = try bridge.post(path, body, token: account.token)
+        #expect(response.status == 200 && response.body["msg"] as? String == "ok", "\(path): \(response.status) \(response.body)")
+        return response.body["data"]
+    }
+
+    static func json(_ value: [String: Any]) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: value), as: UTF8.self)
+    }
+}
