@@ -33,16 +33,19 @@ struct ConsoleBrowserTests {
         }
     }
 
-    @Test("wrong passwords lock the admin out with a back-off; then the right password is refused too", .timeLimit(.minutes(3)))
+    @Test("three wrong passwords lock the admin out: then the right password is refused too, on the page and the JSON API, until the lock ends", .timeLimit(.minutes(3)))
     func lockout() async throws {
-        try await ConsoleStack.with("lockout") { stack in
-            let result = try stack.browser("lockout", ["MAX_ATTEMPTS": "20"])
-            let attempts = try #require(result["locked_after"] as? Int)
-            #expect((3...10).contains(attempts), "locked out after \(attempts) wrong passwords")
+        let settings = ["CONSOLE_LOGIN_FAILURES_PER_ACCOUNT": "3", "CONSOLE_LOGIN_LOCKOUT_SECONDS": "3"]
+        try await ConsoleStack.with("lockout", consoleSettings: settings) { stack in
+            let result = try stack.browser("lockout", ["MAX_ATTEMPTS": "10"])
+            #expect(result["locked_after"] as? Int == 4, "the fourth attempt is refused as locked: \(result)")
             #expect(try await stack.redis.send("EXISTS", "chat:limit:admin:\(stack.adminName)").integer == 1)
-            // The JSON API is locked too.
-            let response = try stack.console.request("POST", "/api/login", json: ["username": stack.adminName, "password": stack.adminPassword])
-            #expect(response.json["data"] as? String == "登录失败次数过多，请稍后再试", "\(response.status) \(response.body)")
+            let login = ["username": stack.adminName, "password": stack.adminPassword]
+            let locked = try stack.console.request("POST", "/api/login", json: login)
+            #expect(locked.json["data"] as? String == "登录失败次数过多，请稍后再试", "\(locked.status) \(locked.body)")
+            // Once the lock has run out, the right password opens a session.
+            try await Task.sleep(for: .seconds(3.5))
+            #expect(try stack.console.login(stack.adminName, password: stack.adminPassword).csrf.isEmpty == false)
         }
     }
 
@@ -102,6 +105,36 @@ struct ConsoleBrowserTests {
             await socketAgain.close()
             try await stack.persisted("SELECT status FROM user WHERE id = \(user.id)") { $0 == [["1"]] }
             try await stack.audited("user.enable", target: user.id)
+        }
+    }
+
+    @Test("delete a user: the socket kicked, logins refused, the username kept reserved; friendships stay; MariaDB keeps the row closed", .timeLimit(.minutes(3)))
+    func deleteUser() async throws {
+        try await ConsoleStack.with("delete") { stack in
+            let user = try stack.bridge.register()
+            let friend = try stack.bridge.register()
+            try Self.ok(stack.bridge, "/api/chat/autoAddFriendAndAgree", ["friend_id": friend.id], user)
+            let socket = try await Self.connected(stack.bridge, user.token)
+            async let kicked = socket.eventsUntilEnd(within: 60)
+            let result = try stack.browser("user_status", [
+                "USER_ID": "\(user.id)", "ACTION": "delete", "USER_TOKEN": user.token, "BRIDGE_URLS": "http://127.0.0.1:\(stack.bridge.port)",
+            ])
+            let events = try await kicked
+            #expect(Array(events.suffix(2)) == [.closeFrame(code: 1000), .disconnected], "\(events)")
+            let answers = try #require(result["token_answers"] as? [[String: Any]])
+            #expect(answers.count == 1 && (answers.first?["body"] as? String)?.contains(Self.tokenRefused) == true, "\(answers)")
+            let login = try stack.bridge.post("/api/loginChat", ["username": user.username, "password": "secret1"])
+            #expect(login.status != 200 && login.body["data"] as? String == "账号不存在或者被禁用", "\(login)")
+            // The username stays taken, on the bridge and in the console.
+            let again = try stack.bridge.post("/api/regChat", ["username": user.username, "password": "secret1"])
+            #expect(again.body["data"] as? String == "该账号已存在，请换一个账号注册", "\(again)")
+            let session = try stack.console.login(stack.adminName, password: stack.adminPassword)
+            let create = try stack.console.request("POST", "/api/users", json: ["username": user.username, "password": "secret1"], session: session)
+            #expect(create.json["msg"] as? String == "fail" && create.json["data"] as? String == "即时通讯用户账号已存在", "\(create.body)")
+            try await stack.persisted("SELECT status, is_deleted FROM user WHERE id = \(user.id)") { $0 == [["0", "1"]] }
+            // The friendship is the friend's record too: it stays, on both sides.
+            try await stack.persisted("SELECT COUNT(*) FROM goodfriend WHERE user_id IN (\(user.id), \(friend.id))") { $0 == [["2"]] }
+            try await stack.audited("user.delete", target: user.id)
         }
     }
 

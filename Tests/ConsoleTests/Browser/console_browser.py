@@ -262,7 +262,8 @@ def scenario_login(console):
 
 def scenario_lockout(console):
     """Wrong passwords until the lockout text shows (at most MAX_ATTEMPTS); then even the
-    right password is refused with it."""
+    right password is refused with it. With UNLOCK_WAIT (seconds), waits that long and
+    logs in with the right password."""
     limit = int(env("MAX_ATTEMPTS", "20"))
     for attempt in range(1, limit + 1):
         console.login(password=f"wrong-{attempt}", expect_dashboard=False)
@@ -275,6 +276,10 @@ def scenario_lockout(console):
     console.login(expect_dashboard=False)
     console.expect_error(LOCKED_OUT)
     check(console.driver.get_cookie("console_session") is None, "no session while locked out")
+    wait = float(os.environ.get("UNLOCK_WAIT", "0"))
+    if wait > 0:
+        time.sleep(wait)
+        console.login()
     return {"locked_after": attempt}
 
 
@@ -307,8 +312,8 @@ def scenario_create_user(console):
 
 
 def scenario_user_status(console):
-    """ACTION disable or enable on /users/USER_ID. With USER_TOKEN and BRIDGE_URLS (comma
-    separated), the token's answer on each bridge right after the page confirms."""
+    """ACTION disable, enable or delete on /users/USER_ID. With USER_TOKEN and BRIDGE_URLS
+    (comma separated), the token's answer on each bridge right after the page confirms."""
     user_id, action = env("USER_ID"), env("ACTION")
     console.login()
     console.visit(f"/users/{user_id}", f"user-before-{action}")
@@ -316,7 +321,7 @@ def scenario_user_status(console):
     submitted_at = time.time()
     console.submit(form, f"user-{action}d")
     confirmed_at = time.time()
-    console.expect_flash({"disable": "禁用成功", "enable": "启用成功"}[action])
+    console.expect_flash({"disable": "禁用成功", "enable": "启用成功", "delete": "删除成功"}[action])
     answers = []
     token = os.environ.get("USER_TOKEN")
     if token:
@@ -324,7 +329,7 @@ def scenario_user_status(console):
     answered_at = time.time()
     console.visit(f"/users?q={user_id}", f"users-after-{action}")
     row = console.find(f"#users tr[data-user-id='{user_id}']")
-    expected = {"disable": "禁用", "enable": "启用"}[action]
+    expected = {"disable": "禁用", "enable": "启用", "delete": "已删除"}[action]
     check(console.text("td.status", row) == expected, f"the list shows {expected}, not {console.text('td.status', row)!r}")
     return {
         "submitted_at_ms": int(submitted_at * 1000), "confirmed_at_ms": int(confirmed_at * 1000),
