@@ -367,8 +367,9 @@ def scenario_edit_user(console):
 
 
 def scenario_reply_complaint(console):
-    """COMPLAINT_ID (status 0, REASON, by REPORTER) found with the status filter; replied
-    with status 2 and REPLY; then listed under 已处理 only."""
+    """COMPLAINT_ID (status 0, REASON and CONTENT, by REPORTER_ID against TARGET_ID named
+    TARGET_NAME) found with the status filter; replied with status 2 and REPLY; then
+    listed under 已处理 only."""
     complaint_id, reply = env("COMPLAINT_ID"), env("REPLY")
     console.login()
     console.visit("/complaints", "complaints")
@@ -377,8 +378,9 @@ def scenario_reply_complaint(console):
     console.submit(filter_form, "complaints-pending")
     row = console.find(f"#complaints tr[data-complaint-id='{complaint_id}']")
     check(console.text("td.status", row) == "待处理", f"status {console.text('td.status', row)!r}")
-    check(env("REPORTER") in console.text("td.reporter", row), f"reporter {console.text('td.reporter', row)!r}")
-    check(env("TARGET") in console.text("td.target", row), f"target {console.text('td.target', row)!r}")
+    reporter, target = console.text("td.reporter", row), console.text("td.target", row)
+    check(f"（{env('REPORTER_ID')}）" in reporter, f"the reporter {reporter!r} names user {env('REPORTER_ID')}")
+    check(f"（{env('TARGET_ID')}）" in target and env("TARGET_NAME") in target, f"the target {target!r}")
     check(console.text("td.reason", row) == env("REASON"), f"reason {console.text('td.reason', row)!r}")
     console.visit(f"/complaints/{complaint_id}", "complaint")
     check(env("CONTENT") in console.text("#complaint-content"), "the complaint's content shows")
@@ -438,8 +440,22 @@ def read_dashboard(console):
         "deadletters": number(console.text("#deadletters-count")),
         "nodes": nodes,
         "streams": streams,
-        "chart_shapes": len(console.all("rect, path, polyline, line, circle", svg)),
+        "chart": read_chart(console, svg),
     }
+
+
+def read_chart(console, svg):
+    """The chart's bars: how many are drawn with a height, and the sum of the counts their
+    titles ("{minute} {count}") give."""
+    bars = console.all("rect", svg)
+    drawn = sum(1 for bar in bars if float(bar.get_attribute("height") or 0) > 0)
+    total = 0
+    for bar in bars:
+        title = (bar.find_elements(By.TAG_NAME, "title") or [None])[0]
+        count = re.search(r"(\d+)\s*$", title.get_attribute("textContent") if title else "")
+        check(count is not None, "every bar of the chart has a title ending with its count")
+        total += int(count.group(1))
+    return {"bars": len(bars), "drawn": drawn, "total": total}
 
 
 def matches(expected, actual):
