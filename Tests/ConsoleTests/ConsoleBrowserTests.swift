@@ -30,6 +30,15 @@ struct ConsoleBrowserTests {
             #expect(try await stack.redis.send("KEYS", "chat:admin:session:*").array?.count == 0)
             let old = ConsoleProcess.Session(cookie: try #require(cookie["value"] as? String), csrf: "")
             #expect(try stack.console.request("GET", "/api/users", session: old).status == 401)
+            // The admin account from the command line, in MariaDB (bcrypt) and audited as `cli`.
+            let account = try await stack.persisted("SELECT name, status, password FROM chat_admin") { $0.count == 1 }
+            #expect(account.first?[0] == stack.adminName && account.first?[1] == "1", "\(account)")
+            #expect(account.first?[2]?.hasPrefix("$2") == true && account.first?[2]?.contains(stack.adminPassword) == false)
+            try await stack.persisted(
+                "SELECT admin, action, target_type FROM admin_audit WHERE action = 'admin.create'"
+            ) { $0 == [["cli", "admin.create", "admin"]] }
+            let rebuilt = try stack.hydrated()
+            #expect(try await ConsoleStack.field("chat:admin:\(stack.adminName)", "status", in: rebuilt) == "1")
         }
     }
 
@@ -77,12 +86,15 @@ struct ConsoleBrowserTests {
             let socket = try await Self.connected(b, user.token)
             let urls = stack.bridges.map { "http://127.0.0.1:\($0.port)" }.joined(separator: ",")
 
-            async let kicked = socket.eventsUntilEnd(within: 60)
+            // The time the socket ended, taken as it ends (the browser runs on meanwhile).
+            async let kicked = { () async throws -> ([WebSocketTestClient.Event], Double) in
+                let events = try await socket.eventsUntilEnd(within: 60)
+                return (events, Date().timeIntervalSince1970 * 1000)
+            }()
             let result = try stack.browser("user_status", [
                 "USER_ID": "\(user.id)", "ACTION": "disable", "USER_TOKEN": user.token, "BRIDGE_URLS": urls,
             ])
-            let events = try await kicked
-            let ended = Date().timeIntervalSince1970 * 1000
+            let (events, ended) = try await kicked
             let texts = events.compactMap { if case .text(let text) = $0 { text } else { nil } }
             #expect(texts.last == #"{"msg":"force_logout","data":"你的账号在其他设备登录"}"#, "\(events)")
             #expect(Array(events.suffix(2)) == [.closeFrame(code: 1000), .disconnected], "\(events)")
@@ -97,6 +109,9 @@ struct ConsoleBrowserTests {
             #expect(try a.post("/api/loginChat", ["username": user.username, "password": "secret1"]).body["data"] as? String == "账号不存在或者被禁用")
             try await stack.persisted("SELECT status FROM user WHERE id = \(user.id)") { $0 == [["0"]] }
             try await stack.audited("user.disable", target: user.id)
+            // A Redis rebuilt from MariaDB keeps the ban (a hand-made HSET did not).
+            let rebuilt = try stack.hydrated()
+            #expect(try await ConsoleStack.field("chat:user:\(user.id)", "status", in: rebuilt) == "0")
 
             try stack.browser("user_status", ["USER_ID": "\(user.id)", "ACTION": "enable"])
             #expect(try b.post("/api/chat/chatGetmessageOffLine", token: user.token).body["data"] as? String == Self.tokenRefused)
@@ -132,6 +147,9 @@ struct ConsoleBrowserTests {
             let create = try stack.console.request("POST", "/api/users", json: ["username": user.username, "password": "secret1"], session: session)
             #expect(create.json["msg"] as? String == "fail" && create.json["data"] as? String == "即时通讯用户账号已存在", "\(create.body)")
             try await stack.persisted("SELECT status, is_deleted FROM user WHERE id = \(user.id)") { $0 == [["0", "1"]] }
+            let rebuilt = try stack.hydrated()
+            #expect(try await ConsoleStack.field("chat:user:\(user.id)", "is_deleted", in: rebuilt) == "1")
+            #expect(try await ConsoleStack.field("chat:user:\(user.id)", "status", in: rebuilt) == "0")
             // The friendship is the friend's record too: it stays, on both sides.
             try await stack.persisted("SELECT COUNT(*) FROM goodfriend WHERE user_id IN (\(user.id), \(friend.id))") { $0 == [["2"]] }
             try await stack.audited("user.delete", target: user.id)

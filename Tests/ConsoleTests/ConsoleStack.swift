@@ -173,6 +173,26 @@ final class ConsoleStack: @unchecked Sendable {
         return rows
     }
 
+    /// A fresh Redis rebuilt from MariaDB by `persister hydrate`: what survives a restart
+    /// from the durable record. Released by the caller.
+    func hydrated() throws -> RedisServerProcess {
+        let server = try RedisServerProcess()
+        let result = try Executables.run(
+            "persister", arguments: ["hydrate"], environment: ["REDIS_URL": server.url, "MARIADB_URL": database.url], timeout: 60
+        )
+        guard result.status == 0 else {
+            throw TestEnvironment.Missing(description: "persister hydrate exited \(result.status): \(result.output)")
+        }
+        return server
+    }
+
+    /// A field of a hash in another Redis.
+    static func field(_ key: String, _ field: String, in server: RedisServerProcess) async throws -> String? {
+        let client = RedisClient(configuration: try RedisConfiguration(url: server.url))
+        defer { Task { await client.shutdown() } }
+        return try await client.send("HGET", key, field).string
+    }
+
     // MARK: Bridge
 
     /// A GET with the user's token (the bridge's `GET` routes).
