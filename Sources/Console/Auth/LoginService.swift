@@ -2,6 +2,7 @@ import ChatAPI
 import ChatGateway
 import ChatScripts
 import Logging
+import Metrics
 import RedisClient
 
 /// An operator's login with name and password (docs/console.md, *Security*): within the
@@ -11,6 +12,10 @@ import RedisClient
 struct LoginService: Sendable {
     static let wrongCredentials = "管理员账号或密码错误"
     static let locked = "登录失败次数过多，请稍后再试"
+    /// `console_logins_total{outcome}`: `ok`, `failed` (wrong name or password), `locked`.
+    static let succeeded = Counter(label: "console_logins_total", dimensions: [("outcome", "ok")])
+    static let failed = Counter(label: "console_logins_total", dimensions: [("outcome", "failed")])
+    static let refused = Counter(label: "console_logins_total", dimensions: [("outcome", "locked")])
 
     let accounts: AdminAccounts
     let sessions: SessionStore
@@ -27,7 +32,10 @@ struct LoginService: Sendable {
     @inline(never)
     func logIn(name: String, password: String, address: String?) async throws -> (token: String, session: AdminSession) {
         let name = String(name.prefix(64))
-        guard try await step(.attempt, name: name, address: address) == .allowed else { throw ConsoleFailure.invalid(Self.locked) }
+        guard try await step(.attempt, name: name, address: address) == .allowed else {
+            Self.refused.increment()
+            throw ConsoleFailure.invalid(Self.locked)
+        }
         let account: AdminAccounts.Account?
         do { account = try await accounts.find(name) } catch {
             await settle(.release, name: name, address: address)
@@ -44,9 +52,11 @@ struct LoginService: Sendable {
         }
         guard let account, account.enabled, case .valid = verification else {
             await settle(.fail, name: name, address: address)
+            Self.failed.increment()
             throw ConsoleFailure.invalid(Self.wrongCredentials)
         }
         await settle(.success, name: name, address: address)
+        Self.succeeded.increment()
         do {
             let created = try await sessions.create(admin: account.name)
             logger.info("admin logged in", metadata: ["admin": "\(account.name)", "address": "\(address ?? "-")"])

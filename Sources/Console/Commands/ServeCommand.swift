@@ -35,7 +35,7 @@ struct ServeCommand: AsyncParsableCommand {
         if settings.metricsPort > 0 {
             services.append(MetricsListener.service(
                 host: settings.metricsHost, port: settings.metricsPort, registry: metrics, serverName: "chat-console-metrics",
-                health: #"{"status":"ok"}"#, logger: Logger(label: "console.metrics")
+                health: #"{"console":"ok"}"#, logger: Logger(label: "console.metrics")
             ))
         }
         services.append(ConsoleApplication.make(settings: settings, dependencies: dependencies, logger: logger))

@@ -8,6 +8,7 @@ struct ConsoleRoutes: Sendable {
 
     func router() -> Router<ConsoleRequestContext> {
         let router = Router(context: ConsoleRequestContext.self)
+        router.add(middleware: MetricsMiddleware())
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: FailureMiddleware(pages: dependencies.pages.renderer, logger: dependencies.logger))
         router.get("static/console.css") { _, _ -> Response in
