@@ -278,7 +278,7 @@ struct ConsoleBrowserTests {
         }
     }
 
-    @Test("replay a dead letter after fixing its cause: a complaint MariaDB refused (a column narrowed), the column restored, replayed from the page, the row in MariaDB", .timeLimit(.minutes(3)))
+    @Test("replay a dead letter after fixing its cause: a complaint MariaDB refused (a column narrowed), the column restored, replayed from the page, the row in MariaDB; another dropped; both on the audit page", .timeLimit(.minutes(3)))
     func replayDeadLetter() async throws {
         try await ConsoleStack.with("deadletter", persisterSettings: ["PERSISTER_MAX_ATTEMPTS": "2"]) { stack in
             let reporter = try stack.bridge.register()
@@ -290,28 +290,54 @@ struct ConsoleBrowserTests {
             // The cause: a column too narrow for the reason (an entity row is written in
             // strict mode; messages go in with INSERT IGNORE, which would cut it instead).
             try connection.execute("ALTER TABLE chat_complaint MODIFY reason VARCHAR(3) NOT NULL")
-            let reason = "广告信息太多了"
-            let created = try stack.bridge.post("/api/chat/complaint/create", [
-                "target_id": target.id, "target_type": "single", "reason": reason,
-            ], token: reporter.token)
-            let id = try #require((created.body["data"] as? [String: Any])?["id"] as? Int, "\(created)")
-            var entry = ""
-            _ = try await eventually(within: 30) {
-                let letters = try await stack.redis.send("XRANGE", "chat:stream:deadletter", "-", "+").array ?? []
-                entry = letters.first?.array?.first?.string ?? ""
-                return !entry.isEmpty
+            var complaints: [Int] = []
+            for reason in ["广告信息太多了", "另一条太长的原因"] {
+                let created = try stack.bridge.post("/api/chat/complaint/create", [
+                    "target_id": target.id, "target_type": "single", "reason": reason,
+                ], token: reporter.token)
+                complaints.append(try #require((created.body["data"] as? [String: Any])?["id"] as? Int, "\(created)"))
             }
-            #expect(try connection.query("SELECT COUNT(*) FROM chat_complaint WHERE id = \(id)").first?[0] == "0")
-            // The fix, then the replay from the page.
+            // The dead letters, by the complaint each holds.
+            var entries: [Int: String] = [:]
+            _ = try await eventually(within: 30) {
+                for letter in try await stack.redis.send("XRANGE", "chat:stream:deadletter", "-", "+").array ?? [] {
+                    guard let id = letter.array?.first?.string, let fields = letter.array?.last?.fieldValues,
+                          fields["field.entity"] == "complaint", let complaint = fields["field.id"].flatMap(Int.init)
+                    else { continue }
+                    entries[complaint] = id
+                }
+                return entries.count == 2
+            }
+            #expect(try connection.query("SELECT COUNT(*) FROM chat_complaint").first?[0] == "0")
+            let (replayed, dropped) = (try #require(entries[complaints[0]]), try #require(entries[complaints[1]]))
+
+            // The fix, then the replay from the page; the other one dropped.
             try connection.execute("ALTER TABLE chat_complaint MODIFY reason \(type) NOT NULL")
-            let result = try stack.browser("deadletter", [
-                "ENTRY_ID": entry, "ACTION": "replay", "STREAM": "chat:stream:entities", "ERROR_CONTAINS": "reason",
+            let replay = try stack.browser("deadletter", [
+                "ENTRY_ID": replayed, "ACTION": "replay", "STREAM": "chat:stream:entities", "ERROR_CONTAINS": "reason",
             ])
-            #expect(result["attempts"] as? Int == 2 && result["count_before"] as? Int == 1, "\(result)")
-            try await stack.persisted("SELECT reason, user_id FROM chat_complaint WHERE id = \(id)") { $0 == [[reason, "\(reporter.id)"]] }
+            #expect(replay["attempts"] as? Int == 2 && replay["count_before"] as? Int == 2, "\(replay)")
+            try await stack.persisted("SELECT reason, user_id FROM chat_complaint WHERE id = \(complaints[0])") {
+                $0 == [["广告信息太多了", "\(reporter.id)"]]
+            }
+            let drop = try stack.browser("deadletter", [
+                "ENTRY_ID": dropped, "ACTION": "drop", "STREAM": "chat:stream:entities", "ERROR_CONTAINS": "reason",
+            ])
+            #expect(drop["count_before"] as? Int == 1, "\(drop)")
             #expect(try await stack.redis.send("XLEN", "chat:stream:deadletter").integer == 0)
-            let audit = try await stack.audited("deadletter.replay", target: nil)
-            #expect(audit.first?[4]?.contains(entry) == true, "the audit names the entry: \(audit)")
+            let replayAudit = try await stack.audited("deadletter.replay", target: nil)
+            #expect(replayAudit.first?[4]?.contains(replayed) == true, "the audit names the entry: \(replayAudit)")
+            let dropAudit = try await stack.audited("deadletter.drop", target: nil)
+            #expect(dropAudit.first?[4]?.contains(dropped) == true, "the audit names the entry: \(dropAudit)")
+            // The dropped complaint never reaches MariaDB.
+            try await Task.sleep(for: .seconds(1))
+            #expect(try connection.query("SELECT COUNT(*) FROM chat_complaint WHERE id = \(complaints[1])").first?[0] == "0")
+
+            // The audit page, newest first.
+            let audit = try #require(try stack.browser("audit")["rows"] as? [[String: String]])
+            #expect(audit.prefix(2).map { $0["action"] ?? "" } == ["deadletter.drop", "deadletter.replay"], "\(audit)")
+            #expect(audit.prefix(2).allSatisfy { $0["admin"] == stack.adminName }, "\(audit)")
+            #expect(audit.last?["action"] == "admin.create" && audit.last?["admin"] == "cli", "\(audit)")
         }
     }
 

@@ -499,6 +499,16 @@ def scenario_deadletter(console):
     return {"attempts": attempts, "error": error, "count_before": before}
 
 
+def scenario_audit(console):
+    """The audit page's rows, newest first: admin, action, target."""
+    console.login()
+    console.visit("/audit", "audit")
+    return {"rows": [
+        {"admin": console.text("td.admin", row), "action": console.text("td.action", row), "target": console.text("td.target", row)}
+        for row in console.all("#audit tr.audit")
+    ]}
+
+
 def scenario_csrf(console):
     """A form posted without its csrf input (the browser, the input removed) and with a
     wrong one (outside the browser, with the session cookie): 403 and CSRF_REFUSED; the
