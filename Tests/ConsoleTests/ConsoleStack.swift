@@ -4,9 +4,10 @@ import RedisClient
 import Testing
 import TestSupport
 
-/// One test's whole system: a Redis of its own (the dashboard counts everything in it),
-/// a migrated throwaway database with a real persister draining into it, bridge
-/// processes, the console and an admin account. Logs and screenshots go to one folder
+/// One test's whole system: a Redis of its own (the dashboard counts everything in it)
+/// with the users of docs/operations.md, each process running as its own, a migrated
+/// throwaway database with a real persister draining into it, bridge processes, the
+/// console and an admin account. Logs and screenshots go to one folder
 /// (`TestArtifacts`: kept with `KEEP_TMP=1`).
 final class ConsoleStack: @unchecked Sendable {
     typealias Account = (id: Int, token: String, username: String)
@@ -53,25 +54,31 @@ final class ConsoleStack: @unchecked Sendable {
                 guard migrated.status == 0 else {
                     throw TestEnvironment.Missing(description: "persister migrate exited \(migrated.status): \(migrated.output)")
                 }
+                // Every process as its documented Redis user; the test itself as `default`.
+                let users = try await DocumentedUsers.install(on: server, using: redis)
                 let adminName = "admin" + UUID().uuidString.prefix(6).lowercased()
                 let adminPassword = "pw-" + UUID().uuidString.prefix(16)
-                try ConsoleProcess.createAdmin(adminName, password: adminPassword, redisURL: server.url)
+                try ConsoleProcess.createAdmin(adminName, password: adminPassword, redisURL: users["console"]!)
                 let persister = try PersisterProcess(
-                    redisURL: server.url, mariaDBURL: database.url, settings: persisterSettings, logDirectory: artifacts
+                    redisURL: users["persister"]!, mariaDBURL: database.url, settings: persisterSettings, logDirectory: artifacts
                 )
                 var bridges: [BridgeProcess] = []
                 for index in 0..<count {
                     bridges.append(try await BridgeProcess(
-                        redisURL: server.url, node: "\(name.prefix(12))-\(index)-\(UUID().uuidString.prefix(4))",
+                        redisURL: users["bridge"]!, node: "\(name.prefix(12))-\(index)-\(UUID().uuidString.prefix(4))",
                         settings: bridgeSettings, logDirectory: artifacts
                     ))
                 }
-                let console = try await ConsoleProcess(redisURL: server.url, settings: consoleSettings, logDirectory: artifacts)
+                let console = try await ConsoleProcess(redisURL: users["console"]!, settings: consoleSettings, logDirectory: artifacts)
                 let stack = ConsoleStack(
                     artifacts: artifacts, redisServer: server, redis: redis, database: database, persister: persister,
                     bridges: bridges, console: console, adminName: adminName, adminPassword: adminPassword
                 )
-                return try await body(stack)
+                let result = try await body(stack)
+                // Nothing any process did was refused by its user's rule.
+                let refused = try await DocumentedUsers.refusals(redis)
+                #expect(refused.isEmpty, "commands refused by the documented ACL rules: \(refused)")
+                return result
             }
             await redis.shutdown()
             return result
