@@ -11,7 +11,7 @@ public final class ConsoleProcess: Sendable {
     /// What a browser opens.
     public var url: String { "http://127.0.0.1:\(port)" }
 
-    /// Starts `console serve` and waits until `/login` answers 200.
+    /// Starts `console serve` and waits until its readiness probe `/healthz` answers 200.
     /// - Parameter settings: environment overrides.
     public init(
         redisURL: String, settings: [String: String] = [:], logDirectory: URL = FileManager.default.temporaryDirectory
@@ -31,9 +31,9 @@ public final class ConsoleProcess: Sendable {
         self.logPath = log
         process = try ChildProcess(executable: try Executables.path(of: "console"), arguments: ["serve"], environment: environment, output: log)
         do {
-            _ = try await eventually(within: 60) { HTTPProbe.get(port: port, path: "/login")?.status == 200 }
+            _ = try await eventually(within: 60) { HTTPProbe.get(port: port, path: "/healthz")?.status == 200 }
         } catch {
-            throw TestEnvironment.Missing(description: "the console on port \(port) did not answer /login: \(error); its log ends: \(self.log.suffix(2000))")
+            throw TestEnvironment.Missing(description: "the console on port \(port) did not answer /healthz: \(error); its log ends: \(self.log.suffix(2000))")
         }
     }
 
