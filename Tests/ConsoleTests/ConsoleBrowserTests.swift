@@ -185,7 +185,7 @@ struct ConsoleBrowserTests {
         }
     }
 
-    @Test("reply to a complaint on the page; the reporter reads the reply through complaint/detail; MariaDB has the status and the reply", .timeLimit(.minutes(3)))
+    @Test("reply to a complaint on the page with the longest reply accepted; the reporter reads it through complaint/detail; MariaDB has the status and the reply; one character more refused", .timeLimit(.minutes(3)))
     func replyToComplaint() async throws {
         try await ConsoleStack.with("complaint") { stack in
             let reporter = try stack.bridge.register()
@@ -195,7 +195,8 @@ struct ConsoleBrowserTests {
                 "content": "他一直给我发广告",
             ], token: reporter.token)
             let id = try #require((created.body["data"] as? [String: Any])?["id"] as? Int, "\(created)")
-            let reply = "已核实，已处理该用户"
+            // The longest reply the console accepts (StoredLimits.Console.adminReply).
+            let reply = "已核实，已处理该用户" + String(repeating: "处", count: 2000 - 10)
             try stack.browser("reply_complaint", [
                 "COMPLAINT_ID": "\(id)", "REPLY": reply, "REPORTER_ID": "\(reporter.id)", "TARGET_ID": "\(target.id)", "TARGET_NAME": target.username,
                 "REASON": "骚扰信息", "CONTENT": "他一直给我发广告",
@@ -206,6 +207,14 @@ struct ConsoleBrowserTests {
             #expect(data["status"] as? Int == 2 && data["admin_reply"] as? String == reply, "\(data)")
             try await stack.persisted("SELECT status, admin_reply FROM chat_complaint WHERE id = \(id)") { $0 == [["2", reply]] }
             try await stack.audited("complaint.reply", target: id)
+            // One character more is refused with the limit's text, and changes nothing.
+            let session = try stack.console.login(stack.adminName, password: stack.adminPassword)
+            let longer = try stack.console.request(
+                "POST", "/api/complaints/\(id)/reply", json: ["status": 3, "admin_reply": reply + "。"], session: session
+            )
+            #expect(longer.json["msg"] as? String == "fail" && longer.json["data"] as? String == "参数admin_reply长度不能超过2000个字符", "\(longer.body)")
+            let after = try stack.get("/api/chat/complaint/detail/\(id)", token: reporter.token)
+            #expect((after.body["data"] as? [String: Any])?["status"] as? Int == 2, "\(after)")
         }
     }
 

@@ -381,6 +381,8 @@ def scenario_reply_complaint(console):
     check(env("CONTENT") in console.text("#complaint-content"), "the complaint's content shows")
     form = console.find("#reply-form")
     console.fill(form, {"status": "2", "admin_reply": reply})
+    typed = console.find("[name=admin_reply]", form).get_attribute("value")
+    check(typed == reply, f"the form takes the whole reply ({len(typed)} of {len(reply)} characters)")
     console.submit(form, "complaint-replied", button="#reply-submit")
     console.expect_flash("处理成功")
     console.visit("/complaints?status=2", "complaints-handled")
