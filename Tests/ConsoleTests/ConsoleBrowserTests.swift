@@ -17,7 +17,7 @@ struct ConsoleBrowserTests {
 
     static let tokenRefused = "Token 令牌不合法！"
 
-    @Test("log in: a wrong password and an unknown admin refused with one text; the session cookie HttpOnly, SameSite=Strict; every page of the nav; logout ends the session", .timeLimit(.minutes(3)))
+    @Test("log in: a wrong password and an unknown admin refused with one text; the session cookie HttpOnly, SameSite=Strict; every page of the nav; logout ends the session; the longest admin name logs in, one more is refused", .timeLimit(.minutes(3)))
     func login() async throws {
         try await ConsoleStack.with("login") { stack in
             let result = try stack.browser("login")
@@ -37,8 +37,22 @@ struct ConsoleBrowserTests {
             try await stack.persisted(
                 "SELECT admin, action, target_type FROM admin_audit WHERE action = 'admin.create'"
             ) { $0 == [["cli", "admin.create", "admin"]] }
+
+            // The longest admin name (StoredLimits.Console.adminName) logs in on the page;
+            // one character more is refused by the command line.
+            let longest = "a" + String(repeating: "b", count: 62) + "c"
+            try ConsoleProcess.createAdmin(longest, password: "long-name-password", redisURL: stack.consoleRedisURL)
+            let longResult = try stack.browser("login", admin: (longest, "long-name-password"))
+            #expect(longResult["pages"] as? [String: String] == pages)
+            #expect(throws: (any Error).self) {
+                try ConsoleProcess.createAdmin(longest + "d", password: "long-name-password", redisURL: stack.consoleRedisURL)
+            }
+            #expect(try await stack.redis.send("EXISTS", "chat:admin:\(longest)d").integer == 0)
+            try await stack.persisted("SELECT name FROM chat_admin ORDER BY id") { $0 == [[stack.adminName], [longest]] }
+
             let rebuilt = try stack.hydrated()
             #expect(try await ConsoleStack.field("chat:admin:\(stack.adminName)", "status", in: rebuilt) == "1")
+            #expect(try await ConsoleStack.field("chat:admin:\(longest)", "status", in: rebuilt) == "1")
         }
     }
 

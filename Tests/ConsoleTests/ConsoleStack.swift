@@ -21,13 +21,16 @@ final class ConsoleStack: @unchecked Sendable {
     let console: ConsoleProcess
     let adminName: String
     let adminPassword: String
+    /// The console's documented Redis user, for `console admin`.
+    let consoleRedisURL: String
     private var scenarios = 0
 
     var bridge: BridgeProcess { bridges[0] }
 
     private init(
         artifacts: URL, redisServer: RedisServerProcess, redis: RedisClient, database: MariaDBTestDatabase,
-        persister: PersisterProcess, bridges: [BridgeProcess], console: ConsoleProcess, adminName: String, adminPassword: String
+        persister: PersisterProcess, bridges: [BridgeProcess], console: ConsoleProcess, adminName: String, adminPassword: String,
+        consoleRedisURL: String
     ) {
         self.artifacts = artifacts
         self.redisServer = redisServer
@@ -38,6 +41,7 @@ final class ConsoleStack: @unchecked Sendable {
         self.console = console
         self.adminName = adminName
         self.adminPassword = adminPassword
+        self.consoleRedisURL = consoleRedisURL
     }
 
     static func with<Result>(
@@ -72,7 +76,8 @@ final class ConsoleStack: @unchecked Sendable {
                 let console = try await ConsoleProcess(redisURL: users["console"]!, settings: consoleSettings, logDirectory: artifacts)
                 let stack = ConsoleStack(
                     artifacts: artifacts, redisServer: server, redis: redis, database: database, persister: persister,
-                    bridges: bridges, console: console, adminName: adminName, adminPassword: adminPassword
+                    bridges: bridges, console: console, adminName: adminName, adminPassword: adminPassword,
+                    consoleRedisURL: users["console"]!
                 )
                 let result = try await body(stack)
                 // Nothing any process did was refused by its user's rule.
