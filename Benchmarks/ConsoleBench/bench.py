@@ -1,0 +1,346 @@
+#!/usr/bin/env python3
+"""Times every console page and search, against consoles on data sets of different sizes.
+
+Each console (--console NAME URL FACTS REDIS_PORT PASSWORD_FILE, from fill.py) is logged
+in through `POST /api/login`; then for every route, after --warmup requests, --requests
+requests alternate between the consoles (ABAB…: a drift of the shared machine hits both
+alike), each on one keep-alive connection, timed from the request's first byte to the
+body's last. Per route and console: p50, p99, max in ms, the console's CPU per request,
+the Redis commands per request (INFO commandstats before and after: the indexes at work,
+no full scans) and the verdict against the bar. The floor is the console's cheapest
+answers (/healthz, its CSS file): what any HTTP round trip costs in the same run.
+
+Standard library only. Exit status 1 when a route fails (a status other than 200, an
+error reply, a page without what it must show) or misses the bar.
+"""
+import argparse
+import http.client
+import json
+import os
+import re
+import socket
+import sys
+import time
+import urllib.parse
+
+BAR_MS = 200.0
+PAGE_SIZE = 20
+SCANS = {"scan", "keys", "zscan", "hscan", "sscan"}
+
+
+class Redis:
+    """One connection, enough RESP for INFO."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.reader = self.sock.makefile("rb")
+
+    def info(self, section):
+        self.sock.sendall(b"*2\r\n$4\r\nINFO\r\n$%d\r\n%s\r\n" % (len(section), section.encode()))
+        header = self.reader.readline()
+        return self.reader.read(int(header[1:]) + 2)[:-2].decode()
+
+    def commandstats(self):
+        calls = {}
+        for line in self.info("commandstats").splitlines():
+            match = re.match(r"cmdstat_([^:]+):calls=(\d+)", line)
+            if match:
+                calls[match.group(1)] = int(match.group(2))
+        return calls
+
+    def pid(self):
+        return int(re.search(r"process_id:(\d+)", self.info("server")).group(1))
+
+
+def cpu_seconds(pid):
+    """User + system time of a process (all its threads), from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentile(sorted_values, fraction):
+    index = min(len(sorted_values) - 1, max(0, int(round(fraction * len(sorted_values) + 0.5)) - 1))
+    return sorted_values[index]
+
+
+class Console:
+    def __init__(self, name, url, facts, redis_port, password_file):
+        self.name = name
+        parsed = urllib.parse.urlsplit(url)
+        self.host, self.port = parsed.hostname, parsed.port
+        with open(facts) as source:
+            self.facts = json.load(source)
+        self.redis = Redis(int(redis_port))
+        with open(password_file) as source:
+            self.password = source.read().strip()
+        self.connection = None
+        self.cookie = None
+        self.pid = None
+
+    def connect(self):
+        self.connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        self.connection.connect()
+        self.connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # The console's process: the one listening on our port's peer end.
+        self.pid = listener_pid(self.port)
+
+    def request(self, method, path, body=None, headers=None):
+        headers = dict(headers or {})
+        if self.cookie:
+            headers["Cookie"] = self.cookie
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
+            data = response.read()
+        except (http.client.HTTPException, OSError):
+            # The console closed the keep-alive connection: once more on a new one.
+            self.connect()
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
+            data = response.read()
+        if response.getheader("Connection", "").lower() == "close":
+            self.connect()
+        return response, data
+
+    def login(self, admin):
+        body = json.dumps({"username": admin, "password": self.password})
+        response, data = self.request("POST", "/api/login", body=body)
+        reply = json.loads(data)
+        if response.status != 200 or reply.get("msg") != "ok":
+            sys.exit(f"{self.name}: POST /api/login answered {response.status} {data[:300]!r}")
+        cookies = [value.split(";", 1)[0] for key, value in response.getheaders() if key.lower() == "set-cookie"]
+        session = [cookie for cookie in cookies if cookie.startswith("console_session=")]
+        if not session:
+            sys.exit(f"{self.name}: POST /api/login set no console_session cookie ({cookies})")
+        self.cookie = session[0]
+
+
+def listener_pid(port):
+    """The pid of the process listening on 127.0.0.1:port (from /proc/net/tcp and the fds)."""
+    inode = None
+    with open("/proc/net/tcp") as table:
+        for line in table.readlines()[1:]:
+            fields = line.split()
+            local, state = fields[1], fields[3]
+            if state == "0A" and int(local.split(":")[1], 16) == port:
+                inode = fields[9]
+    if inode is None:
+        return None
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inode}]":
+                    return int(pid)
+        except OSError:
+            continue
+    return None
+
+
+def last_page(count, size=PAGE_SIZE):
+    return max(1, (count + size - 1) // size)
+
+
+def routes(facts, css):
+    """(name, path, check) for every page and its JSON twin; check(text) -> None or a problem."""
+    q = urllib.parse.quote
+    users, groups, complaints = facts["users"], facts["groups"], facts["complaints"]
+    uid, gid, cid, big = facts["user_id"], facts["group_id"], facts["complaint_id"], facts["big_group_id"]
+
+    def has(*needles):
+        return lambda text: next((f"no {needle!r}" for needle in needles if needle not in text), None)
+
+    def rows(attribute, least):
+        def check(text):
+            found = text.count(attribute + "=")
+            return None if found >= least else f"{found} {attribute} rows, expected at least {least}"
+        return check
+
+    any_row = lambda attribute: rows(attribute, 1)
+    listed = [
+        ("dashboard", "/", "", has("messages-chart"), None),
+        ("users", "/users", "", any_row("data-user-id"), None),
+        ("users, middle page", "/users", f"page={last_page(users) // 2}", any_row("data-user-id"), None),
+        ("users, last page", "/users", f"page={last_page(users)}", any_row("data-user-id"), None),
+        ("users, q=id", "/users", f"q={uid}", has(f'data-user-id="{uid}"'), has(str(uid))),
+        ("users, q=username prefix (broad)", "/users", f"q={facts['username_prefix_broad']}",
+         rows("data-user-id", PAGE_SIZE), has(facts["username_prefix_broad"])),
+        ("users, q=username prefix (narrow)", "/users", f"q={facts['username_prefix_narrow']}",
+         any_row("data-user-id"), has(facts["username_prefix_narrow"])),
+        ("users, q=nickname prefix 张 (broad)", "/users", f"q={q(facts['nickname_prefix_broad'])}",
+         rows("data-user-id", PAGE_SIZE), has(facts["nickname_prefix_broad"])),
+        ("users, q=nickname (narrow)", "/users", f"q={q(facts['nickname_prefix_narrow'])}",
+         has(f'data-user-id="{uid}"'), has(str(uid))),
+        ("users, q=no match", "/users", "q=nosuchname", None, None),
+        ("user", f"/users/{uid}", "", has(facts["nickname_prefix_narrow"]), has(facts["nickname_prefix_narrow"])),
+        ("complaints", "/complaints", "", any_row("data-complaint-id"), None),
+        ("complaints, last page", "/complaints", f"page={last_page(complaints)}", any_row("data-complaint-id"), None),
+        ("complaints, status=0", "/complaints", "status=0", any_row("data-complaint-id"), None),
+        ("complaints, status=3, last page", "/complaints",
+         f"status=3&page={last_page(facts['complaints_by_status'][3])}", any_row("data-complaint-id"), None),
+        ("complaint", f"/complaints/{cid}", "", has("complaint-content"), has(str(cid))),
+        ("groups", "/groups", "", any_row("data-group-id"), None),
+        ("groups, last page", "/groups", f"page={last_page(groups)}", any_row("data-group-id"), None),
+        ("groups, q=id", "/groups", f"q={gid}", has(f'data-group-id="{gid}"'), has(str(gid))),
+        (f"group of {facts['big_group_members']}", f"/groups/{big}", "",
+         rows("data-user-id", facts["big_group_members"]), None),
+        ("dead letters", "/deadletters", "", any_row("data-entry-id"), None),
+        ("dead letters, last page", "/deadletters", f"page={last_page(facts['deadletters'])}", any_row("data-entry-id"), None),
+        ("audit", "/audit", "", has('class="audit"'), None),
+        ("audit, last page", "/audit", f"page={last_page(min(10000, facts.get('audit', 10000)))}", has('class="audit"'), None),
+    ]
+    out = [("floor: /healthz", "/healthz", None, "floor")]
+    if css:
+        out.append(("floor: " + css, css, None, "floor"))
+    for name, path, query, html_check, json_check in listed:
+        suffix = "?" + query if query else ""
+        out.append((name, path + suffix, html_check, "html"))
+        api = "/api/dashboard" if path == "/" else "/api" + path
+        out.append((name, api + suffix, json_check, "json"))
+    return out
+
+
+def checked(kind, check, response, data):
+    """None when the answer is what the page must be, else the problem."""
+    if response.status != 200:
+        return f"HTTP {response.status}"
+    text = data.decode("utf-8", "replace")
+    if kind == "json":
+        try:
+            reply = json.loads(text)
+        except ValueError:
+            return "not JSON"
+        if reply.get("msg") != "ok":
+            return f"reply {text[:200]}"
+    elif kind == "html" and 'id="admin-name"' not in text:
+        return "not a page of a logged-in admin (no #admin-name)"
+    return check(text) if check else None
+
+
+def measure(consoles, specs, kind, warmup, count):
+    """Per console: (sorted latencies in ms, problem or None, CPU s, Redis calls by command).
+    specs: console name -> (path, check), each console's own page of the route."""
+    problems = {}
+    for console in consoles:
+        path, check = specs[console.name]
+        for _ in range(warmup):
+            response, data = console.request("GET", path)
+            problems.setdefault(console.name, checked(kind, check, response, data))
+    before = {c.name: (c.redis.commandstats(), cpu_seconds(c.pid)) for c in consoles}
+    latencies = {c.name: [] for c in consoles}
+    for _ in range(count):
+        for console in consoles:
+            path = specs[console.name][0]
+            start = time.perf_counter()
+            response, data = console.request("GET", path)
+            latencies[console.name].append((time.perf_counter() - start) * 1000)
+            if response.status != 200 and not problems.get(console.name):
+                problems[console.name] = f"HTTP {response.status}"
+    results = {}
+    for console in consoles:
+        calls_before, cpu_before = before[console.name]
+        calls = console.redis.commandstats()
+        delta = {name: calls[name] - calls_before.get(name, 0) for name in calls}
+        # INFO itself is counted once per snapshot.
+        delta["info"] = delta.get("info", 0) - 1
+        delta = {name: value for name, value in delta.items() if value > 0}
+        results[console.name] = (sorted(latencies[console.name]), problems.get(console.name),
+                                 cpu_seconds(console.pid) - cpu_before, delta)
+    return results
+
+
+def calls_text(delta, count):
+    total = sum(delta.values()) / count
+    top = sorted(delta.items(), key=lambda item: -item[1])[:3]
+    parts = " ".join(f"{name}×{value / count:.3g}" for name, value in top)
+    return f"{total:.3g}", parts
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--console", nargs=5, action="append", required=True,
+                        metavar=("NAME", "URL", "FACTS", "REDIS_PORT", "PASSWORD_FILE"),
+                        help="the first is the measured data set, the others its baselines")
+    parser.add_argument("--admin", default="bench")
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--only", default="", help="only routes whose name contains this")
+    args = parser.parse_args()
+
+    consoles = [Console(*spec) for spec in args.console]
+    for console in consoles:
+        console.connect()
+        if console.pid is None:
+            sys.exit(f"{console.name}: no process listens on port {console.port}")
+        console.login(args.admin)
+    # The CSS file the pages link to (one small local file under /static/).
+    response, data = consoles[0].request("GET", "/")
+    match = re.search(rb'<link[^>]+href="(/static/[^"]+\.css)"', data)
+    css = match.group(1).decode() if match else None
+
+    big = consoles[0]
+    table = []
+    failed = []
+    own_routes = {c.name: {(n, k): (p, chk) for n, p, chk, k in routes(c.facts, css)} for c in consoles}
+    for name, path, check, kind in routes(big.facts, css):
+        if args.only and args.only not in name and kind != "floor":
+            continue
+        # The same route in each data set: ids and last pages differ, so each its own path.
+        specs = {c.name: own_routes[c.name][(name, kind)] for c in consoles}
+        results = measure(consoles, specs, kind, args.warmup, args.requests)
+        table.append((name, kind, specs, results))
+        line = " ".join(f"{c.name}: p50 {percentile(results[c.name][0], 0.5):.2f} ms" for c in consoles)
+        print(f"  {kind:5} {name}: {line}", file=sys.stderr)
+
+    floor = min(percentile(results[big.name][0], 0.5) for name, kind, _, results in table if kind == "floor")
+    print(f"\nconsole at size: {args.requests} requests per route and data set after {args.warmup} "
+          f"warm-up, one keep-alive connection, sequential; bar: p99 < {BAR_MS:.0f} ms")
+    for console in consoles:
+        facts = console.facts
+        print(f"  {console.name}: {facts['users']} users, {facts['groups']} groups "
+              f"({facts['member_rows']} member rows), {facts['complaints']} complaints, "
+              f"{facts['deadletters']} dead letters")
+    others = consoles[1:]
+    header = (f"{'route':<36} {'kind':<5} {'p50':>7} {'p99':>7} {'max':>7} {'×floor':>7} "
+              + "".join(f"{'×' + c.name:>9}" for c in others)
+              + f" {'cpu ms':>7} {'redis':>6}  {'verdict':<7} commands per request")
+    print("\n" + header)
+    print("-" * len(header))
+    for name, kind, specs, results in table:
+        latencies, problem, cpu, delta = results[big.name]
+        p50, p99, top = percentile(latencies, 0.5), percentile(latencies, 0.99), latencies[-1]
+        ratios = "".join(
+            f"{p50 / percentile(results[c.name][0], 0.5):>9.2f}" for c in others)
+        total, parts = calls_text(delta, args.requests)
+        scans = SCANS & set(delta)
+        verdict = "pass"
+        if problem:
+            verdict = "FAIL"
+            failed.append(f"{kind} {specs[big.name][0]}: {problem}")
+        for console in others:
+            if results[console.name][1]:
+                failed.append(f"{console.name}: {kind} {specs[console.name][0]}: {results[console.name][1]}")
+        if kind != "floor" and p99 >= BAR_MS:
+            verdict = "SLOW"
+            failed.append(f"{kind} {specs[big.name][0]}: p99 {p99:.1f} ms")
+        if scans:
+            failed.append(f"{kind} {specs[big.name][0]}: scans ({', '.join(sorted(scans))})")
+            verdict = "SCAN"
+        print(f"{name[:36]:<36} {kind:<5} {p50:>7.2f} {p99:>7.2f} {top:>7.2f} {p50 / floor:>7.1f}{ratios} "
+              f"{cpu * 1000 / args.requests:>7.2f} {total:>6}  {verdict:<7} {parts}")
+    print(f"\nfloor (the cheapest answer, p50): {floor:.2f} ms; ×{others[0].name if others else ''}: "
+          "p50 in the measured set / p50 in the baseline set (the same route)"
+          if others else f"\nfloor: {floor:.2f} ms")
+    print("cpu ms: the console's CPU time per request; redis: Redis commands per request (scripts' "
+          "commands included), from INFO commandstats")
+    if failed:
+        print("\nproblems:")
+        for problem in failed:
+            print("  " + problem)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
