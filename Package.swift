@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "bridge", targets: ["Bridge"]),
         .executable(name: "persister", targets: ["Persister"]),
+        .executable(name: "console", targets: ["Console"]),
         .executable(name: "redis-bench", targets: ["RedisBench"]),
         .executable(name: "gateway-bench", targets: ["GatewayBench"]),
         .library(name: "RedisClient", targets: ["RedisClient"]),
@@ -25,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.1.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // C libraries from Debian, found through pkg-config.
@@ -170,6 +172,32 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+
+        // The operators' console (docs/console.md): its own listener and Redis user, pages and
+        // a JSON API over the admin scripts. Never MariaDB: changes reach it as entity events.
+        .executableTarget(
+            name: "Console",
+            dependencies: [
+                "ChatAPI",
+                "ChatGateway",
+                "ChatScripts",
+                "LuaScripts",
+                "Model",
+                "RedisClient",
+                "ChatRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 

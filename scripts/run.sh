@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # `make run`: installs what is missing, builds in release mode, starts Redis and
 # MariaDB with their data under ./data/, runs `persister migrate`, then runs the
-# bridge and the persister in the foreground of this script. Ctrl-C or SIGTERM
-# stops everything (bridge and persister first, then the databases); when any
-# of the four processes exits on its own, the others are stopped too and the
-# script exits non-zero.
+# bridge, the persister and the operators' console in the foreground of this
+# script (the console's first admin `admin` is created on the first run, its
+# generated password in data/console-admin-password). Ctrl-C or SIGTERM stops
+# everything (the programs first, then the databases); when any of the five
+# processes exits on its own, the others are stopped too and the script exits
+# non-zero.
 #
 # Environment: REDIS_PORT (6379), MARIADB_PORT (3306), BRIDGE_PORT (7001),
 # BRIDGE_METRICS_PORT (7004, the bridge's /metrics), PERSISTER_METRICS_PORT (7002, the persister's /metrics),
+# CONSOLE_PORT (7003, the operators' console), CONSOLE_METRICS_PORT (7005, the console's /metrics),
 # MARIADB_DATABASE (chat), UPLOAD_DIR (data/uploads), JWT_SECRET (default: generated once, kept in
 # data/jwt-secret), START_TIMEOUT / STOP_TIMEOUT (seconds).
 set -euo pipefail
@@ -20,6 +23,8 @@ MARIADB_PORT=${MARIADB_PORT:-3306}
 BRIDGE_PORT=${BRIDGE_PORT:-7001}
 PERSISTER_METRICS_PORT=${PERSISTER_METRICS_PORT:-7002}
 BRIDGE_METRICS_PORT=${BRIDGE_METRICS_PORT:-7004}
+CONSOLE_PORT=${CONSOLE_PORT:-7003}
+CONSOLE_METRICS_PORT=${CONSOLE_METRICS_PORT:-7005}
 MARIADB_DATABASE=${MARIADB_DATABASE:-chat}
 DATA_DIR=$PWD/data
 LOG_DIR=$DATA_DIR/logs
@@ -33,6 +38,7 @@ REDIS_PID=
 MARIADB_PID=
 BRIDGE_PID=
 PERSISTER_PID=
+CONSOLE_PID=
 # In the environment of the bridge, the persister and all they start; unique
 # to this run (pid of this script), so cleanup never touches another run's.
 APP_MARKER="CHAT_RUN=$$:$DATA_DIR"
@@ -45,6 +51,7 @@ cleanup() {
     local -a apps=() databases=()
     [ -n "$BRIDGE_PID" ] && apps+=("$BRIDGE_PID")
     [ -n "$PERSISTER_PID" ] && apps+=("$PERSISTER_PID")
+    [ -n "$CONSOLE_PID" ] && apps+=("$CONSOLE_PID")
     [ -n "$MARIADB_PID" ] && databases+=("$MARIADB_PID")
     [ -n "$REDIS_PID" ] && databases+=("$REDIS_PID")
     if [ "$((${#apps[@]} + ${#databases[@]}))" -gt 0 ]; then
@@ -59,20 +66,23 @@ cleanup() {
 
 check_settings() {
     local name
-    for name in REDIS_PORT MARIADB_PORT BRIDGE_PORT BRIDGE_METRICS_PORT PERSISTER_METRICS_PORT; do
+    for name in REDIS_PORT MARIADB_PORT BRIDGE_PORT BRIDGE_METRICS_PORT PERSISTER_METRICS_PORT CONSOLE_PORT CONSOLE_METRICS_PORT; do
         if ! [[ "${!name}" =~ ^[0-9]{1,5}$ ]] || [ "${!name}" -lt 1 ] || [ "${!name}" -gt 65535 ]; then
             die "$name must be a port number (1-65535), not '${!name}'"
         fi
     done
     [[ "$MARIADB_DATABASE" =~ ^[A-Za-z0-9_]+$ ]] ||
         die "MARIADB_DATABASE must be letters, digits and '_', not '$MARIADB_DATABASE'"
-    [ "$(printf '%s\n' "$REDIS_PORT" "$MARIADB_PORT" "$BRIDGE_PORT" "$BRIDGE_METRICS_PORT" "$PERSISTER_METRICS_PORT" | sort -u | wc -l)" -eq 5 ] ||
-        die "REDIS_PORT, MARIADB_PORT, BRIDGE_PORT, BRIDGE_METRICS_PORT and PERSISTER_METRICS_PORT must differ"
+    [ "$(printf '%s\n' "$REDIS_PORT" "$MARIADB_PORT" "$BRIDGE_PORT" "$BRIDGE_METRICS_PORT" "$PERSISTER_METRICS_PORT" \
+        "$CONSOLE_PORT" "$CONSOLE_METRICS_PORT" | sort -u | wc -l)" -eq 7 ] ||
+        die "REDIS_PORT, MARIADB_PORT, BRIDGE_PORT, BRIDGE_METRICS_PORT, PERSISTER_METRICS_PORT, CONSOLE_PORT and CONSOLE_METRICS_PORT must differ"
     require_free_port "$REDIS_PORT" REDIS_PORT
     require_free_port "$MARIADB_PORT" MARIADB_PORT
     require_free_port "$BRIDGE_PORT" BRIDGE_PORT
     require_free_port "$BRIDGE_METRICS_PORT" BRIDGE_METRICS_PORT
     require_free_port "$PERSISTER_METRICS_PORT" PERSISTER_METRICS_PORT
+    require_free_port "$CONSOLE_PORT" CONSOLE_PORT
+    require_free_port "$CONSOLE_METRICS_PORT" CONSOLE_METRICS_PORT
 }
 
 # One `make run` per checkout: a second one would share ./data/. The lock is
@@ -123,18 +133,35 @@ start_programs() {
     log "starting the persister"
     env "$APP_MARKER" setsid "$BIN_DIR/persister" run &
     PERSISTER_PID=$!
+    first_admin
+    log "starting the operators' console on http://127.0.0.1:$CONSOLE_PORT/"
+    env "$APP_MARKER" setsid "$BIN_DIR/console" serve &
+    CONSOLE_PID=$!
 }
 
-# Returns when any of the four processes exits; never returns 0.
+# The console's first operator, `admin`, when there is none yet: its generated
+# password goes to data/console-admin-password (mode 0600), never to the terminal.
+first_admin() {
+    local file=$DATA_DIR/console-admin-password
+    if [ -n "$(redis-cli -p "$REDIS_PORT" zrange chat:admins 0 0)" ]; then
+        [ -s "$file" ] && log "console: log in as admin, password in $file"
+        return
+    fi
+    env "$APP_MARKER" "$BIN_DIR/console" admin create admin --password-file "$file" >/dev/null
+    log "console: created the admin 'admin'; its password is in $file"
+}
+
+# Returns when any of the five processes exits; never returns 0.
 wait_for_any_exit() {
     local exited='' rc=0
-    wait -n -p exited "$REDIS_PID" "$MARIADB_PID" "$BRIDGE_PID" "$PERSISTER_PID" || rc=$?
+    wait -n -p exited "$REDIS_PID" "$MARIADB_PID" "$BRIDGE_PID" "$PERSISTER_PID" "$CONSOLE_PID" || rc=$?
     local name=process
     case "$exited" in
     "$REDIS_PID") name=redis-server REDIS_PID= ;;
     "$MARIADB_PID") name=mariadbd MARIADB_PID= ;;
     "$BRIDGE_PID") name=bridge BRIDGE_PID= ;;
     "$PERSISTER_PID") name=persister PERSISTER_PID= ;;
+    "$CONSOLE_PID") name=console CONSOLE_PID= ;;
     esac
     warn "$name (pid ${exited:-?}) exited with status $rc; stopping everything"
     [ "$rc" -ne 0 ] || rc=1
@@ -147,14 +174,14 @@ main() {
     check_settings
     build_release 9>&- # apt may start daemons: they must not hold the lock
     local program
-    for program in bridge persister; do
+    for program in bridge persister console; do
         [ -x "$BIN_DIR/$program" ] || die "the build did not produce $BIN_DIR/$program"
     done
     check_settings # again: the build takes a while
     start_databases
 
     JWT_SECRET=$(jwt_secret)
-    export JWT_SECRET BRIDGE_PORT BRIDGE_METRICS_PORT PERSISTER_METRICS_PORT
+    export JWT_SECRET BRIDGE_PORT BRIDGE_METRICS_PORT PERSISTER_METRICS_PORT CONSOLE_PORT CONSOLE_METRICS_PORT
     export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
     export MARIADB_URL="mariadb://root@127.0.0.1:$MARIADB_PORT/$MARIADB_DATABASE"
     log "REDIS_URL=$REDIS_URL"

@@ -55,10 +55,24 @@ public struct RateLimit: ChatScript {
         }
     }
 
+    /// Whose logins: the chat users' or the console's operators' (the same contract on
+    /// keys of their own, so that neither locks the other out).
+    public enum LoginRealm: Sendable, Equatable {
+        case chat, admin
+
+        func accountKey(_ name: String) -> String {
+            self == .chat ? RedisKeys.loginFailures(name) : RedisKeys.adminLoginFailures(name)
+        }
+
+        func addressKey(_ address: String) -> String {
+            self == .chat ? RedisKeys.loginFailuresFrom(address) : RedisKeys.adminLoginFailuresFrom(address)
+        }
+    }
+
     public enum Operation: Sendable, Equatable {
         case count(Counter, windowSeconds: Int, limit: Int)
         /// `address` nil: the address is not known, only the account is counted.
-        case login(LoginStep, username: String, address: String?, policy: LoginPolicy)
+        case login(LoginStep, username: String, address: String?, policy: LoginPolicy, realm: LoginRealm = .chat)
     }
 
     public enum Reply: Sendable, Equatable {
@@ -88,10 +102,10 @@ public struct RateLimit: ChatScript {
             command.append("count")
             command.append(window)
             command.append(limit)
-        case .login(let step, let username, let address, let policy):
-            command.append(RedisKeys.loginFailures(username))
+        case .login(let step, let username, let address, let policy, let realm):
+            command.append(realm.accountKey(username))
             // Without an address its key is never touched (its limit is 0).
-            command.append(RedisKeys.loginFailuresFrom(address ?? "-"))
+            command.append(realm.addressKey(address ?? "-"))
             command.append(step.rawValue)
             command.append(policy.accountLimit)
             command.append(address == nil ? 0 : policy.addressLimit)

@@ -8,7 +8,7 @@ import RedisClient
 /// appends the entity event, so a change never exists without its event.
 package struct AccountStore: Sendable {
     /// Why a script refused a change: the short codes of `lua/user_*.lua`.
-    enum Refusal: String, Error, Equatable, CaseIterable {
+    package enum Refusal: String, Error, Equatable, CaseIterable {
         case usernameTaken = "username_taken"
         case deviceTaken = "device_taken"
         /// Disabled or gone since it was read (or, for changes that allow a disabled
@@ -44,8 +44,10 @@ package struct AccountStore: Sendable {
 
     /// Creates a user (and its `user_info` row) whose username nobody has; `device`
     /// binds the account to a device (visitors), claimed as atomically as the name.
+    /// `audit`: an operator's creation from the console (audited `user.create`).
     func register(
-        username: String, passwordHash: String, avatar: String, role: Role, device: DeviceFields? = nil, now: Date
+        username: String, passwordHash: String, nickname: String = "", avatar: String, role: Role,
+        device: DeviceFields? = nil, now: Date, audit: OperatorAudit? = nil
     ) async throws -> UserRow {
         let ids = try await redis.pipeline([
             RedisCommand("INCR", RedisKeys.idCounter("user")), RedisCommand("INCR", RedisKeys.idCounter("user_info")),
@@ -56,7 +58,7 @@ package struct AccountStore: Sendable {
         let created = TimeFormat.rowTime(now)
         var user = UserRow(
             id: Int(userID), uuid: UUID().uuidString.lowercased(), username: username, password: passwordHash,
-            avatar: avatar, role: role, createTime: created, registerTime: TimeFormat.iso(now)
+            nickname: nickname, avatar: avatar, role: role, createTime: created, registerTime: TimeFormat.iso(now)
         )
         if let device { device.apply(to: &user) }
         let info: JSONValue = [
@@ -66,7 +68,7 @@ package struct AccountStore: Sendable {
         let reply = try await scripts.run(RegisterUser(
             userID: user.id, infoID: Int(infoID), username: username, uuid: user.uuid, deviceID: device?.deviceID,
             userRow: JSONSerializer.string(.object(user.json(includingPassword: true))), infoRow: JSONSerializer.string(info),
-            streamCap: streamCap
+            streamCap: streamCap, audit: audit
         ))
         switch reply {
         case .registered: return user
@@ -75,6 +77,17 @@ package struct AccountStore: Sendable {
         case .refused(.uuidTaken): throw RedisError.server(RegisterUser.Refusal.uuidTaken.rawValue)
         case .refused(.idTaken): throw RedisError.server("\(RegisterUser.Refusal.idTaken.rawValue): user \(userID) or user_info \(infoID)")
         }
+    }
+
+    /// The console's creation of a chat user: the registration's rows and script, audited
+    /// as the operator's `user.create`.
+    package func registerByOperator(
+        username: String, passwordHash: String, nickname: String, avatar: String, audit: OperatorAudit
+    ) async throws -> UserRow {
+        try await register(
+            username: username, passwordHash: passwordHash, nickname: nickname, avatar: avatar, role: .user, now: Date(),
+            audit: audit
+        )
     }
 
     /// Records a login, with any other columns to change in the same write, and makes

@@ -8,7 +8,7 @@ import Crypto
 /// bcrypt is deliberately slow (tens of milliseconds at cost 10): call it off the event
 /// loops (a thread pool), never on one.
 package struct PasswordHasher: Sendable {
-    enum Verification: Equatable, Sendable {
+    package enum Verification: Equatable, Sendable {
         case invalid
         /// The password is right; `needsRehash` when the stored form is legacy or weaker
         /// than the current cost, so the caller stores `hash(password)` instead.
@@ -22,7 +22,7 @@ package struct PasswordHasher: Sendable {
         self.cost = cost
     }
 
-    func hash(_ password: String) -> String {
+    package func hash(_ password: String) -> String {
         var setting = [CChar](repeating: 0, count: Int(CRYPT_GENSALT_OUTPUT_SIZE))
         guard crypt_gensalt_rn("$2b$", UInt(cost), nil, 0, &setting, Int32(setting.count)) != nil else {
             // Only a missing random source (no /dev/urandom, no getrandom) gets here.
@@ -34,7 +34,7 @@ package struct PasswordHasher: Sendable {
         return hashed
     }
 
-    func verify(_ password: String, against stored: String) -> Verification {
+    package func verify(_ password: String, against stored: String) -> Verification {
         if Self.isLegacySHA256(stored) {
             let digest = SHA256.hash(data: Array(password.utf8)).hexString
             return constantTimeEquals(digest, stored.lowercased()) ? .valid(needsRehash: true) : .invalid

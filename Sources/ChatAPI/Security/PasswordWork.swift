@@ -10,7 +10,7 @@ import Synchronization
 /// most `queue` more hashes wait for a slot, in arrival order, and one more is refused at
 /// once (`fail('服务器繁忙，请稍后再试')`) instead of piling up requests.
 package final class PasswordWork: Sendable {
-    static let busy = "服务器繁忙，请稍后再试"
+    package static let busy = "服务器繁忙，请稍后再试"
     /// `chat_bcrypt_refused_total`, `chat_bcrypt_waiting`.
     static let refusals = Counter(label: "chat_bcrypt_refused_total")
     static let waitingGauge = Gauge(label: "chat_bcrypt_waiting")
@@ -38,7 +38,7 @@ package final class PasswordWork: Sendable {
 
     /// Runs `work` (a bcrypt hash or check) when a slot is free; refuses when the slots
     /// and the queue are full.
-    func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws(APIFailure) -> T {
+    package func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws(APIFailure) -> T {
         // true: a slot (free, or handed over by `release`); false: refused.
         let admitted = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
             let (answer, waiting) = state.withLock { state -> (Bool?, Int) in

@@ -1,0 +1,152 @@
+import ChatAPI
+import ChatScripts
+import Foundation
+import Logging
+import Model
+import RedisClient
+
+/// Every change the console makes, each through its script (docs/scripts.md), which
+/// writes the row, its entity event (so MariaDB follows through the persister) and the
+/// audit row in one step. A refusal is thrown as the `FlashMessage.Failure` the page
+/// shows; Redis' failures are thrown as they are.
+struct OperatorActions: Sendable {
+    /// The avatar of accounts created without one (the bridge's default for registrations).
+    static let defaultAvatar = "https://docs-51yrc-com.oss-cn-hangzhou.aliyuncs.com/chat/user.jpg"
+    /// Dead letters replayed by one "replay all" at most (the rest wait for the next).
+    static let replayAllLimit = 1000
+
+    let scripts: RedisScripts
+    let accounts: AccountStore
+    let hasher: PasswordHasher
+    let work: PasswordWork
+    let users: UserDirectory
+    let deadLetters: DeadLetterList
+    let streamCap: Int
+    /// A process silent this long gets no kicks (they would wait in its stream for nobody).
+    let deadAfterMilliseconds: Int64
+    let logger: Logger
+
+    typealias Refusal = FlashMessage.Failure
+
+    // MARK: users
+
+    /// Creates a chat user as `regChat` would (the same script and rows), audited as `user.create`.
+    func createUser(_ form: UserForm, by audit: OperatorAudit) async throws -> Int {
+        let username = try form.username()
+        guard let password = try form.password() else { throw Refusal.passwordLength }
+        let nickname = try form.nickname() ?? ""
+        let avatar = try form.avatar() ?? Self.defaultAvatar
+        let hash = try await bcrypt(password)
+        do {
+            let user = try await accounts.registerByOperator(
+                username: username, passwordHash: hash, nickname: nickname, avatar: avatar, audit: audit
+            )
+            return user.id
+        } catch AccountStore.Refusal.usernameTaken {
+            throw Refusal.usernameTaken
+        }
+    }
+
+    /// Changes the columns the form sets; an empty password keeps the password.
+    func editUser(_ id: Int, _ form: UserForm, by audit: OperatorAudit) async throws {
+        let username = try form.username()
+        let nickname = try form.nickname() ?? ""
+        let avatar = try form.avatar() ?? ""
+        var hash: String?
+        if let password = try form.password() { hash = try await bcrypt(password) }
+        for _ in 0..<3 {  // a rename between the read and the write: read again
+            guard let current = try await users.user(id) else { throw Refusal.userMissing }
+            guard !current.isDeleted else { throw Refusal.deleted }
+            var changes = ChangeUserByOperator.Changes(passwordHash: hash)
+            if username != current.username { changes.username = username }
+            if nickname != current.nickname { changes.nickname = nickname }
+            if avatar != current.avatar { changes.avatar = avatar }
+            let reply = try await scripts.run(ChangeUserByOperator(
+                user: id, .edit(currentUsername: current.username, changes), audit: audit, streamCap: streamCap,
+                deadAfterMilliseconds: deadAfterMilliseconds
+            ))
+            switch reply {
+            case .changed: return
+            case .refused(.stale): continue
+            case .refused(.missing): throw Refusal.userMissing
+            case .refused(.usernameTaken): throw Refusal.usernameTakenByOther
+            }
+        }
+        throw Refusal.failed
+    }
+
+    enum UserStatusChange: String, Sendable {
+        case disable, enable, delete
+    }
+
+    /// Disable (the sessions end and the sockets are kicked at once), enable, or delete
+    /// for good (docs/console.md, *Deleting a user*).
+    func changeUser(_ id: Int, _ change: UserStatusChange, by audit: OperatorAudit) async throws {
+        let operation: ChangeUserByOperator.Operation = switch change {
+        case .disable: .disable
+        case .enable: .enable
+        case .delete: .delete
+        }
+        let reply = try await scripts.run(ChangeUserByOperator(
+            user: id, operation, audit: audit, streamCap: streamCap, deadAfterMilliseconds: deadAfterMilliseconds
+        ))
+        switch reply {
+        case .changed(_, let kicks):
+            logger.info("user changed", metadata: ["user": "\(id)", "change": "\(change.rawValue)", "kicks": "\(kicks)", "admin": "\(audit.admin)"])
+        case .refused(.missing): throw Refusal.userMissing
+        case .refused: throw Refusal.failed
+        }
+    }
+
+    // MARK: complaints, groups
+
+    func replyToComplaint(_ id: Int, status: String?, reply: String?, by audit: OperatorAudit) async throws {
+        guard let status = status.flatMap({ Int($0) }).flatMap(ComplaintStatus.init(rawValue:)) else { throw Refusal.statusInvalid }
+        let text = reply?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        guard text.count <= 1000 else { throw Refusal.replyLength }
+        let answer = try await scripts.run(ReplyToComplaint(id, status: status.rawValue, reply: text, audit: audit, streamCap: streamCap))
+        if case .refused = answer { throw Refusal.missing }
+    }
+
+    func changeGroup(_ id: Int, enabled: Bool, by audit: OperatorAudit) async throws {
+        let reply = try await scripts.run(ChangeGroupStatus(group: id, enabled: enabled, audit: audit, streamCap: streamCap))
+        if case .refused = reply { throw Refusal.missing }
+    }
+
+    // MARK: dead letters
+
+    /// Puts the entry back on the stream it came from (its fields as they were), then
+    /// removes the dead letter.
+    func replay(_ id: String, by audit: OperatorAudit) async throws {
+        guard let letter = try await deadLetters.entry(id), !letter.stream.isEmpty else { throw Refusal.missing }
+        let reply = try await scripts.run(ChangeDeadLetter(entry: id, .replay(stream: letter.stream), audit: audit, streamCap: streamCap))
+        if case .refused = reply { throw Refusal.missing }
+    }
+
+    func drop(_ id: String, by audit: OperatorAudit) async throws {
+        guard DeadLetter.isEntryID(id) else { throw Refusal.missing }
+        let reply = try await scripts.run(ChangeDeadLetter(entry: id, .drop, audit: audit, streamCap: streamCap))
+        if case .refused = reply { throw Refusal.missing }
+    }
+
+    /// Replays the oldest dead letters, at most `replayAllLimit`; returns how many.
+    func replayAll(by audit: OperatorAudit) async throws -> Int {
+        var replayed = 0
+        for id in try await deadLetters.oldest(Self.replayAllLimit) {
+            do {
+                try await replay(id, by: audit)
+                replayed += 1
+            } catch Refusal.missing {
+                continue  // dropped or replayed by someone else meanwhile
+            }
+        }
+        return replayed
+    }
+
+    private func bcrypt(_ password: String) async throws -> String {
+        let hasher = hasher
+        return try await work.run { hasher.hash(password) }
+    }
+}
+
+extension FlashMessage.Failure: Error {}

@@ -1,0 +1,42 @@
+import ChatAPI
+import ChatScripts
+import Logging
+import LuaScripts
+import RedisClient
+
+/// What the routes need, built once at start-up.
+struct ConsoleDependencies: Sendable {
+    let settings: ConsoleSettings
+    let redis: RedisClient
+    let scripts: RedisScripts
+    let sessions: SessionStore
+    let login: LoginService
+    let users: UserDirectory
+    let deadLetters: DeadLetterList
+    let actions: OperatorActions
+    let pages: PageResponder
+    let logger: Logger
+
+    init(settings: ConsoleSettings, redis: RedisClient, logger: Logger = Logger(label: "console")) {
+        self.settings = settings
+        self.redis = redis
+        self.logger = logger
+        scripts = RedisScripts(client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) })
+        let hasher = PasswordHasher(cost: settings.bcryptCost)
+        // The console's bcrypt runs are few (logins, password resets): one at a time.
+        let work = PasswordWork(concurrency: 1, queue: 16)
+        sessions = SessionStore(redis: redis, idleSeconds: settings.sessionIdleSeconds, maxSeconds: settings.sessionMaxSeconds)
+        login = LoginService(
+            accounts: AdminAccounts(redis: redis, hasher: hasher), sessions: sessions, scripts: scripts, policy: settings.login,
+            work: work, logger: logger, decoy: hasher.hash(RandomToken.make())
+        )
+        users = UserDirectory(redis: redis)
+        deadLetters = DeadLetterList(redis: redis)
+        actions = OperatorActions(
+            scripts: scripts, accounts: AccountStore(scripts: scripts, streamCap: settings.streamCap), hasher: hasher, work: work,
+            users: users, deadLetters: deadLetters, streamCap: settings.streamCap,
+            deadAfterMilliseconds: settings.deadAfterMilliseconds, logger: Logger(label: "console.actions")
+        )
+        pages = PageResponder(renderer: PageRenderer(), cookies: SessionCookies(secure: settings.cookieSecure))
+    }
+}
