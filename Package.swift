@@ -239,6 +239,8 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "ModelTests", dependencies: ["Model"]),
+        // The console's parts that need no server: escaping, forms, flashes, options.
+        .testTarget(name: "ConsoleUnitTests", dependencies: ["Console", "ChatRuntime"]),
         .testTarget(name: "ChatScriptsTests", dependencies: ["ChatScripts", "LuaScripts"]),
         .testTarget(
             name: "RedisClientTests",

@@ -15,6 +15,8 @@
 -- KEYS[2] mine: chat:user:{me}:complaints
 -- KEYS[3] stream: chat:stream:entities
 -- KEYS[4] target: the target's row (chat:user:{id} or chat:group:{id})
+-- KEYS[5] all: chat:complaints (every complaint id, for the operators' console)
+-- KEYS[6] open: chat:complaints:status:0 (the ids by status; complaint_reply moves them)
 -- ARGV[6] target_id: target_id
 -- ARGV[7] target_type: target_type ('single' or 'group')
 -- ARGV[8] reason: reason
@@ -35,12 +37,9 @@
 -- not 0 any more), 'target' (create: no such user or group), 'full' (create: the user
 -- has the cap of complaints already), 'id_taken' (create: a row with the new id exists;
 -- never overwritten), 'bad_arguments'. Returns the row's new version.
---@include rows
+--@include complaints
 local op, cap, now, me, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
-local COLUMNS = { 'id', 'user_id', 'target_id', 'target_type', 'target_name', 'reason', 'content', 'images',
-  'complaint_chatinfo', 'status', 'admin_reply', 'create_time', 'update_time', 'is_deleted' }
-local INTEGERS = { id = true, user_id = true, target_id = true, status = true, is_deleted = true }
 local OPTIONAL = { target_name = true, content = true, images = true, complaint_chatinfo = true }
 local UPDATABLE = { content = true, images = true }
 
@@ -49,7 +48,7 @@ if not tonumber(cap) or (now or '') == '' or not tonumber(me) or not tonumber(id
 end
 
 local function event(stream, row, version)
-  entity_event(stream, cap, 'complaint', 'upsert', row.id, version, encode_row(row, COLUMNS, nil, INTEGERS))
+  complaint_event(stream, cap, row, version)
 end
 
 -- A JSON object of text columns, each allowed by `allowed`; nil when malformed.
@@ -90,7 +89,7 @@ end
 if op == 'create' then
   local target_id, target_type, reason, limit = ARGV[6], ARGV[7], ARGV[8], tonumber(ARGV[10])
   local optional = columns(ARGV[9], OPTIONAL)
-  if #KEYS ~= 4 or not tonumber(target_id) or (target_type ~= 'group' and target_type ~= 'single')
+  if #KEYS ~= 6 or not tonumber(target_id) or (target_type ~= 'group' and target_type ~= 'single')
     or (reason or '') == '' or not optional or not limit then
     return redis.error_reply('bad_arguments')
   end
@@ -108,7 +107,7 @@ if op == 'create' then
     create_time = now, update_time = now, is_deleted = '0',
   }
   local fields = { '_v', 1 }
-  for _, column in ipairs(COLUMNS) do
+  for _, column in ipairs(COMPLAINT_COLUMNS) do
     if OPTIONAL[column] then
       row[column] = optional[column]
     end
@@ -119,6 +118,8 @@ if op == 'create' then
   end
   redis.call('HSET', KEYS[1], unpack(fields))
   redis.call('ZADD', KEYS[2], id, id)
+  redis.call('ZADD', KEYS[5], id, id)
+  redis.call('ZADD', KEYS[6], id, id)
   event(KEYS[3], row, 1)
   return 1
 end

@@ -28,7 +28,8 @@
 -- @op create: 'stale' when one of the members is no longer active, 'blocked' when one
 -- of them blocks me, 'id_taken' when the new gid has a row or members already (never
 -- overwritten). Returns {'created'}.
--- KEYS[5...] member_user, member_groups, member_blocks: for each member (me first),
+-- KEYS[5] groups: chat:groups (every gid, for the operators' console)
+-- KEYS[6...] member_user, member_groups, member_blocks: for each member (me first),
 -- chat:user:{uid}, chat:user:{uid}:groups and chat:blocks:{uid}
 -- ARGV[5] group_id: the new gid
 -- ARGV[6] uuid: the group's uuid
@@ -75,14 +76,12 @@
 -- 'waiting' (the owner), 'agreed' (active members) or 'refused', 'dissolved' (every row)
 -- or 'quit' (the owner), 'removed', 'set' (policy, nickname).
 --@include rows
+--@include groups
 local op, cap, now, me = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 if not tonumber(cap) or (now or '') == '' or not tonumber(me) then
   return redis.error_reply('bad_arguments')
 end
 
-local GROUP = { 'id', 'uuid', 'user_id', 'name', 'avatar', 'remark', 'invite_confirm', 'status', 'order',
-  'create_time', 'update_time' }
-local GROUP_INTEGERS = { id = true, user_id = true, invite_confirm = true, status = true, order = true, _v = true }
 local MEMBER = { 'id', 'group_id', 'user_id', 'nickname', 'avatar', 'status', 'order', 'create_time', 'update_time' }
 
 local function read_group()
@@ -225,28 +224,29 @@ end
 if op == 'create' then
   local gid, first_row = tonumber(ARGV[5]), tonumber(ARGV[9])
   local count = #ARGV - 9
-  if not gid or not first_row or count < 1 or #KEYS ~= 4 + 3 * count or ARGV[10] ~= me then
+  if not gid or not first_row or count < 1 or #KEYS ~= 5 + 3 * count or ARGV[10] ~= me then
     return redis.error_reply('bad_arguments')
   end
   if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then
     return redis.error_reply('id_taken')
   end
   for i = 1, count do
-    if redis.call('HGET', KEYS[2 + 3 * i], 'status') ~= '1' then
+    if redis.call('HGET', KEYS[3 + 3 * i], 'status') ~= '1' then
       return redis.error_reply('stale')
     end
   end
   for i = 2, count do
-    if redis.call('HEXISTS', KEYS[4 + 3 * i], me) == 1 then
+    if redis.call('HEXISTS', KEYS[5 + 3 * i], me) == 1 then
       return redis.error_reply('blocked')
     end
   end
   local group = { id = gid, uuid = ARGV[6], user_id = tonumber(me), name = ARGV[7], avatar = ARGV[8],
     invite_confirm = 0, status = 1, order = 50, create_time = now }
   write_group(group)
+  redis.call('ZADD', KEYS[5], gid, gid)
   for i = 1, count do
     write_member(new_member(first_row + i - 1, gid, tonumber(ARGV[9 + i]), 1))
-    redis.call('ZADD', KEYS[3 + 3 * i], gid, gid)
+    redis.call('ZADD', KEYS[4 + 3 * i], gid, gid)
   end
   bump_members()
   return { 'created' }

@@ -9,23 +9,42 @@
 -- process reaps it. Entries silent for longer
 -- than ARGV[2] ms whose stream is empty are pruned, which bounds the zset, and their
 -- delivery sequences with them.
+-- The dashboard's figures come with the beat (docs/console.md): this process's sockets
+-- and distinct users in chat:nodes:stats (node id → {"sockets","users","at"}, pruned
+-- with the node), and the sends it accepted since its last beat added to the minute's
+-- counter chat:stats:messages:{minute} (minute = Redis' ms / 60000, rounded down;
+-- expires after two hours), named here from its prefix like the node streams.
 -- KEYS[1] nodes: chat:nodes
 -- KEYS[2] deliveries: chat:nodes:deliveries
+-- KEYS[3] stats: chat:nodes:stats
 -- ARGV[1] node: the node id
 -- ARGV[2] prune_after: entries silent for longer than this (ms) are removed
 -- ARGV[3] reap_after: the stream of a process silent for longer than this (ms) is reaped
 -- ARGV[4] reap_batch: entries reaped per call at most
 -- ARGV[5] stream_prefix: 'chat:node:' (each process's stream of deliveries)
+-- ARGV[6] sockets: this process's live WebSocket connections
+-- ARGV[7] users: the distinct users connected to this process
+-- ARGV[8] messages: sends this process accepted since its last beat that counted
+-- ARGV[9] messages_prefix: 'chat:stats:messages:' (the per-minute counters)
 -- Returns {how many nodes are registered, entries reaped, entries in the caller's own
 -- stream (its backlog, the reaped ones included)}.
 --@include clock
 --@include envelope
 local prune, reapAfter, batch = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-if ARGV[1] == '' or ARGV[5] == '' or not prune or prune <= 0 or not reapAfter or not batch or batch <= 0 then
+local sockets, users, messages = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+if ARGV[1] == '' or ARGV[5] == '' or not prune or prune <= 0 or not reapAfter or not batch or batch <= 0
+  or not sockets or not users or not messages or messages < 0 or (ARGV[9] or '') == '' then
   return redis.error_reply('ERR bad_arguments')
 end
 local now = now_ms()
 redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[1],
+  string.format('{"sockets":%d,"users":%d,"at":%d}', sockets, users, now))
+if messages > 0 then
+  local minute = ARGV[9] .. string.format('%d', math.floor(now / 60000))
+  redis.call('INCRBY', minute, messages)
+  redis.call('EXPIRE', minute, 7200)
+end
 
 local reaped = 0
 local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - reapAfter), 'LIMIT', 0, 100)
@@ -62,5 +81,6 @@ if #forget > 0 then
   redis.call('DEL', unpack(forget_streams))
   redis.call('ZREM', KEYS[1], unpack(forget))
   redis.call('HDEL', KEYS[2], unpack(forget))
+  redis.call('HDEL', KEYS[3], unpack(forget))
 end
 return {redis.call('ZCARD', KEYS[1]), reaped, redis.call('XLEN', ARGV[5] .. ARGV[1])}

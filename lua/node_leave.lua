@@ -4,6 +4,7 @@
 -- pruned.
 -- KEYS[1] nodes: chat:nodes
 -- KEYS[2] deliveries: chat:nodes:deliveries
+-- KEYS[3] stats: chat:nodes:stats (its dashboard figures go at once: it holds no sockets)
 -- ARGV[1] node: the node id
 -- ARGV[2] stream_prefix: 'chat:node:' (each process's stream of deliveries)
 -- Returns 1 when it left at once, 0 when its stream waits to be reaped.
@@ -11,6 +12,7 @@ if ARGV[1] == '' or ARGV[2] == '' then
   return redis.error_reply('ERR bad_arguments')
 end
 redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
 if redis.call('XLEN', ARGV[2] .. ARGV[1]) > 0 then
   redis.call('ZADD', KEYS[1], 0, ARGV[1])
   return 0

@@ -12,14 +12,23 @@
 -- KEYS[5] stream: chat:stream:entities
 -- KEYS[6] names: chat:user:names (the username search index)
 -- KEYS[7] private: chat:stream:private (the whole user row, for the persister only)
--- KEYS[8...] device: chat:user:device:{deviceId}, for an account bound to a device
+-- KEYS[8] users: chat:users (every id, the console's list)
+-- KEYS[9] nicknames: chat:user:nicknames (the console's nickname search index)
+-- KEYS[10] audit_ids: chat:id:admin_audit
+-- KEYS[11] audit_list: chat:admin:audit
+-- KEYS[12...] device: chat:user:device:{deviceId}, for an account bound to a device
 -- ARGV[1] id: the user id
 -- ARGV[2] info_id: the user_info id
 -- ARGV[3] user_row: the user row (JSON)
 -- ARGV[4] info_row: the user_info row (JSON)
 -- ARGV[5] stream_cap: the hard cap (MAXLEN ~) of both streams
+-- ARGV[6] admin: the operator who creates the account from the console (audit action
+-- user.create), or '' for a registration (no audit row)
+-- ARGV[7] address: the operator's client address ('' for a registration)
+-- ARGV[8] now: the time ('YYYY-MM-DD HH:mm:ss'; '' for a registration)
 -- Returns 'OK', or the error 'id_taken' / 'username_taken' / 'uuid_taken' / 'device_taken'.
 --@include rows
+--@include audit
 if redis.call('EXISTS', KEYS[3], KEYS[4]) > 0 then
   return redis.error_reply('id_taken')
 end
@@ -30,7 +39,7 @@ if redis.call('SET', KEYS[2], ARGV[1], 'NX') == false then
   redis.call('DEL', KEYS[1])
   return redis.error_reply('uuid_taken')
 end
-if KEYS[8] and redis.call('SET', KEYS[8], ARGV[1], 'NX') == false then
+if KEYS[12] and redis.call('SET', KEYS[12], ARGV[1], 'NX') == false then
   redis.call('DEL', KEYS[1], KEYS[2])
   return redis.error_reply('device_taken')
 end
@@ -50,8 +59,16 @@ end
 
 local user = cjson.decode(ARGV[3])
 redis.call('ZADD', KEYS[6], 0, user.username)
+redis.call('ZADD', KEYS[8], ARGV[1], ARGV[1])
+if type(user.nickname) == 'string' and user.nickname ~= '' then
+  redis.call('ZADD', KEYS[9], 0, user.nickname .. '\0' .. ARGV[1])
+end
 write_row(KEYS[3], ARGV[3])
 write_row(KEYS[4], ARGV[4])
 user_event(KEYS[5], KEYS[7], ARGV[5], 'upsert', ARGV[1], 1, user, ARGV[3])
 entity_event(KEYS[5], ARGV[5], 'user_info', 'upsert', ARGV[2], 1, ARGV[4])
+if (ARGV[6] or '') ~= '' then
+  audit(KEYS[10], KEYS[11], KEYS[7], ARGV[5], ARGV[6], ARGV[7], ARGV[8], 'user.create', 'user', tonumber(ARGV[1]),
+    { username = user.username, nickname = user.nickname })
+end
 return redis.status_reply('OK')

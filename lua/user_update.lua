@@ -8,6 +8,7 @@
 -- KEYS[5] old_username: chat:user:name:{current username}
 -- KEYS[6] names: chat:user:names (the username search index)
 -- KEYS[7] private: chat:stream:private (the whole row, for the persister only)
+-- KEYS[8] nicknames: chat:user:nicknames (kept when the nickname changes)
 -- ARGV[1] stream_cap: the hard cap (MAXLEN ~) of both streams
 -- ARGV[2] require_active: '1' to require an active account (status 1), '0' to require
 -- only that it exists
@@ -40,6 +41,17 @@ if ARGV[5] ~= '' then
   redis.call('HSET', KEYS[1], 'username', ARGV[5])
 end
 if #ARGV >= 7 then
+  for i = 6, #ARGV - 1, 2 do
+    if ARGV[i] == 'nickname' then
+      local old = redis.call('HGET', KEYS[1], 'nickname') or ''
+      if old ~= ARGV[i + 1] then
+        redis.call('ZREM', KEYS[8], old .. '\0' .. id)
+        if ARGV[i + 1] ~= '' then
+          redis.call('ZADD', KEYS[8], 0, ARGV[i + 1] .. '\0' .. id)
+        end
+      end
+    end
+  end
   redis.call('HSET', KEYS[1], unpack(ARGV, 6))
 end
 local version = redis.call('HINCRBY', KEYS[1], '_v', 1)

@@ -8,7 +8,7 @@ public struct ChangeComplaint: ChatScript {
     private static let arguments = ["op", "stream_cap", "now", "me", "id"]
     public static let layouts = [
         ScriptLayout(
-            operation: "create", keys: ["complaint", "mine", "stream", "target"],
+            operation: "create", keys: ["complaint", "mine", "stream", "target", "all", "open"],
             arguments: arguments + ["target_id", "target_type", "reason", "optional", "limit"]
         ),
         ScriptLayout(operation: "update", keys: ["complaint", "stream"], arguments: arguments + ["changes"]),
@@ -66,7 +66,7 @@ public struct ChangeComplaint: ChatScript {
 
     public var keyCount: Int {
         switch operation {
-        case .create: 4
+        case .create: 6
         case .update: 2
         case .delete: 3
         }
@@ -82,6 +82,8 @@ public struct ChangeComplaint: ChatScript {
             case .user(let user): command.append(RedisKeys.user(user))
             case .group(let group): command.append(RedisKeys.group(group))
             }
+            command.append(RedisKeys.complaints)
+            command.append(RedisKeys.complaints(status: 0))
             command.append("create")
         case .update:
             command.append(StreamName.entities)

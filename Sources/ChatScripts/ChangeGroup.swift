@@ -9,7 +9,7 @@ public struct ChangeGroup: ChatScript {
     private static let arguments = ["op", "stream_cap", "now", "me"]
     public static let layouts = [
         ScriptLayout(
-            operation: "create", keys: keys, keyTail: ["member_user", "member_groups", "member_blocks"],
+            operation: "create", keys: keys + ["groups"], keyTail: ["member_user", "member_groups", "member_blocks"],
             arguments: arguments + ["group_id", "uuid", "name", "avatar", "first_row_id"], argumentTail: ["member"]
         ),
         ScriptLayout(operation: "rename", keys: keys, arguments: arguments + ["value"]),
@@ -113,7 +113,7 @@ public struct ChangeGroup: ChatScript {
 
     public var keyCount: Int {
         switch operation {
-        case .create(_, _, _, _, let members): 4 + 3 * members.count
+        case .create(_, _, _, _, let members): 5 + 3 * members.count
         case .set: 4
         case .remove(_, let avatarUsers), .decide(_, _, let avatarUsers): 5 + avatarUsers.count
         case .join(_, _, _, let avatarUsers, _): 7 + avatarUsers.count
@@ -128,6 +128,7 @@ public struct ChangeGroup: ChatScript {
         command.append(StreamName.entities)
         switch operation {
         case .create(_, _, _, _, let members):
+            command.append(RedisKeys.groups)
             for member in members {
                 command.append(RedisKeys.user(member))
                 command.append(RedisKeys.groupsOfUser(member))

@@ -5,7 +5,7 @@ import RedisClient
 /// still in its stream, stays there as dead until a live process has reaped them.
 public struct LeaveNodes: ChatScript {
     public static let scriptName = "node_leave"
-    public static let layouts = [ScriptLayout(keys: ["nodes", "deliveries"], arguments: ["node", "stream_prefix"])]
+    public static let layouts = [ScriptLayout(keys: ["nodes", "deliveries", "stats"], arguments: ["node", "stream_prefix"])]
 
     /// True when it left at once; false when its stream waits to be reaped.
     public typealias Reply = Bool
@@ -16,11 +16,12 @@ public struct LeaveNodes: ChatScript {
         self.node = node
     }
 
-    public var keyCount: Int { 2 }
+    public var keyCount: Int { 3 }
 
     public func encode(into command: inout RedisCommandArguments) {
         command.append(RedisKeys.nodes)
         command.append(RedisKeys.nodeDeliveries)
+        command.append(RedisKeys.nodeStats)
         command.append(node)
         command.append(RedisKeys.nodeStreamPrefix)
     }

@@ -8,7 +8,10 @@ public struct RecordHeartbeat: ChatScript {
     public static let scriptName = "node_heartbeat"
     public static let layouts = [
         ScriptLayout(
-            keys: ["nodes", "deliveries"], arguments: ["node", "prune_after", "reap_after", "reap_batch", "stream_prefix"]
+            keys: ["nodes", "deliveries", "stats"],
+            arguments: [
+                "node", "prune_after", "reap_after", "reap_batch", "stream_prefix", "sockets", "users", "messages", "messages_prefix",
+            ]
         ),
     ]
 
@@ -25,24 +28,41 @@ public struct RecordHeartbeat: ChatScript {
     public var pruneAfterMilliseconds: Int64
     public var reapAfterMilliseconds: Int64
     public var reapBatch: Int
+    /// The dashboard's figures (chat:nodes:stats): this process's live WebSocket
+    /// connections and the distinct users they belong to.
+    public var sockets: Int
+    public var users: Int
+    /// Sends accepted since the last beat that counted, added to the minute's counter.
+    public var messages: Int
 
-    public init(node: String, pruneAfterMilliseconds: Int64, reapAfterMilliseconds: Int64, reapBatch: Int) {
+    public init(
+        node: String, pruneAfterMilliseconds: Int64, reapAfterMilliseconds: Int64, reapBatch: Int, sockets: Int = 0,
+        users: Int = 0, messages: Int = 0
+    ) {
         self.node = node
         self.pruneAfterMilliseconds = pruneAfterMilliseconds
         self.reapAfterMilliseconds = reapAfterMilliseconds
         self.reapBatch = reapBatch
+        self.sockets = sockets
+        self.users = users
+        self.messages = messages
     }
 
-    public var keyCount: Int { 2 }
+    public var keyCount: Int { 3 }
 
     public func encode(into command: inout RedisCommandArguments) {
         command.append(RedisKeys.nodes)
         command.append(RedisKeys.nodeDeliveries)
+        command.append(RedisKeys.nodeStats)
         command.append(node)
         command.append(Int(pruneAfterMilliseconds))
         command.append(Int(reapAfterMilliseconds))
         command.append(reapBatch)
         command.append(RedisKeys.nodeStreamPrefix)
+        command.append(sockets)
+        command.append(users)
+        command.append(messages)
+        command.append(RedisKeys.messagesPerMinutePrefix)
     }
 
     /// `{registered, reaped, backlog}`.

@@ -8,8 +8,12 @@ public struct RegisterUser: ChatScript {
     public static let scriptName = "user_register"
     public static let layouts = [
         ScriptLayout(
-            keys: ["username", "uuid", "user", "user_info", "stream", "names", "private"], keyTail: ["device"],
-            arguments: ["id", "info_id", "user_row", "info_row", "stream_cap"]
+            keys: [
+                "username", "uuid", "user", "user_info", "stream", "names", "private", "users", "nicknames", "audit_ids",
+                "audit_list",
+            ],
+            keyTail: ["device"],
+            arguments: ["id", "info_id", "user_row", "info_row", "stream_cap"] + OperatorAudit.argumentNames
         ),
     ]
 
@@ -37,10 +41,13 @@ public struct RegisterUser: ChatScript {
     public var userRow: String
     public var infoRow: String
     public var streamCap: Int
+    /// An operator's creation from the console (audit action `user.create`); nil for a
+    /// registration.
+    public var audit: OperatorAudit?
 
     public init(
         userID: Int, infoID: Int, username: String, uuid: String, deviceID: String?, userRow: String, infoRow: String,
-        streamCap: Int
+        streamCap: Int, audit: OperatorAudit? = nil
     ) {
         self.userID = userID
         self.infoID = infoID
@@ -50,9 +57,10 @@ public struct RegisterUser: ChatScript {
         self.userRow = userRow
         self.infoRow = infoRow
         self.streamCap = streamCap
+        self.audit = audit
     }
 
-    public var keyCount: Int { deviceID == nil ? 7 : 8 }
+    public var keyCount: Int { deviceID == nil ? 11 : 12 }
 
     public func encode(into command: inout RedisCommandArguments) {
         command.append(RedisKeys.userByName(username))
@@ -62,6 +70,10 @@ public struct RegisterUser: ChatScript {
         command.append(StreamName.entities)
         command.append(RedisKeys.userNames)
         command.append(StreamName.privateEntities)
+        command.append(RedisKeys.users)
+        command.append(RedisKeys.userNicknames)
+        command.append(RedisKeys.adminAuditIDs)
+        command.append(RedisKeys.adminAudit)
         if let deviceID { command.append(RedisKeys.userByDevice(deviceID)) }
 
         command.append(userID)
@@ -69,6 +81,13 @@ public struct RegisterUser: ChatScript {
         command.append(userRow)
         command.append(infoRow)
         command.append(streamCap)
+        if let audit {
+            audit.encodeArguments(into: &command)
+        } else {
+            command.append("")
+            command.append("")
+            command.append("")
+        }
     }
 
     public static func decode(_ reply: RedisFlatReply) throws(RedisError) -> Reply {

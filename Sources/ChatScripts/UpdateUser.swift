@@ -8,7 +8,7 @@ public struct UpdateUser: ChatScript {
     public static let scriptName = "user_update"
     public static let layouts = [
         ScriptLayout(
-            keys: ["user", "stream", "token", "new_username", "old_username", "names", "private"],
+            keys: ["user", "stream", "token", "new_username", "old_username", "names", "private", "nicknames"],
             arguments: ["stream_cap", "require_active", "password", "token", "username"], argumentTail: ["column", "value"]
         ),
     ]
@@ -54,7 +54,7 @@ public struct UpdateUser: ChatScript {
         self.columns = columns
     }
 
-    public var keyCount: Int { 7 }
+    public var keyCount: Int { 8 }
 
     public func encode(into command: inout RedisCommandArguments) {
         command.append(RedisKeys.user(userID))
@@ -64,6 +64,7 @@ public struct UpdateUser: ChatScript {
         command.append(RedisKeys.userByName(username))
         command.append(RedisKeys.userNames)
         command.append(StreamName.privateEntities)
+        command.append(RedisKeys.userNicknames)
 
         command.append(streamCap)
         command.append(requireActive ? "1" : "0")

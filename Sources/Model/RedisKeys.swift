@@ -92,6 +92,43 @@ public enum RedisKeys {
     public static func askAnswerOwner(_ id: Int) -> String { "chat:askanswer:\(id)" }
     /// Id counters (`INCR`), kept above imported MySQL ids.
     public static func idCounter(_ entity: String) -> String { "chat:id:\(entity)" }
+
+    // The operators' console (docs/console.md): its indexes, kept by the scripts that
+    // write the rows and rebuilt by hydrate, so that no page scans the keyspace.
+
+    /// Every user id (score = id): the console's paged list of users.
+    public static let users = "chat:users"
+    /// `{nickname}\0{id}` (score 0) of every user with a nickname: prefix search by
+    /// nickname (`ZRANGEBYLEX`).
+    public static let userNicknames = "chat:user:nicknames"
+    /// A member of ``userNicknames``.
+    public static func nicknameEntry(_ nickname: String, _ userID: Int) -> String { "\(nickname)\0\(userID)" }
+    /// Every group id (score = gid).
+    public static let groups = "chat:groups"
+    /// Every complaint id (score = id), deleted ones too, and the ids by status (0 to 3).
+    public static let complaints = "chat:complaints"
+    public static func complaints(status: Int) -> String { "chat:complaints:status:\(status)" }
+    /// An operators' console account (`id`, `name`, `password` (bcrypt), `status`,
+    /// `create_time`, `update_time`, `_v`), and every account's name (score = id).
+    public static func admin(_ name: String) -> String { "chat:admin:\(name)" }
+    public static let admins = "chat:admins"
+    public static let adminIDs = "chat:id:admin"
+    /// A console session, by the SHA-256 (hex) of its cookie's token: `admin`, `csrf`,
+    /// `created` (ms); expires after the idle timeout.
+    public static func adminSession(_ tokenHash: String) -> String { "chat:admin:session:\(tokenHash)" }
+    /// Console login failures' state (`lua/rate_limit.lua`), by the name tried and by address.
+    public static func adminLoginFailures(_ name: String) -> String { "chat:limit:admin:\(name)" }
+    public static func adminLoginFailuresFrom(_ address: String) -> String { "chat:limit:admin:ip:\(address)" }
+    /// The newest audit rows (JSON, newest first, the last 10,000), and their id counter.
+    public static let adminAudit = "chat:admin:audit"
+    public static let adminAuditIDs = "chat:id:admin_audit"
+    /// How many rows ``adminAudit`` keeps (the scripts trim it, hydrate refills it).
+    public static let adminAuditKept = 10_000
+    /// Node id → `{"sockets":n,"users":n,"at":ms}`, written by each bridge's heartbeat.
+    public static let nodeStats = "chat:nodes:stats"
+    /// Sends accepted in one minute (Redis' ms / 60000), expiring after two hours.
+    public static func messagesInMinute(_ minute: Int64) -> String { messagesPerMinutePrefix + String(minute) }
+    public static let messagesPerMinutePrefix = "chat:stats:messages:"
 }
 
 /// The two streams analytics jobs read (a versioned public contract), and the private
@@ -102,6 +139,9 @@ public enum StreamName {
     /// The whole `user` row (password hash, device id, e-mail, mobile, IPs) of every
     /// change of one, for the persister only; `entities` carries the public columns.
     public static let privateEntities = "chat:stream:private"
+    /// Entries the persister gave up on (`stream`, `entry`, `attempts`, `error`,
+    /// `consumer`, the original fields as `field.{name}`).
+    public static let deadLetters = "chat:stream:deadletter"
     /// Consumer group of the persister.
     public static let persisterGroup = "persister"
     /// `MAXLEN ~` of every XADD: the safety net against a consumer that never reads.

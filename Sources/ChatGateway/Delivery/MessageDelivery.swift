@@ -21,6 +21,9 @@ package struct MessageDelivery: Sendable {
     let order: DeliveryOrder
     /// Where redeliveries, flushes and held pushes run (a service of the bridge's group).
     package let background: BackgroundWork
+    /// Sends accepted since the last heartbeat (shared by every copy): the sender counts,
+    /// the heartbeat takes them to Redis.
+    package let acceptedSends = AcceptedSends()
 
     /// - Parameter background: the work a service group runs; by default none does, and
     ///   each job runs in a task of its own (a delivery built by a test).

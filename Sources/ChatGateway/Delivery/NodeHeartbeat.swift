@@ -14,7 +14,9 @@ import ServiceLifecycle
 /// account's current one, or whose account is disabled, is kicked (`force_logout`, then a
 /// close frame). Each heartbeat also reaps the streams of
 /// dead processes into this one's (`lua/node_heartbeat.lua`), for the listener to route
-/// their deliveries again. On graceful shutdown it leaves `chat:nodes`, or stays there
+/// their deliveries again, and records the dashboard's figures: this process's sockets,
+/// their distinct users and the sends accepted since the last beat (docs/console.md).
+/// On graceful shutdown it leaves `chat:nodes`, or stays there
 /// as dead while its stream holds entries, for a live process to reap.
 package struct NodeHeartbeat: Service {
     let delivery: MessageDelivery
@@ -53,26 +55,42 @@ package struct NodeHeartbeat: Service {
         }
     }
 
-    /// One heartbeat: the node's score, then the TTLs of its users' targets.
+    /// One heartbeat: the node's score and the dashboard's figures, then the TTLs of its
+    /// users' targets.
     func beat() async {
+        let live = connections.all
+        var users = Set<Int>()
+        users.reserveCapacity(live.count)
+        for connection in live { users.insert(connection.user) }
+        let sends = delivery.acceptedSends.take()
+        let beat: RecordHeartbeat.Reply
         do {
-            let beat = try await scripts.run(RecordHeartbeat(
+            beat = try await scripts.run(RecordHeartbeat(
                 node: node, pruneAfterMilliseconds: policy.forgetNodesAfter.milliseconds,
-                reapAfterMilliseconds: policy.reapAfter.milliseconds, reapBatch: policy.reapBatch
+                reapAfterMilliseconds: policy.reapAfter.milliseconds, reapBatch: policy.reapBatch,
+                sockets: live.count, users: users.count, messages: sends
             ))
-            Self.backlog.record(beat.backlog)
-            if beat.reaped > 0 {
-                Self.reaped.increment(by: beat.reaped)
-                logger.info("reaped deliveries left by dead processes", metadata: ["entries": "\(beat.reaped)"])
-            }
-            try await refreshTargets()
+        } catch {
+            // Not recorded (or not known to be): counted again at the next beat. A reply
+            // lost after the script ran counts them twice, which a dashboard can bear.
+            delivery.acceptedSends.giveBack(sends)
+            logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
+            return
+        }
+        Self.backlog.record(beat.backlog)
+        if beat.reaped > 0 {
+            Self.reaped.increment(by: beat.reaped)
+            logger.info("reaped deliveries left by dead processes", metadata: ["entries": "\(beat.reaped)"])
+        }
+        do {
+            try await refreshTargets(live)
         } catch {
             logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
         }
     }
 
-    private func refreshTargets() async throws {
-        let all = connections.all.filter(\.isRegistered)
+    private func refreshTargets(_ live: [GatewayConnection]) async throws {
+        let all = live.filter(\.isRegistered)
         var start = 0
         while start < all.count {
             let batch = all[start..<min(start + Self.refreshBatch, all.count)]

@@ -170,6 +170,7 @@ package struct MessageSender: Sendable {
             return message
         case .sent(let message, let fanOut, let trimmed):
             Self.outcomes.accepted.increment()
+            delivery.acceptedSends.record()
             if trimmed > 0 { Self.historyTrimmed.increment(by: trimmed) }
             delivery.complete(fanOut, message: message)
             return message
@@ -188,6 +189,7 @@ package struct MessageSender: Sendable {
             return message
         case .accepted(let message, let route, let trimmed):
             Self.outcomes.accepted.increment()
+            delivery.acceptedSends.record()
             if trimmed > 0 { Self.historyTrimmed.increment(by: trimmed) }
             delivery.complete(route, sent: message, to: request.recipient)
             if let question = request.askedQuestion {

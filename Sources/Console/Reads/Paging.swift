@@ -3,8 +3,8 @@
 struct Paging: Sendable, Equatable {
     static let defaultSize = 20
     static let maximumSize = 100
-    /// Deeper pages are refused: each costs the offset in Redis, and nobody reads 5,000 pages.
-    static let maximumPage = 5000
+    /// Deeper pages show the last allowed one: a search's page costs its offset in Redis.
+    static let maximumPage = 100_000
 
     let page: Int
     let size: Int

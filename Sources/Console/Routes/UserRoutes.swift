@@ -24,10 +24,8 @@ struct UserRoutes: Sendable {
         }
         router.post("users") { request, context -> Response in
             let audit = try context.audit
-            var created = 0
             return try await pages.post(success: "/users", failure: "/users/new", flash: .success(.created)) {
-                created = try await actions.createUser(UserForm(input: context.fields), by: audit)
-                _ = created
+                _ = try await actions.createUser(UserForm(input: context.fields), by: audit)
             }
         }
         router.get("users/:id") { request, context -> Response in

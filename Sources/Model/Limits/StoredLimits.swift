@@ -83,6 +83,30 @@ public enum StoredLimits {
         }
     }
 
+    /// What the operators' console writes (docs/console.md): it refuses a larger value with
+    /// the limit's text; the bridge never writes these columns.
+    public enum Console {
+        /// An admin account's name (`lua/admin_account.lua` also allows only `[A-Za-z0-9_.-]`).
+        public static let adminName = ColumnLimit("chat_admin", "name", .varchar(64))
+        /// An operator's reply to a complaint (the audit row's detail repeats it).
+        public static let adminReply = ColumnLimit("chat_complaint", "admin_reply", .text, maximum: 2000, unit: .characters)
+        /// The audit row: who (an admin's name), what (`user.disable`…), on what, from where
+        /// (an IPv6 address in text is at most 45 characters), and the detail (JSON text
+        /// without secrets, the largest being a reply or an edit with an avatar).
+        public static let auditAdmin = ColumnLimit("admin_audit", "admin", .varchar(64))
+        public static let auditAction = ColumnLimit("admin_audit", "action", .varchar(64))
+        public static let auditTargetType = ColumnLimit("admin_audit", "target_type", .varchar(32))
+        public static let auditDetail = ColumnLimit("admin_audit", "detail", .text)
+        public static let auditAddress = ColumnLimit("admin_audit", "address", .varchar(45))
+    }
+
+    /// The console's entries: in the migrations like the others, walked by the console's
+    /// own tests (the bridge has no request that reaches them).
+    public static let console: [ColumnLimit] = [
+        Console.adminName, Console.adminReply, Console.auditAdmin, Console.auditAction, Console.auditTargetType,
+        Console.auditDetail, Console.auditAddress,
+    ]
+
     /// Every entry, for the migrations (the widest type per column wins) and the tests.
     public static let all: [ColumnLimit] = [
         User.username, User.nickname, User.avatar, User.deviceID, User.uniplatform, User.devicemodel, User.deviceos,
@@ -98,7 +122,7 @@ public enum StoredLimits {
     /// Table → column → the type the schema must hold at least.
     public static var columnTypes: [String: [String: ColumnType]] {
         var types: [String: [String: ColumnType]] = [:]
-        for limit in all {
+        for limit in all + console {
             if let known = types[limit.table]?[limit.column], known.holds(limit.type) { continue }
             types[limit.table, default: [:]][limit.column] = limit.type
         }

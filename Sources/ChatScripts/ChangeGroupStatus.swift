@@ -1,0 +1,59 @@
+import Model
+import RedisClient
+
+/// `lua/group_status.lua`: an operator disables or enables a group, with its entity
+/// event and the audit row.
+public struct ChangeGroupStatus: ChatScript {
+    public static let scriptName = "group_status"
+    public static let layouts = [
+        ScriptLayout(
+            keys: OperatorAudit.keyNames + ["group", "stream"],
+            arguments: OperatorAudit.argumentNames + ["stream_cap", "group_id", "status"]
+        ),
+    ]
+
+    public enum Reply: Sendable, Equatable {
+        /// The row's new version.
+        case version(Int)
+        case refused(Refusal)
+    }
+
+    public enum Refusal: String, Error, Sendable, Hashable {
+        /// No such group.
+        case missing
+    }
+
+    public var group: Int
+    public var enabled: Bool
+    public var audit: OperatorAudit
+    public var streamCap: Int
+
+    public init(group: Int, enabled: Bool, audit: OperatorAudit, streamCap: Int) {
+        self.group = group
+        self.enabled = enabled
+        self.audit = audit
+        self.streamCap = streamCap
+    }
+
+    public var keyCount: Int { 5 }
+
+    public func encode(into command: inout RedisCommandArguments) {
+        OperatorAudit.encodeKeys(into: &command)
+        command.append(RedisKeys.group(group))
+        command.append(StreamName.entities)
+        audit.encodeArguments(into: &command)
+        command.append(streamCap)
+        command.append(group)
+        command.append(enabled ? "1" : "0")
+    }
+
+    public static func decode(_ reply: RedisFlatReply) throws(RedisError) -> Reply {
+        let reader = ScriptReplyReader(reply, script: scriptName)
+        if let code = reader.errorCode {
+            guard let refusal = Refusal(rawValue: code) else { throw reader.unexpected() }
+            return .refused(refusal)
+        }
+        guard let version = reply.integer(at: reply.root) else { throw reader.unexpected() }
+        return .version(Int(version))
+    }
+}
