@@ -10,7 +10,7 @@
 # the CSS file) and to the same route on the baseline set, Redis commands per request.
 # Bar: p99 < 200 ms for every route; no SCAN/KEYS of any kind.
 #
-#   USERS=100000 GROUP_COUNT=10000 COMPLAINTS=10000 SMALL=100 REQUESTS=200 WARMUP=20 make bench-console
+#   USERS=100000 GROUP_COUNT=10000 COMPLAINTS=10000 DEADLETTERS=3000 SMALL=100 REQUESTS=200 WARMUP=20 make bench-console
 #   ONLY=users make bench-console    (only the routes whose name contains it; the floor always)
 #
 # KEEP_TMP=1 keeps the folder (logs, facts, passwords).
@@ -23,11 +23,12 @@ USERS=${USERS:-100000}
 # (not GROUPS: bash owns that name and ignores assignments to it)
 GROUP_COUNT=${GROUP_COUNT:-10000}
 COMPLAINTS=${COMPLAINTS:-10000}
+DEADLETTERS=${DEADLETTERS:-3000}
 SMALL=${SMALL:-100}
 REQUESTS=${REQUESTS:-200}
 WARMUP=${WARMUP:-20}
 ONLY=${ONLY:-}
-for name in USERS GROUP_COUNT COMPLAINTS SMALL REQUESTS WARMUP; do
+for name in USERS GROUP_COUNT COMPLAINTS DEADLETTERS SMALL REQUESTS WARMUP; do
     [[ ${!name} =~ ^[1-9][0-9]*$ ]] || die "$name must be a positive integer, not '${!name}'"
 done
 [ "$((USERS / SMALL))" -ge 100 ] || die "USERS / SMALL must leave at least 100 users in the baseline set"
@@ -72,9 +73,9 @@ fill() {
     log "$name set: ${FILL_COMMANDS[$name]} commands in ${FILL_SECONDS[$name]} s (${FILL_KEYS[$name]} keys, ${FILL_MEMORY[$name]}) [$((SECONDS - start)) s]"
 }
 declare -A FILL_SECONDS=() FILL_KEYS=() FILL_MEMORY=() FILL_COMMANDS=()
-fill big "$BIG_REDIS" "$USERS" "$GROUP_COUNT" "$COMPLAINTS" 3000 10000
+fill big "$BIG_REDIS" "$USERS" "$GROUP_COUNT" "$COMPLAINTS" "$DEADLETTERS" 10000
 fill small "$SMALL_REDIS" "$((USERS / SMALL))" "$(((GROUP_COUNT + SMALL - 1) / SMALL))" "$(((COMPLAINTS + SMALL - 1) / SMALL))" \
-    "$(((3000 + SMALL - 1) / SMALL))" "$(((10000 + SMALL - 1) / SMALL))"
+    "$(((DEADLETTERS + SMALL - 1) / SMALL))" "$(((10000 + SMALL - 1) / SMALL))"
 
 # start_console NAME REDIS_PORT PORT: an admin `bench` (its password in NAME/password),
 # then `console serve` on 127.0.0.1:PORT (no /metrics listener).

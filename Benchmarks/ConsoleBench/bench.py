@@ -83,6 +83,18 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds():
+    """CPU time the whole machine spent busy (all but idle and iowait), from /proc/stat."""
+    with open("/proc/stat") as stat:
+        values = [int(v) for v in stat.readline().split()[1:9]]
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds():
+    times = os.times()
+    return times.user + times.system
+
+
 def percentile(sorted_values, fraction):
     index = min(len(sorted_values) - 1, max(0, int(round(fraction * len(sorted_values) + 0.5)) - 1))
     return sorted_values[index]
@@ -96,6 +108,7 @@ class Console:
         with open(facts) as source:
             self.facts = json.load(source)
         self.redis = Redis(int(redis_port))
+        self.redis_pid = int(re.search(r"process_id:(\d+)", self.redis.info("server")).group(1))
         with open(password_file) as source:
             self.password = source.read().strip()
         self.connection = None
@@ -285,6 +298,8 @@ def measure(consoles, specs, kind, warmup, count):
             response, data = console.request("GET", path)
             problems.setdefault(console.name, checked(kind, check, response, data))
     before = {c.name: (c.redis.commandstats(), cpu_seconds(c.pid)) for c in consoles}
+    ours = [pid for c in consoles for pid in (c.pid, c.redis_pid)]
+    machine_before, ours_before, started = machine_busy_seconds(), own_cpu_seconds() + sum(map(cpu_seconds, ours)), time.perf_counter()
     latencies = {c.name: [] for c in consoles}
     for _ in range(count):
         for console in consoles:
@@ -294,7 +309,10 @@ def measure(consoles, specs, kind, warmup, count):
             latencies[console.name].append((time.perf_counter() - start) * 1000)
             if response.status != 200 and not problems.get(console.name):
                 problems[console.name] = f"HTTP {response.status}"
-    results = {}
+    # Other work on the machine in the window, in cores: what disturbed the figures.
+    other = ((machine_busy_seconds() - machine_before) - (own_cpu_seconds() + sum(map(cpu_seconds, ours)) - ours_before)) \
+        / (time.perf_counter() - started)
+    results = {"other": max(0.0, other)}
     for console in consoles:
         calls_before, cpu_before = before[console.name]
         calls = console.redis.commandstats()
@@ -362,7 +380,7 @@ def main():
     others = consoles[1:]
     header = (f"{'route':<36} {'kind':<5} {'p50':>7} {'p99':>7} {'max':>7} {'×floor':>7} "
               + "".join(f"{'×' + c.name:>9}" for c in others)
-              + f" {'cpu ms':>7} {'redis':>6}  {'verdict':<7} commands per request")
+              + f" {'cpu ms':>7} {'other':>6} {'redis':>6}  {'verdict':<7} commands per request")
     print("\n" + header)
     print("-" * len(header))
     for name, kind, specs, results in table:
@@ -386,12 +404,13 @@ def main():
             failed.append(f"{kind} {specs[big.name][0]}: scans ({', '.join(sorted(scans))})")
             verdict = "SCAN"
         print(f"{name[:36]:<36} {kind:<5} {p50:>7.2f} {p99:>7.2f} {top:>7.2f} {p50 / floor:>7.1f}{ratios} "
-              f"{cpu * 1000 / args.requests:>7.2f} {total:>6}  {verdict:<7} {parts}")
+              f"{cpu * 1000 / args.requests:>7.2f} {results['other']:>6.2f} {total:>6}  {verdict:<7} {parts}")
     print(f"\nfloor (the cheapest answer, p50): {floor:.2f} ms; ×{others[0].name if others else ''}: "
           "p50 in the measured set / p50 in the baseline set (the same route)"
           if others else f"\nfloor: {floor:.2f} ms")
-    print("cpu ms: the console's CPU time per request; redis: Redis commands per request (scripts' "
-          "commands included), from INFO commandstats")
+    print("cpu ms: the console's CPU time per request; other: cores busy with other work on the machine "
+          "in the route's window (not the consoles, Redis or this client); redis: Redis commands per request "
+          "(scripts' commands included), from INFO commandstats")
     if failed:
         print("\nproblems:")
         for problem in failed:
