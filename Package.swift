@@ -239,8 +239,15 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "ModelTests", dependencies: ["Model"]),
-        // The console's parts that need no server: escaping, forms, flashes, options.
-        .testTarget(name: "ConsoleUnitTests", dependencies: ["Console", "ChatRuntime"]),
+        // The console's router in-process against the Redis of `make test`, and its parts
+        // (escaping, forms, flashes, options); the browser suites are ConsoleTests.
+        .testTarget(
+            name: "ConsoleRouteTests",
+            dependencies: [
+                "Console", "ChatRuntime", "RedisClient", "TestSupport", "Model",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(name: "ChatScriptsTests", dependencies: ["ChatScripts", "LuaScripts"]),
         .testTarget(
             name: "RedisClientTests",

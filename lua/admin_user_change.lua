@@ -116,8 +116,8 @@ if changes then
     detail.password = true
     revoke = true
   end
-  action = (changes.password and next(detail) == 'password' and next(detail, 'password') == nil) and 'user.password'
-    or 'user.edit'
+  local only_password = changes.password and not (detail.username or detail.nickname or detail.avatar)
+  action = only_password and 'user.password' or 'user.edit'
 elseif op == 'enable' then
   fields[3], fields[4] = 'status', '1'
 else

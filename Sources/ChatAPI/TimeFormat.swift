@@ -3,8 +3,8 @@ import Foundation
 /// The two date formats of docs/api.md: entity `create_time` as `YYYY-MM-DD HH:mm:ss` (local
 /// time, as the old server's getters printed it), other dates as ISO-8601 with ms (UTC,
 /// as `JSON.stringify(new Date())`).
-enum TimeFormat {
-    static func rowTime(_ date: Date) -> String {
+package enum TimeFormat {
+    package static func rowTime(_ date: Date) -> String {
         let parts = local(date)
         return String(
             format: "%04ld-%02ld-%02ld %02ld:%02ld:%02ld",

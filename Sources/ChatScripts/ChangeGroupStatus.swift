@@ -48,12 +48,9 @@ public struct ChangeGroupStatus: ChatScript {
     }
 
     public static func decode(_ reply: RedisFlatReply) throws(RedisError) -> Reply {
-        let reader = ScriptReplyReader(reply, script: scriptName)
-        if let code = reader.errorCode {
-            guard let refusal = Refusal(rawValue: code) else { throw reader.unexpected() }
-            return .refused(refusal)
+        switch try ScriptReplyReader.version(reply, script: scriptName, refusing: Refusal.self) {
+        case .success(let version): .version(version)
+        case .failure(let refusal): .refused(refusal)
         }
-        guard let version = reply.integer(at: reply.root) else { throw reader.unexpected() }
-        return .version(Int(version))
     }
 }

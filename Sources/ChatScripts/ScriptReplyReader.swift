@@ -24,6 +24,20 @@ public struct ScriptReplyReader {
         return message.hasPrefix("ERR ") ? String(message.dropFirst(4)) : message
     }
 
+    /// A script that answers the changed row's new version, or one of `Refusal`'s error
+    /// codes (anything else is thrown).
+    public static func version<Refusal: RawRepresentable & Error>(
+        _ reply: RedisFlatReply, script: String, refusing _: Refusal.Type
+    ) throws(RedisError) -> Result<Int, Refusal> where Refusal.RawValue == String {
+        let reader = ScriptReplyReader(reply, script: script)
+        if let code = reader.errorCode {
+            guard let refusal = Refusal(rawValue: code) else { throw reader.unexpected() }
+            return .failure(refusal)
+        }
+        guard let version = reply.integer(at: reply.root) else { throw reader.unexpected() }
+        return .success(Int(version))
+    }
+
     /// The error to throw for a reply of no known form (or an unknown error code).
     public func unexpected() -> RedisError {
         if let message = reply.errorMessage(at: reply.root) { return .server(message) }

@@ -51,6 +51,8 @@ struct MigrationTests {
         ],
         "askanswer": ["id", "user_id", "ask", "answer", "type", "create_time", "update_time", "version"],
         "user_block": ["id", "user_id", "blocked_id", "create_time", "version"],
+        "chat_admin": ["id", "name", "password", "status", "create_time", "update_time", "version"],
+        "admin_audit": ["id", "admin", "action", "target_type", "target_id", "detail", "address", "create_time", "version"],
         "schema_migrations": ["version", "name", "applied_at"],
         "entity_tombstone": ["entity", "id", "version", "deleted_at"],
     ]
@@ -71,6 +73,8 @@ struct MigrationTests {
         "message": ["PRIMARY": ["id"]],
         "askanswer": ["PRIMARY": ["id"]],
         "user_block": ["PRIMARY": ["id"]],
+        "chat_admin": ["PRIMARY": ["id"], "name": ["name"]],
+        "admin_audit": ["PRIMARY": ["id"]],
         "schema_migrations": ["PRIMARY": ["version"]],
         "entity_tombstone": ["PRIMARY": ["entity", "id"]],
     ]
@@ -124,13 +128,21 @@ struct MigrationTests {
         ("message", "create_time", "bigint(20) unsigned", "NO", nil),
         ("message", "isremove", "tinyint(1)", "NO", "0"),
         ("askanswer", "answer", "text", "NO", nil),
+        ("chat_admin", "name", "varchar(64)", "NO", nil),
+        ("chat_admin", "password", "varchar(255)", "NO", nil),
+        ("chat_admin", "status", "tinyint(4)", "NO", "1"),
+        ("admin_audit", "id", "bigint(20) unsigned", "NO", nil),
+        ("admin_audit", "target_id", "bigint(20)", "YES", "NULL"),
+        ("admin_audit", "detail", "text", "YES", "NULL"),
+        ("admin_audit", "address", "varchar(45)", "NO", "''"),
+        ("admin_audit", "create_time", "datetime", "NO", "current_timestamp()"),
     ]
 
     @Test func createsTheDatabaseAndEveryTable() async throws {
         try await MariaDBTestDatabase.with(prefix: "migrate", create: false) { database in
             let connection = try database.connectToServer()
             let report = try Self.migrator().migrate(database: database.name, on: connection)
-            #expect(report.applied.map(\.version) == [1, 2, 3])
+            #expect(report.applied.map(\.version) == [1, 2, 3, 4])
             #expect(report.schemaVersion == SchemaMigrations.all.count)
             #expect(report.summary.contains("1 create_initial_tables"))
 
@@ -286,7 +298,7 @@ struct MigrationTests {
             #expect(second.schemaVersion == first.schemaVersion)
             #expect(second.summary.contains("up to date") && second.summary.contains("no migration to apply"))
             #expect(try connection.query("SELECT version, name FROM schema_migrations").map { "\($0[0] ?? ""):\($0[1] ?? "")" }
-                == ["1:create_initial_tables", "2:add_tombstones_and_login_milliseconds", "3:add_user_block"])
+                == ["1:create_initial_tables", "2:add_tombstones_and_login_milliseconds", "3:add_user_block", "4:add_chat_admin_and_admin_audit"])
             #expect(try connection.query("SELECT answer FROM askanswer").first?[0] == "在的 🙂", "data survives")
         }
     }
@@ -330,7 +342,7 @@ struct MigrationTests {
             try connection.execute("DELETE FROM schema_migrations")
             try connection.execute("DROP TABLE askanswer")
             let report = try Self.migrator().migrate(database: name, on: connection)
-            #expect(report.applied.map(\.version) == [1, 2, 3])
+            #expect(report.applied.map(\.version) == [1, 2, 3, 4])
             #expect(try connection.query("SHOW TABLES LIKE 'askanswer'").count == 1)
         }
     }

@@ -5,11 +5,12 @@ import RedisClient
 import Testing
 import TestSupport
 
-/// docs/operations.md, *Redis ACL*: the three users installed from the document's own
+/// docs/operations.md, *Redis ACL*: the four users installed from the document's own
 /// lines on a Redis of the test's own. The bridge and the persister run as theirs (a
 /// registration, a friendship, a send, a password change, all persisted; `persister
 /// status` and `hydrate`) without one refusal; the analytics user reads the public
-/// streams with a consumer group of its own, and nothing else.
+/// streams with a consumer group of its own, and nothing else; the console's user runs
+/// an operator's script and the reads of its pages, and no more.
 @Suite("Redis ACL of docs/operations.md", .serialized, .offCooperativePool)
 struct RedisACLTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -36,32 +37,82 @@ struct RedisACLTests {
         Set(rule.filter { $0.hasPrefix("+") && !$0.hasPrefix("+@") }.map { String($0.dropFirst()).lowercased() })
     }
 
-    @Test("the bridge's rule allows every command the scripts in lua/ call")
+    /// The scripts only the operators' console runs (docs/console.md).
+    static let consoleScripts: Set<String> = ["admin_account", "admin_user_change", "complaint_reply", "group_status", "deadletter_change"]
+    /// The bridge's scripts the console runs too: a user it creates, its login lockouts.
+    static let sharedScripts: Set<String> = ["user_register", "rate_limit"]
+
+    /// A script of `lua/` with its `--@include`s expanded, as the build embeds it.
+    static func assembled(_ name: String) throws -> String {
+        var included: Set<String> = []
+        func expand(_ url: URL) throws -> String {
+            let source = try String(contentsOf: url, encoding: .utf8)
+            return try source.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+                guard line.hasPrefix("--@include ") else { return String(line) }
+                let helper = line.dropFirst("--@include ".count).trimmingCharacters(in: .whitespaces)
+                guard included.insert(helper).inserted else { return "" }
+                return try expand(root.appendingPathComponent("lua/lib/\(helper).lua"))
+            }.joined(separator: "\n")
+        }
+        return try expand(root.appendingPathComponent("lua/\(name).lua"))
+    }
+
+    /// The commands the scripts call (`redis.call('NAME'`, lowercased), with their helpers.
+    static func commands(ofScripts names: [String]) throws -> Set<String> {
+        let pattern = try NSRegularExpression(pattern: #"redis\.p?call\(\s*['"]([A-Za-z]+)['"]"#)
+        var used: Set<String> = []
+        for name in names {
+            let source = try assembled(name)
+            for match in pattern.matches(in: source, range: NSRange(source.startIndex..., in: source)) {
+                if let range = Range(match.range(at: 1), in: source) { used.insert(source[range].lowercased()) }
+            }
+        }
+        return used
+    }
+
+    static func scripts() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("lua").path)
+            .filter { $0.hasSuffix(".lua") }.map { String($0.dropLast(4)) }
+    }
+
+    @Test("the bridge's rule allows every command the bridge's scripts in lua/ call")
     func bridgeRuleCoversTheScripts() throws {
         let bridge = try #require(try Self.rules()["bridge"])
         let allowed = Self.allowedCommands(bridge)
         #expect(bridge.contains("-@all"), "a list of what is allowed, not of what is not")
-        let pattern = try NSRegularExpression(pattern: #"redis\.p?call\(\s*['"]([A-Za-z]+)['"]"#)
-        var used: Set<String> = []
-        for folder in ["lua", "lua/lib"] {
-            let directory = Self.root.appendingPathComponent(folder)
-            for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where name.hasSuffix(".lua") {
-                let source = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
-                for match in pattern.matches(in: source, range: NSRange(source.startIndex..., in: source)) {
-                    if let range = Range(match.range(at: 1), in: source) { used.insert(source[range].lowercased()) }
-                }
-            }
-        }
+        let names = try Self.scripts().filter { !Self.consoleScripts.contains($0) }
+        #expect(names.count >= 25 && names.contains("node_heartbeat"), "\(names)")
+        let used = try Self.commands(ofScripts: names)
         #expect(used.count > 30, "the scripts were read (\(used.sorted()))")
         let missing = used.subtracting(allowed)
         #expect(missing.isEmpty, "commands of lua/ that the bridge's ACL rule does not allow: \(missing.sorted())")
     }
 
-    @Test("bridge and persister run as their users without a refusal; analytics reads the public streams and nothing else")
+    @Test("the console's rule allows every command of the scripts the console runs, and the reads of its pages; nothing that lists keys or reconfigures")
+    func consoleRuleCoversItsScripts() throws {
+        let console = try #require(try Self.rules()["console"])
+        let allowed = Self.allowedCommands(console)
+        #expect(console.contains("-@all"))
+        #expect(Set(try Self.scripts()).isSuperset(of: Self.consoleScripts))
+        let used = try Self.commands(ofScripts: Array(Self.consoleScripts.union(Self.sharedScripts)))
+        #expect(used.isSuperset(of: ["lpush", "ltrim", "xadd", "xdel", "xrange", "hset"]), "\(used.sorted())")
+        let missing = used.subtracting(allowed)
+        #expect(missing.isEmpty, "commands of the console's scripts its ACL rule does not allow: \(missing.sorted())")
+        let reads: Set<String> = [
+            "hgetall", "hget", "hmget", "zrevrangebyscore", "zrangebyscore", "zrangebylex", "zcard", "xrange", "xrevrange", "xlen",
+            "xinfo|stream", "xinfo|groups", "mget", "get", "lrange", "hset", "expire", "del", "evalsha", "eval", "script|load",
+        ]
+        #expect(reads.subtracting(allowed).isEmpty, "\(reads.subtracting(allowed).sorted())")
+        for forbidden in ["keys", "scan", "config", "flushall", "flushdb", "xgroup", "xreadgroup", "xack", "subscribe"] {
+            #expect(!allowed.contains(forbidden), "\(forbidden)")
+        }
+    }
+
+    @Test("bridge and persister run as their users without a refusal; analytics reads the public streams and nothing else; the console runs its scripts and reads")
     func threeRoles() async throws {
         try await DrainFixture.with(prefix: "acl") { fixture in
             let rules = try Self.rules()
-            #expect(Set(rules.keys) == ["bridge", "persister", "analytics"])
+            #expect(Set(rules.keys) == ["bridge", "persister", "analytics", "console"])
             for (_, words) in rules.sorted(by: { $0.key < $1.key }) {
                 try await fixture.redis.send(RedisCommand(words[0], words.dropFirst().map { $0 as any RedisArgument })).throwingOnError()
             }
@@ -203,12 +254,46 @@ struct RedisACLTests {
             }
             #expect(try await fixture.redis.send("EXISTS", RedisKeys.user(b.id)).integer == 1)
 
+            // The console: an operator disables b (its revocation included) through the
+            // script, and reads what its pages read; no key listing, history or queue.
+            let console = RedisClient(configuration: try RedisConfiguration(url: url("console")))
+            defer { Task { await console.shutdown() } }
+            let disable = try await console.send(RedisCommand("EVAL", [
+                try Self.assembled("admin_user_change"), "11", RedisKeys.adminAuditIDs, RedisKeys.adminAudit, StreamName.privateEntities,
+                RedisKeys.user(b.id), StreamName.entities, RedisKeys.userNicknames, RedisKeys.userToken(b.id), RedisKeys.online(b.id),
+                RedisKeys.onlineToken(b.id), RedisKeys.sockets(b.id), RedisKeys.nodes,
+                "disable", "root", "127.0.0.1", "2026-12-07 08:00:00", "1000", String(b.id), "60000", RedisKeys.nodeStreamPrefix,
+            ].map { $0 as any RedisArgument }))
+            #expect(disable.array?.count == 2, "\(disable)")
+            #expect(try await fixture.redis.send("HGET", RedisKeys.user(b.id), "status").string == "0")
+            #expect(try await console.send("LLEN", RedisKeys.adminAudit).integer == 1)
+            for read in [
+                ["HGETALL", RedisKeys.user(a.id)], ["ZRANGEBYLEX", RedisKeys.userNames, "-", "+", "LIMIT", "0", "20"],
+                ["ZREVRANGEBYSCORE", RedisKeys.users, "+inf", "-inf", "LIMIT", "0", "20"], ["XINFO", "GROUPS", StreamName.entities],
+                ["XRANGE", StreamName.deadLetters, "-", "+", "COUNT", "20"], ["MGET", RedisKeys.messagesInMinute(1), RedisKeys.messagesInMinute(2)],
+                ["HSET", RedisKeys.adminSession("ab"), "admin", "root"], ["EXPIRE", RedisKeys.adminSession("ab"), "1800"],
+                ["DEL", RedisKeys.adminSession("ab")], ["HGETALL", RedisKeys.nodeStats],
+            ] {
+                let reply = try await console.send(RedisCommand(read[0], read.dropFirst().map { $0 as any RedisArgument }))
+                #expect(reply.errorMessage == nil, "\(read.joined(separator: " ")): \(reply)")
+            }
+            let consoleRefused: [[String]] = [
+                ["KEYS", "*"], ["SCAN", "0"], ["FLUSHALL"], ["CONFIG", "GET", "*"],
+                ["LRANGE", RedisKeys.singleHistory(owner: a.id, peer: b.id), "0", "-1"], ["LRANGE", RedisKeys.offlineQueue(b.id), "0", "-1"],
+                ["XREADGROUP", "GROUP", "persister", "c", "STREAMS", StreamName.entities, ">"],
+            ]
+            for command in consoleRefused {
+                let reply = try await console.send(RedisCommand(command[0], command.dropFirst().map { $0 as any RedisArgument }))
+                #expect(reply.errorMessage?.hasPrefix("NOPERM") == true, "\(command.joined(separator: " ")): \(reply)")
+            }
+
             // Not one command of the bridge or the persister was refused (the analytics
-            // refusals above are logged as analytics').
+            // and console refusals above are logged as theirs).
             let log = try await fixture.redis.send("ACL", "LOG", "1000")
             let users = (log.array ?? []).map { $0.fieldValues["username"] ?? "?" }
             #expect(users.filter { $0 == "analytics" }.count >= 10, "the log holds the refusals above: \(users)")
-            let refusals = (log.array ?? []).map(\.fieldValues).filter { $0["username"] != "analytics" }
+            #expect(users.filter { $0 == "console" }.count == consoleRefused.count, "\(users)")
+            let refusals = (log.array ?? []).map(\.fieldValues).filter { $0["username"] != "analytics" && $0["username"] != "console" }
             #expect(refusals.isEmpty, "refused: \(refusals)")
 
             persister.signal(SIGTERM)

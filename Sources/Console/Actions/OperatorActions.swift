@@ -103,7 +103,7 @@ struct OperatorActions: Sendable {
     func replyToComplaint(_ id: Int, status: String?, reply: String?, by audit: OperatorAudit) async throws {
         guard let status = status.flatMap({ Int($0) }).flatMap(ComplaintStatus.init(rawValue:)) else { throw Refusal.statusInvalid }
         let text = reply?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        guard text.count <= 1000 else { throw Refusal.replyLength }
+        guard StoredLimits.Console.adminReply.admits(text) else { throw Refusal.replyLength }
         let answer = try await scripts.run(ReplyToComplaint(id, status: status.rawValue, reply: text, audit: audit, streamCap: streamCap))
         if case .refused = answer { throw Refusal.missing }
     }

@@ -41,7 +41,7 @@ struct AdminAccounts: Sendable {
         let hash = password.map { hasher.hash($0) }
         let scripts = RedisScripts(client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) })
         let reply = try await scripts.run(ChangeAdminAccount(
-            name: name, passwordHash: hash, enabled: enabled, audit: OperatorAudit(admin: "cli", address: "", now: RowTime.now()),
+            name: name, passwordHash: hash, enabled: enabled, audit: OperatorAudit(admin: "cli", address: "", now: TimeFormat.rowTime(Date())),
             streamCap: streamCap
         ))
         if case .refused(let refusal) = reply { throw refusal }

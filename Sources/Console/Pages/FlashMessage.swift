@@ -49,7 +49,7 @@ enum FlashMessage: Sendable, Equatable {
             case .nicknameLength: "昵称最多 30 个字符"
             case .avatarLength: "即时通讯用户头像地址最多 1000 个字符"
             case .statusInvalid: "处理状态不正确"
-            case .replyLength: "回复最多 1000 个字符"
+            case .replyLength: "回复最多 2000 个字符"
             case .deleted: "该即时通讯用户已删除，不能修改"
             case .failed: "操作失败，请稍后再试"
             }

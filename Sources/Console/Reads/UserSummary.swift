@@ -18,7 +18,7 @@ struct UserSummary: Sendable, Equatable {
     let isActive: Bool
 
     /// From an `HMGET` of `fields`; nil when the row is gone.
-    init?(values: [RedisReplyText]) {
+    init?(values: [String?]) {
         guard values.count == Self.fields.count, let id = values[0].flatMap({ Int($0) }), let username = values[1] else { return nil }
         self.id = id
         self.username = username
@@ -41,6 +41,3 @@ struct UserSummary: Sendable, Equatable {
         ]
     }
 }
-
-/// A bulk reply's text, nil for a missing field.
-typealias RedisReplyText = String?

@@ -5,7 +5,8 @@ import RedisClient
 
 /// `persister hydrate`: rebuilds the Redis entity state from MariaDB (users and their
 /// indexes, profiles, friends, friend requests with their pair and list keys, groups,
-/// members, the user → groups sets, blocks, the id counters), for disaster recovery and for
+/// members, the user → groups sets, blocks, complaints, the console's accounts, indexes
+/// and newest audit rows, the id counters), for disaster recovery and for
 /// importing an old eggjs database. Rows are read in id order, a chunk at a time, and
 /// each chunk's keys are written in one pipeline.
 ///
@@ -37,6 +38,7 @@ struct Hydrator: Sendable {
             }
             report.rows[layout.entity] = try await hydrate(layout, columns: columns)
         }
+        report.rows[.adminAudit] = try await hydrateAudit(schema: schema)
         for entity in Entity.allCases {
             guard schema.columns(of: entity.table) != nil else { continue }
             let table = MariaDBConnection.quoteIdentifier(entity.table)
@@ -93,6 +95,10 @@ struct Hydrator: Sendable {
                 commands.append(RedisCommand("SET", RedisKeys.userByName(username), id))
                 commands.append(RedisCommand("ZADD", RedisKeys.userNames, "0", username))
             }
+            commands.append(RedisCommand("ZADD", RedisKeys.users, id, id))
+            if let nickname = values["nickname"], !nickname.isEmpty {
+                commands.append(RedisCommand("ZADD", RedisKeys.userNicknames, "0", RedisKeys.nicknameEntry(nickname, userID)))
+            }
             if let uuid = values["uuid"] { commands.append(RedisCommand("SET", RedisKeys.userByUUID(uuid), id)) }
             if let device = values["devicefingeruuid"], !device.isEmpty {
                 commands.append(RedisCommand("SET", RedisKeys.userByDevice(device), id))
@@ -121,7 +127,7 @@ struct Hydrator: Sendable {
             return commands
         case .group:
             guard let groupID = Int(id) else { return [] }
-            return hash(RedisKeys.group(groupID))
+            return hash(RedisKeys.group(groupID)) + [RedisCommand("ZADD", RedisKeys.groups, id, id)]
         case .groupUser:
             guard let groupID = values["group_id"].flatMap({ Int($0) }), let member = values["user_id"].flatMap({ Int($0) })
             else { return [] }
@@ -138,9 +144,56 @@ struct Hydrator: Sendable {
         case .block:
             guard let blocker = values["user_id"].flatMap({ Int($0) }), let blocked = values["blocked_id"] else { return [] }
             return [RedisCommand("HSET", RedisKeys.blocks(blocker), blocked, layout.json(values, version: version))]
-        case .complaint, .askanswer:
+        case .complaint:
+            guard let complaintID = Int(id), let status = values["status"].flatMap({ Int($0) }) else { return [] }
+            var commands = hash(RedisKeys.complaint(complaintID))
+            commands.append(RedisCommand("ZADD", RedisKeys.complaints, id, id))
+            for other in 0...3 where other != status {
+                commands.append(RedisCommand("ZREM", RedisKeys.complaints(status: other), id))
+            }
+            commands.append(RedisCommand("ZADD", RedisKeys.complaints(status: status), id, id))
+            if let reporter = values["user_id"].flatMap({ Int($0) }) {
+                commands.append(values["is_deleted"] == "1"
+                    ? RedisCommand("ZREM", RedisKeys.complaintsOfUser(reporter), id)
+                    : RedisCommand("ZADD", RedisKeys.complaintsOfUser(reporter), id, id))
+            }
+            return commands
+        case .admin:
+            guard let name = values["name"] else { return [] }
+            return hash(RedisKeys.admin(name)) + [RedisCommand("ZADD", RedisKeys.admins, id, name)]
+        case .askanswer, .adminAudit:
             return []
         }
+    }
+
+    /// The newest audit rows (`RedisKeys.adminAuditKept`), newest first, as the scripts
+    /// write them into the audit list (`lua/lib/audit.lua`); the list is replaced.
+    private func hydrateAudit(schema: TableSchema) async throws -> Int {
+        let layout = RedisRowLayout.adminAudit
+        guard let columns = schema.columns(of: layout.entity.table) else {
+            throw PersisterError("table \(layout.entity.table) does not exist: run `persister migrate` first")
+        }
+        let kinds = Dictionary(columns.map { ($0.name, $0.kind) }, uniquingKeysWith: { first, _ in first })
+        let list = layout.columns.map(MariaDBConnection.quoteIdentifier).joined(separator: ", ")
+        let sql = "SELECT \(list) FROM `admin_audit` ORDER BY `id` DESC LIMIT \(RedisKeys.adminAuditKept)"
+        let result = try await session.withConnection { try $0.query(sql) }
+        var commands = [RedisCommand("DEL", RedisKeys.adminAudit)]
+        var rows: [any RedisArgument] = [RedisKeys.adminAudit]
+        for row in result {
+            var values: [String: String] = [:]
+            for (index, column) in layout.columns.enumerated() {
+                if let value = row[index] { values[column] = RedisRowLayout.redisText(value, kind: kinds[column] ?? .text) }
+            }
+            rows.append(layout.json(values, version: nil))
+            if rows.count > chunkSize {
+                commands.append(RedisCommand("RPUSH", rows))
+                rows = [RedisKeys.adminAudit]
+            }
+        }
+        if rows.count > 1 { commands.append(RedisCommand("RPUSH", rows)) }
+        for reply in try await redis.pipeline(commands) { try reply.throwingOnError() }
+        logger.info("hydrated", metadata: ["entity": "admin_audit", "rows": "\(result.count)"])
+        return result.count
     }
 
     /// Sets the counter to `maximum` unless it is higher already (ids are never reused).

@@ -51,7 +51,26 @@ struct RedisRowLayout: Sendable {
         shape: .json
     )
 
-    static let all = [user, userInfo, goodfriend, goodfriendapply, group, groupUser, block]
+    static let complaint = RedisRowLayout(
+        entity: .complaint,
+        columns: [
+            "id", "user_id", "target_id", "target_type", "target_name", "reason", "content", "images", "complaint_chatinfo",
+            "status", "admin_reply", "create_time", "update_time", "is_deleted",
+        ],
+        integerColumns: ["id", "user_id", "target_id", "status", "is_deleted"], shape: .hash
+    )
+    static let admin = RedisRowLayout(
+        entity: .admin, columns: ["id", "name", "password", "status", "create_time", "update_time"],
+        integerColumns: ["id", "status"], shape: .hash
+    )
+    /// Not a row of its own in Redis: the newest rows, as JSON, in the audit list.
+    static let adminAudit = RedisRowLayout(
+        entity: .adminAudit, columns: ["id", "admin", "action", "target_type", "target_id", "detail", "address", "create_time"],
+        integerColumns: ["id", "target_id"], shape: .json
+    )
+
+    /// The layouts hydrated row by row (the audit list is filled apart, newest rows only).
+    static let all = [user, userInfo, goodfriend, goodfriendapply, group, groupUser, block, complaint, admin]
 
     /// A MariaDB value as the bridge writes it: DATETIME(3) columns (times the bridge
     /// writes as ISO-8601 in UTC) back to `…T…Z`, other times as MariaDB prints them
@@ -78,8 +97,8 @@ struct RedisRowLayout: Sendable {
         return fields
     }
 
-    /// The JSON row with `"_v"` last.
-    func json(_ values: [String: String], version: Int64) -> String {
+    /// The JSON row with `"_v"` last (none when `version` is nil).
+    func json(_ values: [String: String], version: Int64?) -> String {
         var object = JSONObject()
         for column in columns {
             guard let value = values[column] else {
@@ -92,7 +111,7 @@ struct RedisRowLayout: Sendable {
                 object[column] = .string(value)
             }
         }
-        object["_v"] = .integer(version)
+        if let version { object["_v"] = .integer(version) }
         return JSONSerializer.string(.object(object))
     }
 }

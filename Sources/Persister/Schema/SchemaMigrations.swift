@@ -4,6 +4,7 @@ enum SchemaMigrations {
         .createInitialTables,
         .addTombstonesAndMilliseconds,
         .addBlocks,
+        .addConsole,
     ]
 
     /// The bookkeeping table, created before anything else.

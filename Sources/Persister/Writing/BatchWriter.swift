@@ -14,7 +14,11 @@ enum PersistableEntry: Sendable {
         }
         let fields = entry.fields.dictionary
         if isPublicCopy(entity: fields["entity"], version: fields["v"], stream: entry.stream) { return nil }
-        return .entity(try EntityChange(fields: fields))
+        let change = try EntityChange(fields: fields)
+        if change.entity.isPrivate && entry.stream != StreamName.privateEntities {
+            throw EntryError("\(change.entity.rawValue) events come on \(StreamName.privateEntities) only, not \(entry.stream)")
+        }
+        return .entity(change)
     }
 
     /// A `user` event of contract version 2 or later on the public entity stream carries

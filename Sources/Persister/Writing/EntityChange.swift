@@ -12,13 +12,23 @@ enum Entity: String, Sendable, CaseIterable {
     case askanswer
     /// A block (docs/api.md, *Blocks*), apart from the friendship rows.
     case block
+    /// An operators' console account (the bcrypt hash with it), and an operator's action:
+    /// accepted from the private stream only.
+    case admin
+    case adminAudit = "admin_audit"
 
     var table: String {
         switch self {
         case .complaint: "chat_complaint"
         case .block: "user_block"
+        case .admin: "chat_admin"
         default: rawValue
         }
+    }
+
+    /// Its events come on the private stream only (a secret, or the operators' record).
+    var isPrivate: Bool {
+        self == .admin || self == .adminAudit
     }
 }
 
@@ -42,7 +52,7 @@ struct EntityChange: Sendable {
         guard let op = fields["op"].flatMap(Operation.init(rawValue:)) else {
             throw EntryError("op must be upsert or delete, not '\(fields["op"] ?? "")'")
         }
-        guard let id = fields["id"].flatMap({ Int64($0) }), id > 0, id <= Int64(UInt32.max) else {
+        guard let id = fields["id"].flatMap({ Int64($0) }), id > 0, id <= (entity == .adminAudit ? Int64.max : Int64(UInt32.max)) else {
             throw EntryError("id must be a positive integer, not '\(fields["id"] ?? "")'")
         }
         guard let version = fields["version"].flatMap({ Int64($0) }), version >= 0 else {

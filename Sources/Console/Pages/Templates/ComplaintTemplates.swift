@@ -36,7 +36,7 @@ extension Templates {
     <label>处理状态 <select name="status">
     {{#statuses}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/statuses}}
     </select></label>
-    <label>回复 <textarea name="admin_reply" rows="4" maxlength="1000">{{adminReply}}</textarea></label>
+    <label>回复 <textarea name="admin_reply" rows="4" maxlength="2000">{{adminReply}}</textarea></label>
     <button id="reply-submit" type="submit">提交</button>
     </form>
     """#

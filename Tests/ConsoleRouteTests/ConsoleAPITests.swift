@@ -1,0 +1,184 @@
+import ChatRuntime
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Model
+import RedisClient
+import Testing
+import TestSupport
+
+@testable import Console
+
+extension JSONValue {
+    var arrayValue: [JSONValue]? {
+        if case .array(let items) = self { return items }
+        return nil
+    }
+}
+
+/// The console's routes in-process (HummingbirdTesting) against the real Redis of
+/// `make test`: the session, CSRF and lockout rules, and the JSON API's operations
+/// through the admin scripts. Every test uses names of its own.
+@Suite struct ConsoleAPITests {
+    struct Reply {
+        let status: HTTPResponse.Status
+        let headers: HTTPFields
+        let text: String
+        var json: JSONValue? { try? JSONParser.parse(text) }
+        var data: JSONValue? { json?.objectValue?["data"] }
+        var message: String? { json?.objectValue?["msg"]?.stringValue }
+        /// The value a `Set-Cookie` of this reply gives `name`.
+        func cookie(_ name: String) -> String? {
+            headers[values: .setCookie].lazy.compactMap { line -> String? in
+                guard line.hasPrefix(name + "=") else { return nil }
+                return String(line.dropFirst(name.count + 1).prefix { $0 != ";" })
+            }.first
+        }
+    }
+
+    static func unique(_ prefix: String) -> String { prefix + String(UInt32.random(in: 0...UInt32.max), radix: 36) }
+
+    /// A console on the test Redis, with an admin of its own and the given lockout.
+    static func withConsole(
+        accountLimit: Int = 5, _ body: @escaping @Sendable (any TestClientProtocol, _ admin: String, _ password: String, RedisClient) async throws -> Void
+    ) async throws {
+        let redis = RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.redisURL()))
+        var settings = ConsoleSettings()
+        settings.bcryptCost = 4
+        settings.login.accountLimit = accountLimit
+        let admin = unique("ops")
+        let password = AdminPassword.generate()
+        try await AdminAccounts(redis: redis, hasher: .init(cost: 4)).put(name: admin, password: password, enabled: true)
+        let app = Application(router: ConsoleRoutes(dependencies: ConsoleDependencies(settings: settings, redis: redis)).router())
+        do {
+            try await app.test(.router) { client in try await body(client, admin, password, redis) }
+        } catch {
+            await redis.shutdown()
+            throw error
+        }
+        await redis.shutdown()
+    }
+
+    static func call(
+        _ client: some TestClientProtocol, _ method: HTTPRequest.Method, _ path: String, json: JSONValue? = nil,
+        form: String? = nil, cookies: [String: String] = [:], csrf: String? = nil
+    ) async throws -> Reply {
+        var headers: HTTPFields = [:]
+        if json != nil { headers[.contentType] = "application/json" }
+        if form != nil { headers[.contentType] = "application/x-www-form-urlencoded" }
+        if !cookies.isEmpty { headers[.cookie] = cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
+        if let csrf { headers[.csrfToken] = csrf }
+        let body = json.map { ByteBuffer(string: JSONSerializer.string($0)) } ?? form.map { ByteBuffer(string: $0) }
+        return try await client.execute(uri: path, method: method, headers: headers, body: body) { response in
+            Reply(status: response.status, headers: response.headers, text: String(buffer: response.body))
+        }
+    }
+
+    /// Logs in through the JSON API: the session cookie and the CSRF token.
+    static func logIn(_ client: some TestClientProtocol, _ admin: String, _ password: String) async throws -> (session: String, csrf: String) {
+        let reply = try await call(client, .post, "/api/login", json: ["username": .string(admin), "password": .string(password)])
+        let session = try #require(reply.cookie(SessionCookies.session))
+        let csrf = try #require(reply.data?.objectValue?["csrf"]?.stringValue)
+        #expect(reply.data?.objectValue?["admin"]?.stringValue == admin)
+        return (session, csrf)
+    }
+
+    @Test("the JSON API: 401 without a session, 403 without the CSRF token; create, a taken name, edit, disable, enable, search and the audit")
+    func jsonAPI() async throws {
+        try await Self.withConsole { client, admin, password, redis in
+            #expect(try await Self.call(client, .get, "/api/users").status == .unauthorized)
+            let (session, csrf) = try await Self.logIn(client, admin, password)
+            let cookies = [SessionCookies.session: session]
+            let username = Self.unique("cu")
+            let create: JSONValue = ["username": .string(username), "password": "secret1", "nickname": "<b>控制台</b>"]
+
+            let forbidden = try await Self.call(client, .post, "/api/users", json: create, cookies: cookies, csrf: "wrong")
+            #expect(forbidden.status == .forbidden)
+            #expect(forbidden.text == #"{"msg":"fail","data":"请求已过期，请刷新页面后重试"}"#)
+            #expect(try await redis.send("GET", RedisKeys.userByName(username)).isNull)
+
+            let created = try await Self.call(client, .post, "/api/users", json: create, cookies: cookies, csrf: csrf)
+            #expect(created.message == "ok")
+            let id = try #require(created.data?.objectValue?["id"]?.integerValue.map(Int.init))
+            #expect(created.data?.objectValue?["nickname"]?.stringValue == "<b>控制台</b>")
+            #expect(created.data?.objectValue?["password"] == nil)
+            #expect(try await redis.send("ZSCORE", RedisKeys.users, String(id)).integer == Int64(id))
+
+            let again = try await Self.call(client, .post, "/api/users", json: create, cookies: cookies, csrf: csrf)
+            #expect(again.status == .ok && again.text == #"{"msg":"fail","data":"即时通讯用户账号已存在"}"#)
+
+            let edited = try await Self.call(client, .post, "/api/users/\(id)", json: ["nickname": "新名字"], cookies: cookies, csrf: csrf)
+            #expect(edited.data?.objectValue?["nickname"]?.stringValue == "新名字")
+            #expect(edited.data?.objectValue?["username"]?.stringValue == username)
+
+            let found = try await Self.call(client, .get, "/api/users?q=\(QueryText.encode("新名"))&size=100", cookies: cookies)
+            let ids = found.data?.objectValue?["list"]?.arrayValue?.compactMap { $0.objectValue?["id"]?.integerValue.map(Int.init) } ?? []
+            #expect(ids.contains(id))
+            let byID = try await Self.call(client, .get, "/api/users?q=\(id)", cookies: cookies)
+            #expect(byID.data?.objectValue?["list"]?.arrayValue?.count == 1)
+
+            #expect(try await Self.call(client, .post, "/api/users/\(id)/disable", cookies: cookies, csrf: csrf).message == "ok")
+            #expect(try await redis.send("HGET", RedisKeys.user(id), "status").string == "0")
+            #expect(try await Self.call(client, .post, "/api/users/\(id)/enable", cookies: cookies, csrf: csrf).message == "ok")
+            #expect(try await redis.send("HGET", RedisKeys.user(id), "status").string == "1")
+            let missing = try await Self.call(client, .post, "/api/users/999999999/disable", cookies: cookies, csrf: csrf)
+            #expect(missing.text == #"{"msg":"fail","data":"该即时通讯用户记录不存在"}"#)
+
+            let audit = try await Self.call(client, .get, "/api/audit?size=100", cookies: cookies)
+            let mine = (audit.data?.objectValue?["list"]?.arrayValue ?? []).compactMap(\.objectValue).filter {
+                $0["admin"]?.stringValue == admin
+            }
+            #expect(mine.map { $0["action"]?.stringValue ?? "" } == ["user.enable", "user.disable", "user.edit", "user.create"])
+
+            let logout = try await Self.call(client, .post, "/api/logout", cookies: cookies, csrf: csrf)
+            #expect(logout.message == "ok")
+            #expect(try await Self.call(client, .get, "/api/users", cookies: cookies).status == .unauthorized)
+        }
+    }
+
+    @Test("the login form: the double-submit token, the session cookie HttpOnly and SameSite=Strict; a page's form without its token is 403")
+    func loginForm() async throws {
+        try await Self.withConsole { client, admin, password, _ in
+            let page = try await Self.call(client, .get, "/login")
+            let token = try #require(page.cookie(SessionCookies.login))
+            #expect(page.text.contains(#"<input type="hidden" name="csrf" value="\#(token)">"#))
+            #expect(page.headers[.contentSecurityPolicy]?.contains("frame-ancestors 'none'") == true)
+            #expect(page.headers[.cacheControl] == "no-store")
+
+            let form = "username=\(admin)&password=\(password)"
+            let crossSite = try await Self.call(client, .post, "/login", form: form + "&csrf=\(RandomToken.make())", cookies: [SessionCookies.login: token])
+            #expect(crossSite.status == .forbidden)
+            #expect(crossSite.cookie(SessionCookies.session) == nil)
+
+            let wrong = try await Self.call(client, .post, "/login", form: "username=\(admin)&password=nope&csrf=\(token)", cookies: [SessionCookies.login: token])
+            #expect(wrong.status == .ok && wrong.text.contains(#"<p id="error" class="error">管理员账号或密码错误</p>"#))
+
+            let login = try await Self.call(client, .post, "/login", form: form + "&csrf=\(token)", cookies: [SessionCookies.login: token])
+            #expect(login.status == .seeOther && login.headers[.location] == "/")
+            let line = try #require(login.headers[values: .setCookie].first { $0.hasPrefix(SessionCookies.session + "=") })
+            #expect(line.contains("HttpOnly") && line.contains("SameSite=Strict") && !line.contains("Secure"))
+            let session = try #require(login.cookie(SessionCookies.session))
+
+            let posted = try await Self.call(client, .post, "/users", form: "username=nobody1&password=secret1", cookies: [SessionCookies.session: session])
+            #expect(posted.status == .forbidden && posted.text.contains("请求已过期，请刷新页面后重试"))
+            let dashboard = try await Self.call(client, .get, "/", cookies: [SessionCookies.session: session])
+            #expect(dashboard.status == .ok && dashboard.text.contains(#"<span id="admin-name">\#(admin)</span>"#))
+            #expect(dashboard.text.contains(#"<svg id="messages-chart""#))
+        }
+    }
+
+    @Test("two failures lock the name: then the right password is refused too, with its own text, and counted nowhere else")
+    func lockout() async throws {
+        try await Self.withConsole(accountLimit: 2) { client, admin, password, redis in
+            for _ in 0..<2 {
+                let wrong = try await Self.call(client, .post, "/api/login", json: ["username": .string(admin), "password": "wrong-1"])
+                #expect(wrong.text == #"{"msg":"fail","data":"管理员账号或密码错误"}"#)
+            }
+            let locked = try await Self.call(client, .post, "/api/login", json: ["username": .string(admin), "password": .string(password)])
+            #expect(locked.text == #"{"msg":"fail","data":"登录失败次数过多，请稍后再试"}"#)
+            #expect(locked.cookie(SessionCookies.session) == nil)
+            #expect(try await redis.send("EXISTS", RedisKeys.adminLoginFailures(admin)).integer == 1)
+            #expect(try await redis.send("EXISTS", RedisKeys.loginFailures(admin)).integer == 0)
+        }
+    }
+}
