@@ -1,6 +1,5 @@
 import ChatScripts
 import Foundation
-import LuaScripts
 import Model
 import RedisClient
 import TestSupport
@@ -31,10 +30,9 @@ struct OperatorEffectsTests {
 
     @Test("disable: the socket on the other process is kicked and the token refused within a second, login refused; enable: login works; a new password ends the old one", .timeLimit(.minutes(2)))
     func userChanges() async throws {
-        let server = try RedisServerProcess()
-        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url))
-        defer { Task { await redis.shutdown() } }
-        let scripts = RedisScripts(client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) })
+        let fixture = try OperatorScriptTests.Fixture()
+        defer { Task { await fixture.shutdown() } }
+        let (server, redis, scripts) = (fixture.server, fixture.redis, fixture.scripts)
         let (a, b) = try await (BridgeProcess(redisURL: server.url), BridgeProcess(redisURL: server.url))
         let user = try a.register()
         let (socket, _) = try await DeliveryTests.connected(b, user.token)
@@ -58,10 +56,9 @@ struct OperatorEffectsTests {
 
     @Test("a user the console creates (user_register with its audit) logs in through /api/loginChat", .timeLimit(.minutes(1)))
     func createdUserLogsIn() async throws {
-        let server = try RedisServerProcess()
-        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url))
-        defer { Task { await redis.shutdown() } }
-        let scripts = RedisScripts(client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) })
+        let fixture = try OperatorScriptTests.Fixture()
+        defer { Task { await fixture.shutdown() } }
+        let (server, redis, scripts) = (fixture.server, fixture.redis, fixture.scripts)
         let bridge = try await BridgeProcess(redisURL: server.url)
         let id = Int(try #require(try await redis.send("INCR", RedisKeys.idCounter("user")).integer))
         let infoID = Int(try #require(try await redis.send("INCR", RedisKeys.idCounter("user_info")).integer))
@@ -87,10 +84,9 @@ struct OperatorEffectsTests {
 
     @Test("a disabled group refuses sends, enabled it accepts them again; a complaint's reply is in the reporter's complaint detail", .timeLimit(.minutes(1)))
     func groupsAndComplaints() async throws {
-        let server = try RedisServerProcess()
-        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url))
-        defer { Task { await redis.shutdown() } }
-        let scripts = RedisScripts(client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) })
+        let fixture = try OperatorScriptTests.Fixture()
+        defer { Task { await fixture.shutdown() } }
+        let (server, redis, scripts) = (fixture.server, fixture.redis, fixture.scripts)
         let bridge = try await BridgeProcess(redisURL: server.url)
         let (owner, member) = try (ChatDeliveryTests.openUser(bridge), ChatDeliveryTests.openUser(bridge))
         let group = try await OfflineQueueTests.group(redis, bridge, owner: owner, members: [member])

@@ -181,4 +181,38 @@ extension JSONValue {
             #expect(try await redis.send("EXISTS", RedisKeys.loginFailures(admin)).integer == 0)
         }
     }
+
+    @Test("a complaint's reply: status and text stored, the status index moved; a reply over its column's limit refused with the limit's text")
+    func complaintReply() async throws {
+        try await Self.withConsole { client, admin, password, redis in
+            let (session, csrf) = try await Self.logIn(client, admin, password)
+            let cookies = [SessionCookies.session: session]
+            let id = Int(try #require(try await redis.send("INCR", RedisKeys.idCounter("complaint")).integer)) + 1_000_000
+            try await redis.send(.texts("HSET", [
+                RedisKeys.complaint(id), "id", String(id), "user_id", "1", "target_id", "2", "target_type", "user", "target_name", "t",
+                "reason", "r", "content", "c", "status", "0", "create_time", "2026-12-07 06:00:00", "update_time", "2026-12-07 06:00:00",
+                "is_deleted", "0", "_v", "1",
+            ])).throwingOnError()
+            try await redis.send("ZADD", RedisKeys.complaints(status: 0), String(id), String(id)).throwingOnError()
+
+            let limit = StoredLimits.Console.adminReply
+            let tooLong = String(repeating: "字", count: limit.maximum + 1)
+            let refused = try await Self.call(
+                client, .post, "/api/complaints/\(id)/reply", json: ["status": 2, "admin_reply": .string(tooLong)], cookies: cookies, csrf: csrf
+            )
+            #expect(refused.text == #"{"msg":"fail","data":"\#(limit.refusal("admin_reply"))"}"#)
+            #expect(try await redis.send("HGET", RedisKeys.complaint(id), "status").string == "0")
+
+            let longest = String(repeating: "字", count: limit.maximum)
+            let replied = try await Self.call(
+                client, .post, "/api/complaints/\(id)/reply", json: ["status": "2", "admin_reply": .string(longest)], cookies: cookies, csrf: csrf
+            )
+            #expect(replied.data?.objectValue?["status"]?.integerValue == 2)
+            #expect(replied.data?.objectValue?["admin_reply"]?.stringValue == longest)
+            #expect(try await redis.send("ZSCORE", RedisKeys.complaints(status: 2), String(id)).integer == Int64(id))
+            #expect(try await redis.send("ZSCORE", RedisKeys.complaints(status: 0), String(id)).isNull)
+            let badStatus = try await Self.call(client, .post, "/api/complaints/\(id)/reply", json: ["status": 9], cookies: cookies, csrf: csrf)
+            #expect(badStatus.text == #"{"msg":"fail","data":"处理状态不正确"}"#)
+        }
+    }
 }

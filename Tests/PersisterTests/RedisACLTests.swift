@@ -99,7 +99,8 @@ struct RedisACLTests {
         let missing = used.subtracting(allowed)
         #expect(missing.isEmpty, "commands of the console's scripts its ACL rule does not allow: \(missing.sorted())")
         let reads: Set<String> = [
-            "hgetall", "hget", "hmget", "zrevrangebyscore", "zrangebyscore", "zrangebylex", "zcard", "xrange", "xrevrange", "xlen",
+            "hgetall", "hget", "hmget", "hlen", "zrevrange", "zrange", "zrevrangebyscore", "zrangebyscore", "zrangebylex", "zlexcount", "zcard",
+            "time", "incr", "xrange", "xrevrange", "xlen",
             "xinfo|stream", "xinfo|groups", "mget", "get", "lrange", "hset", "expire", "del", "evalsha", "eval", "script|load",
         ]
         #expect(reads.subtracting(allowed).isEmpty, "\(reads.subtracting(allowed).sorted())")
@@ -269,6 +270,7 @@ struct RedisACLTests {
             #expect(try await console.send("LLEN", RedisKeys.adminAudit).integer == 1)
             for read in [
                 ["HGETALL", RedisKeys.user(a.id)], ["ZRANGEBYLEX", RedisKeys.userNames, "-", "+", "LIMIT", "0", "20"],
+                ["ZLEXCOUNT", RedisKeys.userNicknames, "[a", "(b"], ["ZREVRANGE", RedisKeys.users, "0", "19"],
                 ["ZREVRANGEBYSCORE", RedisKeys.users, "+inf", "-inf", "LIMIT", "0", "20"], ["XINFO", "GROUPS", StreamName.entities],
                 ["XRANGE", StreamName.deadLetters, "-", "+", "COUNT", "20"], ["MGET", RedisKeys.messagesInMinute(1), RedisKeys.messagesInMinute(2)],
                 ["HSET", RedisKeys.adminSession("ab"), "admin", "root"], ["EXPIRE", RedisKeys.adminSession("ab"), "1800"],

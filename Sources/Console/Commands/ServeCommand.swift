@@ -29,6 +29,10 @@ struct ServeCommand: AsyncParsableCommand {
         let metrics = Bootstrap.prometheus()
         let logger = Logger(label: "console")
         let redis = RedisClient(configuration: commonSettings.redis, logger: Logger(label: "console.redis"))
+        // Sessions, lockouts and the audit list must not be evicted, as the bridge's state.
+        await RedisEvictionCheck.enforce(
+            redis: redis, allowEviction: commonSettings.redisAllowsEviction, executable: "console", logger: logger
+        )
         let dependencies = ConsoleDependencies(settings: settings, redis: redis)
         // Reverse order at shutdown: the listeners stop first, then Redis closes.
         var services: [any Service] = [RedisClientService(client: redis)]

@@ -1,3 +1,5 @@
+import Model
+
 /// The outcome of a POST, carried to the page it redirects to by the `console_flash`
 /// cookie as a code (never as text: nothing a request sends is ever shown as a message).
 enum FlashMessage: Sendable, Equatable {
@@ -49,7 +51,7 @@ enum FlashMessage: Sendable, Equatable {
             case .nicknameLength: "昵称最多 30 个字符"
             case .avatarLength: "即时通讯用户头像地址最多 1000 个字符"
             case .statusInvalid: "处理状态不正确"
-            case .replyLength: "回复最多 2000 个字符"
+            case .replyLength: StoredLimits.Console.adminReply.refusal("admin_reply")
             case .deleted: "该即时通讯用户已删除，不能修改"
             case .failed: "操作失败，请稍后再试"
             }
