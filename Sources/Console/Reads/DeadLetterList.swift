@@ -2,16 +2,26 @@ import RedisClient
 
 /// The dead letters newest first (`XREVRANGE`), paged: the page's entries are read after
 /// the previous page's last id when the link carries it (`before`), else counted from
-/// the newest (dead letters are few; a page number alone reads its predecessors).
+/// the newest: a page number alone reads its predecessors, so numbered pages stop at
+/// `deepestNumberedPage` (a page number typed by hand deeper than that shows that page;
+/// the pages' own links carry the cursor and reach any depth at the same cost).
 struct DeadLetterList: Sendable {
+    /// 50 pages of 20: at most 1,000 entries read for one page (docs/benchmarks.md,
+    /// *Console at size*: page 1,500 by number cost 320–430 ms).
+    static let deepestNumberedPage = 50
+
     let redis: RedisClient
 
-    func list(paging: Paging, before: String?) async throws -> PageOf<DeadLetter> {
+    func list(paging requested: Paging, before: String?) async throws -> PageOf<DeadLetter> {
+        var paging = requested
         if let before, DeadLetter.isEntryID(before) {
             let reply = try await redis.send(
                 "XREVRANGE", DeadLetter.stream, "(" + before, "-", "COUNT", String(paging.size + 1)
             ).throwingOnError()
             return PageOf(readAhead: (reply.array ?? []).compactMap(DeadLetter.init(entry:)), paging: paging)
+        }
+        if paging.page > Self.deepestNumberedPage {
+            paging = Paging(page: Self.deepestNumberedPage, size: paging.size)
         }
         let reply = try await redis.send(
             "XREVRANGE", DeadLetter.stream, "+", "-", "COUNT", String(paging.offset + paging.size + 1)

@@ -14,7 +14,7 @@ struct OperationRoutes: Sendable {
             let paging = Paging(page: query["page"].flatMap { Int($0) } ?? 1)
             let page = try await deadLetters.list(paging: paging, before: query["before"])
             var values = PageRenderer.pager(
-                path: "/deadletters", query: [], paging: paging, hasNext: page.hasNext,
+                path: "/deadletters", query: [], paging: page.paging, hasNext: page.hasNext,
                 extraNext: page.rows.last.map { [("before", $0.id)] } ?? []
             )
             values["rows"] = page.rows
