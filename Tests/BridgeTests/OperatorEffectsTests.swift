@@ -39,6 +39,7 @@ struct OperatorEffectsTests {
 
         #expect(try await Self.change(scripts, user.id, .disable) == .changed(version: 3, kicks: 1))
         await RevocationTests.expectKicked([socket], "disable")
+        #expect(try await redis.send("LINDEX", RedisKeys.adminAudit, "0").string?.contains(#""action":"user.disable""#) == true)
         try await RevocationTests.expectRefused(user.token, on: a)
         #expect(try Self.login(a, user.username, "secret1") == "fail \(AccountService.accountUnavailable)")
 

@@ -40,12 +40,13 @@ extension JSONValue {
 
     /// A console on the test Redis, with an admin of its own and the given lockout.
     static func withConsole(
-        accountLimit: Int = 5, _ body: @escaping @Sendable (any TestClientProtocol, _ admin: String, _ password: String, RedisClient) async throws -> Void
+        accountLimit: Int = 5, trustForwardedFor: Bool = false, _ body: @escaping @Sendable (any TestClientProtocol, _ admin: String, _ password: String, RedisClient) async throws -> Void
     ) async throws {
         let redis = RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.redisURL()))
         var settings = ConsoleSettings()
         settings.bcryptCost = 4
         settings.login.accountLimit = accountLimit
+        settings.trustForwardedFor = trustForwardedFor
         let admin = unique("ops")
         let password = AdminPassword.generate()
         try await AdminAccounts(redis: redis, hasher: .init(cost: 4)).put(name: admin, password: password, enabled: true)
@@ -61,9 +62,10 @@ extension JSONValue {
 
     static func call(
         _ client: some TestClientProtocol, _ method: HTTPRequest.Method, _ path: String, json: JSONValue? = nil,
-        form: String? = nil, cookies: [String: String] = [:], csrf: String? = nil
+        form: String? = nil, cookies: [String: String] = [:], csrf: String? = nil, forwardedFor: String? = nil
     ) async throws -> Reply {
         var headers: HTTPFields = [:]
+        if let forwardedFor { headers[ClientAddressMiddleware.forwardedFor] = forwardedFor }
         if json != nil { headers[.contentType] = "application/json" }
         if form != nil { headers[.contentType] = "application/x-www-form-urlencoded" }
         if !cookies.isEmpty { headers[.cookie] = cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
@@ -213,6 +215,27 @@ extension JSONValue {
             #expect(try await redis.send("ZSCORE", RedisKeys.complaints(status: 0), String(id)).isNull)
             let badStatus = try await Self.call(client, .post, "/api/complaints/\(id)/reply", json: ["status": 9], cookies: cookies, csrf: csrf)
             #expect(badStatus.text == #"{"msg":"fail","data":"处理状态不正确"}"#)
+        }
+    }
+
+    @Test("behind a proxy (--trust-forwarded-for) the audit records the last X-Forwarded-For address; without the flag the header is ignored")
+    func forwardedFor() async throws {
+        for trusted in [true, false] {
+            try await Self.withConsole(trustForwardedFor: trusted) { client, admin, password, _ in
+                let (session, csrf) = try await Self.logIn(client, admin, password)
+                let cookies = [SessionCookies.session: session]
+                let username = Self.unique("fw")
+                let create: JSONValue = ["username": .string(username), "password": "secret1"]
+                let created = try await Self.call(
+                    client, .post, "/api/users", json: create, cookies: cookies, csrf: csrf, forwardedFor: "203.0.113.9, 198.51.100.7"
+                )
+                #expect(created.message == "ok")
+                let audit = try await Self.call(client, .get, "/api/audit?size=100", cookies: cookies)
+                let row = (audit.data?.objectValue?["list"]?.arrayValue ?? []).compactMap(\.objectValue).first {
+                    $0["admin"]?.stringValue == admin && $0["action"]?.stringValue == "user.create"
+                }
+                #expect(row?["address"]?.stringValue == (trusted ? "198.51.100.7" : ""))
+            }
         }
     }
 }

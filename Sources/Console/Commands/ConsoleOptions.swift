@@ -24,6 +24,9 @@ struct ConsoleOptions: ParsableArguments {
     @Option(name: .customLong("cookie-secure"), help: "true: the session cookie is Secure, for a console behind TLS (env CONSOLE_COOKIE_SECURE, default false).")
     var cookieSecure: String?
 
+    @Option(name: .customLong("trust-forwarded-for"), help: "true: the operator's address (audit, lockout) is the last one of X-Forwarded-For, for a console behind one proxy that appends it; never with operators reaching the console directly (env CONSOLE_TRUST_FORWARDED_FOR, default false).")
+    var trustForwardedFor: String?
+
     @Option(name: .customLong("login-failures-per-account"), help: "Failed logins in a row that lock an operator's account; 0: no limit (env CONSOLE_LOGIN_FAILURES_PER_ACCOUNT, default 5).")
     var loginFailuresPerAccount: String?
 
@@ -54,6 +57,7 @@ struct ConsoleOptions: ParsableArguments {
     static let sessionIdleSetting = Setting("session-idle-seconds", env: "CONSOLE_SESSION_IDLE_SECONDS")
     static let sessionMaxSetting = Setting("session-max-seconds", env: "CONSOLE_SESSION_MAX_SECONDS")
     static let cookieSecureSetting = Setting("cookie-secure", env: "CONSOLE_COOKIE_SECURE")
+    static let trustForwardedForSetting = Setting("trust-forwarded-for", env: "CONSOLE_TRUST_FORWARDED_FOR")
     static let loginFailuresPerAccountSetting = Setting("login-failures-per-account", env: "CONSOLE_LOGIN_FAILURES_PER_ACCOUNT")
     static let loginFailuresPerAddressSetting = Setting("login-failures-per-ip", env: "CONSOLE_LOGIN_FAILURES_PER_IP")
     static let loginLockoutSetting = Setting("login-lockout-seconds", env: "CONSOLE_LOGIN_LOCKOUT_SECONDS")
@@ -82,6 +86,9 @@ struct ConsoleOptions: ParsableArguments {
         settings.cookieSecure = try Self.cookieSecureSetting.resolve(flag: cookieSecure, environment: environment, default: false) {
             ["true": true, "1": true, "false": false, "0": false][$0.lowercased()]
         }
+        settings.trustForwardedFor = try Self.trustForwardedForSetting.resolve(
+            flag: trustForwardedFor, environment: environment, default: false
+        ) { ["true": true, "1": true, "false": false, "0": false][$0.lowercased()] }
         settings.login.accountLimit = try Self.loginFailuresPerAccountSetting.resolve(
             flag: loginFailuresPerAccount, environment: environment, default: settings.login.accountLimit
         ) { Int($0).flatMap { (0...1000).contains($0) ? $0 : nil } }

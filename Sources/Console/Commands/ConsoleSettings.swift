@@ -12,6 +12,8 @@ struct ConsoleSettings: Sendable {
     /// From the login, whatever the activity.
     var sessionMaxSeconds = 12 * 3600
     var cookieSecure = false
+    /// The client address is the last of `X-Forwarded-For` (behind one proxy).
+    var trustForwardedFor = false
     var login = RateLimit.LoginPolicy(
         accountLimit: 5, addressLimit: 20, lockoutMilliseconds: 60_000, maxLockoutMilliseconds: 3_600_000
     )

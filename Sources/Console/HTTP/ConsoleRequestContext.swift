@@ -13,10 +13,12 @@ struct ConsoleRequestContext: RequestContext, RemoteAddressRequestContext {
     init(source: Source) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        clientAddress = remoteAddress?.ipAddress
     }
 
-    /// The operator's client address as the audit trail and the lockout record it.
-    var clientAddress: String? { remoteAddress?.ipAddress }
+    /// The operator's client address as the audit trail and the lockout record it: the
+    /// peer, or the proxy's `X-Forwarded-For` (`ClientAddressMiddleware`).
+    var clientAddress: String?
 
     /// The session of a route behind `SessionMiddleware` (which refuses requests without one).
     var admin: AdminSession {

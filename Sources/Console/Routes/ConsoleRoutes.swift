@@ -10,6 +10,7 @@ struct ConsoleRoutes: Sendable {
         let router = Router(context: ConsoleRequestContext.self)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: SecurityHeadersMiddleware())
+        if dependencies.settings.trustForwardedFor { router.add(middleware: ClientAddressMiddleware()) }
         router.add(middleware: FailureMiddleware(pages: dependencies.pages.renderer, logger: dependencies.logger))
         router.get("static/console.css") { _, _ -> Response in
             Response(
