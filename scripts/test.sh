@@ -9,8 +9,12 @@
 # Environment: KEEP_TMP=1 keeps the temporary folder (server logs) for a look;
 # SKIP_RELEASE_BUILD=1 skips the release build that a run without arguments starts with;
 # START_TIMEOUT / STOP_TIMEOUT (seconds) tune the waits.
-# Tests receive REDIS_URL, MARIADB_URL (database chat_test, created empty) and
-# REDIS_SERVER_BIN (for tests that start redis-server processes of their own).
+# Tests receive REDIS_URL, MARIADB_URL (database chat_test, created empty),
+# REDIS_SERVER_BIN (for tests that start redis-server processes of their own) and
+# TEST_PYTHON (a python3 with the packages below).
+# After swift test, every entry of the public streams the tests left (the shared Redis,
+# and each test's own Redis as it stopped: Tests/TestSupport/StreamCollection.swift) is
+# validated against schemas/streams/; a violation fails the run (docs/testing.md).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
@@ -89,6 +93,46 @@ start_test_mariadb() {
     die "could not start a throwaway MariaDB"
 }
 
+# The Python packages the tests use, from PyPI, in one place: jsonschema (the stream
+# contract's check), redis and matplotlib (examples/analytics). Into python3's
+# site-packages, or a venv under .build when the system's pip refuses (Debian's python is
+# "externally managed"). Quick when everything imports.
+TEST_PYTHON_PACKAGES=(jsonschema redis matplotlib)
+TEST_PYTHON_IMPORTS='import jsonschema, redis, matplotlib'
+TEST_VENV=.build/test-venv
+ensure_python() {
+    TEST_PYTHON=$(command -v python3) || die "python3 is not on PATH"
+    if ! "$TEST_PYTHON" -c "$TEST_PYTHON_IMPORTS" 2>/dev/null; then
+        if [ -x "$TEST_VENV/bin/python3" ] && "$TEST_VENV/bin/python3" -c "$TEST_PYTHON_IMPORTS" 2>/dev/null; then
+            TEST_PYTHON=$PWD/$TEST_VENV/bin/python3
+        else
+            log "installing ${TEST_PYTHON_PACKAGES[*]} (PyPI)"
+            if ! "$TEST_PYTHON" -m pip install -q "${TEST_PYTHON_PACKAGES[@]}"; then
+                log "pip refused the system's python; installing into $TEST_VENV"
+                python3 -m venv "$TEST_VENV" || die "python3 -m venv $TEST_VENV failed"
+                TEST_PYTHON=$PWD/$TEST_VENV/bin/python3
+                "$TEST_PYTHON" -m pip install -q "${TEST_PYTHON_PACKAGES[@]}" || die "pip install ${TEST_PYTHON_PACKAGES[*]} failed"
+            fi
+            "$TEST_PYTHON" -c "$TEST_PYTHON_IMPORTS" || die "${TEST_PYTHON_PACKAGES[*]} do not import after pip install"
+        fi
+    fi
+    export TEST_PYTHON
+}
+
+# The stream contract (docs/streams.md): the shared Redis's public streams join those the
+# tests collected from their own servers, and every entry is validated against
+# schemas/streams/. Fails on any violation, printing the entry and the reason.
+check_streams() {
+    local folder=$TMP_DIR/streams stream
+    mkdir -p "$folder"
+    for stream in chat:stream:messages chat:stream:entities; do
+        redis-cli -h 127.0.0.1 -p "$TEST_REDIS_PORT" --json XRANGE "$stream" - + >"$folder/shared.$stream.json" ||
+            die "could not read $stream from the test Redis"
+    done
+    log "validating the public streams' entries against schemas/streams/"
+    "$TEST_PYTHON" schemas/streams/validate.py "$folder"
+}
+
 # swift test in a session of its own, so only our trap signals it (and its
 # whole process tree); `wait` keeps the script responsive to signals.
 run_swift_test() {
@@ -104,6 +148,7 @@ run_swift_test() {
 main() {
     install_traps cleanup
     ensure_packages
+    ensure_python
     ensure_swift
     # `make run` builds release, and the compiler has crashed on release builds only
     # (docs/architecture.md, *Modules*): build it here too, so CI catches that.
@@ -124,20 +169,22 @@ main() {
     export REDIS_SERVER_BIN
     log "REDIS_URL=$REDIS_URL"
     log "MARIADB_URL=$MARIADB_URL"
+    local rc=0
     if [ "$#" -gt 0 ]; then
         log "swift test $*"
-        run_swift_test "$@"
-        return
+        run_swift_test "$@" || rc=$?
+        check_streams || rc=1
+        return "$rc"
     fi
     # The suites that assert wall-clock bounds (timeouts fire within their budget) run
     # first, alone: beside every other suite, whose real processes load both cores, a
     # 300 ms timeout was seen answering in 2-7 s. Then everything else; the exit status
     # is the worse.
-    local rc=0
     log "swift test --filter '$TIMING_SUITES' (the wall-clock suites, alone)"
     run_swift_test --filter "$TIMING_SUITES" || rc=$?
     log "swift test --skip '$TIMING_SUITES' (everything else)"
     run_swift_test --skip "$TIMING_SUITES" || rc=$?
+    check_streams || rc=1
     return "$rc"
 }
 
