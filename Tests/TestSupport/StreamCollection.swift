@@ -6,8 +6,8 @@ import Glibc
 /// Keeps the public streams of a Redis for the stream-contract check of `make test`
 /// (docs/testing.md, *Stream contract*): before a test's own redis-server is stopped, its
 /// `chat:stream:messages` and `chat:stream:entities` are written, with `redis-cli --json
-/// XRANGE`, into `$CHAT_TEST_RUN/streams/`; `scripts/test.sh` dumps the shared Redis the
-/// same way and then validates every entry against `schemas/streams/`. Without
+/// XRANGE`, into `$CHAT_TEST_RUN/streams/`; `scripts/test.sh` then validates every entry
+/// of those and of the shared Redis against `schemas/streams/`. Without
 /// `CHAT_TEST_RUN` (a plain `swift test`) nothing is collected.
 public enum StreamCollection {
     /// The public streams, the ones analytics read (docs/streams.md).

@@ -4,6 +4,8 @@
     validate.py FOLDER...        every *.json dump under FOLDER (redis-cli --json XRANGE:
                                  [[id, [field, value, ...]], ...]); the file name says the
                                  stream (…chat:stream:messages.json / …chat:stream:entities.json)
+    validate.py --redis URL [FOLDER...]  also every entry of the public streams of the Redis
+                                 at URL, read in pages (redis-py)
     validate.py --entry STREAM JSON   one entry: a JSON object of field -> string
 
 A schema describes an entry as Redis holds it: every field a string. A field whose value is
@@ -58,18 +60,33 @@ def errors(validators, stream, fields):
         return [f"no schema for this entry (kind/entity {what!r}): not part of the public contract"]
     validator = validators[name]
     reasons = [f"{name}: {'/'.join(map(str, e.absolute_path)) or '(entry)'}: {e.message}" for e in validator.iter_errors(fields)]
-    for field, subschema in validator.schema.get("properties", {}).items():
-        if "contentSchema" not in subschema or not isinstance(fields.get(field), str):
+    for field, content in content_validators(validator):
+        if not isinstance(fields.get(field), str):
             continue
         try:
             decoded = json.loads(fields[field])
         except ValueError as error:
             reasons.append(f"{name}: {field}: not JSON text ({error})")
             continue
-        for e in validator.evolve(schema=subschema["contentSchema"]).iter_errors(decoded):
+        for e in content.iter_errors(decoded):
             where = "/".join(map(str, e.absolute_path))
             reasons.append(f"{name}: {field}{'/' + where if where else ''}: {e.message}")
     return reasons
+
+
+CONTENT = {}
+
+
+def content_validators(validator):
+    """(field, validator of its decoded JSON text) for the fields with a contentSchema."""
+    key = id(validator)
+    if key not in CONTENT:
+        CONTENT[key] = [
+            (field, validator.evolve(schema=subschema["contentSchema"]))
+            for field, subschema in validator.schema.get("properties", {}).items()
+            if "contentSchema" in subschema
+        ]
+    return CONTENT[key]
 
 
 def entry_fields(entry):
@@ -83,8 +100,25 @@ def entry_fields(entry):
     return fields
 
 
-def check_folder(validators, folders):
-    checked, failed, seen, notes = 0, 0, Counter(), []
+def redis_entries(url):
+    """(source, stream, entry) of every entry of the public streams at `url`, 1,000 a read."""
+    import redis
+
+    client = redis.Redis.from_url(url, decode_responses=True)
+    for stream in STREAMS:
+        start = "-"
+        while True:
+            page = client.xrange(stream, min=start, max="+", count=1000)
+            for entry_id, fields in page:
+                flat = [item for pair in fields.items() for item in pair]
+                yield url, stream, [entry_id, flat]
+            if len(page) < 1000:
+                break
+            start = "(" + page[-1][0]
+
+
+def folder_entries(folders, notes):
+    """(file, stream, entry) of every dump under `folders`; `*.error` notes into `notes`."""
     for folder in folders:
         for name in sorted(os.listdir(folder)):
             path = os.path.join(folder, name)
@@ -98,18 +132,24 @@ def check_folder(validators, folders):
             with open(path, encoding="utf-8") as handle:
                 entries = json.load(handle)
             for entry in entries:
-                checked += 1
-                fields = entry_fields(entry)
-                reasons = ["a field appears twice"] if fields is None else errors(validators, stream, fields)
-                if fields is not None:
-                    seen[schema_name(stream, fields)] += 1
-                if reasons:
-                    failed += 1
-                    if failed <= 50:
-                        print(f"INVALID {stream} {entry[0]} ({name})", file=sys.stderr)
-                        print(f"  entry: {json.dumps(fields or entry[1], ensure_ascii=False)[:2000]}", file=sys.stderr)
-                        for reason in reasons[:10]:
-                            print(f"  reason: {reason}", file=sys.stderr)
+                yield name, stream, entry
+
+
+def check(validators, sources, notes):
+    checked, failed, seen = 0, 0, Counter()
+    for source, stream, entry in sources:
+        checked += 1
+        fields = entry_fields(entry)
+        reasons = ["a field appears twice"] if fields is None else errors(validators, stream, fields)
+        if fields is not None:
+            seen[schema_name(stream, fields)] += 1
+        if reasons:
+            failed += 1
+            if failed <= 50:
+                print(f"INVALID {stream} {entry[0]} ({source})", file=sys.stderr)
+                print(f"  entry: {json.dumps(fields or entry[1], ensure_ascii=False)[:2000]}", file=sys.stderr)
+                for reason in reasons[:10]:
+                    print(f"  reason: {reason}", file=sys.stderr)
     kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(seen.items(), key=lambda item: str(item[0])))
     print(f"stream contract: {checked} entries checked, {failed} invalid ({kinds or 'none'})")
     for note in notes:
@@ -124,10 +164,15 @@ def main(arguments):
         for reason in reasons:
             print(f"reason: {reason}")
         return 1 if reasons else 0
-    if not arguments or arguments[0].startswith("-"):
+    notes, sources = [], []
+    if len(arguments) >= 2 and arguments[0] == "--redis":
+        sources.append(redis_entries(arguments[1]))
+        arguments = arguments[2:]
+    if any(argument.startswith("-") for argument in arguments) or not (sources or arguments):
         print(__doc__, file=sys.stderr)
         return 2
-    return check_folder(validators, arguments)
+    sources.append(folder_entries(arguments, notes))
+    return check(validators, (item for source in sources for item in source), notes)
 
 
 if __name__ == "__main__":
