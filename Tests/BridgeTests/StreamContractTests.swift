@@ -71,28 +71,22 @@ struct StreamContractTests {
         #expect(try Self.validate("chat:stream:entities", user).status == 0)
         #expect(try Self.validate("chat:stream:messages", message).status == 0)
 
-        var broken: [(String, [String: String], String)] = []
-        var withPassword = user
-        withPassword["row"] = row.replacingOccurrences(of: #""role":"user""#, with: #""role":"user","password":"$2b$04$x""#)
-        broken.append(("chat:stream:entities", withPassword, "password"))
-        var oldVersion = user
-        oldVersion["v"] = "1"
-        broken.append(("chat:stream:entities", oldVersion, "v: '2' was expected"))
-        var notJSON = user
-        notJSON["row"] = "{this is not json"
-        broken.append(("chat:stream:entities", notJSON, "not JSON text"))
-        var unknown = user
-        unknown["entity"] = "admin"
-        broken.append(("chat:stream:entities", unknown, "no schema"))
-        var missing = message
-        missing["from_id"] = nil
-        broken.append(("chat:stream:messages", missing, "from_id"))
-        var badTime = message
-        badTime["create_time"] = "yesterday"
-        broken.append(("chat:stream:messages", badTime, "create_time"))
-        var badChat = message
-        badChat["chat_type"] = "channel"
-        broken.append(("chat:stream:messages", badChat, "chat_type"))
+        // (stream, the good entry, the field changed, its new value (nil: removed), the reason expected)
+        let password = row.replacingOccurrences(of: #""role":"user""#, with: #""role":"user","password":"$2b$04$x""#)
+        let changes: [(String, [String: String], String, String?, String)] = [
+            ("chat:stream:entities", user, "row", password, "password"),
+            ("chat:stream:entities", user, "v", "1", "v: '2' was expected"),
+            ("chat:stream:entities", user, "row", "{this is not json", "not JSON text"),
+            ("chat:stream:entities", user, "entity", "admin", "no schema"),
+            ("chat:stream:messages", message, "from_id", nil, "from_id"),
+            ("chat:stream:messages", message, "create_time", "yesterday", "create_time"),
+            ("chat:stream:messages", message, "chat_type", "channel", "chat_type"),
+        ]
+        let broken = changes.map { stream, good, field, value, reason in
+            var fields = good
+            fields[field] = value
+            return (stream, fields, reason)
+        }
         for (stream, fields, reason) in broken {
             let run = try Self.validate(stream, fields)
             #expect(run.status == 1 && run.output.contains("reason:") && run.output.contains(reason), "\(fields): \(run.output)")
