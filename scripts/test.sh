@@ -101,6 +101,7 @@ TEST_PYTHON_PACKAGES=(jsonschema redis matplotlib)
 TEST_PYTHON_IMPORTS='import jsonschema, redis, matplotlib'
 TEST_VENV=.build/test-venv
 ensure_python() {
+    command -v python3 >/dev/null 2>&1 || ensure_debian_packages python3 python3-venv
     TEST_PYTHON=$(command -v python3) || die "python3 is not on PATH"
     if ! "$TEST_PYTHON" -c "$TEST_PYTHON_IMPORTS" 2>/dev/null; then
         if [ -x "$TEST_VENV/bin/python3" ] && "$TEST_VENV/bin/python3" -c "$TEST_PYTHON_IMPORTS" 2>/dev/null; then
@@ -109,6 +110,7 @@ ensure_python() {
             log "installing ${TEST_PYTHON_PACKAGES[*]} (PyPI)"
             if ! "$TEST_PYTHON" -m pip install -q "${TEST_PYTHON_PACKAGES[@]}"; then
                 log "pip refused the system's python; installing into $TEST_VENV"
+                python3 -c 'import ensurepip' 2>/dev/null || ensure_debian_packages python3-venv
                 python3 -m venv "$TEST_VENV" || die "python3 -m venv $TEST_VENV failed"
                 TEST_PYTHON=$PWD/$TEST_VENV/bin/python3
                 "$TEST_PYTHON" -m pip install -q "${TEST_PYTHON_PACKAGES[@]}" || die "pip install ${TEST_PYTHON_PACKAGES[*]} failed"
