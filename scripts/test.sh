@@ -10,9 +10,12 @@
 # SKIP_RELEASE_BUILD=1 skips the release build that a run without arguments starts with;
 # START_TIMEOUT / STOP_TIMEOUT (seconds) tune the waits.
 # Tests receive REDIS_URL, MARIADB_URL (database chat_test, created empty),
-# REDIS_SERVER_BIN (for tests that start redis-server processes of their own) and,
-# for the console's browser tests, BROWSER_PYTHON (a python3 with selenium),
-# CHROMIUM_BIN and CHROMEDRIVER_BIN.
+# REDIS_SERVER_BIN (for tests that start redis-server processes of their own),
+# TEST_PYTHON (a python3 with the packages below) and, for the console's browser tests,
+# BROWSER_PYTHON (the same python3), CHROMIUM_BIN and CHROMEDRIVER_BIN.
+# After swift test, every entry of the public streams the tests left (the shared Redis,
+# and each test's own Redis as it stopped: Tests/TestSupport/StreamCollection.swift) is
+# validated against schemas/streams/; a violation fails the run (docs/testing.md).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
@@ -91,31 +94,51 @@ start_test_mariadb() {
     die "could not start a throwaway MariaDB"
 }
 
-# The console's browser tests (Tests/ConsoleTests) drive a headless Chromium through
-# Selenium: Debian's chromium and chromium-driver (a CJK font for readable screenshots),
-# selenium from PyPI (into python3's site-packages, or a venv under .build when the
-# system's pip refuses: Debian's python is "externally managed"). Quick when everything
-# is there; fails, never skips, when the browser cannot start.
-BROWSER_VENV=.build/browser-venv
-ensure_browser() {
-    ensure_debian_packages chromium chromium-driver fonts-wqy-zenhei python3 python3-venv
-    CHROMIUM_BIN=$(command -v chromium) || die "chromium is not on PATH after apt-get install chromium"
-    CHROMEDRIVER_BIN=$(command -v chromedriver) || die "chromedriver is not on PATH after apt-get install chromium-driver"
-    BROWSER_PYTHON=$(command -v python3)
-    if ! "$BROWSER_PYTHON" -c 'import selenium' 2>/dev/null; then
-        if [ -x "$BROWSER_VENV/bin/python3" ] && "$BROWSER_VENV/bin/python3" -c 'import selenium' 2>/dev/null; then
-            BROWSER_PYTHON=$PWD/$BROWSER_VENV/bin/python3
+# The Python packages the tests use, from PyPI, in one place: jsonschema (the stream
+# contract's check), redis and matplotlib (examples/analytics), selenium (the console's
+# browser tests). Into python3's site-packages, or a venv under .build when the system's
+# pip refuses (Debian's python is "externally managed"). Quick when everything imports.
+TEST_PYTHON_PACKAGES=(jsonschema redis matplotlib selenium)
+TEST_PYTHON_IMPORTS='import jsonschema, redis, matplotlib, selenium'
+TEST_VENV=.build/test-venv
+ensure_python() {
+    command -v python3 >/dev/null 2>&1 || ensure_debian_packages python3 python3-venv
+    TEST_PYTHON=$(command -v python3) || die "python3 is not on PATH"
+    if ! "$TEST_PYTHON" -c "$TEST_PYTHON_IMPORTS" 2>/dev/null; then
+        if [ -x "$TEST_VENV/bin/python3" ] && "$TEST_VENV/bin/python3" -c "$TEST_PYTHON_IMPORTS" 2>/dev/null; then
+            TEST_PYTHON=$PWD/$TEST_VENV/bin/python3
         else
-            log "installing selenium (PyPI)"
-            if ! "$BROWSER_PYTHON" -m pip install -q selenium; then
-                log "pip refused the system's python; installing selenium into $BROWSER_VENV"
-                python3 -m venv "$BROWSER_VENV" || die "python3 -m venv $BROWSER_VENV failed"
-                "$BROWSER_VENV/bin/python3" -m pip install -q selenium || die "pip install selenium failed"
-                BROWSER_PYTHON=$PWD/$BROWSER_VENV/bin/python3
+            log "installing ${TEST_PYTHON_PACKAGES[*]} (PyPI)"
+            if ! "$TEST_PYTHON" -m pip install -q "${TEST_PYTHON_PACKAGES[@]}"; then
+                log "pip refused the system's python; installing into $TEST_VENV"
+                python3 -c 'import ensurepip' 2>/dev/null || ensure_debian_packages python3-venv
+                python3 -m venv "$TEST_VENV" || die "python3 -m venv $TEST_VENV failed"
+                TEST_PYTHON=$PWD/$TEST_VENV/bin/python3
+                "$TEST_PYTHON" -m pip install -q "${TEST_PYTHON_PACKAGES[@]}" || die "pip install ${TEST_PYTHON_PACKAGES[*]} failed"
             fi
-            "$BROWSER_PYTHON" -c 'import selenium' || die "selenium does not import after pip install"
+            "$TEST_PYTHON" -c "$TEST_PYTHON_IMPORTS" || die "${TEST_PYTHON_PACKAGES[*]} do not import after pip install"
         fi
     fi
+    export TEST_PYTHON
+}
+
+# The stream contract (docs/streams.md): every entry of the shared Redis's public streams
+# (read in pages) and of those the tests collected from their own servers is validated
+# against schemas/streams/. Fails on any violation, printing the entry and the reason.
+check_streams() {
+    mkdir -p "$TMP_DIR/streams"
+    log "validating the public streams' entries against schemas/streams/"
+    "$TEST_PYTHON" schemas/streams/validate.py --redis "$REDIS_URL" "$TMP_DIR/streams"
+}
+
+# The console's browser tests (Tests/ConsoleTests) drive a headless Chromium through
+# Selenium: Debian's chromium and chromium-driver (a CJK font for readable screenshots),
+# selenium from TEST_PYTHON. Fails, never skips, when the browser cannot start.
+ensure_browser() {
+    ensure_debian_packages chromium chromium-driver fonts-wqy-zenhei
+    CHROMIUM_BIN=$(command -v chromium) || die "chromium is not on PATH after apt-get install chromium"
+    CHROMEDRIVER_BIN=$(command -v chromedriver) || die "chromedriver is not on PATH after apt-get install chromium-driver"
+    BROWSER_PYTHON=$TEST_PYTHON
     export BROWSER_PYTHON CHROMIUM_BIN CHROMEDRIVER_BIN
     # Start it once: a browser that cannot start fails the run here, with its reason.
     "$BROWSER_PYTHON" Tests/ConsoleTests/Browser/console_browser.py smoke >/dev/null ||
@@ -137,6 +160,7 @@ run_swift_test() {
 main() {
     install_traps cleanup
     ensure_packages
+    ensure_python
     ensure_browser
     ensure_swift
     # `make run` builds release, and the compiler has crashed on release builds only
@@ -158,20 +182,22 @@ main() {
     export REDIS_SERVER_BIN
     log "REDIS_URL=$REDIS_URL"
     log "MARIADB_URL=$MARIADB_URL"
+    local rc=0
     if [ "$#" -gt 0 ]; then
         log "swift test $*"
-        run_swift_test "$@"
-        return
+        run_swift_test "$@" || rc=$?
+        check_streams || rc=1
+        return "$rc"
     fi
     # The suites that assert wall-clock bounds (timeouts fire within their budget) run
     # first, alone: beside every other suite, whose real processes load both cores, a
     # 300 ms timeout was seen answering in 2-7 s. Then everything else; the exit status
     # is the worse.
-    local rc=0
     log "swift test --filter '$TIMING_SUITES' (the wall-clock suites, alone)"
     run_swift_test --filter "$TIMING_SUITES" || rc=$?
     log "swift test --skip '$TIMING_SUITES' (everything else)"
     run_swift_test --skip "$TIMING_SUITES" || rc=$?
+    check_streams || rc=1
     return "$rc"
 }
 

@@ -72,7 +72,12 @@ struct OperatorScriptTests {
                 id: id, uuid: UUID().uuidString.lowercased(), username: username, password: "$2b$10$hash\(id)", nickname: nickname,
                 avatar: "", role: .user, createTime: OperatorScriptTests.now
             )
-            let info: JSONValue = ["id": .integer(Int64(id)), "user_id": .integer(Int64(id))]
+            // The whole user_info row, as the bridge registers it (docs/streams.md).
+            let info: JSONValue = [
+                "id": .integer(Int64(id)), "user_id": .integer(Int64(id)), "gender": "unknown", "birthday": .null, "bio": "",
+                "location": "", "website": "", "order": 50, "create_time": .string(OperatorScriptTests.now),
+                "update_time": .string(OperatorScriptTests.now),
+            ]
             let reply = try await scripts.run(RegisterUser(
                 userID: id, infoID: id, username: username, uuid: row.uuid, deviceID: nil,
                 userRow: JSONSerializer.string(.object(row.json(includingPassword: true))), infoRow: JSONSerializer.string(info),

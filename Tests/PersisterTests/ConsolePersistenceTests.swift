@@ -15,6 +15,7 @@ struct ConsolePersistenceTests {
     static let now = "2026-12-07 08:00:00"
 
     static func addPrivate(_ fixture: DrainFixture, entity: String, id: Int, version: Int, row: String, stream: String = StreamName.privateEntities) async throws {
+        if stream != StreamName.privateEntities { fixture.redisServer.streamsAreWrittenByHand() }
         try await fixture.redis.send(RedisCommand("XADD", [
             stream, "*", "v", "1", "entity", entity, "op", "upsert", "id", String(id), "version", String(version), "row", row,
         ])).throwingOnError()

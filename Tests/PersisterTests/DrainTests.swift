@@ -40,6 +40,7 @@ struct DrainTests {
     /// once.
     @Test func batchesStopAtTheByteBudget() async throws {
         try await DrainFixture.with(prefix: "bytes") { fixture in
+            fixture.redisServer.streamsAreWrittenByHand()
             let text = String(repeating: "字", count: 30_000)
             var commands: [RedisCommand] = []
             for index in 0..<40 {
@@ -221,6 +222,7 @@ struct DrainTests {
     /// flagged, no placeholder left, every byte of the values as sent.
     @Test func revokesAndMessagesInBatchesWrittenSideBySide() async throws {
         try await DrainFixture.with(prefix: "overlap") { fixture in
+            fixture.redisServer.streamsAreWrittenByHand()
             let count = 6000
             func id(_ index: Int) -> String { "ov-\(String(format: "%05d", index))" }
             let awkward = "it's \\ \"q\" \n\r\u{0}\u{1A} 😀 含"
@@ -274,6 +276,7 @@ struct DrainTests {
     /// on the public stream (a bridge from before the private stream) is written.
     @Test func userRowsAreWrittenFromThePrivateStream() async throws {
         try await DrainFixture.with(prefix: "private") { fixture in
+            fixture.redisServer.streamsAreWrittenByHand()
             func add(_ stream: String, v: String, id: Int, version: Int, row: String) async throws {
                 try await fixture.redis.send(RedisCommand("XADD", [
                     stream, "*", "v", v, "entity", "user", "op", "upsert", "id", String(id), "version", String(version), "row", row,

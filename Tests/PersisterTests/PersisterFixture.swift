@@ -43,6 +43,7 @@ struct DrainFixture: Sendable {
     }
 
     func addMessages(_ count: Int, prefix: String = UUID().uuidString.prefix(8).lowercased(), chunk: Int = 1000) async throws -> [String] {
+        redisServer.streamsAreWrittenByHand()
         var ids: [String] = []
         var start = 0
         while start < count {
@@ -60,6 +61,7 @@ struct DrainFixture: Sendable {
     }
 
     func addEntity(_ entity: String, op: String = "upsert", id: Int, version: Int, row: String) async throws {
+        redisServer.streamsAreWrittenByHand()
         try await redis.send(RedisCommand("XADD", [
             "chat:stream:entities", "*", "v", "1", "entity", entity, "op", op, "id", String(id), "version", String(version), "row", row,
         ])).throwingOnError()

@@ -12,6 +12,15 @@ public final class RedisServerProcess: @unchecked Sendable {
     private let extraArguments: [String]
     private var process: ChildProcess?
     private let lock = NSLock()
+    private var handWritten = false
+    private var collections = 0
+
+    /// Marks this server's public streams as written by the test by hand (the persister's
+    /// input, malformed on purpose): they are left out of the stream-contract check
+    /// (`StreamCollection`, docs/testing.md).
+    public func streamsAreWrittenByHand() {
+        lock.withLock { handWritten = true }
+    }
 
     public var url: String { "redis://127.0.0.1:\(port)/0" }
 
@@ -25,7 +34,10 @@ public final class RedisServerProcess: @unchecked Sendable {
     }
 
     deinit {
-        lock.withLock { process?.terminate(signal: SIGKILL) }
+        lock.withLock {
+            collectStreams()
+            process?.terminate(signal: SIGKILL)
+        }
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -46,6 +58,7 @@ public final class RedisServerProcess: @unchecked Sendable {
     /// SIGTERM and wait: clients see their connections close.
     public func stop() {
         lock.withLock {
+            collectStreams()
             process?.terminate()
             process = nil
         }
@@ -63,6 +76,21 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     public func resume() {
         lock.withLock { process?.signal(SIGCONT) }
+    }
+
+    /// Before the server goes, its public streams for the stream-contract check (under
+    /// `make test` only; the lock is held).
+    private func collectStreams() {
+        guard let folder = StreamCollection.folder, let process, !process.hasExited else { return }
+        process.signal(SIGCONT)  // a test may leave it paused
+        collections += 1
+        let password = extraArguments.firstIndex(of: "--requirepass").flatMap {
+            extraArguments.index(after: $0) < extraArguments.endIndex ? extraArguments[extraArguments.index(after: $0)] : nil
+        }
+        StreamCollection.collect(
+            port: port, password: password, label: "own-\(port)-\(collections)-\(UUID().uuidString.prefix(8))",
+            handWritten: handWritten, into: folder
+        )
     }
 
     private func waitUntilListening() throws {
