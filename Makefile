@@ -3,7 +3,7 @@
 
 ARGS ?=
 
-.PHONY: run test build bench-redis bench-gateway bench-chat bench-group bench-persister bench-wakeup bench-hostile clean-data
+.PHONY: run test build bench-redis bench-gateway bench-chat bench-group bench-persister bench-wakeup bench-hostile bench-hydrate clean-data
 
 run:
 	bash scripts/run.sh
@@ -34,6 +34,9 @@ bench-wakeup:
 
 bench-hostile:
 	bash scripts/bench-hostile.sh
+
+bench-hydrate:
+	bash scripts/bench-hydrate.sh
 
 clean-data:
 	bash scripts/clean-data.sh
