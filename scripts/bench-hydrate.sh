@@ -113,4 +113,4 @@ printf '%-26s %9s %10s %14s\n' hydrate "$HYDRATE_SECONDS" "$(rate "$ROWS" "$HYDR
 printf '%-26s %9s %10s %14s\n' "verify --sample $VERIFY_SAMPLE" "$VERIFY_SECONDS" "$(rate "$ROWS" "$VERIFY_SECONDS")" "$((VERIFY_PEAK / 1024))"
 printf 'Redis used_memory after hydrate: %s\n' "$REDIS_MEMORY"
 printf 'hydrate: %s\n' "$(tail -n 1 <<<"$HYDRATE_OUT")"
-printf 'verify: %s\n' "$(tail -n 1 <<<"$VERIFY_OUT")"
+printf '%s\n' "$(tail -n 1 <<<"$VERIFY_OUT")"
