@@ -3,7 +3,7 @@
 
 ARGS ?=
 
-.PHONY: run test build bench-redis bench-gateway bench-chat bench-group bench-persister bench-wakeup bench-hostile bench-console clean-data
+.PHONY: run test build bench-redis bench-gateway bench-chat bench-group bench-persister bench-wakeup bench-hostile bench-console bench-hydrate clean-data
 
 run:
 	bash scripts/run.sh
@@ -37,6 +37,9 @@ bench-hostile:
 
 bench-console:
 	bash scripts/bench-console.sh
+
+bench-hydrate:
+	bash scripts/bench-hydrate.sh
 
 clean-data:
 	bash scripts/clean-data.sh

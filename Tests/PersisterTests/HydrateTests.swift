@@ -98,7 +98,13 @@ struct HydrateTests {
                 }
             }
             #expect(try await Self.snapshot(fixture.redis).isEmpty)
-            let hydrate = try Executables.run("persister", arguments: ["hydrate"], environment: [
+            // The bridge is alive: hydrate refuses unless forced (issue 20).
+            let refused = try Executables.run("persister", arguments: ["hydrate"], environment: [
+                "REDIS_URL": fixture.redisServer.url, "MARIADB_URL": fixture.database.url,
+            ])
+            #expect(refused.status == 3 && refused.output.contains("refused: 1 bridge process(es) alive: \(bridge.node)"), "\(refused.output)")
+            #expect(try await Self.snapshot(fixture.redis).isEmpty)
+            let hydrate = try Executables.run("persister", arguments: ["hydrate", "--force"], environment: [
                 "REDIS_URL": fixture.redisServer.url, "MARIADB_URL": fixture.database.url,
             ])
             #expect(hydrate.status == 0, "\(hydrate.output)")

@@ -68,6 +68,6 @@ struct PersisterOptionsTests {
 
     @Test func subcommands() {
         let names = PersisterCommand.configuration.subcommands.map { $0._commandName }
-        #expect(names == ["run", "migrate", "status", "hydrate"])
+        #expect(names == ["run", "migrate", "status", "hydrate", "verify", "import-askanswers"])
     }
 }

@@ -22,7 +22,13 @@ public struct UserRow: Sendable, Hashable {
     public var registerTime: String?
     public var registerIP: String?
     public var isDeleted: Int
+    /// What the account may do in the chat: `user` or `visitor`.
     public var role: Role
+    /// The stored `role` is the old eggjs server's `admin` (the course's complaint admins).
+    /// In the chat such an account acts as a user; the column keeps `admin`, so the row
+    /// reads back (and the stream snapshot, the API) as it was stored. The operators'
+    /// console has accounts of its own (`chat_admin`): this role grants nothing there.
+    public var isLegacyAdmin = false
     public var order: Int
     public var createTime: String
     public var updateTime: String
@@ -66,11 +72,17 @@ public struct UserRow: Sendable, Hashable {
         self.updateTime = createTime
     }
 
+    /// The stored `role` column that reads as a chat user besides `user` itself.
+    public static let legacyAdminRole = "admin"
+
     /// From the hash's fields; nil when a required column is missing or malformed.
+    /// `role` is `user`, `visitor`, or the old server's `admin` (a user here).
     public init?(hash: [String: String]) {
         guard let id = hash["id"].flatMap({ Int($0) }), let uuid = hash["uuid"], let username = hash["username"],
-              let role = hash["role"].flatMap(Role.init(rawValue:)), let createTime = hash["create_time"]
+              let storedRole = hash["role"], let createTime = hash["create_time"]
         else { return nil }
+        let isLegacyAdmin = storedRole == Self.legacyAdminRole
+        guard let role = isLegacyAdmin ? .user : Role(rawValue: storedRole) else { return nil }
         self.init(
             id: id, uuid: uuid, username: username, password: hash["password"] ?? "", nickname: hash["nickname"] ?? "",
             avatar: hash["avatar"] ?? "", role: role, status: hash["status"].flatMap { Int($0) } ?? 0, createTime: createTime,
@@ -90,6 +102,7 @@ public struct UserRow: Sendable, Hashable {
         isDeleted = hash["is_deleted"].flatMap { Int($0) } ?? 0
         order = hash["order"].flatMap { Int($0) } ?? 50
         updateTime = hash["update_time"] ?? createTime
+        self.isLegacyAdmin = isLegacyAdmin
     }
 
     /// Every column in API order, `password` included only when asked for (the stream
@@ -144,7 +157,7 @@ public struct UserRow: Sendable, Hashable {
         case "register_time": return text(registerTime)
         case "register_ip": return text(registerIP)
         case "is_deleted": return .integer(Int64(isDeleted))
-        case "role": return .string(role.rawValue)
+        case "role": return .string(isLegacyAdmin && role == .user ? Self.legacyAdminRole : role.rawValue)
         case "order": return .integer(Int64(order))
         case "create_time": return .string(createTime)
         case "update_time": return .string(updateTime)

@@ -7,41 +7,36 @@ import RedisClient
 struct HydrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hydrate",
-        abstract: "Rebuild the Redis entity state (users, profiles, friends, requests, groups, members, id counters) from MariaDB, then exit. Stop the bridges first."
+        abstract: "Rebuild the Redis entity state (users, profiles, friends, requests, groups, members, blocks, complaints, Q&A, console accounts, indexes, id counters) from MariaDB, then exit. Refuses while a bridge is alive (exit 3)."
     )
 
     @OptionGroup var common: CommonOptions
     @OptionGroup var persister: PersisterOptions
+    @OptionGroup var bridges: BridgeGuardOptions
+
+    @Flag(name: .customLong("dry-run"), help: "Read and count every row, write nothing to Redis.")
+    var dryRun = false
 
     func run() async throws {
-        let settings: PersisterSettings
+        let tool = OneShotSession.start("hydrate", common: common, persister: persister)
+        let deadAfter: Int64
         do {
-            settings = try PersisterSettings.resolve(common: common, persister: persister, environment: processEnvironment())
+            deadAfter = try bridges.deadAfterMilliseconds(environment: processEnvironment())
         } catch {
             Self.exit(configurationError: error)
         }
-        Bootstrap.logging(level: settings.logLevel)
-        let logger = Logger(label: "persister.hydrate")
-        let redis = RedisClient(configuration: settings.common.redis, logger: Logger(label: "persister.redis"))
-        await RedisEvictionCheck.enforce(
-            redis: redis, allowEviction: settings.common.redisAllowsEviction, executable: "persister hydrate", logger: logger
-        )
-        let session = MariaDBSession(configuration: settings.mariaDB, logger: logger)
-        let hydrator = Hydrator(session: session, redis: redis, logger: logger)
-        let outcome: Result<Hydrator.Report, any Error>
-        do {
-            outcome = .success(try await hydrator.run())
-        } catch {
-            outcome = .failure(error)
+        let logger = tool.logger
+        let report = try await tool.run("hydrate") { session, redis in
+            if !dryRun {
+                await RedisEvictionCheck.enforce(
+                    redis: redis, allowEviction: tool.settings.common.redisAllowsEviction, executable: "persister hydrate", logger: logger
+                )
+            }
+            try await bridges.check(redis: redis, deadAfterMilliseconds: deadAfter, command: "hydrate", warnOnly: dryRun, logger: logger)
+            var hydrator = Hydrator(session: session, redis: redis, logger: logger)
+            hydrator.dryRun = dryRun
+            return try await hydrator.run()
         }
-        await session.disconnect()
-        await redis.shutdown()
-        switch outcome {
-        case .success(let report):
-            print(report.description)
-        case .failure(let error):
-            writeStandardError("persister hydrate: \(error)\n")
-            throw ExitCode.failure
-        }
+        print(report.description)
     }
 }

@@ -5,40 +5,62 @@ import RedisClient
 
 /// `persister hydrate`: rebuilds the Redis entity state from MariaDB (users and their
 /// indexes, profiles, friends, friend requests with their pair and list keys, groups,
-/// members, the user → groups sets, blocks, complaints, the console's accounts, indexes
-/// and newest audit rows, the id counters), for disaster recovery and for
+/// members, the user → groups sets, blocks, complaints, Q&A pairs, the console's accounts,
+/// indexes and newest audit rows, the id counters), for disaster recovery and for
 /// importing an old eggjs database. Rows are read in id order, a chunk at a time, and
 /// each chunk's keys are written in one pipeline.
 ///
 /// Keys of rows that exist are overwritten; nothing else is deleted. Run it with the
-/// bridges stopped (or on a fresh Redis): a change made while it runs may be undone.
+/// bridges stopped (or on a fresh Redis): a change made while it runs may be undone, so
+/// `HydrateCommand` refuses while a bridge's heartbeat is fresh (`LiveBridges`).
 struct Hydrator: Sendable {
     let session: MariaDBSession
     let redis: RedisClient
     var chunkSize = 2000
+    /// Reads and counts everything, writes nothing (`--dry-run`).
+    var dryRun = false
+    /// Shows rows done of the total while it runs (nil: silent).
+    var progressLabel: String? = "hydrate"
     let logger: Logger
 
     struct Report: Sendable, CustomStringConvertible {
         var rows: [Entity: Int] = [:]
         var counters: [String: Int64] = [:]
+        var dryRun = false
+        var rowsPerSecond: Double = 0
 
         var description: String {
-            let counts = RedisRowLayout.all.map { "\($0.entity.rawValue) \(rows[$0.entity] ?? 0)" }.joined(separator: ", ")
+            let counts = (RedisRowLayout.all.map(\.entity) + [.adminAudit]).map { "\($0.rawValue) \(rows[$0] ?? 0)" }.joined(separator: ", ")
             let ids = counters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            return "hydrated Redis from MariaDB: \(counts); counters \(ids)"
+            let rate = "\(Int(rowsPerSecond)) rows/s"
+            return dryRun
+                ? "dry run, nothing written: would hydrate Redis from MariaDB: \(counts); counters \(ids); read at \(rate)"
+                : "hydrated Redis from MariaDB: \(counts); counters \(ids); \(rate)"
         }
     }
 
     func run() async throws -> Report {
         let schema = try await session.withConnection { try TableSchema.load(from: $0) }
-        var report = Report()
-        for layout in RedisRowLayout.all {
+        var report = Report(dryRun: dryRun)
+        var tables: [(RedisRowLayout, [TableSchema.Column])] = []
+        for layout in RedisRowLayout.all + [RedisRowLayout.adminAudit] {
             guard let columns = schema.columns(of: layout.entity.table) else {
                 throw PersisterError("table \(layout.entity.table) does not exist: run `persister migrate` first")
             }
-            report.rows[layout.entity] = try await hydrate(layout, columns: columns)
+            tables.append((layout, columns))
         }
-        report.rows[.adminAudit] = try await hydrateAudit(schema: schema)
+        var total = 0
+        for (layout, _) in tables {
+            let count = try await count(layout.entity.table)
+            total += layout.entity == .adminAudit ? min(count, RedisKeys.adminAuditKept) : count
+        }
+        let progress = progressLabel.map { RowProgress(label: $0, total: total, logger: logger) }
+        for (layout, columns) in tables where layout.entity != .adminAudit {
+            report.rows[layout.entity] = try await hydrate(layout, columns: columns, progress: progress)
+        }
+        report.rows[.adminAudit] = try await hydrateAudit(schema: schema, progress: progress)
+        progress?.finish()
+        report.rowsPerSecond = progress?.rowsPerSecond ?? 0
         for entity in Entity.allCases {
             guard schema.columns(of: entity.table) != nil else { continue }
             let table = MariaDBConnection.quoteIdentifier(entity.table)
@@ -50,125 +72,137 @@ struct Hydrator: Sendable {
         return report
     }
 
-    private func hydrate(_ layout: RedisRowLayout, columns: [TableSchema.Column]) async throws -> Int {
-        let kinds = Dictionary(columns.map { ($0.name, $0.kind) }, uniquingKeysWith: { first, _ in first })
-        let selected = layout.columns.filter { kinds[$0] != nil }
-        let hasVersion = kinds["version"] != nil
-        let list = (selected + (hasVersion ? ["version"] : [])).map(MariaDBConnection.quoteIdentifier).joined(separator: ", ")
-        let table = MariaDBConnection.quoteIdentifier(layout.entity.table)
+    private func count(_ table: String) async throws -> Int {
+        let sql = "SELECT COUNT(*) FROM \(MariaDBConnection.quoteIdentifier(table))"
+        return try await session.withConnection { Int(try $0.query(sql).first?[0] ?? "0") ?? 0 }
+    }
+
+    private func hydrate(_ layout: RedisRowLayout, columns: [TableSchema.Column], progress: RowProgress?) async throws -> Int {
+        let query = LayoutQuery(layout, columns: columns)
         var lastID: Int64 = 0
         var total = 0
         while true {
-            let sql = "SELECT \(list) FROM \(table) WHERE `id` > \(lastID) ORDER BY `id` LIMIT \(chunkSize)"
+            let sql = "SELECT \(query.selectList()) FROM \(query.table) WHERE `id` > \(lastID) ORDER BY `id` LIMIT \(chunkSize)"
             let result = try await session.withConnection { try $0.query(sql) }
             guard !result.isEmpty else { break }
             var commands: [RedisCommand] = []
             commands.reserveCapacity(result.count * 4)
             for row in result {
-                var values: [String: String] = [:]
-                for (index, column) in selected.enumerated() {
-                    if let value = row[index] { values[column] = RedisRowLayout.redisText(value, kind: kinds[column] ?? .text) }
-                }
-                let version = max(1, hasVersion ? Int64(row[selected.count] ?? "") ?? 1 : 1)
+                let (values, version) = query.values(of: row)
                 commands += Self.commands(for: layout, values: values, version: version)
                 lastID = max(lastID, values["id"].flatMap { Int64($0) } ?? lastID)
             }
-            for reply in try await redis.pipeline(commands) { try reply.throwingOnError() }
+            if !dryRun {
+                for reply in try await redis.pipeline(commands) { try reply.throwingOnError() }
+            }
             total += result.count
+            progress?.advance(by: result.count, entity: layout.entity.rawValue)
             if result.count < chunkSize { break }
         }
-        logger.info("hydrated", metadata: ["entity": "\(layout.entity.rawValue)", "rows": "\(total)"])
+        logger.info("hydrated", metadata: ["entity": "\(layout.entity.rawValue)", "rows": "\(total)", "dry_run": "\(dryRun)"])
         return total
     }
 
     /// The writes of one row, as the scripts make them.
-    static func commands(for layout: RedisRowLayout, values: [String: String], version: Int64) -> [RedisCommand] {
+    static func writes(for layout: RedisRowLayout, values: [String: String], version: Int64) -> [RowWrite] {
         guard let id = values["id"] else { return [] }
-        func hash(_ key: String) -> [RedisCommand] {
-            [RedisCommand("DEL", key), RedisCommand("HSET", [key as any RedisArgument] + layout.hashFields(values, version: version))]
+        func hash(_ key: String) -> [RowWrite] {
+            [.hash(key, layout.hashFields(values, version: version))]
         }
         switch layout.entity {
         case .user:
             guard let userID = Int(id) else { return [] }
-            var commands = hash(RedisKeys.user(userID))
+            var rowWrites = hash(RedisKeys.user(userID))
             if let username = values["username"] {
-                commands.append(RedisCommand("SET", RedisKeys.userByName(username), id))
-                commands.append(RedisCommand("ZADD", RedisKeys.userNames, "0", username))
+                rowWrites.append(.string(RedisKeys.userByName(username), id))
+                rowWrites.append(.member(RedisKeys.userNames, "0", username))
             }
-            commands.append(RedisCommand("ZADD", RedisKeys.users, id, id))
+            rowWrites.append(.member(RedisKeys.users, id, id))
             if let nickname = values["nickname"], !nickname.isEmpty {
-                commands.append(RedisCommand("ZADD", RedisKeys.userNicknames, "0", RedisKeys.nicknameEntry(nickname, userID)))
+                rowWrites.append(.member(RedisKeys.userNicknames, "0", RedisKeys.nicknameEntry(nickname, userID)))
             }
-            if let uuid = values["uuid"] { commands.append(RedisCommand("SET", RedisKeys.userByUUID(uuid), id)) }
+            if let uuid = values["uuid"] { rowWrites.append(.string(RedisKeys.userByUUID(uuid), id)) }
             if let device = values["devicefingeruuid"], !device.isEmpty {
-                commands.append(RedisCommand("SET", RedisKeys.userByDevice(device), id))
+                rowWrites.append(.string(RedisKeys.userByDevice(device), id))
             }
-            return commands
+            return rowWrites
         case .userInfo:
             // Keyed by the user, not the row: chat:userinfo:{uid}.
             guard let userID = values["user_id"].flatMap({ Int($0) }) else { return [] }
             return hash(RedisKeys.userInfo(userID))
         case .goodfriend:
             guard let owner = values["user_id"].flatMap({ Int($0) }), let friend = values["friend_id"] else { return [] }
-            return [RedisCommand("HSET", RedisKeys.friends(owner), friend, layout.json(values, version: version))]
+            return [.field(RedisKeys.friends(owner), friend, layout.json(values, version: version))]
         case .goodfriendapply:
             guard let requestID = Int(id), let from = values["user_id"].flatMap({ Int($0) }),
                   let to = values["friend_id"].flatMap({ Int($0) }) else { return [] }
             // Rows come in id order: an old database's several rows for one pair leave
             // the newest in the pair key.
-            var commands = hash(RedisKeys.friendRequest(requestID))
-            commands.append(RedisCommand("SET", RedisKeys.friendRequestPair(from: from, to: to), id))
-            commands.append(RedisCommand("ZADD", RedisKeys.friendRequestsTo(to), id, id))
+            var rowWrites = hash(RedisKeys.friendRequest(requestID))
+            rowWrites.append(.string(RedisKeys.friendRequestPair(from: from, to: to), id, newestRowWins: true))
+            rowWrites.append(.member(RedisKeys.friendRequestsTo(to), id, id))
             if values["status"] == "pending" {
-                commands.append(RedisCommand("ZADD", RedisKeys.pendingFriendRequestsTo(to), id, id))
+                rowWrites.append(.member(RedisKeys.pendingFriendRequestsTo(to), id, id))
             } else {
-                commands.append(RedisCommand("ZREM", RedisKeys.pendingFriendRequestsTo(to), id))
+                rowWrites.append(.notMember(RedisKeys.pendingFriendRequestsTo(to), id))
             }
-            return commands
+            return rowWrites
         case .group:
             guard let groupID = Int(id) else { return [] }
-            return hash(RedisKeys.group(groupID)) + [RedisCommand("ZADD", RedisKeys.groups, id, id)]
+            return hash(RedisKeys.group(groupID)) + [.member(RedisKeys.groups, id, id)]
         case .groupUser:
             guard let groupID = values["group_id"].flatMap({ Int($0) }), let member = values["user_id"].flatMap({ Int($0) })
             else { return [] }
-            var commands = [
-                RedisCommand("HSET", RedisKeys.groupMembers(groupID), String(member), layout.json(values, version: version)),
+            var rowWrites: [RowWrite] = [
+                .field(RedisKeys.groupMembers(groupID), String(member), layout.json(values, version: version)),
                 // The bridge caches member lists by this counter: a new value invalidates them.
-                RedisCommand("INCR", RedisKeys.groupMembers(groupID) + ":v"),
+                .bump(RedisKeys.groupMembers(groupID) + ":v"),
             ]
             // Members (status 1, or 0 muted) list the group; applicants (2) do not.
             if values["status"] != "2" {
-                commands.append(RedisCommand("ZADD", RedisKeys.groupsOfUser(member), String(groupID), String(groupID)))
+                rowWrites.append(.member(RedisKeys.groupsOfUser(member), String(groupID), String(groupID)))
             }
-            return commands
+            return rowWrites
         case .block:
             guard let blocker = values["user_id"].flatMap({ Int($0) }), let blocked = values["blocked_id"] else { return [] }
-            return [RedisCommand("HSET", RedisKeys.blocks(blocker), blocked, layout.json(values, version: version))]
+            return [.field(RedisKeys.blocks(blocker), blocked, layout.json(values, version: version))]
         case .complaint:
             guard let complaintID = Int(id), let status = values["status"].flatMap({ Int($0) }) else { return [] }
-            var commands = hash(RedisKeys.complaint(complaintID))
-            commands.append(RedisCommand("ZADD", RedisKeys.complaints, id, id))
+            var rowWrites = hash(RedisKeys.complaint(complaintID))
+            rowWrites.append(.member(RedisKeys.complaints, id, id))
             for other in 0...3 where other != status {
-                commands.append(RedisCommand("ZREM", RedisKeys.complaints(status: other), id))
+                rowWrites.append(.notMember(RedisKeys.complaints(status: other), id))
             }
-            commands.append(RedisCommand("ZADD", RedisKeys.complaints(status: status), id, id))
+            rowWrites.append(.member(RedisKeys.complaints(status: status), id, id))
             if let reporter = values["user_id"].flatMap({ Int($0) }) {
-                commands.append(values["is_deleted"] == "1"
-                    ? RedisCommand("ZREM", RedisKeys.complaintsOfUser(reporter), id)
-                    : RedisCommand("ZADD", RedisKeys.complaintsOfUser(reporter), id, id))
+                rowWrites.append(values["is_deleted"] == "1"
+                    ? .notMember(RedisKeys.complaintsOfUser(reporter), id)
+                    : .member(RedisKeys.complaintsOfUser(reporter), id, id))
             }
-            return commands
+            return rowWrites
         case .admin:
             guard let name = values["name"] else { return [] }
-            return hash(RedisKeys.admin(name)) + [RedisCommand("ZADD", RedisKeys.admins, id, name)]
-        case .askanswer, .adminAudit:
+            return hash(RedisKeys.admin(name)) + [.member(RedisKeys.admins, id, name)]
+        case .askanswer:
+            // Keyed by the owner: one HVALS gives the automatic reply every pair.
+            guard let owner = values["user_id"].flatMap({ Int($0) }), let rowID = Int(id) else { return [] }
+            return [
+                .field(RedisKeys.askAnswersOfUser(owner), id, layout.json(values, version: version)),
+                .string(RedisKeys.askAnswerOwner(rowID), String(owner)),
+            ]
+        case .adminAudit:
             return []
         }
     }
 
+    /// The commands that make the row's writes.
+    static func commands(for layout: RedisRowLayout, values: [String: String], version: Int64) -> [RedisCommand] {
+        writes(for: layout, values: values, version: version).flatMap(\.commands)
+    }
+
     /// The newest audit rows (`RedisKeys.adminAuditKept`), newest first, as the scripts
     /// write them into the audit list (`lua/lib/audit.lua`); the list is replaced.
-    private func hydrateAudit(schema: TableSchema) async throws -> Int {
+    private func hydrateAudit(schema: TableSchema, progress: RowProgress?) async throws -> Int {
         let layout = RedisRowLayout.adminAudit
         guard let columns = schema.columns(of: layout.entity.table) else {
             throw PersisterError("table \(layout.entity.table) does not exist: run `persister migrate` first")
@@ -191,7 +225,10 @@ struct Hydrator: Sendable {
             }
         }
         if rows.count > 1 { commands.append(RedisCommand("RPUSH", rows)) }
-        for reply in try await redis.pipeline(commands) { try reply.throwingOnError() }
+        if !dryRun {
+            for reply in try await redis.pipeline(commands) { try reply.throwingOnError() }
+        }
+        progress?.advance(by: result.count, entity: layout.entity.rawValue)
         logger.info("hydrated", metadata: ["entity": "admin_audit", "rows": "\(result.count)"])
         return result.count
     }
@@ -200,6 +237,7 @@ struct Hydrator: Sendable {
     private func raiseCounter(_ key: String, to maximum: Int64) async throws -> Int64 {
         let current = try await redis.send("GET", key).throwingOnError().integer ?? 0
         guard maximum > current else { return current }
+        if dryRun { return maximum }
         try await redis.send("SET", key, String(maximum)).throwingOnError()
         return maximum
     }

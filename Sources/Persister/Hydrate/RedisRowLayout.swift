@@ -59,6 +59,11 @@ struct RedisRowLayout: Sendable {
         ],
         integerColumns: ["id", "user_id", "target_id", "status", "is_deleted"], shape: .hash
     )
+    /// `lua/askanswer_change.lua`'s columns, JSON in the owner's hash.
+    static let askanswer = RedisRowLayout(
+        entity: .askanswer, columns: ["id", "user_id", "ask", "answer", "type", "create_time", "update_time"],
+        integerColumns: ["id", "user_id"], shape: .json
+    )
     static let admin = RedisRowLayout(
         entity: .admin, columns: ["id", "name", "password", "status", "create_time", "update_time"],
         integerColumns: ["id", "status"], shape: .hash
@@ -70,7 +75,7 @@ struct RedisRowLayout: Sendable {
     )
 
     /// The layouts hydrated row by row (the audit list is filled apart, newest rows only).
-    static let all = [user, userInfo, goodfriend, goodfriendapply, group, groupUser, block, complaint, admin]
+    static let all = [user, userInfo, goodfriend, goodfriendapply, group, groupUser, block, complaint, askanswer, admin]
 
     /// A MariaDB value as the bridge writes it: DATETIME(3) columns (times the bridge
     /// writes as ISO-8601 in UTC) back to `…T…Z`, other times as MariaDB prints them

@@ -1,0 +1,32 @@
+import Model
+
+/// How `persister verify` counts one entity on each side. MariaDB counts what Redis can
+/// hold: rows, or distinct pairs where Redis keys a row by a pair (one friend row per
+/// owner and friend: an old database's repeated rows collapse into one hash field).
+enum EntityTally: Sendable {
+    /// Rows in MariaDB, members of this sorted set (an index the scripts keep) in Redis.
+    case indexed(String)
+    /// Per owner: `COUNT(DISTINCT distinct)` of the rows with that `owner` column in
+    /// MariaDB, and `command` (`HLEN`, `ZCARD`, `EXISTS`) of the owner's key in Redis.
+    /// Owners: those MariaDB has, and the members of `owners` (an index) in Redis.
+    case perOwner(owner: String, distinct: String, owners: String, command: String, key: @Sendable (Int) -> String)
+    /// The newest `kept` rows, in a list.
+    case list(String, kept: Int)
+
+    static func of(_ entity: Entity) -> EntityTally {
+        switch entity {
+        case .user: .indexed(RedisKeys.users)
+        case .userInfo: .perOwner(owner: "user_id", distinct: "user_id", owners: RedisKeys.users, command: "EXISTS", key: RedisKeys.userInfo)
+        case .goodfriend: .perOwner(owner: "user_id", distinct: "friend_id", owners: RedisKeys.users, command: "HLEN", key: RedisKeys.friends)
+        case .goodfriendapply:
+            .perOwner(owner: "friend_id", distinct: "id", owners: RedisKeys.users, command: "ZCARD", key: RedisKeys.friendRequestsTo)
+        case .group: .indexed(RedisKeys.groups)
+        case .groupUser: .perOwner(owner: "group_id", distinct: "user_id", owners: RedisKeys.groups, command: "HLEN", key: RedisKeys.groupMembers)
+        case .block: .perOwner(owner: "user_id", distinct: "blocked_id", owners: RedisKeys.users, command: "HLEN", key: RedisKeys.blocks)
+        case .complaint: .indexed(RedisKeys.complaints)
+        case .askanswer: .perOwner(owner: "user_id", distinct: "id", owners: RedisKeys.users, command: "HLEN", key: RedisKeys.askAnswersOfUser)
+        case .admin: .indexed(RedisKeys.admins)
+        case .adminAudit: .list(RedisKeys.adminAudit, kept: RedisKeys.adminAuditKept)
+        }
+    }
+}
