@@ -70,15 +70,29 @@ struct OSSProcessTests {
         return bytes
     }
 
-    @Test("a cover of the asked size, PNG or JPEG (the default), made once by ffmpeg and then served from the cache; the file itself unchanged", .timeLimit(.minutes(2)))
-    func covers() async throws {
+    /// The bridge's router with a counting ffmpeg and an account that stored the test video
+    /// (`VideoScreenshotTests.makeVideo`, 320×240, 2 s) at `url`.
+    static func withStoredVideo(
+        configure: @escaping (inout FilePolicy) -> Void = { _ in },
+        _ body: @escaping @Sendable (_ client: any TestClientProtocol, _ me: FileTests.Account, _ url: String, _ video: [UInt8], _ fixture: Fixture, _ ffmpeg: CountingFFmpeg) async throws -> Void
+    ) async throws {
         let ffmpeg = try CountingFFmpeg()
         defer { ffmpeg.remove() }
-        let fixture = try Fixture(maxBytes: 20 << 20) { $0.ffmpeg = ffmpeg.script }
+        let fixture = try Fixture(maxBytes: 20 << 20) {
+            $0.ffmpeg = ffmpeg.script
+            configure(&$0)
+        }
         defer { fixture.remove() }
         let video = try await VideoScreenshotTests.makeVideo()
         try await FileTests.withBridge(settings: fixture.settings, .router) { client, me in
             let url = try await FileTests.stored(client, folder: "video", "clip.mp4", video, by: me)
+            try await body(client, me, url, video, fixture, ffmpeg)
+        }
+    }
+
+    @Test("a cover of the asked size, PNG or JPEG (the default), made once by ffmpeg and then served from the cache; the file itself unchanged", .timeLimit(.minutes(2)))
+    func covers() async throws {
+        try await Self.withStoredVideo { client, me, url, video, fixture, ffmpeg in
 
             // What the deployed client asks for.
             let cover = try await Self.get(client, Self.process(url, "video/snapshot,t_20,m_fast,w_260,f_png"))
@@ -121,13 +135,7 @@ struct OSSProcessTests {
 
     @Test("refusals: a snapshot of an image, a resize of a video, bad or unknown parameters, a time past the end; no file, 404", .timeLimit(.minutes(2)))
     func refusals() async throws {
-        let ffmpeg = try CountingFFmpeg()
-        defer { ffmpeg.remove() }
-        let fixture = try Fixture(maxBytes: 20 << 20) { $0.ffmpeg = ffmpeg.script }
-        defer { fixture.remove() }
-        let video = try await VideoScreenshotTests.makeVideo()
-        try await FileTests.withBridge(settings: fixture.settings, .router) { client, me in
-            let url = try await FileTests.stored(client, folder: "video", "clip.mp4", video, by: me)
+        try await Self.withStoredVideo { client, me, url, video, fixture, ffmpeg in
             let image = try await FileTests.stored(client, folder: "img", "a.png", try await Self.get(client, Self.process(url, "video/snapshot,f_png")).bytes, by: me)
             let audio = try await FileTests.stored(client, folder: "voice", "a.mp3", [1, 2, 3], by: me)
             let runs = ffmpeg.count
@@ -179,13 +187,7 @@ struct OSSProcessTests {
 
     @Test("image/resize: lfit (default), mfit, fill, pad, fixed, limit; the image's own format; cached", .timeLimit(.minutes(2)))
     func resize() async throws {
-        let ffmpeg = try CountingFFmpeg()
-        defer { ffmpeg.remove() }
-        let fixture = try Fixture(maxBytes: 20 << 20) { $0.ffmpeg = ffmpeg.script }
-        defer { fixture.remove() }
-        let video = try await VideoScreenshotTests.makeVideo()
-        try await FileTests.withBridge(settings: fixture.settings, .router) { client, me in
-            let url = try await FileTests.stored(client, folder: "video", "clip.mp4", video, by: me)
+        try await Self.withStoredVideo { client, me, url, video, fixture, ffmpeg in
             let png = try await Self.get(client, Self.process(url, "video/snapshot,t_500,f_png")).bytes
             let jpg = try await Self.get(client, Self.process(url, "video/snapshot,t_500,f_jpg")).bytes
             let image = try await FileTests.stored(client, folder: "img", "a.png", png, by: me)
@@ -222,16 +224,8 @@ struct OSSProcessTests {
 
     @Test("the cache stays within its bound: the least recently made image goes first", .timeLimit(.minutes(2)))
     func bounded() async throws {
-        let ffmpeg = try CountingFFmpeg()
-        defer { ffmpeg.remove() }
-        let fixture = try Fixture(maxBytes: 20 << 20) {
-            $0.ffmpeg = ffmpeg.script
-            $0.processedCacheBytes = 1  // room for the newest image only
-        }
-        defer { fixture.remove() }
-        let video = try await VideoScreenshotTests.makeVideo()
-        try await FileTests.withBridge(settings: fixture.settings, .router) { client, me in
-            let url = try await FileTests.stored(client, folder: "video", "clip.mp4", video, by: me)
+        // Room for the newest image only.
+        try await Self.withStoredVideo(configure: { $0.processedCacheBytes = 1 }) { client, me, url, video, fixture, ffmpeg in
             let first = try await Self.get(client, Self.process(url, "video/snapshot,w_100,f_png"))
             let entries = Self.cached(fixture)
             #expect(entries.count == 1)
