@@ -124,12 +124,22 @@ struct OSSProcessTests {
             #expect(try Self.size(stretched.bytes) == [100, 100])
             #expect(ffmpeg.count == 5 && Self.cached(fixture).count == 5)
 
+            // m_fast: the keyframe at or before t. The test video's only keyframe is its
+            // first frame (x264's default interval is longer than the video); the frame at
+            // exactly 1.5 s is another. `t_0` is `w_0,h_0`'s image (the defaults): cached.
+            #expect(try await Self.get(client, Self.process(url, "video/snapshot,t_0,f_png")).bytes == whole.bytes)
+            let fast = try await Self.get(client, Self.process(url, "video/snapshot,t_1500,m_fast,f_png"))
+            let exact = try await Self.get(client, Self.process(url, "video/snapshot,t_1500,f_png"))
+            #expect(fast.status == .ok && fast.bytes == whole.bytes)
+            #expect(exact.status == .ok && exact.bytes != whole.bytes && exact.bytes.count > 1000)
+            #expect(ffmpeg.count == 7)
+
             // Without the query: the MP4, ranges as before.
             let file = try await Self.get(client, url)
             #expect(file.status == .ok && file.contentType == "video/mp4" && file.bytes == video)
             let part = try await Self.get(client, url, headers: [.range: "bytes=0-9"])
             #expect(part.status == .partialContent && part.bytes == Array(video[0..<10]))
-            #expect(ffmpeg.count == 5)
+            #expect(ffmpeg.count == 7)
         }
     }
 

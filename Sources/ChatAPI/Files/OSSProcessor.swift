@@ -67,7 +67,7 @@ struct OSSProcessor: Sendable {
         case .snapshot: Self.counters.snapshot
         case .resize: Self.counters.resize
         }
-        let output: String
+        let outputExtension: String
         let arguments: (_ output: String) -> [String]
         switch process {
         case .snapshot(let snapshot):
@@ -75,23 +75,23 @@ struct OSSProcessor: Sendable {
                 counters.refused.increment()
                 throw Self.notAVideo
             }
-            output = snapshot.format.rawValue
+            outputExtension = snapshot.format.rawValue
             arguments = { Self.snapshotArguments(input: source, output: $0, snapshot) }
         case .resize(let resize):
             guard let encoder = Self.imageEncoders[ext] else {
                 counters.refused.increment()
                 throw Self.notAnImage
             }
-            output = ext
+            outputExtension = ext
             arguments = { Self.resizeArguments(input: source, output: $0, resize, encoder: encoder) }
         }
-        let name = ProcessedImageCache.name(source: names, process: process, extension: output)
+        let name = ProcessedImageCache.name(source: names, process: process, extension: outputExtension)
         let contentType = MediaTypes.contentType(ofName: name)
         if let cached = await cache.entry(name) {
             counters.cached.increment()
             return Image(path: cached.path, size: cached.size, contentType: contentType)
         }
-        guard let partial = await cache.partialPath(extension: output) else { throw Failure("图片处理失败: 文件保存失败", status: .internalServerError) }
+        guard let partial = await cache.partialPath(extension: outputExtension) else { throw Failure("图片处理失败: 文件保存失败", status: .internalServerError) }
         defer { unlink(partial) }
         do throws(VideoScreenshotter.Failure) {
             try await screenshotter.runFFmpeg(arguments(partial), writing: partial, from: source)
@@ -117,21 +117,32 @@ struct OSSProcessor: Sendable {
         }
     }
 
-    /// As `getVideoScreenshot` (local files only, seek before decoding, one frame);
-    /// `m_fast` takes the keyframe at or before `t` without decoding up to it.
+    /// As `getVideoScreenshot` (local files only, one frame). Exact: seek, then decode up to
+    /// `t`. `m_fast`: only keyframes are decoded, reading stops just after `t`, and the last
+    /// one is kept (`-update 1` overwrites the image with each): the keyframe at or before
+    /// `t`. (Seeking with `-noaccurate_seek` does not give it: ffmpeg's MP4 demuxer starts
+    /// at the sample at `t`, measured.)
     static func snapshotArguments(input: String, output: String, _ snapshot: OSSProcess.Snapshot) -> [String] {
         var arguments = ["-nostdin", "-hide_banner", "-loglevel", "error", "-protocol_whitelist", "file"]
-        if snapshot.fast { arguments.append("-noaccurate_seek") }
-        let seconds = "\(snapshot.milliseconds / 1000).\(String(1000 + snapshot.milliseconds % 1000).dropFirst())"
-        arguments += ["-ss", seconds, "-i", input, "-frames:v", "1"]
+        if snapshot.fast {
+            arguments += ["-skip_frame", "nokey", "-to", seconds(snapshot.milliseconds + 1), "-i", input]
+        } else {
+            arguments += ["-ss", seconds(snapshot.milliseconds), "-i", input, "-frames:v", "1"]
+        }
         switch (snapshot.width, snapshot.height) {
         case (0, 0): break
         case (let width, 0): arguments += ["-vf", "scale=\(width):-1"]
         case (0, let height): arguments += ["-vf", "scale=-1:\(height)"]
         case (let width, let height): arguments += ["-vf", "scale=\(width):\(height)"]
         }
+        if snapshot.fast { arguments += ["-update", "1"] }
         arguments += ["-c:v", snapshot.format.codec, "-f", "image2", "-y", output]
         return arguments
+    }
+
+    /// `1.020` for 1020 ms.
+    private static func seconds(_ milliseconds: Int64) -> String {
+        "\(milliseconds / 1000).\(String(1000 + milliseconds % 1000).dropFirst())"
     }
 
     static func resizeArguments(input: String, output: String, _ resize: OSSProcess.Resize, encoder: String) -> [String] {
