@@ -10,6 +10,10 @@
 --     (a new login); with the same token (a reconnect race) it is left alone
 --  5. the user's live sockets (chat:sockets:{id}, scored by expiry) stay within
 --     socket_limit, the one about to be kicked not counted -> error 'sockets'
+--  6. the profile field last changed (user:modify:{id}, written by updateUserinfo for
+--     60 s) is returned, so the avatar notice costs no round trip of its own; any value
+--     but 'avatar' is deleted here (the old server's rule; 'avatar' is left to expire, see
+--     docs/api.md *Avatar notice*)
 --  The offline queue is not touched: the caller flushes it (offline_read.lua, then
 --  offline_ack.lua once written) before anything routed to it live.
 -- KEYS[1] token: chat_user_{id}
@@ -18,13 +22,14 @@
 -- KEYS[4] online_token: chat:online:token:{id}
 -- KEYS[5] nodes: chat:nodes
 -- KEYS[6] sockets: chat:sockets:{id}
+-- KEYS[7] modified: user:modify:{id}
 -- ARGV[1] token: the token the connection presented
 -- ARGV[2] target: '{node}:{conn}'
 -- ARGV[3] token_id: the id of that token (its signature, the token's last segment)
 -- ARGV[4] ttl: how long the registration lives without a refresh (ms)
 -- ARGV[5] node: the target's node id
 -- ARGV[6] socket_limit: live sockets allowed per user
--- Returns {previous target to kick or ''}. Errors: 'token', 'missing', 'disabled',
+-- Returns {previous target to kick or '', the field last changed ('avatar') or ''}. Errors: 'token', 'missing', 'disabled',
 -- 'sockets'.
 --@include clock
 local ttl = tonumber(ARGV[4])
@@ -68,4 +73,9 @@ redis.call('PEXPIRE', KEYS[6], ttl)
 redis.call('SET', KEYS[3], ARGV[2], 'PX', ttl)
 redis.call('SET', KEYS[4], ARGV[3], 'PX', ttl)
 redis.call('ZADD', KEYS[5], now, ARGV[5])
-return {kick}
+
+local modified = redis.call('GET', KEYS[7])
+if modified and modified ~= 'avatar' then
+  redis.call('DEL', KEYS[7])
+end
+return {kick, modified == 'avatar' and 'avatar' or ''}

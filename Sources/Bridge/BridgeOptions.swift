@@ -96,6 +96,9 @@ struct BridgeOptions: ParsableArguments {
     @Option(name: .customLong("screenshot-concurrency"), help: "ffmpeg processes at once per bridge process; further getVideoScreenshot requests are refused (env SCREENSHOT_CONCURRENCY, default 4).")
     var screenshotConcurrency: String?
 
+    @Option(name: .customLong("oss-cache-mb"), help: "Disk space of the images made for x-oss-process (video covers, resized images) in the upload folder's .oss-process; the least recently used go first (env OSS_CACHE_MB, default 256).")
+    var ossCacheMegabytes: String?
+
     @Option(name: .customLong("uploads-per-day"), help: "Files one user may upload per day (UTC); further uploads are refused (env UPLOADS_PER_DAY, default 500).")
     var uploadsPerDay: String?
 
@@ -169,6 +172,7 @@ struct BridgeOptions: ParsableArguments {
     static let ffmpegSetting = Setting("ffmpeg", env: "FFMPEG_PATH")
     static let screenshotTimeoutSetting = Setting("screenshot-timeout-ms", env: "SCREENSHOT_TIMEOUT_MS")
     static let screenshotConcurrencySetting = Setting("screenshot-concurrency", env: "SCREENSHOT_CONCURRENCY")
+    static let ossCacheSetting = Setting("oss-cache-mb", env: "OSS_CACHE_MB")
     static let uploadsPerDaySetting = Setting("uploads-per-day", env: "UPLOADS_PER_DAY")
     static let sendRateSetting = Setting("send-rate", env: "SEND_RATE")
     static let sendBurstSetting = Setting("send-burst", env: "SEND_BURST")
@@ -346,6 +350,9 @@ struct BridgeOptions: ParsableArguments {
         files.screenshotConcurrency = try Self.screenshotConcurrencySetting.resolve(
             flag: screenshotConcurrency, environment: environment, default: files.screenshotConcurrency
         ) { Int($0).flatMap { (1...64).contains($0) ? $0 : nil } }
+        files.processedCacheBytes = try Self.ossCacheSetting.resolve(
+            flag: ossCacheMegabytes, environment: environment, default: files.processedCacheBytes
+        ) { Int($0).flatMap { (1...1_048_576).contains($0) ? $0 << 20 : nil } }
         files.uploadsPerDay = try Self.uploadsPerDaySetting.resolve(flag: uploadsPerDay, environment: environment, default: files.uploadsPerDay) {
             Int($0).flatMap { (1...10_000_000).contains($0) ? $0 : nil }
         }

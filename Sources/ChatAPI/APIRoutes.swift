@@ -64,14 +64,14 @@ package struct APIRoutes: Sendable {
         ComplaintRoutes(store: complaints).register(chat: chat)
         AskAnswerRoutes(store: askAnswers).register(chat: chat)
         let uploads = UploadFolder(path: files.uploadFolder)
-        UploadServing(folder: uploads).register(on: router)
+        // One screenshotter: its ffmpeg slots bound getVideoScreenshot and x-oss-process together.
+        let screenshotter = VideoScreenshotter(folder: uploads, policy: files, logger: Logger(label: "bridge.screenshots"))
+        UploadServing(folder: uploads, processor: OSSProcessor(screenshotter: screenshotter)).register(on: router)
         UploadRoutes(
             receiver: UploadReceiver(folder: uploads, policy: files, logger: Logger(label: "bridge.uploads")),
             policy: files, quota: UploadQuota(redis: redis, perDay: files.uploadsPerDay)
         ).register(chat: chat)
-        VideoScreenshotRoutes(
-            screenshotter: VideoScreenshotter(folder: uploads, policy: files, logger: Logger(label: "bridge.screenshots"))
-        ).register(chat: chat)
+        VideoScreenshotRoutes(screenshotter: screenshotter).register(chat: chat)
         QRCodeRoutes(accounts: accounts.store).register(chat: chat)
     }
 }

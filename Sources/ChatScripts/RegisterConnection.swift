@@ -8,14 +8,15 @@ public struct RegisterConnection: ChatScript {
     public static let scriptName = "online_connect"
     public static let layouts = [
         ScriptLayout(
-            keys: ["token", "user", "online", "online_token", "nodes", "sockets"],
+            keys: ["token", "user", "online", "online_token", "nodes", "sockets", "modified"],
             arguments: ["token", "target", "token_id", "ttl", "node", "socket_limit"]
         ),
     ]
 
     public enum Reply: Sendable, Equatable {
-        /// The previous target to kick (a new login).
-        case registered(kick: DeliveryTarget?)
+        /// The previous target to kick (a new login); `avatarChanged`: `user:modify:{id}`
+        /// said `avatar` (the avatar notice is due; any other value the script deleted).
+        case registered(kick: DeliveryTarget?, avatarChanged: Bool)
         case refused(Refusal)
     }
 
@@ -47,7 +48,7 @@ public struct RegisterConnection: ChatScript {
         self.socketLimit = socketLimit
     }
 
-    public var keyCount: Int { 6 }
+    public var keyCount: Int { 7 }
 
     public func encode(into command: inout RedisCommandArguments) {
         command.append(RedisKeys.userToken(user))
@@ -56,6 +57,7 @@ public struct RegisterConnection: ChatScript {
         command.append(RedisKeys.onlineToken(user))
         command.append(RedisKeys.nodes)
         command.append(RedisKeys.sockets(user))
+        command.append(RedisKeys.userModified(user))
 
         command.append(token)
         command.append(target.description)
@@ -65,13 +67,14 @@ public struct RegisterConnection: ChatScript {
         command.append(socketLimit)
     }
 
-    /// `{previous target or ''}`, or an error code.
+    /// `{previous target or '', 'avatar' or ''}`, or an error code.
     public static func decode(_ reply: RedisFlatReply) throws(RedisError) -> Reply {
         var reader = ScriptReplyReader(reply, script: scriptName)
         if let code = reader.errorCode {
             guard let refusal = Refusal(rawValue: code) else { throw reader.unexpected() }
             return .refused(refusal)
         }
-        return .registered(kick: DeliveryTarget(try reader.string()))
+        let kick = DeliveryTarget(try reader.string())
+        return .registered(kick: kick, avatarChanged: try reader.string() == "avatar")
     }
 }

@@ -1,5 +1,5 @@
 /// How the bridge stores and serves uploaded files (`--upload-*`, `--public-base-url`,
-/// `--ffmpeg`, `--screenshot-*`).
+/// `--ffmpeg`, `--screenshot-*`, `--oss-cache-mb`).
 package struct FilePolicy: Sendable {
     /// The upload folder; relative paths are taken from the working directory.
     package var uploadFolder = "uploads"
@@ -16,6 +16,8 @@ package struct FilePolicy: Sendable {
     package var screenshotTimeout: Duration = .seconds(15)
     /// ffmpeg processes at once (per bridge process); more requests are refused.
     package var screenshotConcurrency = 4
+    /// Bytes the `x-oss-process` images may take on disk (`ProcessedImageCache`).
+    package var processedCacheBytes = 256 << 20
     /// Files one user may upload per day (UTC), counted in Redis (docs/operations.md, *Quotas*).
     package var uploadsPerDay = 500
 

@@ -5,13 +5,17 @@ import Hummingbird
 /// the old server's static files were: the content type by extension, and single byte
 /// ranges (206, 416) so players can seek in videos. Names are checked by `UploadFolder`;
 /// anything else — `..`, encoded dots or slashes, hidden files, symbolic links, folders —
-/// is 404.
+/// is 404. With an `x-oss-process` query, a stored video's frame or a stored image
+/// resized (`OSSProcessor`) instead.
 package struct UploadServing: Sendable {
     let folder: UploadFolder
+    let processor: OSSProcessor?
     private let files = FileIO()
 
-    init(folder: UploadFolder) {
+    /// - Parameter processor: nil: `x-oss-process` is ignored, as it was before (the file).
+    init(folder: UploadFolder, processor: OSSProcessor? = nil) {
         self.folder = folder
+        self.processor = processor
     }
 
     /// Stored names never change their contents, so clients may keep them.
@@ -26,6 +30,9 @@ package struct UploadServing: Sendable {
         guard let names = UploadFolder.relativePath(ofURLPath: request.uri.path),
               let file = await folder.existingFile(names)
         else { throw HTTPError(.notFound) }
+        if let processor, let process = request.uri.queryParameters[OSSProcess.parameterName[...]] {
+            return try await serve(process, of: names, at: file.path, with: processor, request: request, context: context)
+        }
         var headers: HTTPFields = [
             .contentType: MediaTypes.contentType(ofName: names[names.count - 1]),
             .acceptRanges: "bytes",
@@ -50,6 +57,29 @@ package struct UploadServing: Sendable {
         }
         guard request.method != .head else { return Response(status: status, headers: headers) }
         return Response(status: status, headers: headers, body: try await files.loadFile(path: file.path, range: range, context: context))
+    }
+
+    /// The processed image, whole (a range header is not looked at), or `fail(text)`.
+    private func serve(
+        _ process: Substring, of names: [String], at source: String, with processor: OSSProcessor, request: Request,
+        context: BridgeRequestContext
+    ) async throws -> Response {
+        let image: OSSProcessor.Image
+        do throws(OSSProcessor.Failure) {
+            image = try await processor.image(process, of: names, at: source)
+        } catch {
+            var response = APIResponse.fail(error.text)
+            response.status = error.status
+            return response
+        }
+        let headers: HTTPFields = [
+            .contentType: image.contentType,
+            .contentLength: String(image.size),
+            .cacheControl: Self.cacheControl,
+            .xContentTypeOptions: "nosniff",
+        ]
+        guard request.method != .head else { return Response(status: .ok, headers: headers) }
+        return Response(status: .ok, headers: headers, body: try await files.loadFile(path: image.path, context: context))
     }
 }
 

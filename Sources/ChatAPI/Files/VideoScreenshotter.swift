@@ -81,11 +81,6 @@ package struct VideoScreenshotter: Sendable {
               FilePolicy.videoExtensions.contains(ext)
         else { throw .notOurVideo }
         guard let video = await folder.existingFile(videoNames) else { throw .videoMissing }
-        guard slots.tryAcquire() else {
-            Self.busyRefusals.increment()
-            throw .busy
-        }
-        defer { slots.release() }
         do {
             try await folder.makeFolders(Self.folders)
         } catch {
@@ -95,36 +90,9 @@ package struct VideoScreenshotter: Sendable {
         let target = folder.path(of: names)
         // ffmpeg writes under a hidden name (never served), renamed once complete.
         let partial = folder.root + "/" + Self.folders.joined(separator: "/") + "/." + names[names.count - 1] + ".part"
-        let log = partial + ".log"
-        defer {
-            unlink(partial)
-            unlink(log)
-        }
-        let process = TimeLimitedProcess(
-            executable: policy.ffmpeg, arguments: Self.arguments(input: video.path, output: partial, at: milliseconds, width: width, format: format),
-            timeLimit: policy.screenshotTimeout, output: log
-        )
-        let outcome: TimeLimitedProcess.Outcome
-        do throws(ProcessSpawn.SpawnError) {
-            outcome = try await process.run()
-        } catch {
-            logger.error("ffmpeg could not be started", metadata: ["ffmpeg": "\(policy.ffmpeg)", "errno": "\(error.errno)"])
-            throw .ffmpegUnavailable
-        }
-        switch outcome {
-        case .timedOut:
-            Self.timeouts.increment()
-            logger.warning("ffmpeg killed at the time limit", metadata: ["video": "\(video.path)", "limit": "\(policy.screenshotTimeout)"])
-            throw .timedOut
-        case .signalled(let signal):
-            logger.warning("ffmpeg died of a signal", metadata: ["signal": "\(signal)", "log": "\(Self.tail(of: log))"])
-            throw .ffmpegFailed(128 + signal)
-        case .exited(let status) where status != 0:
-            logger.warning("ffmpeg failed", metadata: ["status": "\(status)", "video": "\(video.path)", "log": "\(Self.tail(of: log))"])
-            throw .ffmpegFailed(status)
-        case .exited:
-            break
-        }
+        defer { unlink(partial) }
+        let arguments = Self.arguments(input: video.path, output: partial, at: milliseconds, width: width, format: format)
+        try await runFFmpeg(arguments, writing: partial, from: video.path)
         let bytes: [UInt8]
         do {
             let buffer = try await ByteBuffer(contentsOf: FilePath(partial), maximumSizeAllowed: .bytes(Int64(Self.maximumImageBytes)))
@@ -136,6 +104,42 @@ package struct VideoScreenshotter: Sendable {
         guard rename(partial, target) == 0 else { throw .storageFailed }
         Self.taken.increment()
         return Screenshot(names: names, bytes: bytes)
+    }
+
+    /// Runs ffmpeg with `arguments` (which write `output`) in one of the slots
+    /// (`--screenshot-concurrency`: none free, refused at once) and under the time limit;
+    /// what it printed goes to a hidden file beside `output`, removed afterwards. Shared
+    /// by `getVideoScreenshot` and the `x-oss-process` images (`OSSProcessor`).
+    func runFFmpeg(_ arguments: [String], writing output: String, from input: String) async throws(Failure) {
+        guard slots.tryAcquire() else {
+            Self.busyRefusals.increment()
+            throw .busy
+        }
+        defer { slots.release() }
+        let log = output + ".log"
+        defer { unlink(log) }
+        let process = TimeLimitedProcess(executable: policy.ffmpeg, arguments: arguments, timeLimit: policy.screenshotTimeout, output: log)
+        let outcome: TimeLimitedProcess.Outcome
+        do throws(ProcessSpawn.SpawnError) {
+            outcome = try await process.run()
+        } catch {
+            logger.error("ffmpeg could not be started", metadata: ["ffmpeg": "\(policy.ffmpeg)", "errno": "\(error.errno)"])
+            throw .ffmpegUnavailable
+        }
+        switch outcome {
+        case .timedOut:
+            Self.timeouts.increment()
+            logger.warning("ffmpeg killed at the time limit", metadata: ["input": "\(input)", "limit": "\(policy.screenshotTimeout)"])
+            throw .timedOut
+        case .signalled(let signal):
+            logger.warning("ffmpeg died of a signal", metadata: ["signal": "\(signal)", "log": "\(Self.tail(of: log))"])
+            throw .ffmpegFailed(128 + signal)
+        case .exited(let status) where status != 0:
+            logger.warning("ffmpeg failed", metadata: ["status": "\(status)", "input": "\(input)", "log": "\(Self.tail(of: log))"])
+            throw .ffmpegFailed(status)
+        case .exited:
+            break
+        }
     }
 
     /// ffmpeg reads only local files (`-protocol_whitelist file`: a crafted video cannot

@@ -47,6 +47,7 @@ package struct Gateway: Sendable {
     private static let live = Gauge(label: "chat_ws_connections")
     private static let refused = Counter(label: "chat_ws_refused_total")
     private static let overSocketLimit = Counter(label: "chat_ws_sockets_refused_total")
+    private static let avatarNotices = Counter(label: "chat_ws_avatar_notices_total")
 
     var connections: ConnectionTable { delivery.connections }
     var scripts: RedisScripts { delivery.scripts }
@@ -96,8 +97,9 @@ package struct Gateway: Sendable {
         }
         // In the table before it is a target, so a delivery routed to it finds it.
         connections.insert(connection)
+        let avatarChanged: Bool
         do {
-            try await register(connection, token: token, target: target)
+            avatarChanged = try await register(connection, token: token, target: target)
         } catch {
             connections.remove(connection)
             await returnUnwritten(await connection.finish(), of: user)
@@ -124,7 +126,7 @@ package struct Gateway: Sendable {
 
         await delivery.flush(connection, inTurn: true)
         connection.send(ServerFrame.welcome(at: WallClock.milliseconds(), allocator: channel.allocator))
-        await sendGuidance(to: connection)
+        await sendGuidance(to: connection, avatarNotice: avatarChanged)
         return connection
     }
 
@@ -158,7 +160,8 @@ package struct Gateway: Sendable {
 
     /// `lua/online_connect.lua`: checks the token, the account and the user's live
     /// sockets, makes the connection the user's target; kicks a previous login's target.
-    private func register(_ connection: GatewayConnection, token: String, target: DeliveryTarget) async throws {
+    /// True when the avatar notice is due (`user:modify:{id}` said `avatar`).
+    private func register(_ connection: GatewayConnection, token: String, target: DeliveryTarget) async throws -> Bool {
         let user = connection.user
         let reply = try await scripts.run(RegisterConnection(
             user: user, token: token, target: target, tokenID: connection.tokenID,
@@ -169,16 +172,23 @@ package struct Gateway: Sendable {
         case .refused(.missing): throw Refusal.missingUser
         case .refused(.disabled): throw Refusal.disabled
         case .refused(.sockets): throw TooManySockets()
-        case .registered(let kick):
+        case .registered(let kick, let avatarChanged):
             if let previous = kick {
                 await delivery.kick(previous, user: user)
             }
+            return avatarChanged
         }
     }
 
-    private func sendGuidance(to connection: GatewayConnection) async {
+    /// The avatar notice (when due) goes first, through the usual delivery (pushed to the
+    /// user's target, which is normally this connection, or queued), then the guidance.
+    private func sendGuidance(to connection: GatewayConnection, avatarNotice: Bool) async {
         do {
             guard let user = try await UserRow(hash: scripts.client.send("HGETALL", RedisKeys.user(connection.user)).fieldValues) else { return }
+            if avatarNotice {
+                Self.avatarNotices.increment()
+                try await delivery.deliver(guidance.avatarNotice(for: user, now: WallClock.milliseconds()), to: connection.user)
+            }
             let facts = try await GuidanceFacts(redis: scripts.client).facts(of: connection.user)
             let allocator = connection.channel.allocator
             let now = WallClock.milliseconds()

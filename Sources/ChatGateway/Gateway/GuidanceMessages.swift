@@ -51,10 +51,7 @@ package struct GuidanceMessages: Sendable {
         Entry(key: "friendsList", audience: .users, condition: .hasActiveFriend, label: "我的通讯录", text: "可查看我的通讯录好友",
               icon: "img/friendList.png") { _ in "/pages/friendsList/friendsList" },
         Entry(key: "userInfoSet", audience: .users, condition: .always, label: "头像设置", text: "不满意你的头像可以更换",
-              icon: nil) { _ in
-            "\(setpage)?action=userinfoSet&title=\(URIComponent.encode("账号信息设置"))"
-                + "&redirectUrl=\(URIComponent.encode("/pages/xiaoxi/xiaoxi"))&redirectType=switchTab"
-        },
+              icon: nil) { _ in userInfoSetURL },
         Entry(key: "whoCanChatMe", audience: .everyone, condition: .always, label: "聊天消息条数限制",
               text: "谁可以和我聊天，可向我发几条消息", icon: "img/whoCanChatMe.png") { _ in
             "\(setpage)?action=chatset&title=\(URIComponent.encode("和我聊天设置"))"
@@ -96,6 +93,31 @@ package struct GuidanceMessages: Sendable {
             return message(entry, for: user, now: now).bytes
         }
     }
+
+    /// The avatar notice (docs/api.md, *Avatar notice*): after an avatar change the client
+    /// reconnects, and refreshes the avatar in its conversation list on
+    /// `redirect.doaction == "avatar"`. Built as the guidance messages, but delivered
+    /// (pushed or queued) like any notice.
+    func avatarNotice(for user: UserRow, now: Int64) -> [UInt8] {
+        let from = "redirect-userInfoSet-\(user.id)"
+        var notice = SystemNotice(
+            id: MessageID.random(),
+            from: .init(id: .string(from), name: "头像更换成功", avatar: user.avatar),
+            to: .init(id: .integer(Int64(user.id)), name: user.displayName, avatar: user.avatar),
+            text: "不满意你的头像可以继续更换", createTime: now
+        )
+        notice.type = "text"
+        notice.extra = [
+            ("redirect", ["url": .string(Self.userInfoSetURL), "type": "navigateTo", "doaction": "avatar"]),
+            ("group", .object([:])),
+            ("msgidKey", .string(from)),
+        ]
+        return notice.bytes
+    }
+
+    /// Where `userInfoSet` and the avatar notice lead: the account settings, then the chats.
+    private static let userInfoSetURL = "\(setpage)?action=userinfoSet&title=\(URIComponent.encode("账号信息设置"))"
+        + "&redirectUrl=\(URIComponent.encode("/pages/xiaoxi/xiaoxi"))&redirectType=switchTab"
 
     private func message(_ entry: Entry, for user: UserRow, now: Int64) -> SystemNotice {
         let from = "redirect-\(entry.key)-\(user.id)"
