@@ -191,7 +191,7 @@ extension JSONValue {
             let cookies = [SessionCookies.session: session]
             let id = Int(try #require(try await redis.send("INCR", RedisKeys.idCounter("complaint")).integer)) + 1_000_000
             try await redis.send(.texts("HSET", [
-                RedisKeys.complaint(id), "id", String(id), "user_id", "1", "target_id", "2", "target_type", "user", "target_name", "t",
+                RedisKeys.complaint(id), "id", String(id), "user_id", "1", "target_id", "2", "target_type", "single", "target_name", "t",
                 "reason", "r", "content", "c", "status", "0", "create_time", "2026-12-07 06:00:00", "update_time", "2026-12-07 06:00:00",
                 "is_deleted", "0", "_v", "1",
             ])).throwingOnError()

@@ -46,7 +46,7 @@ local function entity_event(stream, cap, entity, change, id, version, row, v)
     'v', v or 1, 'entity', entity, 'op', change, 'id', id, 'version', version, 'row', row)
 end
 
--- The `user` columns analytics may read (docs/architecture.md, *Streams*). A list of
+-- The `user` columns analytics may read (docs/streams.md, *chat:stream:entities*). A list of
 -- what is allowed, not of what is not: a column added later stays private until someone
 -- decides otherwise. Left out: `password` (the hash), `devicefingeruuid` (a device id
 -- opens a visitor's account), `mobile`, `email`, `last_login_ip`, `register_ip`.
