@@ -7,7 +7,8 @@
 # groups of about GROUP_SIZE; generated inside MariaDB (its SEQUENCE engine), migrated,
 # then hydrated into an empty Redis and verified (VERIFY_SAMPLE rows per entity), each
 # under /usr/bin/time -v. Printed: rows, seconds, rows/s, peak resident memory of the
-# persister, Redis' memory after hydrate.
+# persister, Redis' memory after hydrate, and each time against a baseline measured in the
+# same run (the mariadb client reading the same rows).
 #
 #   USERS=100000 FRIENDS=10 GROUP_SIZE=100 VERIFY_SAMPLE=1000 make bench-hydrate
 #   BIN=.build/debug make bench-hydrate    (an existing build instead of a release build)
@@ -95,6 +96,16 @@ timed() {
     SECONDS_TAKEN=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$TMP/$name.time")
 }
 
+# The baseline, in the same run: the mariadb client reading every row hydrate reads
+# (`--quick`, rows streamed, to /dev/null): the floor of MariaDB's side of the work.
+log "baseline: mariadb --quick reads the same tables"
+BASELINE_START=$(date +%s.%N)
+for table in user user_info goodfriend '`group`' group_user; do
+    mariadb --no-defaults --protocol=tcp -h127.0.0.1 -P"$MARIADB_PORT" -uroot --quick --batch --skip-column-names \
+        -e "SELECT * FROM chat.$table" >/dev/null
+done
+BASELINE_SECONDS=$(awk -v a="$BASELINE_START" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+
 log "persister hydrate"
 timed hydrate hydrate
 HYDRATE_SECONDS=$SECONDS_TAKEN HYDRATE_PEAK=$PEAK_KB HYDRATE_OUT=$OUT
@@ -108,9 +119,11 @@ rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }';
 printf '\nhydrate and verify: %s cores, %s, redis-server %s, persister from %s\n' "$(nproc)" \
     "$(mariadb --version | sed 's/.*Distrib \([^,]*\),.*/\1/')" "$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')" "$BIN"
 printf '%s users, %s friend rows each, groups of %s (two per user); %s rows\n' "$USERS" "$FRIENDS" "$GROUP_SIZE" "$ROWS"
-printf '%-26s %9s %10s %14s\n' command seconds rows/s 'peak RSS MiB'
-printf '%-26s %9s %10s %14s\n' hydrate "$HYDRATE_SECONDS" "$(rate "$ROWS" "$HYDRATE_SECONDS")" "$((HYDRATE_PEAK / 1024))"
-printf '%-26s %9s %10s %14s\n' "verify --sample $VERIFY_SAMPLE" "$VERIFY_SECONDS" "$(rate "$ROWS" "$VERIFY_SECONDS")" "$((VERIFY_PEAK / 1024))"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f×", (b > 0 ? a / b : 0) }'; }
+printf '%-26s %9s %10s %14s %12s\n' command seconds rows/s 'peak RSS MiB' 'vs baseline'
+printf '%-26s %9s %10s %14s %12s\n' "baseline: mariadb --quick" "$BASELINE_SECONDS" "$(rate "$ROWS" "$BASELINE_SECONDS")" - 1.0×
+printf '%-26s %9s %10s %14s %12s\n' hydrate "$HYDRATE_SECONDS" "$(rate "$ROWS" "$HYDRATE_SECONDS")" "$((HYDRATE_PEAK / 1024))" "$(ratio "$HYDRATE_SECONDS" "$BASELINE_SECONDS")"
+printf '%-26s %9s %10s %14s %12s\n' "verify --sample $VERIFY_SAMPLE" "$VERIFY_SECONDS" "$(rate "$ROWS" "$VERIFY_SECONDS")" "$((VERIFY_PEAK / 1024))" "$(ratio "$VERIFY_SECONDS" "$BASELINE_SECONDS")"
 printf 'Redis used_memory after hydrate: %s\n' "$REDIS_MEMORY"
 printf 'hydrate: %s\n' "$(tail -n 1 <<<"$HYDRATE_OUT")"
 printf '%s\n' "$(tail -n 1 <<<"$VERIFY_OUT")"

@@ -184,6 +184,27 @@ extension JSONValue {
         }
     }
 
+    @Test("the lockout counts an IPv6 operator by the /64, as the bridge counts its clients: two addresses of one prefix share one count, another prefix has its own")
+    func lockoutByPrefix() async throws {
+        try await Self.withConsole(trustForwardedFor: true) { client, _, _, redis in
+            let prefix = "2001:db8:\(String(Int.random(in: 1..<0xffff), radix: 16)):1"
+            for (host, name) in [("::5", Self.unique("nobody")), ("::6", Self.unique("nobody")), (":ffff:ffff:ffff:ffff", Self.unique("nobody"))] {
+                let wrong = try await Self.call(
+                    client, .post, "/api/login", json: ["username": .string(name), "password": "wrong-1"], forwardedFor: prefix + host
+                )
+                #expect(wrong.text == #"{"msg":"fail","data":"管理员账号或密码错误"}"#)
+            }
+            let key = RedisKeys.adminLoginFailuresFrom(prefix + "::/64")
+            #expect(try await redis.send("HGET", key, "failed").string == "3")
+            let other = try await Self.call(
+                client, .post, "/api/login", json: ["username": .string(Self.unique("nobody")), "password": "wrong-1"], forwardedFor: "2001:db8:ffff:2::5"
+            )
+            #expect(other.text == #"{"msg":"fail","data":"管理员账号或密码错误"}"#)
+            #expect(try await redis.send("HGET", RedisKeys.adminLoginFailuresFrom("2001:db8:ffff:2::/64"), "failed").string == "1")
+            try await redis.send("DEL", key, RedisKeys.adminLoginFailuresFrom("2001:db8:ffff:2::/64")).throwingOnError()
+        }
+    }
+
     @Test("a complaint's reply: status and text stored, the status index moved; a reply over its column's limit refused with the limit's text")
     func complaintReply() async throws {
         try await Self.withConsole { client, admin, password, redis in

@@ -2,8 +2,8 @@ import Model
 
 /// A `chat_complaint` row, kept as the hash `chat:complaint:{id}` (its columns, NULL ones
 /// absent, plus `_v`, which the API never shows). `lua/complaint_change.lua` writes it;
-/// operators handle complaints by setting `status` (1 processing, 2 resolved, 3 closed)
-/// and `admin_reply` on the hash, with `HINCRBY … _v 1`.
+/// operators set `status` (1 processing, 2 resolved, 3 closed) and `admin_reply` through
+/// the console (`lua/complaint_reply.lua`, docs/console.md).
 struct ComplaintRow: Sendable {
     /// The table's columns, in order (the API's and the entity event's order).
     static let columns = [

@@ -35,12 +35,19 @@ package struct ClientAddress: Sendable, Equatable, CustomStringConvertible {
 
     struct NotAnIPAddress: Error {}
 
+    /// The limits' text for an address given as text (`2001:db8:0:1::5`); nil when it is
+    /// not an IP address. The console counts its lockout per address with it.
+    package init?(ipAddress text: String) {
+        guard let parsed = try? SocketAddress(ipAddress: text, port: 0), let address = try? ClientAddress(parsed) else { return nil }
+        self = address
+    }
+
     /// The request's client address; nil when there is none (a unix socket, the router
     /// driven in-process by tests): such a request is not counted per address.
     static func of(_ request: Request, context: BridgeRequestContext, trustForwardedFor: Bool) -> ClientAddress? {
         if trustForwardedFor, let forwarded = request.headers[values: forwardedFor].last,
             let last = forwarded.split(separator: ",").last.map({ String($0).trimming(" \t") }),
-            let parsed = try? SocketAddress(ipAddress: last, port: 0), let address = try? ClientAddress(parsed)
+            let address = ClientAddress(ipAddress: last)
         {
             return address
         }

@@ -32,13 +32,16 @@ struct LoginService: Sendable {
     @inline(never)
     func logIn(name: String, password: String, address: String?) async throws -> (token: String, session: AdminSession) {
         let name = String(name.prefix(64))
-        guard try await step(.attempt, name: name, address: address) == .allowed else {
+        // Counted as the bridge counts its clients: an IPv6 address by its /64 (one
+        // subscriber holds it whole), so a guesser cannot walk its own prefix.
+        let limitAddress = address.flatMap { ClientAddress(ipAddress: $0)?.description }
+        guard try await step(.attempt, name: name, address: limitAddress) == .allowed else {
             Self.refused.increment()
             throw ConsoleFailure.invalid(Self.locked)
         }
         let account: AdminAccounts.Account?
         do { account = try await accounts.find(name) } catch {
-            await settle(.release, name: name, address: address)
+            await settle(.release, name: name, address: limitAddress)
             throw ConsoleFailure.invalid(ConsoleFailure.serverFailure)
         }
         let stored = account?.passwordHash ?? decoy
@@ -47,15 +50,15 @@ struct LoginService: Sendable {
         do {
             verification = try await work.run { hasher.verify(password, against: stored) }
         } catch {
-            await settle(.release, name: name, address: address)
+            await settle(.release, name: name, address: limitAddress)
             throw ConsoleFailure.invalid(error.text)
         }
         guard let account, account.enabled, case .valid = verification else {
-            await settle(.fail, name: name, address: address)
+            await settle(.fail, name: name, address: limitAddress)
             Self.failed.increment()
             throw ConsoleFailure.invalid(Self.wrongCredentials)
         }
-        await settle(.success, name: name, address: address)
+        await settle(.success, name: name, address: limitAddress)
         Self.succeeded.increment()
         do {
             let created = try await sessions.create(admin: account.name)
