@@ -61,8 +61,14 @@ struct BridgeExecutableTests {
         environment["JWT_SECRET"] = "a-test-secret-that-is-long-enough-for-hs256"
         let bridge = try ChildProcess(executable: try Executables.path(of: "bridge"), arguments: [], environment: environment, output: log.path)
 
-        let healthy = try await eventually(within: 10) { HTTPProbe.get(port: port, path: "/healthz")?.status == 200 }
-        #expect(healthy < .seconds(10))
+        // As BridgeProcess waits: a debug bridge's start costs about half a second of CPU,
+        // which took over 10 s beside the other suites' processes on two cores.
+        do {
+            try await eventually(within: 60) { HTTPProbe.get(port: port, path: "/healthz")?.status == 200 }
+        } catch {
+            Issue.record("the bridge's log: \((try? String(contentsOf: log, encoding: .utf8)) ?? "none")")
+            throw error
+        }
         // issue 18: /metrics is not on the public API port, but on a listener of its own
         #expect(HTTPProbe.get(port: port, path: "/metrics")?.status == 404)
         let metrics = try #require(HTTPProbe.get(port: metricsPort, path: "/metrics"))
@@ -88,7 +94,7 @@ struct BridgeExecutableTests {
         environment["BRIDGE_PORT"] = "\(port)"
         environment["BRIDGE_METRICS_PORT"] = "0"
         let bridge = try ChildProcess(executable: try Executables.path(of: "bridge"), arguments: [], environment: environment)
-        try await eventually(within: 10) { HTTPProbe.get(port: port, path: "/healthz")?.status == 503 }
+        try await eventually(within: 60) { HTTPProbe.get(port: port, path: "/healthz")?.status == 503 }
         bridge.terminate()
     }
 }
