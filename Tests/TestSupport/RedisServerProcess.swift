@@ -27,10 +27,23 @@ public final class RedisServerProcess: @unchecked Sendable {
     public init(extraArguments: [String] = []) throws {
         self.extraArguments = extraArguments
         binary = try TestEnvironment.redisServerBinary()
-        port = try FreePort.next()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("redis-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try start()
+        // A free port can be taken by another process (a connection's local port, another
+        // test's server) before redis-server binds it; then it exits, and a check that only
+        // connects would find the other process. So: its own log says it is ready, else
+        // another port.
+        var attempt = 0
+        while true {
+            let port = try FreePort.next()
+            if let process = try Self.launch(binary: binary, port: port, directory: directory, extraArguments: extraArguments) {
+                self.port = port
+                self.process = process
+                return
+            }
+            attempt += 1
+            if attempt == 5 { throw TestEnvironment.Missing(description: "redis-server lost five free ports in a row to other processes") }
+        }
     }
 
     deinit {
@@ -41,18 +54,12 @@ public final class RedisServerProcess: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
+    /// Starts it again on its port (after `stop`).
     public func start() throws {
-        try lock.withLock {
-            process = try ChildProcess(
-                executable: binary,
-                arguments: [
-                    "--port", "\(port)", "--bind", "127.0.0.1", "--dir", directory.path,
-                    "--save", "", "--appendonly", "no", "--loglevel", "warning",
-                ] + extraArguments,
-                output: directory.appendingPathComponent("redis.log").path
-            )
+        guard let started = try Self.launch(binary: binary, port: port, directory: directory, extraArguments: extraArguments) else {
+            throw TestEnvironment.Missing(description: "redis-server could not listen on port \(port) again: another process took it")
         }
-        try waitUntilListening()
+        lock.withLock { process = started }
     }
 
     /// SIGTERM and wait: clients see their connections close.
@@ -93,12 +100,28 @@ public final class RedisServerProcess: @unchecked Sendable {
         )
     }
 
-    private func waitUntilListening() throws {
+    /// A redis-server on `port`, once its own log says it accepts connections (a log file
+    /// per start: `redis-{n}.log`); nil when it exits first (the port was taken).
+    private static func launch(binary: String, port: Int, directory: URL, extraArguments: [String]) throws -> ChildProcess? {
+        let logs = (try? FileManager.default.contentsOfDirectory(atPath: directory.path))?.filter { $0.hasSuffix(".log") }.count ?? 0
+        let log = directory.appendingPathComponent("redis-\(logs + 1).log")
+        let process = try ChildProcess(
+            executable: binary,
+            arguments: [
+                "--port", "\(port)", "--bind", "127.0.0.1", "--dir", directory.path,
+                "--save", "", "--appendonly", "no", "--loglevel", "notice",
+            ] + extraArguments,
+            output: log.path
+        )
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            if FreePort.isListening(port) { return }
+            if process.hasExited { return nil }
+            if let text = try? String(contentsOf: log, encoding: .utf8), text.contains("Ready to accept connections") {
+                return process
+            }
             usleep(20_000)
         }
+        process.terminate(signal: SIGKILL)
         throw TestEnvironment.Missing(description: "redis-server did not start listening on port \(port)")
     }
 }
