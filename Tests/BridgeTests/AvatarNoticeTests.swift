@@ -67,7 +67,7 @@ struct AvatarNoticeTests {
         return names
     }
 
-    @Test("a reconnect while the first socket is open: the notice on the second socket, after the welcome and before the guidance; the key stays", .timeLimit(.minutes(1)))
+    @Test("a reconnect while the first socket is open: the notice on the second socket, after the welcome and before the guidance; the key stays", .timeLimit(.minutes(2)))
     func secondSocket() async throws {
         let redis = try TestBridge.sharedRedis()
         defer { Task { await redis.shutdown() } }
@@ -96,7 +96,7 @@ struct AvatarNoticeTests {
         await second.close()
     }
 
-    @Test("another value of user:modify is deleted on connect, without a notice; no key, no notice", .timeLimit(.minutes(1)))
+    @Test("another value of user:modify is deleted on connect, without a notice; no key, no notice", .timeLimit(.minutes(2)))
     func otherValues() async throws {
         let redis = try TestBridge.sharedRedis()
         defer { Task { await redis.shutdown() } }
@@ -126,7 +126,7 @@ struct AvatarNoticeTests {
         #expect(try bridge.metric("chat_ws_avatar_notices_total") == 0)
     }
 
-    @Test("the connection gone before the notice is pushed: the notice waits in the offline queue and comes first on the next connection", .timeLimit(.minutes(1)))
+    @Test("the connection gone before the notice is pushed: the notice waits in the offline queue and comes first on the next connection", .timeLimit(.minutes(2)))
     func offlineQueue() async throws {
         // A Redis of its own: the test stops it (SIGSTOP) while a socket connects.
         let server = try RedisServerProcess()
