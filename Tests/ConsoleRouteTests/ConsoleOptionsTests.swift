@@ -1,5 +1,9 @@
 import ChatRuntime
+import Foundation
+import Model
+import RedisClient
 import Testing
+import TestSupport
 
 @testable import Console
 
@@ -37,5 +41,23 @@ import Testing
         } catch {
             #expect("\(error)".contains("--session-idle-seconds") && "\(error)".contains("CONSOLE_SESSION_IDLE_SECONDS"))
         }
+    }
+
+    @Test("console admin hashes with --bcrypt-cost / BCRYPT_COST as serve does; a cost out of 4–15 stops it naming the option")
+    func adminBcryptCost() async throws {
+        let url = try TestEnvironment.redisURL()
+        let redis = RedisClient(configuration: try RedisConfiguration(url: url))
+        defer { Task { await redis.shutdown() } }
+        let name = "cost-\(UUID().uuidString.prefix(8).lowercased())"
+        let created = try Executables.run("console", arguments: ["admin", "create", name], environment: ["REDIS_URL": url, "BCRYPT_COST": "5"])
+        #expect(created.status == 0, "\(created.output)")
+        let hash = try #require(try await redis.send("HGET", RedisKeys.admin(name), "password").string)
+        #expect(hash.hasPrefix("$2") && hash.dropFirst(3).hasPrefix("$05$"), "\(hash)")
+        let reset = try Executables.run("console", arguments: ["admin", "reset", name, "--bcrypt-cost", "4"], environment: ["REDIS_URL": url])
+        #expect(reset.status == 0, "\(reset.output)")
+        #expect(try await redis.send("HGET", RedisKeys.admin(name), "password").string?.dropFirst(3).hasPrefix("$04$") == true)
+        let refused = try Executables.run("console", arguments: ["admin", "create", name + "x"], environment: ["REDIS_URL": url, "BCRYPT_COST": "3"])
+        #expect(refused.status == 64 && refused.output.contains("--bcrypt-cost (BCRYPT_COST)"), "\(refused.output)")
+        #expect(try await redis.send("EXISTS", RedisKeys.admin(name + "x")).integer == 0)
     }
 }

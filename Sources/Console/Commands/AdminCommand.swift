@@ -18,6 +18,9 @@ struct AdminCommand: AsyncParsableCommand {
         @Argument(help: "The operator's name: letters, digits, '_', '-', '.', 1–64 characters.")
         var name: String
 
+        @Option(name: .customLong("bcrypt-cost"), help: "bcrypt cost of the password hash, 4–15 (env BCRYPT_COST, default 10); as `console serve`'s.")
+        var bcryptCost: String?
+
         @OptionGroup var common: CommonOptions
     }
 
@@ -76,7 +79,12 @@ struct AdminCommand: AsyncParsableCommand {
         _ account: Account, _ body: (AdminAccounts, String) async throws -> Void
     ) async throws {
         let settings: CommonSettings
-        do { settings = try account.common.resolve(environment: processEnvironment()) } catch {
+        let cost: Int
+        do {
+            let environment = processEnvironment()
+            settings = try account.common.resolve(environment: environment)
+            cost = try ConsoleOptions.bcryptCost(flag: account.bcryptCost, environment: environment)
+        } catch {
             ConsoleCommand.exit(configurationError: error)
         }
         guard AdminAccounts.isValidName(account.name) else {
@@ -84,7 +92,7 @@ struct AdminCommand: AsyncParsableCommand {
         }
         Bootstrap.logging(level: .warning)
         let redis = RedisClient(configuration: settings.redis, logger: Logger(label: "console.redis"))
-        let accounts = AdminAccounts(redis: redis, hasher: PasswordHasher(cost: 10))
+        let accounts = AdminAccounts(redis: redis, hasher: PasswordHasher(cost: cost))
         do {
             try await body(accounts, account.name)
         } catch {

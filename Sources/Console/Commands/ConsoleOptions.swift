@@ -64,6 +64,13 @@ struct ConsoleOptions: ParsableArguments {
     static let loginLockoutMaxSetting = Setting("login-lockout-max-seconds", env: "CONSOLE_LOGIN_LOCKOUT_MAX_SECONDS")
     static let bcryptCostSetting = Setting("bcrypt-cost", env: "BCRYPT_COST")
 
+    /// `--bcrypt-cost` / `BCRYPT_COST`, 4–15: `serve` and `admin` hash alike.
+    static func bcryptCost(flag: String?, environment: [String: String]) throws(ConfigurationError) -> Int {
+        try bcryptCostSetting.resolve(flag: flag, environment: environment, default: ConsoleSettings().bcryptCost) {
+            Int($0).flatMap { (4...15).contains($0) ? $0 : nil }
+        }
+    }
+
     func resolve(environment: [String: String]) throws(ConfigurationError) -> ConsoleSettings {
         var settings = ConsoleSettings()
         let address = { (text: String) -> String? in text.isEmpty || text.contains(where: \.isWhitespace) ? nil : text }
@@ -104,9 +111,7 @@ struct ConsoleOptions: ParsableArguments {
         guard maxLockout >= lockout else { throw Self.loginLockoutMaxSetting.fail("must be at least --login-lockout-seconds (\(lockout))") }
         settings.login.lockoutMilliseconds = lockout * 1000
         settings.login.maxLockoutMilliseconds = maxLockout * 1000
-        settings.bcryptCost = try Self.bcryptCostSetting.resolve(flag: bcryptCost, environment: environment, default: settings.bcryptCost) {
-            Int($0).flatMap { (4...15).contains($0) ? $0 : nil }
-        }
+        settings.bcryptCost = try Self.bcryptCost(flag: bcryptCost, environment: environment)
         settings.heartbeatMilliseconds = try Self.heartbeatSetting.resolve(
             flag: heartbeatMilliseconds, environment: environment, default: settings.heartbeatMilliseconds
         ) { Int64($0).flatMap { (100...600_000).contains($0) ? $0 : nil } }

@@ -32,7 +32,6 @@ from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 LOGIN_FAILED = "管理员账号或密码错误"
@@ -131,8 +130,19 @@ class Console:
         old = self.driver.find_element(By.TAG_NAME, "html")
         target = self.find(button) if button else self.find("button[type=submit], input[type=submit], button:not([type])", form)
         target.click()
+
+        def replaced(_driver):
+            # Chromium answers a node of the page being replaced with a stale-element error,
+            # or, mid-navigation, with "Node with given id does not belong to the document":
+            # both mean the old page is gone.
+            try:
+                old.is_enabled()
+                return False
+            except WebDriverException:
+                return True
+
         try:
-            WebDriverWait(self.driver, 15).until(expected_conditions.staleness_of(old))
+            WebDriverWait(self.driver, 15).until(replaced)
         except TimeoutException:
             raise Failure(f"submitting {name} did not load a new page ({self.driver.current_url})") from None
         self.wait_loaded()
