@@ -37,11 +37,12 @@ public enum HTTPProbe {
         return fd
     }
 
-    /// nil when nothing answers on the port.
+    /// nil when nothing answers on the port. The read waits up to 30 s: a safety net, not
+    /// a bound under test (a registration's bcrypt took over 5 s beside the whole suite).
     public static func request(
         port: Int, method: String, path: String, headers: [(String, String)] = [], body: [UInt8] = []
     ) -> Response? {
-        guard let fd = connectLoopback(port: port, receiveTimeout: timeval(tv_sec: 5, tv_usec: 0)) else { return nil }
+        guard let fd = connectLoopback(port: port, receiveTimeout: timeval(tv_sec: 30, tv_usec: 0)) else { return nil }
         defer { close(fd) }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
