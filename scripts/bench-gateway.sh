@@ -12,7 +12,10 @@
 #                many WebSocket subscribers; every accepted message must arrive.
 #
 #   CONNECTIONS=10000 USERS=10000 CONCURRENCY=200 WARMUP=500 SETTLE=3 make bench-gateway
-#   PHASES=http HTTP_CONNECTIONS=50 HTTP_PAIRS=50 HTTP_SECONDS=10 HTTP_ROUNDS=3 make bench-gateway
+#   PHASES=http HTTP_CONNECTIONS=50 HTTP_PAIRS=50 HTTP_SECONDS=10 HTTP_ROUNDS=3 PROFILE=0 make bench-gateway
+#
+# PROFILE=1 (root, perf) adds a profile of the bridge under the authenticated empty
+# request and under the sends (top frames by self time; KEEP_TMP=1 keeps perf.data).
 #
 # USERS below CONNECTIONS registers fewer accounts and reuses their tokens round-robin
 # (the bridge keeps every connection of a token). KEEP_TMP=1 keeps the folder with the
@@ -200,7 +203,7 @@ worker_rlimit_nofile $need_fds;
 events { worker_connections $need_fds; }
 http {
     access_log off;
-    nchan_redis_url "redis://127.0.0.1:$REDIS_PORT";
+    upstream chat_redis { nchan_redis_server redis://127.0.0.1:$REDIS_PORT; }
     client_body_temp_path $TMP/nginx/body;
     proxy_temp_path $TMP/nginx/proxy;
     fastcgi_temp_path $TMP/nginx/fastcgi;
@@ -212,8 +215,8 @@ http {
         # One channel per connection, as the bridge has one delivery target per user.
         location ~ ^/sub/(\w+)$ { nchan_subscriber websocket; nchan_channel_id \$1; }
         # The http phase: messages kept in Redis, as the bridge keeps its own.
-        location ~ ^/rsub/(\w+)$ { nchan_subscriber websocket; nchan_channel_id \$1; nchan_use_redis on; }
-        location ~ ^/pub/(\w+)$ { nchan_publisher; nchan_channel_id \$1; nchan_use_redis on; }
+        location ~ ^/rsub/(\w+)$ { nchan_subscriber websocket; nchan_channel_id \$1; nchan_redis_pass chat_redis; }
+        location ~ ^/pub/(\w+)$ { nchan_publisher; nchan_channel_id \$1; nchan_redis_pass chat_redis; }
     }
 }
 EOF
@@ -327,6 +330,26 @@ if phase_on http; then
         SEND+=("$(http_run send "$BRIDGE_URL/api/chat/socket/sendmessage" send "$BRIDGE_PID")")
         PUBLISH+=("$(http_run publish "http://127.0.0.1:$NGINX_PORT/pub/c0" publish "$NGINX_PIDS")")
     done
+    for line in "${NOPE[@]}" "${HEALTH[@]}" "${OFFLINE[@]}" "${SEND[@]}" "${PUBLISH[@]}"; do
+        [[ $line == *" requests="* ]] || die "an http run failed (above)"
+    done
+    if [ "${PROFILE:-0}" = 1 ]; then
+        # One more, unreported, run of each under `perf record` (its sampling slows them).
+        command -v perf >/dev/null 2>&1 || die "PROFILE=1 needs perf (apt-get install linux-perf)"
+        for kind in offline send; do
+            log "http: profiling the bridge under $kind (perf record, not reported)"
+            perf record -F 1999 -g -p "$BRIDGE_PID" -o "$TMP/perf-$kind.data" -- sleep "$HTTP_SECONDS" \
+                >"$TMP/perf-$kind.log" 2>&1 &
+            perf_pid=$!
+            case $kind in
+            offline) http_run offline "$BRIDGE_URL/api/chat/chatGetmessageOffLine" offline "$BRIDGE_PID" >/dev/null ;;
+            send) http_run send "$BRIDGE_URL/api/chat/socket/sendmessage" send "$BRIDGE_PID" >/dev/null ;;
+            esac
+            wait "$perf_pid" || true
+            perf report -i "$TMP/perf-$kind.data" --stdio --no-children --sort symbol -g none --percent-limit 1 2>/dev/null |
+                grep -v '^#' | grep -v '^$' | head -n 40 | swift demangle --simplified >"$TMP/perf-$kind.top"
+        done
+    fi
 fi
 
 # --- report -----------------------------------------------------------------------------
@@ -420,5 +443,11 @@ deliver the ≤ connections requests wrk had in flight when it stopped). server 
 system CPU of the bridge (nginx: master and worker) per request, Redis µs the same of
 redis-server, over the whole wrk run.
 NOTE
+    if [ "${PROFILE:-0}" = 1 ]; then
+        for kind in offline send; do
+            printf '\nbridge, top frames under %s (perf record -g, self time; %s):\n' "$kind" "$TMP/perf-$kind.data"
+            cat "$TMP/perf-$kind.top"
+        done
+    fi
     [ "$HTTP_PROBLEMS" -eq 0 ] || exit 1
 fi
