@@ -47,13 +47,16 @@ package struct APIRoutes: Sendable {
 
     package func register(on router: some RouterMethods<Context>) {
         HealthRoutes(redis: redis).register(on: router)
-        let chat = router.group("api/chat")
-            .add(middleware: ChatAuthMiddleware(tokens: accounts.tokens, store: accounts.store))
+        // One authentication, three groups by what their routes need read before they run.
+        let authentication = ChatAuthentication(tokens: accounts.tokens, store: accounts.store)
+        let chat = router.group("api/chat").add(middleware: ChatAuthMiddleware(authentication: authentication, reads: .account))
+        let offline = router.group("api/chat").add(middleware: ChatAuthMiddleware(authentication: authentication, reads: .deliveryTarget))
+        let sends = router.group("api/chat").add(middleware: ChatAuthMiddleware(authentication: authentication, reads: .nothing))
         AccountRoutes(accounts: accounts).register(public: router, chat: chat)
         VisitorRoutes(visitors: visitors).register(on: router)
         UserRoutes(directory: UserDirectory(store: accounts.store)).register(public: router, chat: chat)
-        OfflineRoutes(delivery: delivery).register(chat: chat)
-        MessageRoutes(sender: sender, revoker: revoker).register(chat: chat)
+        OfflineRoutes(delivery: delivery).register(chat: offline)
+        MessageRoutes(sender: sender, revoker: revoker, authentication: authentication).register(chat: chat, sends: sends)
         let friends = FriendStore(accounts: accounts.store)
         FriendRoutes(store: friends, notices: FriendNotices(delivery: delivery, iconBase: noticeIconBase))
             .register(chat: chat)

@@ -12,7 +12,7 @@ struct ScriptContractTests {
         AcknowledgeOfflineQueue.self, RateLimit.self, DeliverMessage.self, DeliverToMany.self, RecordHeartbeat.self,
         ClaimNodeStream.self, LeaveNodes.self, SendToNode.self, RefreshConnections.self,
         RegisterConnection.self, RegisterUser.self, ReleaseConnection.self, ReturnToQueue.self, RevokeGroupMessage.self,
-        ReadOfflineQueue.self, RevokeSessions.self, RevokeSingleMessage.self, SendGroupMessage.self, SendSingleMessage.self, UpdateUser.self,
+        ReadOfflineQueue.self, RevokeSessions.self, CheckAuthentication.self, RevokeSingleMessage.self, SendGroupMessage.self, SendSingleMessage.self, UpdateUser.self,
         ChangeAdminAccount.self, ChangeUserByOperator.self, ReplyToComplaint.self, ChangeGroupStatus.self, ChangeDeadLetter.self,
     ]
 

@@ -123,8 +123,4 @@ package struct AccountStore: Sendable {
         case .refused(.usernameTaken): throw Refusal.usernameTaken
         }
     }
-
-    func currentToken(of userID: Int) async throws -> String? {
-        try await redis.send("GET", RedisKeys.userToken(userID)).string
-    }
 }

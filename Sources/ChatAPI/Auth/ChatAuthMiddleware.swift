@@ -7,6 +7,11 @@ import Model
 /// verifies; the account's current token (`chat_user_{id}`: logout and newer logins
 /// revoke); an active account (an operator's `HSET … status 0` counts from the next
 /// request); a visitor token only on the visitor whitelist.
+///
+/// The Redis half is one read-only script (`lua/auth_check.lua`), and only as much of it
+/// as the routes behind need (`ChatAuthentication.Reads`): the account's row, its
+/// delivery target, or nothing for a send, whose script checks token and account itself
+/// before anything else.
 package struct ChatAuthMiddleware: RouterMiddleware {
     package typealias Context = BridgeRequestContext
 
@@ -15,30 +20,31 @@ package struct ChatAuthMiddleware: RouterMiddleware {
     static let unavailable = AuthRefusal.unavailable
     static let visitorForbidden = "您没有权限访问，请先注册或登录"
 
-    let tokens: TokenService
-    let store: AccountStore
+    let authentication: ChatAuthentication
+    let reads: ChatAuthentication.Reads
 
     package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var request = request
         var context = context
         let parameters = try await context.parameters(of: &request)
         guard let token = parameters.token else { throw APIFailure(Self.noToken) }
-        guard let claims = await tokens.verify(token) else { throw APIFailure(Self.invalidToken) }
-        let current: String?
-        let user: UserRow?
-        do {
-            async let storedToken = store.currentToken(of: claims.id)
-            async let storedUser = store.user(id: claims.id)
-            (current, user) = try await (storedToken, storedUser)
-        } catch {
-            throw APIFailure(Self.invalidToken)
+        guard let claims = await authentication.tokens.verify(token) else { throw APIFailure(Self.invalidToken) }
+        var caller = ChatCaller(id: claims.id, tokenRole: claims.role, token: token)
+        switch reads {
+        case .account:
+            let user = try await authentication.account(of: caller)
+            context.identity = ChatIdentity(user: user, tokenRole: claims.role, token: token)
+        case .deliveryTarget:
+            caller.deliveryTarget = try await authentication.deliveryTarget(of: caller)
+        case .nothing:
+            break
         }
-        guard let current, constantTimeEquals(current, token) else { throw APIFailure(Self.invalidToken) }
-        guard let user, user.status == 1 else { throw APIFailure(Self.unavailable) }
         if claims.role == .visitor, !VisitorWhitelist.allows(request.method, request.uri.path) {
+            // The token and the account come first, as everywhere.
+            if reads == .nothing, let refusal = await authentication.refusal(of: caller) { throw refusal }
             throw APIFailure(Self.visitorForbidden)
         }
-        context.identity = ChatIdentity(user: user, tokenRole: claims.role, token: token)
+        context.chatCaller = caller
         return try await next(request, context)
     }
 }

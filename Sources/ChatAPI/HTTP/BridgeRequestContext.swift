@@ -12,13 +12,28 @@ struct ChatIdentity: Sendable {
     let token: String
 }
 
+/// Who is calling, from a token whose signature verified: set for every `/api/chat/*`
+/// route. Whether Redis confirmed the token and the account depends on the route's
+/// `ChatAuthentication.Reads` (a send's script confirms them itself).
+struct ChatCaller: Sendable {
+    let id: Int
+    /// The token's role (decides access: a visitor token sees only the whitelist).
+    let tokenRole: Role
+    let token: String
+    /// The account's delivery target's text, when the route asked for it
+    /// (`ChatAuthentication.Reads.deliveryTarget`) and there is one.
+    var deliveryTarget: String?
+}
+
 /// The request context of the bridge's routes.
 package struct BridgeRequestContext: RequestContext, RemoteAddressRequestContext {
     package var coreContext: CoreRequestContextStorage
     /// The connection's peer (nil for the router driven in-process): `ClientAddress`.
     package let remoteAddress: SocketAddress?
-    /// Set for `/api/chat/*` by `ChatAuthMiddleware`.
+    /// Set for `/api/chat/*` routes that read the account (`ChatAuthentication.Reads.account`).
     var identity: ChatIdentity?
+    /// Set for every `/api/chat/*` route by `ChatAuthMiddleware`.
+    var chatCaller: ChatCaller?
     /// The parsed body and query, when a middleware already read them.
     var parameters: RequestParameters?
 
@@ -26,6 +41,7 @@ package struct BridgeRequestContext: RequestContext, RemoteAddressRequestContext
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
         identity = nil
+        chatCaller = nil
         parameters = nil
     }
 
@@ -50,5 +66,16 @@ extension BridgeRequestContext {
         var request = request
         var context = self
         return (try await context.parameters(of: &request), identity)
+    }
+
+    /// The caller of an `/api/chat` route that needs only who calls, and the request's
+    /// parameters.
+    // Not inlined: a Swift 6.3.1 release-build crash (docs/architecture.md, *Modules*).
+    @inline(never)
+    func signedCaller(of request: Request) async throws(APIFailure) -> (parameters: RequestParameters, caller: ChatCaller) {
+        guard let chatCaller else { throw APIFailure(ChatAuthMiddleware.noToken) }
+        var request = request
+        var context = self
+        return (try await context.parameters(of: &request), chatCaller)
     }
 }

@@ -8,11 +8,12 @@ package struct OfflineRoutes: Sendable {
 
     static let unavailable = "获取离线消息失败，请稍后再试"
 
+    /// - Parameter chat: routes behind a `ChatAuthMiddleware` that reads the delivery target.
     func register(chat: some RouterMethods<BridgeRequestContext>) {
         chat.post("chatGetmessageOffLine") { _, context in
-            guard let identity = context.identity else { throw APIFailure(ChatAuthMiddleware.noToken) }
+            guard let caller = context.chatCaller else { throw APIFailure(ChatAuthMiddleware.noToken) }
             do {
-                try await delivery.requestFlush(for: identity.user.id)
+                try await delivery.requestFlush(for: caller.id, target: caller.deliveryTarget)
             } catch {
                 throw APIFailure(Self.unavailable)
             }

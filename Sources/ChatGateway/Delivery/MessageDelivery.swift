@@ -131,9 +131,12 @@ package struct MessageDelivery: Sendable {
     /// `chatGetmessageOffLine`: the user's target, wherever it is, flushes its queue.
     /// Returns once a target on this process has flushed; a remote one is asked to.
     package func requestFlush(for user: Int) async throws {
-        guard let value = try await redis.send("GET", RedisKeys.online(user)).string,
-              let target = DeliveryTarget(value)
-        else { return }
+        try await requestFlush(for: user, target: try await redis.send("GET", RedisKeys.online(user)).string)
+    }
+
+    /// The same, with the user's delivery target already read (`online_{uid}`'s value).
+    package func requestFlush(for user: Int, target value: String?) async throws {
+        guard let value, let target = DeliveryTarget(value) else { return }
         if target.node == node {
             if let connection = connections.connection(target.connection, of: user) {
                 await flush(connection)

@@ -6,6 +6,7 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOWebSocket
+import RedisClient
 
 /// The server's child channel: HTTP/1.1 for the API, and `GET /ws` upgraded to a
 /// WebSocket whose pipeline is this project's own small handlers on top of NIO's frame
@@ -129,7 +130,12 @@ package struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
         do {
             switch try await value.upgrade.get() {
             case .http(let http):
-                await handleHTTP(asyncChannel: http, logger: logger)
+                // On the connection's own loop: reading a request, awaiting Redis (a
+                // connection of the same loop) and writing the answer wake no other
+                // thread (docs/benchmarks.md, *HTTP requests*).
+                await withTaskExecutorPreference(EventLoopTaskExecutor(http.channel.eventLoop)) {
+                    await handleHTTP(asyncChannel: http, logger: logger)
+                }
             case .webSocket(let channel, let head):
                 await gateway.serve(channel, request: head)
             case .upgradeElsewhere(let http):
