@@ -130,7 +130,7 @@ struct AvatarNoticeTests {
     func offlineQueue() async throws {
         // A Redis of its own: the test stops it (SIGSTOP) while a socket connects.
         let server = try RedisServerProcess()
-        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url))
+        let redis = RedisClient(configuration: try RedisConfiguration.forTests(url: server.url))
         defer { Task { await redis.shutdown() } }
         let bridge = try await BridgeProcess(redisURL: server.url)
         let user = try bridge.register()

@@ -30,7 +30,7 @@ struct DashboardStatisticsTests {
     @Test("sockets and users per process and the accepted sends per minute move with the traffic", .timeLimit(.minutes(2)))
     func figuresMove() async throws {
         let server = try RedisServerProcess()
-        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url))
+        let redis = RedisClient(configuration: try RedisConfiguration.forTests(url: server.url))
         defer { Task { await redis.shutdown() } }
         let bridge = try await BridgeProcess(redisURL: server.url, settings: ["HEARTBEAT_MS": "300"])
         let (a, b) = try (ChatDeliveryTests.openUser(bridge), ChatDeliveryTests.openUser(bridge))
@@ -79,7 +79,7 @@ struct DashboardStatisticsTests {
     @Test("a heartbeat that fails keeps the sends it took: they are counted at the next one", .timeLimit(.minutes(2)))
     func failedBeatGivesBack() async throws {
         let server = try RedisServerProcess()
-        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url))
+        let redis = RedisClient(configuration: try RedisConfiguration.forTests(url: server.url))
         defer { Task { await redis.shutdown() } }
         let bridge = try await BridgeProcess(redisURL: server.url, settings: ["HEARTBEAT_MS": "300"])
         let (a, b) = try (ChatDeliveryTests.openUser(bridge), ChatDeliveryTests.openUser(bridge))

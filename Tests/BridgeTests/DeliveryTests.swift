@@ -277,7 +277,7 @@ struct DeliveryTests {
     @Test("after Redis restarts empty, live delivery resumes without reconnecting", .timeLimit(.minutes(1)))
     func redisRestart() async throws {
         let server = try RedisServerProcess()
-        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url))
+        let redis = RedisClient(configuration: try RedisConfiguration.forTests(url: server.url))
         defer { Task { await redis.shutdown() } }
         let a = try await BridgeProcess(redisURL: server.url, settings: Self.settings)
         let delivery = Self.node(redis)

@@ -53,7 +53,7 @@ struct HistoryIndexTests {
 
     static func withApp(_ body: @escaping @Sendable (any TestClientProtocol, RedisClient) async throws -> Void) async throws {
         let server = try RedisServerProcess()
-        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url))
+        let redis = RedisClient(configuration: try RedisConfiguration.forTests(url: server.url))
         do {
             try await TestBridge.app(redis: redis, settings: settings()).test(.router) { client in
                 try await body(client, redis)

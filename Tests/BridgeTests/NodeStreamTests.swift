@@ -42,7 +42,7 @@ struct NodeStreamTests {
     @Test("the listener's connection killed again and again and Redis restarted, under a steady send load: every accepted message once, in order", .timeLimit(.minutes(2)))
     func killedReadsAndRestart() async throws {
         let server = try RedisServerProcess(extraArguments: ["--appendonly", "yes"])
-        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url))
+        let redis = RedisClient(configuration: try RedisConfiguration.forTests(url: server.url))
         defer { Task { await redis.shutdown() } }
         let (a, b) = try await (
             BridgeProcess(redisURL: server.url, settings: Self.settings), BridgeProcess(redisURL: server.url, settings: Self.settings)
@@ -102,7 +102,7 @@ struct NodeStreamTests {
     @Test("a killed process's unread deliveries are reaped by a live process and reach the offline queue, once, in order", .timeLimit(.minutes(1)))
     func killedProcessIsReaped() async throws {
         let server = try RedisServerProcess()
-        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url))
+        let redis = RedisClient(configuration: try RedisConfiguration.forTests(url: server.url))
         defer { Task { await redis.shutdown() } }
         let (a, b) = try await (
             BridgeProcess(redisURL: server.url, settings: Self.settings), BridgeProcess(redisURL: server.url, settings: Self.settings)
@@ -131,7 +131,7 @@ struct NodeStreamTests {
     @Test("a process restarted with its node id routes again what its predecessor left unread", .timeLimit(.minutes(1)))
     func restartedProcessClaimsItsStream() async throws {
         let server = try RedisServerProcess()
-        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url))
+        let redis = RedisClient(configuration: try RedisConfiguration.forTests(url: server.url))
         defer { Task { await redis.shutdown() } }
         let node = "again-\(UUID().uuidString.prefix(8))"
         // Dead after 9 s, reaped after 18 s: the restart comes long before.
@@ -162,7 +162,7 @@ struct NodeStreamTests {
     @Test("a process leaving with entries in its stream stays as dead until a live process has reaped them, marked with it", .timeLimit(.minutes(1)))
     func leaveThenReap() async throws {
         let server = try RedisServerProcess()
-        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url))
+        let redis = RedisClient(configuration: try RedisConfiguration.forTests(url: server.url))
         defer { Task { await redis.shutdown() } }
         let live = DeliveryTests.node(redis)
         let scripts = live.scripts
@@ -199,7 +199,7 @@ struct NodeStreamTests {
     @Test("at most reap_batch entries are reaped per heartbeat, oldest first")
     func reapBatch() async throws {
         let server = try RedisServerProcess()
-        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url))
+        let redis = RedisClient(configuration: try RedisConfiguration.forTests(url: server.url))
         defer { Task { await redis.shutdown() } }
         let live = DeliveryTests.node(redis)
         _ = try await redis.send("ZADD", RedisKeys.nodes, 1, "dead")

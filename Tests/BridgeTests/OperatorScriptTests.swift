@@ -24,7 +24,7 @@ struct OperatorScriptTests {
 
         init() throws {
             server = try RedisServerProcess()
-            redis = RedisClient(configuration: try RedisConfiguration(url: server.url))
+            redis = RedisClient(configuration: try RedisConfiguration.forTests(url: server.url))
             scripts = RedisScripts(client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) })
         }
 

@@ -38,6 +38,6 @@ enum TestBridge {
     }
 
     static func sharedRedis() throws -> RedisClient {
-        RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.redisURL()))
+        RedisClient(configuration: try RedisConfiguration.forTests(url: TestEnvironment.redisURL()))
     }
 }

@@ -42,7 +42,7 @@ extension JSONValue {
     static func withConsole(
         accountLimit: Int = 5, trustForwardedFor: Bool = false, _ body: @escaping @Sendable (any TestClientProtocol, _ admin: String, _ password: String, RedisClient) async throws -> Void
     ) async throws {
-        let redis = RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.redisURL()))
+        let redis = RedisClient(configuration: try RedisConfiguration.forTests(url: TestEnvironment.redisURL()))
         var settings = ConsoleSettings()
         settings.bcryptCost = 4
         settings.login.accountLimit = accountLimit

@@ -46,7 +46,7 @@ import TestSupport
     @Test("console admin hashes with --bcrypt-cost / BCRYPT_COST as serve does; a cost out of 4–15 stops it naming the option")
     func adminBcryptCost() async throws {
         let url = try TestEnvironment.redisURL()
-        let redis = RedisClient(configuration: try RedisConfiguration(url: url))
+        let redis = RedisClient(configuration: try RedisConfiguration.forTests(url: url))
         defer { Task { await redis.shutdown() } }
         let name = "cost-\(UUID().uuidString.prefix(8).lowercased())"
         let created = try Executables.run("console", arguments: ["admin", "create", name], environment: ["REDIS_URL": url, "BCRYPT_COST": "5"])

@@ -50,7 +50,7 @@ final class ConsoleStack: @unchecked Sendable {
     ) async throws -> Result {
         let artifacts = try TestArtifacts.folder(name)
         let server = try RedisServerProcess()
-        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url))
+        let redis = RedisClient(configuration: try RedisConfiguration.forTests(url: server.url))
         defer { _ = server }
         do {
             let result = try await MariaDBTestDatabase.with(prefix: "console", create: false) { database in
@@ -200,7 +200,7 @@ final class ConsoleStack: @unchecked Sendable {
 
     /// A field of a hash in another Redis.
     static func field(_ key: String, _ field: String, in server: RedisServerProcess) async throws -> String? {
-        let client = RedisClient(configuration: try RedisConfiguration(url: server.url))
+        let client = RedisClient(configuration: try RedisConfiguration.forTests(url: server.url))
         defer { Task { await client.shutdown() } }
         return try await client.send("HGET", key, field).string
     }

@@ -150,7 +150,7 @@ struct CutoverTests {
 
     @Test func theWholeCutoverWithTheRealExecutables() async throws {
         let redisServer = try RedisServerProcess()
-        let redis = RedisClient(configuration: try RedisConfiguration(url: redisServer.url))
+        let redis = RedisClient(configuration: try RedisConfiguration.forTests(url: redisServer.url))
         defer { _ = redisServer }
         let folder = try Self.writeAskAnswerFiles()
         defer { try? FileManager.default.removeItem(at: folder) }

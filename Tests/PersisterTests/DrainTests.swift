@@ -160,7 +160,7 @@ struct DrainTests {
     @Test func mariaDBRestartedUnderLoadLosesNothing() async throws {
         let server = try MariaDBServerProcess()
         let redisServer = try RedisServerProcess()
-        let redis = RedisClient(configuration: try RedisConfiguration(url: redisServer.url))
+        let redis = RedisClient(configuration: try RedisConfiguration.forTests(url: redisServer.url))
         defer { _ = (server, redisServer) }
         let url = server.url(database: "chat")
         let migrate = try Executables.run("persister", arguments: ["migrate"], environment: ["MARIADB_URL": url])

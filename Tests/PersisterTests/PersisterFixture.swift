@@ -13,7 +13,7 @@ struct DrainFixture: Sendable {
 
     static func with<Result>(prefix: String, _ body: (DrainFixture) async throws -> Result) async throws -> Result {
         let server = try RedisServerProcess()
-        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url))
+        let redis = RedisClient(configuration: try RedisConfiguration.forTests(url: server.url))
         defer { _ = server }
         do {
             let result = try await MariaDBTestDatabase.with(prefix: prefix, create: false) { database in

@@ -122,7 +122,7 @@ struct RedisACLTests {
 
             // Analytics' group first, from the streams' beginning: the persister's trimming
             // keeps what it has not acknowledged.
-            let analytics = RedisClient(configuration: try RedisConfiguration(url: url("analytics")))
+            let analytics = RedisClient(configuration: try RedisConfiguration.forTests(url: url("analytics")))
             defer { Task { await analytics.shutdown() } }
             for stream in [StreamName.entities, StreamName.messages] {
                 #expect(try await analytics.send("XGROUP", "CREATE", stream, "jobs", "0", "MKSTREAM").string == "OK")
@@ -263,7 +263,7 @@ struct RedisACLTests {
 
             // The console: an operator disables b (its revocation included) through the
             // script, and reads what its pages read; no key listing, history or queue.
-            let console = RedisClient(configuration: try RedisConfiguration(url: url("console")))
+            let console = RedisClient(configuration: try RedisConfiguration.forTests(url: url("console")))
             defer { Task { await console.shutdown() } }
             let disable = try await console.send(RedisCommand("EVAL", [
                 try Self.assembled("admin_user_change"), "11", RedisKeys.adminAuditIDs, RedisKeys.adminAudit, StreamName.privateEntities,
