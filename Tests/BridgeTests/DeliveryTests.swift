@@ -16,7 +16,9 @@ import Testing
 @Suite("Delivery across bridge processes", .serialized, .offCooperativePool)
 struct DeliveryTests {
     /// Short, so that a killed process stops being a target quickly.
-    static let heartbeatMilliseconds = 200
+    // 500 ms: killedProcess needs a moment between "dead" (three heartbeats) and "reaped"
+    // (six) wide enough for a loaded machine; at 200 ms it was missed beside the whole suite.
+    static let heartbeatMilliseconds = 500
     static let settings = ["HEARTBEAT_MS": "\(heartbeatMilliseconds)"]
 
     /// A bridge process on the shared test Redis, with the short heartbeat.
@@ -148,6 +150,7 @@ struct DeliveryTests {
         let (socket, _) = try await Self.connected(a, user.token)
 
         a.signal(SIGKILL)
+        let killed = ContinuousClock.now
         _ = try await socket.eventsUntilEnd()
         // Its online_ key still names A, alive for three heartbeats: what is sent meanwhile
         // waits in A's stream (nothing goes into the void: the stream is Redis')...
@@ -157,7 +160,9 @@ struct DeliveryTests {
             #expect(outcome == .routed(node: a.node), "message \(index)")
         }
         // ...and once A is dead, what comes next goes behind it, until it is reaped.
-        try await Task.sleep(for: .milliseconds(Self.heartbeatMilliseconds * 4))
+        // Four heartbeats after the kill, however long the sends took: dead (three since its
+        // last heartbeat), not yet reaped (six).
+        try await Task.sleep(until: killed.advanced(by: .milliseconds(Self.heartbeatMilliseconds * 4)), clock: .continuous)
         #expect(try await delivery.deliver(Self.message("k30", to: user.id), to: user.id) == .routed(node: a.node))
         // B reaps A's stream after six heartbeats and routes it again: to the queue, in order.
         _ = try await eventually(within: 10) { try await redis.send("LLEN", RedisKeys.offlineQueue(user.id)).integer == 31 }
