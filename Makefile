@@ -3,7 +3,7 @@
 
 ARGS ?=
 
-.PHONY: run test build bench-redis bench-gateway bench-chat bench-group bench-persister bench-wakeup bench-hostile bench-console bench-hydrate clean-data
+.PHONY: run test build bench-redis bench-gateway bench-chat bench-group bench-persister bench-persister-tuning bench-wakeup bench-hostile bench-console bench-hydrate clean-data
 
 run:
 	bash scripts/run.sh
@@ -28,6 +28,9 @@ bench-group:
 
 bench-persister:
 	bash scripts/bench-persister.sh
+
+bench-persister-tuning:
+	bash scripts/bench-persister-tuning.sh
 
 bench-wakeup:
 	bash scripts/bench-wakeup.sh

@@ -4,6 +4,7 @@
 #   ensure_packages            install what is missing (apt-get, Debian 12)
 #   ensure_debian_packages PKG...  install those of PKG that dpkg does not list
 #   ensure_swift               find swift (PATH, else /opt/swift) or fail clearly
+#   ensure_python              TEST_PYTHON: a python3 with the project's PyPI packages
 #   free_port / free_ports N   1 / N distinct free loopback TCP ports, chosen by the kernel
 #   require_free_port PORT NAME  fail with a clear message when PORT is taken
 #   port_is_free PORT          true when 127.0.0.1:PORT can be bound
@@ -125,6 +126,34 @@ ensure_debian_packages() {
     as_root "${apt[@]}" update -q || die "apt-get update failed"
     as_root "${apt[@]}" install -y -q --no-install-recommends "${missing[@]}" ||
         die "apt-get install failed: ${missing[*]}"
+}
+
+# ensure_python: sets and exports TEST_PYTHON, a python3 with the Python packages the
+# project uses, from PyPI, in one place: jsonschema (the stream contract's check), redis
+# and matplotlib (examples/analytics, the persister tuning chart), selenium (the console's
+# browser tests). Into python3's site-packages, or a venv under .build when the system's
+# pip refuses (Debian's python is "externally managed"). Quick when everything imports.
+ensure_python() {
+    local -a packages=(jsonschema redis matplotlib selenium)
+    local imports='import jsonschema, redis, matplotlib, selenium' venv=.build/test-venv
+    command -v python3 >/dev/null 2>&1 || ensure_debian_packages python3 python3-venv
+    TEST_PYTHON=$(command -v python3) || die "python3 is not on PATH"
+    if ! "$TEST_PYTHON" -c "$imports" 2>/dev/null; then
+        if [ -x "$venv/bin/python3" ] && "$venv/bin/python3" -c "$imports" 2>/dev/null; then
+            TEST_PYTHON=$PWD/$venv/bin/python3
+        else
+            log "installing ${packages[*]} (PyPI)"
+            if ! "$TEST_PYTHON" -m pip install -q "${packages[@]}"; then
+                log "pip refused the system's python; installing into $venv"
+                python3 -c 'import ensurepip' 2>/dev/null || ensure_debian_packages python3-venv
+                python3 -m venv "$venv" || die "python3 -m venv $venv failed"
+                TEST_PYTHON=$PWD/$venv/bin/python3
+                "$TEST_PYTHON" -m pip install -q "${packages[@]}" || die "pip install ${packages[*]} failed"
+            fi
+            "$TEST_PYTHON" -c "$imports" || die "${packages[*]} do not import after pip install"
+        fi
+    fi
+    export TEST_PYTHON
 }
 
 ensure_swift() {

@@ -97,34 +97,6 @@ start_test_mariadb() {
     die "could not start a throwaway MariaDB"
 }
 
-# The Python packages the tests use, from PyPI, in one place: jsonschema (the stream
-# contract's check), redis and matplotlib (examples/analytics), selenium (the console's
-# browser tests). Into python3's site-packages, or a venv under .build when the system's
-# pip refuses (Debian's python is "externally managed"). Quick when everything imports.
-TEST_PYTHON_PACKAGES=(jsonschema redis matplotlib selenium)
-TEST_PYTHON_IMPORTS='import jsonschema, redis, matplotlib, selenium'
-TEST_VENV=.build/test-venv
-ensure_python() {
-    command -v python3 >/dev/null 2>&1 || ensure_debian_packages python3 python3-venv
-    TEST_PYTHON=$(command -v python3) || die "python3 is not on PATH"
-    if ! "$TEST_PYTHON" -c "$TEST_PYTHON_IMPORTS" 2>/dev/null; then
-        if [ -x "$TEST_VENV/bin/python3" ] && "$TEST_VENV/bin/python3" -c "$TEST_PYTHON_IMPORTS" 2>/dev/null; then
-            TEST_PYTHON=$PWD/$TEST_VENV/bin/python3
-        else
-            log "installing ${TEST_PYTHON_PACKAGES[*]} (PyPI)"
-            if ! "$TEST_PYTHON" -m pip install -q "${TEST_PYTHON_PACKAGES[@]}"; then
-                log "pip refused the system's python; installing into $TEST_VENV"
-                python3 -c 'import ensurepip' 2>/dev/null || ensure_debian_packages python3-venv
-                python3 -m venv "$TEST_VENV" || die "python3 -m venv $TEST_VENV failed"
-                TEST_PYTHON=$PWD/$TEST_VENV/bin/python3
-                "$TEST_PYTHON" -m pip install -q "${TEST_PYTHON_PACKAGES[@]}" || die "pip install ${TEST_PYTHON_PACKAGES[*]} failed"
-            fi
-            "$TEST_PYTHON" -c "$TEST_PYTHON_IMPORTS" || die "${TEST_PYTHON_PACKAGES[*]} do not import after pip install"
-        fi
-    fi
-    export TEST_PYTHON
-}
-
 # The stream contract (docs/streams.md): every entry of the shared Redis's public streams
 # (read in pages) and of those the tests collected from their own servers is validated
 # against schemas/streams/. Fails on any violation, printing the entry and the reason.
