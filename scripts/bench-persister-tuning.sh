@@ -14,7 +14,7 @@
 # mariadbd (/proc). Then that persister is stopped (SIGTERM: it commits what it holds).
 # Only the persister and its database change between cells; everything else is warm.
 #
-#   RATES="2000 8000" SIZES="50 200 1000 5000" DELAYS="0 10 50 200" WARMUP=2 MEASURE=10 \
+#   RATES="1000 4000" SIZES="50 200 1000 5000" DELAYS="0 10 50 200" WARMUP=2 MEASURE=8 \
 #   PAIRS=100 make bench-persister-tuning
 #
 # Writes RESULTS (.build/persister-tuning)/persister-tuning.csv and .md (the table, also
@@ -25,11 +25,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
-RATES=${RATES:-2000 8000}
+RATES=${RATES:-1000 4000}
 SIZES=${SIZES:-50 200 1000 5000}
 DELAYS=${DELAYS:-0 10 50 200}
 WARMUP=${WARMUP:-2}
-MEASURE=${MEASURE:-10}
+MEASURE=${MEASURE:-8}
 PAIRS=${PAIRS:-100}
 RESULTS=${RESULTS:-.build/persister-tuning}
 CHART=${CHART:-docs/images/persister-tuning.png}
@@ -123,7 +123,7 @@ stop_persister
 
 mkdir -p "$RESULTS" "$(dirname "$CHART")"
 CSV=$RESULTS/persister-tuning.csv
-echo 'rate,batch_size,delay_ms,sent_per_s,rows_per_s,lag_p50_ms,lag_p99_ms,lag_max_ms,lag_samples,commits_per_s,com_commit_per_s,batches_per_s,persister_cpu,mariadbd_cpu' >"$CSV"
+echo 'rate,batch_size,delay_ms,sent_per_s,bridge_per_s,rows_per_s,lag_p50_ms,lag_p99_ms,lag_max_ms,lag_samples,commits_per_s,com_commit_per_s,batches_per_s,persister_cpu,mariadbd_cpu' >"$CSV"
 cells=0
 for rate in $RATES; do for size in $SIZES; do for delay in $DELAYS; do
     cells=$((cells + 1))
@@ -152,6 +152,7 @@ for rate in $RATES; do for size in $SIZES; do for delay in $DELAYS; do
     phase=$(grep '^phase=' "$TMP/client.out" | tail -n 1)
     stop_persister
     sent=$(sed -n 's/.* sent_rate=\([0-9]*\).*/\1/p' <<<"$phase")
+    took=$(sed -n 's/.* rate=\([0-9]*\).*/\1/p' <<<"$phase") # delivered by the bridge (its stream too)
     lost=$(sed -n 's/.* lost=\([0-9]*\).*/\1/p' <<<"$phase")
     [ "$lost" = 0 ] || warn "cell $cell: the bridge lost $lost messages ($phase)"
     lag=$(sort -n "$TMP/lag-$cell.txt" | awk '{ v[NR] = $1 * 1000 } END {
@@ -161,12 +162,12 @@ for rate in $RATES; do for size in $SIZES; do for delay in $DELAYS; do
     read -r p50 p99 max samples <<<"$lag"
     # before/after: 0 time, 1 rows, 2 Handler_commit, 3 Com_commit, 4 batches, 5 persister CPU, 6 mariadbd CPU.
     # Handler_commit also counts the snapshot's own SELECT (one per snapshot).
-    awk -v r="$rate" -v b="$size" -v d="$delay" -v sent="$sent" -v p50="$p50" -v p99="$p99" -v max="$max" -v n="$samples" \
+    awk -v r="$rate" -v b="$size" -v d="$delay" -v sent="$sent" -v took="$took" -v p50="$p50" -v p99="$p99" -v max="$max" -v n="$samples" \
         -v t0="${before[0]}" -v t1="${after[0]}" -v rows0="${before[1]}" -v rows1="${after[1]}" \
         -v h0="${before[2]}" -v h1="${after[2]}" -v c0="${before[3]}" -v c1="${after[3]}" \
         -v k0="${before[4]}" -v k1="${after[4]}" -v p0="${before[5]}" -v p1="${after[5]}" -v m0="${before[6]}" -v m1="${after[6]}" \
         'BEGIN { s = t1 - t0
-            printf "%s,%s,%s,%s,%.0f,%s,%s,%s,%s,%.1f,%.1f,%.1f,%.3f,%.3f\n", r, b, d, sent, (rows1 - rows0) / s, p50, p99, max, n,
+            printf "%s,%s,%s,%s,%s,%.0f,%s,%s,%s,%s,%.1f,%.1f,%.1f,%.3f,%.3f\n", r, b, d, sent, took, (rows1 - rows0) / s, p50, p99, max, n,
                 (h1 - h0 - 1) / s, (c1 - c0) / s, (k1 - k0) / s, (p1 - p0) / s, (m1 - m0) / s }' >>"$CSV"
     tail -n 1 "$CSV" >&2
 done; done; done
