@@ -14,7 +14,7 @@
 # mariadbd (/proc). Then that persister is stopped (SIGTERM: it commits what it holds).
 # Only the persister and its database change between cells; everything else is warm.
 #
-#   RATES="1000 4000" SIZES="50 200 1000 5000" DELAYS="0 10 50 200" WARMUP=2 MEASURE=8 \
+#   RATES="1000 2500" SIZES="50 200 1000 5000" DELAYS="0 10 50 200" WARMUP=2 MEASURE=8 \
 #   PAIRS=100 make bench-persister-tuning
 #
 # Writes RESULTS (.build/persister-tuning)/persister-tuning.csv and .md (the table, also
@@ -25,7 +25,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
-RATES=${RATES:-1000 4000}
+RATES=${RATES:-1000 2500}
 SIZES=${SIZES:-50 200 1000 5000}
 DELAYS=${DELAYS:-0 10 50 200}
 WARMUP=${WARMUP:-2}
