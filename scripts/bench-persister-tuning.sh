@@ -10,16 +10,20 @@
 # client sends RATE single-chat messages/s over WebSockets, paced, for WARMUP + MEASURE
 # seconds. Over the MEASURE window: rows/s written (COUNT(*) in MariaDB), the lag
 # (`persister status`, age of the oldest message not yet written, every 0.25 s),
-# MariaDB's commits/s (Handler_commit; see below), and the CPU of the persister and of
-# mariadbd (/proc). Then that persister is stopped (SIGTERM: it commits what it holds).
-# Only the persister and its database change between cells; everything else is warm.
+# MariaDB's commits/s, and the CPU of the persister and of mariadbd (/proc). Commits are
+# Handler_commit, not Com_commit: a batch of messages is one autocommitted multi-row
+# INSERT, which Com_commit does not count (the CSV keeps both, and the persister's own
+# batch count, persister_batch_size_count, to compare). Then that persister is stopped
+# (SIGTERM: it commits what it holds). Only the persister and its database change
+# between cells; everything else is warm.
 #
 #   RATES="1000 2500" SIZES="50 200 1000 5000" DELAYS="0 10 50 200" WARMUP=2 MEASURE=8 \
 #   PAIRS=100 make bench-persister-tuning
 #
-# Writes RESULTS (.build/persister-tuning)/persister-tuning.csv and .md (the table, also
-# printed) and the chart CHART (docs/images/persister-tuning.png). KEEP_TMP=1 keeps the
-# folder with the logs and the lag samples.
+# About 9 minutes with the defaults. Writes RESULTS (.build/persister-tuning)/
+# persister-tuning.csv and .md (the table, also printed) and the chart CHART
+# (docs/images/persister-tuning.png). KEEP_TMP=1 keeps the folder with the logs and the
+# lag samples.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
