@@ -267,7 +267,8 @@ struct BatchWriter: Sendable {
 
     /// The messages as rows of the load, in its columns' order; `version` 1.
     static func loadRows(_ records: [MessageRecord]) -> [UInt8] {
-        var rows = LoadDataRows(capacity: records.reduce(0) { $0 + $1.source.count })
+        // Each record's `source` is the whole stream reply: count the texts it uses.
+        var rows = LoadDataRows(capacity: records.reduce(0) { $0 + $1.textBytes + 64 })
         for record in records {
             rows.append(text: record.id)
             rows.append(literal: record.chatType == .single ? "single" : "group")
