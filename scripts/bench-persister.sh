@@ -2,18 +2,23 @@
 # `make bench-persister`: the persister against the `mariadb` command-line client.
 #
 # 1. Backlog: COUNT messages (chat:stream:messages entries as the send script writes
-#    them) waiting in Redis; `persister run` drains them into MariaDB. The baseline,
-#    in the same run, on the same server with the same settings: the `mariadb` client
-#    inserting the same rows from a file of multi-row INSERTs (BATCH rows each, one
-#    commit per statement, as the persister commits one transaction per batch of BATCH).
-#    Printed: rows/s of each and the ratio (bar: >= 0.9).
+#    them) waiting in Redis; `persister run` drains them into MariaDB. Two baselines,
+#    in the same run, on the same server with the same settings, each writing the same
+#    rows into a fresh database with the `mariadb` client, BATCH rows per statement and
+#    one commit per statement (as the persister commits one transaction per batch of BATCH):
+#    - INSERT: a file of multi-row INSERTs;
+#    - LOAD DATA: one `LOAD DATA LOCAL INFILE` per batch, each of a tab-separated file
+#      of its own (`--local-infile=1`), the fastest way into MariaDB.
+#    The three tables are compared (CHECKSUM TABLE): the same rows.
+#    Printed: rows/s of each, persister/INSERT (bar: >= 0.9) and persister/LOAD DATA
+#    (bar: >= 0.8).
 # 2. Steady load: the bridge takes RATE single-chat messages/s over WebSockets
 #    (Benchmarks/GatewayBench `chat`, paced) for PACED_SECONDS while the persister drains;
 #    its lag (age of the oldest message not yet written, `persister status`) is sampled
 #    every 0.25 s. Bar: max < 1 s.
 #
 #   COUNT=200000 BATCH=2000 ROUNDS=5 RATE=5000 PAIRS=100 PACED_SECONDS=20 make bench-persister
-#   (each round: the client into a fresh database, then the persister into another one)
+#   (each round: the INSERTs, the LOAD DATAs, then the persister, each into a database of its own)
 #   KEEP_TMP=1 keeps the folder with the logs and the generated backlog.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -75,16 +80,28 @@ start_persister() {
 seconds_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 
 # --- 1. backlog, ROUNDS times (this machine's speed drifts: medians) -------------------
-declare -a CLI_RATES=() PERSISTER_RATES=() RATIOS=()
+declare -a CLI_RATES=() LOAD_RATES=() PERSISTER_RATES=() RATIOS=() LOAD_RATIOS=()
+rate() { awk -v n="$COUNT" -v s="$1" 'BEGIN { printf "%.0f", n / s }'; }
+checksum() { mariadb_sql "$MARIADB_PORT" "CHECKSUM TABLE $1.message" | cut -f2; }
+client() {
+    mariadb --no-defaults --default-character-set=utf8mb4 --protocol=tcp -h127.0.0.1 -P"$MARIADB_PORT" -uroot "$@" 2>&1 |
+        cut -c1-300
+}
 for round in $(seq "$ROUNDS"); do
     migrate "cli_$round"
+    migrate "load_$round"
     migrate "persister_$round"
     log "round $round of $ROUNDS: mariadb < messages.sql ($((COUNT / BATCH)) INSERTs of $BATCH rows)"
     start=$(now)
-    mariadb --no-defaults --default-character-set=utf8mb4 --protocol=tcp -h127.0.0.1 -P"$MARIADB_PORT" -uroot "cli_$round" \
-        <"$TMP/messages.sql" 2>&1 | cut -c1-300
+    client "cli_$round" <"$TMP/messages.sql"
     cli_seconds=$(seconds_since "$start")
-    [ "$(count_rows "cli_$round")" = "$COUNT" ] || die "the baseline wrote $(count_rows "cli_$round") rows, not $COUNT"
+    [ "$(count_rows "cli_$round")" = "$COUNT" ] || die "the INSERT baseline wrote $(count_rows "cli_$round") rows, not $COUNT"
+
+    log "round $round of $ROUNDS: mariadb --local-infile=1 < loaddata.sql ($((COUNT / BATCH)) LOAD DATA of $BATCH rows)"
+    start=$(now)
+    client --local-infile=1 "load_$round" <"$TMP/loaddata.sql"
+    load_seconds=$(seconds_since "$start")
+    [ "$(count_rows "load_$round")" = "$COUNT" ] || die "the LOAD DATA baseline wrote $(count_rows "load_$round") rows, not $COUNT"
 
     redis-cli -p "$REDIS_PORT" DEL chat:stream:messages chat:stream:entities >/dev/null
     redis-cli -p "$REDIS_PORT" --pipe <"$TMP/messages.resp" >/dev/null
@@ -98,14 +115,22 @@ for round in $(seq "$ROUNDS"); do
     stop_pid "$PERSISTER_PID"
     PERSISTER_PID=''
     [ "$(count_rows "persister_$round")" = "$COUNT" ] || die "the persister wrote $(count_rows "persister_$round") rows, not $COUNT"
-    CLI_RATES+=("$(awk -v n="$COUNT" -v s="$cli_seconds" 'BEGIN { printf "%.0f", n / s }')")
-    PERSISTER_RATES+=("$(awk -v n="$COUNT" -v s="$persister_seconds" 'BEGIN { printf "%.0f", n / s }')")
+    sums="$(checksum "cli_$round") $(checksum "load_$round") $(checksum "persister_$round")"
+    read -r a b c <<<"$sums"
+    [ "$a" = "$b" ] && [ "$a" = "$c" ] || die "the tables differ (CHECKSUM TABLE INSERT, LOAD DATA, persister: $sums)"
+    CLI_RATES+=("$(rate "$cli_seconds")")
+    LOAD_RATES+=("$(rate "$load_seconds")")
+    PERSISTER_RATES+=("$(rate "$persister_seconds")")
     RATIOS+=("$(ratio "${PERSISTER_RATES[-1]}" "${CLI_RATES[-1]}")")
-    log "round $round: client ${cli_seconds}s, persister ${persister_seconds}s, ratio ${RATIOS[-1]}"
+    LOAD_RATIOS+=("$(ratio "${PERSISTER_RATES[-1]}" "${LOAD_RATES[-1]}")")
+    log "round $round: INSERT ${cli_seconds}s, LOAD DATA ${load_seconds}s, persister ${persister_seconds}s," \
+        "ratios ${RATIOS[-1]} / ${LOAD_RATIOS[-1]}"
 done
 CLI_RATE=$(median_of "${CLI_RATES[@]}")
+LOAD_RATE=$(median_of "${LOAD_RATES[@]}")
 PERSISTER_RATE=$(median_of "${PERSISTER_RATES[@]}")
 RATIO=$(median_of "${RATIOS[@]}")
+LOAD_RATIO=$(median_of "${LOAD_RATIOS[@]}")
 
 # --- 2. steady load through the bridge -----------------------------------------------------
 migrate steady
@@ -160,14 +185,16 @@ MAX_LAG=$(sort -n "$TMP/lag.txt" | tail -n 1)
 verdict() { if awk -v v="$1" -v b="$2" -v op="$3" 'BEGIN { exit !(op == ">=" ? v >= b : v < b) }'; then echo pass; else echo FAIL; fi; }
 printf '\npersister: %s cores, %s, redis-server %s\n' "$(nproc)" "$(mariadb --version | sed 's/.*Distrib \([^,]*\),.*/\1/')" \
     "$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')"
-printf 'backlog of %s messages, batches / INSERTs of %s rows, MariaDB defaults (innodb_flush_log_at_trx_commit=1)\n' "$COUNT" "$BATCH"
-printf '%-7s %12s %14s %8s\n' round client/s persister/s ratio
+printf 'backlog of %s messages, batches / statements of %s rows, MariaDB defaults (innodb_flush_log_at_trx_commit=1)\n' "$COUNT" "$BATCH"
+row() { printf '%-7s %12s %12s %14s %12s %16s\n' "$@"; }
+row round insert/s 'load data/s' persister/s '/insert' '/load data'
 for i in $(seq 0 $((ROUNDS - 1))); do
-    printf '%-7s %12s %14s %8s\n' "$((i + 1))" "${CLI_RATES[i]}" "${PERSISTER_RATES[i]}" "${RATIOS[i]}"
+    row "$((i + 1))" "${CLI_RATES[i]}" "${LOAD_RATES[i]}" "${PERSISTER_RATES[i]}" "${RATIOS[i]}" "${LOAD_RATIOS[i]}"
 done
-printf '%-7s %12s %14s %8s\n' median "$CLI_RATE" "$PERSISTER_RATE" "$RATIO"
+row median "$CLI_RATE" "$LOAD_RATE" "$PERSISTER_RATE" "$RATIO" "$LOAD_RATIO"
 printf 'rows/s: COUNT / seconds; the persister timed from its process start to the last acknowledgement\n'
-printf 'ratio persister/client (median of the rounds): %s (bar >= 0.90: %s)\n' "$RATIO" "$(verdict "$RATIO" 0.9 '>=')"
+printf 'ratio persister/INSERT (median of the rounds): %s (bar >= 0.90: %s)\n' "$RATIO" "$(verdict "$RATIO" 0.9 '>=')"
+printf 'ratio persister/LOAD DATA (median of the rounds): %s (bar >= 0.80: %s)\n' "$LOAD_RATIO" "$(verdict "$LOAD_RATIO" 0.8 '>=')"
 printf '\nsteady load: %s\n' "$PACED_LINE"
 printf 'rows written meanwhile: %s\n' "$((after - before))"
 printf 'persister lag on chat:stream:messages (s): %s (bar max < 1 s: %s)\n' "$LAG" "$(verdict "${MAX_LAG:-99}" 1 '<')"

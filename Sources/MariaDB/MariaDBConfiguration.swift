@@ -32,6 +32,11 @@ public struct MariaDBConfiguration: Sendable, Hashable, CustomStringConvertible 
     public var readTimeout: Duration = .seconds(60)
     /// Longest wait for one write to the socket (whole seconds, at least 1).
     public var writeTimeout: Duration = .seconds(60)
+    /// Whether the connection may send rows from memory with `LOAD DATA LOCAL INFILE`
+    /// (``MariaDBConnection/loadLocalData(_:file:contents:)``). Off unless a writer asks:
+    /// then only what is offered for the statement under way is served, never a file
+    /// (``LocalDataOffer``); off, the server is not even told the client can.
+    public var localData = false
 
     public init(endpoint: Endpoint, username: String, password: String? = nil, database: String? = nil) {
         self.endpoint = endpoint

@@ -19,6 +19,8 @@ public final class MariaDBConnection {
     public let configuration: MariaDBConfiguration
     private let handle: UnsafeMutablePointer<MYSQL>
     private var logger: Logger
+    /// Nil unless ``MariaDBConfiguration/localData``; the handle's infile handler points at it.
+    private let localData: LocalDataOffer?
 
     /// Connects and logs in, with the timeouts of `configuration` and the `utf8mb4`
     /// character set.
@@ -27,8 +29,11 @@ public final class MariaDBConnection {
         guard let handle = mysql_init(nil) else {
             throw MariaDBError(code: .outOfMemory, message: "mysql_init failed")
         }
+        let localData = configuration.localData ? LocalDataOffer() : nil
         do {
             try Self.applyOptions(configuration, to: handle)
+            // Before connecting: the handler is in place before the server can ask for a file.
+            localData?.install(on: handle)
             try Self.connect(handle, configuration)
         } catch {
             mysql_close(handle)
@@ -36,6 +41,7 @@ public final class MariaDBConnection {
         }
         self.configuration = configuration
         self.handle = handle
+        self.localData = localData
         self.logger = logger
         self.logger[metadataKey: "mariadb"] = "\(configuration.endpoint)"
         self.logger.debug("connected to MariaDB", metadata: [
@@ -69,6 +75,19 @@ public final class MariaDBConnection {
         }
         try check(status)
         return try affectedRows()
+    }
+
+    /// Runs `statement`, a `LOAD DATA LOCAL INFILE` naming `file`, with `contents` as that
+    /// file: the rows go from memory, never through the file system. Returns the rows
+    /// inserted (with `IGNORE`, the ones that were not there). Needs
+    /// ``MariaDBConfiguration/localData``; the server gets `contents` only if it asks for
+    /// exactly `file` during this call (``LocalDataOffer``).
+    @discardableResult
+    public func loadLocalData(_ statement: [UInt8], file: String, contents: [UInt8]) throws(MariaDBError) -> UInt64 {
+        guard let localData else {
+            throw MariaDBError(code: .unknown, message: "LOAD DATA LOCAL INFILE needs a connection configured with localData")
+        }
+        return try localData.offering(file, contents) { () throws(MariaDBError) -> UInt64 in try execute(utf8: statement) }
     }
 
     private func affectedRows() throws(MariaDBError) -> UInt64 {
@@ -240,6 +259,8 @@ public final class MariaDBConnection {
         try setOption(handle, MYSQL_OPT_READ_TIMEOUT, seconds(configuration.readTimeout))
         try setOption(handle, MYSQL_OPT_WRITE_TIMEOUT, seconds(configuration.writeTimeout))
         try setOption(handle, MYSQL_OPT_RECONNECT, my_bool(0))
+        // Explicit either way: libmariadb's default may allow it, with a handler reading files.
+        try setOption(handle, MYSQL_OPT_LOCAL_INFILE, UInt32(configuration.localData ? 1 : 0))
         // libmariadb takes the host `localhost` to mean the default unix socket; the URL
         // says TCP or socket explicitly, so tell the library which.
         switch configuration.endpoint {

@@ -28,12 +28,17 @@ struct BatchWriterTests {
         return .message(try MessageRecord(fields: fields))
     }
 
-    static func withWriter(_ body: (MariaDBConnection, BatchWriter) throws -> Void) async throws {
+    /// A writer on a migrated database; `loadsMessages: false` is the writer of a server
+    /// whose `local_infile` is off.
+    static func withWriter(loadsMessages: Bool = true, _ body: (MariaDBConnection, BatchWriter) throws -> Void) async throws {
         try await MariaDBTestDatabase.with(prefix: "writer", create: false) { database in
             _ = try Migrator(logger: MariaDBTestDatabase.logger).migrate(database: database.name, on: try database.connectToServer())
-            let connection = try database.connect()
+            var configuration = database.configuration
+            configuration.localData = loadsMessages
+            let connection = try MariaDBConnection(configuration: configuration, logger: MariaDBTestDatabase.logger)
             try BatchWriter.prepare(connection)
-            let writer = BatchWriter(schema: try TableSchema.load(from: connection))
+            #expect(try BatchWriter.serverLoadsLocalData(connection))
+            let writer = BatchWriter(schema: try TableSchema.load(from: connection), loadsMessages: loadsMessages)
             try body(connection, writer)
         }
     }
@@ -103,8 +108,9 @@ struct BatchWriterTests {
         }
     }
 
-    @Test func messagesAreInsertedOnceAndARevokeMayComeFirst() async throws {
-        try await Self.withWriter { connection, writer in
+    @Test(arguments: [true, false])
+    func messagesAreInsertedOnceAndARevokeMayComeFirst(loadsMessages: Bool) async throws {
+        try await Self.withWriter(loadsMessages: loadsMessages) { connection, writer in
             let first = try Self.message("m-1", text: "一")
             let second = try Self.message("m-2", text: "二")
             let revoke = try Self.message("m-2", kind: "revoke")

@@ -1,3 +1,4 @@
+import Foundation
 import MariaDB
 import Testing
 import TestSupport
@@ -147,6 +148,63 @@ struct MariaDBConnectionTests {
             try connection.selectDatabase(database.name)
             #expect(try connection.query("SELECT DATABASE()").first?[0] == database.name)
             #expect(throws: MariaDBError.self) { try connection.selectDatabase(database.name + "_missing") }
+        }
+    }
+
+    // MARK: LOAD DATA LOCAL INFILE
+
+    static func localDataConnection(_ database: MariaDBTestDatabase) throws -> MariaDBConnection {
+        var configuration = database.configuration
+        configuration.localData = true
+        return try MariaDBConnection(configuration: configuration, logger: MariaDBTestDatabase.logger)
+    }
+
+    static let loadInto = Array(#"LOAD DATA LOCAL INFILE 'rows' IGNORE INTO TABLE t CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\t' ESCAPED BY '\\' (id, a, b)"#.utf8)
+
+    @Test func loadLocalDataSendsRowsFromMemory() async throws {
+        try await MariaDBTestDatabase.with(prefix: "loaddata") { database in
+            let connection = try Self.localDataConnection(database)
+            try connection.execute("CREATE TABLE t (id INT PRIMARY KEY, a TEXT NULL, b TEXT NULL) DEFAULT CHARSET=utf8mb4")
+            // a\tb, \N (NULL), a text \\N, NULL as a word, an empty text, 4-byte UTF-8
+            let file = "1\ttab\\there\t\\N\n2\t\\\\N\tNULL\n3\t\t👋🏽𠮷\n"
+            #expect(try connection.loadLocalData(Self.loadInto, file: "rows", contents: Array(file.utf8)) == 3)
+            let rows = try connection.query("SELECT id, a, b FROM t ORDER BY id").map(\.values)
+            #expect(rows == [["1", "tab\there", nil], ["2", "\\N", "NULL"], ["3", "", "👋🏽𠮷"]])
+            // IGNORE: rows there already stay as they are and are not counted.
+            #expect(try connection.loadLocalData(Self.loadInto, file: "rows", contents: Array("1\tnew\tnew\n4\tx\ty\n".utf8)) == 1)
+            #expect(try connection.query("SELECT a FROM t WHERE id = 1").first?[0] == "tab\there")
+        }
+    }
+
+    /// The server names the file; a connection serves only what it offers for the
+    /// statement under way, so a server asking for a path (or any other name) gets nothing.
+    @Test func theServerGetsOnlyTheOfferedRowsNeverAFile() async throws {
+        try await MariaDBTestDatabase.with(prefix: "infile") { database in
+            let secret = FileManager.default.temporaryDirectory.appendingPathComponent("secret-\(UUID().uuidString).tsv")
+            try "9\tsecret\tsecret\n".write(to: secret, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(at: secret) }
+            let statement = "LOAD DATA LOCAL INFILE '\(secret.path)' INTO TABLE t (id, a, b)"
+
+            let connection = try Self.localDataConnection(database)
+            try connection.execute("CREATE TABLE t (id INT PRIMARY KEY, a TEXT NULL, b TEXT NULL)")
+            let asked = try #require(throws: MariaDBError.self) { try connection.execute(statement) }
+            #expect(asked.message.contains("did not offer"), "\(asked)")
+            // While rows are offered under another name, too.
+            let other = try #require(throws: MariaDBError.self) {
+                try connection.loadLocalData(Array(statement.utf8), file: "rows", contents: Array("1\ta\tb\n".utf8))
+            }
+            #expect(other.message.contains("did not offer"), "\(other)")
+            #expect(try connection.query("SELECT COUNT(*) FROM t").first?[0] == "0")
+            // The connection is still usable.
+            #expect(try connection.loadLocalData(Self.loadInto, file: "rows", contents: Array("1\ta\tb\n".utf8)) == 1)
+
+            // Without localData the client does not even offer LOCAL INFILE: the server refuses.
+            let plain = try database.connect()
+            #expect(throws: MariaDBError.self) { try plain.execute(statement) }
+            #expect(throws: MariaDBError.self) {
+                try plain.loadLocalData(Self.loadInto, file: "rows", contents: Array("2\ta\tb\n".utf8))
+            }
+            #expect(try plain.query("SELECT id FROM t").map { $0[0] } == ["1"])
         }
     }
 }

@@ -44,11 +44,14 @@ struct RunCommand: AsyncParsableCommand {
         let reader = RedisClient(configuration: readerConfiguration, logger: Logger(label: "persister.redis.reader"))
 
         let metrics = PersisterMetrics()
-        let session = MariaDBSession(configuration: settings.mariaDB, logger: logger) { connection in
+        // LOAD DATA LOCAL INFILE on the writing connections only, served from memory (BatchWriter).
+        var writing = settings.mariaDB
+        writing.localData = true
+        let session = MariaDBSession(configuration: writing, logger: logger) { connection in
             try BatchWriter.prepare(connection)
         }
         // Connects on its first batch: only a backlog uses it.
-        let secondSession = MariaDBSession(configuration: settings.mariaDB, logger: logger, threadName: "mariadb-2") { connection in
+        let secondSession = MariaDBSession(configuration: writing, logger: logger, threadName: "mariadb-2") { connection in
             try BatchWriter.prepare(connection)
         }
         let consumer = StreamConsumer(

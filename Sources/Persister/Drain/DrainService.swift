@@ -368,11 +368,13 @@ struct DrainService: Service {
     }
 
     /// Errors that say nothing about the entries: the server is down, restarting,
-    /// overloaded, or not migrated yet. Anything else is the entries' fault.
+    /// overloaded, not migrated yet, or refuses LOAD DATA LOCAL INFILE since the persister
+    /// started (1148, 3948: `local_infile` turned off; a restart writes with INSERTs).
+    /// Anything else is the entries' fault.
     static func isUnavailable(_ error: MariaDBError) -> Bool {
         if error.isConnectionLost || error.isTransient || error.code.isClientError { return true }
         switch error.code.rawValue {
-        case 1040, 1041, 1043, 1044, 1045, 1049, 1053, 1077, 1146, 1290, 1927, 1969, 4031: return true
+        case 1040, 1041, 1043, 1044, 1045, 1049, 1053, 1077, 1146, 1148, 1290, 1927, 1969, 3948, 4031: return true
         default: return false
         }
     }
@@ -423,13 +425,18 @@ struct DrainService: Service {
     private func prepare(_ stopping: StopFlag) async -> BatchWriter? {
         let step = Retrier.Step(failure: "MariaDB not ready; retrying", recovery: "MariaDB ready")
         return await retrier.run(step, stopping: stopping) {
-            let schema = try await session.withConnection { try TableSchema.load(from: $0) }
+            let (schema, loads) = try await session.withConnection { connection in
+                (try TableSchema.load(from: connection), try BatchWriter.serverLoadsLocalData(connection))
+            }
             let missing = Entity.allCases.map(\.table).filter { schema.columns(of: $0) == nil }
                 + ["message", "entity_tombstone"].filter { schema.columns(of: $0) == nil }
             guard missing.isEmpty else {
                 throw PersisterError("tables missing: \(missing.joined(separator: ", ")); run `persister migrate`")
             }
-            return BatchWriter(schema: schema)
+            if !loads {
+                logger.warning("MariaDB's local_infile is off: messages are written with INSERTs, slower than LOAD DATA LOCAL INFILE")
+            }
+            return BatchWriter(schema: schema, loadsMessages: loads)
         }
     }
 

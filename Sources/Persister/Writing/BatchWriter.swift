@@ -39,16 +39,28 @@ enum PersistableEntry: Sendable {
 ///   row alone). An upsert not newer than the entity's tombstone is skipped.
 /// - Entity deletes: the row goes only if its version is older; the tombstone keeps the
 ///   highest deleted version.
-/// - Messages: multi-row `INSERT IGNORE`, once by id. A revoke that arrives before its
-///   message (a replay, a claim) inserts a placeholder (`version` 0, `isremove` 1, the
-///   revoke's fields); when an INSERT finds rows there, the placeholders among them get
-///   the message's own fields and keep `isremove` 1. A message row has `version` 1.
+/// - Messages: `LOAD DATA LOCAL INFILE … IGNORE` of the batch's rows, sent from memory
+///   (multi-row `INSERT IGNORE` where the server refuses LOCAL INFILE), once by id: a row
+///   there already is skipped. A revoke that arrives before its message (a replay, a
+///   claim) inserts a placeholder (`version` 0, `isremove` 1, the revoke's fields); when
+///   a load finds rows there, the placeholders among them get the message's own fields and
+///   keep `isremove` 1. A message row has `version` 1.
 struct BatchWriter: Sendable {
     let schema: TableSchema
+    /// Messages go with `LOAD DATA LOCAL INFILE` (measured: docs/benchmarks.md, *Persister*);
+    /// false where the server's `local_infile` is off.
+    var loadsMessages = true
     /// Longest multi-row statement (MariaDB's `max_allowed_packet` is 16 MiB by default).
     var maximumStatementBytes = 4 << 20
 
-    /// Per-session settings the writer relies on: backslash escapes (see ``SQLText``).
+    /// Whether the server takes `LOAD DATA LOCAL INFILE` (its `local_infile`; the client
+    /// side is ``MariaDB/MariaDBConfiguration/localData``).
+    static func serverLoadsLocalData(_ connection: MariaDBConnection) throws -> Bool {
+        try connection.query("SELECT @@GLOBAL.local_infile").first?[0] == "1"
+    }
+
+    /// Per-session settings the writer relies on: backslash escapes (see ``SQLText`` and
+    /// ``LoadDataRows``).
     static func prepare(_ connection: MariaDBConnection) throws {
         let mode = try connection.query("SELECT @@SESSION.sql_mode").first?[0] ?? ""
         if mode.uppercased().contains("NO_BACKSLASH_ESCAPES") {
@@ -66,9 +78,17 @@ struct BatchWriter: Sendable {
         let messageCount: Int
     }
 
-    /// One multi-row INSERT and the records it holds (for the rare rows that were there).
+    /// One statement of message rows and the records it holds (for the rare rows that
+    /// were there).
     struct MessageStatement: Sendable {
-        let sql: [UInt8]
+        enum Body: Sendable {
+            /// `LOAD DATA` of these rows (``LoadDataRows``).
+            case load(rows: [UInt8])
+            /// A multi-row `INSERT`.
+            case insert(sql: [UInt8])
+        }
+
+        let body: Body
         let records: [MessageRecord]
         let placeholders: Bool
     }
@@ -93,7 +113,13 @@ struct BatchWriter: Sendable {
         }
         // Messages before revokes: a revoke of a message of the same batch then only sets
         // its flag.
-        let statements = messageStatements(messages, placeholders: false) + messageStatements(revokes, placeholders: true)
+        var statements: [MessageStatement] = []
+        if loadsMessages && !messages.isEmpty {
+            statements.append(MessageStatement(body: .load(rows: Self.loadRows(messages)), records: messages, placeholders: false))
+        } else {
+            statements += messageStatements(messages, placeholders: false)
+        }
+        statements += messageStatements(revokes, placeholders: true)
         return PreparedWrite(changes: changes, messageStatements: statements, messageCount: messages.count + revokes.count)
     }
 
@@ -108,7 +134,10 @@ struct BatchWriter: Sendable {
         var applied = 0
         if !prepared.changes.isEmpty { applied += try writeEntities(prepared.changes, on: connection) }
         for statement in prepared.messageStatements {
-            let inserted = try connection.execute(utf8: statement.sql)
+            let inserted = switch statement.body {
+            case .load(let rows): try connection.loadLocalData(Self.loadStatement, file: Self.loadFile, contents: rows)
+            case .insert(let sql): try connection.execute(utf8: sql)
+            }
             if !statement.placeholders && inserted < UInt64(statement.records.count) {
                 try fillPlaceholders(statement.records, on: connection)
             }
@@ -220,6 +249,46 @@ struct BatchWriter: Sendable {
 
     // MARK: Messages
 
+    /// The name the rows are offered under for the statement: no file is read, the
+    /// connection serves this name only, from memory.
+    static let loadFile = "chat-bridge-message-rows"
+
+    /// IGNORE: a row that is there already is a replay, or a revoke's placeholder (below).
+    /// The rows are UTF-8 whatever the database's default character set.
+    static let loadStatement: [UInt8] = {
+        var sql = SQLText()
+        sql.append("LOAD DATA LOCAL INFILE ")
+        sql.append(quoted: loadFile)
+        sql.append(" IGNORE INTO TABLE `message` CHARACTER SET utf8mb4")
+        sql.append(LoadDataRows.fieldsClause)
+        sql.append("(`id`, `chat_type`, `type`, `from_id`, `to_id`, `from_name`, `from_avatar`, `to_name`, `to_avatar`, `data`, `options`, `create_time`, `isremove`, `version`)")
+        return sql.bytes
+    }()
+
+    /// The messages as rows of the load, in its columns' order; `version` 1.
+    static func loadRows(_ records: [MessageRecord]) -> [UInt8] {
+        // Each record's `source` is the whole stream reply: count the texts it uses.
+        var rows = LoadDataRows(capacity: records.reduce(0) { $0 + $1.textBytes + 64 })
+        for record in records {
+            rows.append(text: record.id)
+            rows.append(literal: record.chatType == .single ? "single" : "group")
+            rows.append(text: record.source[record.type])
+            rows.append(text: record.source[record.fromID])
+            rows.append(integer: record.toID)
+            rows.append(text: record.source[record.fromName])
+            rows.append(text: record.source[record.fromAvatar])
+            rows.append(text: record.source[record.toName])
+            rows.append(text: record.source[record.toAvatar])
+            rows.append(text: record.source[record.data])
+            if let options = record.options { rows.append(text: record.source[options]) } else { rows.append(literal: "{}") }
+            rows.append(integer: record.createTime)
+            rows.append(literal: record.isRemoved ? "1" : "0")
+            rows.append(literal: "1")
+            rows.endRow()
+        }
+        return rows.bytes
+    }
+
     private static let revokeColumns: StaticString =
         "INSERT INTO `message` (`id`, `chat_type`, `type`, `from_id`, `to_id`, `from_name`, `from_avatar`, `to_name`, `to_avatar`, `data`, `options`, `create_time`, `isremove`, `version`) VALUES "
 
@@ -287,7 +356,7 @@ struct BatchWriter: Sendable {
         func flush() {
             guard rows > 0 else { return }
             if placeholders { sql.append(Self.revokeUpdate) }
-            statements.append(MessageStatement(sql: sql.bytes, records: Array(records[first..<(first + rows)]), placeholders: placeholders))
+            statements.append(MessageStatement(body: .insert(sql: sql.bytes), records: Array(records[first..<(first + rows)]), placeholders: placeholders))
             sql = SQLText(capacity: sql.count)
             first += rows
             rows = 0

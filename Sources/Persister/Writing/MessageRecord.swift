@@ -32,6 +32,12 @@ struct MessageRecord: Sendable {
     /// Nil when the entry has none: `{}` is written.
     let options: Range<Int>?
 
+    /// The bytes of its text columns (a row's size before escaping, numbers left out).
+    var textBytes: Int {
+        id.utf8.count + type.count + fromID.count + fromName.count + fromAvatar.count + toName.count + toAvatar.count
+            + data.count + (options?.count ?? 2)
+    }
+
     /// Fields given as texts (tests).
     init(fields: [String: String]) throws(EntryError) {
         try self.init(StreamEntryFields(fields))
