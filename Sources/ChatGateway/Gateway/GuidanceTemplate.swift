@@ -30,7 +30,7 @@ struct GuidanceTemplate: Sendable {
             id: userID, uuid: "", username: displayName, password: "", avatar: avatar, role: .user, createTime: ""
         )
 
-        /// Longest first where one could begin another (none does).
+        /// How each stand-in appears in the serialized message (no one begins another).
         static let pieces: [(text: [UInt8], piece: Piece)] = [
             (Array("\"\(messageID)\"".utf8), .messageID),
             (Array(String(userID).utf8), .userID),
