@@ -15,18 +15,4 @@ if not count or count <= 0 or not budget or budget <= 0 then
   return redis.error_reply('ERR bad_arguments')
 end
 
--- In small ranges: a whole range of large entries would be copied into the script at once.
-local result, bytes, index = {}, 0, 0
-while index < count and (index == 0 or bytes < budget) do
-  local entries = redis.call('LRANGE', KEYS[1], index, index + math.min(count - index, 16) - 1)
-  if #entries == 0 then break end
-  for _, entry in ipairs(entries) do
-    if index > 0 and bytes >= budget then break end
-    local message = offline_resolve(entry, KEYS[2]) or ''
-    result[#result + 1] = offline_fingerprint(entry)
-    result[#result + 1] = message
-    bytes, index = bytes + #message, index + 1
-  end
-  if #entries < 16 then break end
-end
-return result
+return offline_read_head(KEYS[1], KEYS[2], count, budget)

@@ -14,8 +14,8 @@
 #   CONNECTIONS=10000 USERS=10000 CONCURRENCY=200 WARMUP=500 SETTLE=3 make bench-gateway
 #   PHASES=http HTTP_CONNECTIONS=50 HTTP_PAIRS=50 HTTP_SECONDS=10 HTTP_ROUNDS=3 PROFILE=0 make bench-gateway
 #
-# PROFILE=1 (root, perf) adds a profile of the bridge under the authenticated empty
-# request and under the sends (top frames by self time; KEEP_TMP=1 keeps perf.data).
+# PROFILE=1 (root, perf) adds a profile of the bridge while the connections open (a
+# second, unreported run of them), under the authenticated empty request and under the sends (top frames by self time; KEEP_TMP=1 keeps perf.data).
 #
 # USERS below CONNECTIONS registers fewer accounts and reuses their tokens round-robin
 # (the bridge keeps every connection of a token). KEEP_TMP=1 keeps the folder with the
@@ -241,6 +241,21 @@ if phase_on connections; then
     BRIDGE=("$ACCEPTED" "$RATE" "$BASE" "$WITH" "$CPU")
     redis_cpu=$REDIS_CPU
     redis_per_conn=$(awk -v w="$REDIS_WITH" -v b="$REDIS_BASE" -v n="$CONNECTIONS" 'BEGIN { printf "%.0f", (w - b) / n }')
+    if [ "${PROFILE:-0}" = 1 ]; then
+        # The same connections opened once more, not reported, under `perf record`.
+        command -v perf >/dev/null 2>&1 || die "PROFILE=1 needs perf (apt-get install linux-perf)"
+        log "bridge: profiling $CONNECTIONS connections opening (perf record, not reported)"
+        perf record -F 1999 -g -p "$BRIDGE_PID" -o "$TMP/perf-open.data" >"$TMP/perf-open.log" 2>&1 &
+        perf_pid=$!
+        sleep 1
+        "$BENCH" connect --connections "$CONNECTIONS" --concurrency "$CONCURRENCY" --port "$BRIDGE_PORT" \
+            --path '/ws?token={token}' --tokens "$TMP/tokens" --ready first-frame --expect '"type":"system"' \
+            >"$TMP/bridge-profiled.out" 2>&1 || { cat "$TMP/bridge-profiled.out" >&2; die "bridge: the profiled run failed"; }
+        kill -INT "$perf_pid"
+        wait "$perf_pid" || true
+        perf report -i "$TMP/perf-open.data" --stdio --no-children --sort symbol -g none --percent-limit 1 2>/dev/null |
+            grep -v '^#' | grep -v '^$' | sed 's/ \+- \+- *$//' | head -n 30 | swift demangle --simplified >"$TMP/perf-open.top"
+    fi
     # Stopped before nginx starts: the two never share the machine.
     stop_tree '' "$BRIDGE_PID"
     BRIDGE_PID=
@@ -389,6 +404,10 @@ Open: SETTLE s after the last connection was accepted, all of them idle and open
 accepts/s: connections accepted / seconds from the first connect to the last acceptance.
 CPU: user + system time of the server's processes while the connections opened.
 NOTE
+    if [ "${PROFILE:-0}" = 1 ]; then
+        printf '\nbridge, top frames while connections open (perf record -g, self time; %s):\n' "$TMP/perf-open.data"
+        cat "$TMP/perf-open.top"
+    fi
 fi
 
 if phase_on http; then

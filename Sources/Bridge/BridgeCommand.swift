@@ -60,10 +60,11 @@ struct BridgeCommand: AsyncParsableCommand {
             reader: reader, delivery: dependencies.delivery, logger: Logger(label: "bridge.node-stream")
         )
         let app = BridgeApplication.make(settings: settings, dependencies: dependencies, logger: logger)
-        // Shut down in reverse: the server drops its sockets and releases their targets
-        // first, then the questions already asked get their automatic answers, then this
-        // node leaves chat:nodes, then the background work (redeliveries of what closed
-        // connections could not push, flushes) finishes, then Redis closes.
+        // Shut down in reverse: the server drops its sockets, every one of them begins its
+        // release (the gateway's drain), then the questions already asked get their
+        // automatic answers, then this node leaves chat:nodes, then the background work
+        // (the releases, redeliveries of what closed connections could not push, flushes)
+        // finishes, then Redis closes.
         var services: [any Service] = [
             RedisClientService(client: redis), RedisClientService(client: reader),
             background, heartbeat, listener, dependencies.autoReplies,
@@ -72,6 +73,7 @@ struct BridgeCommand: AsyncParsableCommand {
         if let metricsListener = BridgeApplication.metricsListener(settings: settings, dependencies: dependencies) {
             services.append(metricsListener)
         }
+        services.append(GatewayDrain(connections: dependencies.delivery.connections))
         services.append(app)
         let serviceGroup = ServiceGroup(
             configuration: .init(

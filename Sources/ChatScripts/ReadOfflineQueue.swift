@@ -43,16 +43,23 @@ public struct ReadOfflineQueue: ChatScript {
 
     /// `{fingerprint, message, fingerprint, message, …}`.
     public static func decode(_ reply: RedisFlatReply) throws(RedisError) -> Reply {
-        var reader = ScriptReplyReader(reply, script: scriptName)
-        guard reader.errorCode == nil, reader.count % 2 == 0 else { throw reader.unexpected() }
+        try head(in: reply, at: reply.root, script: scriptName)
+    }
+
+    /// A queue's head as the script returns it, at `position` of a reply (`online_connect`
+    /// returns one inside its own).
+    static func head(in reply: RedisFlatReply, at position: RedisFlatReply.Position, script: String) throws(RedisError) -> Reply {
+        let reader = ScriptReplyReader(reply, script: script)
+        let elements = reply.elements(of: position)
+        guard reply.kind(at: position) == .array, elements.count % 2 == 0 else { throw reader.unexpected() }
         var read = Reply(fingerprints: [], messages: [])
-        read.fingerprints.reserveCapacity(reader.count / 2)
-        read.messages.reserveCapacity(reader.count / 2)
-        while let position = reader.nextIfAny() {
-            guard let fingerprint = reply.string(at: position) else { throw reader.unexpected() }
-            read.fingerprints.append(fingerprint)
-            let message = try reader.bytes()
-            read.messages.append(message.isEmpty ? nil : message)
+        read.fingerprints.reserveCapacity(elements.count / 2)
+        read.messages.reserveCapacity(elements.count / 2)
+        var iterator = elements.makeIterator()
+        while let fingerprint = iterator.next(), let message = iterator.next() {
+            guard let text = reply.string(at: fingerprint), let range = reply.byteRange(at: message) else { throw reader.unexpected() }
+            read.fingerprints.append(text)
+            read.messages.append(range.isEmpty ? nil : Array(reply.bytes[range]))
         }
         return read
     }

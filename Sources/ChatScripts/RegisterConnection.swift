@@ -2,22 +2,51 @@ import Model
 import RedisClient
 
 /// `lua/online_connect.lua`: a WebSocket connection becomes its user's delivery target
-/// (the token and the account checked in the same step); its offline queue is flushed
-/// afterwards (`ReadOfflineQueue`, `AcknowledgeOfflineQueue`).
+/// (the token and the account checked in the same step), with what it is sent next: the
+/// account's row, the guidance's two facts and the head of its offline queue, which the
+/// caller flushes (`AcknowledgeOfflineQueue`, then `ReadOfflineQueue` for the rest).
 public struct RegisterConnection: ChatScript {
     public static let scriptName = "online_connect"
     public static let layouts = [
         ScriptLayout(
-            keys: ["token", "user", "online", "online_token", "nodes", "sockets", "modified"],
-            arguments: ["token", "target", "token_id", "ttl", "node", "socket_limit"]
+            keys: ["token", "user", "online", "online_token", "nodes", "sockets", "modified", "friends", "groups", "queue",
+                   "offline_bodies"],
+            arguments: ["token", "target", "token_id", "ttl", "node", "socket_limit", "group_prefix", "groups_checked",
+                        "flush_count", "flush_bytes"]
         ),
     ]
 
     public enum Reply: Sendable, Equatable {
-        /// The previous target to kick (a new login); `avatarChanged`: `user:modify:{id}`
-        /// said `avatar` (the avatar notice is due; any other value the script deleted).
-        case registered(kick: DeliveryTarget?, avatarChanged: Bool)
+        case registered(Registered)
         case refused(Refusal)
+    }
+
+    public struct Registered: Sendable, Equatable {
+        /// The previous target to kick (a new login).
+        public var kick: DeliveryTarget?
+        /// `user:modify:{id}` said `avatar`: the avatar notice is due (any other value
+        /// the script deleted).
+        public var avatarChanged: Bool
+        /// The account's row, field by field.
+        public var row: [String: String]
+        /// The user owns an active, non-blacklisted friend row.
+        public var hasActiveFriend: Bool
+        /// One of the user's first `groupsChecked` groups is active.
+        public var inActiveGroup: Bool
+        /// The head of the offline queue, as `ReadOfflineQueue` reads it.
+        public var queueHead: ReadOfflineQueue.Reply
+
+        public init(
+            kick: DeliveryTarget?, avatarChanged: Bool, row: [String: String], hasActiveFriend: Bool, inActiveGroup: Bool,
+            queueHead: ReadOfflineQueue.Reply
+        ) {
+            self.kick = kick
+            self.avatarChanged = avatarChanged
+            self.row = row
+            self.hasActiveFriend = hasActiveFriend
+            self.inActiveGroup = inActiveGroup
+            self.queueHead = queueHead
+        }
     }
 
     public enum Refusal: String, Sendable, Equatable {
@@ -38,17 +67,30 @@ public struct RegisterConnection: ChatScript {
     public var ttlMilliseconds: Int64
     /// Live sockets one user may hold across every process.
     public var socketLimit: Int
+    /// The user's groups looked at for an active one; someone in more has an active one
+    /// among them in practice.
+    public var groupsChecked: Int
+    /// The queue's head read: at most this many entries, and about this many bytes (as
+    /// `ReadOfflineQueue`'s `count` and `bytes`).
+    public var flushCount: Int
+    public var flushBytes: Int
 
-    public init(user: Int, token: String, target: DeliveryTarget, tokenID: String, ttlMilliseconds: Int64, socketLimit: Int) {
+    public init(
+        user: Int, token: String, target: DeliveryTarget, tokenID: String, ttlMilliseconds: Int64, socketLimit: Int,
+        flushCount: Int, flushBytes: Int, groupsChecked: Int = 200
+    ) {
         self.user = user
         self.token = token
         self.target = target
         self.tokenID = tokenID
         self.ttlMilliseconds = ttlMilliseconds
         self.socketLimit = socketLimit
+        self.groupsChecked = groupsChecked
+        self.flushCount = flushCount
+        self.flushBytes = flushBytes
     }
 
-    public var keyCount: Int { 7 }
+    public var keyCount: Int { 11 }
 
     public func encode(into command: inout RedisCommandArguments) {
         command.append(RedisKeys.userToken(user))
@@ -58,6 +100,10 @@ public struct RegisterConnection: ChatScript {
         command.append(RedisKeys.nodes)
         command.append(RedisKeys.sockets(user))
         command.append(RedisKeys.userModified(user))
+        command.append(RedisKeys.friends(user))
+        command.append(RedisKeys.groupsOfUser(user))
+        command.append(RedisKeys.offlineQueue(user))
+        command.append(RedisKeys.offlineBodies)
 
         command.append(token)
         command.append(target.description)
@@ -65,16 +111,33 @@ public struct RegisterConnection: ChatScript {
         command.append(Int(ttlMilliseconds))
         command.append(target.node)
         command.append(socketLimit)
+        command.append(RedisKeys.groupPrefix)
+        command.append(groupsChecked)
+        command.append(flushCount)
+        command.append(flushBytes)
     }
 
-    /// `{previous target or '', 'avatar' or ''}`, or an error code.
+    /// `{previous target or '', 'avatar' or '', {field, value, …}, 1 or 0, 1 or 0, {fingerprint,
+    /// message, …}}`, or an error code.
     public static func decode(_ reply: RedisFlatReply) throws(RedisError) -> Reply {
         var reader = ScriptReplyReader(reply, script: scriptName)
         if let code = reader.errorCode {
             guard let refusal = Refusal(rawValue: code) else { throw reader.unexpected() }
             return .refused(refusal)
         }
+        guard reader.count == 6 else { throw reader.unexpected() }
         let kick = DeliveryTarget(try reader.string())
-        return .registered(kick: kick, avatarChanged: try reader.string() == "avatar")
+        let avatarChanged = try reader.string() == "avatar"
+        var fields = reply.elements(of: try reader.next()).makeIterator()
+        var row: [String: String] = [:]
+        while let field = fields.next(), let value = fields.next() {
+            if let name = reply.string(at: field), let text = reply.string(at: value) { row[name] = text }
+        }
+        let hasActiveFriend = try reader.integer() == 1
+        let inActiveGroup = try reader.integer() == 1
+        return .registered(Registered(
+            kick: kick, avatarChanged: avatarChanged, row: row, hasActiveFriend: hasActiveFriend, inActiveGroup: inActiveGroup,
+            queueHead: try ReadOfflineQueue.head(in: reply, at: try reader.next(), script: scriptName)
+        ))
     }
 }

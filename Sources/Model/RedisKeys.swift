@@ -74,7 +74,8 @@ public enum RedisKeys {
     public static func uploadsOfDay(_ userID: Int, day: String) -> String { "chat:uploads:\(userID):\(day)" }
     /// The gids a user belongs to, and a group's row (`status` 1 while active).
     public static func groupsOfUser(_ userID: Int) -> String { "chat:user:\(userID):groups" }
-    public static func group(_ groupID: Int) -> String { "chat:group:\(groupID)" }
+    public static func group(_ groupID: Int) -> String { groupPrefix + String(groupID) }
+    public static let groupPrefix = "chat:group:"
     /// Member uid → JSON `group_user` row (every status: 1 active, 2 waiting, 0 muted).
     public static func groupMembers(_ groupID: Int) -> String { "chat:group:\(groupID):members" }
     /// A counter every change of a group's active members increments: the send script

@@ -151,3 +151,24 @@ local function offline_fingerprint(entry)
   end
   return redis.sha1hex(entry)
 end
+
+-- The head of a queue for a flush, nothing removed: at most `count` entries and, past the
+-- first, no more than about `budget` bytes of messages, references resolved; as
+-- {fingerprint 1, message 1, …}, a message '' when its body is gone. In small ranges: a
+-- whole range of large entries would be copied into the script at once.
+local function offline_read_head(queue, bodies, count, budget)
+  local result, bytes, index = {}, 0, 0
+  while index < count and (index == 0 or bytes < budget) do
+    local entries = redis.call('LRANGE', queue, index, index + math.min(count - index, 16) - 1)
+    if #entries == 0 then break end
+    for _, entry in ipairs(entries) do
+      if index > 0 and bytes >= budget then break end
+      local message = offline_resolve(entry, bodies) or ''
+      result[#result + 1] = offline_fingerprint(entry)
+      result[#result + 1] = message
+      bytes, index = bytes + #message, index + 1
+    end
+    if #entries < 16 then break end
+  end
+  return result
+end

@@ -154,12 +154,13 @@ package struct MessageDelivery: Sendable {
 
     /// Pushes a connection's offline queue, each message once and in order. `inTurn`: the
     /// connection is in its first flush turn already (a new connection); otherwise the
-    /// turn is asked for, or joined if one is under way.
+    /// turn is asked for, or joined if one is under way. `head`: the queue's head read
+    /// already (by `online_connect`, for a new connection).
     ///
     /// The queue is read without removing anything (`lua/offline_read.lua`), written, and
     /// then exactly the entries handed to the kernel are removed (`lua/offline_ack.lua`):
     /// a connection lost during the flush leaves the rest queued for the next one.
-    func flush(_ connection: GatewayConnection, inTurn: Bool = false) async {
+    func flush(_ connection: GatewayConnection, inTurn: Bool = false, head: ReadOfflineQueue.Reply? = nil) async {
         if !inTurn {
             switch await connection.beginFlush() {
             case .mine: break
@@ -169,21 +170,27 @@ package struct MessageDelivery: Sendable {
             case .closed: return
             }
         }
+        var head = head
         repeat {
-            while await flushBatch(to: connection) {}
+            while await flushBatch(to: connection, read: head) { head = nil }
+            head = nil
         } while await connection.endFlush()
     }
 
-    /// Writes the head of the queue and removes what was written; true while there may
-    /// be more to flush.
-    private func flushBatch(to connection: GatewayConnection) async -> Bool {
+    /// Writes the head of the queue (`read` when it has been read already) and removes
+    /// what was written; true while there may be more to flush.
+    private func flushBatch(to connection: GatewayConnection, read given: ReadOfflineQueue.Reply?) async -> Bool {
         let user = connection.user
         let read: ReadOfflineQueue.Reply
-        do {
-            read = try await scripts.run(ReadOfflineQueue(user: user, count: policy.flushBatch, bytes: policy.flushBatchBytes))
-        } catch {
-            logger.warning("offline queue not read", metadata: ["user": "\(user)", "error": "\(error)"])
-            return false
+        if let head = given {
+            read = head
+        } else {
+            do {
+                read = try await scripts.run(ReadOfflineQueue(user: user, count: policy.flushBatch, bytes: policy.flushBatchBytes))
+            } catch {
+                logger.warning("offline queue not read", metadata: ["user": "\(user)", "error": "\(error)"])
+                return false
+            }
         }
         if read.isEmpty { return false }
         let messages = read.messages.compactMap(\.self)

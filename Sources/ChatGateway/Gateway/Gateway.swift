@@ -53,24 +53,17 @@ package struct Gateway: Sendable {
     var scripts: RedisScripts { delivery.scripts }
     var node: String { delivery.node }
 
-    /// Serves an upgraded channel; returns once it has closed and been released.
+    /// Serves an upgraded channel until it is open (or refused); returns then. No task
+    /// waits for the close: a task keeps its allocator's slabs until it ends (measured:
+    /// docs/benchmarks.md, *Gateway*). Its release runs as background work once it has
+    /// closed; `GatewayDrain` holds a graceful shutdown until every one has started.
+    /// Called on the channel's event loop as task executor (`GatewayChannel.handle`).
     func serve(_ channel: any Channel, request: HTTPRequestHead) async {
-        await withTaskExecutorPreference(EventLoopTaskExecutor(channel.eventLoop)) {
-            await serveOnItsLoop(channel, request: request)
+        guard let connection = await open(channel, request: request) else { return }
+        let background = delivery.background
+        channel.closeFuture.whenComplete { _ in
+            background.submit { await self.release(connection) }
         }
-    }
-
-    /// The connect-time work runs in a child task that ends once the connection is open:
-    /// a task keeps the memory of its deepest moment until it ends, and the serving task
-    /// lives as long as the socket (measured: about 8 KiB of each idle connection).
-    private func serveOnItsLoop(_ channel: any Channel, request: HTTPRequestHead) async {
-        let opened = await withTaskGroup(of: GatewayConnection?.self) { group in
-            group.addTask { await self.open(channel, request: request) }
-            return await group.next() ?? nil
-        }
-        guard let connection = opened else { return }
-        try? await channel.closeFuture.get()
-        await release(connection)
     }
 
     /// Authenticates and registers the connection, then sends what a new connection
@@ -97,9 +90,9 @@ package struct Gateway: Sendable {
         }
         // In the table before it is a target, so a delivery routed to it finds it.
         connections.insert(connection)
-        let avatarChanged: Bool
+        let registered: RegisterConnection.Registered
         do {
-            avatarChanged = try await register(connection, token: token, target: target)
+            registered = try await register(connection, token: token, target: target)
         } catch {
             connections.remove(connection)
             await returnUnwritten(await connection.finish(), of: user)
@@ -124,9 +117,8 @@ package struct Gateway: Sendable {
         // Send frames may run from now on; each checks that the token is still current.
         channel.pipeline.fireUserInboundEventTriggered(GatewaySessionOpened(sender: .init(user: user, uncheckedToken: token)))
 
-        await delivery.flush(connection, inTurn: true)
-        connection.send(ServerFrame.welcome(at: WallClock.milliseconds(), allocator: channel.allocator))
-        await sendGuidance(to: connection, avatarNotice: avatarChanged)
+        await delivery.flush(connection, inTurn: true, head: registered.queueHead)
+        await greet(connection, registered)
         return connection
     }
 
@@ -160,44 +152,57 @@ package struct Gateway: Sendable {
 
     /// `lua/online_connect.lua`: checks the token, the account and the user's live
     /// sockets, makes the connection the user's target; kicks a previous login's target.
-    /// True when the avatar notice is due (`user:modify:{id}` said `avatar`).
-    private func register(_ connection: GatewayConnection, token: String, target: DeliveryTarget) async throws -> Bool {
+    /// Returns what the guidance and the avatar notice are built from.
+    private func register(
+        _ connection: GatewayConnection, token: String, target: DeliveryTarget
+    ) async throws -> RegisterConnection.Registered {
         let user = connection.user
         let reply = try await scripts.run(RegisterConnection(
             user: user, token: token, target: target, tokenID: connection.tokenID,
-            ttlMilliseconds: delivery.policy.targetTTL.milliseconds, socketLimit: limits.socketsPerUser
+            ttlMilliseconds: delivery.policy.targetTTL.milliseconds, socketLimit: limits.socketsPerUser,
+            flushCount: delivery.policy.flushBatch, flushBytes: delivery.policy.flushBatchBytes
         ))
         switch reply {
         case .refused(.token): throw Refusal.invalidToken
         case .refused(.missing): throw Refusal.missingUser
         case .refused(.disabled): throw Refusal.disabled
         case .refused(.sockets): throw TooManySockets()
-        case .registered(let kick, let avatarChanged):
-            if let previous = kick {
+        case .registered(let registered):
+            if let previous = registered.kick {
                 await delivery.kick(previous, user: user)
             }
-            return avatarChanged
+            return registered
         }
     }
 
-    /// The avatar notice (when due) goes first, through the usual delivery (pushed to the
-    /// user's target, which is normally this connection, or queued), then the guidance.
-    private func sendGuidance(to connection: GatewayConnection, avatarNotice: Bool) async {
-        do {
-            guard let user = try await UserRow(hash: scripts.client.send("HGETALL", RedisKeys.user(connection.user)).fieldValues) else { return }
-            if avatarNotice {
-                Self.avatarNotices.increment()
-                try await delivery.deliver(guidance.avatarNotice(for: user, now: WallClock.milliseconds()), to: connection.user)
-            }
-            let facts = try await GuidanceFacts(redis: scripts.client).facts(of: connection.user)
-            let allocator = connection.channel.allocator
-            let now = WallClock.milliseconds()
-            for message in guidance.messages(for: user, role: connection.role, facts: facts, now: now) {
-                connection.send(ServerFrame.singleChat(message, at: now, allocator: allocator))
-            }
-        } catch {
-            logger.debug("guidance not sent", metadata: ["user": "\(connection.user)", "error": "\(error)"])
+    /// The welcome; the avatar notice (when due) through the usual delivery (pushed to the
+    /// user's target, which is normally this connection, or queued); then the guidance,
+    /// built from the row and the facts `online_connect` read. Without a notice, the
+    /// welcome and the guidance leave in one write.
+    private func greet(_ connection: GatewayConnection, _ registered: RegisterConnection.Registered) async {
+        let allocator = connection.channel.allocator
+        var frames = [ServerFrame.welcome(at: WallClock.milliseconds(), allocator: allocator)]
+        guard let user = UserRow(hash: registered.row) else {
+            connection.send(frames)
+            return
         }
+        if registered.avatarChanged {
+            connection.send(frames)
+            frames = []
+            Self.avatarNotices.increment()
+            do {
+                try await delivery.deliver(guidance.avatarNotice(for: user, now: WallClock.milliseconds()), to: connection.user)
+            } catch {
+                logger.debug("guidance not sent", metadata: ["user": "\(connection.user)", "error": "\(error)"])
+                return
+            }
+        }
+        let facts = GuidanceMessages.Facts(inActiveGroup: registered.inActiveGroup, hasActiveFriend: registered.hasActiveFriend)
+        let now = WallClock.milliseconds()
+        for message in guidance.messages(for: user, role: connection.role, facts: facts, now: now) {
+            frames.append(ServerFrame.singleChat(message, at: now, allocator: allocator))
+        }
+        connection.send(frames)
     }
 
     private func refuse(_ channel: any Channel, _ refusal: Refusal) async {

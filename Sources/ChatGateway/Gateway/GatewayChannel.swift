@@ -126,28 +126,29 @@ package struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
         }
     }
 
+    /// On the connection's own loop from the start: the pipeline's choice (HTTP or
+    /// WebSocket) resumes there, and so does everything after it — reading a request,
+    /// awaiting Redis (a connection of the same loop), writing the answer — waking no other
+    /// thread (docs/benchmarks.md, *HTTP requests* and *Gateway*).
     package func handle(value: Value, logger: Logger) async {
-        do {
-            switch try await value.upgrade.get() {
-            case .http(let http):
-                // On the connection's own loop: reading a request, awaiting Redis (a
-                // connection of the same loop) and writing the answer wake no other
-                // thread (docs/benchmarks.md, *HTTP requests*).
-                await withTaskExecutorPreference(EventLoopTaskExecutor(http.channel.eventLoop)) {
+        await withTaskExecutorPreference(EventLoopTaskExecutor(value.channel.eventLoop)) {
+            do {
+                switch try await value.upgrade.get() {
+                case .http(let http):
                     await handleHTTP(asyncChannel: http, logger: logger)
+                case .webSocket(let channel, let head):
+                    await gateway.serve(channel, request: head)
+                case .upgradeElsewhere(let http):
+                    try await http.executeThenClose { _, outbound in
+                        try await outbound.write(contentsOf: [
+                            .head(HTTPResponse(status: .notFound, headerFields: [.connection: "close", .contentLength: "0"])),
+                            .end(nil),
+                        ])
+                    }
                 }
-            case .webSocket(let channel, let head):
-                await gateway.serve(channel, request: head)
-            case .upgradeElsewhere(let http):
-                try await http.executeThenClose { _, outbound in
-                    try await outbound.write(contentsOf: [
-                        .head(HTTPResponse(status: .notFound, headerFields: [.connection: "close", .contentLength: "0"])),
-                        .end(nil),
-                    ])
-                }
+            } catch {
+                logger.debug("connection ended before its first request", metadata: ["error": "\(error)"])
             }
-        } catch {
-            logger.debug("connection ended before its first request", metadata: ["error": "\(error)"])
         }
     }
 

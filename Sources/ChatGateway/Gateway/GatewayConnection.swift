@@ -96,10 +96,12 @@ final class GatewayConnection: Sendable {
         onLoop { self.pushOnLoop(message, admitted: false) }
     }
 
-    /// Writes a frame that is not a delivered message (welcome, guidance): not held back,
-    /// not re-routed if the connection has gone.
-    func send(_ frame: ByteBuffer) {
-        channel.writeText(frame)
+    /// Writes frames that are not delivered messages (welcome, guidance), in order and
+    /// flushed once: not held back, not re-routed if the connection has gone.
+    func send(_ frames: [ByteBuffer]) {
+        guard !frames.isEmpty else { return }
+        for frame in frames { channel.write(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: nil) }
+        channel.flush()
     }
 
     // MARK: Flushing the offline queue

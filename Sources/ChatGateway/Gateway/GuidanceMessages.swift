@@ -28,14 +28,46 @@ package struct GuidanceMessages: Sendable {
         let text: String
         /// Icon path under `iconBase`; nil: the user's own avatar.
         let icon: String?
-        let url: @Sendable (UserRow) -> String
+        let url: Link
+
+        func isSent(to role: Role, facts: Facts) -> Bool {
+            switch audience {
+            case .users where role != .user, .visitors where role != .visitor: return false
+            default: break
+            }
+            switch condition {
+            case .inActiveGroup where !facts.inActiveGroup, .hasActiveFriend where !facts.hasActiveFriend: return false
+            default: return true
+            }
+        }
+    }
+
+    /// Where an entry leads: most links are the same for everyone, built once.
+    private enum Link {
+        case fixed(String)
+        case forUser(@Sendable (UserRow) -> String)
+
+        func url(for user: UserRow) -> String {
+            switch self {
+            case .fixed(let url): url
+            case .forUser(let url): url(user)
+            }
+        }
     }
 
     /// Where the icons live (configurable: `--notice-icon-base`).
     let iconBase: String
+    /// Each entry's message, serialized once (`entries`' order).
+    private let templates: [GuidanceTemplate]
 
     package init(iconBase: String) {
         self.iconBase = iconBase
+        templates = Self.entries.map { entry in
+            let perUser = if case .forUser = entry.url { true } else { false }
+            return GuidanceTemplate(perUserLink: perUser) { user, now, id, link in
+                Self.message(entry, for: user, now: now, id: id, link: link, iconBase: iconBase).bytes
+            }
+        }
     }
 
     package static let defaultIconBase = "https://docs-51yrc-com.oss-cn-hangzhou.aliyuncs.com/chat/"
@@ -45,52 +77,47 @@ package struct GuidanceMessages: Sendable {
     /// In the table's order, which is the order they are sent in.
     private static let entries: [Entry] = [
         Entry(key: "groupList", audience: .everyone, condition: .inActiveGroup, label: "我的群聊", text: "可查看我加入的群聊列表",
-              icon: "img/grouplist.png") { _ in
-            "/pages/applyMyfriend/applyMyfriend?action=grouplist&title=\(URIComponent.encode("我的群聊列表"))"
-        },
+              icon: "img/grouplist.png", url: .fixed("/pages/applyMyfriend/applyMyfriend?action=grouplist&title=\(URIComponent.encode("我的群聊列表"))")),
         Entry(key: "friendsList", audience: .users, condition: .hasActiveFriend, label: "我的通讯录", text: "可查看我的通讯录好友",
-              icon: "img/friendList.png") { _ in "/pages/friendsList/friendsList" },
+              icon: "img/friendList.png", url: .fixed("/pages/friendsList/friendsList")),
         Entry(key: "userInfoSet", audience: .users, condition: .always, label: "头像设置", text: "不满意你的头像可以更换",
-              icon: nil) { _ in userInfoSetURL },
+              icon: nil, url: .fixed(userInfoSetURL)),
         Entry(key: "whoCanChatMe", audience: .everyone, condition: .always, label: "聊天消息条数限制",
-              text: "谁可以和我聊天，可向我发几条消息", icon: "img/whoCanChatMe.png") { _ in
-            "\(setpage)?action=chatset&title=\(URIComponent.encode("和我聊天设置"))"
-        },
+              text: "谁可以和我聊天，可向我发几条消息", icon: "img/whoCanChatMe.png", url: .fixed("\(setpage)?action=chatset&title=\(URIComponent.encode("和我聊天设置"))")),
         Entry(key: "myQrcode", audience: .users, condition: .always, label: "我的二维码", text: "展示给别人加你为好友",
-              icon: "img/myQrcode1.png") { user in
+              icon: "img/myQrcode1.png", url: .forUser { user in
             "\(setpage)?action=groupQrcode&title=\(URIComponent.encode("我的二维码"))&id=\(user.id)"
                 + "&name=\(URIComponent.encode(user.displayName))&avatar=\(URIComponent.encode(user.avatar))&chatType=single"
-        },
+        }),
         Entry(key: "search", audience: .users, condition: .always, label: "搜索加好友", text: "搜索账号加好友或聊天",
-              icon: "img/search.png") { _ in "/pages/search/search" },
+              icon: "img/search.png", url: .fixed("/pages/search/search")),
         Entry(key: "applyAddMeFriendSet", audience: .users, condition: .always, label: "加我为好友时是否需要我验证",
-              text: "默认不需要，您可以去设置", icon: "kefu.png") { _ in
-            "\(setpage)?action=applyAddMeFriendSet&title=\(URIComponent.encode("申请加我为好友设置"))"
-        },
+              text: "默认不需要，您可以去设置", icon: "kefu.png", url: .fixed("\(setpage)?action=applyAddMeFriendSet&title=\(URIComponent.encode("申请加我为好友设置"))")),
         Entry(key: "setPassword", audience: .users, condition: .always, label: "修改密码", text: "您可以点击这里，修改密码",
-              icon: "kefu.png") { _ in
-            "\(setpage)?action=setPassword&title=\(URIComponent.encode("修改密码"))"
-        },
+              icon: "kefu.png", url: .fixed("\(setpage)?action=setPassword&title=\(URIComponent.encode("修改密码"))")),
         Entry(key: "AskAndAnswerSet", audience: .users, condition: .always, label: "问答设置",
-              text: "当您不在线时，自动回答客户的常见问题", icon: "kefu.png") { _ in
-            "\(setpage)?action=AskAndAnswerSet&title=\(URIComponent.encode("问答设置"))"
-        },
+              text: "当您不在线时，自动回答客户的常见问题", icon: "kefu.png", url: .fixed("\(setpage)?action=AskAndAnswerSet&title=\(URIComponent.encode("问答设置"))")),
         Entry(key: "visitorLogin", audience: .visitors, condition: .always, label: "登录提示", text: "欢迎您，登录可以获取更多功能！",
-              icon: "kefu.png") { _ in "/pages/loginCenter/loginCenter" },
+              icon: "kefu.png", url: .fixed("/pages/loginCenter/loginCenter")),
     ]
 
     /// The message objects (JSON bytes) for a connection of `user` with a token of `role`.
     func messages(for user: UserRow, role: Role, facts: Facts, now: Int64) -> [[UInt8]] {
-        Self.entries.compactMap { entry in
-            switch entry.audience {
-            case .users where role != .user, .visitors where role != .visitor: return nil
-            default: break
-            }
-            switch entry.condition {
-            case .inActiveGroup where !facts.inActiveGroup, .hasActiveFriend where !facts.hasActiveFriend: return nil
-            default: break
-            }
-            return message(entry, for: user, now: now).bytes
+        let fields = GuidanceTemplate.Fields(user: user, now: now)
+        return zip(Self.entries, templates).compactMap { entry, template in
+            guard entry.isSent(to: role, facts: facts) else { return nil }
+            let link: String? = if case .forUser = entry.url { entry.url.url(for: user) } else { nil }
+            return template.message(fields, id: MessageID.random(), link: link)
+        }
+    }
+
+    /// The same built as any notice is, from `SystemNotice` (what the templates are made
+    /// of), with the given message ids: the reference the tests hold the templates to.
+    func messagesBuiltAnew(for user: UserRow, role: Role, facts: Facts, now: Int64, ids: [String]) -> [[UInt8]] {
+        var ids = ids.makeIterator()
+        return Self.entries.compactMap { entry in
+            guard entry.isSent(to: role, facts: facts) else { return nil }
+            return Self.message(entry, for: user, now: now, id: ids.next() ?? MessageID.random(), link: nil, iconBase: iconBase).bytes
         }
     }
 
@@ -119,17 +146,20 @@ package struct GuidanceMessages: Sendable {
     private static let userInfoSetURL = "\(setpage)?action=userinfoSet&title=\(URIComponent.encode("账号信息设置"))"
         + "&redirectUrl=\(URIComponent.encode("/pages/xiaoxi/xiaoxi"))&redirectType=switchTab"
 
-    private func message(_ entry: Entry, for user: UserRow, now: Int64) -> SystemNotice {
+    /// `link`: instead of the entry's own.
+    private static func message(
+        _ entry: Entry, for user: UserRow, now: Int64, id: String, link: String?, iconBase: String
+    ) -> SystemNotice {
         let from = "redirect-\(entry.key)-\(user.id)"
         var notice = SystemNotice(
-            id: MessageID.random(),
+            id: id,
             from: .init(id: .string(from), name: entry.label, avatar: entry.icon.map { iconBase + $0 } ?? user.avatar),
             to: .init(id: .integer(Int64(user.id)), name: user.displayName, avatar: user.avatar),
             text: entry.text, createTime: now
         )
         notice.type = "text"
         notice.extra = [
-            ("redirect", ["url": .string(entry.url(user)), "type": "navigateTo"]),
+            ("redirect", ["url": .string(link ?? entry.url.url(for: user)), "type": "navigateTo"]),
             ("group", .object([:])),
             ("msgidKey", .string(from)),
         ]

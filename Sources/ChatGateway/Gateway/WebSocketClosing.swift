@@ -13,9 +13,4 @@ extension Channel {
             self.close(promise: nil)
         }
     }
-
-    /// Writes one text frame.
-    func writeText(_ text: ByteBuffer) {
-        writeAndFlush(WebSocketFrame(fin: true, opcode: .text, data: text), promise: nil)
-    }
 }
