@@ -11,7 +11,7 @@ import Synchronization
 /// `mapRefreshInterval`, whoever asks.
 final class RedisClusterClient: Sendable {
     /// Attempts of one request, redirections and waits together.
-    static let maximumAttempts = 16
+    static let maximumAttempts = 32
     /// The least time between two reads of the slot map.
     static let mapRefreshInterval: TimeAmount = .milliseconds(100)
     /// The wait before a request is tried again after TRYAGAIN, CLUSTERDOWN or an
@@ -304,9 +304,9 @@ final class RedisClusterClient: Sendable {
         }
         guard let start else { return future }
         if wait > .zero {
-            loop.scheduleTask(in: wait) { self.readMap(from: self.refreshCandidates(), index: 0, promise: start) }
+            loop.scheduleTask(in: wait) { self.readMap(from: self.refreshCandidates(), index: 0, lastError: nil, promise: start) }
         } else {
-            readMap(from: refreshCandidates(), index: 0, promise: start)
+            readMap(from: refreshCandidates(), index: 0, lastError: nil, promise: start)
         }
         return future
     }
@@ -319,9 +319,12 @@ final class RedisClusterClient: Sendable {
         return ordered.filter { seen.insert($0).inserted }
     }
 
-    private func readMap(from candidates: [ClusterNodeAddress], index: Int, promise: EventLoopPromise<ClusterSlotMap>) {
+    private func readMap(
+        from candidates: [ClusterNodeAddress], index: Int, lastError: String?, promise: EventLoopPromise<ClusterSlotMap>
+    ) {
         guard index < candidates.count else {
-            finishRefresh(.failure(RedisError.unreachable("no cluster node answered CLUSTER SLOTS")), promise: promise)
+            let detail = "no cluster node answered CLUSTER SLOTS" + (lastError.map { " (last: \($0))" } ?? "")
+            finishRefresh(.failure(RedisError.unreachable(detail)), promise: promise)
             return
         }
         let address = candidates[index]
@@ -333,11 +336,16 @@ final class RedisClusterClient: Sendable {
         pool.submit(RedisRequest(bytes: bytes, responder: .flatPromise(reply), deadline: .now() + configuration.commandTimeout))
         reply.futureResult.whenComplete { result in
             if existing == nil { Task { await pool.shutdown() } }
-            if case .success(let flat) = result, flat.errorMessage(at: flat.root) == nil,
-               let map = try? ClusterSlotMap.fromClusterSlots(flat.reply, askedHost: address.host), !map.shards.isEmpty {
+            switch result.flatMap({ flat in
+                Result { () throws(RedisError) in try ClusterSlotMap.fromClusterSlots(flat.throwingOnError().reply, askedHost: address.host) }
+                    .mapError { $0 as any Error }
+            }) {
+            case .success(let map) where !map.shards.isEmpty:
                 self.finishRefresh(.success(map), promise: promise)
-            } else {
-                self.readMap(from: candidates, index: index + 1, promise: promise)
+            case .success:
+                self.readMap(from: candidates, index: index + 1, lastError: "\(address): no slots assigned", promise: promise)
+            case .failure(let error):
+                self.readMap(from: candidates, index: index + 1, lastError: "\(address): \(error)", promise: promise)
             }
         }
     }
