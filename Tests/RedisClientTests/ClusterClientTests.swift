@@ -60,6 +60,9 @@ struct ClusterClientTests {
         // Our slots are the server's.
         let serverSlots = try await redis.pipeline(keys.map { RedisCommand("CLUSTER", "KEYSLOT", $0) })
         #expect(serverSlots == keys.map { .integer(Int64(HashSlot(key: $0).rawValue)) })
+        let tagged = ["{user1000}.following", "foo{}{bar}", "foo{{bar}}zap", "foo{bar}{zap}", "{}", "{", "}{a}", "", "ünï{cødé}"]
+        #expect(try await redis.pipeline(tagged.map { RedisCommand("CLUSTER", "KEYSLOT", $0) })
+            == tagged.map { .integer(Int64(HashSlot(key: $0).rawValue)) })
 
         // Each primary holds exactly the keys of its slots.
         let map = try await slotMap(cluster, askingPort: cluster.ports[0])

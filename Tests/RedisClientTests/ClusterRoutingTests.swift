@@ -1,5 +1,6 @@
 import NIOCore
 @testable import RedisClient
+import TestSupport
 import Testing
 
 /// The cluster client's pieces that need no cluster: hash slots, where a command's keys
@@ -59,6 +60,36 @@ struct ClusterRoutingTests {
         // Otherwise each command of a pipeline is routed on its own.
         #expect(try RedisClusterClient.units(of: [RedisCommand("GET", "foo"), RedisCommand("GET", "bar")]).map(\.routing)
             == [.slot(HashSlot(key: "foo")), .slot(HashSlot(key: "bar"))])
+    }
+
+    /// The key table against the server's own: in each command only the keys carry the
+    /// tag `{k}`, so taking any other argument for a key would change the slot or be
+    /// refused as cross-slot.
+    @Test("key positions agree with COMMAND GETKEYS", .timeLimit(.minutes(1)))
+    func keyPositionsAgreeWithTheServer() async throws {
+        let redis = try sharedClient()
+        defer { Task { await redis.shutdown() } }
+        let commands: [[String]] = [
+            ["GET", "{k}a"], ["SET", "{k}a", "x", "EX", "10"], ["HSET", "{k}h", "f", "v"], ["INCRBY", "{k}n", "5"],
+            ["DEL", "{k}a", "{k}b", "{k}c"], ["EXISTS", "{k}a", "{k}b"], ["MGET", "{k}a", "{k}b"],
+            ["MSET", "{k}a", "1", "{k}b", "2"], ["RENAME", "{k}a", "{k}b"], ["LMOVE", "{k}a", "{k}b", "LEFT", "RIGHT"],
+            ["BLPOP", "{k}a", "{k}b", "1"], ["EVALSHA", "0123456789012345678901234567890123456789", "2", "{k}a", "{k}b", "arg", "more"],
+            ["EVAL", "return 1", "1", "{k}a", "arg"], ["FCALL", "f", "1", "{k}a", "arg"],
+            ["ZUNIONSTORE", "{k}d", "2", "{k}a", "{k}b", "WEIGHTS", "1", "2"], ["ZINTERCARD", "2", "{k}a", "{k}b", "LIMIT", "1"],
+            ["ZUNION", "2", "{k}a", "{k}b", "WITHSCORES"], ["LMPOP", "2", "{k}a", "{k}b", "LEFT"],
+            ["BLMPOP", "1", "2", "{k}a", "{k}b", "LEFT", "COUNT", "2"], ["SINTERCARD", "2", "{k}a", "{k}b"],
+            ["XADD", "{k}s", "*", "f", "v"], ["XREAD", "COUNT", "2", "BLOCK", "10", "STREAMS", "{k}s", "{k}t", "0", "0"],
+            ["XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "{k}s", "{k}t", ">", ">"],
+            ["XINFO", "STREAM", "{k}s"], ["XGROUP", "CREATE", "{k}s", "g", "$", "MKSTREAM"], ["XACK", "{k}s", "g", "1-1"],
+            ["XPENDING", "{k}s", "g"], ["XTRIM", "{k}s", "MAXLEN", "10"], ["ZADD", "{k}z", "1", "m"], ["EXPIRE", "{k}a", "10"],
+            ["OBJECT", "ENCODING", "{k}a"], ["SINTERSTORE", "{k}d", "{k}a", "{k}b"],
+        ]
+        let tag = HashSlot(key: "k")
+        for arguments in commands {
+            let keys = try await redis.send(RedisCommand("COMMAND", ["GETKEYS"] + arguments))
+            #expect(keys.array?.compactMap(\.string) == arguments.filter { $0.hasPrefix("{k}") }, "\(arguments[0])")
+            #expect(try CommandRouting(RedisCommand(arguments[0], Array(arguments.dropFirst()))) == .slot(tag), "\(arguments[0])")
+        }
     }
 
     @Test("the slot map from CLUSTER SLOTS")

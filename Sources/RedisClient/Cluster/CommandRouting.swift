@@ -99,10 +99,11 @@ enum CommandRouting: Hashable, Sendable {
         for name in ["RENAME", "RENAMENX", "RPOPLPUSH", "LMOVE", "SMOVE", "COPY", "BLMOVE", "BRPOPLPUSH", "GEOSEARCHSTORE",
                      "ZRANGESTORE", "LCS"] { table[name] = two }
         for name in ["BLPOP", "BRPOP", "BZPOPMIN", "BZPOPMAX"] { table[name] = .range(first: 1, last: -2, step: 1) }
-        for name in ["EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO", "ZUNION", "ZINTER", "ZDIFF",
-                     "SINTERCARD", "ZINTERCARD", "LMPOP", "ZMPOP"] { table[name] = .counted(at: 2, extraKey: nil) }
+        for name in ["EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO", "BLMPOP", "BZMPOP"] {
+            table[name] = .counted(at: 2, extraKey: nil)
+        }
+        for name in ["ZUNION", "ZINTER", "ZDIFF", "SINTERCARD", "ZINTERCARD", "LMPOP", "ZMPOP"] { table[name] = .counted(at: 1, extraKey: nil) }
         for name in ["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"] { table[name] = .counted(at: 2, extraKey: 1) }
-        for name in ["BLMPOP", "BZMPOP"] { table[name] = .counted(at: 3, extraKey: nil) }
         for name in ["XREAD", "XREADGROUP"] { table[name] = .streams }
         for name in ["XINFO", "XGROUP", "OBJECT", "MEMORY"] { table[name] = second }
         return table

@@ -30,7 +30,6 @@ final class RedisClusterClient: Sendable {
         var pools: [ClusterNodeAddress: RedisNodePool] = [:]
         var refresh: EventLoopFuture<ClusterSlotMap>?
         var lastRefresh = NIODeadline.distantPast
-        var nextPrimary = 0
         var isShutDown = false
     }
 
@@ -151,7 +150,7 @@ final class RedisClusterClient: Sendable {
         promise: EventLoopPromise<[RedisFlatReply]>
     ) {
         let loop = promise.futureResult.eventLoop
-        resolve(target, on: loop).whenComplete { resolved in
+        let proceed: @Sendable (Result<ClusterNodeAddress, any Error>) -> Void = { resolved in
             switch resolved {
             case .success(let address):
                 guard let pool = self.pool(for: address) else {
@@ -164,6 +163,12 @@ final class RedisClusterClient: Sendable {
             case .failure(let error):
                 self.decide(.failure(error), unit: unit, node: nil, router: router, pin: pin, deadline: deadline, promise: promise)
             }
+        }
+        // With a map at hand (the usual case) the node is known at once: no future, no hop.
+        if let map = state.withLock({ $0.map }) {
+            proceed(resolve(target, in: map))
+        } else {
+            refreshMap().whenComplete { result in proceed(result.flatMap { self.resolve(target, in: $0) }) }
         }
     }
 
@@ -243,24 +248,17 @@ final class RedisClusterClient: Sendable {
 
     // MARK: - Nodes and the slot map
 
-    private func resolve(_ target: ClusterTarget, on loop: any EventLoop) -> EventLoopFuture<ClusterNodeAddress> {
+    private func resolve(_ target: ClusterTarget, in map: ClusterSlotMap) -> Result<ClusterNodeAddress, any Error> {
         switch target {
         case .node(let address):
-            return loop.makeSucceededFuture(address)
+            return .success(address)
         case .slot(let slot):
-            return currentMap(on: loop).flatMapThrowing { map in
-                guard let primary = map.primary(for: slot) else { throw RedisError.unreachable("no node serves slot \(slot)") }
-                return primary
-            }
+            guard let primary = map.primary(for: slot) else { return .failure(RedisError.unreachable("no node serves slot \(slot)")) }
+            return .success(primary)
         case .anyPrimary:
-            return currentMap(on: loop).flatMapThrowing { map in
-                let index = self.state.withLock { state in
-                    state.nextPrimary &+= 1
-                    return state.nextPrimary
-                }
-                guard !map.primaries.isEmpty else { throw RedisError.unreachable("the cluster has no primary") }
-                return map.primaries[(index & Int.max) % map.primaries.count]
-            }
+            guard !map.primaries.isEmpty else { return .failure(RedisError.unreachable("the cluster has no primary")) }
+            let index = nextPin.wrappingAdd(1, ordering: .relaxed).oldValue & Int.max
+            return .success(map.primaries[index % map.primaries.count])
         }
     }
 
@@ -390,14 +388,6 @@ final class RedisClusterClient: Sendable {
             }
         }
         promise.completeWith(result.mapError { $0 as any Error })
-    }
-
-    /// True when at least one connection to each primary of the map is up.
-    var isReady: Bool {
-        state.withLock { state in
-            guard let map = state.map else { return false }
-            return map.primaries.allSatisfy { state.pools[$0]?.isReady == true }
-        }
     }
 
     func shutdown() async {
