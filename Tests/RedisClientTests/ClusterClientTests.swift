@@ -7,7 +7,7 @@ import Testing
 /// The cluster client against a real Redis Cluster of the test's own (three primaries,
 /// one replica each): routing, cross-slot refusal, scripts on every primary, MOVED, ASK,
 /// TRYAGAIN, a planned failover, a killed primary, AUTH.
-@Suite("Redis Cluster client", .serialized)
+@Suite("Redis Cluster client", .serialized, .offCooperativePool)
 struct ClusterClientTests {
     /// The cluster's client as the processes make it: from the URL alone.
     func clusterClient(_ cluster: RedisClusterProcess, timeout: TimeAmount = .seconds(10)) throws -> RedisClient {
@@ -34,7 +34,7 @@ struct ClusterClientTests {
     /// How often the node on `port` ran `command` since its stats were last reset
     /// (`rejected: true`: how often it refused it, a redirection among others).
     func calls(_ cluster: RedisClusterProcess, _ port: Int, _ command: String, rejected: Bool = false) throws -> Int {
-        let stats = try cluster.cli(port, ["INFO", "commandstats"])
+        let stats = try cluster.send(port, ["INFO", "commandstats"])
         guard let line = stats.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("cmdstat_\(command):") }) else { return 0 }
         let field = rejected ? "rejected_calls" : "calls"
         for item in line.dropFirst("cmdstat_\(command):".count).split(separator: ",") {
@@ -84,8 +84,8 @@ struct ClusterClientTests {
             try await redis.pipeline([RedisCommand("MULTI"), RedisCommand("INCR", "a"), RedisCommand("INCR", "b"), RedisCommand("EXEC")])
         }
         for port in cluster.ports {
-            #expect(try cluster.cli(port, ["INFO", "commandstats"]).contains("cmdstat_mget") == false)
-            #expect(try cluster.cli(port, ["INFO", "commandstats"]).contains("cmdstat_multi") == false)
+            #expect(try cluster.send(port, ["INFO", "commandstats"]).contains("cmdstat_mget") == false)
+            #expect(try cluster.send(port, ["INFO", "commandstats"]).contains("cmdstat_multi") == false)
         }
         // One tag, one slot: allowed.
         #expect(try await redis.send("MSET", "{t}1", "a", "{t}2", "b") == .status("OK"))
@@ -151,10 +151,10 @@ struct ClusterClientTests {
         let source = map.primary(for: HashSlot(key: "m"))!.port
         let target = map.primaries.first { $0.port != source }!.port
         let (sourceID, targetID) = (try cluster.nodeID(source), try cluster.nodeID(target))
-        #expect(try cluster.cli(target, ["CLUSTER", "SETSLOT", "\(slot)", "IMPORTING", sourceID]).contains("OK"))
-        #expect(try cluster.cli(source, ["CLUSTER", "SETSLOT", "\(slot)", "MIGRATING", targetID]).contains("OK"))
-        #expect(try cluster.cli(source, ["MIGRATE", "127.0.0.1", "\(target)", "", "0", "5000", "KEYS", "{m}1"]).contains("OK"))
-        for port in [source, target] { _ = try cluster.cli(port, ["CONFIG", "RESETSTAT"]) }
+        #expect(try cluster.send(target, ["CLUSTER", "SETSLOT", "\(slot)", "IMPORTING", sourceID]) == "OK")
+        #expect(try cluster.send(source, ["CLUSTER", "SETSLOT", "\(slot)", "MIGRATING", targetID]) == "OK")
+        #expect(try cluster.send(source, ["MIGRATE", "127.0.0.1", "\(target)", "", "0", "5000", "KEYS", "{m}1"]) == "OK")
+        for port in [source, target] { _ = try cluster.send(port, ["CONFIG", "RESETSTAT"]) }
 
         // {m}1 has left: ASK sends it to the target, after ASKING.
         #expect(try await redis.send("GET", "{m}1") == .bulk(Array("v1".utf8)))
@@ -163,8 +163,8 @@ struct ClusterClientTests {
         #expect(try await redis.send("SET", "{m}9", "v9") == .status("OK"))
         #expect(try calls(cluster, target, "asking") == 2)
         #expect(try await redis.send("GET", "{m}2") == .bulk(Array("v2".utf8)))
-        #expect(try cluster.cli(target, ["CLUSTER", "COUNTKEYSINSLOT", "\(slot)"]).contains("2"))
-        #expect(try cluster.cli(source, ["CLUSTER", "COUNTKEYSINSLOT", "\(slot)"]).contains("2"))
+        #expect(try cluster.send(target, ["CLUSTER", "COUNTKEYSINSLOT", "\(slot)"]) == "2")
+        #expect(try cluster.send(source, ["CLUSTER", "COUNTKEYSINSLOT", "\(slot)"]) == "2")
         // The map did not change: {m}2 went straight to the source, which answered ASK for
         // {m}1 only.
         #expect(try calls(cluster, source, "get") == 1 && calls(cluster, source, "get", rejected: true) == 1)
@@ -184,16 +184,16 @@ struct ClusterClientTests {
         // The same while the migration ends: it succeeds on the target, by MOVED.
         let waiting = Task { try await redis.send("MGET", "{m}1", "{m}2", "{m}3") }
         try await Task.sleep(for: .milliseconds(200))
-        #expect(try cluster.cli(source, ["MIGRATE", "127.0.0.1", "\(target)", "", "0", "5000", "KEYS", "{m}2", "{m}3"]).contains("OK"))
+        #expect(try cluster.send(source, ["MIGRATE", "127.0.0.1", "\(target)", "", "0", "5000", "KEYS", "{m}2", "{m}3"]) == "OK")
         for port in [target, source] + map.primaries.map(\.port).filter({ $0 != source && $0 != target }) {
-            #expect(try cluster.cli(port, ["CLUSTER", "SETSLOT", "\(slot)", "NODE", targetID]).contains("OK"))
+            #expect(try cluster.send(port, ["CLUSTER", "SETSLOT", "\(slot)", "NODE", targetID]) == "OK")
         }
         #expect(try await waiting.value == .array(["v1", "v2", "v3"].map { .bulk(Array($0.utf8)) }))
 
         // After the MOVED the client reads the map again: the slot's commands go straight to
         // the target.
         try await eventually(within: 5) {
-            _ = try cluster.cli(source, ["CONFIG", "RESETSTAT"])
+            _ = try cluster.send(source, ["CONFIG", "RESETSTAT"])
             for index in [1, 2, 3, 9] { _ = try await redis.send("GET", "{m}\(index)") }
             return try calls(cluster, source, "get", rejected: true) == 0
         }
