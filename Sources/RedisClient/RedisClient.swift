@@ -1,7 +1,6 @@
 import Logging
 import NIOCore
 import NIOPosix
-import Synchronization
 
 /// The project's Redis client: a pool of pipelined connections to one Redis server, or —
 /// for a `redis-cluster://` configuration — to each primary of a Redis Cluster, every
