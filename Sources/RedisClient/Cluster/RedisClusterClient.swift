@@ -198,9 +198,13 @@ final class RedisClusterClient: Sendable {
         if router.wantsMapRefresh { refreshMap() }
         switch step {
         case .deliver:
+            // A redirection still in the reply: the attempts ran out.
+            if case .replied(redirection: _?) = outcome { metrics.retriesExhausted.increment() }
             promise.completeWith(result)
         case .fail(let error):
-            if router.attempts >= Self.maximumAttempts { metrics.retriesExhausted.increment() }
+            if case .failed(_, sent: false) = outcome, router.attempts >= Self.maximumAttempts {
+                metrics.retriesExhausted.increment()
+            }
             promise.fail(error)
         case .retry(let target, let asking, let delay, let reason):
             switch reason {
