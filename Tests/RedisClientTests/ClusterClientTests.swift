@@ -229,7 +229,7 @@ struct ClusterClientTests {
         #expect(try await redis.send("INCR", key) == .integer(22))
         let recovery = ContinuousClock.now - started
         print("cluster failover: a write after the primary's kill answered in \(recovery)")
-        #expect(recovery < .seconds(10))
+        #expect(recovery < .seconds(8), "the replica takes over in about three seconds with a 1 s node timeout")
         #expect(try cluster.primary(ofSlot: slot, askingPort: heir) == heir)
         for expected in 23...72 { #expect(try await redis.send("INCR", key) == .integer(Int64(expected))) }
         let node = try nodeClient(cluster, heir)
