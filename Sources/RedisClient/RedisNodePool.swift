@@ -37,10 +37,10 @@ final class RedisNodePool: Sendable {
         pickConnection().submit(request)
     }
 
-    /// Sends on the connection that `pin` picks among the ready ones: requests with the
-    /// same pin, submitted in order from one thread, are written in that order.
-    func submit(_ request: RedisRequest, pinnedBy pin: Int) {
-        (firstReady(in: connections, from: pin & Int.max) ?? connections[(pin & Int.max) % connections.count]).submit(request)
+    /// The connection that `pin` picks among the ready ones: requests with the same pin,
+    /// submitted to it in order from one thread, are written in that order.
+    func connection(pinnedBy pin: Int) -> RedisConnection {
+        firstReady(in: connections, from: pin & Int.max) ?? connections[(pin & Int.max) % connections.count]
     }
 
     /// True when at least one connection is up.

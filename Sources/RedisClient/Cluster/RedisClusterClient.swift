@@ -25,6 +25,8 @@ final class RedisClusterClient: Sendable {
         var routing: CommandRouting
     }
 
+    typealias Completion = @Sendable (Result<[RedisFlatReply], any Error>) -> Void
+
     private struct State {
         var map: ClusterSlotMap?
         var pools: [ClusterNodeAddress: RedisNodePool] = [:]
@@ -75,16 +77,21 @@ final class RedisClusterClient: Sendable {
         }
         clientMetrics.commands.increment(by: commands.count)
         let pin = nextPin.wrappingAdd(1, ordering: .relaxed).oldValue
-        let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? eventLoopGroup.next()
-        let futures = units.map { execute($0, pin: pin, deadline: deadline, on: loop) }
-        let all: EventLoopFuture<[RedisFlatReply]> = futures.count == 1
-            ? futures[0]
-            : EventLoopFuture.whenAllSucceed(futures, on: loop).map { $0.flatMap { $0 } }
-        all.whenComplete { result in
+        let deliver: Completion = { result in
             switch result {
             case .success(let replies): Self.answer(responder, with: replies)
             case .failure(let error): responder.fail(error as? RedisError ?? .connectionClosed)
             }
+        }
+        // The completions run where the replies arrive (a connection's event loop): no
+        // hop back to the caller's thread but the continuation's own.
+        if units.count == 1 {
+            execute(units[0], pin: pin, deadline: deadline, completion: deliver)
+            return
+        }
+        let gathered = ReplyGatherer(count: units.count) { deliver($0.map { $0.flatMap { $0 } }) }
+        for (index, unit) in units.enumerated() {
+            execute(unit, pin: pin, deadline: deadline) { gathered.set(index, $0) }
         }
     }
 
@@ -114,29 +121,32 @@ final class RedisClusterClient: Sendable {
         }
     }
 
-    private func execute(_ unit: Unit, pin: Int, deadline: NIODeadline, on loop: any EventLoop) -> EventLoopFuture<[RedisFlatReply]> {
-        let promise = loop.makePromise(of: [RedisFlatReply].self)
+    private func execute(_ unit: Unit, pin: Int, deadline: NIODeadline, completion: @escaping Completion) {
         switch unit.routing {
         case .slot(let slot):
-            attempt(unit, to: .slot(slot), asking: false, router: router(.slot(slot)), pin: pin, deadline: deadline, promise: promise)
+            attempt(unit, to: .slot(slot), asking: false, router: router(.slot(slot)), pin: pin, deadline: deadline, completion: completion)
         case .anyNode:
-            attempt(unit, to: .anyPrimary, asking: false, router: router(.anyPrimary), pin: pin, deadline: deadline, promise: promise)
+            attempt(unit, to: .anyPrimary, asking: false, router: router(.anyPrimary), pin: pin, deadline: deadline, completion: completion)
         case .allPrimaries:
             // Every primary must hold it (a script in its cache): the first error
             // reply is the answer, else the first primary's.
-            currentMap(on: loop).flatMap { map -> EventLoopFuture<[[RedisFlatReply]]> in
-                let futures = map.primaries.map { primary in
-                    let each = loop.makePromise(of: [RedisFlatReply].self)
-                    self.attempt(unit, to: .node(primary), asking: false, router: self.router(.node(primary)),
-                                 pin: pin, deadline: deadline, promise: each)
-                    return each.futureResult
+            withMap { result in
+                switch result {
+                case .failure(let error):
+                    completion(.failure(error))
+                case .success(let map):
+                    let gathered = ReplyGatherer(count: map.primaries.count) { result in
+                        completion(result.map { perPrimary in
+                            perPrimary.first { $0.contains { $0.errorMessage(at: $0.root) != nil } } ?? perPrimary[0]
+                        })
+                    }
+                    for (index, primary) in map.primaries.enumerated() {
+                        self.attempt(unit, to: .node(primary), asking: false, router: self.router(.node(primary)),
+                                     pin: pin, deadline: deadline) { gathered.set(index, $0) }
+                    }
                 }
-                return EventLoopFuture.whenAllSucceed(futures, on: loop)
-            }.map { perPrimary in
-                perPrimary.first { $0.contains { $0.errorMessage(at: $0.root) != nil } } ?? perPrimary[0]
-            }.cascade(to: promise)
+            }
         }
-        return promise.futureResult
     }
 
     private func router(_ routing: ClusterTarget) -> ClusterRouter {
@@ -147,34 +157,38 @@ final class RedisClusterClient: Sendable {
     /// router's decision.
     private func attempt(
         _ unit: Unit, to target: ClusterTarget, asking: Bool, router: ClusterRouter, pin: Int, deadline: NIODeadline,
-        promise: EventLoopPromise<[RedisFlatReply]>
+        completion: @escaping Completion
     ) {
-        let loop = promise.futureResult.eventLoop
         let proceed: @Sendable (Result<ClusterNodeAddress, any Error>) -> Void = { resolved in
             switch resolved {
             case .success(let address):
                 guard let pool = self.pool(for: address) else {
-                    self.decide(.failure(RedisError.shutdown), unit: unit, node: address, router: router, pin: pin, deadline: deadline, promise: promise)
+                    self.decide(.failure(RedisError.shutdown), unit: unit, node: address, router: router, pin: pin, deadline: deadline, completion: completion)
                     return
                 }
-                self.send(unit.commands, asking: asking, to: pool, pin: pin, deadline: deadline, on: loop).whenComplete { result in
-                    self.decide(result, unit: unit, node: address, router: router, pin: pin, deadline: deadline, promise: promise)
+                self.send(unit.commands, asking: asking, to: pool, pin: pin, deadline: deadline) { result in
+                    self.decide(result, unit: unit, node: address, router: router, pin: pin, deadline: deadline, completion: completion)
                 }
             case .failure(let error):
-                self.decide(.failure(error), unit: unit, node: nil, router: router, pin: pin, deadline: deadline, promise: promise)
+                self.decide(.failure(error), unit: unit, node: nil, router: router, pin: pin, deadline: deadline, completion: completion)
             }
         }
-        // With a map at hand (the usual case) the node is known at once: no future, no hop.
+        withMap { result in proceed(result.flatMap { self.resolve(target, in: $0) }) }
+    }
+
+    /// The map at once when there is one (the usual case: no future, no hop), else when
+    /// it has been read.
+    private func withMap(_ body: @escaping @Sendable (Result<ClusterSlotMap, any Error>) -> Void) {
         if let map = state.withLock({ $0.map }) {
-            proceed(resolve(target, in: map))
+            body(.success(map))
         } else {
-            refreshMap().whenComplete { result in proceed(result.flatMap { self.resolve(target, in: $0) }) }
+            refreshMap().whenComplete(body)
         }
     }
 
     private func decide(
         _ result: Result<[RedisFlatReply], any Error>, unit: Unit, node: ClusterNodeAddress?, router: ClusterRouter,
-        pin: Int, deadline: NIODeadline, promise: EventLoopPromise<[RedisFlatReply]>
+        pin: Int, deadline: NIODeadline, completion: @escaping Completion
     ) {
         var router = router
         let outcome: ClusterRouter.Outcome
@@ -200,12 +214,12 @@ final class RedisClusterClient: Sendable {
         case .deliver:
             // A redirection still in the reply: the attempts ran out.
             if case .replied(redirection: _?) = outcome { metrics.retriesExhausted.increment() }
-            promise.completeWith(result)
+            completion(result)
         case .fail(let error):
             if case .failed(_, sent: false) = outcome, router.attempts >= Self.maximumAttempts {
                 metrics.retriesExhausted.increment()
             }
-            promise.fail(error)
+            completion(.failure(error))
         case .retry(let target, let asking, let delay, let reason):
             switch reason {
             case .moved: metrics.moved.increment()
@@ -213,41 +227,43 @@ final class RedisClusterClient: Sendable {
             default: metrics.retries[reason]?.increment()
             }
             guard let delay else {
-                attempt(unit, to: target, asking: asking, router: router, pin: pin, deadline: deadline, promise: promise)
+                attempt(unit, to: target, asking: asking, router: router, pin: pin, deadline: deadline, completion: completion)
                 return
             }
             let wait = TimeAmount(delay)
             guard NIODeadline.now() + wait < deadline else {
                 // No time left for another try: the last answer stands.
                 metrics.retriesExhausted.increment()
-                promise.completeWith(result)
+                completion(result)
                 return
             }
             let next = router
-            promise.futureResult.eventLoop.scheduleTask(in: wait) {
-                self.attempt(unit, to: target, asking: asking, router: next, pin: pin, deadline: deadline, promise: promise)
+            (MultiThreadedEventLoopGroup.currentEventLoop ?? eventLoopGroup.next()).scheduleTask(in: wait) {
+                self.attempt(unit, to: target, asking: asking, router: next, pin: pin, deadline: deadline, completion: completion)
             }
         }
     }
 
+    /// Writes `commands` (after `ASKING`) on the pool's connection for `pin`; the
+    /// completion runs on that connection's event loop.
     private func send(
-        _ commands: [RedisCommand], asking: Bool, to pool: RedisNodePool, pin: Int, deadline: NIODeadline, on loop: any EventLoop
-    ) -> EventLoopFuture<[RedisFlatReply]> {
+        _ commands: [RedisCommand], asking: Bool, to pool: RedisNodePool, pin: Int, deadline: NIODeadline,
+        completion: @escaping Completion
+    ) {
         let all = asking ? [Self.asking] + commands : commands
         var bytes = allocator.buffer(capacity: all.reduce(0) { $0 + $1.encoded.count })
         for command in all { command.encode(into: &bytes) }
+        let connection = pool.connection(pinnedBy: pin)
         if all.count == 1 {
-            let promise = loop.makePromise(of: RedisFlatReply.self)
-            pool.submit(RedisRequest(bytes: bytes, responder: .flatPromise(promise), deadline: deadline), pinnedBy: pin)
-            return promise.futureResult.map { [$0] }
+            let promise = connection.eventLoop.makePromise(of: RedisFlatReply.self)
+            connection.submit(RedisRequest(bytes: bytes, responder: .flatPromise(promise), deadline: deadline))
+            promise.futureResult.whenComplete { completion($0.map { [$0] }) }
+            return
         }
-        let promise = loop.makePromise(of: [RedisFlatReply].self)
         let collector = RedisReplyCollector(expected: all.count) { result in
-            promise.completeWith(result.map { replies in replies.dropFirst(asking ? 1 : 0).map(RedisFlatReply.init) }
-                .mapError { $0 as any Error })
+            completion(result.map { replies in replies.dropFirst(asking ? 1 : 0).map(RedisFlatReply.init) }.mapError { $0 as any Error })
         }
-        pool.submit(RedisRequest(bytes: bytes, responder: .batch(collector), deadline: deadline), pinnedBy: pin)
-        return promise.futureResult
+        connection.submit(RedisRequest(bytes: bytes, responder: .batch(collector), deadline: deadline))
     }
 
     // MARK: - Nodes and the slot map
@@ -264,11 +280,6 @@ final class RedisClusterClient: Sendable {
             let index = nextPin.wrappingAdd(1, ordering: .relaxed).oldValue & Int.max
             return .success(map.primaries[index % map.primaries.count])
         }
-    }
-
-    private func currentMap(on loop: any EventLoop) -> EventLoopFuture<ClusterSlotMap> {
-        if let map = state.withLock({ $0.map }) { return loop.makeSucceededFuture(map) }
-        return refreshMap().hop(to: loop)
     }
 
     /// The pool of a node, opened on first use (a MOVED to a node the map did not
@@ -402,5 +413,38 @@ final class RedisClusterClient: Sendable {
             return pools
         }
         for pool in pools { await pool.shutdown() }
+    }
+}
+
+/// The replies of several requests that answer together (a pipeline's units, every
+/// primary's answer), in order; the first failure answers for all.
+private final class ReplyGatherer: Sendable {
+    private struct Progress {
+        var results: [[RedisFlatReply]?]
+        var remaining: Int
+    }
+
+    private let progress: Mutex<Progress>
+    private let completion: @Sendable (Result<[[RedisFlatReply]], any Error>) -> Void
+
+    init(count: Int, completion: @escaping @Sendable (Result<[[RedisFlatReply]], any Error>) -> Void) {
+        progress = Mutex(Progress(results: Array(repeating: nil, count: count), remaining: count))
+        self.completion = completion
+    }
+
+    func set(_ index: Int, _ result: Result<[RedisFlatReply], any Error>) {
+        let outcome: Result<[[RedisFlatReply]], any Error>? = progress.withLock { progress in
+            guard progress.remaining > 0 else { return nil }  // already failed
+            switch result {
+            case .failure(let error):
+                progress.remaining = 0
+                return .failure(error)
+            case .success(let replies):
+                progress.results[index] = replies
+                progress.remaining -= 1
+                return progress.remaining == 0 ? .success(progress.results.map { $0 ?? [] }) : nil
+            }
+        }
+        if let outcome { completion(outcome) }
     }
 }
