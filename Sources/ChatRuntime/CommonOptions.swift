@@ -5,7 +5,7 @@ import RedisClient
 /// Options both executables take. Each falls back to an environment variable, then to
 /// a default; `resolve()` turns them into validated values or one `ConfigurationError`.
 public struct CommonOptions: ParsableArguments, Sendable {
-    @Option(name: .customLong("redis-url"), help: "Redis address: redis://[user:password@]host:port/db or unix:///path?db=N (env REDIS_URL, default redis://127.0.0.1:6379/0).")
+    @Option(name: .customLong("redis-url"), help: "Redis address: redis://[user:password@]host:port/db, unix:///path?db=N or redis-cluster://[user:password@]host:port[,host:port...] (env REDIS_URL, default redis://127.0.0.1:6379/0).")
     public var redisURL: String?
 
     @Option(name: .customLong("redis-pool-size"), help: "Connections in the Redis pool (env REDIS_POOL_SIZE, default 4).")

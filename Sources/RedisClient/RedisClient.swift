@@ -1,20 +1,24 @@
 import Logging
 import NIOCore
 import NIOPosix
-import Synchronization
 
-/// A pool of pipelined connections to one Redis server.
+/// The project's Redis client: a pool of pipelined connections to one Redis server, or —
+/// for a `redis-cluster://` configuration — to each primary of a Redis Cluster, every
+/// command routed to the primary of its keys' slot (``RedisClusterClient``). Callers see
+/// one API either way.
 ///
-/// Commands are spread over the connections round-robin (an atomic counter, no lock),
-/// preferring connections that are up. Each connection pipelines: any number of
-/// commands may be in flight on it, their replies matched in order. Every command
-/// either gets its reply or fails with a `RedisError` within `commandTimeout`.
+/// Commands are spread over the connections round-robin, preferring connections that are
+/// up. Each connection pipelines: any number of commands may be in flight on it, their
+/// replies matched in order. Every command either gets its reply or fails with a
+/// `RedisError` within `commandTimeout`.
 public final class RedisClient: Sendable {
+    private enum Backend: Sendable {
+        case single(RedisNodePool)
+        case cluster(RedisClusterClient)
+    }
+
     public let configuration: RedisConfiguration
-    private let connections: [RedisConnection]
-    /// The connections of each event loop, for callers already running on one.
-    private let connectionsByLoop: [ObjectIdentifier: [RedisConnection]]
-    private let nextConnection = Atomic<Int>(0)
+    private let backend: Backend
     private let allocator = ByteBufferAllocator()
     private let metrics: RedisClientMetrics
     let eventLoopGroup: any EventLoopGroup
@@ -30,13 +34,22 @@ public final class RedisClient: Sendable {
         self.logger = logger
         let metrics = RedisClientMetrics(label: logger.label)
         self.metrics = metrics
-        self.connections = (0..<max(1, configuration.poolSize)).map { _ in
-            RedisConnection(
-                configuration: configuration, eventLoop: eventLoopGroup.next(), logger: logger, metrics: metrics
-            )
+        switch configuration.topology {
+        case .single:
+            backend = .single(RedisNodePool(
+                configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, metrics: metrics
+            ))
+        case .cluster(let seeds):
+            backend = .cluster(RedisClusterClient(
+                configuration: configuration, seeds: seeds, eventLoopGroup: eventLoopGroup, logger: logger, metrics: metrics
+            ))
         }
-        self.connectionsByLoop = Dictionary(grouping: connections) { ObjectIdentifier($0.eventLoop) }
-        for connection in connections { connection.start() }
+    }
+
+    /// True for a client of a Redis Cluster.
+    public var isCluster: Bool {
+        if case .cluster = backend { return true }
+        return false
     }
 
     /// Sends one command and returns its reply. An error reply (`-ERR …`) is returned
@@ -118,15 +131,20 @@ public final class RedisClient: Sendable {
         return promise.futureResult
     }
 
-    /// The one way requests leave: encoded here, on the caller's thread, in one buffer,
-    /// with the deadline of the command timeout, to a connection chosen by `pickConnection`.
+    /// The one way requests leave, with the deadline of the command timeout: to one
+    /// server encoded here, on the caller's thread, in one buffer; to a cluster through
+    /// its router.
     private func submit(_ commands: some Collection<RedisCommand>, _ responder: RedisResponder) {
-        var bytes = allocator.buffer(capacity: commands.reduce(0) { $0 + $1.encoded.count })
-        for command in commands { command.encode(into: &bytes) }
-        metrics.commands.increment(by: commands.count)
-        pickConnection().submit(RedisRequest(
-            bytes: bytes, responder: responder, deadline: .now() + configuration.commandTimeout
-        ))
+        let deadline = NIODeadline.now() + configuration.commandTimeout
+        switch backend {
+        case .single(let pool):
+            var bytes = allocator.buffer(capacity: commands.reduce(0) { $0 + $1.encoded.count })
+            for command in commands { command.encode(into: &bytes) }
+            metrics.commands.increment(by: commands.count)
+            pool.submit(RedisRequest(bytes: bytes, responder: responder, deadline: deadline))
+        case .cluster(let cluster):
+            cluster.submit(Array(commands), responder, deadline: deadline)
+        }
     }
 
     /// True when a PING is answered within the command timeout.
@@ -136,33 +154,13 @@ public final class RedisClient: Sendable {
 
     /// Closes every connection; waiting and later commands fail with `.shutdown`.
     public func shutdown() async {
-        for connection in connections {
-            try? await connection.shutdown().get()
+        switch backend {
+        case .single(let pool): await pool.shutdown()
+        case .cluster(let cluster): await cluster.shutdown()
         }
     }
 
     func noteScriptReload() {
         metrics.noscriptReloads.increment()
-    }
-
-    /// Round-robin over the ready connections; a caller on one of the pool's event
-    /// loops gets a connection of that loop, so its request never changes thread.
-    private func pickConnection() -> RedisConnection {
-        let start = nextConnection.wrappingAdd(1, ordering: .relaxed).oldValue & Int.max
-        if let loop = MultiThreadedEventLoopGroup.currentEventLoop,
-           let local = connectionsByLoop[ObjectIdentifier(loop)],
-           let connection = firstReady(in: local, from: start) {
-            return connection
-        }
-        return firstReady(in: connections, from: start) ?? connections[start % connections.count]
-    }
-
-    private func firstReady(in candidates: [RedisConnection], from start: Int) -> RedisConnection? {
-        let count = candidates.count
-        for offset in 0..<count {
-            let connection = candidates[(start + offset) % count]
-            if connection.isReady.load(ordering: .relaxed) { return connection }
-        }
-        return nil
     }
 }

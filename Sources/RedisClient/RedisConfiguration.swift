@@ -1,8 +1,17 @@
 import NIOCore
 
 /// Where Redis is and how to talk to it. Built from a URL:
-/// `redis://[user:password@]host[:port][/db]` or `unix:///path/to/socket[?db=N]`.
+/// `redis://[user:password@]host[:port][/db]`, `unix:///path/to/socket[?db=N]`, or for a
+/// Redis Cluster `redis-cluster://[user:password@]host:port[,host:port…]` (the nodes
+/// to ask for the slot map first; any one that answers is enough).
 public struct RedisConfiguration: Sendable, Hashable {
+    /// One server, or a cluster found through some of its nodes.
+    public enum Topology: Sendable, Hashable {
+        case single
+        /// `endpoint` is the first of `seeds`.
+        case cluster(seeds: [Endpoint])
+    }
+
     public enum Endpoint: Sendable, Hashable, CustomStringConvertible {
         case tcp(host: String, port: Int)
         case unixSocket(path: String)
@@ -16,6 +25,7 @@ public struct RedisConfiguration: Sendable, Hashable {
     }
 
     public var endpoint: Endpoint
+    public var topology: Topology = .single
     public var username: String?
     public var password: String?
     public var database: Int
@@ -39,9 +49,42 @@ public struct RedisConfiguration: Sendable, Hashable {
             try self.init(unixURL: String(url.dropFirst("unix://".count)))
         } else if url.hasPrefix("redis://") {
             try self.init(tcpURL: String(url.dropFirst("redis://".count)))
+        } else if url.hasPrefix("redis-cluster://") {
+            try self.init(clusterURL: String(url.dropFirst("redis-cluster://".count)))
         } else {
-            throw RedisURLError("expected redis://host:port/db or unix:///path")
+            throw RedisURLError("expected redis://host:port/db, redis-cluster://host:port[,host:port…] or unix:///path")
         }
+    }
+
+    /// The same settings for one node of the cluster (connections to one server).
+    func forNode(_ endpoint: Endpoint) -> RedisConfiguration {
+        var node = self
+        node.endpoint = endpoint
+        node.topology = .single
+        return node
+    }
+
+    private init(clusterURL rest: String) throws(RedisURLError) {
+        var rest = rest
+        var credentials: String?
+        if let at = rest.lastIndex(of: "@") {
+            credentials = String(rest[..<at])
+            rest = String(rest[rest.index(after: at)...])
+        }
+        // Cluster nodes have one database only; "/0" is allowed as a no-op.
+        let (nodes, path) = rest.splitOnce("/")
+        if let path, !path.isEmpty, path != "0" { throw RedisURLError("a cluster has database 0 only") }
+        var seeds: [Endpoint] = []
+        var username: String?
+        var password: String?
+        for node in nodes.split(separator: ",", omittingEmptySubsequences: false) {
+            let single = try RedisConfiguration(tcpURL: (credentials.map { $0 + "@" } ?? "") + node)
+            seeds.append(single.endpoint)
+            (username, password) = (single.username, single.password)
+        }
+        guard let first = seeds.first else { throw RedisURLError("missing host") }
+        self.init(endpoint: first, username: username, password: password)
+        topology = .cluster(seeds: seeds)
     }
 
     private init(unixURL rest: String) throws(RedisURLError) {

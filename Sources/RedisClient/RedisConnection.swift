@@ -26,9 +26,15 @@ final class RedisConnection: @unchecked Sendable {
     private var waiting = Deque<RedisRequest>()
     private var waitingTimer: Scheduled<Void>?
     private var lastConnectionError = "connecting"
+    /// Fail the waiting requests when an attempt to connect fails (see ``RedisNodePool``).
+    private let failsWaitingWhenUnreachable: Bool
 
-    init(configuration: RedisConfiguration, eventLoop: any EventLoop, logger: Logger, metrics: RedisClientMetrics) {
+    init(
+        configuration: RedisConfiguration, eventLoop: any EventLoop, logger: Logger, metrics: RedisClientMetrics,
+        failsWaitingWhenUnreachable: Bool = false
+    ) {
         self.configuration = configuration
+        self.failsWaitingWhenUnreachable = failsWaitingWhenUnreachable
         self.eventLoop = eventLoop
         self.logger = logger
         self.metrics = metrics
@@ -141,6 +147,12 @@ extension RedisConnection: ReconnectingChannelDelegate {
 
     func connectFailed(_ reason: String) {
         lastConnectionError = reason
+        if failsWaitingWhenUnreachable {
+            waitingTimer?.cancel()
+            waitingTimer = nil
+            let error = RedisError.unreachable("\(configuration.endpoint): \(reason)")
+            while let request = waiting.popFirst() { request.fail(error) }
+        }
         armWaitingTimer()
     }
 }

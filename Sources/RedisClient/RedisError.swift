@@ -16,6 +16,12 @@ public enum RedisError: Error, Sendable, Hashable, CustomStringConvertible {
     case shutdown
     /// A script name that the registry does not hold.
     case unknownScript(String)
+    /// The command was never sent: the server could not be reached (a cluster node
+    /// that is down; the cluster client sends it to the slot's new primary instead).
+    case unreachable(String)
+    /// Refused before it was sent: the command's keys are in different hash slots of a
+    /// cluster (no single node holds them).
+    case crossSlot(command: String)
 
     public var description: String {
         switch self {
@@ -26,6 +32,8 @@ public enum RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         case .protocolError(let message): "Redis protocol error: \(message)"
         case .shutdown: "Redis client is shut down"
         case .unknownScript(let name): "no Lua script named '\(name)'"
+        case .unreachable(let detail): "Redis unreachable, command not sent: \(detail)"
+        case .crossSlot(let command): "\(command): keys in different cluster hash slots (refused before sending)"
         }
     }
 }

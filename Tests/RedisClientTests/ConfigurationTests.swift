@@ -23,6 +23,28 @@ struct ConfigurationTests {
 
         let unix = try RedisConfiguration(url: "unix:///run/redis.sock?db=3")
         #expect(unix.endpoint == .unixSocket(path: "/run/redis.sock") && unix.database == 3)
+        #expect(plain.topology == .single && unix.topology == .single)
+    }
+
+    @Test func parsesClusterURLs() throws {
+        let cluster = try RedisConfiguration(url: "redis-cluster://alice:p%40ss@10.0.0.1:7000,10.0.0.2,[::1]:7002")
+        #expect(cluster.topology == .cluster(seeds: [
+            .tcp(host: "10.0.0.1", port: 7000), .tcp(host: "10.0.0.2", port: 6379), .tcp(host: "::1", port: 7002),
+        ]))
+        #expect(cluster.endpoint == .tcp(host: "10.0.0.1", port: 7000))
+        #expect(cluster.username == "alice" && cluster.password == "p@ss" && cluster.database == 0)
+
+        let passwordOnly = try RedisConfiguration(url: "redis-cluster://:secret@127.0.0.1:7000/0")
+        #expect(passwordOnly.username == nil && passwordOnly.password == "secret")
+        #expect(passwordOnly.topology == .cluster(seeds: [.tcp(host: "127.0.0.1", port: 7000)]))
+
+        let open = try RedisConfiguration(url: "redis-cluster://127.0.0.1:7000")
+        #expect(open.username == nil && open.password == nil)
+    }
+
+    @Test(arguments: ["redis-cluster://", "redis-cluster://h:1/3", "redis-cluster://h:1,,h:2", "redis-cluster://h:0", "redis-cluster://h:1,h:x"])
+    func rejectsBadClusterURLs(_ url: String) {
+        #expect(throws: RedisURLError.self) { try RedisConfiguration(url: url) }
     }
 
     @Test(arguments: ["http://x", "redis://", "redis://h:0", "redis://h:99999", "redis://h:1/x", "unix://relative", "unix:///s?db=-1", "redis://h:port"])

@@ -12,6 +12,8 @@ import Glibc
 public enum FreePort {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var cursor = 0
+    /// The second ports of pairs (``nextPair(offset:)``): never handed out again.
+    nonisolated(unsafe) private static var reserved: Set<Int> = []
     private static let range: Range<Int> = {
         let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
         let low = text.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 32768
@@ -24,9 +26,29 @@ public enum FreePort {
             for _ in 0..<range.count {
                 let port = cursor
                 cursor = cursor + 1 < range.upperBound ? cursor + 1 : range.lowerBound
-                if canBind(port) { return port }
+                if !reserved.contains(port), canBind(port) { return port }
             }
             throw TestEnvironment.Missing(description: "no free loopback port in \(range)")
+        }
+    }
+
+    /// A port whose `port + offset` is free too, both below the ephemeral range: a Redis
+    /// Cluster node listens on its port and on port + 10000 for the cluster bus.
+    public static func nextPair(offset: Int) throws -> Int {
+        try lock.withLock {
+            let firsts = range.lowerBound..<(range.upperBound - offset)
+            guard !firsts.isEmpty else { throw TestEnvironment.Missing(description: "no port pairs \(offset) apart in \(range)") }
+            if cursor == 0 { cursor = Int.random(in: range) }
+            for _ in 0..<range.count {
+                let port = cursor
+                cursor = cursor + 1 < range.upperBound ? cursor + 1 : range.lowerBound
+                guard firsts.contains(port), !reserved.contains(port), !reserved.contains(port + offset) else { continue }
+                if canBind(port), canBind(port + offset) {
+                    reserved.insert(port + offset)
+                    return port
+                }
+            }
+            throw TestEnvironment.Missing(description: "no free loopback port pair \(offset) apart in \(range)")
         }
     }
 
@@ -52,7 +74,7 @@ public enum FreePort {
         } == 0
     }
 
-    private static func loopback(port: Int) -> sockaddr_in {
+    static func loopback(port: Int) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian

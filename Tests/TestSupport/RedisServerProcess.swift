@@ -102,7 +102,7 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     /// A redis-server on `port`, once its own log says it accepts connections (a log file
     /// per start: `redis-{n}.log`); nil when it exits first (the port was taken).
-    private static func launch(binary: String, port: Int, directory: URL, extraArguments: [String]) throws -> ChildProcess? {
+    static func launch(binary: String, port: Int, directory: URL, extraArguments: [String]) throws -> ChildProcess? {
         let logs = (try? FileManager.default.contentsOfDirectory(atPath: directory.path))?.filter { $0.hasSuffix(".log") }.count ?? 0
         let log = directory.appendingPathComponent("redis-\(logs + 1).log")
         let process = try ChildProcess(
