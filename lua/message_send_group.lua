@@ -117,7 +117,8 @@ if version ~= ARGV[19] then
   end
   return reply
 end
-if not take_send_token(KEYS[11], sendRate, sendBurst) then
+local now = now_ms()
+if not take_send_token(KEYS[11], sendRate, sendBurst, now) then
   return redis.error_reply('rate')
 end
 
@@ -128,7 +129,6 @@ end
 local fromName = non_empty(myRow.nickname) or non_empty(me[2]) or me[3] or ''
 local fromAvatar = non_empty(myRow.avatar) or me[4] or ''
 local groupName, groupAvatar = group[2] or '', group[3] or ''
-local now = now_ms()
 local message = '{"id":' .. quote(ARGV[1]) .. ',"from_id":' .. ARGV[2] .. ',"from_name":' .. quote(fromName)
   .. ',"from_avatar":' .. quote(fromAvatar) .. ',"to_id":' .. ARGV[3] .. ',"to_name":' .. quote(groupName)
   .. ',"to_avatar":' .. quote(groupAvatar) .. ',"chatType":"group","type":' .. quote(ARGV[4])

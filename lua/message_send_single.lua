@@ -83,7 +83,8 @@ local me = redis.call('HMGET', KEYS[2], 'status', 'role', 'nickname', 'username'
 if me[1] ~= '1' then
   return redis.error_reply('sender')
 end
-if ARGV[19] ~= 'autoreply' and not take_send_token(KEYS[15], sendRate, sendBurst) then
+local now = now_ms()
+if ARGV[19] ~= 'autoreply' and not take_send_token(KEYS[15], sendRate, sendBurst, now) then
   return redis.error_reply('rate')
 end
 local role = me[2] == 'visitor' and 'visitor' or 'user'
@@ -137,11 +138,11 @@ local myRowOfThem = row(redis.call('HGET', KEYS[5], ARGV[3]))
 local fromName = non_empty(theirRowOfMe and theirRowOfMe.nickname) or non_empty(me[3]) or me[4] or ''
 local toName = non_empty(myRowOfThem and myRowOfThem.nickname) or non_empty(to[2]) or to[3] or ''
 
-local now = now_ms()
+local created = tostring(now)
 local message = '{"id":' .. quote(ARGV[1]) .. ',"from_id":' .. ARGV[2] .. ',"from_name":' .. quote(fromName)
   .. ',"from_avatar":' .. quote(me[5] or '') .. ',"to_id":' .. ARGV[3] .. ',"to_name":' .. quote(toName)
   .. ',"to_avatar":' .. quote(to[4] or '') .. ',"chatType":"single","type":' .. quote(ARGV[4])
-  .. ',"data":' .. ARGV[5] .. ',"options":' .. ARGV[6] .. ',"create_time":' .. now
+  .. ',"data":' .. ARGV[5] .. ',"options":' .. ARGV[6] .. ',"create_time":' .. created
   .. ',"isremove":0,"sendUUid":' .. quote(me[6] or '') .. '}'
 
 local trimmed = 0
@@ -149,8 +150,8 @@ local indexed = pair_indexed(ARGV[2], ARGV[3], KEYS[7], KEYS[8])
 for _, history in ipairs({KEYS[7], KEYS[8]}) do
   trimmed = trimmed + history_append(history, message, ARGV[1], historyCap, history == indexed)
 end
-message_event(KEYS[9], streamCap, 'message', ARGV[1], 'single', ARGV[4], ARGV[2], ARGV[3], fromName, me[5] or '',
-  toName, to[4] or '', ARGV[5], ARGV[6], now, 0)
+message_event(KEYS[9], ARGV[11], 'message', ARGV[1], 'single', ARGV[4], ARGV[2], ARGV[3], fromName, me[5] or '',
+  toName, to[4] or '', ARGV[5], ARGV[6], created, '0')
 if ARGV[8] ~= '' then
   redis.call('SET', KEYS[13], ARGV[1], 'EX', ARGV[9])
 end

@@ -158,6 +158,53 @@ struct HistoryIndexTests {
         }
     }
 
+    @Test("an append keeps an exact index and drops one that is not (a member missing or extra), on a full history and below its cap", .timeLimit(.minutes(1)))
+    func appendChecksExactness() async throws {
+        try await Self.withApp { client, redis in
+            let people = try await GroupTests.users(client, 2)
+            let gid = try await GroupTests.makeGroup(client, redis, owner: people[0], members: [people[1]])
+            let history = RedisKeys.groupHistory(gid)
+            let index = history + ":ids"
+            var count = 0
+            func send() async throws {
+                let response = try await GroupTests.sendToGroup(client, people[1], group: gid, "m\(count)")
+                count += 1
+                #expect(response.body.objectValue?["msg"] == "ok", "\(response.body)")
+            }
+            func indexExists() async throws -> Bool { try await redis.send("EXISTS", index).integer == 1 }
+            func exact() async throws -> Bool {
+                let (list, members) = try await Self.ids(redis, history)
+                return list == members
+            }
+
+            // below the cap (ZCARD decides): a member missing
+            _ = try await redis.send("DEL", history, index)
+            for _ in 0..<2 { try await send() }
+            #expect(try await exact())
+            let oldest = try #require(try await Self.ids(redis, history).index.first)
+            _ = try await redis.send("ZREM", index, oldest)
+            try await send()
+            #expect(try await indexExists() == false, "dropped below the cap")
+
+            // full (the index's own trim decides): exact through trims once rebuilt
+            _ = try await redis.send("DEL", history)
+            for _ in 0..<7 { try await send() }
+            #expect(try await Self.ids(redis, history).list.count == 5)
+            #expect(try await exact(), "an empty index starts with an empty history and follows it through trims")
+            // a member missing
+            _ = try await redis.send("ZREM", index, try #require(try await Self.ids(redis, history).index.first))
+            try await send()
+            #expect(try await indexExists() == false, "dropped on a full history: a member missing")
+            // started again, then an extra member
+            _ = try await redis.send("DEL", history, index)
+            for _ in 0..<6 { try await send() }
+            #expect(try await exact())
+            _ = try await redis.send("ZADD", index, 0, "not-an-entry")
+            try await send()
+            #expect(try await indexExists() == false, "dropped on a full history: a member extra")
+        }
+    }
+
     @Test("client-id dedup: a retry answers the stored message through the index, after trims and without an index; trimmed: the id alone", .timeLimit(.minutes(1)))
     func dedup() async throws {
         try await Self.withApp { client, redis in

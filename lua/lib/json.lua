@@ -3,8 +3,11 @@
 local json_escapes = { ['"'] = '\\"', ['\\'] = '\\\\', ['\b'] = '\\b', ['\f'] = '\\f', ['\n'] = '\\n', ['\r'] = '\\r',
   ['\t'] = '\\t' }
 
--- A JSON string literal of `text`.
+-- A JSON string literal of `text`. Most texts need no escape: they are only searched.
 local function quote(text)
+  if not string.find(text, '[%c"\\]') then
+    return '"' .. text .. '"'
+  end
   return '"' .. (string.gsub(text, '[%c"\\]', function(c)
     return json_escapes[c] or string.format('\\u%04x', string.byte(c))
   end)) .. '"'

@@ -34,31 +34,37 @@ end
 -- Appends `entry` (message `id`) to `history` and keeps the newest `cap` entries; with
 -- `indexed`, also keeps the index exact (an index that was not exact is dropped, to be
 -- rebuilt at the next lookup). Returns how many entries were trimmed.
+-- The index was exact when, after the new id is added, it counts as many members as the
+-- list entries. On a full history (every send trims) that count comes from the trim of
+-- the index itself (it keeps the newest `cap` members: those removed are the count beyond
+-- the cap), so a send costs the index ZRANGE, ZADD and ZREMRANGEBYRANK; below the cap,
+-- ZCARD instead of the trim. Numbers go to Redis as strings (a Lua number argument is
+-- formatted with printf by Redis).
 local function history_append(history, entry, id, cap, indexed)
   local length = redis.call('RPUSH', history, entry)
-  local exact = false
-  local index = history_index(history)
+  local trimmed = length > cap and length - cap or 0
+  if trimmed > 0 then
+    redis.call('LTRIM', history, tostring(trimmed), '-1')
+  end
   if indexed then
-    local count = redis.call('ZCARD', index)
-    exact = count == length - 1
-    if exact then
-      local sequence = 1
-      if count > 0 then
-        sequence = tonumber(redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')[2]) + 1
-      end
-      exact = redis.call('ZADD', index, 'NX', sequence, id) == 1
+    local index = history_index(history)
+    local last = redis.call('ZRANGE', index, '-1', '-1', 'WITHSCORES')
+    local added = false
+    if last[2] or length == 1 then
+      local sequence = last[2] and tostring(tonumber(last[2]) + 1) or '1'
+      added = redis.call('ZADD', index, 'NX', sequence, id) == 1
     end
-    if not exact and count > 0 then
+    local exact
+    if not added then
+      exact = false
+    elseif trimmed > 0 then
+      exact = redis.call('ZREMRANGEBYRANK', index, '0', tostring(-1 - cap)) == trimmed
+    else
+      exact = redis.call('ZCARD', index) == length
+    end
+    if not exact and (added or last[2]) then
       redis.call('DEL', index)
     end
-  end
-  if length <= cap then
-    return 0
-  end
-  local trimmed = length - cap
-  redis.call('LTRIM', history, trimmed, -1)
-  if exact then
-    redis.call('ZREMRANGEBYRANK', index, 0, trimmed - 1)
   end
   return trimmed
 end
@@ -137,7 +143,7 @@ end
 local function message_event(stream, cap, kind, id, chat_type, message_type, from_id, to_id, from_name, from_avatar,
                              to_name, to_avatar, data, options, now, isremove)
   redis.call('XADD', stream, 'MAXLEN', '~', cap, '*',
-    'v', 1, 'kind', kind, 'id', id, 'chat_type', chat_type, 'type', message_type,
+    'v', '1', 'kind', kind, 'id', id, 'chat_type', chat_type, 'type', message_type,
     'from_id', from_id, 'to_id', to_id, 'from_name', from_name, 'from_avatar', from_avatar,
     'to_name', to_name, 'to_avatar', to_avatar, 'data', data, 'options', options,
     'create_time', now, 'isremove', isremove)
