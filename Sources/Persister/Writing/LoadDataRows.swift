@@ -32,27 +32,18 @@ struct LoadDataRows {
         text.withUnsafeBufferPointer { append(escaped: $0) }
     }
 
-    /// Copies the runs between the bytes that need a backslash whole: most values have
-    /// none, or a few.
     private mutating func append(escaped utf8: UnsafeBufferPointer<UInt8>) {
         separate()
-        var runStart = 0
-        for index in utf8.indices {
-            let escaped: UInt8
-            switch utf8[index] {
-            case 0: escaped = UInt8(ascii: "0")
-            case UInt8(ascii: "\t"): escaped = UInt8(ascii: "t")
-            case UInt8(ascii: "\n"): escaped = UInt8(ascii: "n")
-            case UInt8(ascii: "\r"): escaped = UInt8(ascii: "r")
-            case UInt8(ascii: "\\"): escaped = UInt8(ascii: "\\")
-            default: continue
+        bytes.appendBackslashEscaped(utf8) { byte in
+            switch byte {
+            case 0: UInt8(ascii: "0")
+            case UInt8(ascii: "\t"): UInt8(ascii: "t")
+            case UInt8(ascii: "\n"): UInt8(ascii: "n")
+            case UInt8(ascii: "\r"): UInt8(ascii: "r")
+            case UInt8(ascii: "\\"): UInt8(ascii: "\\")
+            default: nil
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-            bytes.append(UInt8(ascii: "\\"))
-            bytes.append(escaped)
-            runStart = index + 1
         }
-        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
     }
 
     /// A field the program wrote (a keyword or constant): nothing in it needs escaping.

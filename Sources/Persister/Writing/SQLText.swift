@@ -48,27 +48,19 @@ struct SQLText {
         text.withUnsafeBufferPointer { append(quotedUTF8: $0) }
     }
 
-    /// Copies the runs between the bytes that need a backslash whole: most values have
-    /// none, or a few. (`"` needs none inside `'…'`: JSON values stay as they are.)
+    /// (`"` needs none inside `'…'`: JSON values stay as they are.)
     private mutating func append(quotedUTF8 utf8: UnsafeBufferPointer<UInt8>) {
         bytes.append(UInt8(ascii: "'"))
-        var runStart = 0
-        for index in utf8.indices {
-            let escaped: UInt8
-            switch utf8[index] {
-            case 0: escaped = UInt8(ascii: "0")
-            case UInt8(ascii: "\n"): escaped = UInt8(ascii: "n")
-            case UInt8(ascii: "\r"): escaped = UInt8(ascii: "r")
-            case 0x1A: escaped = UInt8(ascii: "Z")
-            case UInt8(ascii: "\\"), UInt8(ascii: "'"): escaped = utf8[index]
-            default: continue
+        bytes.appendBackslashEscaped(utf8) { byte in
+            switch byte {
+            case 0: UInt8(ascii: "0")
+            case UInt8(ascii: "\n"): UInt8(ascii: "n")
+            case UInt8(ascii: "\r"): UInt8(ascii: "r")
+            case 0x1A: UInt8(ascii: "Z")
+            case UInt8(ascii: "\\"), UInt8(ascii: "'"): byte
+            default: nil
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-            bytes.append(UInt8(ascii: "\\"))
-            bytes.append(escaped)
-            runStart = index + 1
         }
-        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
         bytes.append(UInt8(ascii: "'"))
     }
 
