@@ -67,12 +67,7 @@ done
 # --- software ---------------------------------------------------------------------------
 ensure_packages
 ensure_debian_packages curl
-ensure_swift
-for product in bridge gateway-bench redis-bench; do
-    log "swift build -c release --product $product"
-    swift build -c release --product "$product" >&2
-done
-BIN=$(swift build -c release --show-bin-path)
+build_release_products bridge gateway-bench redis-bench
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/chat-bench-chat.XXXXXX")
 REDIS_PID='' BRIDGE_PID='' CLIENT_PID='' CPU_LATENCY_HOLDER=''

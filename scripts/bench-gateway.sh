@@ -75,12 +75,7 @@ phase_on http && ensure_debian_packages wrk
 [ -n "$had_nginx" ] || stop_system_services nginx
 NCHAN_MODULE=$(dpkg -L libnginx-mod-nchan | grep -m 1 '/ngx_nchan_module\.so$' || true)
 [ -f "$NCHAN_MODULE" ] || die "ngx_nchan_module.so not found in libnginx-mod-nchan (dpkg -L libnginx-mod-nchan)"
-ensure_swift
-for product in bridge gateway-bench; do
-    log "swift build -c release --product $product"
-    swift build -c release --product "$product" >&2
-done
-BIN=$(swift build -c release --show-bin-path)
+build_release_products bridge gateway-bench
 BENCH="$BIN/gateway-bench"
 # Another build's bridge (a folder holding `bridge`), e.g. a copy of main's, to compare
 # in one session: BRIDGE_BIN_DIR=/path/to/before make bench-gateway.

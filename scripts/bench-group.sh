@@ -30,12 +30,7 @@ done
 
 ensure_packages
 ensure_debian_packages curl
-ensure_swift
-for product in bridge gateway-bench; do
-    log "swift build -c release --product $product"
-    swift build -c release --product "$product" >&2
-done
-BIN=$(swift build -c release --show-bin-path)
+build_release_products bridge gateway-bench
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/chat-bench-group.XXXXXX")
 REDIS_PID='' BRIDGE_A='' BRIDGE_B='' CLIENT_PID=''

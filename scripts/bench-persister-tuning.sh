@@ -49,12 +49,7 @@ done
 
 ensure_packages
 ensure_python
-ensure_swift
-for product in persister bridge gateway-bench; do
-    log "swift build -c release --product $product"
-    swift build -c release --product "$product" >&2
-done
-BIN=$(swift build -c release --show-bin-path)
+build_release_products persister bridge gateway-bench
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/chat-bench-persister-tuning.XXXXXX")
 REDIS_PID='' MARIADB_PID='' BRIDGE_PID='' PERSISTER_PID='' CLIENT_PID='' SAMPLER_PID=''

@@ -518,6 +518,18 @@ build_release() {
     swift build -c release
 }
 
+# A benchmark's release products: builds each (its output on standard error, where the
+# scripts log; standard output is their report) and sets BIN to their folder.
+build_release_products() {
+    ensure_swift
+    local product
+    for product in "$@"; do
+        log "swift build -c release --product $product"
+        swift build -c release --product "$product" >&2
+    done
+    BIN=$(swift build -c release --show-bin-path)
+}
+
 # Installs the traps of a script whose cleanup function is named CLEANUP: the
 # EXIT trap runs it; a signal exits with 128+signal, which runs it too.
 install_traps() {
