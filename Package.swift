@@ -80,6 +80,7 @@ let package = Package(
             name: "ChatRuntime",
             dependencies: [
                 "CSpawn",
+                "Model",
                 "RedisClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

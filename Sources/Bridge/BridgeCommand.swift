@@ -44,6 +44,7 @@ struct BridgeCommand: AsyncParsableCommand {
         await RedisEvictionCheck.enforce(
             redis: redis, allowEviction: commonSettings.redisAllowsEviction, executable: Self._commandName, logger: logger
         )
+        await KeyLayoutCheck.enforce(redis: redis, keys: commonSettings.keys, executable: Self._commandName, logger: logger)
         let node = commonSettings.nodeID
         // Run by the service group below, so that shutdown waits for its jobs.
         let background = BackgroundWork()

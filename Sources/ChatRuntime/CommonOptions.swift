@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import Model
 import RedisClient
 
 /// Options both executables take. Each falls back to an environment variable, then to
@@ -23,6 +24,9 @@ public struct CommonOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("redis-allow-eviction"), help: "true: start even when Redis' maxmemory-policy is not noeviction, with a loud warning; evicted counters, indexes or queues lose data (env REDIS_ALLOW_EVICTION, default false).")
     public var redisAllowEviction: String?
 
+    @Option(name: .customLong("redis-partitions"), help: "Partitions of the users' and groups' keys, each on one hash slot with its own stream shards: 'plain' (one Redis, the names of docs/data.md) or 1 to 1024 (env REDIS_PARTITIONS, default plain for redis://, 12 for redis-cluster://). A deployment constant: every process must agree.")
+    public var redisPartitions: String?
+
     public init() {}
 
     public static let redisURLSetting = Setting("redis-url", env: "REDIS_URL")
@@ -31,6 +35,9 @@ public struct CommonOptions: ParsableArguments, Sendable {
     public static let nodeIDSetting = Setting("node-id", env: "NODE_ID")
     public static let logLevelSetting = Setting("log-level", env: "LOG_LEVEL")
     public static let redisAllowEvictionSetting = Setting("redis-allow-eviction", env: "REDIS_ALLOW_EVICTION")
+    public static let redisPartitionsSetting = Setting("redis-partitions", env: "REDIS_PARTITIONS")
+    /// A cluster's default: divides evenly over 1, 2, 3, 4, 6 and 12 primaries.
+    public static let defaultClusterPartitions = 12
 
     public func resolve(environment: [String: String]) throws(ConfigurationError) -> CommonSettings {
         var redis = try Self.redisURLSetting.resolve(
@@ -59,7 +66,23 @@ public struct CommonOptions: ParsableArguments, Sendable {
             flag: redisAllowEviction, environment: environment, default: false
         ) { ["true": true, "1": true, "false": false, "0": false][$0.lowercased()] }
 
-        return CommonSettings(redis: redis, nodeID: node, logLevel: level, redisAllowsEviction: allowEviction)
+        let isCluster: Bool
+        switch redis.topology {
+        case .single: isCluster = false
+        case .cluster: isCluster = true
+        }
+        let layout = try Self.redisPartitionsSetting.resolve(
+            flag: redisPartitions, environment: environment,
+            default: isCluster ? KeyLayout(partitionTags: PartitionTags.evenlySpaced(count: Self.defaultClusterPartitions)) : .plain
+        ) { text -> KeyLayout? in
+            if text == "plain" { return isCluster ? nil : .plain }
+            guard let count = Int(text), (1...1024).contains(count) else { return nil }
+            return KeyLayout(partitionTags: PartitionTags.evenlySpaced(count: count))
+        }
+
+        return CommonSettings(
+            redis: redis, nodeID: node, logLevel: level, redisAllowsEviction: allowEviction, keys: RedisKeys(layout: layout)
+        )
     }
 }
 
@@ -70,4 +93,6 @@ public struct CommonSettings: Sendable {
     public var logLevel: Logger.Level
     /// Start even when Redis may evict keys (``RedisEvictionCheck``).
     public var redisAllowsEviction = false
+    /// The names of the keys in the deployment's layout (``KeyLayoutCheck``).
+    public var keys = RedisKeys.plain
 }

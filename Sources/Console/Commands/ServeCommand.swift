@@ -33,6 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
         await RedisEvictionCheck.enforce(
             redis: redis, allowEviction: commonSettings.redisAllowsEviction, executable: "console", logger: logger
         )
+        await KeyLayoutCheck.enforce(redis: redis, keys: commonSettings.keys, executable: "console", logger: logger)
         let dependencies = ConsoleDependencies(settings: settings, redis: redis)
         // Reverse order at shutdown: the listeners stop first, then Redis closes.
         var services: [any Service] = [RedisClientService(client: redis)]

@@ -31,6 +31,7 @@ struct HydrateCommand: AsyncParsableCommand {
                 await RedisEvictionCheck.enforce(
                     redis: redis, allowEviction: tool.settings.common.redisAllowsEviction, executable: "persister hydrate", logger: logger
                 )
+                await KeyLayoutCheck.enforce(redis: redis, keys: tool.settings.common.keys, executable: "persister hydrate", logger: logger)
             }
             try await bridges.check(redis: redis, deadAfterMilliseconds: deadAfter, command: "hydrate", warnOnly: dryRun, logger: logger)
             var hydrator = Hydrator(session: session, redis: redis, logger: logger)

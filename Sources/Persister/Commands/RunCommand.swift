@@ -36,6 +36,7 @@ struct RunCommand: AsyncParsableCommand {
         await RedisEvictionCheck.enforce(
             redis: redis, allowEviction: settings.common.redisAllowsEviction, executable: "persister run", logger: logger
         )
+        await KeyLayoutCheck.enforce(redis: redis, keys: settings.common.keys, executable: "persister run", logger: logger)
         // Blocking reads on a connection of their own, with room for the block time.
         var readerConfiguration = settings.common.redis
         readerConfiguration.poolSize = 1

@@ -1,6 +1,19 @@
 /// Names of the Redis keys and streams shared by the bridge, the persister and the
 /// people who operate them (docs/architecture.md). The *compat* names are the old system's.
-public enum RedisKeys {
+///
+/// The static names are the plain layout's (one Redis). A value names the keys of one
+/// ``KeyLayout``: a user's or group's keys carry its partition's tag (`keys.user(42)`);
+/// the names of RedisKeys+Partitioned.swift. Keys not yet partitioned are static only.
+public struct RedisKeys: Sendable, Hashable {
+    public let layout: KeyLayout
+
+    public init(layout: KeyLayout) {
+        self.layout = layout
+    }
+
+    /// The plain layout's names (one Redis).
+    public static let plain = RedisKeys(layout: .plain)
+
     /// The account's newest token (*compat*).
     public static func userToken(_ userID: Int) -> String { "chat_user_\(userID)" }
     /// `{nodeId}:{connId}` of the user's delivery target (*compat*).
