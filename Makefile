@@ -3,7 +3,7 @@
 
 ARGS ?=
 
-.PHONY: run test build bench-redis bench-gateway bench-chat bench-group bench-persister bench-persister-tuning bench-wakeup bench-hostile bench-console bench-hydrate clean-data
+.PHONY: run test build bench-redis bench-gateway bench-chat bench-group bench-persister bench-persister-tuning bench-wakeup bench-hostile bench-console bench-hydrate bench-cluster clean-data
 
 run:
 	bash scripts/run.sh
@@ -43,6 +43,9 @@ bench-console:
 
 bench-hydrate:
 	bash scripts/bench-hydrate.sh
+
+bench-cluster:
+	bash scripts/bench-cluster.sh
 
 clean-data:
 	bash scripts/clean-data.sh

@@ -17,6 +17,7 @@ struct BridgeCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
     @OptionGroup var options: BridgeOptions
+    @OptionGroup var replicaWait: ReplicaWaitOptions
 
     func run() async throws {
         let environment = processEnvironment()
@@ -24,7 +25,9 @@ struct BridgeCommand: AsyncParsableCommand {
         let settings: BridgeSettings
         do {
             commonSettings = try common.resolve(environment: environment)
-            settings = try options.resolve(environment: environment)
+            var resolved = try options.resolve(environment: environment)
+            resolved.messages.replicaAcknowledgement = try replicaWait.resolve(environment: environment)
+            settings = resolved
         } catch {
             Self.exit(configurationError: error)
         }

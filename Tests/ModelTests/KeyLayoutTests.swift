@@ -97,8 +97,8 @@ struct KeyLayoutTests {
         #expect(keys.offlineBodies(partition: 0) == "chat:offline:bodies" && keys.offlineBytes(partition: 0) == "chat:offline:bytes")
         #expect(keys.nodes(partition: 0) == "chat:nodes" && keys.nodeDeliveries(partition: 0) == "chat:nodes:deliveries")
         #expect(keys.nodeStream("n-1", partition: 0) == "chat:node:n-1")
-        #expect(keys.stream(RedisKeys.messages, partition: 0) == "chat:stream:messages")
-        #expect(keys.shards(of: RedisKeys.entities) == ["chat:stream:entities"])
+        #expect(keys.stream(StreamName.messages, partition: 0) == "chat:stream:messages")
+        #expect(keys.shards(of: StreamName.entities) == ["chat:stream:entities"])
         for name in ["chat:offline:bodies", "chat:offline:bytes", "chat:nodes", "chat:nodes:deliveries", "chat:node:{nodeId}"] {
             #expect(Self.documentedNames.contains(name), "`\(name)` is not in the State in Redis table")
         }
@@ -131,8 +131,8 @@ struct KeyLayoutTests {
         let keys = RedisKeys(layout: layout)
         #expect(keys.singleHistory(owner: 12, peer: 13) == "chatlog:chatlog_12_single_13{t0}")
         #expect(keys.singleHistory(owner: 13, peer: 12) == "chatlog:chatlog_13_single_12{t1}")
-        #expect(keys.shards(of: RedisKeys.messages) == (0..<12).map { "chat:stream:messages{t\($0)}" })
-        #expect(keys.stream(RedisKeys.messages, partition: 5) == "chat:stream:messages{t5}")
+        #expect(keys.shards(of: StreamName.messages) == (0..<12).map { "chat:stream:messages{t\($0)}" })
+        #expect(keys.stream(StreamName.messages, partition: 5) == "chat:stream:messages{t5}")
         #expect(keys.nodeStream("n-1", partition: 7) == "chat:node:n-1{t7}")
         #expect(keys.offlineBodies(partition: 3) == "chat:offline:bodies{t3}")
     }

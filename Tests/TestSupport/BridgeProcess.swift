@@ -44,6 +44,7 @@ public final class BridgeProcess: Sendable {
         environment["VISITOR_CALLS_PER_IP"] = "0"
         environment["BCRYPT_QUEUE"] = "100000"
         for (key, value) in settings { environment[key] = value }
+        environment = withTestLayout(environment)
         self.port = port
         self.metricsPort = Int(environment["BRIDGE_METRICS_PORT"] ?? "") ?? metricsPort
         self.node = node

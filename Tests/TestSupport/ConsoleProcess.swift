@@ -26,6 +26,7 @@ public final class ConsoleProcess: Sendable {
         environment["BCRYPT_COST"] = "4"
         environment["LOG_LEVEL"] = environment["CONSOLE_TEST_LOG_LEVEL"] ?? "notice"
         for (key, value) in settings { environment[key] = value }
+        environment = withTestLayout(environment)
         self.port = port
         self.redisURL = redisURL
         self.logPath = log

@@ -19,6 +19,7 @@ public enum Executables {
         defer { try? FileManager.default.removeItem(at: log) }
         var merged = ProcessInfo.processInfo.environment
         for (key, value) in environment { merged[key] = value }
+        merged = withTestLayout(merged)
         let child = try ChildProcess(executable: try path(of: name), arguments: arguments, environment: merged, output: log.path)
         guard let status = child.waitForExit(timeout: timeout) else {
             child.terminate(signal: SIGKILL)

@@ -24,6 +24,7 @@ public final class PersisterProcess: @unchecked Sendable {
         environment["PERSISTER_TRIM_INTERVAL_MS"] = "0"
         environment["LOG_LEVEL"] = environment["PERSISTER_TEST_LOG_LEVEL"] ?? "notice"
         for (key, value) in settings { environment[key] = value }
+        environment = withTestLayout(environment)
         self.node = node
         self.logPath = log
         self.metricsPort = metricsPort

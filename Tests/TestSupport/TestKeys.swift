@@ -13,3 +13,16 @@ public let testKeys: RedisKeys = {
         fatalError("REDIS_URL / REDIS_PARTITIONS of the test run: \(error)")
     }
 }()
+
+/// The environment of a process a test starts, with `REDIS_PARTITIONS` said out loud when
+/// it names none and its Redis is a single one: the run's layout (`testKeys`), so that on
+/// the cluster phase a test's own redis-server and the processes on it name keys as the
+/// test does (a single Redis' default is plain). A cluster's own default stands.
+public func withTestLayout(_ environment: [String: String]) -> [String: String] {
+    guard environment["REDIS_PARTITIONS"] == nil, !(environment["REDIS_URL"] ?? "").hasPrefix("redis-cluster://") else {
+        return environment
+    }
+    var environment = environment
+    environment["REDIS_PARTITIONS"] = KeyLayoutCheck.recordedValue(of: testKeys.layout)
+    return environment
+}

@@ -1,4 +1,5 @@
 import Model
+import RedisClient
 
 /// The bounds of accepted messages, shared by every bridge process of a deployment.
 package struct MessagePolicy: Sendable {
@@ -23,6 +24,8 @@ package struct MessagePolicy: Sendable {
     package var sendRate = 10
     /// Sends a sender may make at once beyond the rate (the bucket's size).
     package var sendBurst = 20
+    /// `WAIT` after each send script (`--redis-wait-replicas`); nil: none.
+    package var replicaAcknowledgement: ReplicaAcknowledgement?
 
     package init() {}
 }

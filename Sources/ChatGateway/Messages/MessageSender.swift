@@ -76,7 +76,7 @@ package struct MessageSender: Sendable {
             for _ in 1..<Self.groupAttempts {
                 let reply: SendGroupMessage.Reply
                 do {
-                    reply = try await scripts.run(groupSend(request, from: sender, clientID: clientID, id: id))
+                    reply = try await runSend(groupSend(request, from: sender, clientID: clientID, id: id))
                 } catch {
                     throw notSent(error, sender: sender)
                 }
@@ -87,7 +87,7 @@ package struct MessageSender: Sendable {
         let send = try singleSend(request, from: sender, clientID: clientID)
         let reply: SendSingleMessage.Reply
         do {
-            reply = try await scripts.run(send)
+            reply = try await runSend(send)
         } catch {
             throw notSent(error, sender: sender)
         }
@@ -108,7 +108,7 @@ package struct MessageSender: Sendable {
         } catch {
             return eventLoop.makeFailedFuture(error)
         }
-        return scripts.run(send, on: eventLoop)
+        return runSend(send, on: eventLoop)
             .flatMapErrorThrowing { throw notSent($0, sender: sender) }
             .flatMapThrowing { try accept($0, request: request, sender: sender) }
     }
@@ -120,7 +120,7 @@ package struct MessageSender: Sendable {
         guard attempt < Self.groupAttempts else {
             return eventLoop.makeFailedFuture(notSent(RedisError.server("group members kept changing"), sender: sender))
         }
-        return scripts.run(groupSend(request, from: sender, clientID: clientID, id: id), on: eventLoop)
+        return runSend(groupSend(request, from: sender, clientID: clientID, id: id), on: eventLoop)
             .flatMapErrorThrowing { throw notSent($0, sender: sender) }
             .flatMap { reply in
                 do {

@@ -101,12 +101,14 @@ final class RedisClusterClient: Sendable {
         var routings: [CommandRouting] = []
         routings.reserveCapacity(commands.count)
         for command in commands { routings.append(try CommandRouting(command)) }
-        guard commands.count > 1, commands.contains(where: { $0.name == "MULTI" }) else {
+        // A WAIT counts the writes of its connection: it stays with the writes before it
+        // (ReplicaAcknowledgement), as a transaction's commands stay together.
+        guard commands.count > 1, let whole = commands.first(where: { $0.name == "MULTI" || $0.name == "WAIT" })?.name else {
             return zip(commands, routings).map { Unit(commands: [$0], routing: $1) }
         }
         var slot: HashSlot?
         for case .slot(let commandSlot) in routings {
-            if let slot, slot != commandSlot { throw .crossSlot(command: "MULTI") }
+            if let slot, slot != commandSlot { throw .crossSlot(command: whole) }
             slot = commandSlot
         }
         return [Unit(commands: commands, routing: slot.map(CommandRouting.slot) ?? .anyNode)]

@@ -1,0 +1,27 @@
+import Metrics
+import NIOCore
+import RedisClient
+
+/// The send scripts' runs with `WAIT` after them when the deployment asks for it
+/// (`--redis-wait-replicas`): an accepted message is then on a replica before the sender
+/// hears so, and survives its primary's death (docs/operations.md, *Redis Cluster*).
+extension MessageSender {
+    /// Accepted, but fewer replicas than asked acknowledged within the timeout: the
+    /// message is on the primary only.
+    private static let unacknowledged = Counter(label: "chat_redis_wait_short_total")
+
+    func runSend<Call: RedisScriptCall>(_ call: Call) async throws(RedisError) -> Call.Reply {
+        guard let wait = policy.replicaAcknowledgement else { return try await scripts.run(call) }
+        let (reply, replicas) = try await scripts.run(call, acknowledgedBy: wait)
+        if replicas < wait.replicas { Self.unacknowledged.increment() }
+        return reply
+    }
+
+    func runSend<Call: RedisScriptCall>(_ call: Call, on eventLoop: any EventLoop) -> EventLoopFuture<Call.Reply> {
+        guard let wait = policy.replicaAcknowledgement else { return scripts.run(call, on: eventLoop) }
+        return scripts.run(call, acknowledgedBy: wait, on: eventLoop).map { reply, replicas in
+            if replicas < wait.replicas { Self.unacknowledged.increment() }
+            return reply
+        }
+    }
+}
