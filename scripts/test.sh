@@ -42,14 +42,18 @@ BROWSER_SUITES='ConsoleTests\.'
 # The suites that start Redis Clusters of their own: six redis-server processes each,
 # replication and failovers timed in seconds (see main).
 OWN_CLUSTER_SUITES='RedisClientTests\.ClusterClientTests|RedisClientTests\.PartitionTagsTests|BridgeTests\.ClusterFailoverTests'
-# The suites that use the shared Redis and also run on the partitioned layout, first on
+# The suites that use the shared Redis and also run on the partitioned layout: first on
 # one Redis with REDIS_PARTITIONS=4 (user ids 1…4 fall into four partitions: every
-# cross-partition step runs, without a cluster), then on a Redis Cluster (three primaries,
-# one replica each) with its 12 partitions, where the client refuses any command or
-# script run whose keys are in two slots. Those that pass on both today; widened as the
-# scripts of each domain are split (docs/testing.md, *Partitions and the cluster*).
-PARTITIONED_SUITES='ModelTests\.|ChatScriptsTests\.|RedisClientTests\.(PipeliningTests|PubSubTests|ScriptTests|ReplyParsingTests|ConfigurationTests|BackoffTests|ClusterRoutingTests|EventLoopTaskExecutorTests)'
-CLUSTER_SUITES=$PARTITIONED_SUITES
+# cross-partition step runs, without a cluster), then on a Redis Cluster (three
+# primaries, one replica each) with its 12 partitions, where the client refuses any
+# command or script run whose keys are in two slots. Each list starts with what passes
+# there today and widens as each domain's scripts are split (docs/testing.md,
+# *Partitions and the cluster*). Not on the cluster yet: PubSubTests (a PUBLISH counts
+# the receivers on its own node only), PipeliningTests (100,000 commands in one
+# pipeline, routed one by one, outlast its 5 s timeout), ConsoleRouteTests (the console's
+# scripts name keys of several slots).
+PARTITIONED_SUITES='ModelTests\.|ChatScriptsTests\.|ConsoleRouteTests\.|RedisClientTests\.(PipeliningTests|PubSubTests|ScriptTests|ReplyParsingTests|ConfigurationTests|BackoffTests|ClusterRoutingTests|EventLoopTaskExecutorTests|ReplicaAcknowledgementTests)'
+CLUSTER_SUITES='ModelTests\.|ChatScriptsTests\.|RedisClientTests\.(ScriptTests|ReplyParsingTests|ConfigurationTests|BackoffTests|ClusterRoutingTests|EventLoopTaskExecutorTests|ReplicaAcknowledgementTests)'
 # REDIS_PARTITIONS of the partitioned phase.
 PARTITIONED_COUNT=4
 TMP_DIR=
