@@ -12,10 +12,10 @@
 #          per primary); CPU seconds of every redis-server over the messages accepted
 #          (XADDs counted by commandstats).
 #  scale   messages/s with 1, 2 and 3 primaries, each pinned to a CPU of its own where the
-#          machine has one (taskset; with fewer CPUs than primaries they share), one
-#          redis-benchmark per primary.
+#          machine has one (taskset; with fewer CPUs than primaries they share), driven by
+#          three redis-benchmarks whatever the count (each in a partition of its own).
 #
-#   MESSAGES=200000 USERS=100000 CONNECTIONS=8 DEPTH=16 ROUNDS=3 PHASES="spread cpu scale" make bench-cluster
+#   MESSAGES=100000 USERS=100000 CONNECTIONS=8 DEPTH=16 ROUNDS=3 PHASES="spread cpu scale" make bench-cluster
 #
 # Sends between partitions are split into steps by the send path (issue 22); their phase
 # (SEND_PAIRS=cross) runs once that script exists; today `same` only.
@@ -26,7 +26,7 @@ source scripts/lib.sh
 # shellcheck source=scripts/redis-cluster.sh
 source scripts/redis-cluster.sh
 
-MESSAGES=${MESSAGES:-200000}   # per redis-benchmark (one per primary)
+MESSAGES=${MESSAGES:-100000}   # per redis-benchmark (three at once)
 USERS=${USERS:-100000}
 CONNECTIONS=${CONNECTIONS:-8}  # per redis-benchmark
 DEPTH=${DEPTH:-16}             # pipelined sends per connection
@@ -308,11 +308,14 @@ phase_scale() {
         for primaries in 1 2 3; do
             start_redis_cluster "bench-scale-$primaries" "$primaries" 0
             pin_primaries
+            # Three redis-benchmarks whatever the primaries (the same client side): driver
+            # i sends in a partition of primary i mod K, a partition of its own.
             local -a specs=()
-            local index k
-            for ((index = 0; index < primaries; index++)); do
-                k=$(partition_of_primary "$index" "$primaries")
-                specs+=("${CLUSTER_PORTS[$index]}:{${TAGS[$k]}}::$((12 + k)):$((24 + k))")
+            local index k primary
+            for index in 0 1 2; do
+                primary=$((index % primaries))
+                k=$(($(partition_of_primary "$primary" "$primaries") + index / primaries))
+                specs+=("${CLUSTER_PORTS[$primary]}:{${TAGS[$k]}}::$((12 + k)):$((24 + k))")
             done
             run_load "${specs[@]}"
             rates[$primaries]+="$LOAD_RATE "

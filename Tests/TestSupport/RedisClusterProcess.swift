@@ -175,6 +175,16 @@ public final class RedisClusterProcess: @unchecked Sendable {
         }
     }
 
+    /// SIGSTOP: the node keeps its sockets and answers nothing (a replica that falls behind).
+    public func pause(_ port: Int) {
+        lock.withLock { processes[port]?.signal(SIGSTOP) }
+    }
+
+    /// SIGCONT after `pause`.
+    public func resume(_ port: Int) {
+        lock.withLock { processes[port]?.signal(SIGCONT) }
+    }
+
     /// Starts a killed node again, with its `nodes.conf`: it rejoins the cluster.
     public func restart(_ port: Int) throws {
         let folder = directory.appendingPathComponent("\(port)")
