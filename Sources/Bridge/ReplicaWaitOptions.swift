@@ -3,7 +3,7 @@ import ChatRuntime
 import RedisClient
 
 /// `--redis-wait-replicas` and its timeout: `WAIT` after each send script, so that an
-/// accepted message is on that many replicas before the sender hears so (docs/operations.md,
+/// accepted message is on that many replicas before the sender hears so (docs/benchmarks.md,
 /// *Redis Cluster*: what a failover loses without it, and its price).
 struct ReplicaWaitOptions: ParsableArguments {
     @Option(name: .customLong("redis-wait-replicas"), help: "Replicas that must hold an accepted message before the sender hears so (WAIT after each send script); 0: none, Redis' asynchronous replication (env REDIS_WAIT_REPLICAS, default 0).")

@@ -1,6 +1,6 @@
 import NIOCore
 
-/// `WAIT numreplicas timeout` after a write (docs/operations.md, *Redis Cluster*): the
+/// `WAIT numreplicas timeout` after a write (docs/benchmarks.md, *Redis Cluster*): the
 /// reply waits until `replicas` replicas hold every write the connection made so far, or
 /// the timeout passed. Redis replicates asynchronously, so a primary killed before its
 /// replica read a write loses that write when the replica is promoted; a write answered

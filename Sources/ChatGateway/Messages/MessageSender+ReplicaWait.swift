@@ -4,7 +4,7 @@ import RedisClient
 
 /// The send scripts' runs with `WAIT` after them when the deployment asks for it
 /// (`--redis-wait-replicas`): an accepted message is then on a replica before the sender
-/// hears so, and survives its primary's death (docs/operations.md, *Redis Cluster*).
+/// hears so, and survives its primary's death (docs/benchmarks.md, *Redis Cluster*).
 extension MessageSender {
     /// Accepted, but fewer replicas than asked acknowledged within the timeout: the
     /// message is on the primary only.
