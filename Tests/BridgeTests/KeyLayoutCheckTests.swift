@@ -84,4 +84,15 @@ struct KeyLayoutCheckTests {
         #expect(await KeyLayoutCheck.read(redis: client, keys: four) == .agrees)
         #expect(try await client.send("HGETALL", RedisKeys.meta) == .array([.bulk(Array("partitions".utf8)), .bulk(Array("4".utf8))]))
     }
+
+    @Test("testKeys is the run's layout as the processes resolve it; a spawned process on a single Redis gets it said out loud")
+    func theRunsLayout() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let url = try TestEnvironment.redisURL()
+        let expected = environment["REDIS_PARTITIONS"] ?? (url.hasPrefix("redis-cluster://") ? "12" : "plain")
+        #expect(KeyLayoutCheck.recordedValue(of: testKeys.layout) == expected)
+        #expect(withTestLayout(["REDIS_URL": "redis://127.0.0.1:1/0"])["REDIS_PARTITIONS"] == expected)
+        #expect(withTestLayout(["REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_PARTITIONS": "7"])["REDIS_PARTITIONS"] == "7")
+        #expect(withTestLayout(["REDIS_URL": "redis-cluster://127.0.0.1:1"])["REDIS_PARTITIONS"] == nil)
+    }
 }
