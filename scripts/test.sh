@@ -52,8 +52,8 @@ OWN_CLUSTER_SUITES='RedisClientTests\.ClusterClientTests|RedisClientTests\.Parti
 # the receivers on its own node only), PipeliningTests (100,000 commands in one
 # pipeline, routed one by one, outlast its 5 s timeout), ConsoleRouteTests (the console's
 # scripts name keys of several slots).
-PARTITIONED_SUITES='ModelTests\.|ChatScriptsTests\.|ConsoleRouteTests\.|RedisClientTests\.(PipeliningTests|PubSubTests|ScriptTests|ReplyParsingTests|ConfigurationTests|BackoffTests|ClusterRoutingTests|EventLoopTaskExecutorTests|ReplicaAcknowledgementTests)'
-CLUSTER_SUITES='ModelTests\.|ChatScriptsTests\.|RedisClientTests\.(ScriptTests|ReplyParsingTests|ConfigurationTests|BackoffTests|ClusterRoutingTests|EventLoopTaskExecutorTests|ReplicaAcknowledgementTests)'
+PARTITIONED_SUITES='ModelTests\.|ChatScriptsTests\.|ConsoleRouteTests\.|BridgeTests\.KeyLayoutCheckTests|RedisClientTests\.(PipeliningTests|PubSubTests|ScriptTests|ReplyParsingTests|ConfigurationTests|BackoffTests|ClusterRoutingTests|EventLoopTaskExecutorTests|ReplicaAcknowledgementTests)'
+CLUSTER_SUITES='ModelTests\.|ChatScriptsTests\.|BridgeTests\.KeyLayoutCheckTests|RedisClientTests\.(ScriptTests|ReplyParsingTests|ConfigurationTests|BackoffTests|ClusterRoutingTests|EventLoopTaskExecutorTests|ReplicaAcknowledgementTests)'
 # REDIS_PARTITIONS of the partitioned phase.
 PARTITIONED_COUNT=4
 TMP_DIR=
