@@ -8,8 +8,9 @@ public struct UpdateUser: ChatScript {
     public static let scriptName = "user_update"
     public static let layouts = [
         ScriptLayout(
-            keys: ["user", "stream", "token", "new_username", "old_username", "names", "private", "nicknames"],
-            arguments: ["stream_cap", "require_active", "password", "token", "username"], argumentTail: ["column", "value"]
+            keys: ["user", "stream", "token", "names", "private", "nicknames"], keyTail: ["new_username", "old_username"],
+            arguments: ["stream_cap", "require_active", "password", "token", "username", "name_score"],
+            argumentTail: ["column", "value"]
         ),
     ]
 
@@ -27,6 +28,8 @@ public struct UpdateUser: ChatScript {
         case usernameTaken = "username_taken"
     }
 
+    /// The layout's names: the user's partition; on one Redis a rename also claims here.
+    public var keys: RedisKeys
     public var userID: Int
     /// The username the caller read (released when `newUsername` is claimed).
     public var username: String
@@ -41,9 +44,10 @@ public struct UpdateUser: ChatScript {
     public var columns: [(String, String)]
 
     public init(
-        userID: Int, username: String, streamCap: Int, requireActive: Bool, verifiedHash: String?, token: String?,
+        keys: RedisKeys, userID: Int, username: String, streamCap: Int, requireActive: Bool, verifiedHash: String?, token: String?,
         newUsername: String?, columns: [(String, String)]
     ) {
+        self.keys = keys
         self.userID = userID
         self.username = username
         self.streamCap = streamCap
@@ -54,7 +58,11 @@ public struct UpdateUser: ChatScript {
         self.columns = columns
     }
 
-    public var keyCount: Int { 8 }
+    /// On one Redis a rename claims the new name in this run; on a tagged layout the
+    /// claims are steps of their own (``ClaimUniqueName``), so every key is the user's.
+    private var claimsHere: Bool { newUsername != nil && !keys.layout.isTagged }
+
+    public var keyCount: Int { claimsHere ? 8 : 6 }
 
     public func encode(into command: inout RedisCommandArguments) {
         command.append(RedisKeys.user(userID))

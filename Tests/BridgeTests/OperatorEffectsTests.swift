@@ -72,7 +72,7 @@ struct OperatorEffectsTests {
             "location": "", "website": "", "order": 50, "create_time": .string(Self.audit.now), "update_time": .string(Self.audit.now),
         ]
         let created = try await scripts.run(RegisterUser(
-            userID: id, infoID: infoID, username: "made01", uuid: row.uuid, deviceID: nil,
+            keys: .plain, userID: id, infoID: infoID, username: "made01", uuid: row.uuid, deviceID: nil,
             userRow: JSONSerializer.string(.object(row.json(includingPassword: true))), infoRow: JSONSerializer.string(info),
             streamCap: 100_000, audit: Self.audit
         ))

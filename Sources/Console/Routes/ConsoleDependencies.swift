@@ -2,6 +2,7 @@ import ChatAPI
 import ChatScripts
 import Logging
 import LuaScripts
+import Model
 import RedisClient
 
 /// What the routes need, built once at start-up.
@@ -17,7 +18,7 @@ struct ConsoleDependencies: Sendable {
     let pages: PageResponder
     let logger: Logger
 
-    init(settings: ConsoleSettings, redis: RedisClient, logger: Logger = Logger(label: "console")) {
+    init(settings: ConsoleSettings, keys: RedisKeys, redis: RedisClient, logger: Logger = Logger(label: "console")) {
         self.settings = settings
         self.redis = redis
         self.logger = logger
@@ -27,13 +28,13 @@ struct ConsoleDependencies: Sendable {
         let work = PasswordWork(concurrency: 1, queue: 16)
         sessions = SessionStore(redis: redis, idleSeconds: settings.sessionIdleSeconds, maxSeconds: settings.sessionMaxSeconds)
         login = LoginService(
-            accounts: AdminAccounts(redis: redis, hasher: hasher), sessions: sessions, scripts: scripts, policy: settings.login,
+            accounts: AdminAccounts(redis: redis, hasher: hasher), sessions: sessions, scripts: scripts, keys: keys, policy: settings.login,
             work: work, logger: logger, decoy: hasher.hash(RandomToken.make())
         )
-        users = UserDirectory(redis: redis)
+        users = UserDirectory(redis: redis, keys: keys)
         deadLetters = DeadLetterList(redis: redis)
         actions = OperatorActions(
-            scripts: scripts, accounts: AccountStore(scripts: scripts, streamCap: settings.streamCap), hasher: hasher, work: work,
+            scripts: scripts, accounts: AccountStore(scripts: scripts, keys: keys, streamCap: settings.streamCap), hasher: hasher, work: work,
             users: users, deadLetters: deadLetters, streamCap: settings.streamCap,
             deadAfterMilliseconds: settings.deadAfterMilliseconds, logger: Logger(label: "console.actions")
         )
