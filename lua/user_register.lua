@@ -46,7 +46,7 @@ if KEYS[12] and redis.call('SET', KEYS[12], ARGV[1], 'NX') == false then
 end
 
 local user = write_account(KEYS[3], KEYS[4], KEYS[6], KEYS[8], KEYS[9], KEYS[5], KEYS[7], ARGV[5], ARGV[1], ARGV[2],
-  ARGV[3], ARGV[4], 0)
+  ARGV[3], ARGV[4], nil)
 if (ARGV[6] or '') ~= '' then
   audit(KEYS[10], KEYS[11], KEYS[7], ARGV[5], ARGV[6], ARGV[7], ARGV[8], 'user.create', 'user', tonumber(ARGV[1]),
     { username = user.username, nickname = user.nickname })

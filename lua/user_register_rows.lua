@@ -7,9 +7,10 @@
 -- KEYS[2] user_info: chat:userinfo:{id}{p}
 -- KEYS[3] stream: chat:stream:entities{p}
 -- KEYS[4] private: chat:stream:private{p}
--- KEYS[5] names: chat:user:names{p} (scored by id: what repairs a lost claim)
+-- KEYS[5] names: chat:user:names{p}
 -- KEYS[6] users: chat:users{p}
 -- KEYS[7] nicknames: chat:user:nicknames{p}
+-- KEYS[8] ids: chat:user:ids{p} (username -> id: what repairs a claim lost in a crash)
 -- ARGV[1] id: the user id
 -- ARGV[2] info_id: the user_info id
 -- ARGV[3] user_row: the user row (JSON)
@@ -25,5 +26,5 @@ if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then
   return redis.error_reply('id_taken')
 end
 write_account(KEYS[1], KEYS[2], KEYS[5], KEYS[6], KEYS[7], KEYS[3], KEYS[4], ARGV[5], ARGV[1], ARGV[2], ARGV[3], ARGV[4],
-  ARGV[1])
+  KEYS[8])
 return redis.status_reply('OK')

@@ -7,9 +7,10 @@
 -- KEYS[4] names: chat:user:names (the username search index of the user's partition)
 -- KEYS[5] private: chat:stream:private (the whole row, for the persister only)
 -- KEYS[6] nicknames: chat:user:nicknames (kept when the nickname changes)
--- KEYS[7...] new_username, old_username: chat:user:name:{new username} and
--- chat:user:name:{current username}, for a rename on one Redis (on a tagged layout the
--- claims are steps of their own, user_claim.lua, before and after this)
+-- KEYS[7...] rename: for a rename, on one Redis chat:user:name:{new username} and
+-- chat:user:name:{current username} (claimed and released here); on a tagged layout the
+-- partition's chat:user:ids (username -> id; the claims are steps of their own,
+-- user_claim.lua, before and after this)
 -- ARGV[1] stream_cap: the hard cap (MAXLEN ~) of both streams
 -- ARGV[2] require_active: '1' to require an active account (status 1), '0' to require
 -- only that it exists
@@ -17,8 +18,8 @@
 -- ARGV[4] token: a token to store as the account's only valid one, or ''
 -- ARGV[5] username: a new username (claimed in `new_username`, `old_username`
 -- released, when given), or ''
--- ARGV[6] name_score: the new username's score in `names` (0 on one Redis, the id on a
--- tagged layout)
+-- ARGV[6] claims: '1' when `rename` holds the claims (one Redis), '0' when it holds the
+-- partition's ids
 -- ARGV[7...] column, value: the columns to set
 -- Returns the row as a flat field/value array, or the error 'unavailable' /
 -- 'password_changed' / 'username_taken'.
@@ -32,17 +33,22 @@ if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'password') ~= ARGV[3] then
 end
 local id = redis.call('HGET', KEYS[1], 'id')
 if ARGV[5] ~= '' then
-  if KEYS[7] then
+  local old = redis.call('HGET', KEYS[1], 'username')
+  if ARGV[6] == '1' then
     if redis.call('SET', KEYS[7], id, 'NX') == false then
       return redis.error_reply('username_taken')
     end
     if redis.call('GET', KEYS[8]) == id then
       redis.call('DEL', KEYS[8])
     end
+  elseif KEYS[7] then
+    if redis.call('HGET', KEYS[7], old) == id then
+      redis.call('HDEL', KEYS[7], old)
+    end
+    redis.call('HSET', KEYS[7], ARGV[5], id)
   end
-  local old = redis.call('HGET', KEYS[1], 'username')
   redis.call('ZREM', KEYS[4], old)
-  redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5])
+  redis.call('ZADD', KEYS[4], 0, ARGV[5])
   redis.call('HSET', KEYS[1], 'username', ARGV[5])
 end
 if #ARGV >= 8 then

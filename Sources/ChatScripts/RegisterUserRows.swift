@@ -9,7 +9,7 @@ public struct RegisterUserRows: ChatScript {
     public static let scriptName = "user_register_rows"
     public static let layouts = [
         ScriptLayout(
-            keys: ["user", "user_info", "stream", "private", "names", "users", "nicknames"],
+            keys: ["user", "user_info", "stream", "private", "names", "users", "nicknames", "ids"],
             arguments: ["id", "info_id", "user_row", "info_row", "stream_cap"]
         ),
     ]
@@ -38,7 +38,7 @@ public struct RegisterUserRows: ChatScript {
         self.streamCap = streamCap
     }
 
-    public var keyCount: Int { 7 }
+    public var keyCount: Int { 8 }
 
     public func encode(into command: inout RedisCommandArguments) {
         command.append(keys.user(userID))
@@ -48,6 +48,7 @@ public struct RegisterUserRows: ChatScript {
         command.append(keys.userNames(ofUser: userID))
         command.append(keys.users(ofUser: userID))
         command.append(keys.userNicknames(ofUser: userID))
+        command.append(keys.userIDsByName(ofUser: userID))
         command.append(userID)
         command.append(infoID)
         command.append(userRow)

@@ -46,7 +46,7 @@ struct AccountStepsTests {
         static func confirmed(_ id: Int) -> Claim { Claim(holder: id, pending: -1) }
     }
 
-    @Test("the steps: claims confirmed, rows, the partition's indexes scored by id, the events on the partition's shards")
+    @Test("the steps: claims confirmed, rows, the partition's indexes and ids, the events on the partition's shards")
     func registrationSteps() async throws {
         let fixture = try Fixture()
         defer { Task { await fixture.redis.shutdown() } }
@@ -57,7 +57,8 @@ struct AccountStepsTests {
         #expect(claim.holder == user.id && claim.pending == -1)
         #expect(try await fixture.redis.send("PTTL", keys.userByUUID(user.uuid)).integer == -1)
         #expect(try await fixture.redis.send("HGET", keys.user(user.id), "username").string == name)
-        #expect(try await fixture.redis.send("ZSCORE", keys.userNames(ofUser: user.id), name).integer == Int64(user.id))
+        #expect(try await fixture.redis.send("ZSCORE", keys.userNames(ofUser: user.id), name).integer == 0)
+        #expect(try await fixture.redis.send("HGET", keys.userIDsByName(ofUser: user.id), name).integer == Int64(user.id))
         #expect(try await fixture.redis.send("ZSCORE", keys.users(ofUser: user.id), String(user.id)).integer == Int64(user.id))
         let events = try await fixture.redis.send("XREVRANGE", keys.entities(ofUser: user.id), "+", "-", "COUNT", 50).array ?? []
         #expect(events.contains { ($0.array?.last?.fieldValues["row"] ?? "").contains("\"username\":\"\(name)\"") })
@@ -118,7 +119,9 @@ struct AccountStepsTests {
         #expect(try await fixture.claim(new) == .confirmed(user.id))
         #expect(try await fixture.claim(old).holder == nil)
         #expect(try await fixture.redis.send("ZSCORE", keys.userNames(ofUser: user.id), old).isNull)
-        #expect(try await fixture.redis.send("ZSCORE", keys.userNames(ofUser: user.id), new).integer == Int64(user.id))
+        #expect(try await fixture.redis.send("ZSCORE", keys.userNames(ofUser: user.id), new).integer == 0)
+        #expect(try await fixture.redis.send("HGET", keys.userIDsByName(ofUser: user.id), new).integer == Int64(user.id))
+        #expect(try await fixture.redis.send("HEXISTS", keys.userIDsByName(ofUser: user.id), old).integer == 0)
 
         // A crash before the old claim's release: it still names the account, whose row
         // holds another name. The next registration of the old name replaces it.

@@ -9,7 +9,7 @@ import TestSupport
 /// The console's user list and search on a partitioned layout (4 partitions, on the test
 /// Redis whatever the run's layout): every partition's index read and merged, with the
 /// pages one index would give.
-@Suite("Console users on a partitioned layout", .offCooperativePool)
+@Suite("Console users on a partitioned layout", .serialized, .offCooperativePool)
 struct UserDirectoryPartitionTests {
     static let keys = RedisKeys(layout: KeyLayout(partitionTags: PartitionTags.evenlySpaced(count: 4)))
 
@@ -26,7 +26,8 @@ struct UserDirectoryPartitionTests {
             let nickname = index.isMultiple(of: 2) ? "q" + order : prefix + "n" + order
             try await redis.pipeline([
                 RedisCommand.texts("HSET", [keys.user(id), "id", String(id), "username", name, "nickname", nickname, "status", "1"]),
-                RedisCommand("ZADD", keys.userNames(ofUser: id), String(id), name),
+                RedisCommand("ZADD", keys.userNames(ofUser: id), "0", name),
+                RedisCommand("HSET", keys.userIDsByName(ofUser: id), name, String(id)),
                 RedisCommand("ZADD", keys.users(ofUser: id), String(id), String(id)),
                 RedisCommand("ZADD", keys.userNicknames(ofUser: id), "0", RedisKeys.nicknameEntry(nickname, id)),
                 RedisCommand("SET", keys.userByName(name), String(id)),
@@ -66,7 +67,13 @@ struct UserDirectoryPartitionTests {
         let directory = UserDirectory(redis: redis, keys: Self.keys)
         let first = try await directory.list(query: nil, paging: Paging(page: 1, size: 4))
         let second = try await directory.list(query: nil, paging: Paging(page: 2, size: 4))
-        let newest = made.map(\.id).sorted(by: >)
+        // Newest first over every partition's index (no other test writes ids this high).
+        var all: [Int] = []
+        for partition in 0..<4 {
+            all += (try await redis.send("ZRANGE", Self.keys.users(partition: partition), "0", "-1").array ?? []).compactMap { $0.integer.map(Int.init) }
+        }
+        let newest = all.sorted(by: >)
+        #expect(Set(newest.prefix(9)) == Set(made.map(\.id)))
         #expect(first.rows.map(\.id) == Array(newest.prefix(4)) && first.hasNext)
         #expect(second.rows.map(\.id) == Array(newest.dropFirst(4).prefix(4)) && second.hasNext)
     }

@@ -17,13 +17,16 @@ local function write_row(key, json)
   redis.call('HSET', key, '_v', 1, unpack(fields))
 end
 
--- The `user` and `user_info` rows of a new account, its indexes (the usernames, scored
--- `name_score`; every id; the nickname) and the rows' entity events. Returns the decoded
--- user row.
+-- The `user` and `user_info` rows of a new account, its indexes (the usernames; every
+-- id; the nickname; on a tagged layout `ids`, username -> id) and the rows' entity
+-- events. Returns the decoded user row.
 local function write_account(user_key, info_key, names, users, nicknames, stream, private, cap, id, info_id,
-                             user_json, info_json, name_score)
+                             user_json, info_json, ids)
   local user = cjson.decode(user_json)
-  redis.call('ZADD', names, name_score, user.username)
+  redis.call('ZADD', names, 0, user.username)
+  if ids then
+    redis.call('HSET', ids, user.username, id)
+  end
   redis.call('ZADD', users, id, id)
   if type(user.nickname) == 'string' and user.nickname ~= '' then
     redis.call('ZADD', nicknames, 0, user.nickname .. '\0' .. id)

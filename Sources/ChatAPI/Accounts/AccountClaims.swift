@@ -157,13 +157,13 @@ extension AccountStore {
         }
     }
 
-    /// The account whose row holds `username`, from the partitions' username indexes (scored
-    /// by id on a tagged layout): one ZSCORE per partition.
+    /// The account whose row holds `username`, from the partitions' username → id hashes:
+    /// one HGET per partition.
     func indexedHolder(named username: String) async throws -> UserRow? {
         let partitions = 0..<keys.layout.partitions
-        let scores = try await redis.pipeline(partitions.map { RedisCommand("ZSCORE", keys.userNames(partition: $0), username) })
-        for score in scores {
-            guard let text = score.string, let id = Int(text), id > 0 else { continue }
+        let ids = try await redis.pipeline(partitions.map { RedisCommand("HGET", keys.userIDsByName(partition: $0), username) })
+        for reply in ids {
+            guard let text = reply.string, let id = Int(text), id > 0 else { continue }
             if let row = try await user(id: id), row.username == username { return row }
         }
         return nil

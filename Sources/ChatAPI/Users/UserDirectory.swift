@@ -36,21 +36,13 @@ package struct UserDirectory: Sendable {
         let partitions = keys.layout.partitions
         let pages = (Self.scanBudget + partitions - 1) / partitions
         let wanted = (Self.searchLimit * 4 + partitions - 1) / partitions
-        var ids: [Int] = []
         var names: [String] = []
         for partition in 0..<partitions {
-            let found = try await scan(keys.userNames(partition: partition), matching: pattern, pages: pages, wanted: wanted)
-            // The tagged indexes score each name by its account's id; the plain one by 0.
-            if keys.layout.isTagged {
-                ids += found.compactMap { Int($0.score) }
-            } else {
-                names += found.map(\.name)
-            }
+            names += try await scan(keys.userNames(partition: partition), matching: pattern, pages: pages, wanted: wanted)
         }
-        if !names.isEmpty {
-            let claims = try await redis.pipeline(names.map { RedisCommand("GET", keys.userByName($0)) })
-            ids += claims.compactMap(\.integer).map { Int($0) }
-        }
+        guard !names.isEmpty else { return [] }
+        let claims = try await redis.pipeline(names.map { RedisCommand("GET", keys.userByName($0)) })
+        let ids = claims.compactMap(\.integer).map { Int($0) }
         guard !ids.isEmpty else { return [] }
         let rows = try await redis.pipeline(ids.map { RedisCommand("HGETALL", keys.user($0)) })
         return rows.compactMap { UserRow(hash: $0.fieldValues) }
@@ -62,8 +54,8 @@ package struct UserDirectory: Sendable {
 
     /// One index's members matching `pattern`, at most `pages` ZSCAN pages, stopping once
     /// `wanted` are found.
-    private func scan(_ index: String, matching pattern: String, pages: Int, wanted: Int) async throws -> [(name: String, score: String)] {
-        var found: [(name: String, score: String)] = []
+    private func scan(_ index: String, matching pattern: String, pages: Int, wanted: Int) async throws -> [String] {
+        var found: [String] = []
         var cursor = "0"
         for _ in 0..<pages {
             let reply = try await redis.send("ZSCAN", index, cursor, "MATCH", pattern, "COUNT", 1000)
@@ -72,9 +64,7 @@ package struct UserDirectory: Sendable {
                 break
             }
             // ZSCAN answers member, score, member, score…
-            for at in stride(from: 0, to: items.count - 1, by: 2) {
-                if let name = items[at].string, let score = items[at + 1].string { found.append((name, score)) }
-            }
+            found += stride(from: 0, to: items.count, by: 2).compactMap { items[$0].string }
             cursor = next
             if cursor == "0" || found.count >= wanted { break }
         }

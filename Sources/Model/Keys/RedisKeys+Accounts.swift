@@ -10,10 +10,11 @@ extension RedisKeys {
     public func userByUUID(_ uuid: String) -> String { Self.userByUUID(uuid) }
     public func userByDevice(_ deviceID: String) -> String { Self.userByDevice(deviceID) }
 
-    /// A partition's usernames: `chat:user:names` on one Redis (score 0), and on a tagged
-    /// layout `chat:user:names{p}` with the user id as score (what repairs a claim lost
-    /// in a crash: `lua/user_claim.lua`).
+    /// A partition's usernames (score 0): `searchUser`'s "contains", the console's prefix.
     public func userNames(partition: Int) -> String { Self.userNames + layout.suffix(ofPartition: partition) }
+    /// A tagged layout's username → id of a partition's accounts: what finds the holder
+    /// of a name whose claim a crash lost (docs/architecture.md, *Accounts on partitions*).
+    public func userIDsByName(partition: Int) -> String { "chat:user:ids" + layout.suffix(ofPartition: partition) }
     /// A partition's user ids (score = id): the console's paged list merges them.
     public func users(partition: Int) -> String { Self.users + layout.suffix(ofPartition: partition) }
     /// A partition's `{nickname}\0{id}` entries (score 0): the console's nickname search.
@@ -22,6 +23,7 @@ extension RedisKeys {
     public func userNames(ofUser userID: Int) -> String { userNames(partition: layout.partition(ofUser: userID)) }
     public func users(ofUser userID: Int) -> String { users(partition: layout.partition(ofUser: userID)) }
     public func userNicknames(ofUser userID: Int) -> String { userNicknames(partition: layout.partition(ofUser: userID)) }
+    public func userIDsByName(ofUser userID: Int) -> String { userIDsByName(partition: layout.partition(ofUser: userID)) }
 
     /// The gids of the user's groups that are active (score = gid), kept by the group
     /// scripts in the user's partition on a tagged layout: what `lua/online_connect.lua`
