@@ -79,8 +79,8 @@ public struct RegisterConnection: ChatScript {
     public var keys: RedisKeys
 
     public init(
-        keys: RedisKeys, user: Int, token: String, target: DeliveryTarget, tokenID: String, ttlMilliseconds: Int64, socketLimit: Int,
-        flushCount: Int, flushBytes: Int, groupsChecked: Int = 200
+        keys: RedisKeys, user: Int, token: String, target: DeliveryTarget, tokenID: String, ttlMilliseconds: Int64,
+        socketLimit: Int, flushCount: Int, flushBytes: Int, groupsChecked: Int = 200
     ) {
         self.keys = keys
         self.user = user

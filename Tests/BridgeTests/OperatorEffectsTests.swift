@@ -20,7 +20,7 @@ struct OperatorEffectsTests {
     static let deadAfter: Int64 = 15_000
 
     static func change(_ scripts: RedisScripts, _ user: Int, _ operation: ChangeUserByOperator.Operation) async throws -> ChangeUserByOperator.Reply {
-        try await scripts.run(ChangeUserByOperator(user: user, operation, audit: audit, streamCap: 100_000, deadAfterMilliseconds: deadAfter))
+        try await scripts.run(ChangeUserByOperator(keys: .plain, user: user, operation, audit: audit, streamCap: 100_000, deadAfterMilliseconds: deadAfter))
     }
 
     static func login(_ bridge: BridgeProcess, _ username: String, _ password: String) throws -> String {

@@ -223,7 +223,7 @@ struct OperatorScriptTests {
 
     func change(_ fixture: Fixture, _ user: Int, _ operation: ChangeUserByOperator.Operation) async throws -> ChangeUserByOperator.Reply {
         try await fixture.scripts.run(ChangeUserByOperator(
-            user: user, operation, audit: Self.audit, streamCap: Self.cap, deadAfterMilliseconds: 60_000
+            keys: .plain, user: user, operation, audit: Self.audit, streamCap: Self.cap, deadAfterMilliseconds: 60_000
         ))
     }
 

@@ -38,7 +38,9 @@ struct RedisACLTests {
     }
 
     /// The scripts only the operators' console runs (docs/console.md).
-    static let consoleScripts: Set<String> = ["admin_account", "admin_user_change", "complaint_reply", "group_status", "deadletter_change"]
+    static let consoleScripts: Set<String> = [
+        "admin_account", "admin_user_change", "admin_audit", "complaint_reply", "group_status", "deadletter_change",
+    ]
     /// The bridge's scripts the console runs too: a user it creates (in one run, or in
     /// steps on a partitioned layout), its login lockouts.
     static let sharedScripts: Set<String> = ["user_register", "user_register_rows", "user_claim", "rate_limit"]

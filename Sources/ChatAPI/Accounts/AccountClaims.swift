@@ -51,8 +51,33 @@ extension AccountStore {
         }
         for name in names { await confirm(name, for: user.id) }
         if let audit {
-            Self.logger.warning("user.create not audited on a partitioned layout", metadata: ["user": "\(user.id)", "admin": "\(audit.admin)"])
+            let detail: JSONValue = ["username": .string(user.username), "nickname": .string(user.nickname)]
+            _ = try await scripts.run(RecordAudit(
+                keys: keys, audit: audit, streamCap: streamCap, action: "user.create", targetType: "user", targetID: user.id,
+                detail: JSONSerializer.string(detail)
+            ))
         }
+    }
+
+    /// An operator's rename (`admin_user_change`, edit) on a tagged layout: the new name
+    /// claimed (pending) before the change, then `finish` with whether the change took it.
+    package func claimForOperatorRename(_ username: String, of userID: Int) async throws {
+        let name = ClaimUniqueName.Name.username(username)
+        try await claim(name, for: userID)
+        if let holder = try await indexedHolder(named: username), holder.id != userID {
+            try await reclaim(name, for: holder.id, replacing: userID)
+            throw Refusal.usernameTaken
+        }
+    }
+
+    /// The rename's last step: the new claim confirmed and the old released (`renamed`),
+    /// or the new claim released (the change did not happen).
+    package func finishOperatorRename(from old: String, to new: String, of userID: Int, renamed: Bool) async {
+        if renamed {
+            await confirm(.username(new), for: userID)
+        }
+        let released = renamed ? old : new
+        _ = try? await scripts.run(ClaimUniqueName(keys: keys, name: .username(released), userID: userID, .release))
     }
 
     /// A rename: the new name claimed, the row (and its partition's index) changed, the new

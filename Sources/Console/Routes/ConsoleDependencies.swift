@@ -8,6 +8,8 @@ import RedisClient
 /// What the routes need, built once at start-up.
 struct ConsoleDependencies: Sendable {
     let settings: ConsoleSettings
+    /// The deployment's key layout.
+    let keys: RedisKeys
     let redis: RedisClient
     let scripts: RedisScripts
     let sessions: SessionStore
@@ -20,6 +22,7 @@ struct ConsoleDependencies: Sendable {
 
     init(settings: ConsoleSettings, keys: RedisKeys, redis: RedisClient, logger: Logger = Logger(label: "console")) {
         self.settings = settings
+        self.keys = keys
         self.redis = redis
         self.logger = logger
         scripts = RedisScripts(client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) })

@@ -41,3 +41,13 @@ extension RedisKeys {
         stream(StreamName.privateEntities, partition: layout.partition(ofUser: userID))
     }
 }
+
+/// The operators' audit list and its counter: one slot together on a tagged layout (the
+/// first partition's), so that an audit row is one run of its own (`lua/admin_audit.lua`);
+/// the plain names on one Redis.
+extension RedisKeys {
+    public var adminAudit: String { Self.adminAudit + layout.suffix(ofPartition: 0) }
+    public var adminAuditIDs: String { Self.adminAuditIDs + layout.suffix(ofPartition: 0) }
+    /// Where an audit row's entity event goes: the private stream's shard of that slot.
+    public var auditStream: String { stream(StreamName.privateEntities, partition: 0) }
+}
