@@ -11,6 +11,7 @@ import Testing
 import TestSupport
 
 @testable import Bridge
+@testable import ChatAPI
 @testable import ChatGateway
 
 /// Accounts on a real Redis Cluster (three primaries, each with a replica): registration,
@@ -68,6 +69,32 @@ struct AccountClusterTests {
                 #expect(connection.kick == nil && UserRow(hash: connection.row)?.id == account.id)
                 #expect(try await redis.send("GET", keys.online(account.id)).string == "cluster-node:1")
             }
+
+            // A rename (claims on their slots, the row in its partition), then an
+            // operator's disable (its partition's run, then the audit row on its own slot).
+            let first = accounts[0]
+            let store = dependencies.accounts.store
+            let row = try #require(try await store.user(id: first.id))
+            let renamed = try await store.update(row, requireActive: true, newUsername: "rn\(tag)", columns: [])
+            #expect(renamed.username == "rn\(tag)")
+            #expect(try await store.user(named: "rn\(tag)")?.id == first.id)
+            #expect(try await store.user(named: first.username) == nil)
+            let audit = OperatorAudit(admin: "ops", address: "127.0.0.1", now: "2026-12-07 12:00:00")
+            let disabled = try await dependencies.scripts.run(ChangeUserByOperator(
+                keys: keys, user: first.id, .disable, audit: audit, streamCap: 1000, deadAfterMilliseconds: 60_000
+            ))
+            guard case .changedUnaudited(_, let kicks, let action, let detail) = disabled else {
+                Issue.record("admin_user_change: \(disabled)")
+                return
+            }
+            #expect(kicks == 1 && action == "user.disable")
+            let auditID = try await dependencies.scripts.run(RecordAudit(
+                keys: keys, audit: audit, streamCap: 1000, action: action, targetType: "user", targetID: first.id, detail: detail
+            ))
+            let newest = try await redis.send("LINDEX", keys.adminAudit, "0").string ?? ""
+            #expect(newest.contains("\"id\":\(auditID)") && newest.contains("user.disable"))
+            let refused = try await AccountTests.call(client, "/api/loginChat", ["username": .string("rn\(tag)"), "password": "secret1"])
+            #expect(refused.body == AccountTests.fail(AccountService.accountUnavailable))
         }
     }
 }
