@@ -39,8 +39,8 @@ enum BridgeApplication {
         /// - Parameter background: the delivery's background work; the caller decides who
         ///   runs it (the bridge's service group, or nobody: `BackgroundWork(owned: false)`).
         static func make(
-            settings: BridgeSettings, keys: RedisKeys, redis: RedisClient, metrics: PrometheusCollectorRegistry, node: String,
-            background: BackgroundWork, logger: Logger = Logger(label: "bridge")
+            settings: BridgeSettings, redis: RedisClient, metrics: PrometheusCollectorRegistry, node: String,
+            background: BackgroundWork, keys: RedisKeys = .plain, logger: Logger = Logger(label: "bridge")
         ) async -> Dependencies {
             let scripts = RedisScripts(
                 client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) }

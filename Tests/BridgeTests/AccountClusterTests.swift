@@ -31,8 +31,8 @@ struct AccountClusterTests {
         #expect(redis.isCluster)
         let keys = RedisKeys(layout: KeyLayout(partitionTags: PartitionTags.evenlySpaced(count: 12)))
         let dependencies = await BridgeApplication.Dependencies.make(
-            settings: TestBridge.settings(), keys: keys, redis: redis, metrics: PrometheusCollectorRegistry(), node: "cluster-node",
-            background: BackgroundWork(owned: false)
+            settings: TestBridge.settings(), redis: redis, metrics: PrometheusCollectorRegistry(), node: "cluster-node",
+            background: BackgroundWork(owned: false), keys: keys
         )
         let tag = String(UUID().uuidString.prefix(6)).lowercased()
         try await Application(router: BridgeApplication.router(dependencies)).test(.router) { client in
