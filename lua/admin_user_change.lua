@@ -26,17 +26,24 @@
 -- ARGV[6] id: the user's id
 -- ARGV[7] dead_after: a process without a heartbeat for this long (ms) is dead
 -- ARGV[8] stream_prefix: 'chat:node:' (each process's stream of deliveries)
+-- ARGV[9] partition_suffix: the user's partition's tag ('' on one Redis), after a
+-- process's stream name
+-- ARGV[10] steps: '1' on a tagged layout: the claims and the audit row are steps of their
+-- own (KEYS[1] and KEYS[2] then repeat `private`, the user's partition's shard, and are
+-- not written; the reply carries the audit's action and detail), else '0'
 -- @op edit
--- KEYS[12] new_username: chat:user:name:{new username} (the current one's when unchanged)
--- KEYS[13] old_username: chat:user:name:{current username}
+-- KEYS[12] new_username: chat:user:name:{new username} (the current one's when unchanged);
+-- with steps, the partition's chat:user:ids (username -> id)
+-- KEYS[13] old_username: chat:user:name:{current username}; with steps, chat:user:ids again
 -- KEYS[14] names: chat:user:names
--- ARGV[9] username: the current username the caller read (its key is old_username)
--- ARGV[10] changes: JSON object of the columns to set, any of username, nickname,
+-- ARGV[11] username: the current username the caller read (its key is old_username)
+-- ARGV[12] changes: JSON object of the columns to set, any of username, nickname,
 -- avatar, password (the new bcrypt hash)
 -- @op disable, enable, delete: the common keys and arguments only
 -- @end
 --
--- Returns {version, kicks}: the row's new version and the kicks sent. Errors: 'missing'
+-- Returns {version, kicks}: the row's new version and the kicks sent; with steps
+-- {version, kicks, action, detail (JSON)} for the audit step. Errors: 'missing'
 -- (no such user, or deleted), 'username_taken' (edit: the new username has an account),
 -- 'stale' (edit: the username is no longer the one read; read again), 'bad_arguments'.
 -- Audit actions: user.edit (user.password when only the password changes),
@@ -44,7 +51,7 @@
 --@include audit
 --@include revoke
 local op, admin, address, now, cap, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local dead_after, prefix = tonumber(ARGV[7]), ARGV[8]
+local dead_after, prefix, suffix, steps = tonumber(ARGV[7]), ARGV[8], ARGV[9] or '', ARGV[10] == '1'
 if (admin or '') == '' or (now or '') == '' or not tonumber(cap) or not tonumber(id) or not dead_after
   or (prefix or '') == '' or #KEYS ~= (op == 'edit' and 14 or 11) then
   return redis.error_reply('bad_arguments')
@@ -53,7 +60,7 @@ local EDITABLE = { username = true, nickname = true, avatar = true, password = t
 
 local changes
 if op == 'edit' then
-  local ok, decoded = pcall(cjson.decode, ARGV[10] or '')
+  local ok, decoded = pcall(cjson.decode, ARGV[12] or '')
   if not ok or type(decoded) ~= 'table' or next(decoded) == nil then
     return redis.error_reply('bad_arguments')
   end
@@ -76,10 +83,10 @@ local username, nickname = current[2], current[3] or ''
 -- Checks done before the first write.
 local rename = changes and changes.username and changes.username ~= username
 if changes then
-  if username ~= ARGV[9] then
+  if username ~= ARGV[11] then
     return redis.error_reply('stale')
   end
-  if rename and redis.call('SET', KEYS[12], id, 'NX') == false then
+  if rename and not steps and redis.call('SET', KEYS[12], id, 'NX') == false then
     return redis.error_reply('username_taken')
   end
 end
@@ -87,7 +94,12 @@ end
 local fields, detail, revoke, action = { 'update_time', now }, {}, false, 'user.' .. op
 if changes then
   if rename then
-    if redis.call('GET', KEYS[13]) == id then
+    if steps then
+      if redis.call('HGET', KEYS[12], username) == id then
+        redis.call('HDEL', KEYS[12], username)
+      end
+      redis.call('HSET', KEYS[12], changes.username, id)
+    elseif redis.call('GET', KEYS[13]) == id then
       redis.call('DEL', KEYS[13])
     end
     redis.call('ZREM', KEYS[14], username)
@@ -133,12 +145,15 @@ local version = redis.call('HINCRBY', KEYS[4], '_v', 1)
 
 local kicks = 0
 if revoke then
-  kicks = revoke_sessions(KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], id, '', dead_after, prefix)
+  kicks = revoke_sessions(KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], id, '', dead_after, prefix, suffix)
   detail.kicks = kicks
 end
 
 local row = read_hash_row(KEYS[4], { id = true, invite_confirm = true, status = true, is_deleted = true, order = true })
 row._v = nil
 user_event(KEYS[5], KEYS[3], cap, 'upsert', row.id, version, row, cjson.encode(row))
+if steps then
+  return { version, kicks, action, cjson.encode(detail) }
+end
 audit(KEYS[1], KEYS[2], KEYS[3], cap, admin, address, now, action, 'user', tonumber(id), detail)
 return { version, kicks }

@@ -25,20 +25,22 @@
 -- KEYS[2] user: chat:user:{id}
 -- KEYS[3] online: online_{id}
 -- KEYS[4] online_token: chat:online:token:{id}
--- KEYS[5] nodes: chat:nodes
+-- KEYS[5] nodes: chat:nodes (the user's partition's copy)
 -- KEYS[6] sockets: chat:sockets:{id}
 -- KEYS[7] modified: user:modify:{id}
 -- KEYS[8] friends: chat:friends:{id}
--- KEYS[9] groups: chat:user:{id}:groups
+-- KEYS[9] groups: chat:user:{id}:groups on one Redis; on a tagged layout the user's active
+-- groups, chat:user:{id}:groups:active (kept by the group scripts), with group_prefix ''
 -- KEYS[10] queue: chat_getmessage_{id}
--- KEYS[11] offline_bodies: chat:offline:bodies
+-- KEYS[11] offline_bodies: chat:offline:bodies (the user's partition's copy)
 -- ARGV[1] token: the token the connection presented
 -- ARGV[2] target: '{node}:{conn}'
 -- ARGV[3] token_id: the id of that token (its signature, the token's last segment)
 -- ARGV[4] ttl: how long the registration lives without a refresh (ms)
 -- ARGV[5] node: the target's node id
 -- ARGV[6] socket_limit: live sockets allowed per user
--- ARGV[7] group_prefix: 'chat:group:' (a group's row, by id)
+-- ARGV[7] group_prefix: 'chat:group:' (a group's row, by id), or '' when `groups` holds
+-- the active groups only (a tagged layout: no group's key is read)
 -- ARGV[8] groups_checked: the user's groups looked at for an active one
 -- ARGV[9] flush_count: at most this many queued entries read
 -- ARGV[10] flush_bytes: at most about this many bytes of them (the first whatever its size)
@@ -53,7 +55,7 @@ local socketLimit = tonumber(ARGV[6])
 local groupsChecked = tonumber(ARGV[8])
 local flushCount, flushBytes = tonumber(ARGV[9]), tonumber(ARGV[10])
 if ARGV[1] == '' or ARGV[2] == '' or ARGV[3] == '' or ARGV[5] == '' or not ttl or ttl <= 0 or not socketLimit
-  or socketLimit <= 0 or ARGV[7] == '' or not groupsChecked or groupsChecked <= 0 or not flushCount or flushCount <= 0
+  or socketLimit <= 0 or not groupsChecked or groupsChecked <= 0 or not flushCount or flushCount <= 0
   or not flushBytes or flushBytes <= 0 then
   return redis.error_reply('ERR bad_arguments')
 end
@@ -113,10 +115,14 @@ for _, text in ipairs(redis.call('HVALS', KEYS[8])) do
   end
 end
 local activeGroup = 0
-for _, id in ipairs(redis.call('ZRANGE', KEYS[9], 0, groupsChecked - 1)) do
-  if string.match(id, '^%d+$') and redis.call('HGET', ARGV[7] .. id, 'status') == '1' then
-    activeGroup = 1
-    break
+if ARGV[7] == '' then
+  activeGroup = redis.call('ZCARD', KEYS[9]) > 0 and 1 or 0
+else
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[9], 0, groupsChecked - 1)) do
+    if string.match(id, '^%d+$') and redis.call('HGET', ARGV[7] .. id, 'status') == '1' then
+      activeGroup = 1
+      break
+    end
   end
 end
 return {kick, modified == 'avatar' and 'avatar' or '', row, activeFriend, activeGroup,

@@ -11,10 +11,12 @@
 -- ARGV[2] keep: the one token that stays valid, or '' for none
 -- ARGV[3] dead_after: a process without a heartbeat for this long (ms) is dead
 -- ARGV[4] stream_prefix: 'chat:node:' (each process's stream of deliveries)
+-- ARGV[5] partition_suffix: the user's partition's tag ('' on one Redis): a process's
+-- stream from this partition is stream_prefix .. node .. partition_suffix
 -- Returns the number of kicks sent.
 --@include revoke
 local deadAfter = tonumber(ARGV[3])
 if not tonumber(ARGV[1]) or not deadAfter or ARGV[4] == '' then
   return redis.error_reply('ERR bad_arguments')
 end
-return revoke_sessions(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], deadAfter, ARGV[4])
+return revoke_sessions(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], deadAfter, ARGV[4], ARGV[5])

@@ -1,4 +1,5 @@
--- Registers an account atomically: claims the username and uuid indexes (SET NX, so
+-- Registers an account atomically, on one Redis (a tagged layout runs the steps:
+-- user_claim, user_register_rows, user_claim again): claims the username and uuid indexes (SET NX, so
 -- of two concurrent registrations of one username exactly one succeeds), writes the
 -- user and user_info rows, and appends their entity events: the user row's whole to the
 -- private stream, its public columns and the user_info row to the entities stream.
@@ -27,7 +28,7 @@
 -- ARGV[7] address: the operator's client address ('' for a registration)
 -- ARGV[8] now: the time ('YYYY-MM-DD HH:mm:ss'; '' for a registration)
 -- Returns 'OK', or the error 'id_taken' / 'username_taken' / 'uuid_taken' / 'device_taken'.
---@include rows
+--@include accounts
 --@include audit
 if redis.call('EXISTS', KEYS[3], KEYS[4]) > 0 then
   return redis.error_reply('id_taken')
@@ -44,29 +45,8 @@ if KEYS[12] and redis.call('SET', KEYS[12], ARGV[1], 'NX') == false then
   return redis.error_reply('device_taken')
 end
 
-local function write_row(key, json)
-  local row = cjson.decode(json)
-  local fields = {}
-  for column, value in pairs(row) do
-    if value ~= cjson.null then
-      fields[#fields + 1] = column
-      fields[#fields + 1] = tostring(value)
-    end
-  end
-  redis.call('DEL', key)
-  redis.call('HSET', key, '_v', 1, unpack(fields))
-end
-
-local user = cjson.decode(ARGV[3])
-redis.call('ZADD', KEYS[6], 0, user.username)
-redis.call('ZADD', KEYS[8], ARGV[1], ARGV[1])
-if type(user.nickname) == 'string' and user.nickname ~= '' then
-  redis.call('ZADD', KEYS[9], 0, user.nickname .. '\0' .. ARGV[1])
-end
-write_row(KEYS[3], ARGV[3])
-write_row(KEYS[4], ARGV[4])
-user_event(KEYS[5], KEYS[7], ARGV[5], 'upsert', ARGV[1], 1, user, ARGV[3])
-entity_event(KEYS[5], ARGV[5], 'user_info', 'upsert', ARGV[2], 1, ARGV[4])
+local user = write_account(KEYS[3], KEYS[4], KEYS[6], KEYS[8], KEYS[9], KEYS[5], KEYS[7], ARGV[5], ARGV[1], ARGV[2],
+  ARGV[3], ARGV[4], nil)
 if (ARGV[6] or '') ~= '' then
   audit(KEYS[10], KEYS[11], KEYS[7], ARGV[5], ARGV[6], ARGV[7], ARGV[8], 'user.create', 'user', tonumber(ARGV[1]),
     { username = user.username, nickname = user.nickname })

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import LuaScripts
+import Model
 import Prometheus
 import RedisClient
 import ServiceLifecycle
@@ -39,7 +40,7 @@ enum BridgeApplication {
         ///   runs it (the bridge's service group, or nobody: `BackgroundWork(owned: false)`).
         static func make(
             settings: BridgeSettings, redis: RedisClient, metrics: PrometheusCollectorRegistry, node: String,
-            background: BackgroundWork, logger: Logger = Logger(label: "bridge")
+            background: BackgroundWork, keys: RedisKeys = .plain, logger: Logger = Logger(label: "bridge")
         ) async -> Dependencies {
             let scripts = RedisScripts(
                 client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) }
@@ -49,12 +50,12 @@ enum BridgeApplication {
                 logger: Logger(label: "bridge.delivery"), background: background
             )
             let accounts = AccountService(
-                store: AccountStore(scripts: scripts, streamCap: settings.messages.streamCap),
+                store: AccountStore(scripts: scripts, keys: keys, streamCap: settings.messages.streamCap),
                 hasher: PasswordHasher(cost: settings.bcryptCost),
                 tokens: await TokenService(secret: settings.jwtSecret.value),
-                sessions: SessionRevoker(delivery: delivery),
+                sessions: SessionRevoker(delivery: delivery, keys: keys),
                 defaultAvatar: BridgeSettings.defaultUserAvatar,
-                limits: AccountLimits(scripts: scripts, policy: settings.accountLimits)
+                limits: AccountLimits(scripts: scripts, keys: keys, policy: settings.accountLimits)
             )
             let visitors = VisitorService(accounts: accounts, signature: VisitorSignature(salt: settings.visitorSalt))
             let questions = AutoReplyQueue(capacity: settings.messages.autoReplyQueueCap, logger: Logger(label: "bridge.askanswer"))
@@ -65,7 +66,7 @@ enum BridgeApplication {
             let revoker = MessageRevoker(scripts: scripts, delivery: delivery, policy: settings.messages, logger: Logger(label: "bridge.messages"))
             let gateway = Gateway(
                 tokens: accounts.tokens, delivery: delivery, sender: sender,
-                guidance: GuidanceMessages(iconBase: settings.noticeIconBase), limits: settings.gatewayLimits,
+                guidance: GuidanceMessages(iconBase: settings.noticeIconBase), limits: settings.gatewayLimits, keys: keys,
                 logger: Logger(label: "bridge.gateway")
             )
             return Dependencies(

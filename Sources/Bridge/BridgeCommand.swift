@@ -52,9 +52,10 @@ struct BridgeCommand: AsyncParsableCommand {
         // Run by the service group below, so that shutdown waits for its jobs.
         let background = BackgroundWork()
         let dependencies = await BridgeApplication.Dependencies.make(
-            settings: settings, redis: redis, metrics: metrics, node: node, background: background, logger: logger
+            settings: settings, redis: redis, metrics: metrics, node: node, background: background,
+            keys: commonSettings.keys, logger: logger
         )
-        let heartbeat = NodeHeartbeat(delivery: dependencies.delivery, logger: Logger(label: "bridge.heartbeat"))
+        let heartbeat = NodeHeartbeat(delivery: dependencies.delivery, keys: commonSettings.keys, logger: Logger(label: "bridge.heartbeat"))
         // The node stream's reader blocks its connection in XREAD: a client of its own.
         let reader = RedisClient(
             configuration: NodeStreamListener.readerConfiguration(commonSettings.redis),

@@ -72,7 +72,7 @@ package struct APIRoutes: Sendable {
         UploadServing(folder: uploads, processor: OSSProcessor(screenshotter: screenshotter)).register(on: router)
         UploadRoutes(
             receiver: UploadReceiver(folder: uploads, policy: files, logger: Logger(label: "bridge.uploads")),
-            policy: files, quota: UploadQuota(redis: redis, perDay: files.uploadsPerDay)
+            policy: files, quota: UploadQuota(redis: redis, keys: accounts.store.keys, perDay: files.uploadsPerDay)
         ).register(chat: chat)
         VideoScreenshotRoutes(screenshotter: screenshotter).register(chat: chat)
         QRCodeRoutes(accounts: accounts.store).register(chat: chat)

@@ -6,18 +6,20 @@ import RedisClient
 /// step. Entity events as `user_update`'s, the nickname index, the audit row.
 public struct ChangeUserByOperator: ChatScript {
     public static let scriptName = "admin_user_change"
-    private static let keys = OperatorAudit.keyNames + [
+    private static let keyNames = OperatorAudit.keyNames + [
         "user", "stream", "nicknames", "token", "online", "online_token", "sockets", "nodes",
     ]
-    private static let arguments = ["op"] + OperatorAudit.argumentNames + ["stream_cap", "id", "dead_after", "stream_prefix"]
+    private static let arguments = ["op"] + OperatorAudit.argumentNames + [
+        "stream_cap", "id", "dead_after", "stream_prefix", "partition_suffix", "steps",
+    ]
     public static let layouts = [
         ScriptLayout(
-            operation: "edit", keys: keys + ["new_username", "old_username", "names"],
+            operation: "edit", keys: keyNames + ["new_username", "old_username", "names"],
             arguments: arguments + ["username", "changes"]
         ),
-        ScriptLayout(operation: "disable", keys: keys, arguments: arguments),
-        ScriptLayout(operation: "enable", keys: keys, arguments: arguments),
-        ScriptLayout(operation: "delete", keys: keys, arguments: arguments),
+        ScriptLayout(operation: "disable", keys: keyNames, arguments: arguments),
+        ScriptLayout(operation: "enable", keys: keyNames, arguments: arguments),
+        ScriptLayout(operation: "delete", keys: keyNames, arguments: arguments),
     ]
 
     /// The columns an edit sets; nil leaves one as it is.
@@ -59,7 +61,15 @@ public struct ChangeUserByOperator: ChatScript {
     public enum Reply: Sendable, Equatable {
         /// The row's new version and the kicks sent (one per live socket on a live process).
         case changed(version: Int, kicks: Int)
+        /// A tagged layout: changed, the audit row still to write (``RecordAudit``).
+        case changedUnaudited(version: Int, kicks: Int, action: String, detail: String)
         case refused(Refusal)
+
+        /// The row changed (audited or not yet).
+        public var isChange: Bool {
+            if case .refused = self { return false }
+            return true
+        }
     }
 
     public enum Refusal: String, Error, Sendable, Hashable {
@@ -71,13 +81,19 @@ public struct ChangeUserByOperator: ChatScript {
         case stale
     }
 
+    /// The layout's names. On a tagged one every key is the user's partition's: the claims
+    /// and the audit row are steps of their own.
+    public var keys: RedisKeys
     public var user: Int
     public var operation: Operation
     public var audit: OperatorAudit
     public var streamCap: Int
     public var deadAfterMilliseconds: Int64
 
-    public init(user: Int, _ operation: Operation, audit: OperatorAudit, streamCap: Int, deadAfterMilliseconds: Int64) {
+    public init(
+        keys: RedisKeys, user: Int, _ operation: Operation, audit: OperatorAudit, streamCap: Int, deadAfterMilliseconds: Int64
+    ) {
+        self.keys = keys
         self.user = user
         self.operation = operation
         self.audit = audit
@@ -91,19 +107,33 @@ public struct ChangeUserByOperator: ChatScript {
     }
 
     public func encode(into command: inout RedisCommandArguments) {
-        OperatorAudit.encodeKeys(into: &command)
-        command.append(RedisKeys.user(user))
-        command.append(StreamName.entities)
-        command.append(RedisKeys.userNicknames)
-        command.append(RedisKeys.userToken(user))
-        command.append(RedisKeys.online(user))
-        command.append(RedisKeys.onlineToken(user))
-        command.append(RedisKeys.sockets(user))
-        command.append(RedisKeys.nodes)
+        let steps = keys.layout.isTagged
+        if steps {
+            // Not written with steps: the user's partition's shard holds their places.
+            let private_ = keys.privateEntities(ofUser: user)
+            command.append(private_)
+            command.append(private_)
+            command.append(private_)
+        } else {
+            OperatorAudit.encodeKeys(into: &command)
+        }
+        command.append(keys.user(user))
+        command.append(keys.entities(ofUser: user))
+        command.append(keys.userNicknames(ofUser: user))
+        command.append(keys.userToken(user))
+        command.append(keys.online(user))
+        command.append(keys.onlineToken(user))
+        command.append(keys.sockets(user))
+        command.append(keys.nodes(partition: keys.layout.partition(ofUser: user)))
         if case .edit(let current, let changes) = operation {
-            command.append(RedisKeys.userByName(changes.username ?? current))
-            command.append(RedisKeys.userByName(current))
-            command.append(RedisKeys.userNames)
+            if steps {
+                command.append(keys.userIDsByName(ofUser: user))
+                command.append(keys.userIDsByName(ofUser: user))
+            } else {
+                command.append(keys.userByName(changes.username ?? current))
+                command.append(keys.userByName(current))
+            }
+            command.append(keys.userNames(ofUser: user))
         }
 
         switch operation {
@@ -117,20 +147,24 @@ public struct ChangeUserByOperator: ChatScript {
         command.append(user)
         command.append(Int(deadAfterMilliseconds))
         command.append(RedisKeys.nodeStreamPrefix)
+        command.append(keys.layout.suffix(ofUser: user))
+        command.append(steps ? "1" : "0")
         if case .edit(let current, let changes) = operation {
             command.append(current)
             command.append(changes.json)
         }
     }
 
-    /// `{version, kicks}` or an error code.
+    /// `{version, kicks}`, with steps `{version, kicks, action, detail}`, or an error code.
     public static func decode(_ reply: RedisFlatReply) throws(RedisError) -> Reply {
         var reader = ScriptReplyReader(reply, script: scriptName)
         if let code = reader.errorCode {
             guard let refusal = Refusal(rawValue: code) else { throw reader.unexpected() }
             return .refused(refusal)
         }
-        guard reader.count == 2 else { throw reader.unexpected() }
-        return .changed(version: try reader.int(), kicks: try reader.int())
+        guard reader.count == 2 || reader.count == 4 else { throw reader.unexpected() }
+        let (version, kicks) = (try reader.int(), try reader.int())
+        guard reader.count == 4 else { return .changed(version: version, kicks: kicks) }
+        return .changedUnaudited(version: version, kicks: kicks, action: try reader.string(), detail: try reader.string())
     }
 }

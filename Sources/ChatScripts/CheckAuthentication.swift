@@ -32,11 +32,14 @@ public struct CheckAuthentication: ChatScript {
         case refused(Refusal)
     }
 
+    /// The layout's names: every key is the user's, so one partition.
+    public var keys: RedisKeys
     public var userID: Int
     public var token: String
     public var read: Read
 
-    public init(userID: Int, token: String, read: Read) {
+    public init(keys: RedisKeys, userID: Int, token: String, read: Read) {
+        self.keys = keys
         self.userID = userID
         self.token = token
         self.read = read
@@ -45,9 +48,9 @@ public struct CheckAuthentication: ChatScript {
     public var keyCount: Int { 3 }
 
     public func encode(into command: inout RedisCommandArguments) {
-        command.append(RedisKeys.userToken(userID))
-        command.append(RedisKeys.user(userID))
-        command.append(RedisKeys.online(userID))
+        command.append(keys.userToken(userID))
+        command.append(keys.user(userID))
+        command.append(keys.online(userID))
         command.append(token)
         command.append(read.rawValue)
     }

@@ -69,10 +69,20 @@ public struct RateLimit: ChatScript {
         }
     }
 
+    /// Whose state a login's run reads and writes: both (one Redis: one run), or one of
+    /// them (a tagged layout: each subject's key is on its own slot, one run each:
+    /// ``login(_:username:address:policy:realm:separately:on:)``).
+    public enum LoginSubjects: Sendable, Equatable {
+        case both, account, address
+    }
+
     public enum Operation: Sendable, Equatable {
         case count(Counter, windowSeconds: Int, limit: Int)
         /// `address` nil: the address is not known, only the account is counted.
-        case login(LoginStep, username: String, address: String?, policy: LoginPolicy, realm: LoginRealm = .chat)
+        case login(
+            LoginStep, username: String, address: String?, policy: LoginPolicy, realm: LoginRealm = .chat,
+            subjects: LoginSubjects = .both
+        )
     }
 
     public enum Reply: Sendable, Equatable {
@@ -102,13 +112,16 @@ public struct RateLimit: ChatScript {
             command.append("count")
             command.append(window)
             command.append(limit)
-        case .login(let step, let username, let address, let policy, let realm):
-            command.append(realm.accountKey(username))
-            // Without an address its key is never touched (its limit is 0).
-            command.append(realm.addressKey(address ?? "-"))
+        case .login(let step, let username, let address, let policy, let realm, let subjects):
+            // A subject not counted (its limit 0) is never touched: its place holds the
+            // other's key, so that the run stays on one slot.
+            let accountKey = realm.accountKey(username)
+            let addressKey = realm.addressKey(address ?? "-")
+            command.append(subjects == .address ? addressKey : accountKey)
+            command.append(subjects == .account ? accountKey : addressKey)
             command.append(step.rawValue)
-            command.append(policy.accountLimit)
-            command.append(address == nil ? 0 : policy.addressLimit)
+            command.append(subjects == .address ? 0 : policy.accountLimit)
+            command.append(address == nil || subjects == .account ? 0 : policy.addressLimit)
             command.append(policy.lockoutMilliseconds)
             command.append(policy.maxLockoutMilliseconds)
         }

@@ -41,10 +41,14 @@ public struct RefreshConnections: ChatScript {
     /// One outcome per connection, in order.
     public typealias Reply = [Outcome]
 
+    /// The layout's names. On a tagged layout every connection's user is in one
+    /// partition: the heartbeat runs one batch per partition.
+    public var keys: RedisKeys
     public var connections: [Connection]
     public var ttlMilliseconds: Int64
 
-    public init(connections: [Connection], ttlMilliseconds: Int64) {
+    public init(keys: RedisKeys, connections: [Connection], ttlMilliseconds: Int64) {
+        self.keys = keys
         self.connections = connections
         self.ttlMilliseconds = ttlMilliseconds
     }
@@ -53,11 +57,11 @@ public struct RefreshConnections: ChatScript {
 
     public func encode(into command: inout RedisCommandArguments) {
         for connection in connections {
-            command.append(RedisKeys.online(connection.user))
-            command.append(RedisKeys.onlineToken(connection.user))
-            command.append(RedisKeys.sockets(connection.user))
-            command.append(RedisKeys.userToken(connection.user))
-            command.append(RedisKeys.user(connection.user))
+            command.append(keys.online(connection.user))
+            command.append(keys.onlineToken(connection.user))
+            command.append(keys.sockets(connection.user))
+            command.append(keys.userToken(connection.user))
+            command.append(keys.user(connection.user))
         }
         command.append(Int(ttlMilliseconds))
         for connection in connections {

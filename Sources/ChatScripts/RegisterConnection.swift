@@ -75,10 +75,14 @@ public struct RegisterConnection: ChatScript {
     public var flushCount: Int
     public var flushBytes: Int
 
+    /// The layout's names: every key is the user's partition's.
+    public var keys: RedisKeys
+
     public init(
-        user: Int, token: String, target: DeliveryTarget, tokenID: String, ttlMilliseconds: Int64, socketLimit: Int,
-        flushCount: Int, flushBytes: Int, groupsChecked: Int = 200
+        keys: RedisKeys, user: Int, token: String, target: DeliveryTarget, tokenID: String, ttlMilliseconds: Int64,
+        socketLimit: Int, flushCount: Int, flushBytes: Int, groupsChecked: Int = 200
     ) {
+        self.keys = keys
         self.user = user
         self.token = token
         self.target = target
@@ -93,17 +97,19 @@ public struct RegisterConnection: ChatScript {
     public var keyCount: Int { 11 }
 
     public func encode(into command: inout RedisCommandArguments) {
-        command.append(RedisKeys.userToken(user))
-        command.append(RedisKeys.user(user))
-        command.append(RedisKeys.online(user))
-        command.append(RedisKeys.onlineToken(user))
-        command.append(RedisKeys.nodes)
-        command.append(RedisKeys.sockets(user))
-        command.append(RedisKeys.userModified(user))
-        command.append(RedisKeys.friends(user))
-        command.append(RedisKeys.groupsOfUser(user))
-        command.append(RedisKeys.offlineQueue(user))
-        command.append(RedisKeys.offlineBodies)
+        let partition = keys.layout.partition(ofUser: user)
+        command.append(keys.userToken(user))
+        command.append(keys.user(user))
+        command.append(keys.online(user))
+        command.append(keys.onlineToken(user))
+        command.append(keys.nodes(partition: partition))
+        command.append(keys.sockets(user))
+        command.append(keys.userModified(user))
+        command.append(keys.friends(user))
+        // One Redis reads the groups' rows; a tagged layout the user's active groups.
+        command.append(keys.layout.isTagged ? keys.activeGroupsOfUser(user) : keys.groupsOfUser(user))
+        command.append(keys.offlineQueue(user))
+        command.append(keys.offlineBodies(partition: partition))
 
         command.append(token)
         command.append(target.description)
@@ -111,7 +117,7 @@ public struct RegisterConnection: ChatScript {
         command.append(Int(ttlMilliseconds))
         command.append(target.node)
         command.append(socketLimit)
-        command.append(RedisKeys.groupPrefix)
+        command.append(keys.layout.isTagged ? "" : RedisKeys.groupPrefix)
         command.append(groupsChecked)
         command.append(flushCount)
         command.append(flushBytes)

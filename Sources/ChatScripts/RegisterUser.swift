@@ -3,7 +3,8 @@ import RedisClient
 
 /// `lua/user_register.lua`: claims the username, uuid (and device) indexes and writes the
 /// `user` and `user_info` rows with their entity events (the whole user row on the private
-/// stream), in one step.
+/// stream), in one step: one Redis (a tagged layout runs ``ClaimUniqueName`` and
+/// ``RegisterUserRows`` as steps).
 public struct RegisterUser: ChatScript {
     public static let scriptName = "user_register"
     public static let layouts = [
@@ -31,6 +32,7 @@ public struct RegisterUser: ChatScript {
         case deviceTaken = "device_taken"
     }
 
+    public var keys: RedisKeys
     public var userID: Int
     public var infoID: Int
     public var username: String
@@ -46,9 +48,10 @@ public struct RegisterUser: ChatScript {
     public var audit: OperatorAudit?
 
     public init(
-        userID: Int, infoID: Int, username: String, uuid: String, deviceID: String?, userRow: String, infoRow: String,
+        keys: RedisKeys, userID: Int, infoID: Int, username: String, uuid: String, deviceID: String?, userRow: String, infoRow: String,
         streamCap: Int, audit: OperatorAudit? = nil
     ) {
+        self.keys = keys
         self.userID = userID
         self.infoID = infoID
         self.username = username
@@ -63,18 +66,18 @@ public struct RegisterUser: ChatScript {
     public var keyCount: Int { deviceID == nil ? 11 : 12 }
 
     public func encode(into command: inout RedisCommandArguments) {
-        command.append(RedisKeys.userByName(username))
-        command.append(RedisKeys.userByUUID(uuid))
-        command.append(RedisKeys.user(userID))
-        command.append(RedisKeys.userInfo(userID))
-        command.append(StreamName.entities)
-        command.append(RedisKeys.userNames)
-        command.append(StreamName.privateEntities)
-        command.append(RedisKeys.users)
-        command.append(RedisKeys.userNicknames)
+        command.append(keys.userByName(username))
+        command.append(keys.userByUUID(uuid))
+        command.append(keys.user(userID))
+        command.append(keys.userInfo(userID))
+        command.append(keys.entities(ofUser: userID))
+        command.append(keys.userNames(ofUser: userID))
+        command.append(keys.privateEntities(ofUser: userID))
+        command.append(keys.users(ofUser: userID))
+        command.append(keys.userNicknames(ofUser: userID))
         command.append(RedisKeys.adminAuditIDs)
         command.append(RedisKeys.adminAudit)
-        if let deviceID { command.append(RedisKeys.userByDevice(deviceID)) }
+        if let deviceID { command.append(keys.userByDevice(deviceID)) }
 
         command.append(userID)
         command.append(infoID)

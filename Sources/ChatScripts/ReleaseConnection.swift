@@ -16,7 +16,10 @@ public struct ReleaseConnection: ChatScript {
     public var user: Int
     public var target: DeliveryTarget
 
-    public init(user: Int, target: DeliveryTarget) {
+    public var keys: RedisKeys
+
+    public init(keys: RedisKeys, user: Int, target: DeliveryTarget) {
+        self.keys = keys
         self.user = user
         self.target = target
     }
@@ -24,9 +27,9 @@ public struct ReleaseConnection: ChatScript {
     public var keyCount: Int { 3 }
 
     public func encode(into command: inout RedisCommandArguments) {
-        command.append(RedisKeys.online(user))
-        command.append(RedisKeys.onlineToken(user))
-        command.append(RedisKeys.sockets(user))
+        command.append(keys.online(user))
+        command.append(keys.onlineToken(user))
+        command.append(keys.sockets(user))
         command.append(target.description)
     }
 

@@ -8,8 +8,9 @@ public struct UpdateUser: ChatScript {
     public static let scriptName = "user_update"
     public static let layouts = [
         ScriptLayout(
-            keys: ["user", "stream", "token", "new_username", "old_username", "names", "private", "nicknames"],
-            arguments: ["stream_cap", "require_active", "password", "token", "username"], argumentTail: ["column", "value"]
+            keys: ["user", "stream", "token", "names", "private", "nicknames"], keyTail: ["rename"],
+            arguments: ["stream_cap", "require_active", "password", "token", "username", "claims"],
+            argumentTail: ["column", "value"]
         ),
     ]
 
@@ -27,6 +28,8 @@ public struct UpdateUser: ChatScript {
         case usernameTaken = "username_taken"
     }
 
+    /// The layout's names: the user's partition; on one Redis a rename also claims here.
+    public var keys: RedisKeys
     public var userID: Int
     /// The username the caller read (released when `newUsername` is claimed).
     public var username: String
@@ -41,9 +44,10 @@ public struct UpdateUser: ChatScript {
     public var columns: [(String, String)]
 
     public init(
-        userID: Int, username: String, streamCap: Int, requireActive: Bool, verifiedHash: String?, token: String?,
+        keys: RedisKeys, userID: Int, username: String, streamCap: Int, requireActive: Bool, verifiedHash: String?, token: String?,
         newUsername: String?, columns: [(String, String)]
     ) {
+        self.keys = keys
         self.userID = userID
         self.username = username
         self.streamCap = streamCap
@@ -54,23 +58,32 @@ public struct UpdateUser: ChatScript {
         self.columns = columns
     }
 
-    public var keyCount: Int { 8 }
+    /// On one Redis a rename claims the new name in this run; on a tagged layout the
+    /// claims are steps of their own (``ClaimUniqueName``), so every key is the user's.
+    private var claimsHere: Bool { newUsername != nil && !keys.layout.isTagged }
+
+    public var keyCount: Int { newUsername == nil ? 6 : claimsHere ? 8 : 7 }
 
     public func encode(into command: inout RedisCommandArguments) {
-        command.append(RedisKeys.user(userID))
-        command.append(StreamName.entities)
-        command.append(RedisKeys.userToken(userID))
-        command.append(RedisKeys.userByName(newUsername ?? username))
-        command.append(RedisKeys.userByName(username))
-        command.append(RedisKeys.userNames)
-        command.append(StreamName.privateEntities)
-        command.append(RedisKeys.userNicknames)
+        command.append(keys.user(userID))
+        command.append(keys.entities(ofUser: userID))
+        command.append(keys.userToken(userID))
+        command.append(keys.userNames(ofUser: userID))
+        command.append(keys.privateEntities(ofUser: userID))
+        command.append(keys.userNicknames(ofUser: userID))
+        if claimsHere, let newUsername {
+            command.append(keys.userByName(newUsername))
+            command.append(keys.userByName(username))
+        } else if newUsername != nil {
+            command.append(keys.userIDsByName(ofUser: userID))
+        }
 
         command.append(streamCap)
         command.append(requireActive ? "1" : "0")
         command.append(verifiedHash ?? "")
         command.append(token ?? "")
         command.append(newUsername ?? "")
+        command.append(claimsHere ? "1" : "0")
         for (column, value) in columns {
             command.append(column)
             command.append(value)

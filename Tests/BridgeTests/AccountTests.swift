@@ -43,7 +43,11 @@ struct AccountTests {
         try await TestBridge.app(redis: redis).test(.router) { client in
             let username = Self.name()
             // the stream's newest entry before: other suites write to it at the same time
-            let mark = try await redis.send("XREVRANGE", StreamName.entities, "+", "-", "COUNT", 1).array?.first?.array?.first?.string ?? "0-0"
+            // (each shard's, on a partitioned layout: the user's is known after)
+            var marks: [String: String] = [:]
+            for shard in testKeys.shards(of: StreamName.entities) {
+                marks[shard] = try await redis.send("XREVRANGE", shard, "+", "-", "COUNT", 1).array?.first?.array?.first?.string ?? "0-0"
+            }
             let response = try await Self.call(client, "/api/regChat", ["username": .string(username), "password": "secret1"])
             #expect(response.status == .ok)
             let data = try #require(response.body.objectValue?["data"]?.objectValue)
@@ -54,13 +58,14 @@ struct AccountTests {
             #expect(data["uuid"]?.stringValue?.count == 36)
             let id = try #require(data["id"]?.integerValue)
 
-            let stored = try await redis.send("HGETALL", RedisKeys.user(Int(id))).fieldValues
+            let stored = try await redis.send("HGETALL", testKeys.user(Int(id))).fieldValues
             #expect(stored["password"]?.hasPrefix("$2b$04$") == true)
-            #expect(try await redis.send("GET", RedisKeys.userToken(Int(id))).string == Self.token(of: response))
-            #expect(try await redis.send("HGET", RedisKeys.userInfo(Int(id)), "user_id").string == String(id))
+            #expect(try await redis.send("GET", testKeys.userToken(Int(id))).string == Self.token(of: response))
+            #expect(try await redis.send("HGET", testKeys.userInfo(Int(id)), "user_id").string == String(id))
 
             // Both entity events, in the same script as the change.
-            let entries = try await redis.send("XRANGE", StreamName.entities, "(" + mark, "+").array ?? []
+            let shard = testKeys.entities(ofUser: Int(id))
+            let entries = try await redis.send("XRANGE", shard, "(" + marks[shard, default: "0-0"], "+").array ?? []
             let mine = entries.compactMap { entry -> [String: String]? in
                 guard let fields = entry.array?.last else { return nil }
                 let map = fields.fieldValues
@@ -150,15 +155,15 @@ struct AccountTests {
             let id = try #require(registered.body.objectValue?["data"]?.objectValue?["id"]?.integerValue)
 
             // An operator disables the account in Redis: honoured from the next request.
-            _ = try await redis.send("HSET", RedisKeys.user(Int(id)), "status", "0")
+            _ = try await redis.send("HSET", testKeys.user(Int(id)), "status", "0")
             #expect(try await Self.call(client, "/api/chat/logout", token: token).body == Self.fail("当前用户不存在或者已被禁用"))
             #expect(try await Self.call(client, "/api/loginChat", ["username": .string(username), "password": "secret1"]).body == Self.fail("账号不存在或者被禁用"))
-            _ = try await redis.send("HSET", RedisKeys.user(Int(id)), "status", "1")
+            _ = try await redis.send("HSET", testKeys.user(Int(id)), "status", "1")
 
             // A visitor token only opens the whitelist (logout is not on it).
             let tokens = await TokenService(secret: TestBridge.secret)
             let visitorToken = try await tokens.sign(userID: Int(id), role: .visitor)
-            _ = try await redis.send("SET", RedisKeys.userToken(Int(id)), visitorToken)
+            _ = try await redis.send("SET", testKeys.userToken(Int(id)), visitorToken)
             #expect(try await Self.call(client, "/api/chat/logout", token: visitorToken).body == Self.fail("您没有权限访问，请先注册或登录"))
         }
     }
@@ -177,16 +182,16 @@ struct AccountTests {
         )
         row.nickname = "老用户"
         var command = RedisCommandArguments("HSET")
-        command.append(RedisKeys.user(id))
+        command.append(testKeys.user(id))
         for (column, value) in row.hashFields { command.append(column); command.append(value) }
         _ = try await redis.send(RedisCommand(arguments: command))
-        _ = try await redis.send("SET", RedisKeys.userByName(username), String(id))
+        _ = try await redis.send("SET", testKeys.userByName(username), String(id))
 
         try await TestBridge.app(redis: redis).test(.router) { client in
             let login = try await Self.call(client, "/api/loginChat", ["username": .string(username), "password": "123456"])
             #expect(login.status == .ok)
             #expect(login.body.objectValue?["data"]?.objectValue?["nickname"] == "老用户")
-            let stored = try await redis.send("HGET", RedisKeys.user(id), "password").string
+            let stored = try await redis.send("HGET", testKeys.user(id), "password").string
             #expect(stored?.hasPrefix("$2b$04$") == true)
             let again = try await Self.call(client, "/api/loginChat", ["username": .string(username), "password": "123456"])
             #expect(again.status == .ok)
@@ -213,10 +218,10 @@ struct SetPasswordTests {
                 == AccountTests.fail("原始密码错误，无法修改密码"))
             #expect(try await call(["oldpassword": "secret1", "newpassword": "short", "checknewpassword": "short"]).body
                 == AccountTests.fail("参数newpassword长度应在6-20之间"))
-            let versionBefore = try await redis.send("HGET", RedisKeys.user(Int(id)), "_v").integer
+            let versionBefore = try await redis.send("HGET", testKeys.user(Int(id)), "_v").integer
             #expect(try await call(["oldpassword": "secret1", "newpassword": "secret2", "checknewpassword": "secret2"]).body
                 == ["msg": "ok", "data": "修改密码成功"])
-            #expect(try await redis.send("HGET", RedisKeys.user(Int(id)), "_v").integer == versionBefore.map { $0 + 1 })
+            #expect(try await redis.send("HGET", testKeys.user(Int(id)), "_v").integer == versionBefore.map { $0 + 1 })
 
             #expect(try await AccountTests.call(client, "/api/loginChat", ["username": .string(username), "password": "secret1"]).body
                 == AccountTests.fail("账户或密码错误"))

@@ -77,7 +77,7 @@ struct AvatarNoticeTests {
         #expect(try await Self.welcomeAndGuidance(first).first == "头像设置")
 
         try Self.changeAvatar(bridge, user)
-        #expect(try await redis.send("GET", RedisKeys.userModified(user.id)).string == "avatar")
+        #expect(try await redis.send("GET", testKeys.userModified(user.id)).string == "avatar")
         let second = try await bridge.connect(token: user.token)
         #expect(GatewayTests.object(try await second.nextText())["data"] as? String == "欢迎您访问我们的系统！")
         try Self.expectNotice(try Self.message(try await second.nextText()), to: user)
@@ -87,10 +87,10 @@ struct AvatarNoticeTests {
         #expect(await second.texts(for: 0.3).isEmpty)
         // Not on the first socket (the second is the target), not queued.
         #expect(await first.texts(for: 0.1).isEmpty)
-        #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(user.id)).integer == 0)
+        #expect(try await redis.send("LLEN", testKeys.offlineQueue(user.id)).integer == 0)
         // Not deleted after the notice: it expires with the 60 s updateUserinfo gave it.
-        #expect(try await redis.send("GET", RedisKeys.userModified(user.id)).string == "avatar")
-        #expect(try await redis.send("TTL", RedisKeys.userModified(user.id)).integer.map { (1...60).contains($0) } == true)
+        #expect(try await redis.send("GET", testKeys.userModified(user.id)).string == "avatar")
+        #expect(try await redis.send("TTL", testKeys.userModified(user.id)).integer.map { (1...60).contains($0) } == true)
         #expect(try bridge.metric("chat_ws_avatar_notices_total") == 1)
         await first.close()
         await second.close()
@@ -104,7 +104,7 @@ struct AvatarNoticeTests {
         let user = try bridge.register()
 
         // No key: the welcome, then the guidance only.
-        #expect(try await redis.send("EXISTS", RedisKeys.userModified(user.id)).integer == 0)
+        #expect(try await redis.send("EXISTS", testKeys.userModified(user.id)).integer == 0)
         let plain = try await bridge.connect(token: user.token)
         #expect(try await Self.welcomeAndGuidance(plain) == ["头像设置", "聊天消息条数限制", "我的二维码", "搜索加好友", "加我为好友时是否需要我验证", "修改密码", "问答设置"])
         #expect(await plain.texts(for: 0.3).isEmpty)
@@ -114,15 +114,15 @@ struct AvatarNoticeTests {
         let nickname = try bridge.post("/api/chat/updateUserinfo", ["fieldname": "nickname", "fieldValue": "新昵称"], token: user.token)
         #expect(nickname.status == 200)
         for value in ["nickname", "1"] {
-            if value != "nickname" { _ = try await redis.send("SET", RedisKeys.userModified(user.id), value, "EX", 60) }
-            #expect(try await redis.send("GET", RedisKeys.userModified(user.id)).string == value)
+            if value != "nickname" { _ = try await redis.send("SET", testKeys.userModified(user.id), value, "EX", 60) }
+            #expect(try await redis.send("GET", testKeys.userModified(user.id)).string == value)
             let socket = try await bridge.connect(token: user.token)
             #expect(try await Self.welcomeAndGuidance(socket).first == "头像设置")
             #expect(await socket.texts(for: 0.3).isEmpty)
-            #expect(try await redis.send("EXISTS", RedisKeys.userModified(user.id)).integer == 0, "\(value)")
+            #expect(try await redis.send("EXISTS", testKeys.userModified(user.id)).integer == 0, "\(value)")
             await socket.close()
         }
-        #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(user.id)).integer == 0)
+        #expect(try await redis.send("LLEN", testKeys.offlineQueue(user.id)).integer == 0)
         #expect(try bridge.metric("chat_ws_avatar_notices_total") == 0)
     }
 
@@ -145,8 +145,8 @@ struct AvatarNoticeTests {
         try await Task.sleep(for: .milliseconds(300))
         server.resume()
         try await eventually(within: 5) {
-            let queued = try await redis.send("LLEN", RedisKeys.offlineQueue(user.id)).integer
-            let online = try await redis.send("EXISTS", RedisKeys.online(user.id)).integer
+            let queued = try await redis.send("LLEN", testKeys.offlineQueue(user.id)).integer
+            let online = try await redis.send("EXISTS", testKeys.online(user.id)).integer
             return queued == 1 && online == 0
         }
         let queued = try #require(try await OfflineQueueTests.messages(redis, user.id).first ?? nil)
@@ -159,7 +159,7 @@ struct AvatarNoticeTests {
         #expect(GatewayTests.object(try await next.nextText())["data"] as? String == "欢迎您访问我们的系统！")
         #expect(try Self.expectNotice(try Self.message(try await next.nextText()), to: user) != queuedID)
         #expect(try Self.message(try await next.nextText())["from_name"] as? String == "头像设置")
-        try await eventually(within: 5) { try await redis.send("LLEN", RedisKeys.offlineQueue(user.id)).integer == 0 }
+        try await eventually(within: 5) { try await redis.send("LLEN", testKeys.offlineQueue(user.id)).integer == 0 }
         await next.close()
     }
 }

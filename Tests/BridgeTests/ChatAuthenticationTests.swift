@@ -47,9 +47,9 @@ struct ChatAuthenticationTests {
             let (me, you) = try await (UserTests.register(client), UserTests.register(client))
             try await MessageTests.befriend(redis, owner: you.id, friend: me.id)
             Self.expectAccepted(try await Self.requests(client, me, to: you), "before")
-            _ = try await redis.send("HSET", RedisKeys.user(me.id), "status", "0")
+            _ = try await redis.send("HSET", testKeys.user(me.id), "status", "0")
             Self.expectAll(try await Self.requests(client, me, to: you), Self.unavailable, "banned")
-            _ = try await redis.send("HSET", RedisKeys.user(me.id), "status", "1")
+            _ = try await redis.send("HSET", testKeys.user(me.id), "status", "1")
             Self.expectAccepted(try await Self.requests(client, me, to: you), "ban lifted")
         }
     }
@@ -82,14 +82,14 @@ struct ChatAuthenticationTests {
             }
             #expect(try await send(toMyself) == AccountTests.fail("不能给自己发消息"))
             #expect(try await send(malformed) == AccountTests.fail("参数data不能为空"))
-            _ = try await redis.send("HSET", RedisKeys.user(me.id), "status", "0")
+            _ = try await redis.send("HSET", testKeys.user(me.id), "status", "0")
             #expect(try await send(toMyself) == Self.unavailable)
             #expect(try await send(malformed) == Self.unavailable)
-            _ = try await redis.send("HSET", RedisKeys.user(me.id), "status", "1")
-            _ = try await redis.send("SET", RedisKeys.userToken(me.id), "another-token")
+            _ = try await redis.send("HSET", testKeys.user(me.id), "status", "1")
+            _ = try await redis.send("SET", testKeys.userToken(me.id), "another-token")
             #expect(try await send(toMyself) == Self.invalidToken)
             #expect(try await send(malformed) == Self.invalidToken)
-            _ = try await redis.send("DEL", RedisKeys.userToken(me.id))
+            _ = try await redis.send("DEL", testKeys.userToken(me.id))
             #expect(try await send(toMyself) == Self.invalidToken)
         }
     }

@@ -201,7 +201,7 @@ struct DeliveryTests {
         // (then both go together), never in between.
         _ = try await redis.send("HSET", RedisKeys.nodeDeliveries, gone, 12, delivery.node, 3)
         _ = try await redis.send("ZADD", RedisKeys.nodes, 1, gone)
-        await NodeHeartbeat(delivery: delivery, logger: Logger(label: "test")).beat()
+        await NodeHeartbeat(delivery: delivery, keys: testKeys, logger: Logger(label: "test")).beat()
         #expect(try await redis.send("ZSCORE", RedisKeys.nodes, gone).isNull)
         #expect(try await redis.send("HGET", RedisKeys.nodeDeliveries, gone).isNull)
         #expect(try await redis.send("ZSCORE", RedisKeys.nodes, delivery.node).string != nil)

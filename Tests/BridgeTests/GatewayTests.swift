@@ -43,15 +43,15 @@ struct GatewayTests {
 
         // Disabled by an operator, then gone.
         let other = try bridge.register()
-        _ = try await redis.send("HSET", RedisKeys.user(other.id), "status", "0")
+        _ = try await redis.send("HSET", testKeys.user(other.id), "status", "0")
         #expect(try await bridge.connect(token: other.token).eventsUntilEnd() == Self.refusal("你已被管理员禁用"))
         #expect(try bridge.post("/api/chat/chatGetmessageOffLine", token: other.token).body["data"] as? String == ChatAuthMiddleware.unavailable)
-        _ = try await redis.send("DEL", RedisKeys.user(other.id))
+        _ = try await redis.send("DEL", testKeys.user(other.id))
         #expect(try await bridge.connect(token: other.token).eventsUntilEnd() == Self.refusal("用户不存在"))
 
         // None of them became a target.
         for id in [user.id, other.id] {
-            #expect(try await redis.send("EXISTS", RedisKeys.online(id)).integer == 0)
+            #expect(try await redis.send("EXISTS", testKeys.online(id)).integer == 0)
         }
     }
 
@@ -111,9 +111,9 @@ struct GatewayTests {
         await socket.close()
 
         // With an active friend and an active group, the two conditional ones lead.
-        _ = try await redis.send("HSET", RedisKeys.friends(user.id), "999", #"{"id":1,"user_id":\#(user.id),"friend_id":999,"status":1,"isblack":0}"#)
-        _ = try await redis.send("ZADD", RedisKeys.groupsOfUser(user.id), 0, "424242")
-        _ = try await redis.send("HSET", RedisKeys.group(424242), "status", "1")
+        _ = try await redis.send("HSET", testKeys.friends(user.id), "999", #"{"id":1,"user_id":\#(user.id),"friend_id":999,"status":1,"isblack":0}"#)
+        _ = try await redis.send("ZADD", testKeys.groupsOfUser(user.id), 0, "424242")
+        _ = try await redis.send("HSET", testKeys.group(424242), "status", "1")
         let again = try await bridge.connect(token: user.token)
         _ = try await again.nextText()
         var first: [String] = []
@@ -231,7 +231,7 @@ struct GatewayTests {
         let user = try bridge.register()
         let socket = try await bridge.connect(token: user.token)
         _ = try await socket.nextText()
-        #expect(try await redis.send("GET", RedisKeys.online(user.id)).string?.hasPrefix(bridge.node + ":") == true)
+        #expect(try await redis.send("GET", testKeys.online(user.id)).string?.hasPrefix(bridge.node + ":") == true)
 
         _ = try await redis.send("HSET", RedisKeys.nodeDeliveries, bridge.node, 7)
         bridge.signal(SIGTERM)
@@ -239,7 +239,7 @@ struct GatewayTests {
         #expect(events.last == .disconnected)
         #expect(!events.contains { if case .closeFrame = $0 { true } else { false } }, "\(events)")
         #expect(bridge.waitForExit(timeout: 10) == 0)
-        #expect(try await redis.send("EXISTS", RedisKeys.online(user.id)).integer == 0)
+        #expect(try await redis.send("EXISTS", testKeys.online(user.id)).integer == 0)
         #expect(try await redis.send("ZSCORE", RedisKeys.nodes, bridge.node).isNull)
         #expect(try await redis.send("HGET", RedisKeys.nodeDeliveries, bridge.node).isNull)
     }

@@ -20,7 +20,7 @@ struct OperatorEffectsTests {
     static let deadAfter: Int64 = 15_000
 
     static func change(_ scripts: RedisScripts, _ user: Int, _ operation: ChangeUserByOperator.Operation) async throws -> ChangeUserByOperator.Reply {
-        try await scripts.run(ChangeUserByOperator(user: user, operation, audit: audit, streamCap: 100_000, deadAfterMilliseconds: deadAfter))
+        try await scripts.run(ChangeUserByOperator(keys: .plain, user: user, operation, audit: audit, streamCap: 100_000, deadAfterMilliseconds: deadAfter))
     }
 
     static func login(_ bridge: BridgeProcess, _ username: String, _ password: String) throws -> String {
@@ -72,7 +72,7 @@ struct OperatorEffectsTests {
             "location": "", "website": "", "order": 50, "create_time": .string(Self.audit.now), "update_time": .string(Self.audit.now),
         ]
         let created = try await scripts.run(RegisterUser(
-            userID: id, infoID: infoID, username: "made01", uuid: row.uuid, deviceID: nil,
+            keys: .plain, userID: id, infoID: infoID, username: "made01", uuid: row.uuid, deviceID: nil,
             userRow: JSONSerializer.string(.object(row.json(includingPassword: true))), infoRow: JSONSerializer.string(info),
             streamCap: 100_000, audit: Self.audit
         ))

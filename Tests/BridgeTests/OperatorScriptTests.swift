@@ -79,7 +79,7 @@ struct OperatorScriptTests {
                 "update_time": .string(OperatorScriptTests.now),
             ]
             let reply = try await scripts.run(RegisterUser(
-                userID: id, infoID: id, username: username, uuid: row.uuid, deviceID: nil,
+                keys: .plain, userID: id, infoID: id, username: username, uuid: row.uuid, deviceID: nil,
                 userRow: JSONSerializer.string(.object(row.json(includingPassword: true))), infoRow: JSONSerializer.string(info),
                 streamCap: OperatorScriptTests.cap, audit: audit
             ))
@@ -223,7 +223,7 @@ struct OperatorScriptTests {
 
     func change(_ fixture: Fixture, _ user: Int, _ operation: ChangeUserByOperator.Operation) async throws -> ChangeUserByOperator.Reply {
         try await fixture.scripts.run(ChangeUserByOperator(
-            user: user, operation, audit: Self.audit, streamCap: Self.cap, deadAfterMilliseconds: 60_000
+            keys: .plain, user: user, operation, audit: Self.audit, streamCap: Self.cap, deadAfterMilliseconds: 60_000
         ))
     }
 
@@ -323,13 +323,13 @@ struct OperatorScriptTests {
         defer { Task { await fixture.shutdown() } }
         let (dave, _) = try await fixture.register("dave01", nickname: "大卫")
         let reply = try await fixture.scripts.run(UpdateUser(
-            userID: dave, username: "dave01", streamCap: Self.cap, requireActive: true, verifiedHash: nil, token: nil,
+            keys: .plain, userID: dave, username: "dave01", streamCap: Self.cap, requireActive: true, verifiedHash: nil, token: nil,
             newUsername: nil, columns: [("nickname", "戴夫"), ("update_time", Self.now)]
         ))
         guard case .updated = reply else { Issue.record("\(reply)"); return }
         #expect(try await fixture.redis.send("ZRANGE", RedisKeys.userNicknames, "0", "-1").array?.compactMap(\.string) == [RedisKeys.nicknameEntry("戴夫", dave)])
         _ = try await fixture.scripts.run(UpdateUser(
-            userID: dave, username: "dave01", streamCap: Self.cap, requireActive: true, verifiedHash: nil, token: nil,
+            keys: .plain, userID: dave, username: "dave01", streamCap: Self.cap, requireActive: true, verifiedHash: nil, token: nil,
             newUsername: nil, columns: [("nickname", "")]
         ))
         #expect(try await fixture.redis.send("ZCARD", RedisKeys.userNicknames).integer == 0)

@@ -183,7 +183,7 @@ struct QuotaTests {
             )
             #expect(aliyun == FileTests.fail("上传失败: 今日上传文件数量已达上限，请明天再试"))
             #expect(fixture.files().count == 2)
-            let key = RedisKeys.uploadsOfDay(me.id, day: UploadNames.day())
+            let key = testKeys.uploadsOfDay(me.id, day: UploadNames.day())
             #expect(try await redis.send("TTL", key).integer.map { $0 > 86_400 && $0 <= 2 * 86_400 } == true)
 
             let other = try await UserTests.register(client)

@@ -137,7 +137,7 @@ struct RateLimitTests {
         let refused = try bridge.post("/api/regChat", ["username": name, "password": "secret1"])
         #expect(refused.status == 400 && refused.body["msg"] as? String == "fail")
         #expect(refused.body["data"] as? String == "注册过于频繁，请稍后再试", "\(refused)")
-        #expect(try await redis.send("EXISTS", RedisKeys.userByName(name)).integer == 0)
+        #expect(try await redis.send("EXISTS", testKeys.userByName(name)).integer == 0)
         let ttl = try await redis.send("TTL", RedisKeys.registrationsFrom(Self.address)).integer ?? 0
         #expect((3500...3600).contains(ttl))
         #expect(QuotaTests.metric(bridge, #"chat_rate_limit_refusals_total{limit="registrations_ip"} 1"#))
@@ -166,7 +166,7 @@ struct RateLimitTests {
         let device = VisitorTests.deviceID()
         let refused = try visitorRegister(device)
         #expect(refused.status == 400 && refused.body["data"] as? String == "请求过于频繁，请1个小时后再试", "\(refused)")
-        #expect(try await redis.send("EXISTS", RedisKeys.userByDevice(device)).integer == 0)
+        #expect(try await redis.send("EXISTS", testKeys.userByDevice(device)).integer == 0)
         #expect(QuotaTests.metric(bridge, #"chat_rate_limit_refusals_total{limit="visitor_ip"} 1"#))
         try await Self.clearAddress(redis)
     }

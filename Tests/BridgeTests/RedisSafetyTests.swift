@@ -77,7 +77,7 @@ struct RedisSafetyTests {
         let uuid = UUID().uuidString.lowercased()
         let mark = try await FriendTests.streamMark(redis)
         let reply = try await scripts.run(RegisterUser(
-            userID: id, infoID: id, username: username, uuid: uuid, deviceID: nil,
+            keys: .plain, userID: id, infoID: id, username: username, uuid: uuid, deviceID: nil,
             userRow: #"{"id":\#(id),"username":"\#(username)","status":1}"#, infoRow: #"{"id":\#(id),"user_id":\#(id)}"#,
             streamCap: 1000
         ))

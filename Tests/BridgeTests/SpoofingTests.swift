@@ -74,10 +74,10 @@ struct SpoofingTests {
         }
 
         // nothing written: no history, no stream entry, no client id remembered, nothing delivered
-        #expect(try await redis.send("LLEN", RedisKeys.singleHistory(owner: me.id, peer: you.id)).integer == 0)
-        #expect(try await redis.send("LLEN", RedisKeys.singleHistory(owner: you.id, peer: me.id)).integer == 0)
+        #expect(try await redis.send("LLEN", testKeys.singleHistory(owner: me.id, peer: you.id)).integer == 0)
+        #expect(try await redis.send("LLEN", testKeys.singleHistory(owner: you.id, peer: me.id)).integer == 0)
         #expect(try await Self.entries(redis, after: mark, from: me.id) == 0)
-        #expect(try await redis.send("EXISTS", RedisKeys.sentByClientID(me.id, "spoof-1")).integer == 0)
+        #expect(try await redis.send("EXISTS", testKeys.sentByClientID(me.id, "spoof-1")).integer == 0)
         #expect(Self.messages(from: me.id, in: await yours.texts(for: 0.3)).isEmpty)
         #expect(try bridge.metric("chat_reserved_type_refusals_total") == 4)
 
@@ -86,7 +86,7 @@ struct SpoofingTests {
         #expect(try await ChatDeliveryTests.acknowledgement(mine)["msg"] as? String == "ok")
         let delivered = Self.messages(from: me.id, in: await yours.texts(for: 1))
         #expect(delivered.count == 1 && delivered.first?["type"] as? String == "text")
-        #expect(try await redis.send("LLEN", RedisKeys.singleHistory(owner: me.id, peer: you.id)).integer == 1)
+        #expect(try await redis.send("LLEN", testKeys.singleHistory(owner: me.id, peer: you.id)).integer == 1)
         await mine.close()
         await yours.close()
     }
@@ -99,10 +99,10 @@ struct SpoofingTests {
             let (me, you) = try await (UserTests.register(client), UserTests.register(client))
             try await MessageTests.befriend(redis, owner: me.id, friend: you.id, remark: "我给你的备注")
             try await MessageTests.befriend(redis, owner: you.id, friend: me.id)
-            _ = try await redis.send("HSET", RedisKeys.user(you.id), "avatar", "https://a.example/you.png")
+            _ = try await redis.send("HSET", testKeys.user(you.id), "avatar", "https://a.example/you.png")
             let message = try await MessageTests.sent(client, me, to: you.id, ["data": "撤回我"])
             #expect(message["to_name"] == "我给你的备注" && message["to_avatar"] == "https://a.example/you.png")
-            _ = try await redis.send("DEL", RedisKeys.offlineQueue(you.id))
+            _ = try await redis.send("DEL", testKeys.offlineQueue(you.id))
             let mark = try await Self.messagesMark(redis)
 
             let forged: JSONObject = ["to_name": "系统管理员", "to_avatar": "https://evil.example/admin.png"]

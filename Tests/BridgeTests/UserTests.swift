@@ -49,7 +49,7 @@ struct UserTests {
             #expect(data["userinfo"]?.objectValue?["gender"] == "unknown")
             #expect(try await Self.get(client, "/api/userinfo/\(UUID().uuidString.lowercased())") == ["msg": "ok", "data": .null])
             #expect(try await Self.get(client, "/api/userinfo/short") == Self.fail("参数uuid长度应在36-36之间"))
-            _ = try await redis.send("HSET", RedisKeys.user(account.id), "status", "0")
+            _ = try await redis.send("HSET", testKeys.user(account.id), "status", "0")
             #expect(try await Self.get(client, "/api/userinfo/\(account.uuid)") == ["msg": "ok", "data": .null])
         }
     }
@@ -64,9 +64,9 @@ struct UserTests {
             let alice = try await Self.register(client, "al\(tag)ce")
             let bob = try await Self.register(client, "bo\(tag)b*")
             let disabled = try await Self.register(client, "di\(tag)s")
-            _ = try await redis.send("HSET", RedisKeys.user(disabled.id), "status", "0")
+            _ = try await redis.send("HSET", testKeys.user(disabled.id), "status", "0")
             let visitor = try await Self.register(client, "vi\(tag)s")
-            _ = try await redis.send("HSET", RedisKeys.user(visitor.id), "role", "visitor")
+            _ = try await redis.send("HSET", testKeys.user(visitor.id), "role", "visitor")
 
             let found = try await AccountTests.call(client, "/api/chat/searchUser", ["keyword": .string(tag)], token: me.token)
             let users = try #require(found.body.objectValue?["data"]?.arrayValue)
@@ -90,7 +90,7 @@ struct UserTests {
             let me = try await Self.register(client)
             let setting = #"{"chatset":{"visitor":{"sendCount":0,"needFollow":false},"user":{"sendCount":2,"needFollow":true}}}"#
             #expect(try await AccountTests.call(client, "/api/chat/userset", ["userset": .string(setting)], token: me.token).body == ["msg": "ok", "data": "ok"])
-            #expect(try await redis.send("HGET", RedisKeys.user(me.id), "userset").string == setting)
+            #expect(try await redis.send("HGET", testKeys.user(me.id), "userset").string == setting)
             #expect(try await AccountTests.call(client, "/api/chat/userset", ["userset": "{oops"], token: me.token).body == Self.fail("用户设置格式错误"))
             #expect(try await AccountTests.call(client, "/api/chat/userset", ["userset": "1"], token: me.token).body == Self.fail("参数userset长度不能少于2个字符"))
         }
@@ -109,15 +109,15 @@ struct UserTests {
             #expect(try await call("username", "other") == Self.fail("账号不可修改"))
             #expect(try await call("nickname", String(repeating: "名", count: 31)) == Self.fail("昵称长度不能超过30个字符"))
             #expect(try await call("nickname", "小明😀") == ok("修改昵称成功"))
-            #expect(try await redis.send("HGET", RedisKeys.user(me.id), "nickname").string == "小明😀")
-            #expect(try await redis.send("GET", RedisKeys.userModified(me.id)).string == "nickname")
+            #expect(try await redis.send("HGET", testKeys.user(me.id), "nickname").string == "小明😀")
+            #expect(try await redis.send("GET", testKeys.userModified(me.id)).string == "nickname")
             #expect(try await call("avatar", "https://x/" + String(repeating: "a", count: 991)) == Self.fail("头像地址过长不能超过1000个字符"))
             #expect(try await call("avatar", "https://example.com/a.png") == ok("头像更新成功"))
             #expect(try await call("invite_confirm", "2") == Self.fail("添加我为好友设置值错误"))
             #expect(try await call("invite_confirm", "1") == ok("设置成功"))
-            #expect(try await redis.send("HGET", RedisKeys.user(me.id), "invite_confirm").string == "1")
+            #expect(try await redis.send("HGET", testKeys.user(me.id), "invite_confirm").string == "1")
             #expect(try await call("bio", "hello") == ok(""))
-            #expect(try await redis.send("TTL", RedisKeys.userModified(me.id)).integer.map { (1...60).contains($0) } == true)
+            #expect(try await redis.send("TTL", testKeys.userModified(me.id)).integer.map { (1...60).contains($0) } == true)
         }
     }
 
@@ -134,11 +134,11 @@ struct UserTests {
             #expect(data["isgoodfriend"] == false && data["isgoodfriend_status"] == true)
 
             // They have me as a friend, blacklisted.
-            _ = try await redis.send("HSET", RedisKeys.friends(them.id), String(me.id), #"{"id":1,"user_id":\#(them.id),"friend_id":\#(me.id),"isblack":1,"status":1}"#)
+            _ = try await redis.send("HSET", testKeys.friends(them.id), String(me.id), #"{"id":1,"user_id":\#(them.id),"friend_id":\#(me.id),"isblack":1,"status":1}"#)
             let blocked = try await AccountTests.call(client, "/api/chat/getUserSetInfo", ["userid": .string(String(them.id))], token: me.token)
             #expect(blocked.body.objectValue?["data"]?.objectValue?["isgoodfriend"] == true)
             #expect(blocked.body.objectValue?["data"]?.objectValue?["isgoodfriend_status"] == false)
-            _ = try await redis.send("HSET", RedisKeys.user(them.id), "role", "visitor")
+            _ = try await redis.send("HSET", testKeys.user(them.id), "role", "visitor")
             #expect(try await AccountTests.call(client, "/api/chat/getUserSetInfo", ["userid": .integer(Int64(them.id))], token: me.token).body
                 == Self.fail("用户不存在或者为游客，无法加为好友"))
 

@@ -125,7 +125,7 @@ struct VisitorTests {
             #expect(user["id"] == visitor["id"])
             #expect(user["username"] == .string(username) && user["role"] == "user")
             // The visitor name is free again; the new one is taken.
-            #expect(try await redis.send("EXISTS", RedisKeys.userByName(visitor["username"]!.stringValue!)) == .integer(0))
+            #expect(try await redis.send("EXISTS", testKeys.userByName(visitor["username"]!.stringValue!)) == .integer(0))
             let taken = try await Self.signed(client, "/api/visitorregChat", device: Self.deviceID(), extra: ["username": .string(username), "password": "secret1"])
             #expect(taken == ["msg": "fail", "data": "该账号已存在，请换一个账号注册"])
 
@@ -152,8 +152,8 @@ struct VisitorTests {
             let username = AccountTests.name("v")
             let upgraded = try await Self.signed(client, "/api/visitorregChat", device: device, extra: ["username": .string(username), "password": "secret1"])
             #expect(Self.data(upgraded)?["id"] == visitor["id"])
-            let before = try await redis.send("HGETALL", RedisKeys.user(Int(id))).fieldValues
-            let token = try await redis.send("GET", RedisKeys.userToken(Int(id))).string
+            let before = try await redis.send("HGETALL", testKeys.user(Int(id))).fieldValues
+            let token = try await redis.send("GET", testKeys.userToken(Int(id))).string
 
             // Knowing the device id (and the salt every client ships) is not enough.
             let register = try await Self.signed(client, "/api/visitorRegister", device: device)
@@ -166,9 +166,9 @@ struct VisitorTests {
             #expect(takeover["devicefingeruuid"] == .null)
 
             // The account is as it was: name, password, token, device binding.
-            #expect(try await redis.send("HGETALL", RedisKeys.user(Int(id))).fieldValues == before)
-            #expect(try await redis.send("GET", RedisKeys.userToken(Int(id))).string == token)
-            #expect(try await redis.send("GET", RedisKeys.userByDevice(device)).string == String(id))
+            #expect(try await redis.send("HGETALL", testKeys.user(Int(id))).fieldValues == before)
+            #expect(try await redis.send("GET", testKeys.userToken(Int(id))).string == token)
+            #expect(try await redis.send("GET", testKeys.userByDevice(device)).string == String(id))
             let login = try await AccountTests.call(client, "/api/loginChat", ["username": .string(username), "password": "secret1"])
             #expect(login.status == .ok)
         }

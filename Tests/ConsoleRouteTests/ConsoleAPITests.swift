@@ -50,7 +50,7 @@ extension JSONValue {
         let admin = unique("ops")
         let password = AdminPassword.generate()
         try await AdminAccounts(redis: redis, hasher: .init(cost: 4)).put(name: admin, password: password, enabled: true)
-        let app = Application(router: ConsoleRoutes(dependencies: ConsoleDependencies(settings: settings, redis: redis)).router())
+        let app = Application(router: ConsoleRoutes(dependencies: ConsoleDependencies(settings: settings, keys: testKeys, redis: redis)).router())
         do {
             try await app.test(.router) { client in try await body(client, admin, password, redis) }
         } catch {
@@ -97,14 +97,14 @@ extension JSONValue {
             let forbidden = try await Self.call(client, .post, "/api/users", json: create, cookies: cookies, csrf: "wrong")
             #expect(forbidden.status == .forbidden)
             #expect(forbidden.text == #"{"msg":"fail","data":"请求已过期，请刷新页面后重试"}"#)
-            #expect(try await redis.send("GET", RedisKeys.userByName(username)).isNull)
+            #expect(try await redis.send("GET", testKeys.userByName(username)).isNull)
 
             let created = try await Self.call(client, .post, "/api/users", json: create, cookies: cookies, csrf: csrf)
             #expect(created.message == "ok")
             let id = try #require(created.data?.objectValue?["id"]?.integerValue.map(Int.init))
             #expect(created.data?.objectValue?["nickname"]?.stringValue == "<b>控制台</b>")
             #expect(created.data?.objectValue?["password"] == nil)
-            #expect(try await redis.send("ZSCORE", RedisKeys.users, String(id)).integer == Int64(id))
+            #expect(try await redis.send("ZSCORE", testKeys.users(ofUser: id), String(id)).integer == Int64(id))
 
             let again = try await Self.call(client, .post, "/api/users", json: create, cookies: cookies, csrf: csrf)
             #expect(again.status == .ok && again.text == #"{"msg":"fail","data":"即时通讯用户账号已存在"}"#)
@@ -120,9 +120,9 @@ extension JSONValue {
             #expect(byID.data?.objectValue?["list"]?.arrayValue?.count == 1)
 
             #expect(try await Self.call(client, .post, "/api/users/\(id)/disable", cookies: cookies, csrf: csrf).message == "ok")
-            #expect(try await redis.send("HGET", RedisKeys.user(id), "status").string == "0")
+            #expect(try await redis.send("HGET", testKeys.user(id), "status").string == "0")
             #expect(try await Self.call(client, .post, "/api/users/\(id)/enable", cookies: cookies, csrf: csrf).message == "ok")
-            #expect(try await redis.send("HGET", RedisKeys.user(id), "status").string == "1")
+            #expect(try await redis.send("HGET", testKeys.user(id), "status").string == "1")
             let missing = try await Self.call(client, .post, "/api/users/999999999/disable", cookies: cookies, csrf: csrf)
             #expect(missing.text == #"{"msg":"fail","data":"该即时通讯用户记录不存在"}"#)
 

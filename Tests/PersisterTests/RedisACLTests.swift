@@ -38,9 +38,12 @@ struct RedisACLTests {
     }
 
     /// The scripts only the operators' console runs (docs/console.md).
-    static let consoleScripts: Set<String> = ["admin_account", "admin_user_change", "complaint_reply", "group_status", "deadletter_change"]
-    /// The bridge's scripts the console runs too: a user it creates, its login lockouts.
-    static let sharedScripts: Set<String> = ["user_register", "rate_limit"]
+    static let consoleScripts: Set<String> = [
+        "admin_account", "admin_user_change", "admin_audit", "complaint_reply", "group_status", "deadletter_change",
+    ]
+    /// The bridge's scripts the console runs too: a user it creates (in one run, or in
+    /// steps on a partitioned layout), its login lockouts.
+    static let sharedScripts: Set<String> = ["user_register", "user_register_rows", "user_claim", "rate_limit"]
 
     /// A script of `lua/` with its `--@include`s expanded, as the build embeds it.
     static func assembled(_ name: String) throws -> String {

@@ -12,8 +12,9 @@
 --@include envelope
 
 -- Returns the number of kicks sent. `dead_after` (ms): a process without a heartbeat
--- for this long is dead; `prefix`: 'chat:node:'.
-local function revoke_sessions(token, online, online_token, sockets, nodes, user, keep, dead_after, prefix)
+-- for this long is dead; `prefix`: 'chat:node:'; `suffix`: the partition's tag (a
+-- process's stream from this partition is prefix .. node .. suffix; '' on one Redis).
+local function revoke_sessions(token, online, online_token, sockets, nodes, user, keep, dead_after, prefix, suffix)
   if keep == '' or redis.call('GET', token) ~= keep then
     redis.call('DEL', token)
   end
@@ -36,7 +37,7 @@ local function revoke_sessions(token, online, online_token, sockets, nodes, user
         alive[node] = (beat and now - tonumber(beat) <= dead_after) or false
       end
       if alive[node] then
-        send_to_node(prefix, node, 'kick ' .. user .. ':' .. connection, nil)
+        send_to_node(prefix, node .. (suffix or ''), 'kick ' .. user .. ':' .. connection, nil)
         sent = sent + 1
       end
     end

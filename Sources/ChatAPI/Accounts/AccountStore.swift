@@ -19,27 +19,40 @@ package struct AccountStore: Sendable {
     }
 
     let scripts: RedisScripts
+    /// The deployment's key layout: on a tagged one, registrations and renames are steps
+    /// (AccountClaims.swift).
+    package let keys: RedisKeys
     var streamCap: Int = StreamName.defaultHardCap
 
-    package init(scripts: RedisScripts, streamCap: Int = StreamName.defaultHardCap) {
+    package init(scripts: RedisScripts, keys: RedisKeys, streamCap: Int = StreamName.defaultHardCap) {
         self.scripts = scripts
+        self.keys = keys
         self.streamCap = streamCap
     }
     var redis: RedisClient { scripts.client }
 
     func user(id: Int) async throws -> UserRow? {
-        let reply = try await redis.send("HGETALL", RedisKeys.user(id))
+        let reply = try await redis.send("HGETALL", keys.user(id))
         return UserRow(hash: reply.fieldValues)
     }
 
+    /// On a tagged layout the claim is checked against the row, and a claim lost in a
+    /// crash is found again in the partitions' indexes (and repaired).
     func user(named username: String) async throws -> UserRow? {
-        guard let id = try await redis.send("GET", RedisKeys.userByName(username)).integer else { return nil }
-        return try await user(id: Int(id))
+        let claimed = try await redis.send("GET", keys.userByName(username)).integer.map { Int($0) }
+        guard keys.layout.isTagged else {
+            guard let claimed else { return nil }
+            return try await user(id: claimed)
+        }
+        if let claimed, let row = try await user(id: claimed), row.username == username { return row }
+        return try await indexedUser(named: username, claimedBy: claimed)
     }
 
     func user(boundTo deviceID: String) async throws -> UserRow? {
-        guard let id = try await redis.send("GET", RedisKeys.userByDevice(deviceID)).integer else { return nil }
-        return try await user(id: Int(id))
+        guard let id = try await redis.send("GET", keys.userByDevice(deviceID)).integer else { return nil }
+        guard let row = try await user(id: Int(id)) else { return nil }
+        // A tagged layout's claim may be stale (its registration crashed): the row decides.
+        return !keys.layout.isTagged || row.devicefingeruuid == deviceID ? row : nil
     }
 
     /// Creates a user (and its `user_info` row) whose username nobody has; `device`
@@ -65,10 +78,17 @@ package struct AccountStore: Sendable {
             "id": .integer(infoID), "user_id": .integer(userID), "gender": "unknown", "birthday": .null, "bio": "",
             "location": "", "website": "", "order": 50, "create_time": .string(created), "update_time": .string(created),
         ]
+        let userRow = JSONSerializer.string(.object(user.json(includingPassword: true)))
+        if keys.layout.isTagged {
+            try await registerInSteps(
+                user, infoID: Int(infoID), deviceID: device?.deviceID, userRow: userRow, infoRow: JSONSerializer.string(info),
+                audit: audit
+            )
+            return user
+        }
         let reply = try await scripts.run(RegisterUser(
-            userID: user.id, infoID: Int(infoID), username: username, uuid: user.uuid, deviceID: device?.deviceID,
-            userRow: JSONSerializer.string(.object(user.json(includingPassword: true))), infoRow: JSONSerializer.string(info),
-            streamCap: streamCap, audit: audit
+            keys: keys, userID: user.id, infoID: Int(infoID), username: username, uuid: user.uuid, deviceID: device?.deviceID,
+            userRow: userRow, infoRow: JSONSerializer.string(info), streamCap: streamCap, audit: audit
         ))
         switch reply {
         case .registered: return user
@@ -109,11 +129,21 @@ package struct AccountStore: Sendable {
         _ user: UserRow, requireActive: Bool, verifiedHash: String? = nil, token: String? = nil,
         newUsername: String? = nil, columns: [(String, String)], now: Date = Date()
     ) async throws -> UserRow {
+        if let newUsername, keys.layout.isTagged {
+            return try await rename(
+                user, to: newUsername, requireActive: requireActive, verifiedHash: verifiedHash, token: token, columns: columns,
+                now: now
+            )
+        }
         let reply = try await scripts.run(UpdateUser(
-            userID: user.id, username: user.username, streamCap: streamCap, requireActive: requireActive,
+            keys: keys, userID: user.id, username: user.username, streamCap: streamCap, requireActive: requireActive,
             verifiedHash: verifiedHash, token: token, newUsername: newUsername,
             columns: columns + [("update_time", TimeFormat.rowTime(now))]
         ))
+        return try Self.updated(reply)
+    }
+
+    static func updated(_ reply: UpdateUser.Reply) throws -> UserRow {
         switch reply {
         case .updated(let row):
             guard let row = UserRow(hash: row) else { throw Refusal.unavailable }

@@ -51,7 +51,7 @@ package struct ChatAuthentication: Sendable {
     private func check(_ caller: ChatCaller, read: CheckAuthentication.Read) async throws(APIFailure) -> CheckAuthentication.Reply {
         let reply: CheckAuthentication.Reply
         do {
-            reply = try await store.scripts.run(CheckAuthentication(userID: caller.id, token: caller.token, read: read))
+            reply = try await store.scripts.run(CheckAuthentication(keys: store.keys, userID: caller.id, token: caller.token, read: read))
         } catch {
             throw APIFailure(ChatAuthMiddleware.invalidToken)
         }

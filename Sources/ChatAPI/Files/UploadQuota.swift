@@ -8,6 +8,8 @@ import RedisClient
 /// network its bytes), and it is counted before the body is read.
 struct UploadQuota: Sendable {
     let redis: RedisClient
+    /// The layout: the counter is in the user's partition.
+    let keys: RedisKeys
     let perDay: Int
 
     /// The counter outlives its day by one, whatever the hosts' time zones.
@@ -15,7 +17,7 @@ struct UploadQuota: Sendable {
 
     /// Counts one upload of `user` today; throws `.dailyQuota` beyond the quota.
     func take(user: Int) async throws(UploadRefusal) {
-        let key = RedisKeys.uploadsOfDay(user, day: UploadNames.day())
+        let key = keys.uploadsOfDay(user, day: UploadNames.day())
         let count: Int64?
         do {
             let replies = try await redis.pipeline([

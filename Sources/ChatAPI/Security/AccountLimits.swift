@@ -3,6 +3,7 @@ import ChatScripts
 import Hummingbird
 import Logging
 import Metrics
+import Model
 import RedisClient
 
 /// The rate limits of the public account endpoints (docs/operations.md, *Rate limits*),
@@ -60,12 +61,15 @@ package struct AccountLimits: Sendable {
     }
 
     let scripts: RedisScripts
+    /// The layout: on a tagged one a login's two subjects are counted in a run each.
+    let keys: RedisKeys
     let policy: Policy
     let passwordWork: PasswordWork
     let logger = Logger(label: "bridge.limits")
 
-    package init(scripts: RedisScripts, policy: Policy = Policy()) {
+    package init(scripts: RedisScripts, keys: RedisKeys, policy: Policy = Policy()) {
         self.scripts = scripts
+        self.keys = keys
         self.policy = policy
         passwordWork = PasswordWork(concurrency: policy.bcryptConcurrency, queue: policy.bcryptQueue)
     }
@@ -112,7 +116,7 @@ package struct AccountLimits: Sendable {
         }
         let reply: RateLimit.Reply
         do {
-            reply = try await scripts.run(attempt.call(.attempt))
+            reply = try await attempt.run(.attempt)
         } catch {
             throw APIFailure(Self.checkFailed)
         }
@@ -137,8 +141,11 @@ package struct AccountLimits: Sendable {
         let username: String
         let address: String?
 
-        func call(_ step: RateLimit.LoginStep) -> RateLimit {
-            RateLimit(.login(step, username: username, address: address, policy: limits.policy.login))
+        func run(_ step: RateLimit.LoginStep) async throws(RedisError) -> RateLimit.Reply {
+            try await RateLimit.login(
+                step, username: username, address: address, policy: limits.policy.login,
+                separately: limits.keys.layout.isTagged, on: limits.scripts
+            )
         }
 
         /// Never fails the request: a state not settled expires on its own (`max_lockout`).
@@ -151,7 +158,7 @@ package struct AccountLimits: Sendable {
             case .abandoned: .release
             }
             do {
-                if case .locked(let account, let address) = try await limits.scripts.run(call(step)) {
+                if case .locked(let account, let address) = try await run(step) {
                     if account { Metric.accountLocks.increment() }
                     if address { Metric.addressLocks.increment() }
                 }

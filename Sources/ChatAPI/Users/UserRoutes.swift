@@ -88,7 +88,7 @@ package struct UserRoutes: Sendable {
             default:
                 answer = ""
             }
-            _ = try? await store.redis.send("SET", RedisKeys.userModified(me.id), field, "EX", 60)
+            _ = try? await store.redis.send("SET", store.keys.userModified(me.id), field, "EX", 60)
             return APIResponse.ok(.string(answer))
         }
     }

@@ -21,8 +21,11 @@ import ServiceLifecycle
 package struct NodeHeartbeat: Service {
     let delivery: MessageDelivery
     let logger: Logger
+    /// The layout's names: a tagged one refreshes each partition's connections apart.
+    let keys: RedisKeys
 
-    package init(delivery: MessageDelivery, logger: Logger) {
+    package init(delivery: MessageDelivery, keys: RedisKeys, logger: Logger) {
+        self.keys = keys
         self.delivery = delivery
         self.logger = logger
     }
@@ -90,13 +93,21 @@ package struct NodeHeartbeat: Service {
     }
 
     private func refreshTargets(_ live: [GatewayConnection]) async throws {
-        let all = live.filter(\.isRegistered)
+        // One run per partition (a tagged layout): each script run on one slot.
+        let registered = live.filter(\.isRegistered)
+        let partitions = keys.layout.isTagged
+            ? Dictionary(grouping: registered) { keys.layout.partition(ofUser: $0.user) }.sorted { $0.key < $1.key }.map(\.value)
+            : [registered]
+        for all in partitions { try await refresh(all) }
+    }
+
+    private func refresh(_ all: [GatewayConnection]) async throws {
         var start = 0
         while start < all.count {
             let batch = all[start..<min(start + Self.refreshBatch, all.count)]
             start += Self.refreshBatch
             let outcomes = try await scripts.run(RefreshConnections(
-                connections: batch.map {
+                keys: keys, connections: batch.map {
                     .init(user: $0.user, target: DeliveryTarget(node: node, connection: $0.id), tokenID: $0.tokenID)
                 },
                 ttlMilliseconds: policy.targetTTL.milliseconds

@@ -27,12 +27,15 @@ package struct Gateway: Sendable {
     let sender: MessageSender
     let guidance: GuidanceMessages
     let limits: GatewayLimits
+    /// The layout's names (the connection scripts run in the user's partition).
+    let keys: RedisKeys
     let logger: Logger
 
     package init(
         tokens: TokenService, delivery: MessageDelivery, sender: MessageSender, guidance: GuidanceMessages,
-        limits: GatewayLimits, logger: Logger
+        limits: GatewayLimits, keys: RedisKeys, logger: Logger
     ) {
+        self.keys = keys
         self.tokens = tokens
         self.delivery = delivery
         self.sender = sender
@@ -132,7 +135,7 @@ package struct Gateway: Sendable {
         await returnUnwritten(unwritten, of: connection.user)
         let target = DeliveryTarget(node: node, connection: connection.id)
         do {
-            _ = try await scripts.run(ReleaseConnection(user: connection.user, target: target))
+            _ = try await scripts.run(ReleaseConnection(keys: keys, user: connection.user, target: target))
         } catch {
             // The keys expire by themselves after `targetTTL`.
             logger.warning("connection not released", metadata: ["user": "\(connection.user)", "error": "\(error)"])
@@ -158,7 +161,7 @@ package struct Gateway: Sendable {
     ) async throws -> RegisterConnection.Registered {
         let user = connection.user
         let reply = try await scripts.run(RegisterConnection(
-            user: user, token: token, target: target, tokenID: connection.tokenID,
+            keys: keys, user: user, token: token, target: target, tokenID: connection.tokenID,
             ttlMilliseconds: delivery.policy.targetTTL.milliseconds, socketLimit: limits.socketsPerUser,
             flushCount: delivery.policy.flushBatch, flushBytes: delivery.policy.flushBatchBytes
         ))

@@ -19,9 +19,11 @@ package struct SessionRevoker: Sendable {
     }
 
     let delivery: MessageDelivery
+    let keys: RedisKeys
 
-    package init(delivery: MessageDelivery) {
+    package init(delivery: MessageDelivery, keys: RedisKeys) {
         self.delivery = delivery
+        self.keys = keys
     }
 
     /// `chat_sessions_revoked_total{reason}`: live sockets kicked by a revocation.
@@ -40,7 +42,7 @@ package struct SessionRevoker: Sendable {
     @discardableResult
     package func revoke(user: Int, keeping keep: String? = nil, reason: Reason) async throws -> Int {
         let kicked = try await delivery.scripts.run(RevokeSessions(
-            user: user, keep: keep, deadAfterMilliseconds: delivery.policy.deadAfter.milliseconds
+            keys: keys, user: user, keep: keep, deadAfterMilliseconds: delivery.policy.deadAfter.milliseconds
         ))
         Self.count(reason, kicked)
         return kicked

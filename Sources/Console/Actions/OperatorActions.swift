@@ -61,12 +61,25 @@ struct OperatorActions: Sendable {
             if username != current.username { changes.username = username }
             if nickname != current.nickname { changes.nickname = nickname }
             if avatar != current.avatar { changes.avatar = avatar }
+            // A tagged layout claims the new name in a step of its own, before the change.
+            let claims = accounts.keys.layout.isTagged ? changes.username : nil
+            if let claims {
+                do {
+                    try await accounts.claimForOperatorRename(claims, of: id)
+                } catch AccountStore.Refusal.usernameTaken {
+                    throw Refusal.usernameTakenByOther
+                }
+            }
             let reply = try await scripts.run(ChangeUserByOperator(
-                user: id, .edit(currentUsername: current.username, changes), audit: audit, streamCap: streamCap,
-                deadAfterMilliseconds: deadAfterMilliseconds
+                keys: accounts.keys, user: id, .edit(currentUsername: current.username, changes), audit: audit,
+                streamCap: streamCap, deadAfterMilliseconds: deadAfterMilliseconds
             ))
+            if let claims {
+                await accounts.finishOperatorRename(from: current.username, to: claims, of: id, renamed: reply.isChange)
+            }
+            try await auditIfUnaudited(reply, user: id, by: audit)
             switch reply {
-            case .changed: return
+            case .changed, .changedUnaudited: return
             case .refused(.stale): continue
             case .refused(.missing): throw Refusal.userMissing
             case .refused(.usernameTaken): throw Refusal.usernameTakenByOther
@@ -88,14 +101,25 @@ struct OperatorActions: Sendable {
         case .delete: .delete
         }
         let reply = try await scripts.run(ChangeUserByOperator(
-            user: id, operation, audit: audit, streamCap: streamCap, deadAfterMilliseconds: deadAfterMilliseconds
+            keys: accounts.keys, user: id, operation, audit: audit, streamCap: streamCap,
+            deadAfterMilliseconds: deadAfterMilliseconds
         ))
+        try await auditIfUnaudited(reply, user: id, by: audit)
         switch reply {
-        case .changed(_, let kicks):
+        case .changed(_, let kicks), .changedUnaudited(_, let kicks, _, _):
             logger.info("user changed", metadata: ["user": "\(id)", "change": "\(change.rawValue)", "kicks": "\(kicks)", "admin": "\(audit.admin)"])
         case .refused(.missing): throw Refusal.userMissing
         case .refused: throw Refusal.failed
         }
+    }
+
+    /// A tagged layout's change of a user: its audit row, the step after the change's run.
+    private func auditIfUnaudited(_ reply: ChangeUserByOperator.Reply, user: Int, by audit: OperatorAudit) async throws {
+        guard case .changedUnaudited(_, _, let action, let detail) = reply else { return }
+        _ = try await scripts.run(RecordAudit(
+            keys: accounts.keys, audit: audit, streamCap: streamCap, action: action, targetType: "user", targetID: user,
+            detail: detail
+        ))
     }
 
     // MARK: complaints, groups

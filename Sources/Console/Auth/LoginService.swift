@@ -3,6 +3,7 @@ import ChatGateway
 import ChatScripts
 import Logging
 import Metrics
+import Model
 import RedisClient
 
 /// An operator's login with name and password (docs/console.md, *Security*): within the
@@ -20,6 +21,8 @@ struct LoginService: Sendable {
     let accounts: AdminAccounts
     let sessions: SessionStore
     let scripts: RedisScripts
+    /// The layout: on a tagged one the name's and the address's states are a run each.
+    let keys: RedisKeys
     let policy: RateLimit.LoginPolicy
     let work: PasswordWork
     let logger: Logger
@@ -71,7 +74,10 @@ struct LoginService: Sendable {
 
     private func step(_ step: RateLimit.LoginStep, name: String, address: String?) async throws -> RateLimit.Reply {
         do {
-            return try await scripts.run(RateLimit(.login(step, username: name, address: address, policy: policy, realm: .admin)))
+            return try await RateLimit.login(
+                step, username: name, address: address, policy: policy, realm: .admin, separately: keys.layout.isTagged,
+                on: scripts
+            )
         } catch {
             logger.error("rate_limit failed", metadata: ["error": "\(error)"])
             throw ConsoleFailure.invalid(ConsoleFailure.serverFailure)

@@ -34,7 +34,7 @@ struct ServeCommand: AsyncParsableCommand {
             redis: redis, allowEviction: commonSettings.redisAllowsEviction, executable: "console", logger: logger
         )
         await KeyLayoutCheck.enforce(redis: redis, keys: commonSettings.keys, executable: "console", logger: logger)
-        let dependencies = ConsoleDependencies(settings: settings, redis: redis)
+        let dependencies = ConsoleDependencies(settings: settings, keys: commonSettings.keys, redis: redis)
         // Reverse order at shutdown: the listeners stop first, then Redis closes.
         var services: [any Service] = [RedisClientService(client: redis)]
         if settings.metricsPort > 0 {

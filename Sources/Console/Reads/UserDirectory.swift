@@ -5,8 +5,11 @@ import RedisClient
 /// `chat:users` (every id, score = id) newest first; a search of digits is an id, else a
 /// username prefix (`ZRANGEBYLEX` on `chat:user:names`) followed by a nickname prefix
 /// (`chat:user:nicknames`, members `{nickname}\0{id}`). Rows come in one pipeline.
+/// On a tagged layout each index is one per partition: the pages are read from every
+/// partition's and merged, in the same order and with the same offsets as one index's.
 struct UserDirectory: Sendable {
     let redis: RedisClient
+    let keys: RedisKeys
 
     func list(query: String?, paging: Paging) async throws -> PageOf<UserSummary> {
         let ids: [Int]
@@ -18,10 +21,11 @@ struct UserDirectory: Sendable {
             }
             ids = try await search(prefix: query, paging: paging)
         } else {
-            let reply = try await redis.send(
-                "ZREVRANGE", RedisKeys.users, String(paging.offset), String(paging.offset + paging.size)
-            ).throwingOnError()
-            ids = reply.ids
+            ids = try await merged(
+                partitions.map(keys.users(partition:)), offset: paging.offset, count: paging.size + 1,
+                read: { RedisCommand("ZREVRANGE", $0, String($1), String($1 + $2 - 1)) },
+                inOrder: { ($0.integer ?? 0) > ($1.integer ?? 0) }
+            ).compactMap { $0.integer.map(Int.init) }
         }
         return PageOf(readAhead: try await rows(ids), paging: paging)
     }
@@ -32,20 +36,24 @@ struct UserDirectory: Sendable {
         let low = Array("[".utf8) + Array(prefix.utf8)
         let high = Array("(".utf8) + Array(prefix.utf8) + [0xFF]  // UTF-8 never holds 0xFF
         let wanted = paging.size + 1
-        let nameCount = Int(try await redis.send("ZLEXCOUNT", RedisKeys.userNames, low, high).throwingOnError().integer ?? 0)
+        let counts = try await redis.pipeline(partitions.map { RedisCommand("ZLEXCOUNT", keys.userNames(partition: $0), low, high) })
+        var nameCount = 0
+        for count in counts { nameCount += Int(try count.throwingOnError().integer ?? 0) }
         var ids: [Int] = []
         if paging.offset < nameCount {
-            let names = try await redis.send(
-                "ZRANGEBYLEX", RedisKeys.userNames, low, high, "LIMIT", String(paging.offset), String(wanted)
-            ).throwingOnError().array ?? []
-            let found = try await redis.pipeline(names.compactMap(\.string).map { RedisCommand("GET", RedisKeys.userByName($0)) })
+            let names = try await merged(
+                partitions.map(keys.userNames(partition:)), offset: paging.offset, count: wanted,
+                read: { RedisCommand("ZRANGEBYLEX", $0, low, high, "LIMIT", String($1), String($2)) }, inOrder: Self.byteOrder
+            )
+            let found = try await redis.pipeline(names.compactMap(\.string).map { RedisCommand("GET", keys.userByName($0)) })
             ids = found.compactMap { $0.integer.map(Int.init) }
         }
         if ids.count < wanted {
             let offset = max(0, paging.offset - nameCount)
-            let members = try await redis.send(
-                "ZRANGEBYLEX", RedisKeys.userNicknames, low, high, "LIMIT", String(offset), String(wanted - ids.count)
-            ).throwingOnError().array ?? []
+            let members = try await merged(
+                partitions.map(keys.userNicknames(partition:)), offset: offset, count: wanted - ids.count,
+                read: { RedisCommand("ZRANGEBYLEX", $0, low, high, "LIMIT", String($1), String($2)) }, inOrder: Self.byteOrder
+            )
             for member in members {
                 guard let bytes = member.bytes, let zero = bytes.lastIndex(of: 0),
                       let id = Int(String(decoding: bytes[(zero + 1)...], as: UTF8.self)), !ids.contains(id)
@@ -56,9 +64,34 @@ struct UserDirectory: Sendable {
         return ids
     }
 
+    private var partitions: Range<Int> { 0..<keys.layout.partitions }
+
+    /// Members `offset..<offset + count` of the indexes merged in `inOrder`: each index's
+    /// first `offset + count` (`read(index, start, count)`), merged. One index: its range
+    /// read directly (the plain layout's one command).
+    private func merged(
+        _ indexes: [String], offset: Int, count: Int, read: (String, Int, Int) -> RedisCommand,
+        inOrder: (RedisReply, RedisReply) -> Bool
+    ) async throws -> [RedisReply] {
+        guard count > 0 else { return [] }
+        if indexes.count == 1 {
+            return try await redis.send(read(indexes[0], offset, count)).throwingOnError().array ?? []
+        }
+        let replies = try await redis.pipeline(indexes.map { read($0, 0, offset + count) })
+        var members: [RedisReply] = []
+        for reply in replies { members += try reply.throwingOnError().array ?? [] }
+        members.sort(by: inOrder)
+        return Array(members.dropFirst(offset).prefix(count))
+    }
+
+    /// ZRANGEBYLEX's order: the members' bytes.
+    private static func byteOrder(_ left: RedisReply, _ right: RedisReply) -> Bool {
+        (left.bytes ?? []).lexicographicallyPrecedes(right.bytes ?? [])
+    }
+
     /// The rows of `ids` in one pipeline, in order; ids without a row are left out.
     func rows(_ ids: [Int]) async throws -> [UserSummary] {
-        let replies = try await redis.pipeline(ids.map { RedisCommand.texts("HMGET", [RedisKeys.user($0)] + UserSummary.fields) })
+        let replies = try await redis.pipeline(ids.map { RedisCommand.texts("HMGET", [keys.user($0)] + UserSummary.fields) })
         return replies.compactMap { reply in UserSummary(values: (reply.array ?? []).map(\.string)) }
     }
 

@@ -2,11 +2,14 @@ import ChatAPI
 import ChatScripts
 import Logging
 import LuaScripts
+import Model
 import RedisClient
 
 /// What the routes need, built once at start-up.
 struct ConsoleDependencies: Sendable {
     let settings: ConsoleSettings
+    /// The deployment's key layout.
+    let keys: RedisKeys
     let redis: RedisClient
     let scripts: RedisScripts
     let sessions: SessionStore
@@ -17,8 +20,9 @@ struct ConsoleDependencies: Sendable {
     let pages: PageResponder
     let logger: Logger
 
-    init(settings: ConsoleSettings, redis: RedisClient, logger: Logger = Logger(label: "console")) {
+    init(settings: ConsoleSettings, keys: RedisKeys, redis: RedisClient, logger: Logger = Logger(label: "console")) {
         self.settings = settings
+        self.keys = keys
         self.redis = redis
         self.logger = logger
         scripts = RedisScripts(client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) })
@@ -27,13 +31,13 @@ struct ConsoleDependencies: Sendable {
         let work = PasswordWork(concurrency: 1, queue: 16)
         sessions = SessionStore(redis: redis, idleSeconds: settings.sessionIdleSeconds, maxSeconds: settings.sessionMaxSeconds)
         login = LoginService(
-            accounts: AdminAccounts(redis: redis, hasher: hasher), sessions: sessions, scripts: scripts, policy: settings.login,
+            accounts: AdminAccounts(redis: redis, hasher: hasher), sessions: sessions, scripts: scripts, keys: keys, policy: settings.login,
             work: work, logger: logger, decoy: hasher.hash(RandomToken.make())
         )
-        users = UserDirectory(redis: redis)
+        users = UserDirectory(redis: redis, keys: keys)
         deadLetters = DeadLetterList(redis: redis)
         actions = OperatorActions(
-            scripts: scripts, accounts: AccountStore(scripts: scripts, streamCap: settings.streamCap), hasher: hasher, work: work,
+            scripts: scripts, accounts: AccountStore(scripts: scripts, keys: keys, streamCap: settings.streamCap), hasher: hasher, work: work,
             users: users, deadLetters: deadLetters, streamCap: settings.streamCap,
             deadAfterMilliseconds: settings.deadAfterMilliseconds, logger: Logger(label: "console.actions")
         )

@@ -34,7 +34,7 @@ struct ConsoleRoutes: Sendable {
         UserRoutes(directory: d.users, actions: d.actions, pages: d.pages).register(on: protected)
         ComplaintRoutes(directory: ComplaintDirectory(redis: d.redis), actions: d.actions, pages: d.pages).register(on: protected)
         GroupRoutes(directory: GroupDirectory(redis: d.redis), actions: d.actions, pages: d.pages).register(on: protected)
-        OperationRoutes(deadLetters: d.deadLetters, audit: AuditLog(redis: d.redis), actions: d.actions, pages: d.pages)
+        OperationRoutes(deadLetters: d.deadLetters, audit: AuditLog(redis: d.redis, keys: d.keys), actions: d.actions, pages: d.pages)
             .register(on: protected)
         return router
     }
