@@ -4,6 +4,7 @@ import ChatRuntime
 import Hummingbird
 import HummingbirdCore
 import Logging
+import Model
 import LuaScripts
 import Prometheus
 import RedisClient
@@ -34,11 +35,13 @@ enum BridgeApplication {
         let files: FilePolicy
         /// Rows a group may have (`--group-max-members`).
         let groupMaxMembers: Int
+        /// The names of the keys in the deployment's layout (`--redis-partitions`).
+        let keys: RedisKeys
 
         /// - Parameter background: the delivery's background work; the caller decides who
         ///   runs it (the bridge's service group, or nobody: `BackgroundWork(owned: false)`).
         static func make(
-            settings: BridgeSettings, redis: RedisClient, metrics: PrometheusCollectorRegistry, node: String,
+            settings: BridgeSettings, keys: RedisKeys, redis: RedisClient, metrics: PrometheusCollectorRegistry, node: String,
             background: BackgroundWork, logger: Logger = Logger(label: "bridge")
         ) async -> Dependencies {
             let scripts = RedisScripts(
@@ -61,7 +64,7 @@ enum BridgeApplication {
             let sender = MessageSender(
                 scripts: scripts, delivery: delivery, policy: settings.messages, logger: Logger(label: "bridge.messages"), autoReplies: questions
             )
-            let askAnswers = AskAnswerStore(scripts: scripts, streamCap: settings.messages.streamCap)
+            let askAnswers = AskAnswerStore(scripts: scripts, streamCap: settings.messages.streamCap, keys: keys)
             let revoker = MessageRevoker(scripts: scripts, delivery: delivery, policy: settings.messages, logger: Logger(label: "bridge.messages"))
             let gateway = Gateway(
                 tokens: accounts.tokens, delivery: delivery, sender: sender,
@@ -71,12 +74,13 @@ enum BridgeApplication {
             return Dependencies(
                 redis: redis, metrics: metrics, accounts: accounts, visitors: visitors, scripts: scripts,
                 delivery: delivery, sender: sender, revoker: revoker, gateway: gateway,
-                complaints: ComplaintStore(scripts: scripts, streamCap: settings.messages.streamCap), askAnswers: askAnswers,
+                complaints: ComplaintStore(scripts: scripts, streamCap: settings.messages.streamCap, keys: keys), askAnswers: askAnswers,
                 autoReplies: AutoReplyService(
                     queue: questions, replier: AutoReplier(store: askAnswers, sender: sender, delivery: delivery),
                     workers: settings.messages.autoReplyWorkers
                 ),
-                noticeIconBase: settings.noticeIconBase, files: settings.files, groupMaxMembers: settings.groupMaxMembers
+                noticeIconBase: settings.noticeIconBase, files: settings.files, groupMaxMembers: settings.groupMaxMembers,
+                keys: keys
             )
         }
     }
@@ -114,7 +118,7 @@ enum BridgeApplication {
             visitors: dependencies.visitors, delivery: dependencies.delivery, sender: dependencies.sender,
             revoker: dependencies.revoker, complaints: dependencies.complaints, askAnswers: dependencies.askAnswers,
             noticeIconBase: dependencies.noticeIconBase, files: dependencies.files,
-            groupMaxMembers: dependencies.groupMaxMembers
+            groupMaxMembers: dependencies.groupMaxMembers, keys: dependencies.keys
         ).register(on: router)
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChatAPI
 import ChatGateway
 import ChatRuntime
 import Hummingbird
@@ -49,7 +50,8 @@ struct BridgeCommand: AsyncParsableCommand {
         // Run by the service group below, so that shutdown waits for its jobs.
         let background = BackgroundWork()
         let dependencies = await BridgeApplication.Dependencies.make(
-            settings: settings, redis: redis, metrics: metrics, node: node, background: background, logger: logger
+            settings: settings, keys: commonSettings.keys, redis: redis, metrics: metrics, node: node, background: background,
+            logger: logger
         )
         let heartbeat = NodeHeartbeat(delivery: dependencies.delivery, logger: Logger(label: "bridge.heartbeat"))
         // The node stream's reader blocks its connection in XREAD: a client of its own.
@@ -69,6 +71,9 @@ struct BridgeCommand: AsyncParsableCommand {
         var services: [any Service] = [
             RedisClientService(client: redis), RedisClientService(client: reader),
             background, heartbeat, listener, dependencies.autoReplies,
+            SocialRepairService(
+                friends: FriendSteps(scripts: dependencies.scripts, keys: commonSettings.keys, streamCap: settings.messages.streamCap)
+            ),
         ]
         // Stops right after the API server (reverse order): scrapes answer while it drains.
         if let metricsListener = BridgeApplication.metricsListener(settings: settings, dependencies: dependencies) {

@@ -349,7 +349,9 @@ struct OperatorScriptTests {
         let (reporter, _) = try await fixture.register("gina01")
         let (target, _) = try await fixture.register("hank01")
         let created = try await fixture.scripts.run(ChangeComplaint(
-            7, by: reporter, .create(target: .user(target), reason: "骚扰", optional: "{}", limit: 10), streamCap: Self.cap, now: Self.now
+            // complaint_reply writes the audit's global keys with the complaint's: the plain layout only.
+            7, by: reporter, .create(target: .user(target), reason: "骚扰", optional: "{}", limit: 10), keys: .plain, streamCap: Self.cap,
+            now: Self.now
         ))
         #expect(created == .version(1))
         #expect(try await fixture.redis.send("ZRANGE", RedisKeys.complaints, "0", "-1").array?.compactMap(\.string) == ["7"])
