@@ -77,7 +77,7 @@ if op == 'star' or op == 'see' then
     return redis.error_reply('bad_arguments')
   end
   local json = redis.call('HGET', KEYS[1], friend)
-  local row = json and cjson.decode(json)
+  local row = json and cjson.decode(json) or nil
   if not row or row.isblack ~= 0 then
     return redis.error_reply('missing')
   end
@@ -106,13 +106,17 @@ if op == 'delete' then
     return redis.error_reply('stale')
   end
   local next_block_id = function() return redis.call('INCR', KEYS[12]) end
-  local mine_key = mine_id ~= '' and KEYS[13] or nil
-  local theirs_key = theirs_id ~= '' and KEYS[#KEYS] or nil
-  -- My side (my row; their request to me), then theirs (their row; my request to them).
-  unfriend_side(KEYS[2], cap, now, KEYS[1], KEYS[10], next_block_id, me, friend, KEYS[5], KEYS[8], KEYS[9], theirs_key,
-    theirs_id)
-  unfriend_side(KEYS[2], cap, now, KEYS[3], KEYS[11], next_block_id, friend, me, KEYS[4], KEYS[6], KEYS[7], mine_key,
-    mine_id)
+  local mine = friend_row(KEYS[1], friend)
+  local theirs = friend_row(KEYS[3], me)
+  block_if_blacklisted(KEYS[2], cap, now, KEYS[10], next_block_id, me, friend, mine)
+  block_if_blacklisted(KEYS[2], cap, now, KEYS[11], next_block_id, friend, me, theirs)
+  delete_friend_row(KEYS[2], cap, KEYS[1], friend, mine)
+  if theirs then
+    delete_friend_row(KEYS[2], cap, KEYS[3], me, theirs)
+  end
+  -- The requests: mine to them (in their lists), theirs to me (in mine).
+  delete_pair_request(KEYS[2], cap, mine_id ~= '' and KEYS[13] or nil, mine_id, KEYS[4], KEYS[6], KEYS[7])
+  delete_pair_request(KEYS[2], cap, theirs_id ~= '' and KEYS[#KEYS] or nil, theirs_id, KEYS[5], KEYS[8], KEYS[9])
   return redis.status_reply('OK')
 end
 

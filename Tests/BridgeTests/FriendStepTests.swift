@@ -11,8 +11,9 @@ import Testing
 /// Friend operations between users of two partitions (`FriendSteps`, lua/friend_step.lua)
 /// on a layout of 4 partitions, whatever the run's layout: each step on one partition, a
 /// crash between steps (the later steps not run) finished by the repairer, every step
-/// safe to run twice, every row and event written once.
-@Suite("Friend steps between partitions", .offCooperativePool)
+/// safe to run twice, every row and event written once. Serialized: the repairer takes
+/// every expired record of the layout, another test's too.
+@Suite("Friend steps between partitions", .serialized, .offCooperativePool)
 struct FriendStepTests {
     static let keys = RedisKeys(layout: KeyLayout(partitionTags: PartitionTags.evenlySpaced(count: 4)))
     static let now = "2026-12-07 12:00:00"

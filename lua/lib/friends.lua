@@ -108,32 +108,51 @@ local function request_write(stream, cap, now, keys, me, to, new_id, nickname, o
   end
 end
 
--- One user's side of deleting a friendship (`owner`'s keys only): a row blacklisted before
--- blocks existed becomes a block (`next_block_id()` gives its id), the row goes, and so
--- does the request from `other` to `owner` (`request_key`: chat:apply:{request_id}, or nil
--- when `request_id` is ''), with its pair key and places in owner's lists.
+-- Deleting a friendship, a side at a time (`owner`'s keys only). The row `owner` keeps for
+-- `other`, or nil.
+local function friend_row(friends_key, other)
+  local json = redis.call('HGET', friends_key, other)
+  return json and cjson.decode(json) or nil
+end
+
+-- A row blacklisted before blocks existed becomes a block (`next_block_id()` gives its id).
+local function block_if_blacklisted(stream, cap, now, blocks_key, next_block_id, owner, other, row)
+  if row and row.isblack == 1 then
+    block_add(blocks_key, stream, cap, next_block_id, owner, other, now)
+  end
+end
+
+local function delete_friend_row(stream, cap, friends_key, other, row)
+  redis.call('HDEL', friends_key, other)
+  entity_event(stream, cap, 'goodfriend', 'delete', row.id, (row._v or 0) + 1, encode_row(row, FRIEND))
+end
+
+-- The request `request_id` ('' for none; its row at `request_key`), with its pair key and its
+-- places in the recipient's lists.
+local function delete_pair_request(stream, cap, request_key, request_id, pair_key, to_zset, pending_zset)
+  if request_id == '' then
+    return
+  end
+  local request = read_request(request_key)
+  if request then
+    redis.call('DEL', request_key)
+    entity_event(stream, cap, 'goodfriendapply', 'delete', request.id, (request._v or 0) + 1, encode_row(request, REQUEST))
+  end
+  redis.call('DEL', pair_key)
+  redis.call('ZREM', to_zset, request_id)
+  redis.call('ZREM', pending_zset, request_id)
+end
+
+-- One user's whole side (a step of its own when the users are in two partitions): its row
+-- (a block when it was blacklisted) and the request from `other` to `owner`.
 local function unfriend_side(stream, cap, now, friends_key, blocks_key, next_block_id, owner, other,
     pair_key, to_zset, pending_zset, request_key, request_id)
-  local json = redis.call('HGET', friends_key, other)
-  local row = json and cjson.decode(json)
+  local row = friend_row(friends_key, other)
+  block_if_blacklisted(stream, cap, now, blocks_key, next_block_id, owner, other, row)
   if row then
-    if row.isblack == 1 then
-      block_add(blocks_key, stream, cap, next_block_id, owner, other, now)
-    end
-    redis.call('HDEL', friends_key, other)
-    entity_event(stream, cap, 'goodfriend', 'delete', row.id, (row._v or 0) + 1, encode_row(row, FRIEND))
+    delete_friend_row(stream, cap, friends_key, other, row)
   end
-  if request_id ~= '' then
-    local request = read_request(request_key)
-    if request then
-      redis.call('DEL', request_key)
-      entity_event(stream, cap, 'goodfriendapply', 'delete', request.id, (request._v or 0) + 1,
-        encode_row(request, REQUEST))
-    end
-    redis.call('DEL', pair_key)
-    redis.call('ZREM', to_zset, request_id)
-    redis.call('ZREM', pending_zset, request_id)
-  end
+  delete_pair_request(stream, cap, request_key, request_id, pair_key, to_zset, pending_zset)
 end
 
 -- setblackgoodfriend (`owner`'s keys only): toggles the block of `friend` and `isblack` of
@@ -142,7 +161,7 @@ end
 -- Returns nil, or 'missing' (no row, no block) and nothing written.
 local function toggle_black(stream, cap, now, friends_key, blocks_key, next_block_id, owner, friend)
   local json = redis.call('HGET', friends_key, friend)
-  local row = json and cjson.decode(json)
+  local row = json and cjson.decode(json) or nil
   local blocked = blocks(blocks_key, friend) or (row ~= nil and row.isblack == 1)
   if not row and not blocked then
     return 'missing'
