@@ -73,6 +73,12 @@ public struct ChangeFriendRequest: ChatScript {
         public var created: Int
         public var mine: [UInt8]
         public var theirs: [UInt8]
+
+        public init(created: Int, mine: [UInt8], theirs: [UInt8]) {
+            self.created = created
+            self.mine = mine
+            self.theirs = theirs
+        }
     }
 
     public enum Reply: Sendable, Equatable {

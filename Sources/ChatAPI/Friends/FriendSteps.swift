@@ -76,7 +76,7 @@ package struct FriendSteps: Sendable {
 
     /// Step 1, the pending record; then the rest (`finishAuto`).
     func autoAdd(_ request: ChangeFriendRequest.Request, rows: ChangeFriendRequest.RowIDs, myNickname: String, now: String)
-        async throws -> (created: Int, mine: [UInt8], theirs: [UInt8])
+        async throws -> ChangeFriendRequest.Friendship
     {
         var record = Record(kind: .auto, me: request.me, other: request.to, now: now)
         record.requestID = request.requestID
@@ -91,7 +91,7 @@ package struct FriendSteps: Sendable {
 
     /// The target's step (its checks decide; read the pair key again while it is stale), then mine.
     private func finishAuto(_ record: Record, id: String, oldRequestID: String?) async throws
-        -> (created: Int, mine: [UInt8], theirs: [UInt8])
+        -> ChangeFriendRequest.Friendship
     {
         guard let requestID = record.requestID, let myRowID = record.myRowID, let theirRowID = record.theirRowID else {
             throw RedisError.server("friend_step: incomplete record \(record)")
@@ -123,7 +123,7 @@ package struct FriendSteps: Sendable {
     func handle(
         requestID: Int, me: Int, applicant: Int, status: String, remark: String, myNickname: String,
         rows: ChangeFriendRequest.RowIDs?, now: String
-    ) async throws -> (created: Int, mine: [UInt8], theirs: [UInt8])? {
+    ) async throws -> ChangeFriendRequest.Friendship? {
         let id = UUID().uuidString
         var record = Record(kind: .handle, me: me, other: applicant, now: now)
         record.requestID = requestID
@@ -141,7 +141,7 @@ package struct FriendSteps: Sendable {
         return try await finishHandle(record, id: id)
     }
 
-    private func finishHandle(_ record: Record, id: String) async throws -> (created: Int, mine: [UInt8], theirs: [UInt8]) {
+    private func finishHandle(_ record: Record, id: String) async throws -> ChangeFriendRequest.Friendship {
         guard let requestID = record.requestID, let myRowID = record.myRowID, let theirRowID = record.theirRowID else {
             throw RedisError.server("friend_step: incomplete record \(record)")
         }
@@ -261,12 +261,12 @@ package struct FriendSteps: Sendable {
     }
 
     /// The friendship both steps made: their row from the other partition, mine from my commit.
-    private static func friendship(peer: FriendStep.Reply, mine: FriendStep.Reply) throws -> (created: Int, mine: [UInt8], theirs: [UInt8]) {
+    private static func friendship(peer: FriendStep.Reply, mine: FriendStep.Reply) throws -> ChangeFriendRequest.Friendship {
         if case .refused(let refusal) = peer { throw refusal }
         if case .refused(let refusal) = mine { throw refusal }
         guard case .row(let theirCreated, let theirs) = peer, case .row(let myCreated, let json) = mine else {
             throw RedisError.server("friend_step: unexpected replies \(peer), \(mine)")
         }
-        return (myCreated + theirCreated, json, theirs)
+        return ChangeFriendRequest.Friendship(created: myCreated + theirCreated, mine: json, theirs: theirs)
     }
 }

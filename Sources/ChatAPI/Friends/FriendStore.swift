@@ -96,7 +96,8 @@ struct FriendStore: Sendable {
         let rows = ChangeFriendRequest.RowIDs(mine: ids[1], theirs: ids[2])
         if steps.split(me.id, target) {
             let request = try await newRequest(from: me, to: target, requestID: ids[0], nickname: nickname)
-            return try Self.friendship(try await steps.autoAdd(request, rows: rows, myNickname: me.nickname, now: TimeFormat.rowTime(now)))
+            let made = try await steps.autoAdd(request, rows: rows, myNickname: me.nickname, now: TimeFormat.rowTime(now))
+            return try Self.friendship(from: .befriended(made))
         }
         return try await retryingStale {
             let request = try await newRequest(from: me, to: target, requestID: ids[0], nickname: nickname)
@@ -118,7 +119,7 @@ struct FriendStore: Sendable {
                 requestID: request.id, me: me.id, applicant: request.userID, status: status, remark: remark,
                 myNickname: me.nickname, rows: agree ? .init(mine: rowIDs[0], theirs: rowIDs[1]) : nil, now: TimeFormat.rowTime(now)
             )
-            return try rows.map(Self.friendship)
+            return try rows.map { try Self.friendship(from: .befriended($0)) }
         }
         let reply = try await run(
             .handle(
@@ -221,14 +222,6 @@ struct FriendStore: Sendable {
         case .requested, .handled:
             throw RedisError.server("friend_request: unexpected reply \(reply)")
         }
-    }
-
-    /// The friendship the steps made.
-    private static func friendship(_ rows: (created: Int, mine: [UInt8], theirs: [UInt8])) throws -> Friendship {
-        guard let mine = FriendRow(rows.mine), let theirs = FriendRow(rows.theirs) else {
-            throw RedisError.server("friend_step: unreadable rows")
-        }
-        return Friendship(created: rows.created, mine: mine, theirs: theirs)
     }
 
     /// A change without a friendship; throws a refusal.
