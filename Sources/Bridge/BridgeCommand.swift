@@ -50,8 +50,7 @@ struct BridgeCommand: AsyncParsableCommand {
         // Run by the service group below, so that shutdown waits for its jobs.
         let background = BackgroundWork()
         let dependencies = await BridgeApplication.Dependencies.make(
-            settings: settings, keys: commonSettings.keys, redis: redis, metrics: metrics, node: node, background: background,
-            logger: logger
+            settings: settings, keys: commonSettings.keys, redis: redis, metrics: metrics, node: node, background: background, logger: logger
         )
         let heartbeat = NodeHeartbeat(delivery: dependencies.delivery, logger: Logger(label: "bridge.heartbeat"))
         // The node stream's reader blocks its connection in XREAD: a client of its own.
