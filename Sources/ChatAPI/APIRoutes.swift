@@ -65,7 +65,7 @@ package struct APIRoutes: Sendable {
         FriendRoutes(store: friends, notices: FriendNotices(delivery: delivery, iconBase: noticeIconBase))
             .register(chat: chat)
         GroupRoutes(
-            store: GroupStore(accounts: accounts.store, maxMembers: groupMaxMembers), friends: friends,
+            store: GroupStore(accounts: accounts.store, maxMembers: groupMaxMembers, keys: keys), friends: friends,
             notices: GroupNotices(delivery: delivery, iconBase: noticeIconBase)
         ).register(chat: chat)
         ComplaintRoutes(store: complaints).register(chat: chat)

@@ -386,8 +386,9 @@ struct OperatorScriptTests {
         let (owner, _) = try await fixture.register("ivan01")
         let (member, _) = try await fixture.register("judy01")
         let created = try await fixture.scripts.run(ChangeGroup(
+            // group_status writes the audit's global keys with the group's: the plain layout only.
             group: 3, by: owner, .create(uuid: "g-3", name: "群", avatar: "", firstRowID: 1, members: [owner, member]),
-            streamCap: Self.cap, now: Self.now
+            keys: .plain, streamCap: Self.cap, now: Self.now
         ))
         #expect(created == .created)
         #expect(try await fixture.redis.send("ZRANGE", RedisKeys.groups, "0", "-1", "WITHSCORES").array?.compactMap(\.string) == ["3", "3"])

@@ -102,7 +102,7 @@ struct RedisSafetyTests {
             _ = try await redis.send("HSET", RedisKeys.group(gid), "id", String(gid), "name", "existing", "_v", "1")
             let group = try await scripts.run(ChangeGroup(
                 group: gid, by: me.id, .create(uuid: "u", name: "new", avatar: "a", firstRowID: 1, members: [me.id, you.id]),
-                streamCap: 1000, now: "2026-12-07 00:00:00"
+                keys: .plain, streamCap: 1000, now: "2026-12-07 00:00:00"
             ))
             #expect(group == .refused(.idTaken))
             #expect(try await redis.send("HGETALL", RedisKeys.group(gid)).fieldValues == ["id": String(gid), "name": "existing", "_v": "1"])
