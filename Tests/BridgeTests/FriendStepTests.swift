@@ -256,6 +256,55 @@ struct FriendStepTests {
         #expect(events.filter { $0.hasPrefix("goodfriend delete") }.count == 2)
     }
 
+    @Test("handleapply agree crashed after my step: the request shows agree, the repairer makes both rows once")
+    func handleCrashAfterBegin() async throws {
+        let f = try await Fixture.make()
+        defer { Task { await f.redis.shutdown() } }
+        try await Self.handleCrashAfterBegin(f)
+    }
+
+    static func handleCrashAfterBegin(_ f: Fixture) async throws {
+        let id = f.them
+        _ = try await f.redis.send(
+            "HSET", Self.keys.friendRequest(id, to: f.me), "id", String(id), "user_id", String(f.them), "friend_id", String(f.me),
+            "nickname", "", "status", "pending", "_v", "1"
+        )
+        _ = try await f.redis.send("ZADD", Self.keys.pendingFriendRequestsTo(f.me), String(id), String(id))
+        var record = FriendSteps.Record(kind: .handle, me: f.me, other: f.them, now: Self.now)
+        record.requestID = id
+        record.myRowID = id + 10
+        record.theirRowID = id + 11
+        record.myNickname = "Me"
+        record.remark = "R"
+        let begun = try await f.steps.run(
+            .handleBegin(requestID: id, me: f.me, applicant: f.them, status: "agree", try f.steps.pending(record)),
+            id: UUID().uuidString, now: Self.now
+        )
+        #expect(begun == .done)
+        #expect(try await f.redis.send("HGET", Self.keys.friendRequest(id, to: f.me), "status").string == "agree")
+        #expect(try await f.redis.send("ZCARD", Self.keys.pendingFriendRequestsTo(f.me)).integer == 0)
+        #expect(try await f.row(owner: f.them, friend: f.me) == nil)
+        #expect(try await f.repair() == 1)
+        #expect(try await f.row(owner: f.me, friend: f.them)?["nickname"] == "R")
+        #expect(try await f.row(owner: f.them, friend: f.me)?["nickname"] == "Me")
+        #expect(try await f.isPending(f.me) == false)
+        #expect(try await f.repair() == 0)
+        #expect(try await f.events() == ["goodfriend upsert \(id + 10)", "goodfriend upsert \(id + 11)"].sorted())
+    }
+
+    @Test("a pending record that cannot be read is dropped, not retried forever")
+    func unreadableRecord() async throws {
+        let f = try await Fixture.make()
+        defer { Task { await f.redis.shutdown() } }
+        let partition = Self.keys.layout.partition(ofUser: f.me)
+        let id = UUID().uuidString
+        _ = try await f.redis.send("ZADD", Self.keys.socialPending(partition: partition), "1", id)
+        _ = try await f.redis.send("HSET", Self.keys.socialPendingRecords(partition: partition), id, "not json")
+        #expect(try await f.repair() == 0)
+        #expect(try await f.redis.send("ZSCORE", Self.keys.socialPending(partition: partition), id) == .null)
+        #expect(try await f.redis.send("HEXISTS", Self.keys.socialPendingRecords(partition: partition), id).integer == 0)
+    }
+
     /// The same scenarios on a real Redis Cluster (three primaries): a step that touched two
     /// partitions' slots would be refused by the client (`crossSlot`) before being sent.
     @Test("every scenario on a Redis Cluster: one slot per step", .timeLimit(.minutes(3)))
@@ -270,6 +319,7 @@ struct FriendStepTests {
         try await Self.autoCrashAfterTarget(try await Fixture.make(redis))
         try await Self.autoRefusedByBlock(try await Fixture.make(redis))
         try await Self.handleUndone(try await Fixture.make(redis))
+        try await Self.handleCrashAfterBegin(try await Fixture.make(redis))
         try await Self.deleteCrashAfterMine(try await Fixture.make(redis))
     }
 }

@@ -217,6 +217,7 @@ package struct FriendSteps: Sendable {
             guard let text, let record = try? JSONDecoder().decode(Record.self, from: Data(text)) else {
                 // A record that cannot be read cannot be finished: drop it rather than retry it forever.
                 _ = try await redis.send("ZREM", keys.socialPending(partition: partition), id).throwingOnError()
+                _ = try await redis.send("HDEL", keys.socialPendingRecords(partition: partition), id).throwingOnError()
                 continue
             }
             do {
