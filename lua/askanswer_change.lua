@@ -2,7 +2,8 @@
 -- update and delete an `askanswer` row of mine, each with its entity event `askanswer`
 -- in this same script. A user's rows are JSON in the hash chat:user:{uid}:askanswers
 -- (field: the row id) with `_v`, their version, so that the auto reply reads them all
--- with one HVALS; chat:askanswer:{id} holds the owner's uid.
+-- with one HVALS; chat:askanswer:{id} holds the owner's uid. Every key is in the owner's
+-- partition (a reader by id asks every partition's chat:askanswer:{id}).
 --
 -- KEYS[1] rows: chat:user:{me}:askanswers
 -- KEYS[2] owner: chat:askanswer:{id}

@@ -2,7 +2,7 @@
 -- `chat_complaint` row, each with its entity event `complaint` in this same script.
 -- A row is the hash chat:complaint:{id} (its columns; NULL columns absent) plus `_v`,
 -- its version; chat:user:{uid}:complaints holds the ids of the user's rows not deleted
--- (score = id). A deleted row stays with is_deleted 1 (its event is an upsert: the
+-- (score = id). Every key is in the reporter's partition. A deleted row stays with is_deleted 1 (its event is an upsert: the
 -- persister keeps the row in MariaDB too).
 --
 -- ARGV[1] op: 'create', 'update' or 'delete'
@@ -14,8 +14,10 @@
 -- KEYS[1] complaint: chat:complaint:{id}
 -- KEYS[2] mine: chat:user:{me}:complaints
 -- KEYS[3] stream: chat:stream:entities
--- KEYS[4] target: the target's row (chat:user:{id} or chat:group:{id})
--- KEYS[5] all: chat:complaints (every complaint id, for the operators' console)
+-- KEYS[4] target: the target's row (chat:user:{id} or chat:group:{id}); on a partitioned
+-- layout, when the target is in another partition, my own row chat:user:{me} (the caller
+-- found the target's row before: a check that need not be atomic with the insert)
+-- KEYS[5] all: chat:complaints (every complaint id of the partition, for the operators' console)
 -- KEYS[6] open: chat:complaints:status:0 (the ids by status; complaint_reply moves them)
 -- ARGV[6] target_id: target_id
 -- ARGV[7] target_type: target_type ('single' or 'group')

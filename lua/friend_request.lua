@@ -13,6 +13,10 @@
 -- agree to a request ('blocked'); the blocker can. A row created for a blocker carries
 -- `isblack` 1, mirroring the block.
 --
+-- A request's keys (its row, the pair key, the lists) are in the recipient's partition, so
+-- 'apply' is one partition on every layout; 'auto' and 'handle' run here when both users
+-- are in one partition, else as the steps of friend_step.lua (the same lib/friends.lua).
+--
 -- ARGV[1] op: 'apply', 'auto' or 'handle'
 -- ARGV[2] stream_cap: the entities stream's hard cap (MAXLEN ~)
 -- ARGV[3] now: the time ('YYYY-MM-DD HH:mm:ss')
@@ -70,62 +74,9 @@
 -- Returns: apply: the new request id. auto and agree: {rows created (0-2), my row JSON,
 -- their row JSON}. Other statuses: {0}.
 --@include friends
---@include blocks
 local op, cap, now = ARGV[1], ARGV[2], ARGV[3]
 if not tonumber(cap) or (now or '') == '' then
   return redis.error_reply('bad_arguments')
-end
-
-local function write_request(stream, key, row)
-  local fields = {}
-  for _, column in ipairs(REQUEST) do
-    if row[column] ~= nil then
-      fields[#fields + 1] = column
-      fields[#fields + 1] = row[column]
-    end
-  end
-  redis.call('HSET', key, '_v', row._v, unpack(fields))
-  entity_event(stream, cap, 'goodfriendapply', 'upsert', row.id, row._v, encode_row(row, REQUEST))
-end
-
-local function delete_request(stream, key, row, to_zset, pending_zset)
-  redis.call('DEL', key)
-  redis.call('ZREM', to_zset, row.id)
-  redis.call('ZREM', pending_zset, row.id)
-  entity_event(stream, cap, 'goodfriendapply', 'delete', row.id, (row._v or 0) + 1, encode_row(row, REQUEST))
-end
-
--- The row `owner` keeps for `friend`: the existing one, else a new one. Returns its
--- JSON and whether it was created.
-local function befriend(stream, key, id, owner, friend, remark, blacklisted)
-  local existing = redis.call('HGET', key, friend)
-  if existing then
-    return existing, false
-  end
-  local row = {
-    id = tonumber(id), user_id = tonumber(owner), friend_id = tonumber(friend), nickname = remark,
-    friendlookme = 1, melookfriend = 1, ismystarfriend = 0, isblack = blacklisted and 1 or 0, status = 1, order = 50,
-    create_time = now, update_time = now,
-  }
-  local json = encode_row(row, FRIEND, 1)
-  redis.call('HSET', key, friend, json)
-  entity_event(stream, cap, 'goodfriend', 'upsert', row.id, 1, encode_row(row, FRIEND))
-  return json, true
-end
-
--- Both rows of a friendship; a new friendship starts the pair's pre-friendship message
--- counters over (they count again only once the friendship ends). A blocker's new row
--- is blacklisted (`a_blocks`: chat:blocks:{a}).
-local function befriend_both(stream, a, b, a_key, b_key, a_quota, b_quota, a_row_id, b_row_id, a_remark, b_remark,
-    a_blocks, b_blocks)
-  local a_json, a_created = befriend(stream, a_key, a_row_id, a, b, a_remark, blocks(a_blocks, b))
-  local b_json, b_created = befriend(stream, b_key, b_row_id, b, a, b_remark, blocks(b_blocks, a))
-  local created = (a_created and 1 or 0) + (b_created and 1 or 0)
-  if created > 0 then
-    redis.call('HDEL', a_quota, b)
-    redis.call('HDEL', b_quota, a)
-  end
-  return { created, a_json, b_json }
 end
 
 if op == 'apply' or op == 'auto' then
@@ -136,21 +87,9 @@ if op == 'apply' or op == 'auto' then
     or (auto and ((ARGV[9] or '') == '' or (ARGV[10] or '') == '' or ARGV[11] == nil)) then
     return redis.error_reply('bad_arguments')
   end
-  local target = redis.call('HMGET', KEYS[1], 'status', 'invite_confirm')
-  if target[1] ~= '1' then
-    return redis.error_reply('missing')
-  end
-  if blocks(auto and KEYS[12] or KEYS[7], me) then
-    return redis.error_reply('blocked')
-  end
-  if auto and (target[2] or '0') ~= '0' then
-    return redis.error_reply('needs_confirm')
-  end
-  if (redis.call('GET', KEYS[2]) or '') ~= old_id then
-    return redis.error_reply('stale')
-  end
-  if redis.call('EXISTS', KEYS[3]) == 1 then
-    return redis.error_reply('id_taken')
+  local refusal = request_checks(KEYS[1], auto and KEYS[12] or KEYS[7], KEYS[2], KEYS[3], me, old_id, auto)
+  if refusal then
+    return redis.error_reply(refusal)
   end
   local old_key = KEYS[#KEYS]
   local old = old_id ~= '' and read_request(old_key) or nil
@@ -159,22 +98,13 @@ if op == 'apply' or op == 'auto' then
   end
 
   local stream = KEYS[6]
-  if old then
-    delete_request(stream, old_key, old, KEYS[4], KEYS[5])
-  end
-  local status = auto and 'agree' or 'pending'
-  write_request(stream, KEYS[3], {
-    id = tonumber(new_id), user_id = tonumber(me), friend_id = tonumber(to), nickname = nickname,
-    status = status, order = 50, create_time = now, update_time = now, _v = 1,
-  })
-  redis.call('SET', KEYS[2], new_id)
-  redis.call('ZADD', KEYS[4], new_id, new_id)
+  request_write(stream, cap, now, { old = old_key, request = KEYS[3], pair = KEYS[2], to_requests = KEYS[4],
+    pending = KEYS[5] }, me, to, new_id, nickname, old, auto)
   if not auto then
-    redis.call('ZADD', KEYS[5], new_id, new_id)
     return tonumber(new_id)
   end
-  return befriend_both(stream, me, to, KEYS[7], KEYS[8], KEYS[9], KEYS[10], ARGV[9], ARGV[10], '', ARGV[11], KEYS[11],
-    KEYS[12])
+  return befriend_both(stream, cap, now, me, to, KEYS[7], KEYS[8], KEYS[9], KEYS[10], ARGV[9], ARGV[10], '', ARGV[11],
+    KEYS[11], KEYS[12])
 end
 
 if op == 'handle' then
@@ -197,15 +127,15 @@ if op == 'handle' then
   request.status = status
   request.update_time = now
   request._v = (request._v or 0) + 1
-  write_request(stream, KEYS[1], request)
+  write_request(stream, cap, KEYS[1], request)
   if status ~= 'pending' then
     redis.call('ZREM', KEYS[2], request.id)
   end
   if status ~= 'agree' then
     return { 0 }
   end
-  return befriend_both(stream, me, applicant, KEYS[4], KEYS[5], KEYS[6], KEYS[7], ARGV[9], ARGV[10], ARGV[7], ARGV[8],
-    KEYS[8], KEYS[9])
+  return befriend_both(stream, cap, now, me, applicant, KEYS[4], KEYS[5], KEYS[6], KEYS[7], ARGV[9], ARGV[10], ARGV[7],
+    ARGV[8], KEYS[8], KEYS[9])
 end
 
 return redis.error_reply('bad_arguments')

@@ -45,22 +45,14 @@
 -- ARGV[7] their_request_id: the request id `their_pair` held when the caller read it, or ''
 -- @end
 --
+-- On a partitioned layout 'black' and 'delete' run as friend_step.lua (the block ids are
+-- taken before the step there; the other user's side of 'delete' is a step of its own).
+--
 -- Errors: 'missing' (no row of mine for that friend, and for black no block either;
 -- star and see: or it is blacklisted), 'stale' (a pair key changed since the caller read
 -- it: read again and retry), 'bad_arguments'. Returns 'OK'.
 --@include friends
---@include blocks
 local op, cap, now, friend = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-
-local function read_row(key)
-  local json = redis.call('HGET', key, friend)
-  return json and cjson.decode(json) or nil
-end
-
-local function delete_row(key, field, row)
-  redis.call('HDEL', key, field)
-  entity_event(KEYS[2], cap, 'goodfriend', 'delete', row.id, (row._v or 0) + 1, encode_row(row, FRIEND))
-end
 
 if not tonumber(cap) or (now or '') == '' or (friend or '') == '' then
   return redis.error_reply('bad_arguments')
@@ -71,22 +63,10 @@ if op == 'black' then
   if #KEYS ~= 4 or not tonumber(me) then
     return redis.error_reply('bad_arguments')
   end
-  local row = read_row(KEYS[1])
-  local blocked = blocks(KEYS[3], friend) or (row ~= nil and row.isblack == 1)
-  if not row and not blocked then
-    return redis.error_reply('missing')
-  end
-  if blocked then
-    block_remove(KEYS[3], KEYS[2], cap, friend)
-  else
-    block_add(KEYS[3], KEYS[2], cap, KEYS[4], me, friend, now)
-  end
-  if row then
-    row.isblack = blocked and 0 or 1
-    row.update_time = now
-    row._v = (row._v or 0) + 1
-    redis.call('HSET', KEYS[1], friend, encode_row(row, FRIEND, row._v))
-    entity_event(KEYS[2], cap, 'goodfriend', 'upsert', row.id, row._v, encode_row(row, FRIEND))
+  local refusal = toggle_black(KEYS[2], cap, now, KEYS[1], KEYS[3], function() return redis.call('INCR', KEYS[4]) end,
+    me, friend)
+  if refusal then
+    return redis.error_reply(refusal)
   end
   return redis.status_reply('OK')
 end
@@ -96,7 +76,8 @@ if op == 'star' or op == 'see' then
   if #KEYS ~= 2 or (op == 'see' and (not (lookme == 0 or lookme == 1) or not (lookfriend == 0 or lookfriend == 1))) then
     return redis.error_reply('bad_arguments')
   end
-  local row = read_row(KEYS[1])
+  local json = redis.call('HGET', KEYS[1], friend)
+  local row = json and cjson.decode(json) or nil
   if not row or row.isblack ~= 0 then
     return redis.error_reply('missing')
   end
@@ -118,46 +99,24 @@ if op == 'delete' then
     or #KEYS ~= 12 + (mine_id ~= '' and 1 or 0) + (theirs_id ~= '' and 1 or 0) then
     return redis.error_reply('bad_arguments')
   end
-  local mine = read_row(KEYS[1])
-  if not mine then
+  if redis.call('HEXISTS', KEYS[1], friend) ~= 1 then
     return redis.error_reply('missing')
   end
   if (redis.call('GET', KEYS[4]) or '') ~= mine_id or (redis.call('GET', KEYS[5]) or '') ~= theirs_id then
     return redis.error_reply('stale')
   end
-  local theirs = redis.call('HGET', KEYS[3], me)
-  theirs = theirs and cjson.decode(theirs)
-
-  if mine.isblack == 1 then
-    block_add(KEYS[10], KEYS[2], cap, KEYS[12], me, friend, now)
-  end
-  if theirs and theirs.isblack == 1 then
-    block_add(KEYS[11], KEYS[2], cap, KEYS[12], friend, me, now)
-  end
-  delete_row(KEYS[1], friend, mine)
+  local next_block_id = function() return redis.call('INCR', KEYS[12]) end
+  local mine = friend_row(KEYS[1], friend)
+  local theirs = friend_row(KEYS[3], me)
+  block_if_blacklisted(KEYS[2], cap, now, KEYS[10], next_block_id, me, friend, mine)
+  block_if_blacklisted(KEYS[2], cap, now, KEYS[11], next_block_id, friend, me, theirs)
+  delete_friend_row(KEYS[2], cap, KEYS[1], friend, mine)
   if theirs then
-    delete_row(KEYS[3], me, theirs)
+    delete_friend_row(KEYS[2], cap, KEYS[3], me, theirs)
   end
   -- The requests: mine to them (in their lists), theirs to me (in mine).
-  local next_key = 13
-  local requests = {
-    { id = mine_id, pair = KEYS[4], to = KEYS[6], pending = KEYS[7] },
-    { id = theirs_id, pair = KEYS[5], to = KEYS[8], pending = KEYS[9] },
-  }
-  for _, request in ipairs(requests) do
-    if request.id ~= '' then
-      local key = KEYS[next_key]
-      next_key = next_key + 1
-      local row = read_request(key)
-      if row then
-        redis.call('DEL', key)
-        entity_event(KEYS[2], cap, 'goodfriendapply', 'delete', row.id, (row._v or 0) + 1, encode_row(row, REQUEST))
-      end
-      redis.call('DEL', request.pair)
-      redis.call('ZREM', request.to, request.id)
-      redis.call('ZREM', request.pending, request.id)
-    end
-  end
+  delete_pair_request(KEYS[2], cap, mine_id ~= '' and KEYS[13] or nil, mine_id, KEYS[4], KEYS[6], KEYS[7])
+  delete_pair_request(KEYS[2], cap, theirs_id ~= '' and KEYS[#KEYS] or nil, theirs_id, KEYS[5], KEYS[8], KEYS[9])
   return redis.status_reply('OK')
 end
 

@@ -17,10 +17,10 @@
 --
 -- The group avatar is recomputed (join, approval, removal) from the first 9 active
 -- members by row id: their group avatar, else their user avatar. The caller passes the
--- chat:user:{uid} keys of the members it expects there (the "avatar keys"); a member
--- whose key is missing means the members changed since the caller read them: the reply
--- {'stale', uid…} (before any write) names the users whose keys are needed, and the
--- caller sends again with them.
+-- chat:user:{uid} keys of the members it expects there (the "avatar keys", each with its
+-- uid in ARGV: no key name is made here); a member whose key is missing means the
+-- members changed since the caller read them: the reply {'stale', uid…} (before any
+-- write) names the users whose keys are needed, and the caller sends again with them.
 --
 -- A user who blocks me (chat:blocks:{uid}, docs/api.md *Blocks*) is not put into a group
 -- by me: neither at its creation nor by an invitation ('blocked').
@@ -45,6 +45,7 @@
 -- KEYS[5] user_groups: chat:user:{uid}:groups
 -- KEYS[6...] avatar_user: the avatar keys
 -- ARGV[5] user: the uid removed
+-- ARGV[6...] avatar_user_id: the avatar keys' uids, in their order
 -- @op join: 'group_missing' (not active), 'illegal' (I am neither the joiner nor an
 -- active member), 'pending' / 'already' (the joiner has a row), 'full' (the group has
 -- max_members rows, applicants included, so that an approval never goes beyond), 'joiner_missing',
@@ -59,15 +60,18 @@
 -- ARGV[6] inviter: inviteuser_id
 -- ARGV[7] row_id: the new row's id
 -- ARGV[8] max_members: the members per group (--group-max-members)
+-- ARGV[9...] avatar_user_id: the avatar keys' uids, in their order
 -- @op decide: 'not_owner'; 'illegal' when uid is not waiting.
 -- KEYS[5] user_groups: chat:user:{uid}:groups
 -- KEYS[6...] avatar_user: the avatar keys
 -- ARGV[5] user: the uid decided on
 -- ARGV[6] decision: 'agree' or 'no'
+-- ARGV[7...] avatar_user_id: the avatar keys' uids, in their order
 -- @op leave: 'missing' (no group), 'not_member', 'stale' (keys missing).
 -- KEYS[5] history: chatlog:group_{gid}
 -- KEYS[6...] member_groups: chat:user:{uid}:groups of every member when I own the group
 -- (the group is dissolved), else mine (I quit)
+-- ARGV[5...] member_id: the uids of those keys, in their order
 -- @end
 --
 -- Replies after a change: {result, group row JSON (API columns; for 'dissolved' as it
@@ -156,15 +160,24 @@ end
 local function active(row) return row.status == 1 end
 local function not_waiting(row) return row.status ~= 2 end
 
+-- The keys KEYS[first_key…] by the uids ARGV[first_argument…] (one each, in order).
+local function keys_by_uid(first_key, first_argument)
+  local keys = {}
+  for i = first_key, #KEYS do
+    local uid = ARGV[first_argument + i - first_key]
+    if uid then keys[uid] = KEYS[i] end
+  end
+  return keys
+end
+
 -- The avatar recomputation, in two steps so that a missing key is found before any
 -- write: `avatar_sources` lists, for the members as they WILL be (`rows`, by row id), the
 -- first 9 active members' group avatar or user key; when a user key the caller did not
 -- pass is needed, it answers nil and the uids whose keys are needed (the reply
 -- {'stale', uid…}: the caller passes them next time); `apply_avatar` writes the group
 -- avatar from the list.
-local function avatar_sources(rows, first_key)
-  local provided = {}
-  for i = first_key, #KEYS do provided[KEYS[i]] = true end
+local function avatar_sources(rows, first_key, first_argument)
+  local provided = keys_by_uid(first_key, first_argument)
   local sources, needed, missing = {}, {}, false
   for _, row in ipairs(rows) do
     if #sources == 9 then break end
@@ -173,8 +186,8 @@ local function avatar_sources(rows, first_key)
         sources[#sources + 1] = { avatar = row.avatar }
       else
         local uid = string.format('%d', row.user_id)
-        local key = 'chat:user:' .. uid
-        missing = missing or not provided[key]
+        local key = provided[uid]
+        missing = missing or not key
         needed[#needed + 1] = uid
         sources[#sources + 1] = { key = key }
       end
@@ -301,7 +314,7 @@ if op == 'remove' then
     return redis.error_reply('self')
   end
   local row = read_member(uid)
-  local sources, needed = avatar_sources(row and members_with(row, true) or read_members(), 6)
+  local sources, needed = avatar_sources(row and members_with(row, true) or read_members(), 6, 6)
   if not sources then
     return needed
   end
@@ -353,7 +366,7 @@ if op == 'join' then
     return reply('waiting', group, nil, { string.format('%d', group.user_id) })
   end
   local rows = members_with(row)
-  local sources, needed = avatar_sources(rows, 8)
+  local sources, needed = avatar_sources(rows, 8, 9)
   if not sources then
     return needed
   end
@@ -382,7 +395,7 @@ if op == 'decide' then
   end
   row.status = 1
   local rows = members_with(row)
-  local sources, needed = avatar_sources(rows, 6)
+  local sources, needed = avatar_sources(rows, 6, 7)
   if not sources then
     return needed
   end
@@ -404,27 +417,26 @@ if op == 'leave' then
   if not mine then
     return redis.error_reply('not_member')
   end
-  local provided = {}
-  for i = 6, #KEYS do provided[KEYS[i]] = true end
+  local provided = keys_by_uid(6, 5)
   local owner = string.format('%d', group.user_id)
   if owner ~= me then
-    if not provided['chat:user:' .. me .. ':groups'] then
+    if not provided[me] then
       return redis.error_reply('stale')
     end
     delete_member(mine)
-    redis.call('ZREM', 'chat:user:' .. me .. ':groups', group.id)
+    redis.call('ZREM', provided[me], group.id)
     bump_members()
     return reply('quit', group, mine, { owner })
   end
   local rows = read_members()
   for _, row in ipairs(rows) do
-    if not provided['chat:user:' .. string.format('%d', row.user_id) .. ':groups'] then
+    if not provided[string.format('%d', row.user_id)] then
       return redis.error_reply('stale')
     end
   end
   for _, row in ipairs(rows) do
     delete_member(row)
-    redis.call('ZREM', 'chat:user:' .. string.format('%d', row.user_id) .. ':groups', group.id)
+    redis.call('ZREM', provided[string.format('%d', row.user_id)], group.id)
   end
   redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5])
   redis.call('DEL', KEYS[5] .. ':ids') -- the history's index (lib/messages.lua)

@@ -35,6 +35,8 @@ enum BridgeApplication {
         let files: FilePolicy
         /// Rows a group may have (`--group-max-members`).
         let groupMaxMembers: Int
+        /// The names of the keys in the deployment's layout (`--redis-partitions`).
+        let keys: RedisKeys
 
         /// - Parameter background: the delivery's background work; the caller decides who
         ///   runs it (the bridge's service group, or nobody: `BackgroundWork(owned: false)`).
@@ -62,7 +64,7 @@ enum BridgeApplication {
             let sender = MessageSender(
                 scripts: scripts, delivery: delivery, policy: settings.messages, logger: Logger(label: "bridge.messages"), autoReplies: questions
             )
-            let askAnswers = AskAnswerStore(scripts: scripts, streamCap: settings.messages.streamCap)
+            let askAnswers = AskAnswerStore(scripts: scripts, streamCap: settings.messages.streamCap, keys: keys)
             let revoker = MessageRevoker(scripts: scripts, delivery: delivery, policy: settings.messages, logger: Logger(label: "bridge.messages"))
             let gateway = Gateway(
                 tokens: accounts.tokens, delivery: delivery, sender: sender,
@@ -72,12 +74,13 @@ enum BridgeApplication {
             return Dependencies(
                 redis: redis, metrics: metrics, accounts: accounts, visitors: visitors, scripts: scripts,
                 delivery: delivery, sender: sender, revoker: revoker, gateway: gateway,
-                complaints: ComplaintStore(scripts: scripts, streamCap: settings.messages.streamCap), askAnswers: askAnswers,
+                complaints: ComplaintStore(scripts: scripts, streamCap: settings.messages.streamCap, keys: keys), askAnswers: askAnswers,
                 autoReplies: AutoReplyService(
                     queue: questions, replier: AutoReplier(store: askAnswers, sender: sender, delivery: delivery),
                     workers: settings.messages.autoReplyWorkers
                 ),
-                noticeIconBase: settings.noticeIconBase, files: settings.files, groupMaxMembers: settings.groupMaxMembers
+                noticeIconBase: settings.noticeIconBase, files: settings.files, groupMaxMembers: settings.groupMaxMembers,
+                keys: keys
             )
         }
     }
@@ -115,7 +118,7 @@ enum BridgeApplication {
             visitors: dependencies.visitors, delivery: dependencies.delivery, sender: dependencies.sender,
             revoker: dependencies.revoker, complaints: dependencies.complaints, askAnswers: dependencies.askAnswers,
             noticeIconBase: dependencies.noticeIconBase, files: dependencies.files,
-            groupMaxMembers: dependencies.groupMaxMembers
+            groupMaxMembers: dependencies.groupMaxMembers, keys: dependencies.keys
         ).register(on: router)
     }
 }

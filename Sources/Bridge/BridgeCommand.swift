@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChatAPI
 import ChatGateway
 import ChatRuntime
 import Hummingbird
@@ -73,6 +74,9 @@ struct BridgeCommand: AsyncParsableCommand {
         var services: [any Service] = [
             RedisClientService(client: redis), RedisClientService(client: reader),
             background, heartbeat, listener, dependencies.autoReplies,
+            SocialRepairService(
+                friends: FriendSteps(scripts: dependencies.scripts, keys: commonSettings.keys, streamCap: settings.messages.streamCap)
+            ),
         ]
         // Stops right after the API server (reverse order): scrapes answer while it drains.
         if let metricsListener = BridgeApplication.metricsListener(settings: settings, dependencies: dependencies) {

@@ -1,6 +1,7 @@
 import ChatGateway
 import Hummingbird
 import Logging
+import Model
 import RedisClient
 
 /// Every route of the HTTP API, registered on a router or on a group of one: health, the
@@ -23,6 +24,8 @@ package struct APIRoutes: Sendable {
     let files: FilePolicy
     /// Rows a group may have (`--group-max-members`).
     let groupMaxMembers: Int
+    /// The names of the keys in the deployment's layout (`--redis-partitions`).
+    let keys: RedisKeys
     /// `--group-max-members`' default: WeChat's size of a group one joins by invitation.
     package static let defaultGroupMaxMembers = 500
 
@@ -30,8 +33,9 @@ package struct APIRoutes: Sendable {
         redis: RedisClient, accounts: AccountService, visitors: VisitorService,
         delivery: MessageDelivery, sender: MessageSender, revoker: MessageRevoker, complaints: ComplaintStore,
         askAnswers: AskAnswerStore, noticeIconBase: String, files: FilePolicy,
-        groupMaxMembers: Int = APIRoutes.defaultGroupMaxMembers
+        groupMaxMembers: Int = APIRoutes.defaultGroupMaxMembers, keys: RedisKeys
     ) {
+        self.keys = keys
         self.redis = redis
         self.accounts = accounts
         self.visitors = visitors
@@ -57,11 +61,11 @@ package struct APIRoutes: Sendable {
         UserRoutes(directory: UserDirectory(store: accounts.store)).register(public: router, chat: chat)
         OfflineRoutes(delivery: delivery).register(chat: offline)
         MessageRoutes(sender: sender, revoker: revoker, authentication: authentication).register(chat: chat, sends: sends)
-        let friends = FriendStore(accounts: accounts.store)
+        let friends = FriendStore(accounts: accounts.store, keys: keys)
         FriendRoutes(store: friends, notices: FriendNotices(delivery: delivery, iconBase: noticeIconBase))
             .register(chat: chat)
         GroupRoutes(
-            store: GroupStore(accounts: accounts.store, maxMembers: groupMaxMembers), friends: friends,
+            store: GroupStore(accounts: accounts.store, maxMembers: groupMaxMembers, keys: keys), friends: friends,
             notices: GroupNotices(delivery: delivery, iconBase: noticeIconBase)
         ).register(chat: chat)
         ComplaintRoutes(store: complaints).register(chat: chat)

@@ -39,14 +39,17 @@ public struct ChangeAskAnswer: ChatScript {
     public var id: Int
     public var me: Int
     public var operation: Operation
+    /// The layout's names: every key is in my partition.
+    public var keys: RedisKeys
     public var streamCap: Int
     /// The time ('YYYY-MM-DD HH:mm:ss').
     public var now: String
 
-    public init(_ id: Int, by me: Int, _ operation: Operation, streamCap: Int, now: String) {
+    public init(_ id: Int, by me: Int, _ operation: Operation, keys: RedisKeys, streamCap: Int, now: String) {
         self.id = id
         self.me = me
         self.operation = operation
+        self.keys = keys
         self.streamCap = streamCap
         self.now = now
     }
@@ -54,9 +57,9 @@ public struct ChangeAskAnswer: ChatScript {
     public var keyCount: Int { 3 }
 
     public func encode(into command: inout RedisCommandArguments) {
-        command.append(RedisKeys.askAnswersOfUser(me))
-        command.append(RedisKeys.askAnswerOwner(id))
-        command.append(StreamName.entities)
+        command.append(keys.askAnswersOfUser(me))
+        command.append(keys.askAnswerOwner(id, owner: me))
+        command.append(keys.stream(StreamName.entities, partition: keys.layout.partition(ofUser: me)))
         switch operation {
         case .create: command.append("create")
         case .update: command.append("update")

@@ -52,14 +52,23 @@ public struct ChangeComplaint: ChatScript {
     public var id: Int
     public var me: Int
     public var operation: Operation
+    /// The layout's names: every key is in my partition (a target in another one is
+    /// checked by the caller: `targetChecked`).
+    public var keys: RedisKeys
+    /// Create: the caller found the target's row in another partition; the script checks my row instead.
+    public var targetChecked: Bool
     public var streamCap: Int
     /// The time ('YYYY-MM-DD HH:mm:ss').
     public var now: String
 
-    public init(_ id: Int, by me: Int, _ operation: Operation, streamCap: Int, now: String) {
+    public init(
+        _ id: Int, by me: Int, _ operation: Operation, keys: RedisKeys, targetChecked: Bool = false, streamCap: Int, now: String
+    ) {
         self.id = id
         self.me = me
         self.operation = operation
+        self.keys = keys
+        self.targetChecked = targetChecked
         self.streamCap = streamCap
         self.now = now
     }
@@ -73,24 +82,30 @@ public struct ChangeComplaint: ChatScript {
     }
 
     public func encode(into command: inout RedisCommandArguments) {
-        command.append(RedisKeys.complaint(id))
+        let partition = keys.layout.partition(ofUser: me)
+        let stream = keys.stream(StreamName.entities, partition: partition)
+        command.append(keys.complaint(id, reporter: me))
         switch operation {
         case .create(let target, _, _, _):
-            command.append(RedisKeys.complaintsOfUser(me))
-            command.append(StreamName.entities)
-            switch target {
-            case .user(let user): command.append(RedisKeys.user(user))
-            case .group(let group): command.append(RedisKeys.group(group))
+            command.append(keys.complaintsOfUser(me))
+            command.append(stream)
+            if targetChecked {
+                command.append(keys.user(me))
+            } else {
+                switch target {
+                case .user(let user): command.append(keys.user(user))
+                case .group(let group): command.append(keys.group(group))
+                }
             }
-            command.append(RedisKeys.complaints)
-            command.append(RedisKeys.complaints(status: 0))
+            command.append(keys.complaints(partition: partition))
+            command.append(keys.complaints(status: 0, partition: partition))
             command.append("create")
         case .update:
-            command.append(StreamName.entities)
+            command.append(stream)
             command.append("update")
         case .delete:
-            command.append(RedisKeys.complaintsOfUser(me))
-            command.append(StreamName.entities)
+            command.append(keys.complaintsOfUser(me))
+            command.append(stream)
             command.append("delete")
         }
         command.append(streamCap)

@@ -73,6 +73,12 @@ public struct ChangeFriendRequest: ChatScript {
         public var created: Int
         public var mine: [UInt8]
         public var theirs: [UInt8]
+
+        public init(created: Int, mine: [UInt8], theirs: [UInt8]) {
+            self.created = created
+            self.mine = mine
+            self.theirs = theirs
+        }
     }
 
     public enum Reply: Sendable, Equatable {
@@ -86,12 +92,16 @@ public struct ChangeFriendRequest: ChatScript {
     }
 
     public var operation: Operation
+    /// The layout's names; every key is in the recipient's partition (for `auto` and
+    /// `handle` both users must share it: else friend_step's steps).
+    public var keys: RedisKeys
     public var streamCap: Int
     /// The time ('YYYY-MM-DD HH:mm:ss').
     public var now: String
 
-    public init(_ operation: Operation, streamCap: Int, now: String) {
+    public init(_ operation: Operation, keys: RedisKeys, streamCap: Int, now: String) {
         self.operation = operation
+        self.keys = keys
         self.streamCap = streamCap
         self.now = now
     }
@@ -107,24 +117,24 @@ public struct ChangeFriendRequest: ChatScript {
     public func encode(into command: inout RedisCommandArguments) {
         switch operation {
         case .apply(let request):
-            Self.encodeKeys(request, rows: false, into: &command)
+            encodeKeys(request, rows: false, into: &command)
             encodeArguments("apply", request, into: &command)
         case .auto(let request, let rows, let myNickname):
-            Self.encodeKeys(request, rows: true, into: &command)
+            encodeKeys(request, rows: true, into: &command)
             encodeArguments("auto", request, into: &command)
             command.append(rows.mine)
             command.append(rows.theirs)
             command.append(myNickname)
         case .handle(let requestID, let me, let applicant, let status, let remark, let myNickname, let rows):
-            command.append(RedisKeys.friendRequest(requestID))
-            command.append(RedisKeys.pendingFriendRequestsTo(me))
-            command.append(StreamName.entities)
-            command.append(RedisKeys.friends(me))
-            command.append(RedisKeys.friends(applicant))
-            command.append(RedisKeys.quota(me))
-            command.append(RedisKeys.quota(applicant))
-            command.append(RedisKeys.blocks(me))
-            command.append(RedisKeys.blocks(applicant))
+            command.append(keys.friendRequest(requestID, to: me))
+            command.append(keys.pendingFriendRequestsTo(me))
+            command.append(keys.stream(StreamName.entities, partition: keys.layout.partition(ofUser: me)))
+            command.append(keys.friends(me))
+            command.append(keys.friends(applicant))
+            command.append(keys.quota(me))
+            command.append(keys.quota(applicant))
+            command.append(keys.blocks(me))
+            command.append(keys.blocks(applicant))
 
             command.append("handle")
             command.append(streamCap)
@@ -139,22 +149,23 @@ public struct ChangeFriendRequest: ChatScript {
         }
     }
 
-    private static func encodeKeys(_ request: Request, rows: Bool, into command: inout RedisCommandArguments) {
-        command.append(RedisKeys.user(request.to))
-        command.append(RedisKeys.friendRequestPair(from: request.me, to: request.to))
-        command.append(RedisKeys.friendRequest(request.requestID))
-        command.append(RedisKeys.friendRequestsTo(request.to))
-        command.append(RedisKeys.pendingFriendRequestsTo(request.to))
-        command.append(StreamName.entities)
+    private func encodeKeys(_ request: Request, rows: Bool, into command: inout RedisCommandArguments) {
+        let to = request.to
+        command.append(keys.user(to))
+        command.append(keys.friendRequestPair(from: request.me, to: to))
+        command.append(keys.friendRequest(request.requestID, to: to))
+        command.append(keys.friendRequestsTo(to))
+        command.append(keys.pendingFriendRequestsTo(to))
+        command.append(keys.stream(StreamName.entities, partition: keys.layout.partition(ofUser: to)))
         if rows {
-            command.append(RedisKeys.friends(request.me))
-            command.append(RedisKeys.friends(request.to))
-            command.append(RedisKeys.quota(request.me))
-            command.append(RedisKeys.quota(request.to))
-            command.append(RedisKeys.blocks(request.me))
+            command.append(keys.friends(request.me))
+            command.append(keys.friends(to))
+            command.append(keys.quota(request.me))
+            command.append(keys.quota(to))
+            command.append(keys.blocks(request.me))
         }
-        command.append(RedisKeys.blocks(request.to))
-        if let old = Int(request.oldRequestID) { command.append(RedisKeys.friendRequest(old)) }
+        command.append(keys.blocks(to))
+        if let old = Int(request.oldRequestID) { command.append(keys.friendRequest(old, to: to)) }
     }
 
     private func encodeArguments(_ op: String, _ request: Request, into command: inout RedisCommandArguments) {

@@ -45,14 +45,18 @@ public struct ChangeFriendship: ChatScript {
     public var owner: Int
     public var friend: Int
     public var operation: Operation
+    /// The layout's names: the owner's partition (`black` and `delete` take a block id
+    /// from `chat:id:block`: one Redis only; on a partitioned layout friend_step's steps).
+    public var keys: RedisKeys
     public var streamCap: Int
     /// The time ('YYYY-MM-DD HH:mm:ss').
     public var now: String
 
-    public init(owner: Int, friend: Int, _ operation: Operation, streamCap: Int, now: String) {
+    public init(owner: Int, friend: Int, _ operation: Operation, keys: RedisKeys, streamCap: Int, now: String) {
         self.owner = owner
         self.friend = friend
         self.operation = operation
+        self.keys = keys
         self.streamCap = streamCap
         self.now = now
     }
@@ -64,30 +68,30 @@ public struct ChangeFriendship: ChatScript {
     }
 
     public func encode(into command: inout RedisCommandArguments) {
-        command.append(RedisKeys.friends(owner))
-        command.append(StreamName.entities)
+        command.append(keys.friends(owner))
+        command.append(keys.stream(StreamName.entities, partition: keys.layout.partition(ofUser: owner)))
         let op: String
         switch operation {
         case .black:
             op = "black"
-            command.append(RedisKeys.blocks(owner))
+            command.append(keys.blocks(owner))
             command.append(RedisKeys.idCounter(Self.blockEntity))
         case .star: op = "star"
         case .see: op = "see"
         case .delete(let mine, let theirs):
             op = "delete"
-            command.append(RedisKeys.friends(friend))
-            command.append(RedisKeys.friendRequestPair(from: owner, to: friend))
-            command.append(RedisKeys.friendRequestPair(from: friend, to: owner))
-            command.append(RedisKeys.friendRequestsTo(friend))
-            command.append(RedisKeys.pendingFriendRequestsTo(friend))
-            command.append(RedisKeys.friendRequestsTo(owner))
-            command.append(RedisKeys.pendingFriendRequestsTo(owner))
-            command.append(RedisKeys.blocks(owner))
-            command.append(RedisKeys.blocks(friend))
+            command.append(keys.friends(friend))
+            command.append(keys.friendRequestPair(from: owner, to: friend))
+            command.append(keys.friendRequestPair(from: friend, to: owner))
+            command.append(keys.friendRequestsTo(friend))
+            command.append(keys.pendingFriendRequestsTo(friend))
+            command.append(keys.friendRequestsTo(owner))
+            command.append(keys.pendingFriendRequestsTo(owner))
+            command.append(keys.blocks(owner))
+            command.append(keys.blocks(friend))
             command.append(RedisKeys.idCounter(Self.blockEntity))
-            if let id = Int(mine) { command.append(RedisKeys.friendRequest(id)) }
-            if let id = Int(theirs) { command.append(RedisKeys.friendRequest(id)) }
+            if let id = Int(mine) { command.append(keys.friendRequest(id, to: friend)) }
+            if let id = Int(theirs) { command.append(keys.friendRequest(id, to: owner)) }
         }
 
         command.append(op)

@@ -16,16 +16,22 @@ public struct ChangeGroup: ChatScript {
         ScriptLayout(operation: "remark", keys: keys, arguments: arguments + ["value"]),
         ScriptLayout(operation: "policy", keys: keys, arguments: arguments + ["value"]),
         ScriptLayout(operation: "nickname", keys: keys, arguments: arguments + ["nickname"]),
-        ScriptLayout(operation: "remove", keys: keys + ["user_groups"], keyTail: ["avatar_user"], arguments: arguments + ["user"]),
+        ScriptLayout(
+            operation: "remove", keys: keys + ["user_groups"], keyTail: ["avatar_user"], arguments: arguments + ["user"],
+            argumentTail: ["avatar_user_id"]
+        ),
         ScriptLayout(
             operation: "join", keys: keys + ["joiner_user", "joiner_groups", "joiner_blocks"], keyTail: ["avatar_user"],
-            arguments: arguments + ["joiner", "inviter", "row_id", "max_members"]
+            arguments: arguments + ["joiner", "inviter", "row_id", "max_members"], argumentTail: ["avatar_user_id"]
         ),
         ScriptLayout(
             operation: "decide", keys: keys + ["user_groups"], keyTail: ["avatar_user"],
-            arguments: arguments + ["user", "decision"]
+            arguments: arguments + ["user", "decision"], argumentTail: ["avatar_user_id"]
         ),
-        ScriptLayout(operation: "leave", keys: keys + ["history"], keyTail: ["member_groups"], arguments: arguments),
+        ScriptLayout(
+            operation: "leave", keys: keys + ["history"], keyTail: ["member_groups"], arguments: arguments,
+            argumentTail: ["member_id"]
+        ),
     ]
 
     /// A setting of the group (the owner's) or of my membership.
@@ -99,14 +105,19 @@ public struct ChangeGroup: ChatScript {
     public var group: Int
     public var me: Int
     public var operation: Operation
+    /// The layout's names: the group's keys and its stream shard in the group's partition;
+    /// a member's keys in the member's (so on a partitioned layout only the settings —
+    /// rename, remark, policy, nickname — are one partition: the others are not yet steps).
+    public var keys: RedisKeys
     public var streamCap: Int
     /// The time ('YYYY-MM-DD HH:mm:ss').
     public var now: String
 
-    public init(group: Int, by me: Int, _ operation: Operation, streamCap: Int, now: String) {
+    public init(group: Int, by me: Int, _ operation: Operation, keys: RedisKeys, streamCap: Int, now: String) {
         self.group = group
         self.me = me
         self.operation = operation
+        self.keys = keys
         self.streamCap = streamCap
         self.now = now
     }
@@ -122,30 +133,31 @@ public struct ChangeGroup: ChatScript {
     }
 
     public func encode(into command: inout RedisCommandArguments) {
-        command.append(RedisKeys.group(group))
-        command.append(RedisKeys.groupMembers(group))
-        command.append(RedisKeys.groupMembersVersion(group))
-        command.append(StreamName.entities)
+        command.append(keys.group(group))
+        command.append(keys.groupMembers(group))
+        command.append(keys.groupMembersVersion(group))
+        command.append(keys.stream(StreamName.entities, partition: keys.layout.partition(ofGroup: group)))
         switch operation {
         case .create(_, _, _, _, let members):
+            // The console's list of every group: one Redis only (not yet a partition's).
             command.append(RedisKeys.groups)
             for member in members {
-                command.append(RedisKeys.user(member))
-                command.append(RedisKeys.groupsOfUser(member))
-                command.append(RedisKeys.blocks(member))
+                command.append(keys.user(member))
+                command.append(keys.groupsOfUser(member))
+                command.append(keys.blocks(member))
             }
         case .set: break
         case .remove(let user, let avatarUsers), .decide(let user, _, let avatarUsers):
-            command.append(RedisKeys.groupsOfUser(user))
-            for user in avatarUsers { command.append(RedisKeys.user(user)) }
+            command.append(keys.groupsOfUser(user))
+            for user in avatarUsers { command.append(keys.user(user)) }
         case .join(let joiner, _, _, let avatarUsers, _):
-            command.append(RedisKeys.user(joiner))
-            command.append(RedisKeys.groupsOfUser(joiner))
-            command.append(RedisKeys.blocks(joiner))
-            for user in avatarUsers { command.append(RedisKeys.user(user)) }
+            command.append(keys.user(joiner))
+            command.append(keys.groupsOfUser(joiner))
+            command.append(keys.blocks(joiner))
+            for user in avatarUsers { command.append(keys.user(user)) }
         case .leave(let members):
-            command.append(RedisKeys.groupHistory(group))
-            for member in members { command.append(RedisKeys.groupsOfUser(member)) }
+            command.append(keys.groupHistory(group))
+            for member in members { command.append(keys.groupsOfUser(member)) }
         }
 
         command.append(op)
@@ -162,18 +174,22 @@ public struct ChangeGroup: ChatScript {
             for member in members { command.append(member) }
         case .set(_, let value):
             command.append(value)
-        case .remove(let user, _):
+        case .remove(let user, let avatarUsers):
             command.append(user)
-        case .join(let joiner, let inviter, let rowID, _, let maxMembers):
+            for user in avatarUsers { command.append(user) }
+        case .join(let joiner, let inviter, let rowID, let avatarUsers, let maxMembers):
             command.append(joiner)
             command.append(String(inviter))
             command.append(rowID)
             command.append(maxMembers)
-        case .decide(let user, let agree, _):
+            for user in avatarUsers { command.append(user) }
+        case .decide(let user, let agree, let avatarUsers):
             command.append(user)
             command.append(agree ? "agree" : "no")
-        case .leave:
-            break
+            for user in avatarUsers { command.append(user) }
+        case .leave(let members):
+            // The uids of the group lists' keys: the script names no key itself.
+            for member in members { command.append(member) }
         }
     }
 

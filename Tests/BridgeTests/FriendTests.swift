@@ -51,7 +51,7 @@ struct FriendTests {
     }
 
     static func requestID(_ redis: RedisClient, from: Account, to: Account) async throws -> Int {
-        Int(try #require(try await redis.send("GET", RedisKeys.friendRequestPair(from: from.id, to: to.id)).integer))
+        Int(try #require(try await redis.send("GET", testKeys.friendRequestPair(from: from.id, to: to.id)).integer))
     }
 
     /// Makes `a` and `b` friends: `a` asks, `b` agrees with `remark` for `a`.
@@ -65,12 +65,13 @@ struct FriendTests {
     }
 
     static func friendRow(_ redis: RedisClient, owner: Account, friend: Account) async throws -> JSONObject? {
-        guard let text = try await redis.send("HGET", RedisKeys.friends(owner.id), String(friend.id)).string else { return nil }
+        guard let text = try await redis.send("HGET", testKeys.friends(owner.id), String(friend.id)).string else { return nil }
         return try JSONParser.parse(text).objectValue
     }
 
-    static func requestRow(_ redis: RedisClient, _ id: Int) async throws -> [String: String] {
-        try await redis.send("HGETALL", RedisKeys.friendRequest(id)).fieldValues
+    /// Request `id` to `recipient` (it lives in the recipient's partition).
+    static func requestRow(_ redis: RedisClient, _ id: Int, to recipient: Account) async throws -> [String: String] {
+        try await redis.send("HGETALL", testKeys.friendRequest(id, to: recipient.id)).fieldValues
     }
 
     static func zset(_ redis: RedisClient, _ key: String) async throws -> [Int] {
@@ -78,7 +79,7 @@ struct FriendTests {
     }
 
     static func setNickname(_ redis: RedisClient, _ account: Account, _ nickname: String) async throws {
-        _ = try await redis.send("HSET", RedisKeys.user(account.id), "nickname", nickname).throwingOnError()
+        _ = try await redis.send("HSET", testKeys.user(account.id), "nickname", nickname).throwingOnError()
     }
 
     /// The offline queue's messages, parsed (references to a body stored once resolved).
@@ -97,16 +98,35 @@ struct FriendTests {
         let row: JSONObject
     }
 
-    /// The id of the stream's newest entry: events after it are this test's (and others').
+    /// The id of the newest entry of any shard of the entity stream: events after it are
+    /// this test's (and others'). Stream ids follow one clock on one Redis.
     static func streamMark(_ redis: RedisClient) async throws -> String {
-        let newest = try await redis.send("XREVRANGE", StreamName.entities, "+", "-", "COUNT", 1).array?.first
-        return newest?.array?.first?.string ?? "0-0"
+        var newest = "0-0"
+        for shard in testKeys.shards(of: StreamName.entities) {
+            let entry = try await redis.send("XREVRANGE", shard, "+", "-", "COUNT", 1).array?.first
+            if let id = entry?.array?.first?.string, streamID(id) > streamID(newest) { newest = id }
+        }
+        return newest
+    }
+
+    private static func streamID(_ text: String) -> (Int64, Int64) {
+        let parts = text.split(separator: "-").map { Int64($0) ?? 0 }
+        return (parts.first ?? 0, parts.count > 1 ? parts[1] : 0)
+    }
+
+    /// The entity events after `mark` in every shard, oldest first.
+    static func entityEntries(_ redis: RedisClient, after mark: String) async throws -> [RedisReply] {
+        var entries: [RedisReply] = []
+        for shard in testKeys.shards(of: StreamName.entities) {
+            entries += try await redis.send("XRANGE", shard, "(" + mark, "+").array ?? []
+        }
+        return entries.sorted { streamID($0.array?.first?.string ?? "") < streamID($1.array?.first?.string ?? "") }
     }
 
     /// The friend events after `mark` whose rows are between the given users only.
     static func friendEvents(_ redis: RedisClient, after mark: String, among users: [Account]) async throws -> [EntityEvent] {
         let ids = Set(users.map { Int64($0.id) })
-        let entries = try await redis.send("XRANGE", StreamName.entities, "(" + mark, "+").array ?? []
+        let entries = try await entityEntries(redis, after: mark)
         return entries.compactMap { entry -> EntityEvent? in
             guard let flat = entry.array?.last?.array else { return nil }
             let names = stride(from: 0, to: flat.count, by: 2).compactMap { flat[$0].string }
@@ -125,7 +145,7 @@ struct FriendTests {
 
     static func visitorToken(for account: Account, _ redis: RedisClient) async throws -> String {
         let token = try await TokenService(secret: TestBridge.secret).sign(userID: account.id, role: .visitor)
-        _ = try await redis.send("SET", RedisKeys.userToken(account.id), token)
+        _ = try await redis.send("SET", testKeys.userToken(account.id), token)
         return token
     }
 
@@ -148,7 +168,7 @@ struct FriendTests {
             #expect(try await apply(["friend_id": Self.id(me)]) == Self.fail("不能添加自己为好友"))
             #expect(try await apply(["friend_id": 999_999_999]) == Self.fail("添加的好友不存在"))
             let disabled = try await UserTests.register(client)
-            _ = try await redis.send("HSET", RedisKeys.user(disabled.id), "status", "0")
+            _ = try await redis.send("HSET", testKeys.user(disabled.id), "status", "0")
             #expect(try await apply(["friend_id": Self.id(disabled)]) == Self.fail("添加的好友不存在"))
 
             let mark = try await Self.streamMark(redis)
@@ -157,12 +177,12 @@ struct FriendTests {
             #expect(try await apply(["friend_id": Self.id(them)]) == Self.fail("您已经申请过了，请勿重复申请"))
 
             let id = try await Self.requestID(redis, from: me, to: them)
-            let row = try await Self.requestRow(redis, id)
+            let row = try await Self.requestRow(redis, id, to: them)
             #expect(row["id"] == String(id) && row["user_id"] == String(me.id) && row["friend_id"] == String(them.id))
             #expect(row["nickname"] == "我是小明" && row["status"] == "pending" && row["order"] == "50" && row["_v"] == "1")
             #expect(row["create_time"]?.count == 19 && row["update_time"] == row["create_time"])
-            #expect(try await Self.zset(redis, RedisKeys.friendRequestsTo(them.id)) == [id])
-            #expect(try await Self.zset(redis, RedisKeys.pendingFriendRequestsTo(them.id)) == [id])
+            #expect(try await Self.zset(redis, testKeys.friendRequestsTo(them.id)) == [id])
+            #expect(try await Self.zset(redis, testKeys.pendingFriendRequestsTo(them.id)) == [id])
 
             let events = try await Self.friendEvents(redis, after: mark, among: [me, them])
             #expect(events.count == 1)
@@ -201,16 +221,16 @@ struct FriendTests {
             let them = try await UserTests.register(client)
             let first = try await Self.apply(client, redis, me, to: them)
             #expect(try await Self.post(client, "/api/chat/handleapply/\(first)", ["status": "refuse"], them) == Self.ok("ok"))
-            #expect(try await Self.requestRow(redis, first)["status"] == "refuse")
-            #expect(try await Self.requestRow(redis, first)["_v"] == "2")
-            #expect(try await Self.zset(redis, RedisKeys.pendingFriendRequestsTo(them.id)).isEmpty)
+            #expect(try await Self.requestRow(redis, first, to: them)["status"] == "refuse")
+            #expect(try await Self.requestRow(redis, first, to: them)["_v"] == "2")
+            #expect(try await Self.zset(redis, testKeys.pendingFriendRequestsTo(them.id)).isEmpty)
 
             let mark = try await Self.streamMark(redis)
             let second = try await Self.apply(client, redis, me, to: them)
             #expect(second != first)
-            #expect(try await redis.send("EXISTS", RedisKeys.friendRequest(first)).integer == 0)
-            #expect(try await Self.zset(redis, RedisKeys.friendRequestsTo(them.id)) == [second])
-            #expect(try await Self.zset(redis, RedisKeys.pendingFriendRequestsTo(them.id)) == [second])
+            #expect(try await redis.send("EXISTS", testKeys.friendRequest(first, to: them.id)).integer == 0)
+            #expect(try await Self.zset(redis, testKeys.friendRequestsTo(them.id)) == [second])
+            #expect(try await Self.zset(redis, testKeys.pendingFriendRequestsTo(them.id)) == [second])
             let events = try await Self.friendEvents(redis, after: mark, among: [me, them])
             #expect(events.map { "\($0.op) \($0.id) v\($0.version)" } == ["delete \(first) v3", "upsert \(second) v1"])
             #expect(events.first?.row["status"] == "refuse")
@@ -220,7 +240,7 @@ struct FriendTests {
             let third = try await Self.apply(client, redis, me, to: them)
             #expect(try await Self.post(client, "/api/chat/handleapply/\(third)", ["status": "agree"], them) == Self.ok("ok"))
             #expect(try await Self.post(client, "/api/chat/applyfriend", ["friend_id": Self.id(them)], me) == Self.fail("您已经申请过了，请勿重复申请"))
-            #expect(try await Self.zset(redis, RedisKeys.friendRequestsTo(them.id)) == [third])
+            #expect(try await Self.zset(redis, testKeys.friendRequestsTo(them.id)) == [third])
         }
     }
 
@@ -239,7 +259,7 @@ struct FriendTests {
             }
             #expect(answers.filter { $0 == Self.ok("ok") }.count == 1)
             #expect(answers.filter { $0 == Self.fail("您已经申请过了，请勿重复申请") }.count == 9)
-            #expect(try await Self.zset(redis, RedisKeys.friendRequestsTo(them.id)).count == 1)
+            #expect(try await Self.zset(redis, testKeys.friendRequestsTo(them.id)).count == 1)
             #expect(try await Self.queued(redis, them).count == 1)
         }
     }
@@ -311,17 +331,17 @@ struct FriendTests {
             #expect(try await handle(String(id), ["status": "agree"], stranger) == Self.fail("申请不存在或已处理"))
             #expect(try await handle(String(id), ["status": "agree"], applicant) == Self.fail("申请不存在或已处理"))
             // Messages sent before the friendship are counted in both directions.
-            _ = try await redis.send("HSET", RedisKeys.quota(applicant.id), String(me.id), "1", String(stranger.id), "1")
-            _ = try await redis.send("HSET", RedisKeys.quota(me.id), String(applicant.id), "1")
+            _ = try await redis.send("HSET", testKeys.quota(applicant.id), String(me.id), "1", String(stranger.id), "1")
+            _ = try await redis.send("HSET", testKeys.quota(me.id), String(applicant.id), "1")
 
             let mark = try await Self.streamMark(redis)
             #expect(try await handle(String(id), ["status": "agree", "nickname": "老同学"], me) == Self.ok("ok"))
             #expect(try await handle(String(id), ["status": "agree"], me) == Self.fail("申请不存在或已处理"))
 
-            let request = try await Self.requestRow(redis, id)
+            let request = try await Self.requestRow(redis, id, to: me)
             #expect(request["status"] == "agree" && request["_v"] == "2")
-            #expect(try await Self.zset(redis, RedisKeys.pendingFriendRequestsTo(me.id)).isEmpty)
-            #expect(try await Self.zset(redis, RedisKeys.friendRequestsTo(me.id)) == [id])
+            #expect(try await Self.zset(redis, testKeys.pendingFriendRequestsTo(me.id)).isEmpty)
+            #expect(try await Self.zset(redis, testKeys.friendRequestsTo(me.id)) == [id])
 
             let mine = try #require(try await Self.friendRow(redis, owner: me, friend: applicant))
             let theirs = try #require(try await Self.friendRow(redis, owner: applicant, friend: me))
@@ -336,9 +356,9 @@ struct FriendTests {
             #expect(mine == expectedMine)
             #expect(theirs["user_id"] == Self.id(applicant) && theirs["friend_id"] == Self.id(me) && theirs["nickname"] == "小红")
             #expect(theirs["id"] != mine["id"])
-            #expect(try await redis.send("HEXISTS", RedisKeys.quota(applicant.id), String(me.id)).integer == 0)
-            #expect(try await redis.send("HEXISTS", RedisKeys.quota(me.id), String(applicant.id)).integer == 0)
-            #expect(try await redis.send("HEXISTS", RedisKeys.quota(applicant.id), String(stranger.id)).integer == 1)
+            #expect(try await redis.send("HEXISTS", testKeys.quota(applicant.id), String(me.id)).integer == 0)
+            #expect(try await redis.send("HEXISTS", testKeys.quota(me.id), String(applicant.id)).integer == 0)
+            #expect(try await redis.send("HEXISTS", testKeys.quota(applicant.id), String(stranger.id)).integer == 1)
 
             let events = try await Self.friendEvents(redis, after: mark, among: [me, applicant])
             #expect(events.map { "\($0.entity) \($0.op) v\($0.version)" } == [
@@ -379,8 +399,8 @@ struct FriendTests {
             }
             #expect(answers.filter { $0 == Self.ok("ok") }.count == 1)
             #expect(answers.filter { $0 == Self.fail("申请不存在或已处理") }.count == 19)
-            #expect(try await redis.send("HLEN", RedisKeys.friends(me.id)).integer == 1)
-            #expect(try await redis.send("HLEN", RedisKeys.friends(applicant.id)).integer == 1)
+            #expect(try await redis.send("HLEN", testKeys.friends(me.id)).integer == 1)
+            #expect(try await redis.send("HLEN", testKeys.friends(applicant.id)).integer == 1)
             let events = try await Self.friendEvents(redis, after: mark, among: [me, applicant])
             #expect(events.filter { $0.entity == "goodfriend" }.count == 2)
             // The request's notice, then one agreement each.
@@ -403,12 +423,12 @@ struct FriendTests {
                 async let first = Self.post(client, "/api/chat/handleapply/\(aToB)", ["status": "agree", "nickname": "B's name for A"], b)
                 async let second = Self.post(client, "/api/chat/handleapply/\(bToA)", ["status": "agree", "nickname": "A's name for B"], a)
                 #expect(try await [first, second] == [Self.ok("ok"), Self.ok("ok")])
-                #expect(try await redis.send("HLEN", RedisKeys.friends(a.id)).integer == 1)
-                #expect(try await redis.send("HLEN", RedisKeys.friends(b.id)).integer == 1)
+                #expect(try await redis.send("HLEN", testKeys.friends(a.id)).integer == 1)
+                #expect(try await redis.send("HLEN", testKeys.friends(b.id)).integer == 1)
                 let events = try await Self.friendEvents(redis, after: mark, among: [a, b])
                 #expect(events.filter { $0.entity == "goodfriend" }.count == 2)
-                #expect(try await Self.requestRow(redis, aToB)["status"] == "agree")
-                #expect(try await Self.requestRow(redis, bToA)["status"] == "agree")
+                #expect(try await Self.requestRow(redis, aToB, to: b)["status"] == "agree")
+                #expect(try await Self.requestRow(redis, bToA, to: a)["status"] == "agree")
             }
         }
     }
@@ -427,18 +447,18 @@ struct FriendTests {
             #expect(try await add([:]) == Self.fail("参数friend_id不能为空"))
             #expect(try await add(["friend_id": Self.id(me)]) == Self.fail("不能添加自己为好友"))
             #expect(try await add(["friend_id": 999_999_999]) == Self.fail("添加的好友不存在"))
-            _ = try await redis.send("HSET", RedisKeys.user(them.id), "invite_confirm", "1")
+            _ = try await redis.send("HSET", testKeys.user(them.id), "invite_confirm", "1")
             #expect(try await add(["friend_id": Self.id(them)]) == Self.fail("需要对方审核，不能自动加对方为好友"))
-            _ = try await redis.send("HSET", RedisKeys.user(them.id), "invite_confirm", "0")
+            _ = try await redis.send("HSET", testKeys.user(them.id), "invite_confirm", "0")
 
             let mark = try await Self.streamMark(redis)
             #expect(try await add(["friend_id": Self.id(them), "nickname": "扫码添加"]) == Self.ok("ok"))
             #expect(try await add(["friend_id": Self.id(them)]) == Self.fail("您已经申请过了，请勿重复申请"))
             let id = try await Self.requestID(redis, from: me, to: them)
-            let request = try await Self.requestRow(redis, id)
+            let request = try await Self.requestRow(redis, id, to: them)
             #expect(request["status"] == "agree" && request["nickname"] == "扫码添加")
-            #expect(try await Self.zset(redis, RedisKeys.friendRequestsTo(them.id)) == [id])
-            #expect(try await Self.zset(redis, RedisKeys.pendingFriendRequestsTo(them.id)).isEmpty)
+            #expect(try await Self.zset(redis, testKeys.friendRequestsTo(them.id)) == [id])
+            #expect(try await Self.zset(redis, testKeys.pendingFriendRequestsTo(them.id)).isEmpty)
             #expect(try await Self.friendRow(redis, owner: me, friend: them)?["nickname"] == "")
             #expect(try await Self.friendRow(redis, owner: them, friend: me)?["nickname"] == "小明")
             let events = try await Self.friendEvents(redis, after: mark, among: [me, them])
@@ -591,13 +611,12 @@ struct FriendTests {
             #expect(try await Self.post(client, "/api/chat/deletegoodfriend/\(friend.id)", [:], me) == Self.ok("删除好友成功"))
             #expect(try await Self.friendRow(redis, owner: me, friend: friend) == nil)
             #expect(try await Self.friendRow(redis, owner: friend, friend: me) == nil)
-            for id in [theirRequest, myRequest] {
-                #expect(try await redis.send("EXISTS", RedisKeys.friendRequest(id)).integer == 0)
-            }
-            #expect(try await redis.send("EXISTS", RedisKeys.friendRequestPair(from: me.id, to: friend.id)).integer == 0)
-            #expect(try await redis.send("EXISTS", RedisKeys.friendRequestPair(from: friend.id, to: me.id)).integer == 0)
-            #expect(try await Self.zset(redis, RedisKeys.friendRequestsTo(me.id)).isEmpty)
-            #expect(try await Self.zset(redis, RedisKeys.friendRequestsTo(friend.id)).isEmpty)
+            #expect(try await redis.send("EXISTS", testKeys.friendRequest(theirRequest, to: me.id)).integer == 0)
+            #expect(try await redis.send("EXISTS", testKeys.friendRequest(myRequest, to: friend.id)).integer == 0)
+            #expect(try await redis.send("EXISTS", testKeys.friendRequestPair(from: me.id, to: friend.id)).integer == 0)
+            #expect(try await redis.send("EXISTS", testKeys.friendRequestPair(from: friend.id, to: me.id)).integer == 0)
+            #expect(try await Self.zset(redis, testKeys.friendRequestsTo(me.id)).isEmpty)
+            #expect(try await Self.zset(redis, testKeys.friendRequestsTo(friend.id)).isEmpty)
 
             let events = try await Self.friendEvents(redis, after: mark, among: [me, friend])
             #expect(events.allSatisfy { $0.op == "delete" })
@@ -623,12 +642,12 @@ struct FriendTests {
         let scripts = await TestBridge.dependencies(redis: redis).scripts
         let me = Int.random(in: 100_000_000...999_999_999)
         let them = me + 1
-        _ = try await redis.send("HSET", RedisKeys.user(them), "status", "1")
-        _ = try await redis.send("SET", RedisKeys.friendRequestPair(from: me, to: them), "77")
+        _ = try await redis.send("HSET", testKeys.user(them), "status", "1")
+        _ = try await redis.send("SET", testKeys.friendRequestPair(from: me, to: them), "77")
         let keys: [any RedisArgument] = [
-            RedisKeys.user(them), RedisKeys.friendRequestPair(from: me, to: them), RedisKeys.friendRequest(me),
-            RedisKeys.friendRequestsTo(them), RedisKeys.pendingFriendRequestsTo(them), StreamName.entities,
-            RedisKeys.blocks(them),
+            testKeys.user(them), testKeys.friendRequestPair(from: me, to: them), testKeys.friendRequest(me, to: them),
+            testKeys.friendRequestsTo(them), testKeys.pendingFriendRequestsTo(them), testKeys.stream(StreamName.entities, partition: testKeys.layout.partition(ofUser: them)),
+            testKeys.blocks(them),
         ]
         let apply = { (cap: String, old: String, keys: [any RedisArgument]) in
             try await scripts.run("friend_request", keys: keys, arguments: ["apply", cap, "2026-01-01 00:00:00", String(me), String(them), String(me), "", old]).scriptError
@@ -636,10 +655,10 @@ struct FriendTests {
         #expect(try await apply("x", "", keys) == "bad_arguments")
         #expect(try await apply("100", "77", keys) == "bad_arguments")  // an old id without its key
         #expect(try await apply("100", "", keys) == "stale")
-        #expect(try await redis.send("EXISTS", RedisKeys.friendRequest(me)).integer == 0)
-        let update = try await scripts.run("friend_update", keys: [RedisKeys.friends(me), StreamName.entities], arguments: ["see", "100", "now", String(them), "2", "0"])
+        #expect(try await redis.send("EXISTS", testKeys.friendRequest(me, to: them)).integer == 0)
+        let update = try await scripts.run("friend_update", keys: [testKeys.friends(me), testKeys.stream(StreamName.entities, partition: testKeys.layout.partition(ofUser: me))], arguments: ["see", "100", "now", String(them), "2", "0"])
         #expect(update.scriptError == "bad_arguments")
-        let unknown = try await scripts.run("friend_update", keys: [RedisKeys.friends(me), StreamName.entities], arguments: ["nope", "100", "now", String(them)])
+        let unknown = try await scripts.run("friend_update", keys: [testKeys.friends(me), testKeys.stream(StreamName.entities, partition: testKeys.layout.partition(ofUser: me))], arguments: ["nope", "100", "now", String(them)])
         #expect(unknown.scriptError == "bad_arguments")
     }
 
@@ -710,7 +729,7 @@ struct FriendTests {
         // The target agrees, naming the applicant "老同学"; the applicant's row names the target by her nickname.
         let redis = try TestBridge.sharedRedis()
         defer { Task { await redis.shutdown() } }
-        let id = try #require(try await redis.send("GET", RedisKeys.friendRequestPair(from: applicant.id, to: target.id)).integer)
+        let id = try #require(try await redis.send("GET", testKeys.friendRequestPair(from: applicant.id, to: target.id)).integer)
         let agreed = try bridge.post("/api/chat/handleapply/\(id)", ["status": "agree", "nickname": "老同学"], token: target.token)
         #expect(agreed.status == 200 && agreed.body["data"] as? String == "ok")
         let toApplicant = try await Self.nextNotice(applicantSocket)

@@ -349,7 +349,9 @@ struct OperatorScriptTests {
         let (reporter, _) = try await fixture.register("gina01")
         let (target, _) = try await fixture.register("hank01")
         let created = try await fixture.scripts.run(ChangeComplaint(
-            7, by: reporter, .create(target: .user(target), reason: "骚扰", optional: "{}", limit: 10), streamCap: Self.cap, now: Self.now
+            // complaint_reply writes the audit's global keys with the complaint's: the plain layout only.
+            7, by: reporter, .create(target: .user(target), reason: "骚扰", optional: "{}", limit: 10), keys: .plain, streamCap: Self.cap,
+            now: Self.now
         ))
         #expect(created == .version(1))
         #expect(try await fixture.redis.send("ZRANGE", RedisKeys.complaints, "0", "-1").array?.compactMap(\.string) == ["7"])
@@ -384,8 +386,9 @@ struct OperatorScriptTests {
         let (owner, _) = try await fixture.register("ivan01")
         let (member, _) = try await fixture.register("judy01")
         let created = try await fixture.scripts.run(ChangeGroup(
+            // group_status writes the audit's global keys with the group's: the plain layout only.
             group: 3, by: owner, .create(uuid: "g-3", name: "群", avatar: "", firstRowID: 1, members: [owner, member]),
-            streamCap: Self.cap, now: Self.now
+            keys: .plain, streamCap: Self.cap, now: Self.now
         ))
         #expect(created == .created)
         #expect(try await fixture.redis.send("ZRANGE", RedisKeys.groups, "0", "-1", "WITHSCORES").array?.compactMap(\.string) == ["3", "3"])

@@ -102,7 +102,7 @@ struct RedisSafetyTests {
             _ = try await redis.send("HSET", RedisKeys.group(gid), "id", String(gid), "name", "existing", "_v", "1")
             let group = try await scripts.run(ChangeGroup(
                 group: gid, by: me.id, .create(uuid: "u", name: "new", avatar: "a", firstRowID: 1, members: [me.id, you.id]),
-                streamCap: 1000, now: "2026-12-07 00:00:00"
+                keys: .plain, streamCap: 1000, now: "2026-12-07 00:00:00"
             ))
             #expect(group == .refused(.idTaken))
             #expect(try await redis.send("HGETALL", RedisKeys.group(gid)).fieldValues == ["id": String(gid), "name": "existing", "_v": "1"])
@@ -110,14 +110,14 @@ struct RedisSafetyTests {
             #expect(try await redis.send("ZCARD", RedisKeys.groupsOfUser(me.id)).integer == 0)
 
             let rid = Int(try #require(try await redis.send("INCR", RedisKeys.idCounter("goodfriendapply")).integer))
-            _ = try await redis.send("HSET", RedisKeys.friendRequest(rid), "id", String(rid), "status", "agree", "_v", "1")
+            _ = try await redis.send("HSET", testKeys.friendRequest(rid, to: you.id), "id", String(rid), "status", "agree", "_v", "1")
             let request = try await scripts.run(ChangeFriendRequest(
                 .apply(.init(me: me.id, to: you.id, requestID: rid, nickname: "n", oldRequestID: "")),
-                streamCap: 1000, now: "2026-12-07 00:00:00"
+                keys: testKeys, streamCap: 1000, now: "2026-12-07 00:00:00"
             ))
             #expect(request == .refused(.idTaken))
-            #expect(try await redis.send("HGETALL", RedisKeys.friendRequest(rid)).fieldValues == ["id": String(rid), "status": "agree", "_v": "1"])
-            #expect(try await redis.send("EXISTS", RedisKeys.friendRequestPair(from: me.id, to: you.id)).integer == 0)
+            #expect(try await redis.send("HGETALL", testKeys.friendRequest(rid, to: you.id)).fieldValues == ["id": String(rid), "status": "agree", "_v": "1"])
+            #expect(try await redis.send("EXISTS", testKeys.friendRequestPair(from: me.id, to: you.id)).integer == 0)
         }
     }
 }

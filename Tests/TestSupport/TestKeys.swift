@@ -8,6 +8,7 @@ import Model
 public let testKeys: RedisKeys = {
     let environment = ProcessInfo.processInfo.environment
     do {
+        // Parsed, not `init()`: an option wrapper never parsed cannot be read.
         return try CommonOptions.parse([]).resolve(environment: environment).keys
     } catch {
         fatalError("REDIS_URL / REDIS_PARTITIONS of the test run: \(error)")

@@ -11,12 +11,13 @@ local function blocks(key, uid)
 end
 
 -- Blocks `blocked` for `blocker` (when it is not blocked already), the row's id taken
--- from `ids` (chat:id:block) only then.
-local function block_add(key, stream, cap, ids, blocker, blocked, now)
+-- from `next_id()` only then (INCR chat:id:block in one script run on one Redis; an id
+-- taken before the step where the counter is in another slot).
+local function block_add(key, stream, cap, next_id, blocker, blocked, now)
   if blocks(key, blocked) then
     return
   end
-  local row = { id = redis.call('INCR', ids), user_id = tonumber(blocker), blocked_id = tonumber(blocked), create_time = now }
+  local row = { id = next_id(), user_id = tonumber(blocker), blocked_id = tonumber(blocked), create_time = now }
   redis.call('HSET', key, blocked, encode_row(row, BLOCK, 1))
   entity_event(stream, cap, 'block', 'upsert', row.id, 1, encode_row(row, BLOCK))
 end

@@ -16,25 +16,33 @@ package struct AskAnswerStore: Sendable {
 
     let scripts: RedisScripts
     let streamCap: Int
+    /// The layout's names: a user's pairs and their owner keys are in the user's partition.
+    let keys: RedisKeys
 
-    package init(scripts: RedisScripts, streamCap: Int) {
+    package init(scripts: RedisScripts, streamCap: Int, keys: RedisKeys) {
         self.scripts = scripts
         self.streamCap = streamCap
+        self.keys = keys
     }
     var redis: RedisClient { scripts.client }
 
     /// Every row of a user, oldest first.
     func rows(of user: Int) async throws -> [AskAnswerRow] {
-        let values = try await redis.send("HVALS", RedisKeys.askAnswersOfUser(user)).throwingOnError().array ?? []
+        let values = try await redis.send("HVALS", keys.askAnswersOfUser(user)).throwingOnError().array ?? []
         return values.compactMap { $0.bytes.flatMap(AskAnswerRow.init) }.sorted { $0.id < $1.id }
     }
 
     /// A row by id, whoever's it is.
     func row(_ id: Int) async throws -> AskAnswerRow? {
-        guard let owner = try await redis.send("GET", RedisKeys.askAnswerOwner(id)).throwingOnError().string.flatMap({ Int($0) }) else {
+        // The owner key is in the owner's partition, which the id does not tell: ask every one.
+        let candidates = keys.askAnswerOwnerCandidates(id)
+        let owners = candidates.count == 1
+            ? [try await redis.send("GET", candidates[0])]
+            : try await redis.pipeline(candidates.map { RedisCommand("GET", $0) })
+        guard let owner = try owners.lazy.compactMap({ try $0.throwingOnError().string.flatMap { Int($0) } }).first else {
             return nil
         }
-        return try await redis.send("HGET", RedisKeys.askAnswersOfUser(owner), String(id)).throwingOnError().bytes.flatMap(AskAnswerRow.init)
+        return try await redis.send("HGET", keys.askAnswersOfUser(owner), String(id)).throwingOnError().bytes.flatMap(AskAnswerRow.init)
     }
 
     /// `askanswer/create`: a new row of mine. Throws `.full`.
@@ -58,7 +66,7 @@ package struct AskAnswerStore: Sendable {
     }
 
     private func change(_ operation: ChangeAskAnswer.Operation, _ id: Int, by me: Int, now: Date) async throws -> AskAnswerRow {
-        let reply = try await scripts.run(ChangeAskAnswer(id, by: me, operation, streamCap: streamCap, now: TimeFormat.rowTime(now)))
+        let reply = try await scripts.run(ChangeAskAnswer(id, by: me, operation, keys: keys, streamCap: streamCap, now: TimeFormat.rowTime(now)))
         switch reply {
         case .refused(let refusal):
             throw refusal

@@ -53,7 +53,7 @@ package struct ComplaintRoutes: Sendable {
         chat.get("complaint/detail/:id") { request, context -> Response in
             let me = try await context.caller(of: request).identity.user
             let id = try Self.pathID(context)
-            guard let row = try await store.complaint(id), row.userID == me.id, !row.isDeleted else {
+            guard let row = try await store.complaint(id, reporter: me.id), row.userID == me.id, !row.isDeleted else {
                 throw APIFailure(Self.notFound)
             }
             return Self.success(Self.fetched, Self.item(row, of: me))

@@ -30,24 +30,28 @@ package struct ComplaintStore: Sendable {
 
     let scripts: RedisScripts
     let streamCap: Int
+    /// The layout's names: a complaint is in its reporter's partition.
+    let keys: RedisKeys
 
-    package init(scripts: RedisScripts, streamCap: Int) {
+    package init(scripts: RedisScripts, streamCap: Int, keys: RedisKeys) {
         self.scripts = scripts
         self.streamCap = streamCap
+        self.keys = keys
     }
     var redis: RedisClient { scripts.client }
 
-    /// A complaint by id, whoever's it is and deleted or not.
-    func complaint(_ id: Int) async throws -> ComplaintRow? {
-        ComplaintRow(hash: try await redis.send("HGETALL", RedisKeys.complaint(id)).throwingOnError().fieldValues)
+    /// A complaint of `reporter`'s by id, deleted or not (another user's is in another
+    /// partition, or has another `user_id`: the caller compares).
+    func complaint(_ id: Int, reporter: Int) async throws -> ComplaintRow? {
+        ComplaintRow(hash: try await redis.send("HGETALL", keys.complaint(id, reporter: reporter)).throwingOnError().fieldValues)
     }
 
     /// The user's complaints not deleted, newest first.
     func complaints(of user: Int) async throws -> [ComplaintRow] {
-        let ids = try await redis.send("ZREVRANGE", RedisKeys.complaintsOfUser(user), 0, -1).throwingOnError().array ?? []
-        let keys = ids.compactMap { $0.string.flatMap { Int($0) } }.map { RedisKeys.complaint($0) }
-        guard !keys.isEmpty else { return [] }
-        let rows = try await redis.pipeline(keys.map { RedisCommand("HGETALL", $0) })
+        let ids = try await redis.send("ZREVRANGE", keys.complaintsOfUser(user), 0, -1).throwingOnError().array ?? []
+        let rowKeys = ids.compactMap { $0.string.flatMap { Int($0) } }.map { keys.complaint($0, reporter: user) }
+        guard !rowKeys.isEmpty else { return [] }
+        let rows = try await redis.pipeline(rowKeys.map { RedisCommand("HGETALL", $0) })
         return try rows.compactMap { ComplaintRow(hash: try $0.throwingOnError().fieldValues) }.filter { !$0.isDeleted }
     }
 
@@ -57,8 +61,16 @@ package struct ComplaintStore: Sendable {
             throw RedisError.server("INCR failed")
         }
         let target: ChangeComplaint.Target = complaint.targetType == .group ? .group(complaint.targetID) : .user(complaint.targetID)
+        // A target in another partition is looked up first: the script may touch my partition only.
+        let targetPartition = complaint.targetType == .group
+            ? keys.layout.partition(ofGroup: complaint.targetID) : keys.layout.partition(ofUser: complaint.targetID)
+        let targetChecked = targetPartition != keys.layout.partition(ofUser: me)
+        if targetChecked {
+            let key = complaint.targetType == .group ? keys.group(complaint.targetID) : keys.user(complaint.targetID)
+            guard try await redis.send("EXISTS", key).throwingOnError().integer == 1 else { throw ChangeComplaint.Refusal.target }
+        }
         try await change(
-            Int(id), by: me, now: now,
+            Int(id), by: me, now: now, targetChecked: targetChecked,
             .create(
                 target: target, reason: complaint.reason, optional: JSONSerializer.string(.object(complaint.optional)),
                 limit: Self.perUserCap
@@ -78,8 +90,14 @@ package struct ComplaintStore: Sendable {
         try await change(id, by: me, now: now, .delete)
     }
 
-    private func change(_ id: Int, by me: Int, now: Date, _ operation: ChangeComplaint.Operation) async throws {
-        let reply = try await scripts.run(ChangeComplaint(id, by: me, operation, streamCap: streamCap, now: TimeFormat.rowTime(now)))
+    private func change(
+        _ id: Int, by me: Int, now: Date, targetChecked: Bool = false, _ operation: ChangeComplaint.Operation
+    ) async throws {
+        let reply = try await scripts.run(
+            ChangeComplaint(
+                id, by: me, operation, keys: keys, targetChecked: targetChecked, streamCap: streamCap, now: TimeFormat.rowTime(now)
+            )
+        )
         if case .refused(let refusal) = reply { throw refusal }
     }
 }

@@ -69,7 +69,7 @@ package struct FriendRoutes: Sendable {
             let id = try Self.pathID(context)
             let remark = try parameters.optionalString("nickname", length: 1...StoredLimits.Friend.remark.maximum) ?? ""
             let status = try parameters.oneOf("status", Self.statuses)
-            guard let application = try await store.request(id), application.friendID == me.id,
+            guard let application = try await store.request(id, to: me.id), application.friendID == me.id,
                   application.status == "pending"
             else { throw APIFailure(Self.requestMissing) }
             // Read before the change, for the notices: nothing can fail after it.

@@ -26,43 +26,53 @@ struct FriendStore: Sendable {
     static let attempts = 8
 
     let accounts: AccountStore
+    /// The layout's names: a request lives in its recipient's partition.
+    let keys: RedisKeys
     var scripts: RedisScripts { accounts.scripts }
     var redis: RedisClient { accounts.redis }
+    /// Operations between users of two partitions.
+    var steps: FriendSteps { FriendSteps(scripts: scripts, keys: keys, streamCap: accounts.streamCap) }
+
+    init(accounts: AccountStore, keys: RedisKeys) {
+        self.accounts = accounts
+        self.keys = keys
+    }
 
     // MARK: Reading
 
     /// The row `owner` keeps for `friend`.
     func row(owner: Int, friend: Int) async throws -> FriendRow? {
-        try await redis.send("HGET", RedisKeys.friends(owner), String(friend)).throwingOnError().bytes.flatMap(FriendRow.init)
+        try await redis.send("HGET", keys.friends(owner), String(friend)).throwingOnError().bytes.flatMap(FriendRow.init)
     }
 
     /// Every row `owner` keeps, by row id.
     func rows(of owner: Int) async throws -> [FriendRow] {
-        let values = try await redis.send("HVALS", RedisKeys.friends(owner)).throwingOnError().array ?? []
+        let values = try await redis.send("HVALS", keys.friends(owner)).throwingOnError().array ?? []
         return values.compactMap { $0.bytes.flatMap(FriendRow.init) }.sorted { $0.id < $1.id }
     }
 
-    func request(_ id: Int) async throws -> FriendRequestRow? {
-        FriendRequestRow(hash: try await redis.send("HGETALL", RedisKeys.friendRequest(id)).throwingOnError().fieldValues)
+    /// Request `id` to `recipient` (it lives in the recipient's partition).
+    func request(_ id: Int, to recipient: Int) async throws -> FriendRequestRow? {
+        FriendRequestRow(hash: try await redis.send("HGETALL", keys.friendRequest(id, to: recipient)).throwingOnError().fieldValues)
     }
 
     /// A page of the requests to `user`, newest first, and how many of all are pending.
     func requests(to user: Int, offset: Int, limit: Int) async throws -> (rows: [FriendRequestRow], pending: Int) {
         let replies = try await redis.pipeline([
-            RedisCommand("ZREVRANGE", RedisKeys.friendRequestsTo(user), offset, offset + limit - 1),
-            RedisCommand("ZCARD", RedisKeys.pendingFriendRequestsTo(user)),
+            RedisCommand("ZREVRANGE", keys.friendRequestsTo(user), offset, offset + limit - 1),
+            RedisCommand("ZCARD", keys.pendingFriendRequestsTo(user)),
         ])
         let ids = try replies[0].throwingOnError().array?.compactMap { $0.string.flatMap { Int($0) } } ?? []
         let pending = Int(try replies[1].throwingOnError().integer ?? 0)
         guard !ids.isEmpty else { return ([], pending) }
-        let rows = try await redis.pipeline(ids.map { RedisCommand("HGETALL", RedisKeys.friendRequest($0)) })
+        let rows = try await redis.pipeline(ids.map { RedisCommand("HGETALL", keys.friendRequest($0, to: user)) })
         return (rows.compactMap { FriendRequestRow(hash: $0.fieldValues) }, pending)
     }
 
     /// The user rows of `ids` that exist, in one round trip.
     func users(_ ids: [Int]) async throws -> [Int: UserRow] {
         guard !ids.isEmpty else { return [:] }
-        let replies = try await redis.pipeline(ids.map { RedisCommand("HGETALL", RedisKeys.user($0)) })
+        let replies = try await redis.pipeline(ids.map { RedisCommand("HGETALL", keys.user($0)) })
         let users = replies.compactMap { UserRow(hash: $0.fieldValues) }
         return Dictionary(users.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
@@ -83,9 +93,15 @@ struct FriendStore: Sendable {
     /// Throws `.missing`, `.blocked`, `.needsConfirm` or `.duplicate`.
     func autoAdd(from me: UserRow, to target: Int, nickname: String, now: Date) async throws -> Friendship {
         let ids = try await nextIDs(["goodfriendapply", "goodfriend", "goodfriend"])
+        let rows = ChangeFriendRequest.RowIDs(mine: ids[1], theirs: ids[2])
+        if steps.split(me.id, target) {
+            let request = try await newRequest(from: me, to: target, requestID: ids[0], nickname: nickname)
+            let made = try await steps.autoAdd(request, rows: rows, myNickname: me.nickname, now: TimeFormat.rowTime(now))
+            return try Self.friendship(from: .befriended(made))
+        }
         return try await retryingStale {
             let request = try await newRequest(from: me, to: target, requestID: ids[0], nickname: nickname)
-            let reply = try await run(.auto(request, rows: .init(mine: ids[1], theirs: ids[2]), myNickname: me.nickname), now: now)
+            let reply = try await run(.auto(request, rows: rows, myNickname: me.nickname), now: now)
             return try Self.friendship(from: reply)
         }
     }
@@ -98,6 +114,13 @@ struct FriendStore: Sendable {
     func handle(_ request: FriendRequestRow, by me: UserRow, status: String, remark: String, now: Date) async throws -> Friendship? {
         let agree = status == "agree"
         let rowIDs = agree ? try await nextIDs(["goodfriend", "goodfriend"]) : []
+        if steps.split(me.id, request.userID) {
+            let rows = try await steps.handle(
+                requestID: request.id, me: me.id, applicant: request.userID, status: status, remark: remark,
+                myNickname: me.nickname, rows: agree ? .init(mine: rowIDs[0], theirs: rowIDs[1]) : nil, now: TimeFormat.rowTime(now)
+            )
+            return try rows.map { try Self.friendship(from: .befriended($0)) }
+        }
         let reply = try await run(
             .handle(
                 requestID: request.id, me: me.id, applicant: request.userID, status: status, remark: remark,
@@ -112,12 +135,12 @@ struct FriendStore: Sendable {
 
     /// A new request, with the pair key's current request as the old one.
     private func newRequest(from me: UserRow, to target: Int, requestID: Int, nickname: String) async throws -> ChangeFriendRequest.Request {
-        let old = try await redis.send("GET", RedisKeys.friendRequestPair(from: me.id, to: target)).throwingOnError().string ?? ""
+        let old = try await redis.send("GET", keys.friendRequestPair(from: me.id, to: target)).throwingOnError().string ?? ""
         return .init(me: me.id, to: target, requestID: requestID, nickname: nickname, oldRequestID: old)
     }
 
     private func run(_ operation: ChangeFriendRequest.Operation, now: Date) async throws -> ChangeFriendRequest.Reply {
-        try await scripts.run(ChangeFriendRequest(operation, streamCap: accounts.streamCap, now: TimeFormat.rowTime(now)))
+        try await scripts.run(ChangeFriendRequest(operation, keys: keys, streamCap: accounts.streamCap, now: TimeFormat.rowTime(now)))
     }
 
     // MARK: Friendships
@@ -125,6 +148,8 @@ struct FriendStore: Sendable {
     /// `setblackgoodfriend`: toggles my block of `friend` and `isblack` of my row, which
     /// mirrors it; without a row, lifts my block. Throws `.missing` (no row, no block).
     func toggleBlacklist(owner: Int, friend: Int, now: Date) async throws {
+        // A block id from chat:id:block inside the script: one Redis only.
+        if keys.layout.isTagged { return try await steps.toggleBlacklist(owner: owner, friend: friend, now: TimeFormat.rowTime(now)) }
         try await update(.black, owner: owner, friend: friend, now: now)
     }
 
@@ -139,7 +164,9 @@ struct FriendStore: Sendable {
     }
 
     private func update(_ operation: ChangeFriendship.Operation, owner: Int, friend: Int, now: Date) async throws {
-        let change = ChangeFriendship(owner: owner, friend: friend, operation, streamCap: accounts.streamCap, now: TimeFormat.rowTime(now))
+        let change = ChangeFriendship(
+            owner: owner, friend: friend, operation, keys: keys, streamCap: accounts.streamCap, now: TimeFormat.rowTime(now)
+        )
         if case .refused(let refusal) = try await scripts.run(change) { throw refusal }
     }
 
@@ -147,7 +174,10 @@ struct FriendStore: Sendable {
     /// blacklisted before blocks existed becomes one). Throws `.missing` when I keep no
     /// row for them.
     func delete(owner me: Int, friend: Int, now: Date) async throws {
-        let pairs = [RedisKeys.friendRequestPair(from: me, to: friend), RedisKeys.friendRequestPair(from: friend, to: me)]
+        // Steps on a partitioned layout, even within one partition: a blacklisted row's
+        // block id comes from chat:id:block, which the one-partition script takes inside.
+        if keys.layout.isTagged { return try await steps.delete(owner: me, friend: friend, now: TimeFormat.rowTime(now)) }
+        let pairs = [keys.friendRequestPair(from: me, to: friend), keys.friendRequestPair(from: friend, to: me)]
         try await retryingStale {
             let current = try await redis.pipeline(pairs.map { RedisCommand("GET", $0) })
             let ids = try current.map { try $0.throwingOnError().string ?? "" }

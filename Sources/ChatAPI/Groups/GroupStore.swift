@@ -41,6 +41,8 @@ struct GroupStore: Sendable {
     let accounts: AccountStore
     /// Rows a group may have, applicants included (`--group-max-members`).
     var maxMembers = APIRoutes.defaultGroupMaxMembers
+    /// The layout's names: a group's keys in its partition, a member's in the member's.
+    let keys: RedisKeys
     var scripts: RedisScripts { accounts.scripts }
     var redis: RedisClient { accounts.redis }
     var streamCap: Int { accounts.streamCap }
@@ -48,36 +50,36 @@ struct GroupStore: Sendable {
     // MARK: Reading
 
     func group(_ id: Int) async throws -> GroupRow? {
-        GroupRow(hash: try await redis.send("HGETALL", RedisKeys.group(id)).throwingOnError().fieldValues)
+        GroupRow(hash: try await redis.send("HGETALL", keys.group(id)).throwingOnError().fieldValues)
     }
 
     /// Every member row (all statuses), by row id.
     func members(of group: Int) async throws -> [GroupMemberRow] {
-        let values = try await redis.send("HVALS", RedisKeys.groupMembers(group)).throwingOnError().array ?? []
+        let values = try await redis.send("HVALS", keys.groupMembers(group)).throwingOnError().array ?? []
         return values.compactMap { $0.bytes.flatMap(GroupMemberRow.init) }.sorted { $0.id < $1.id }
     }
 
     func member(_ user: Int, of group: Int) async throws -> GroupMemberRow? {
-        try await redis.send("HGET", RedisKeys.groupMembers(group), String(user)).throwingOnError().bytes.flatMap(GroupMemberRow.init)
+        try await redis.send("HGET", keys.groupMembers(group), String(user)).throwingOnError().bytes.flatMap(GroupMemberRow.init)
     }
 
     /// The gids `user` is a member of, newest first.
     func groupIDs(of user: Int) async throws -> [Int] {
-        let reply = try await redis.send("ZREVRANGE", RedisKeys.groupsOfUser(user), 0, -1).throwingOnError()
+        let reply = try await redis.send("ZREVRANGE", keys.groupsOfUser(user), 0, -1).throwingOnError()
         return (reply.array ?? []).compactMap { $0.string.flatMap { Int($0) } }
     }
 
     /// The groups of `ids` that exist, in one round trip, in the order given.
     func groups(_ ids: [Int]) async throws -> [GroupRow] {
         guard !ids.isEmpty else { return [] }
-        let replies = try await redis.pipeline(ids.map { RedisCommand("HGETALL", RedisKeys.group($0)) })
+        let replies = try await redis.pipeline(ids.map { RedisCommand("HGETALL", keys.group($0)) })
         return replies.compactMap { GroupRow(hash: $0.fieldValues) }
     }
 
     /// The member row of `user` in each of `groups`, in one round trip.
     func memberRows(of user: Int, in groups: [Int]) async throws -> [Int: GroupMemberRow] {
         guard !groups.isEmpty else { return [:] }
-        let replies = try await redis.pipeline(groups.map { RedisCommand("HGET", RedisKeys.groupMembers($0), String(user)) })
+        let replies = try await redis.pipeline(groups.map { RedisCommand("HGET", keys.groupMembers($0), String(user)) })
         var rows: [Int: GroupMemberRow] = [:]
         for (group, reply) in zip(groups, replies) {
             if let row = reply.bytes.flatMap(GroupMemberRow.init) { rows[group] = row }
@@ -148,7 +150,7 @@ struct GroupStore: Sendable {
     /// `.missing`, `.notMember`.
     func leave(_ group: Int, by me: Int, now: Date) async throws -> Change {
         try await retryingStale {
-            let owner = try await redis.send("HGET", RedisKeys.group(group), "user_id").throwingOnError().string.flatMap { Int($0) }
+            let owner = try await redis.send("HGET", keys.group(group), "user_id").throwingOnError().string.flatMap { Int($0) }
             var users = [me]
             if owner == me { users = try await members(of: group).map(\.userID) }
             return try await run(change(group, by: me, .leave(members: users), now: now))
@@ -158,7 +160,7 @@ struct GroupStore: Sendable {
     // MARK: Helpers
 
     private func change(_ group: Int, by me: Int, _ operation: ChangeGroup.Operation, now: Date) -> ChangeGroup {
-        ChangeGroup(group: group, by: me, operation, streamCap: streamCap, now: TimeFormat.rowTime(now))
+        ChangeGroup(group: group, by: me, operation, keys: keys, streamCap: streamCap, now: TimeFormat.rowTime(now))
     }
 
     private func run(_ change: ChangeGroup) async throws -> Change {
