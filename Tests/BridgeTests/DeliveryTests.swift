@@ -32,7 +32,7 @@ struct DeliveryTests {
         policy.heartbeat = .milliseconds(heartbeatMilliseconds)
         let scripts = RedisScripts(client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) })
         return MessageDelivery(
-            scripts: scripts, connections: ConnectionTable(), node: "test-\(UUID().uuidString.prefix(8))", policy: policy,
+            scripts: scripts, keys: testKeys, connections: ConnectionTable(), node: "test-\(UUID().uuidString.prefix(8))", policy: policy,
             logger: Logger(label: "test"), background: BackgroundWork(owned: false)
         )
     }
@@ -94,7 +94,7 @@ struct DeliveryTests {
         defer { Task { await redis.shutdown() } }
         var delivery = Self.node(redis)
         delivery = MessageDelivery(
-            scripts: delivery.scripts, connections: delivery.connections, node: delivery.node,
+            scripts: delivery.scripts, keys: testKeys, connections: delivery.connections, node: delivery.node,
             policy: { var policy = delivery.policy; policy.offlineQueueCap = 3; return policy }(), logger: delivery.logger,
             background: delivery.background
         )
@@ -208,7 +208,7 @@ struct DeliveryTests {
         #expect(try await redis.send("HGET", RedisKeys.nodeDeliveries, delivery.node).string == "3")
         // Leaves as a bridge does: what this node may have reaped from other tests' dead
         // processes is reaped again by a live one.
-        _ = try await delivery.scripts.run(LeaveNodes(node: delivery.node))
+        _ = try await delivery.scripts.run(LeaveNodes(keys: testKeys, node: delivery.node))
     }
 
     @Test("connecting and chatGetmessageOffLine racing: every queued message exactly once, in order", .timeLimit(.minutes(1)))

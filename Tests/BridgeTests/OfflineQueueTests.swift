@@ -247,27 +247,27 @@ struct OfflineQueueTests {
         func queued() async throws -> [String] { (try await redis.send("LRANGE", queue, 0, -1).array ?? []).compactMap(\.string) }
 
         // two connections of the user read the same head; the first ack removes it, the second nothing
-        let first = try await scripts.run(ReadOfflineQueue(user: user, count: 4, bytes: 1 << 20))
-        let second = try await scripts.run(ReadOfflineQueue(user: user, count: 4, bytes: 1 << 20))
+        let first = try await scripts.run(ReadOfflineQueue(keys: testKeys, user: user, count: 4, bytes: 1 << 20))
+        let second = try await scripts.run(ReadOfflineQueue(keys: testKeys, user: user, count: 4, bytes: 1 << 20))
         #expect(first == second && first.messages.map { $0.map { String(decoding: $0, as: UTF8.self) } } == Array(entries.prefix(4)))
-        #expect(try await scripts.run(AcknowledgeOfflineQueue(user: user, fingerprints: first.fingerprints[...])) == 4)
-        #expect(try await scripts.run(AcknowledgeOfflineQueue(user: user, fingerprints: second.fingerprints[...])) == 0)
+        #expect(try await scripts.run(AcknowledgeOfflineQueue(keys: testKeys, user: user, fingerprints: first.fingerprints[...])) == 4)
+        #expect(try await scripts.run(AcknowledgeOfflineQueue(keys: testKeys, user: user, fingerprints: second.fingerprints[...])) == 0)
         #expect(try await queued() == Array(entries.dropFirst(4)))
 
         // the byte budget: past the first entry, no more than about `bytes`
-        let small = try await scripts.run(ReadOfflineQueue(user: user, count: 4, bytes: 1))
+        let small = try await scripts.run(ReadOfflineQueue(keys: testKeys, user: user, count: 4, bytes: 1))
         #expect(small.fingerprints.count == 1)
 
         // the oldest of the written ones dropped meanwhile (a cap): the rest of them removed
-        let third = try await scripts.run(ReadOfflineQueue(user: user, count: 3, bytes: 1 << 20))
+        let third = try await scripts.run(ReadOfflineQueue(keys: testKeys, user: user, count: 3, bytes: 1 << 20))
         _ = try await redis.send("LPOP", queue)
-        #expect(try await scripts.run(AcknowledgeOfflineQueue(user: user, fingerprints: third.fingerprints[...])) == 2)
+        #expect(try await scripts.run(AcknowledgeOfflineQueue(keys: testKeys, user: user, fingerprints: third.fingerprints[...])) == 2)
         #expect(try await queued() == Array(entries.dropFirst(7)))
 
         // something put back in front meanwhile: not written by this flush, so it stays
-        let fourth = try await scripts.run(ReadOfflineQueue(user: user, count: 1, bytes: 1 << 20))
+        let fourth = try await scripts.run(ReadOfflineQueue(keys: testKeys, user: user, count: 1, bytes: 1 << 20))
         _ = try await redis.send("LPUSH", queue, "unsent")
-        #expect(try await scripts.run(AcknowledgeOfflineQueue(user: user, fingerprints: fourth.fingerprints[...])) == 0)
+        #expect(try await scripts.run(AcknowledgeOfflineQueue(keys: testKeys, user: user, fingerprints: fourth.fingerprints[...])) == 0)
         #expect(try await queued() == ["unsent"] + Array(entries.dropFirst(7)))
         _ = try await redis.send("DEL", queue)
         _ = try await redis.send("HDEL", RedisKeys.offlineBytes, queue)

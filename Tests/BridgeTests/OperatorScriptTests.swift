@@ -472,7 +472,7 @@ struct OperatorScriptTests {
         defer { Task { await fixture.shutdown() } }
         func beat(_ node: String, sockets: Int, users: Int, messages: Int, prune: Int64 = 3_600_000) async throws {
             _ = try await fixture.scripts.run(RecordHeartbeat(
-                node: node, pruneAfterMilliseconds: prune, reapAfterMilliseconds: 6000, reapBatch: 100, sockets: sockets, users: users,
+                keys: testKeys, node: node, pruneAfterMilliseconds: prune, reapAfterMilliseconds: 6000, reapBatch: 100, sockets: sockets, users: users,
                 messages: messages
             ))
         }
@@ -496,7 +496,7 @@ struct OperatorScriptTests {
         for key in total { sum += Int(try await fixture.redis.send("GET", key).string ?? "") ?? 0 }
         #expect(sum == 9)
 
-        #expect(try await fixture.scripts.run(LeaveNodes(node: "b")))
+        #expect(try await fixture.scripts.run(LeaveNodes(keys: testKeys, node: "b")))
         #expect(try await fixture.redis.send("HEXISTS", RedisKeys.nodeStats, "b").integer == 0)
         // 'a' silent for longer than the prune time: pruned with its figures at c's beat.
         try await Task.sleep(for: .milliseconds(20))

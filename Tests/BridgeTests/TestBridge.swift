@@ -27,7 +27,8 @@ enum TestBridge {
     ) async -> BridgeApplication.Dependencies {
         // In-process: no service group runs the background work, so jobs run on their own.
         await BridgeApplication.Dependencies.make(
-            settings: settings, redis: redis, metrics: metrics, node: "test-node", background: BackgroundWork(owned: false)
+            settings: settings, redis: redis, metrics: metrics, node: "test-node", background: BackgroundWork(owned: false),
+            keys: testKeys
         )
     }
 
