@@ -1,5 +1,7 @@
 import ChatScripts
 import Foundation
+import LuaScripts
+import Logging
 import Model
 import RedisClient
 import Testing
@@ -217,5 +219,66 @@ struct SingleSendStepTests {
         _ = try await fixture.steps.finish(send.messageID, facts: begin.facts(of: decoded), clientID: nil)
         #expect(try await fixture.ids(in: fixture.senderHistory) == [send.messageID])
         #expect(try await fixture.queued() == [send.messageID])
+    }
+
+    @Test("on a Redis Cluster, between users on two primaries: each step on its slot, the message through the recipient process's stream in the recipient's partition", .timeLimit(.minutes(2)))
+    func onCluster() async throws {
+        let cluster = try RedisClusterProcess()
+        let keys = RedisKeys(layout: KeyLayout(partitionTags: PartitionTags.evenlySpaced(count: 12)))
+        var configuration = try RedisConfiguration(url: cluster.url)
+        configuration.commandTimeout = .seconds(10)
+        let redis = RedisClient(configuration: configuration)
+        let scripts = RedisScripts(client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) })
+        func process(_ node: String) -> MessageDelivery {
+            MessageDelivery(
+                scripts: scripts, keys: keys, connections: ConnectionTable(), node: node, policy: DeliveryPolicy(),
+                logger: Logger(label: "test"), background: BackgroundWork(owned: false)
+            )
+        }
+        let (a, b) = (process("a"), process("b"))
+        let readers = (0..<12).map { _ in RedisClient(configuration: NodeStreamListener.readerConfiguration(configuration)) }
+        let listening = Task { try await NodeStreamListener(readers: readers, delivery: b, logger: Logger(label: "test")).run() }
+        defer {
+            listening.cancel()
+            Task {
+                try? await Task.sleep(for: .seconds(1.5))
+                for reader in readers { await reader.shutdown() }
+                await redis.shutdown()
+            }
+        }
+        for node in [a, b] { await NodeHeartbeat(delivery: node, logger: Logger(label: "test")).beat() }
+
+        // Partition 1 and partition 5 of 12: slots of the first and the second primary.
+        let base = Int.random(in: 1_000_000...9_999_999) * 12
+        let (sender, recipient) = (base + 1, base + 5)
+        let primaries = try [sender, recipient].map { try cluster.primary(ofSlot: Int(HashSlot(key: keys.user($0)).rawValue)) }
+        #expect(primaries[0] != primaries[1])
+        for user in [sender, recipient] {
+            _ = try await redis.send(
+                "HSET", keys.user(user), "status", "1", "role", "user", "nickname", "n\(user)", "username", "u\(user)",
+                "avatar", "", "uuid", "uuid-\(user)", "userset", "{}"
+            ).throwingOnError()
+        }
+        _ = try await redis.send("SET", keys.userToken(sender), "t").throwingOnError()
+        // The recipient's target is on B, by a connection B does not hold: B's listener
+        // routes the delivery again, into the offline queue, where the test sees it.
+        _ = try await redis.send("SET", keys.online(recipient), "b:424242", "PX", 60_000).throwingOnError()
+
+        let sender_ = MessageSender(scripts: scripts, delivery: a, policy: MessagePolicy(), logger: Logger(label: "test"))
+        let id = UUID().uuidString.lowercased()
+        let outcome = try await sender_.steps.send(SendSingleMessage(
+            keys: keys, messageID: id, sender: sender, recipient: recipient, type: "text", data: Array("\"hi\"".utf8),
+            options: Array("{}".utf8), uncheckedToken: "t", clientID: "c1", isAutoReply: false, settings: sender_.steps.settings
+        ))
+        guard case .accepted(let message, let route, _) = outcome else { Issue.record("\(outcome)"); return }
+        #expect(route == .routed(node: "b"))
+        let popped = try await redis.send("BLPOP", keys.offlineQueue(recipient), "5").throwingOnError().array?.last?.bytes
+        #expect(popped == message, "B read its stream in the recipient's partition")
+        #expect(try await redis.send("LLEN", keys.singleHistory(owner: sender, peer: recipient)).integer == 1)
+        #expect(try await redis.send("LLEN", keys.singleHistory(owner: recipient, peer: sender)).integer == 1)
+        #expect(try await redis.send("XLEN", keys.stream(StreamName.messages, partition: 5)).integer == 1)
+        #expect(try await redis.send("EXISTS", keys.stream(StreamName.messages, partition: 1)).integer == 0)
+        #expect(try await redis.send("ZCARD", keys.pendingSends(partition: 1)).integer == 0)
+        #expect(try await redis.send("GET", keys.sentByClientID(sender, "c1")).string == id)
     }
 }
