@@ -263,6 +263,15 @@ struct NodeStreamTests {
         let median = sorted[sorted.count / 2]
         let p99 = sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
         print("delivery through the node streams, \(partitions) partition(s), \(rounds) messages: median \(median), p99 \(p99)")
+        // A heartbeat is one node_heartbeat run per partition, side by side.
+        let heartbeat = NodeHeartbeat(delivery: receiving, logger: .init(label: "test"))
+        var beats: [Duration] = []
+        for _ in 0..<20 {
+            let start = clock.now
+            await heartbeat.beat()
+            beats.append(clock.now - start)
+        }
+        print("a heartbeat, \(partitions) partition(s): median \(beats.sorted()[beats.count / 2])")
     }
 
     @Test("stream entry ids: parsed, ordered as Redis orders them, and the next one for XTRIM MINID")

@@ -97,10 +97,11 @@ struct SingleSendStepTests {
         let outcome = try await fixture.steps.send(send)
         guard case .accepted(let message, let route, _) = outcome else { Issue.record("\(outcome)"); return }
         #expect(route == .queued(dropped: 0))
-        let object = try JSONParser.parse(message).objectValue
-        #expect(object?["from_name"]?.stringValue == "n\(fixture.sender)")
-        #expect(object?["to_name"]?.stringValue == "n\(fixture.recipient)")
-        #expect(object?["sendUUid"]?.stringValue == "uuid-\(fixture.sender)")
+        // Exactly the one-run script's message object (fields, order, names).
+        let created = try #require(JSONParser.parse(message).objectValue?["create_time"]?.integerValue)
+        let (s, r) = (fixture.sender, fixture.recipient)
+        let expected = #"{"id":"\#(send.messageID)","from_id":\#(s),"from_name":"n\#(s)","from_avatar":"a\#(s)","to_id":\#(r),"to_name":"n\#(r)","to_avatar":"a\#(r)","chatType":"single","type":"text","data":"hello","options":{},"create_time":\#(created),"isremove":0,"sendUUid":"uuid-\#(s)"}"#
+        #expect(String(decoding: message, as: UTF8.self) == expected)
         #expect(try await fixture.ids(in: fixture.senderHistory) == [send.messageID])
         #expect(try await fixture.ids(in: fixture.recipientHistory) == [send.messageID])
         #expect(try await fixture.queued() == [send.messageID])
