@@ -48,10 +48,6 @@ package struct NodeStreamListener: Service {
         self.logger = logger
     }
 
-    package init(reader: RedisClient, delivery: MessageDelivery, logger: Logger) {
-        self.init(readers: [reader], delivery: delivery, logger: logger)
-    }
-
     /// The reader's configuration: one connection, whose command timeout covers a blocked read.
     package static func readerConfiguration(_ configuration: RedisConfiguration) -> RedisConfiguration {
         var configuration = configuration
