@@ -59,7 +59,7 @@ package struct MessageSender: Sendable {
             queueCap: delivery.policy.offlineQueueCap, queueByteCap: delivery.policy.offlineQueueByteCap,
             sendRate: policy.sendRate, sendBurst: policy.sendBurst
         )
-        steps = SingleSendSteps(scripts: scripts, keys: delivery.keys, settings: settings)
+        steps = SingleSendSteps(scripts: scripts, delivery: delivery, settings: settings)
     }
 
     /// Whether a single send runs as steps: its users are in two partitions.
@@ -120,8 +120,9 @@ package struct MessageSender: Sendable {
             return try accept(.refused(refusal), request: request, sender: sender)
         case .duplicate(let message):
             return try accept(.duplicate(message: message), request: request, sender: sender)
-        case .accepted(let message, let route, let trimmed):
-            return acceptedSend(message, route: route, historyTrimmed: trimmed, request: request, sender: sender)
+        case .accepted(let message, _, let trimmed):
+            // Its route was carried out between the steps.
+            return acceptedSend(message, route: nil, historyTrimmed: trimmed, request: request, sender: sender)
         }
     }
 
@@ -226,8 +227,8 @@ package struct MessageSender: Sendable {
         }
     }
 
-    /// An accepted single send: counted, its route carried out (nil: carried out before,
-    /// by the repairer), its question queued for the automatic answer.
+    /// An accepted single send: counted, its route carried out (nil: carried out already),
+    /// its question queued for the automatic answer.
     private func acceptedSend(
         _ message: [UInt8], route: DeliveryRoute?, historyTrimmed trimmed: Int, request: SendRequest, sender: Sender
     ) -> [UInt8] {

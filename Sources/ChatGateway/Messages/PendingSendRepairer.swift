@@ -14,7 +14,6 @@ import ServiceLifecycle
 /// Nothing to do on one Redis (a send there is one script run).
 package struct PendingSendRepairer: Service {
     let steps: SingleSendSteps
-    let delivery: MessageDelivery
     let interval: Duration
     let logger: Logger
 
@@ -26,7 +25,6 @@ package struct PendingSendRepairer: Service {
 
     package init(sender: MessageSender, interval: Duration, logger: Logger) {
         steps = sender.steps
-        delivery = sender.delivery
         self.interval = interval
         self.logger = logger
     }
@@ -78,10 +76,9 @@ package struct PendingSendRepairer: Service {
                 continue
             }
             let clientID = fields["client_id"].map { String(decoding: $0, as: UTF8.self) }.flatMap { $0.isEmpty ? nil : $0 }
-            let outcome = try await steps.finish(id, facts: facts, clientID: clientID)
-            if case .accepted(let message, let route?, _) = outcome {
-                delivery.complete(route, sent: message, to: facts.recipient)
-            }
+            // The recipient's step, if it runs now, routes the message (pushed here if its
+            // target is on this process).
+            _ = try await steps.finish(id, facts: facts, clientID: clientID)
             Self.repaired.increment()
             logger.info("a pending single send finished", metadata: ["id": "\(id)", "partition": "\(partition)"])
             finished += 1

@@ -12,14 +12,17 @@ import RedisClient
 /// after its deadline by running the last two steps again.
 struct SingleSendSteps: Sendable {
     let scripts: RedisScripts
-    let keys: RedisKeys
+    /// Carries out the route the recipient's step chose (a push here), right after it.
+    let delivery: MessageDelivery
     let settings: SendSettings
+
+    var keys: RedisKeys { delivery.keys }
 
     /// How the steps ended.
     enum Outcome: Sendable, Equatable {
-        /// Accepted: the message as stored; `route` nil when the recipient's step had run
-        /// before (the repairer routed it); `historyTrimmed`: entries the caps dropped from
-        /// both histories.
+        /// Accepted: the message as stored; `route`: where the recipient's step sent it,
+        /// carried out already (nil when that step had run before and routed it then);
+        /// `historyTrimmed`: entries the caps dropped from both histories.
         case accepted(message: [UInt8], route: DeliveryRoute?, historyTrimmed: Int)
         /// A retried client id: the message the first send was accepted as.
         case duplicate(message: [UInt8])
@@ -44,7 +47,10 @@ struct SingleSendSteps: Sendable {
         let applied = try await scripts.run(ApplySingleSend(keys: keys, messageID: messageID, facts: facts, settings: settings))
         let finishing: FinishSingleSend.Outcome
         switch applied {
-        case .accepted(let message, _, _, let quotaUsed):
+        case .accepted(let message, let route, _, let quotaUsed):
+            // Before the last step: should that one fail, the message visible to the
+            // recipient is not left unpushed (the repairer's rerun routes nothing again).
+            if let route { delivery.complete(route, sent: message, to: facts.recipient) }
             finishing = .accepted(message: message, quotaUsed: quotaUsed)
         case .refused:
             finishing = .refused
