@@ -222,6 +222,43 @@ struct SingleSendStepTests {
         #expect(try await fixture.queued() == [send.messageID])
     }
 
+    @Test("revoke between partitions: my copy and the revoke entry in mine, theirs by their step, once; a retry after a failure between marks theirs")
+    func revokeAcross() async throws {
+        let fixture = try await Fixture()
+        defer { Task { await fixture.shutdown() } }
+        let send = fixture.send("to revoke")
+        guard case .accepted = try await fixture.steps.send(send) else { Issue.record("not accepted"); return }
+        func isRemoved(_ history: String) async throws -> Int64? {
+            let entry = try await fixture.redis.send("LINDEX", history, 0).bytes
+            return entry.flatMap { try? JSONParser.parse($0).objectValue?["isremove"]?.integerValue }
+        }
+        let revoke = RevokeSingleMessage(
+            keys: fixture.keys, messageID: send.messageID, sender: fixture.sender, recipient: fixture.recipient,
+            windowMilliseconds: 300_000, streamCap: 1000, searchLimit: 1000, fromName: "n", fromAvatar: "",
+            notice: JSONSerializer.string(SystemNotice.data("n撤回了一条消息"))
+        )
+        let mark = MarkRevokedCopy(
+            keys: fixture.keys, messageID: send.messageID, sender: fixture.sender, recipient: fixture.recipient, searchLimit: 1000
+        )
+        guard case .revoked = try await fixture.dependencies.scripts.run(revoke) else { Issue.record("not revoked"); return }
+        let across = fixture.keys.layout.partition(ofUser: fixture.sender) != fixture.keys.layout.partition(ofUser: fixture.recipient)
+        #expect(try await isRemoved(fixture.senderHistory) == 1)
+        // Between partitions the sender's step leaves their copy to their step (the process
+        // failing here is what a retry repairs); in one partition it marked both.
+        #expect(try await isRemoved(fixture.recipientHistory) == (across ? 0 : 1))
+        guard case .alreadyRevoked = try await fixture.dependencies.scripts.run(revoke) else { Issue.record("not already"); return }
+        #expect(try await fixture.dependencies.scripts.run(mark) == across)
+        #expect(try await isRemoved(fixture.recipientHistory) == 1)
+        #expect(try await fixture.dependencies.scripts.run(mark) == false)
+        let shard = fixture.keys.stream(StreamName.messages, partition: fixture.keys.layout.partition(ofUser: fixture.sender))
+        let entries = try await fixture.redis.send("XREVRANGE", shard, "+", "-", "COUNT", 2000).array ?? []
+        let revokes = entries.filter { entry in
+            let fields = (entry.array?.last?.array ?? []).compactMap(\.string)
+            return fields.contains("revoke") && fields.contains(send.messageID)
+        }
+        #expect(revokes.count == 1)
+    }
+
     @Test("on a Redis Cluster, between users on two primaries: each step on its slot, the message through the recipient process's stream in the recipient's partition", .timeLimit(.minutes(2)))
     func onCluster() async throws {
         let cluster = try RedisClusterProcess()
