@@ -113,7 +113,7 @@ struct BackPressureTests {
         defer { Task { await redis.shutdown() } }
         let scripts = DeliveryTests.node(redis).scripts
         let user = Int.random(in: 10_000_000...99_999_999)
-        let key = RedisKeys.offlineQueue(user)
+        let key = testKeys.offlineQueue(user)
         _ = try await redis.send("RPUSH", key, "q1", "q2")
         let bytes = { (text: String) in Array(text.utf8) }
 

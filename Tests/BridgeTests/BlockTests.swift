@@ -34,7 +34,7 @@ struct BlockTests {
 
     /// Whether `blocker` blocks `blocked` in Redis.
     static func blocks(_ redis: RedisClient, _ blocker: Account, _ blocked: Account) async throws -> Bool {
-        try await redis.send("HEXISTS", RedisKeys.blocks(blocker.id), String(blocked.id)).integer == 1
+        try await redis.send("HEXISTS", testKeys.blocks(blocker.id), String(blocked.id)).integer == 1
     }
 
     static func send(_ client: some TestClientProtocol, _ from: Account, to: Account) async throws -> JSONValue {
@@ -65,7 +65,7 @@ struct BlockTests {
         defer { Task { await redis.shutdown() } }
         try await TestBridge.app(redis: redis).test(.router) { client in
             let (a, b) = try await (UserTests.register(client), UserTests.register(client))
-            _ = try await redis.send("HSET", RedisKeys.user(b.id), "invite_confirm", "0")
+            _ = try await redis.send("HSET", testKeys.user(b.id), "invite_confirm", "0")
             try await MessageTests.chatset(redis, b.id, user: 2, visitor: 2)
             try await FriendTests.befriend(client, redis, a, b)
             #expect(try await Self.post(client, "setblackgoodfriend/\(a.id)", b) == Self.ok("ok"))
@@ -93,7 +93,7 @@ struct BlockTests {
         try await TestBridge.app(redis: redis).test(.router) { client in
             let (a, b) = try await (UserTests.register(client), UserTests.register(client))
             for user in [a, b] {
-                _ = try await redis.send("HSET", RedisKeys.user(user.id), "invite_confirm", "0")
+                _ = try await redis.send("HSET", testKeys.user(user.id), "invite_confirm", "0")
                 try await MessageTests.chatset(redis, user.id, user: 2, visitor: 2)
             }
             try await FriendTests.befriend(client, redis, a, b)
@@ -184,22 +184,22 @@ struct BlockTests {
             let rowOfB = try #require(try await FriendTests.friendRow(redis, owner: a, friend: b)?["id"])
             let rowOfC = try #require(try await FriendTests.friendRow(redis, owner: a, friend: c)?["id"])
             #expect(try await Self.post(client, "group/create", ["userIds": [rowOfB, rowOfC]], a) == Self.fail(Self.noGroup))
-            #expect(try await redis.send("ZCARD", RedisKeys.groupsOfUser(a.id)).integer == 0)
-            #expect(try await redis.send("ZCARD", RedisKeys.groupsOfUser(b.id)).integer == 0)
+            #expect(try await redis.send("ZCARD", testKeys.groupsOfUser(a.id)).integer == 0)
+            #expect(try await redis.send("ZCARD", testKeys.groupsOfUser(b.id)).integer == 0)
             #expect(try await Self.post(client, "group/create", ["userIds": [rowOfC]], a) == Self.ok("ok"))
-            let group = try #require(try await redis.send("ZREVRANGE", RedisKeys.groupsOfUser(a.id), 0, 0).array?.first?.string)
+            let group = try #require(try await redis.send("ZREVRANGE", testKeys.groupsOfUser(a.id), 0, 0).array?.first?.string)
 
             // Invitation by the blocked user: refused; by another member: joined.
             let invite: JSONObject = ["group_id": .integer(Int64(group)!), "user_id": FriendTests.id(b)]
             #expect(try await Self.post(client, "groupInviteUser", .object(invite), a) == Self.fail(Self.noGroup))
-            #expect(try await redis.send("HEXISTS", RedisKeys.groupMembers(Int(group)!), String(b.id)).integer == 0)
+            #expect(try await redis.send("HEXISTS", testKeys.groupMembers(Int(group)!), String(b.id)).integer == 0)
             #expect(try await Self.post(client, "groupInviteUser", .object(invite), c) == Self.ok("加群成功"))
 
             // The blocker puts the blocked user into a group of their own: allowed.
             try await FriendTests.befriend(client, redis, b, c)
             let rowOfC2 = try #require(try await FriendTests.friendRow(redis, owner: b, friend: c)?["id"])
             #expect(try await Self.post(client, "group/create", ["userIds": [rowOfC2]], b) == Self.ok("ok"))
-            let own = try #require(try await redis.send("ZREVRANGE", RedisKeys.groupsOfUser(b.id), 0, 0).array?.first?.string)
+            let own = try #require(try await redis.send("ZREVRANGE", testKeys.groupsOfUser(b.id), 0, 0).array?.first?.string)
             let invitation: JSONValue = ["group_id": .integer(Int64(own)!), "user_id": FriendTests.id(a)]
             #expect(try await Self.post(client, "groupInviteUser", invitation, b) == Self.ok("加群成功"))
         }
@@ -216,7 +216,7 @@ struct BlockTests {
             _ = try await AskAnswerTests.create(client, owner, "运费多少", "全国包邮")
             let question = try #require(AskedQuestion(type: "text", data: "运费多少？", options: ["askanswer": true]))
             let job = AutoReplyJob(question: question, asker: asker.id, owner: owner.id)
-            let history = RedisKeys.singleHistory(owner: asker.id, peer: owner.id)
+            let history = testKeys.singleHistory(owner: asker.id, peer: owner.id)
 
             try await FriendTests.befriend(client, redis, asker, owner)
             #expect(try await Self.post(client, "setblackgoodfriend/\(owner.id)", asker) == Self.ok("ok"))

@@ -49,7 +49,7 @@ struct NodeStreamTests {
         )
         let (me, you) = try (ChatDeliveryTests.openUser(a), ChatDeliveryTests.openUser(b))
         let (yours, _) = try await DeliveryTests.connected(b, you.token)
-        #expect(DeliveryTarget(try await redis.send("GET", RedisKeys.online(you.id)).string ?? "")?.node == b.node)
+        #expect(DeliveryTarget(try await redis.send("GET", testKeys.online(you.id)).string ?? "")?.node == b.node)
 
         // A sends steadily to B's user; what Redis refused (while it restarts) is not accepted.
         let count = 600
@@ -115,10 +115,10 @@ struct NodeStreamTests {
         b.signal(SIGSTOP)
         for index in 0..<20 { _ = try ChatDeliveryTests.send(a, me, to: you.id, "r\(index)") }
         #expect(try await redis.send("XLEN", RedisKeys.nodeStream(b.node)).integer == 20)
-        #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(you.id)).integer == 0)
+        #expect(try await redis.send("LLEN", testKeys.offlineQueue(you.id)).integer == 0)
         b.signal(SIGKILL)
 
-        _ = try await eventually(within: 20) { try await redis.send("LLEN", RedisKeys.offlineQueue(you.id)).integer == 20 }
+        _ = try await eventually(within: 20) { try await redis.send("LLEN", testKeys.offlineQueue(you.id)).integer == 20 }
         #expect(try await redis.send("EXISTS", RedisKeys.nodeStream(b.node)).integer == 0)
         #expect(try a.metric("chat_node_stream_reaped_total") == 20)
         #expect(try a.metric("chat_node_stream_rerouted_total") == 20)
@@ -151,7 +151,7 @@ struct NodeStreamTests {
 
         // Before anyone would reap it (18 s): the new process claims the five itself.
         let restarted = try await BridgeProcess(redisURL: server.url, node: node, settings: slow)
-        _ = try await eventually(within: 10) { try await redis.send("LLEN", RedisKeys.offlineQueue(you.id)).integer == 5 }
+        _ = try await eventually(within: 10) { try await redis.send("LLEN", testKeys.offlineQueue(you.id)).integer == 5 }
         #expect(try restarted.metric("chat_node_stream_rerouted_total") == 5)
         #expect(try a.metric("chat_node_stream_reaped_total") == 0)
         let (socket, beforeWelcome) = try await DeliveryTests.connected(restarted, you.token)

@@ -54,7 +54,7 @@ struct RevocationTests {
     /// No delivery target and no live socket left.
     static func expectNoSessions(_ id: Int, _ redis: RedisClient) async throws {
         _ = try await eventually(within: 5) {
-            try await redis.send("EXISTS", RedisKeys.online(id), RedisKeys.sockets(id)).integer == 0
+            try await redis.send("EXISTS", testKeys.online(id), testKeys.sockets(id)).integer == 0
         }
     }
 
@@ -103,7 +103,7 @@ struct RevocationTests {
 
         try await Self.expectRefused(user.token, on: a)
         #expect(try a.post("/api/chat/chatGetmessageOffLine", token: token).status == 200)
-        #expect(try await redis.send("GET", RedisKeys.userToken(user.id)).string == token)
+        #expect(try await redis.send("GET", testKeys.userToken(user.id)).string == token)
         let (socket, _) = try await DeliveryTests.connected(a, token)
         #expect(await socket.texts(for: 0.3).allSatisfy { !$0.contains("force_logout") })
         await socket.close()
@@ -122,7 +122,7 @@ struct RevocationTests {
 
         try await accounts.disable(userID: user.id)
         await Self.expectKicked(sockets, "ban")
-        #expect(try await redis.send("HGET", RedisKeys.user(user.id), "status").string == "0")
+        #expect(try await redis.send("HGET", testKeys.user(user.id), "status").string == "0")
         try await Self.expectRefused(user.token, on: a)
         try await Self.expectNoSessions(user.id, redis)
         #expect(try a.post("/api/loginChat", ["username": user.username, "password": "secret1"]).body["data"] as? String == "账号不存在或者被禁用")
@@ -149,7 +149,7 @@ struct RevocationTests {
         await Self.expectKicked(sockets, "kick")
         try await Self.expectRefused(user.token, on: a)
         try await Self.expectNoSessions(user.id, redis)
-        #expect(try await redis.send("HGET", RedisKeys.user(user.id), "status").string == "1")
+        #expect(try await redis.send("HGET", testKeys.user(user.id), "status").string == "1")
         let again = try a.login(user.username)
         let (socket, _) = try await DeliveryTests.connected(b, again.token)
         await socket.close()
@@ -164,7 +164,7 @@ struct RevocationTests {
         // An operator's HSET: no revocation runs, the next heartbeat kicks.
         let banned = try a.register()
         let bannedSockets = try await Self.sockets(banned, on: [a, b])
-        _ = try await redis.send("HSET", RedisKeys.user(banned.id), "status", "0")
+        _ = try await redis.send("HSET", testKeys.user(banned.id), "status", "0")
         await Self.expectKicked(bannedSockets, within: 2, "status 0 by hand")
         try await Self.expectNoSessions(banned.id, redis)
 
@@ -179,7 +179,7 @@ struct RevocationTests {
         let kept = try a.register()
         let (socket, _) = try await DeliveryTests.connected(b, kept.token)
         #expect(await socket.texts(for: 1).allSatisfy { !$0.contains("force_logout") })
-        #expect(DeliveryTarget(try await redis.send("GET", RedisKeys.online(kept.id)).string ?? "")?.node == b.node)
+        #expect(DeliveryTarget(try await redis.send("GET", testKeys.online(kept.id)).string ?? "")?.node == b.node)
         await socket.close()
     }
 }
