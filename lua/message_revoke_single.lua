@@ -2,9 +2,13 @@
 -- the window of the STORED time. Both owners' stored copies are marked isremove 1, and a
 -- 'revoke' entry goes to chat:stream:messages, in one atomic step. Both copies are found
 -- through the pair's id index (lib/messages.lua), never by scanning a list.
+-- Between two partitions (`peer_step` 'own') this is the sender's step: my copy only,
+-- through my history's own index, and the revoke entry on my partition's shard; the
+-- recipient's copy is marked by message_revoke_peer.lua in theirs (run again on a retry,
+-- which answers 'already' here).
 -- KEYS[1] sender_history: chatlog:chatlog_{me}_single_{to}
--- KEYS[2] recipient_history: chatlog:chatlog_{to}_single_{me}
--- KEYS[3] stream: chat:stream:messages
+-- KEYS[2] recipient_history: chatlog:chatlog_{to}_single_{me} (with peer_step 'own': my history again)
+-- KEYS[3] stream: chat:stream:messages (the partition's shard)
 -- ARGV[1] id: the message id
 -- ARGV[2] me: my id
 -- ARGV[3] to: the recipient's id
@@ -14,6 +18,7 @@
 -- ARGV[7] from_name: the notice's from_name
 -- ARGV[8] from_avatar: the notice's from_avatar
 -- ARGV[9] notice: the notice's data (JSON text)
+-- ARGV[10] peer_step: '' (both copies here) or 'own' (my copy; the recipient's step marks theirs)
 -- Returns {'revoked' | 'already', now in ms, to_name, to_avatar}: the notice's to_name and
 -- to_avatar are the stored message's, never the client's (docs/api.md, revokeMessage).
 -- Errors: 'missing' (no such message of mine to that recipient), 'expired'.
@@ -24,7 +29,8 @@ if ARGV[1] == '' or not window or not cap or not limit then
   return redis.error_reply('ERR bad_arguments')
 end
 
-local indexed = pair_indexed(ARGV[2], ARGV[3], KEYS[1], KEYS[2])
+local ownOnly = ARGV[10] == 'own'
+local indexed = ownOnly and KEYS[1] or pair_indexed(ARGV[2], ARGV[3], KEYS[1], KEYS[2])
 local index, entry = find_message(KEYS[1], ARGV[1], limit, indexed)
 if not entry then
   return redis.error_reply('missing')
@@ -52,9 +58,11 @@ if count ~= 1 then
   return redis.error_reply('ERR malformed_message')
 end
 redis.call('LSET', KEYS[1], index, marked)
-local peerIndex, peerEntry = find_message(KEYS[2], ARGV[1], limit, indexed)
-if peerEntry == entry then
-  redis.call('LSET', KEYS[2], peerIndex, marked)
+if not ownOnly then
+  local peerIndex, peerEntry = find_message(KEYS[2], ARGV[1], limit, indexed)
+  if peerEntry == entry then
+    redis.call('LSET', KEYS[2], peerIndex, marked)
+  end
 end
 message_event(KEYS[3], cap, 'revoke', ARGV[1], 'single', 'systemNotice', ARGV[2], ARGV[3], ARGV[7], ARGV[8],
   toName, toAvatar, ARGV[9], '{}', now, 1)

@@ -3,7 +3,9 @@
 -- recipient's chatset with the per-pair quota; builds the message object with the
 -- names from remarks; appends it to both owners' history lists (capped; the lower uid's
 -- with the pair's id index: lib/messages.lua) and to chat:stream:messages; then routes
--- it (lib/routing.lua) or queues it offline.
+-- it (lib/routing.lua) or queues it offline. The steps are lib/single_send.lua's, which
+-- the three step scripts run one per partition when the users' partitions differ; here
+-- both users are in one partition (always on one Redis) and it is one script run.
 -- A client id makes the send idempotent: a retried send within the window answers the
 -- message the first one was accepted as (found by the id `sent` keeps, through my
 -- history's index), and nothing is written or delivered again.
@@ -46,118 +48,63 @@
 -- ARGV[19] auto_reply: 'autoreply' for the recipient's automatic Q&A answer (the asker
 -- asked for it: their chatset, the pre-friendship quota and the owner's send rate are not
 -- checked nor counted), else ''
+-- ARGV[20] partition_suffix: the partition's suffix ('{p3}'; '' on one Redis)
 -- Returns {route, argument, message JSON, history entries trimmed}: route 'local' (the
 -- caller pushes to connection `argument`), 'routed' (sent to node `argument`'s stream),
 -- 'queued' (`argument` = entries the queue cap dropped) or 'duplicate'; 'local' adds the
 -- last sequence published to the caller's process. Errors: 'token', 'sender',
--- 'rate' (over the send rate: nothing written), 'recipient', 'blacklisted', 'blocked', 'friends_only', 'quota'; the last four
+-- 'pending' (the client id's send is under way between partitions), 'rate' (over the
+-- send rate: nothing written), 'recipient', 'blacklisted', 'blocked', 'friends_only', 'quota'; the last four
 -- followed by ' user' or ' visitor' (the sender's stored role picks the text).
---@include routing
---@include json
---@include messages
---@include rate
+--@include single_send
 local historyCap, streamCap = tonumber(ARGV[10]), tonumber(ARGV[11])
 local deadAfter = tonumber(ARGV[13])
 local sendRate, sendBurst = tonumber(ARGV[16]), tonumber(ARGV[17])
 local queue = offline_settings(ARGV[14], ARGV[18], KEYS[16], KEYS[17])
 if ARGV[1] == '' or ARGV[5] == '' or ARGV[6] == '' or not historyCap or historyCap <= 0 or not streamCap
-  or not deadAfter or not queue or ARGV[15] == '' or not sendRate or not sendBurst or sendBurst < 1 then
+  or not deadAfter or not queue or ARGV[15] == '' or not sendRate or not sendBurst or sendBurst < 1
+  or ARGV[20] == nil then
   return redis.error_reply('ERR bad_arguments')
 end
+local autoReply = ARGV[19] == 'autoreply'
+local indexed = pair_indexed(ARGV[2], ARGV[3], KEYS[7], KEYS[8])
 
 if ARGV[8] ~= '' then
   -- The record holds the accepted message's id (an id, not the message: at thousands of
   -- sends a second over the window, whole messages would cost Redis gigabytes); the
   -- message itself is found in my history, as revoke does. Gone from there (trimmed, or
   -- the retry names another recipient): the id alone answers.
-  local earlier = redis.call('GET', KEYS[13])
-  if earlier then
-    local _, entry = find_message(KEYS[7], earlier, historyCap, pair_indexed(ARGV[2], ARGV[3], KEYS[7], KEYS[8]))
-    return {'duplicate', '', entry or ('{"id":"' .. earlier .. '"}'), 0}
-  end
-end
-if ARGV[7] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[7] then
-  return redis.error_reply('token')
-end
-local me = redis.call('HMGET', KEYS[2], 'status', 'role', 'nickname', 'username', 'avatar', 'uuid')
-if me[1] ~= '1' then
-  return redis.error_reply('sender')
+  local duplicate = single_duplicate(KEYS[13], KEYS[7], historyCap, indexed)
+  if duplicate then return duplicate end
 end
 local now = now_ms()
-if ARGV[19] ~= 'autoreply' and not take_send_token(KEYS[15], sendRate, sendBurst, now) then
-  return redis.error_reply('rate')
-end
-local role = me[2] == 'visitor' and 'visitor' or 'user'
-local to = redis.call('HMGET', KEYS[3], 'status', 'nickname', 'username', 'avatar', 'userset')
-if to[1] ~= '1' then
-  return redis.error_reply('recipient')
+local me, role = single_sender_checks(KEYS[1], ARGV[7], KEYS[2], KEYS[15], sendRate, sendBurst, autoReply, now)
+if not me then return role end
+local to, theirRowOfMe, quota = single_recipient_checks(KEYS[3], KEYS[4], KEYS[18], ARGV[2], role, autoReply)
+if not to then return theirRowOfMe end
+if quota then
+  if (tonumber(redis.call('HGET', KEYS[6], ARGV[3])) or 0) >= 1 then
+    return redis.error_reply('quota ' .. role)
+  end
+  redis.call('HINCRBY', KEYS[6], ARGV[3], 1)
 end
 
-local function number(value)
-  if value == nil then return nil end
-  return tonumber(value)
-end
-local function row(json)
-  if not json then return nil end
-  local ok, decoded = pcall(cjson.decode, json)
-  if ok and type(decoded) == 'table' then return decoded end
-  return nil
-end
-local theirRowOfMe = row(redis.call('HGET', KEYS[4], ARGV[2]))
--- A block outlives the friendship (friendship row or not); automatic answers included.
-if redis.call('HEXISTS', KEYS[18], ARGV[2]) == 1 then
-  return redis.error_reply('blacklisted ' .. role)
-end
-if theirRowOfMe then
-  if number(theirRowOfMe.isblack) == 1 then
-    return redis.error_reply('blacklisted ' .. role)
-  end
-  if (number(theirRowOfMe.status) or 1) ~= 1 then
-    return redis.error_reply('blocked ' .. role)
-  end
-elseif ARGV[19] ~= 'autoreply' then
-  -- Not their friend: their chatset for my role (absent or unreadable: one message).
-  local sendCount = 1
-  local settings = row(to[5])
-  local chatset = settings and type(settings.chatset) == 'table' and settings.chatset[role]
-  if type(chatset) == 'table' and number(chatset.sendCount) then
-    sendCount = number(chatset.sendCount)
-  end
-  if sendCount == 0 then
-    return redis.error_reply('friends_only ' .. role)
-  elseif sendCount == 1 then
-    if (tonumber(redis.call('HGET', KEYS[6], ARGV[3])) or 0) >= 1 then
-      return redis.error_reply('quota ' .. role)
-    end
-    redis.call('HINCRBY', KEYS[6], ARGV[3], 1)
-  end
-end
-
--- Accepted. Names: the reader's remark for the other side, else nickname, else username.
-local myRowOfThem = row(redis.call('HGET', KEYS[5], ARGV[3]))
-local fromName = non_empty(theirRowOfMe and theirRowOfMe.nickname) or non_empty(me[3]) or me[4] or ''
-local toName = non_empty(myRowOfThem and myRowOfThem.nickname) or non_empty(to[2]) or to[3] or ''
-
+-- Accepted.
 local created = tostring(now)
-local message = '{"id":' .. quote(ARGV[1]) .. ',"from_id":' .. ARGV[2] .. ',"from_name":' .. quote(fromName)
-  .. ',"from_avatar":' .. quote(me[5] or '') .. ',"to_id":' .. ARGV[3] .. ',"to_name":' .. quote(toName)
-  .. ',"to_avatar":' .. quote(to[4] or '') .. ',"chatType":"single","type":' .. quote(ARGV[4])
-  .. ',"data":' .. ARGV[5] .. ',"options":' .. ARGV[6] .. ',"create_time":' .. created
-  .. ',"isremove":0,"sendUUid":' .. quote(me[6] or '') .. '}'
+local message, fromName, toName = single_message(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], created, me, to,
+  theirRowOfMe, single_my_remark(KEYS[5], ARGV[3]))
 
 local trimmed = 0
-local indexed = pair_indexed(ARGV[2], ARGV[3], KEYS[7], KEYS[8])
 for _, history in ipairs({KEYS[7], KEYS[8]}) do
   trimmed = trimmed + history_append(history, message, ARGV[1], historyCap, history == indexed)
 end
-message_event(KEYS[9], ARGV[11], 'message', ARGV[1], 'single', ARGV[4], ARGV[2], ARGV[3], fromName, me[5] or '',
-  toName, to[4] or '', ARGV[5], ARGV[6], created, '0')
+single_event(KEYS[9], ARGV[11], ARGV[1], ARGV[2], ARGV[3], ARGV[4], fromName, me, toName, to, ARGV[5], ARGV[6], created)
 if ARGV[8] ~= '' then
   redis.call('SET', KEYS[13], ARGV[1], 'EX', ARGV[9])
 end
 
 local route, argument, after = route_one(ARGV[3], message, KEYS[10], KEYS[11], KEYS[12], KEYS[14], ARGV[12],
-  deadAfter, queue, ARGV[15], nil, now)
+  deadAfter, queue, ARGV[15], nil, now, ARGV[20])
 if route == 'local' then
   return {route, argument, message, trimmed, after}
 end

@@ -5,8 +5,8 @@
 -- run at the head beginning with one of them: that run is removed; anything else at
 -- the head (not written by this flush) stays.
 -- KEYS[1] queue: chat_getmessage_{uid}
--- KEYS[2] offline_bodies: chat:offline:bodies
--- KEYS[3] offline_bytes: chat:offline:bytes
+-- KEYS[2] offline_bodies: chat:offline:bodies (the user's partition's)
+-- KEYS[3] offline_bytes: chat:offline:bytes (the user's partition's)
 -- ARGV[1...] fingerprint: of each entry written, oldest first
 -- Returns the number of entries removed.
 --@include offline_queue

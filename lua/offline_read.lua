@@ -4,7 +4,7 @@
 -- (lib/offline_queue.lua). The caller writes them, then removes exactly the ones
 -- written with offline_ack.lua, passing back their fingerprints.
 -- KEYS[1] queue: chat_getmessage_{uid}
--- KEYS[2] offline_bodies: chat:offline:bodies
+-- KEYS[2] offline_bodies: chat:offline:bodies (the user's partition's)
 -- ARGV[1] count: at most this many entries
 -- ARGV[2] bytes: at most about this many bytes (the first entry whatever its size)
 -- Returns {fingerprint 1, message 1, fingerprint 2, message 2, …}, oldest first; a message

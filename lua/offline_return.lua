@@ -5,8 +5,8 @@
 -- as whole message objects, counted and capped like every queue entry
 -- (lib/offline_queue.lua: the oldest beyond a cap are dropped).
 -- KEYS[1] queue: chat_getmessage_{uid}
--- KEYS[2] offline_bodies: chat:offline:bodies
--- KEYS[3] offline_bytes: chat:offline:bytes
+-- KEYS[2] offline_bodies: chat:offline:bodies (the user's partition's)
+-- KEYS[3] offline_bytes: chat:offline:bytes (the user's partition's)
 -- ARGV[1] queue_cap: the offline queue's cap in entries
 -- ARGV[2] queue_bytes: the offline queue's cap in bytes
 -- ARGV[3] front: how many of the messages go to the front

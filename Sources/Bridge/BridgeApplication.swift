@@ -42,13 +42,13 @@ enum BridgeApplication {
         ///   runs it (the bridge's service group, or nobody: `BackgroundWork(owned: false)`).
         static func make(
             settings: BridgeSettings, redis: RedisClient, metrics: PrometheusCollectorRegistry, node: String,
-            background: BackgroundWork, keys: RedisKeys = .plain, logger: Logger = Logger(label: "bridge")
+            background: BackgroundWork, keys: RedisKeys, logger: Logger = Logger(label: "bridge")
         ) async -> Dependencies {
             let scripts = RedisScripts(
                 client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) }
             )
             let delivery = MessageDelivery(
-                scripts: scripts, connections: ConnectionTable(), node: node, policy: settings.delivery,
+                scripts: scripts, keys: keys, connections: ConnectionTable(), node: node, policy: settings.delivery,
                 logger: Logger(label: "bridge.delivery"), background: background
             )
             let accounts = AccountService(

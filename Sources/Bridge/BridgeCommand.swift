@@ -56,14 +56,17 @@ struct BridgeCommand: AsyncParsableCommand {
             settings: settings, redis: redis, metrics: metrics, node: node, background: background,
             keys: commonSettings.keys, logger: logger
         )
-        let heartbeat = NodeHeartbeat(delivery: dependencies.delivery, keys: commonSettings.keys, logger: Logger(label: "bridge.heartbeat"))
-        // The node stream's reader blocks its connection in XREAD: a client of its own.
-        let reader = RedisClient(
-            configuration: NodeStreamListener.readerConfiguration(commonSettings.redis),
-            logger: Logger(label: "bridge.node-stream")
-        )
+        let heartbeat = NodeHeartbeat(delivery: dependencies.delivery, logger: Logger(label: "bridge.heartbeat"))
+        // A node stream's reader blocks its connection in XREAD: a client of its own, one
+        // per partition (each partition has this process's stream of its own).
+        let readers = (0..<commonSettings.keys.layout.partitions).map { _ in
+            RedisClient(
+                configuration: NodeStreamListener.readerConfiguration(commonSettings.redis),
+                logger: Logger(label: "bridge.node-stream")
+            )
+        }
         let listener = NodeStreamListener(
-            reader: reader, delivery: dependencies.delivery, logger: Logger(label: "bridge.node-stream")
+            readers: readers, delivery: dependencies.delivery, logger: Logger(label: "bridge.node-stream")
         )
         let app = BridgeApplication.make(settings: settings, dependencies: dependencies, logger: logger)
         // Shut down in reverse: the server drops its sockets, every one of them begins its
@@ -71,13 +74,16 @@ struct BridgeCommand: AsyncParsableCommand {
         // automatic answers, then this node leaves chat:nodes, then the background work
         // (the releases, redeliveries of what closed connections could not push, flushes)
         // finishes, then Redis closes.
-        var services: [any Service] = [
-            RedisClientService(client: redis), RedisClientService(client: reader),
-            background, heartbeat, listener, dependencies.autoReplies,
-            SocialRepairService(
-                friends: FriendSteps(scripts: dependencies.scripts, keys: commonSettings.keys, streamCap: settings.messages.streamCap)
-            ),
-        ]
+        var services: [any Service] = [RedisClientService(client: redis)]
+        services += readers.map { RedisClientService(client: $0) }
+        // Finishes single sends between partitions a crash left pending (none on one Redis).
+        let repairer = PendingSendRepairer(
+            sender: dependencies.sender, interval: settings.delivery.heartbeat, logger: Logger(label: "bridge.repair")
+        )
+        let socialRepairer = SocialRepairService(
+            friends: FriendSteps(scripts: dependencies.scripts, keys: commonSettings.keys, streamCap: settings.messages.streamCap)
+        )
+        services += [background, heartbeat, repairer, socialRepairer, listener, dependencies.autoReplies] as [any Service]
         // Stops right after the API server (reverse order): scrapes answer while it drains.
         if let metricsListener = BridgeApplication.metricsListener(settings: settings, dependencies: dependencies) {
             services.append(metricsListener)

@@ -11,11 +11,13 @@ public struct AcknowledgeOfflineQueue: ChatScript {
 
     public typealias Reply = Int
 
+    public var keys: RedisKeys
     public var user: Int
     /// The fingerprints `ReadOfflineQueue` gave the entries written, oldest first.
     public var fingerprints: ArraySlice<String>
 
-    public init(user: Int, fingerprints: ArraySlice<String>) {
+    public init(keys: RedisKeys, user: Int, fingerprints: ArraySlice<String>) {
+        self.keys = keys
         self.user = user
         self.fingerprints = fingerprints
     }
@@ -23,9 +25,9 @@ public struct AcknowledgeOfflineQueue: ChatScript {
     public var keyCount: Int { 3 }
 
     public func encode(into command: inout RedisCommandArguments) {
-        command.append(RedisKeys.offlineQueue(user))
-        command.append(RedisKeys.offlineBodies)
-        command.append(RedisKeys.offlineBytes)
+        command.append(keys.offlineQueue(user))
+        command.append(keys.offlineBodies(partition: keys.layout.partition(ofUser: user)))
+        command.append(keys.offlineBytes(partition: keys.layout.partition(ofUser: user)))
         for fingerprint in fingerprints { command.append(fingerprint) }
     }
 

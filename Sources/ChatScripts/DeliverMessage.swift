@@ -2,18 +2,22 @@ import Model
 import RedisClient
 
 /// `lua/deliver.lua`: routes one message object to its user's delivery target, or
-/// queues it.
+/// queues it, in the user's partition.
 public struct DeliverMessage: ChatScript {
     public static let scriptName = "deliver"
     public static let layouts = [
         ScriptLayout(
             keys: ["online", "queue", "nodes", "deliveries", "offline_bodies", "offline_bytes"],
-            arguments: ["user", "message", "node", "dead_after", "queue_cap", "excluded", "stream_prefix", "queue_bytes"]
+            arguments: [
+                "user", "message", "node", "dead_after", "queue_cap", "excluded", "stream_prefix", "queue_bytes",
+                "partition_suffix",
+            ]
         ),
     ]
 
     public typealias Reply = DeliveryRoute
 
+    public var keys: RedisKeys
     public var user: Int
     /// The message object, JSON.
     public var message: [UInt8]
@@ -27,9 +31,10 @@ public struct DeliverMessage: ChatScript {
     public var excluded: DeliveryTarget?
 
     public init(
-        user: Int, message: [UInt8], node: String, deadAfterMilliseconds: Int64, queueCap: Int, queueByteCap: Int,
+        keys: RedisKeys, user: Int, message: [UInt8], node: String, deadAfterMilliseconds: Int64, queueCap: Int, queueByteCap: Int,
         excluded: DeliveryTarget?
     ) {
+        self.keys = keys
         self.user = user
         self.message = message
         self.node = node
@@ -42,12 +47,13 @@ public struct DeliverMessage: ChatScript {
     public var keyCount: Int { 6 }
 
     public func encode(into command: inout RedisCommandArguments) {
-        command.append(RedisKeys.online(user))
-        command.append(RedisKeys.offlineQueue(user))
-        command.append(RedisKeys.nodes)
-        command.append(RedisKeys.nodeDeliveries)
-        command.append(RedisKeys.offlineBodies)
-        command.append(RedisKeys.offlineBytes)
+        let partition = keys.layout.partition(ofUser: user)
+        command.append(keys.online(user))
+        command.append(keys.offlineQueue(user))
+        command.append(keys.nodes(partition: partition))
+        command.append(keys.nodeDeliveries(partition: partition))
+        command.append(keys.offlineBodies(partition: partition))
+        command.append(keys.offlineBytes(partition: partition))
 
         command.append(user)
         command.append(bytes: message)
@@ -57,6 +63,7 @@ public struct DeliverMessage: ChatScript {
         command.append(excluded?.description ?? "")
         command.append(RedisKeys.nodeStreamPrefix)
         command.append(queueByteCap)
+        command.append(keys.suffix(ofPartition: partition))
     }
 
     /// `{'local', conn, sequence}`, `{'routed', node}` or `{'queued', dropped}`.

@@ -1,20 +1,23 @@
 import Model
 import RedisClient
 
-/// `lua/deliver_many.lua`: routes one message object to many users, one publish per
-/// other process.
+/// `lua/deliver_many.lua`: routes one message object to many users of one partition, one
+/// stream entry per other process (`FanOut.split` groups users by partition).
 public struct DeliverToMany: ChatScript {
     public static let scriptName = "deliver_many"
     public static let layouts = [
         ScriptLayout(
             keys: ["nodes", "deliveries", "offline_bodies", "offline_bytes"], keyTail: ["online", "queue"],
-            arguments: ["message", "node", "dead_after", "queue_cap", "stream_prefix", "queue_bytes"],
+            arguments: ["message", "node", "dead_after", "queue_cap", "stream_prefix", "queue_bytes", "partition_suffix"],
             argumentTail: ["user"]
         ),
     ]
 
     public typealias Reply = FanOut
 
+    public var keys: RedisKeys
+    /// The partition of every user.
+    public var partition: Int
     /// The message object, JSON.
     public var message: [UInt8]
     public var users: [Int]
@@ -26,8 +29,10 @@ public struct DeliverToMany: ChatScript {
     public var queueByteCap: Int
 
     public init(
-        message: [UInt8], users: [Int], node: String, deadAfterMilliseconds: Int64, queueCap: Int, queueByteCap: Int
+        keys: RedisKeys, partition: Int = 0, message: [UInt8], users: [Int], node: String, deadAfterMilliseconds: Int64, queueCap: Int, queueByteCap: Int
     ) {
+        self.keys = keys
+        self.partition = partition
         self.message = message
         self.users = users
         self.node = node
@@ -39,13 +44,13 @@ public struct DeliverToMany: ChatScript {
     public var keyCount: Int { 4 + 2 * users.count }
 
     public func encode(into command: inout RedisCommandArguments) {
-        command.append(RedisKeys.nodes)
-        command.append(RedisKeys.nodeDeliveries)
-        command.append(RedisKeys.offlineBodies)
-        command.append(RedisKeys.offlineBytes)
+        command.append(keys.nodes(partition: partition))
+        command.append(keys.nodeDeliveries(partition: partition))
+        command.append(keys.offlineBodies(partition: partition))
+        command.append(keys.offlineBytes(partition: partition))
         for user in users {
-            command.append(RedisKeys.online(user))
-            command.append(RedisKeys.offlineQueue(user))
+            command.append(keys.online(user))
+            command.append(keys.offlineQueue(user))
         }
 
         command.append(bytes: message)
@@ -54,6 +59,7 @@ public struct DeliverToMany: ChatScript {
         command.append(queueCap)
         command.append(RedisKeys.nodeStreamPrefix)
         command.append(queueByteCap)
+        command.append(keys.suffix(ofPartition: partition))
         for user in users { command.append(user) }
     }
 

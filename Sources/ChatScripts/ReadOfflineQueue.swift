@@ -20,13 +20,15 @@ public struct ReadOfflineQueue: ChatScript {
         public var isEmpty: Bool { fingerprints.isEmpty }
     }
 
+    public var keys: RedisKeys
     public var user: Int
     /// At most this many entries.
     public var count: Int
     /// At most about this many bytes of messages (the first entry whatever its size).
     public var bytes: Int
 
-    public init(user: Int, count: Int, bytes: Int) {
+    public init(keys: RedisKeys, user: Int, count: Int, bytes: Int) {
+        self.keys = keys
         self.user = user
         self.count = count
         self.bytes = bytes
@@ -35,8 +37,8 @@ public struct ReadOfflineQueue: ChatScript {
     public var keyCount: Int { 2 }
 
     public func encode(into command: inout RedisCommandArguments) {
-        command.append(RedisKeys.offlineQueue(user))
-        command.append(RedisKeys.offlineBodies)
+        command.append(keys.offlineQueue(user))
+        command.append(keys.offlineBodies(partition: keys.layout.partition(ofUser: user)))
         command.append(count)
         command.append(bytes)
     }

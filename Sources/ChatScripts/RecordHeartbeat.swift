@@ -3,7 +3,8 @@ import RedisClient
 
 /// `lua/node_heartbeat.lua`: this process is alive (scored with Redis' clock); the
 /// streams of dead processes are reaped into this one's; processes silent for too long
-/// are pruned with their delivery sequences.
+/// are pruned with their delivery sequences. One run per partition (`partition`): only
+/// partition 0's records the dashboard's figures.
 public struct RecordHeartbeat: ChatScript {
     public static let scriptName = "node_heartbeat"
     public static let layouts = [
@@ -11,6 +12,7 @@ public struct RecordHeartbeat: ChatScript {
             keys: ["nodes", "deliveries", "stats"],
             arguments: [
                 "node", "prune_after", "reap_after", "reap_batch", "stream_prefix", "sockets", "users", "messages", "messages_prefix",
+                "partition_suffix",
             ]
         ),
     ]
@@ -22,8 +24,17 @@ public struct RecordHeartbeat: ChatScript {
         public var reaped: Int
         /// Entries in this process's own stream, not handled yet.
         public var backlog: Int
+
+        public init(registered: Int, reaped: Int, backlog: Int) {
+            self.registered = registered
+            self.reaped = reaped
+            self.backlog = backlog
+        }
     }
 
+    public var keys: RedisKeys
+    /// The partition this run beats in.
+    public var partition: Int
     public var node: String
     public var pruneAfterMilliseconds: Int64
     public var reapAfterMilliseconds: Int64
@@ -36,9 +47,11 @@ public struct RecordHeartbeat: ChatScript {
     public var messages: Int
 
     public init(
-        node: String, pruneAfterMilliseconds: Int64, reapAfterMilliseconds: Int64, reapBatch: Int, sockets: Int = 0,
+        keys: RedisKeys, partition: Int = 0, node: String, pruneAfterMilliseconds: Int64, reapAfterMilliseconds: Int64, reapBatch: Int, sockets: Int = 0,
         users: Int = 0, messages: Int = 0
     ) {
+        self.keys = keys
+        self.partition = partition
         self.node = node
         self.pruneAfterMilliseconds = pruneAfterMilliseconds
         self.reapAfterMilliseconds = reapAfterMilliseconds
@@ -51,9 +64,10 @@ public struct RecordHeartbeat: ChatScript {
     public var keyCount: Int { 3 }
 
     public func encode(into command: inout RedisCommandArguments) {
-        command.append(RedisKeys.nodes)
-        command.append(RedisKeys.nodeDeliveries)
-        command.append(RedisKeys.nodeStats)
+        let suffix = keys.suffix(ofPartition: partition)
+        command.append(keys.nodes(partition: partition))
+        command.append(keys.nodeDeliveries(partition: partition))
+        command.append(RedisKeys.nodeStats + suffix)
         command.append(node)
         command.append(Int(pruneAfterMilliseconds))
         command.append(Int(reapAfterMilliseconds))
@@ -62,7 +76,8 @@ public struct RecordHeartbeat: ChatScript {
         command.append(sockets)
         command.append(users)
         command.append(messages)
-        command.append(RedisKeys.messagesPerMinutePrefix)
+        command.append(partition == 0 ? RedisKeys.messagesPerMinutePrefix : "")
+        command.append(suffix)
     }
 
     /// `{registered, reaped, backlog}`.

@@ -16,6 +16,7 @@ public struct ReturnToQueue: ChatScript {
     /// Entries the queue's cap dropped.
     public typealias Reply = Int
 
+    public var keys: RedisKeys
     public var user: Int
     public var queueCap: Int
     public var queueByteCap: Int
@@ -24,7 +25,8 @@ public struct ReturnToQueue: ChatScript {
     /// Oldest first; they go after everything queued.
     public var back: [[UInt8]]
 
-    public init(user: Int, queueCap: Int, queueByteCap: Int, front: [[UInt8]], back: [[UInt8]]) {
+    public init(keys: RedisKeys, user: Int, queueCap: Int, queueByteCap: Int, front: [[UInt8]], back: [[UInt8]]) {
+        self.keys = keys
         self.user = user
         self.queueCap = queueCap
         self.queueByteCap = queueByteCap
@@ -35,9 +37,9 @@ public struct ReturnToQueue: ChatScript {
     public var keyCount: Int { 3 }
 
     public func encode(into command: inout RedisCommandArguments) {
-        command.append(RedisKeys.offlineQueue(user))
-        command.append(RedisKeys.offlineBodies)
-        command.append(RedisKeys.offlineBytes)
+        command.append(keys.offlineQueue(user))
+        command.append(keys.offlineBodies(partition: keys.layout.partition(ofUser: user)))
+        command.append(keys.offlineBytes(partition: keys.layout.partition(ofUser: user)))
         command.append(queueCap)
         command.append(queueByteCap)
         command.append(front.count)

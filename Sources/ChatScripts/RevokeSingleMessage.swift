@@ -2,13 +2,16 @@ import Model
 import RedisClient
 
 /// `lua/message_revoke_single.lua`: marks my single-chat message revoked (both stored
-/// copies) and streams the revoke, within the window of its stored time.
+/// copies) and streams the revoke, within the window of its stored time. Between two
+/// partitions, my copy only (`MarkRevokedCopy` then marks the recipient's in theirs).
 public struct RevokeSingleMessage: ChatScript {
     public static let scriptName = "message_revoke_single"
     public static let layouts = [
         ScriptLayout(
             keys: ["sender_history", "recipient_history", "stream"],
-            arguments: ["id", "me", "to", "window", "stream_cap", "search_limit", "from_name", "from_avatar", "notice"]
+            arguments: [
+                "id", "me", "to", "window", "stream_cap", "search_limit", "from_name", "from_avatar", "notice", "peer_step",
+            ]
         ),
     ]
 
@@ -41,6 +44,7 @@ public struct RevokeSingleMessage: ChatScript {
         case expired
     }
 
+    public var keys: RedisKeys
     public var messageID: String
     public var sender: Int
     public var recipient: Int
@@ -55,9 +59,10 @@ public struct RevokeSingleMessage: ChatScript {
     public var notice: String
 
     public init(
-        messageID: String, sender: Int, recipient: Int, windowMilliseconds: Int64, streamCap: Int, searchLimit: Int,
+        keys: RedisKeys = .plain, messageID: String, sender: Int, recipient: Int, windowMilliseconds: Int64, streamCap: Int, searchLimit: Int,
         fromName: String, fromAvatar: String, notice: String
     ) {
+        self.keys = keys
         self.messageID = messageID
         self.sender = sender
         self.recipient = recipient
@@ -72,9 +77,12 @@ public struct RevokeSingleMessage: ChatScript {
     public var keyCount: Int { 3 }
 
     public func encode(into command: inout RedisCommandArguments) {
-        command.append(RedisKeys.singleHistory(owner: sender, peer: recipient))
-        command.append(RedisKeys.singleHistory(owner: recipient, peer: sender))
-        command.append(StreamName.messages)
+        let partition = keys.layout.partition(ofUser: sender)
+        let acrossPartitions = partition != keys.layout.partition(ofUser: recipient)
+        let mine = keys.singleHistory(owner: sender, peer: recipient)
+        command.append(mine)
+        command.append(acrossPartitions ? mine : keys.singleHistory(owner: recipient, peer: sender))
+        command.append(keys.stream(StreamName.messages, partition: partition))
 
         command.append(messageID)
         command.append(sender)
@@ -85,6 +93,7 @@ public struct RevokeSingleMessage: ChatScript {
         command.append(fromName)
         command.append(fromAvatar)
         command.append(notice)
+        command.append(acrossPartitions ? "own" : "")
     }
 
     /// `{'revoked' | 'already', now, to_name, to_avatar}`, or an error code.

@@ -13,15 +13,24 @@ public struct SendSettings: Sendable {
     let queueByteCap: String
     let sendRate: String
     let sendBurst: String
+    /// A send between partitions left pending this long (ms) is finished by the repairer.
+    let repairAfter: String
+    /// How long (s) the recipient's step keeps its `applied` marker.
+    let appliedTTL: String
 
     /// - Parameters: `clientIDWindow` in seconds, `deadAfter` in milliseconds; `node` is
     ///   the calling process's node id; `queueByteCap`: the offline queue's cap in bytes;
     ///   `sendRate` sends per second per sender (0: no limit), `sendBurst` sends at once
-    ///   beyond it (lua/lib/rate.lua).
+    ///   beyond it (lua/lib/rate.lua); `repairAfterMilliseconds`: how long a send between
+    ///   partitions may stay pending before the repairer finishes it; `appliedSeconds`:
+    ///   how long its recipient's step remembers that it ran.
     public init(
         clientIDWindow: Int64, historyCap: Int, streamCap: Int, node: String, deadAfter: Int64, queueCap: Int,
-        queueByteCap: Int, sendRate: Int = 0, sendBurst: Int = 1
+        queueByteCap: Int, sendRate: Int = 0, sendBurst: Int = 1, repairAfterMilliseconds: Int64 = 10_000,
+        appliedSeconds: Int = 600
     ) {
+        repairAfter = String(repairAfterMilliseconds)
+        appliedTTL = String(appliedSeconds)
         self.clientIDWindow = String(clientIDWindow)
         self.historyCap = String(historyCap)
         self.streamCap = String(streamCap)

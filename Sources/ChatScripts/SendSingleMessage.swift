@@ -15,7 +15,7 @@ public struct SendSingleMessage: ChatScript {
             arguments: [
                 "id", "me", "to", "type", "data", "options", "token", "client_id", "client_id_window", "history_cap",
                 "stream_cap", "node", "dead_after", "queue_cap", "stream_prefix", "send_rate", "send_burst", "queue_bytes",
-                "auto_reply",
+                "auto_reply", "partition_suffix",
             ]
         ),
     ]
@@ -36,6 +36,9 @@ public struct SendSingleMessage: ChatScript {
         case sender
         /// Over the sender's send rate; nothing was written.
         case rate
+        /// A send with this client id is under way between partitions (not finished yet):
+        /// the client retries later and learns its outcome.
+        case pending
         /// The recipient is gone or disabled.
         case recipient
         /// The recipient blocks the sender (a block, or their row for the sender blacklisted).
@@ -56,6 +59,7 @@ public struct SendSingleMessage: ChatScript {
             case "token": self = .token
             case "sender": self = .sender
             case "rate": self = .rate
+            case "pending": self = .pending
             case "recipient": self = .recipient
             case "blacklisted": self = .blacklisted(role)
             case "blocked": self = .blocked(role)
@@ -80,9 +84,11 @@ public struct SendSingleMessage: ChatScript {
     /// The recipient's automatic Q&A answer: no chatset, no quota.
     public var isAutoReply: Bool
     public var settings: SendSettings
+    public var keys: RedisKeys
 
+    /// Both users in one partition of `keys` (always on one Redis).
     public init(
-        messageID: String, sender: Int, recipient: Int, type: String, data: [UInt8], options: [UInt8],
+        keys: RedisKeys = .plain, messageID: String, sender: Int, recipient: Int, type: String, data: [UInt8], options: [UInt8],
         uncheckedToken: String?, clientID: String?, isAutoReply: Bool, settings: SendSettings
     ) {
         self.messageID = messageID
@@ -95,6 +101,7 @@ public struct SendSingleMessage: ChatScript {
         self.clientID = clientID
         self.isAutoReply = isAutoReply
         self.settings = settings
+        self.keys = keys
     }
 
     public var keyCount: Int { 18 }
@@ -102,30 +109,32 @@ public struct SendSingleMessage: ChatScript {
     public func encode(into command: inout RedisCommandArguments) {
         let me = sender
         let to = recipient
-        command.append(RedisKeys.userToken(me))
-        command.append(RedisKeys.user(me))
-        command.append(RedisKeys.user(to))
-        command.append(RedisKeys.friends(to))
-        command.append(RedisKeys.friends(me))
-        command.append(RedisKeys.quota(me))
-        command.append(RedisKeys.singleHistory(owner: me, peer: to))
-        command.append(RedisKeys.singleHistory(owner: to, peer: me))
-        command.append(StreamName.messages)
-        command.append(RedisKeys.online(to))
-        command.append(RedisKeys.offlineQueue(to))
-        command.append(RedisKeys.nodes)
-        command.append(RedisKeys.sentByClientID(me, clientID ?? ""))
-        command.append(RedisKeys.nodeDeliveries)
-        command.append(RedisKeys.sendRate(me))
-        command.append(RedisKeys.offlineBodies)
-        command.append(RedisKeys.offlineBytes)
-        command.append(RedisKeys.blocks(to))
+        let partition = keys.layout.partition(ofUser: to)
+        command.append(keys.userToken(me))
+        command.append(keys.user(me))
+        command.append(keys.user(to))
+        command.append(keys.friends(to))
+        command.append(keys.friends(me))
+        command.append(keys.quota(me))
+        command.append(keys.singleHistory(owner: me, peer: to))
+        command.append(keys.singleHistory(owner: to, peer: me))
+        command.append(keys.stream(StreamName.messages, partition: partition))
+        command.append(keys.online(to))
+        command.append(keys.offlineQueue(to))
+        command.append(keys.nodes(partition: partition))
+        command.append(keys.sentByClientID(me, clientID ?? ""))
+        command.append(keys.nodeDeliveries(partition: partition))
+        command.append(keys.sendRate(me))
+        command.append(keys.offlineBodies(partition: partition))
+        command.append(keys.offlineBytes(partition: partition))
+        command.append(keys.blocks(to))
 
         command.appendSend(
             id: messageID, from: me, to: to, type: type, data: data, options: options, uncheckedToken: uncheckedToken,
             clientID: clientID, settings: settings
         )
         command.append(isAutoReply ? "autoreply" : "")
+        command.append(keys.suffix(ofPartition: partition))
     }
 
     /// `{route, argument, message, trimmed[, sequence]}`, or an error code.

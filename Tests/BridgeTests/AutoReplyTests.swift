@@ -93,14 +93,14 @@ struct AutoReplyTests {
         #expect(about["id"] as? Int == freight && about["ask"] as? String == "运费多少" && about["message_id"] as? String == reply["id"] as? String)
 
         // stored in both histories, streamed, and the owner's pre-friendship quota untouched
-        for key in [RedisKeys.singleHistory(owner: asker.id, peer: owner.id), RedisKeys.singleHistory(owner: owner.id, peer: asker.id)] {
+        for key in [testKeys.singleHistory(owner: asker.id, peer: owner.id), testKeys.singleHistory(owner: owner.id, peer: asker.id)] {
             #expect(try await Self.list(redis, key).map { $0["id"] as? String } == [question["id"] as? String, reply["id"] as? String])
         }
         // every entry since the answer was made (stream ids are Redis' clock in ms, as create_time)
         let made = (reply["create_time"] as? Int ?? 0) - 1
         let streamed = try await redis.send("XRANGE", StreamName.messages, String(made), "+").array ?? []
         #expect(streamed.contains { $0.array?.last?.fieldValues["id"] == reply["id"] as? String })
-        #expect(try await redis.send("HEXISTS", RedisKeys.quota(owner.id), String(asker.id)).integer == 0)
+        #expect(try await redis.send("HEXISTS", testKeys.quota(owner.id), String(asker.id)).integer == 0)
         // the asker's own quota still counts: a second message before friendship is refused
         let second = try bridge.post(
             "/api/chat/socket/sendmessage", ["sendto_id": owner.id, "chatType": "single", "type": "text", "data": "还在吗"], token: asker.token
@@ -157,9 +157,9 @@ struct AutoReplyTests {
             status = bridge.waitForExit(timeout: 0)
         }
         #expect(status == 0)
-        let queued = try await Self.list(redis, RedisKeys.offlineQueue(asker.id))
+        let queued = try await Self.list(redis, testKeys.offlineQueue(asker.id))
         #expect(queued.map { $0["data"] as? String } == ["每天9点到18点"])
-        let history = try await Self.list(redis, RedisKeys.singleHistory(owner: asker.id, peer: owner.id))
+        let history = try await Self.list(redis, testKeys.singleHistory(owner: asker.id, peer: owner.id))
         #expect(history.map { $0["id"] as? String } == [question["id"] as? String, queued.first?["id"] as? String])
     }
 
@@ -186,7 +186,7 @@ struct AutoReplyTests {
         #expect(try bridge.metric(#"chat_askanswer_replies_total{outcome="answered"}"#) == 3)
         #expect(try bridge.metric("chat_askanswer_queue_depth") == 0)
         // every question accepted and stored, the three answers after them
-        let history = try await Self.list(redis, RedisKeys.singleHistory(owner: asker.id, peer: owner.id))
+        let history = try await Self.list(redis, testKeys.singleHistory(owner: asker.id, peer: owner.id))
         #expect(history.prefix(10).map { $0["id"] as? String } == questions.map { $0["id"] as? String })
         #expect(history.count == 13)
         let log = (try? String(contentsOfFile: bridge.logPath, encoding: .utf8)) ?? ""

@@ -113,16 +113,16 @@ struct BackPressureTests {
         defer { Task { await redis.shutdown() } }
         let scripts = DeliveryTests.node(redis).scripts
         let user = Int.random(in: 10_000_000...99_999_999)
-        let key = RedisKeys.offlineQueue(user)
+        let key = testKeys.offlineQueue(user)
         _ = try await redis.send("RPUSH", key, "q1", "q2")
         let bytes = { (text: String) in Array(text.utf8) }
 
-        let dropped = try await scripts.run(ReturnToQueue(user: user, queueCap: 10, queueByteCap: 1 << 20, front: ["f1", "f2"].map(bytes), back: ["b1"].map(bytes)))
+        let dropped = try await scripts.run(ReturnToQueue(keys: testKeys, user: user, queueCap: 10, queueByteCap: 1 << 20, front: ["f1", "f2"].map(bytes), back: ["b1"].map(bytes)))
         #expect(dropped == 0)
         #expect(try await redis.send("LRANGE", key, 0, -1).array?.compactMap(\.string) == ["f1", "f2", "q1", "q2", "b1"])
 
         // Over the cap, the oldest go, as when routing queues.
-        #expect(try await scripts.run(ReturnToQueue(user: user, queueCap: 6, queueByteCap: 1 << 20, front: ["f0"].map(bytes), back: ["b2"].map(bytes))) == 1)
+        #expect(try await scripts.run(ReturnToQueue(keys: testKeys, user: user, queueCap: 6, queueByteCap: 1 << 20, front: ["f0"].map(bytes), back: ["b2"].map(bytes))) == 1)
         #expect(try await redis.send("LRANGE", key, 0, -1).array?.compactMap(\.string) == ["f1", "f2", "q1", "q2", "b1", "b2"])
         _ = try await redis.send("DEL", key)
         _ = try await redis.send("HDEL", RedisKeys.offlineBytes, key)

@@ -61,7 +61,7 @@ struct ChatDeliveryTests {
         let (mine, _) = try await DeliveryTests.connected(a, me.token)
 
         for index in 0..<30 { _ = try Self.send(index.isMultiple(of: 2) ? a : b, me, to: you.id, "m\(index)") }
-        #expect(try await TestBridge.sharedRedisLength(RedisKeys.offlineQueue(you.id)) == 30)
+        #expect(try await TestBridge.sharedRedisLength(testKeys.offlineQueue(you.id)) == 30)
 
         // messages keep being sent while the recipient connects on B
         let sending = Task.detached {
@@ -81,7 +81,7 @@ struct ChatDeliveryTests {
         // the sender's own socket never saw any of its messages
         let echoes = Self.texts(from: me.id, in: await mine.texts(for: 0.3))
         #expect(echoes.isEmpty)
-        #expect(try await TestBridge.sharedRedisLength(RedisKeys.offlineQueue(you.id)) == 0)
+        #expect(try await TestBridge.sharedRedisLength(testKeys.offlineQueue(you.id)) == 0)
         await yours.close()
         await mine.close()
     }
@@ -94,7 +94,7 @@ struct ChatDeliveryTests {
         _ = await yours.texts(for: 0.2)
         let redis = try TestBridge.sharedRedis()
         defer { Task { await redis.shutdown() } }
-        let target = try #require(DeliveryTarget(try await redis.send("GET", RedisKeys.online(you.id)).string ?? ""))
+        let target = try #require(DeliveryTarget(try await redis.send("GET", testKeys.online(you.id)).string ?? ""))
         #expect(target.node == b.node)
 
         // Another process's script numbered a delivery to B (as if its stream entry
@@ -180,8 +180,8 @@ struct ChatDeliveryTests {
         let redis = try TestBridge.sharedRedis()
         defer { Task { await redis.shutdown() } }
         let id = try #require(message["id"] as? String)
-        #expect(try await redis.send("GET", RedisKeys.sentByClientID(me.id, "early")).string == id)
-        #expect(try await redis.send("DEL", RedisKeys.singleHistory(owner: me.id, peer: you.id)).integer == 1)
+        #expect(try await redis.send("GET", testKeys.sentByClientID(me.id, "early")).string == id)
+        #expect(try await redis.send("DEL", testKeys.singleHistory(owner: me.id, peer: you.id)).integer == 1)
         try await mine.send(text: try Self.sendFrame("early", to: you.id, "first"))
         let late = try await Self.acknowledgement(mine)
         #expect(late["msg"] as? String == "ok" && late["cid"] as? String == "early")
@@ -229,7 +229,7 @@ struct ChatDeliveryTests {
         // heartbeat kicks a socket whose token's signature is not the current token's —
         // RevocationTests; this stored value keeps the signature, so only the send's
         // own check, a whole-token comparison, can refuse.)
-        _ = try await redis.send("SET", RedisKeys.userToken(me.id), "x" + me.token)
+        _ = try await redis.send("SET", testKeys.userToken(me.id), "x" + me.token)
         try await mine.send(text: try Self.sendFrame("after-logout", to: you.id, "x"))
         let refused = try await Self.acknowledgement(mine)
         #expect(refused["data"] as? String == "Token 令牌不合法！")

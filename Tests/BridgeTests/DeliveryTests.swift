@@ -32,7 +32,7 @@ struct DeliveryTests {
         policy.heartbeat = .milliseconds(heartbeatMilliseconds)
         let scripts = RedisScripts(client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) })
         return MessageDelivery(
-            scripts: scripts, connections: ConnectionTable(), node: "test-\(UUID().uuidString.prefix(8))", policy: policy,
+            scripts: scripts, keys: testKeys, connections: ConnectionTable(), node: "test-\(UUID().uuidString.prefix(8))", policy: policy,
             logger: Logger(label: "test"), background: BackgroundWork(owned: false)
         )
     }
@@ -80,7 +80,7 @@ struct DeliveryTests {
         #expect(Self.delivered(texts) == (0..<20).map { "m\($0)" })
         let frame = GatewayTests.object(try #require(texts.first))
         #expect(frame.keys.sorted() == ["data", "timestamp", "type"])
-        #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(user.id)).integer == 0)
+        #expect(try await redis.send("LLEN", testKeys.offlineQueue(user.id)).integer == 0)
 
         // Heartbeats keep the target alive well past its TTL (three heartbeats).
         try await Task.sleep(for: .milliseconds(Self.heartbeatMilliseconds * 8))
@@ -94,7 +94,7 @@ struct DeliveryTests {
         defer { Task { await redis.shutdown() } }
         var delivery = Self.node(redis)
         delivery = MessageDelivery(
-            scripts: delivery.scripts, connections: delivery.connections, node: delivery.node,
+            scripts: delivery.scripts, keys: testKeys, connections: delivery.connections, node: delivery.node,
             policy: { var policy = delivery.policy; policy.offlineQueueCap = 3; return policy }(), logger: delivery.logger,
             background: delivery.background
         )
@@ -104,7 +104,7 @@ struct DeliveryTests {
             outcomes.append(try await delivery.deliver(Self.message("c\(index)", to: user), to: user))
         }
         #expect(outcomes == [.queued(dropped: 0), .queued(dropped: 0), .queued(dropped: 0), .queued(dropped: 1), .queued(dropped: 1)])
-        let queued = try await redis.send("LRANGE", RedisKeys.offlineQueue(user), 0, -1).array?.compactMap(\.string) ?? []
+        let queued = try await redis.send("LRANGE", testKeys.offlineQueue(user), 0, -1).array?.compactMap(\.string) ?? []
         #expect(queued.map { GatewayTests.object($0)["data"] as? String } == ["c2", "c3", "c4"])
     }
 
@@ -118,14 +118,14 @@ struct DeliveryTests {
         // Same token twice (a reconnect race): both stay open, the newer is the target.
         let (first, _) = try await Self.connected(a, user.token)
         let (second, _) = try await Self.connected(b, user.token)
-        #expect(try await redis.send("GET", RedisKeys.online(user.id)).string?.hasPrefix(b.node + ":") == true)
+        #expect(try await redis.send("GET", testKeys.online(user.id)).string?.hasPrefix(b.node + ":") == true)
         let quiet = await first.texts(for: 0.3)
         #expect(!quiet.contains { $0.contains("force_logout") })
 
         // The older one closing does not unregister the newer one (compare-and-delete).
         await first.close()
         try await Task.sleep(for: .milliseconds(200))
-        #expect(try await redis.send("GET", RedisKeys.online(user.id)).string?.hasPrefix(b.node + ":") == true)
+        #expect(try await redis.send("GET", testKeys.online(user.id)).string?.hasPrefix(b.node + ":") == true)
 
         // A new login connecting on A kicks B's connection: force_logout, then a close frame.
         let relogin = try a.login(user.username)
@@ -134,10 +134,10 @@ struct DeliveryTests {
         let texts = events.compactMap { if case .text(let text) = $0 { text } else { nil } }
         #expect(texts.last == #"{"msg":"force_logout","data":"你的账号在其他设备登录"}"#)
         #expect(Array(events.suffix(2)) == [.closeFrame(code: 1000), .disconnected])
-        #expect(try await redis.send("GET", RedisKeys.online(user.id)).string?.hasPrefix(a.node + ":") == true)
+        #expect(try await redis.send("GET", testKeys.online(user.id)).string?.hasPrefix(a.node + ":") == true)
 
         await third.close()
-        _ = try await eventually(within: 5) { try await redis.send("EXISTS", RedisKeys.online(user.id)).integer == 0 }
+        _ = try await eventually(within: 5) { try await redis.send("EXISTS", testKeys.online(user.id)).integer == 0 }
     }
 
     @Test("after SIGKILL of A, what is sent to it reaches the offline queue and the next connection gets it once, in order", .timeLimit(.minutes(1)))
@@ -154,7 +154,7 @@ struct DeliveryTests {
         _ = try await socket.eventsUntilEnd()
         // Its online_ key still names A, alive for three heartbeats: what is sent meanwhile
         // waits in A's stream (nothing goes into the void: the stream is Redis')...
-        #expect(try await redis.send("GET", RedisKeys.online(user.id)).string?.hasPrefix(a.node + ":") == true)
+        #expect(try await redis.send("GET", testKeys.online(user.id)).string?.hasPrefix(a.node + ":") == true)
         for index in 0..<30 {
             let outcome = try await delivery.deliver(Self.message("k\(index)", to: user.id), to: user.id)
             #expect(outcome == .routed(node: a.node), "message \(index)")
@@ -165,15 +165,15 @@ struct DeliveryTests {
         try await Task.sleep(until: killed.advanced(by: .milliseconds(Self.heartbeatMilliseconds * 4)), clock: .continuous)
         #expect(try await delivery.deliver(Self.message("k30", to: user.id), to: user.id) == .routed(node: a.node))
         // B reaps A's stream after six heartbeats and routes it again: to the queue, in order.
-        _ = try await eventually(within: 10) { try await redis.send("LLEN", RedisKeys.offlineQueue(user.id)).integer == 31 }
+        _ = try await eventually(within: 10) { try await redis.send("LLEN", testKeys.offlineQueue(user.id)).integer == 31 }
         #expect(try await redis.send("EXISTS", RedisKeys.nodeStream(a.node)).integer == 0)
         #expect(try await delivery.deliver(Self.message("k31", to: user.id), to: user.id) == .queued(dropped: 0))
-        #expect(try await redis.send("EXISTS", RedisKeys.online(user.id)).integer == 0)
+        #expect(try await redis.send("EXISTS", testKeys.online(user.id)).integer == 0)
 
         let (next, beforeWelcome) = try await Self.connected(b, user.token)
         #expect(Self.delivered(beforeWelcome) == (0...31).map { "k\($0)" })
         #expect(Self.delivered(await next.texts(for: 0.5)).isEmpty)
-        #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(user.id)).integer == 0)
+        #expect(try await redis.send("LLEN", testKeys.offlineQueue(user.id)).integer == 0)
     }
 
     @Test("a delivery to a connection that has gone is queued, not lost", .timeLimit(.minutes(1)))
@@ -184,9 +184,9 @@ struct DeliveryTests {
         let delivery = Self.node(redis)
         let user = try a.register()
         // A target on a live process whose connection does not exist (closed, release pending).
-        _ = try await redis.send("SET", RedisKeys.online(user.id), "\(a.node):999999", "PX", 10_000)
+        _ = try await redis.send("SET", testKeys.online(user.id), "\(a.node):999999", "PX", 10_000)
         #expect(try await delivery.deliver(Self.message("lost?", to: user.id), to: user.id) == .routed(node: a.node))
-        _ = try await eventually(within: 5) { try await redis.send("LLEN", RedisKeys.offlineQueue(user.id)).integer == 1 }
+        _ = try await eventually(within: 5) { try await redis.send("LLEN", testKeys.offlineQueue(user.id)).integer == 1 }
         let (_, beforeWelcome) = try await Self.connected(a, user.token)
         #expect(Self.delivered(beforeWelcome) == ["lost?"])
     }
@@ -201,14 +201,14 @@ struct DeliveryTests {
         // (then both go together), never in between.
         _ = try await redis.send("HSET", RedisKeys.nodeDeliveries, gone, 12, delivery.node, 3)
         _ = try await redis.send("ZADD", RedisKeys.nodes, 1, gone)
-        await NodeHeartbeat(delivery: delivery, keys: testKeys, logger: Logger(label: "test")).beat()
+        await NodeHeartbeat(delivery: delivery, logger: Logger(label: "test")).beat()
         #expect(try await redis.send("ZSCORE", RedisKeys.nodes, gone).isNull)
         #expect(try await redis.send("HGET", RedisKeys.nodeDeliveries, gone).isNull)
         #expect(try await redis.send("ZSCORE", RedisKeys.nodes, delivery.node).string != nil)
         #expect(try await redis.send("HGET", RedisKeys.nodeDeliveries, delivery.node).string == "3")
         // Leaves as a bridge does: what this node may have reaped from other tests' dead
         // processes is reaped again by a live one.
-        _ = try await delivery.scripts.run(LeaveNodes(node: delivery.node))
+        _ = try await delivery.scripts.run(LeaveNodes(keys: testKeys, node: delivery.node))
     }
 
     @Test("connecting and chatGetmessageOffLine racing: every queued message exactly once, in order", .timeLimit(.minutes(1)))
@@ -222,7 +222,7 @@ struct DeliveryTests {
             let count = 1200  // more than one flush batch
             var commands: [RedisCommand] = []
             for index in 0..<count {
-                commands.append(RedisCommand("RPUSH", RedisKeys.offlineQueue(user.id), Self.message("q\(index)", to: user.id)))
+                commands.append(RedisCommand("RPUSH", testKeys.offlineQueue(user.id), Self.message("q\(index)", to: user.id)))
             }
             _ = try await redis.pipeline(commands)
 
@@ -249,7 +249,7 @@ struct DeliveryTests {
                 received += Self.delivered(texts)
             }
             #expect(received == (0..<(count + 50)).map { "q\($0)" }, "round \(round): \(received.count) messages")
-            #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(user.id)).integer == 0)
+            #expect(try await redis.send("LLEN", testKeys.offlineQueue(user.id)).integer == 0)
             await client.close()
         }
     }
@@ -264,19 +264,19 @@ struct DeliveryTests {
         _ = await socket.texts(for: 0.2)
         // Queued behind the connection's back (as while its process was unreachable).
         for index in 0..<5 {
-            _ = try await redis.send("RPUSH", RedisKeys.offlineQueue(user.id), Self.message("o\(index)", to: user.id))
+            _ = try await redis.send("RPUSH", testKeys.offlineQueue(user.id), Self.message("o\(index)", to: user.id))
         }
         let response = try b.post("/api/chat/chatGetmessageOffLine", token: user.token)
         #expect(response.status == 200 && response.body["msg"] as? String == "ok" && response.body["data"] as? String == "ok")
         #expect(Self.delivered(await socket.texts(for: 0.5)) == (0..<5).map { "o\($0)" })
-        #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(user.id)).integer == 0)
+        #expect(try await redis.send("LLEN", testKeys.offlineQueue(user.id)).integer == 0)
 
         // Without a connection the queue stays for the next one.
         await socket.close()
-        _ = try await eventually(within: 5) { try await redis.send("EXISTS", RedisKeys.online(user.id)).integer == 0 }
-        _ = try await redis.send("RPUSH", RedisKeys.offlineQueue(user.id), Self.message("kept", to: user.id))
+        _ = try await eventually(within: 5) { try await redis.send("EXISTS", testKeys.online(user.id)).integer == 0 }
+        _ = try await redis.send("RPUSH", testKeys.offlineQueue(user.id), Self.message("kept", to: user.id))
         #expect(try b.post("/api/chat/chatGetmessageOffLine", token: user.token).status == 200)
-        #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(user.id)).integer == 1)
+        #expect(try await redis.send("LLEN", testKeys.offlineQueue(user.id)).integer == 1)
     }
 
     @Test("after Redis restarts empty, live delivery resumes without reconnecting", .timeLimit(.minutes(1)))
@@ -292,7 +292,7 @@ struct DeliveryTests {
 
         try server.restart()  // no persistence: every key is gone, the socket stays open
         _ = try await eventually(within: 10) {
-            (try? await redis.send("GET", RedisKeys.online(user.id)).string)?.hasPrefix(a.node + ":") == true
+            (try? await redis.send("GET", testKeys.online(user.id)).string)?.hasPrefix(a.node + ":") == true
         }
         #expect(try await delivery.deliver(Self.message("after", to: user.id), to: user.id) == .routed(node: a.node))
         #expect(Self.delivered(await socket.texts(for: 0.5)) == ["after"])

@@ -48,7 +48,7 @@ struct HistoryIndexTests {
 
     /// A single chat's index: on the lower uid's history (the other is its mirror).
     static func pairIndex(_ a: Int, _ b: Int) -> String {
-        RedisKeys.singleHistory(owner: min(a, b), peer: max(a, b)) + ":ids"
+        testKeys.singleHistory(owner: min(a, b), peer: max(a, b)) + ":ids"
     }
 
     static func withApp(_ body: @escaping @Sendable (any TestClientProtocol, RedisClient) async throws -> Void) async throws {
@@ -75,8 +75,8 @@ struct HistoryIndexTests {
             var sent: [JSONObject] = []
             for index in 0..<8 { sent.append(try await MessageTests.sent(client, me, to: you.id, ["data": .string("m\(index)")])) }
             let ids = sent.compactMap { $0["id"]?.stringValue }
-            let indexed = RedisKeys.singleHistory(owner: min(me.id, you.id), peer: max(me.id, you.id))
-            let mirror = RedisKeys.singleHistory(owner: max(me.id, you.id), peer: min(me.id, you.id))
+            let indexed = testKeys.singleHistory(owner: min(me.id, you.id), peer: max(me.id, you.id))
+            let mirror = testKeys.singleHistory(owner: max(me.id, you.id), peer: min(me.id, you.id))
             #expect(indexed + ":ids" == Self.pairIndex(me.id, you.id))
             let (list, index) = try await Self.ids(redis, indexed)
             let mirrored = try await Self.ids(redis, mirror).list
@@ -123,7 +123,7 @@ struct HistoryIndexTests {
                 let response = try await GroupTests.sendToGroup(client, people[1], group: gid, "g\(index)")
                 sent.append(try #require(response.body.objectValue?["data"]?.objectValue, "\(response.body)"))
             }
-            let history = RedisKeys.groupHistory(gid)
+            let history = testKeys.groupHistory(gid)
             let ids = sent.compactMap { $0["id"]?.stringValue }
             #expect(try await Self.ids(redis, history).list == Array(ids.suffix(5)))
             #expect(try await redis.send("ZCARD", history + ":ids").integer == 5)
@@ -163,7 +163,7 @@ struct HistoryIndexTests {
         try await Self.withApp { client, redis in
             let people = try await GroupTests.users(client, 2)
             let gid = try await GroupTests.makeGroup(client, redis, owner: people[0], members: [people[1]])
-            let history = RedisKeys.groupHistory(gid)
+            let history = testKeys.groupHistory(gid)
             let index = history + ":ids"
             var count = 0
             func send() async throws {

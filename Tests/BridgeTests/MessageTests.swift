@@ -54,16 +54,16 @@ struct MessageTests {
             "isblack": .integer(Int64(isblack)), "status": .integer(Int64(status)), "order": 50,
             "create_time": "2026-11-21 10:00:00", "update_time": "2026-11-21 10:00:00", "_v": 1,
         ]
-        _ = try await redis.send("HSET", RedisKeys.friends(owner), String(friend), JSONSerializer.string(row))
+        _ = try await redis.send("HSET", testKeys.friends(owner), String(friend), JSONSerializer.string(row))
     }
 
     static func chatset(_ redis: RedisClient, _ user: Int, user sendCount: Int, visitor visitorCount: Int) async throws {
         let userset = #"{"chatset":{"visitor":{"sendCount":\#(visitorCount),"needFollow":false},"user":{"sendCount":\#(sendCount),"needFollow":true}}}"#
-        _ = try await redis.send("HSET", RedisKeys.user(user), "userset", userset)
+        _ = try await redis.send("HSET", testKeys.user(user), "userset", userset)
     }
 
     static func history(_ redis: RedisClient, owner: Int, peer: Int) async throws -> [JSONObject] {
-        let entries = try await redis.send("LRANGE", RedisKeys.singleHistory(owner: owner, peer: peer), 0, -1).array ?? []
+        let entries = try await redis.send("LRANGE", testKeys.singleHistory(owner: owner, peer: peer), 0, -1).array ?? []
         return entries.compactMap { $0.bytes.flatMap { try? JSONParser.parse($0).objectValue } }
     }
 
@@ -94,7 +94,7 @@ struct MessageTests {
 
             #expect(try await Self.history(redis, owner: me.id, peer: you.id) == [message])
             #expect(try await Self.history(redis, owner: you.id, peer: me.id) == [message])
-            let queued = try await redis.send("LRANGE", RedisKeys.offlineQueue(you.id), 0, -1).array ?? []
+            let queued = try await redis.send("LRANGE", testKeys.offlineQueue(you.id), 0, -1).array ?? []
             #expect(queued.compactMap { $0.bytes.flatMap { try? JSONParser.parse($0) } } == [.object(message)])
 
             // options that do not decode are null; a string data stays a string
@@ -149,9 +149,9 @@ struct MessageTests {
         try await TestBridge.app(redis: redis).test(.router) { client in
             let (me, you, guest) = try await (UserTests.register(client), UserTests.register(client), Self.visitor(client))
             #expect(try await Self.send(client, me, to: 2_000_000_000).body == Self.fail("对方不存在或者被禁用，不能发消息"))
-            _ = try await redis.send("HSET", RedisKeys.user(you.id), "status", "0")
+            _ = try await redis.send("HSET", testKeys.user(you.id), "status", "0")
             #expect(try await Self.send(client, me, to: you.id).body == Self.fail("对方不存在或者被禁用，不能发消息"))
-            _ = try await redis.send("HSET", RedisKeys.user(you.id), "status", "1")
+            _ = try await redis.send("HSET", testKeys.user(you.id), "status", "1")
 
             try await Self.befriend(redis, owner: you.id, friend: me.id, isblack: 1)
             try await Self.befriend(redis, owner: you.id, friend: guest.id, isblack: 1)
@@ -164,8 +164,8 @@ struct MessageTests {
 
             // nothing of the refused sends was written anywhere
             #expect(try await Self.history(redis, owner: me.id, peer: you.id).isEmpty)
-            #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(you.id)).integer == 0)
-            #expect(try await redis.send("HLEN", RedisKeys.quota(me.id)).integer == 0)
+            #expect(try await redis.send("LLEN", testKeys.offlineQueue(you.id)).integer == 0)
+            #expect(try await redis.send("HLEN", testKeys.quota(me.id)).integer == 0)
 
             // a friend (their row for me, active) may always write, whatever their chatset
             try await Self.befriend(redis, owner: you.id, friend: me.id, remark: "老同学")
@@ -185,19 +185,19 @@ struct MessageTests {
             #expect(try await Self.send(client, guest, to: you.id).body == Self.fail("你们不是好友关系，对方设置成：先登录才能发消息"))
 
             // no userset at all: one message each, then the quota text
-            _ = try await redis.send("HDEL", RedisKeys.user(you.id), "userset")
+            _ = try await redis.send("HDEL", testKeys.user(you.id), "userset")
             _ = try await Self.sent(client, me, to: you.id)
             #expect(try await Self.send(client, me, to: you.id).body == Self.fail("在成为好友之前，对方只允许向他发一条消息"))
             _ = try await Self.sent(client, guest, to: you.id)
             #expect(try await Self.send(client, guest, to: you.id).body == Self.fail("在成为好友之前，对方只允许向他发一条消息"))
-            #expect(try await redis.send("HGET", RedisKeys.quota(me.id), String(you.id)).integer == 1)
+            #expect(try await redis.send("HGET", testKeys.quota(me.id), String(you.id)).integer == 1)
             // their messages to me do not count against me, and mine to them not against them
             _ = try await Self.sent(client, you, to: me.id)
             #expect(try await Self.send(client, you, to: me.id).body == Self.fail("在成为好友之前，对方只允许向他发一条消息"))
 
             // a userset without chatset, or unreadable, is the default too; 2 is unlimited
             let third = try await UserTests.register(client)
-            _ = try await redis.send("HSET", RedisKeys.user(third.id), "userset", #"{"other":1}"#)
+            _ = try await redis.send("HSET", testKeys.user(third.id), "userset", #"{"other":1}"#)
             _ = try await Self.sent(client, me, to: third.id)
             #expect(try await Self.send(client, me, to: third.id).body == Self.fail("在成为好友之前，对方只允许向他发一条消息"))
             try await Self.chatset(redis, third.id, user: 2, visitor: 0)
@@ -221,7 +221,7 @@ struct MessageTests {
             #expect(statuses.filter { $0 == .ok }.count == 1)
             #expect(statuses.filter { $0 == .badRequest }.count == 49)
             #expect(try await Self.history(redis, owner: you.id, peer: me.id).count == 1)
-            #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(you.id)).integer == 1)
+            #expect(try await redis.send("LLEN", testKeys.offlineQueue(you.id)).integer == 1)
         }
     }
 
@@ -231,7 +231,7 @@ struct MessageTests {
         defer { Task { await redis.shutdown() } }
         try await TestBridge.app(redis: redis).test(.router) { client in
             let (me, you) = try await (UserTests.register(client), UserTests.register(client))
-            _ = try await redis.send("HSET", RedisKeys.user(me.id), "nickname", "小明")
+            _ = try await redis.send("HSET", testKeys.user(me.id), "nickname", "小明")
             let plain = try await Self.sent(client, me, to: you.id)
             #expect(plain["from_name"] == "小明" && plain["to_name"] == .string(you.username))
             try await Self.befriend(redis, owner: you.id, friend: me.id, remark: "明哥")
@@ -254,7 +254,7 @@ struct MessageTests {
             for (owner, peer) in [(me.id, you.id), (you.id, me.id)] {
                 #expect(try await Self.history(redis, owner: owner, peer: peer).map { $0["data"] } == ["m2", "m3", "m4"])
             }
-            #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(you.id)).integer == 5)
+            #expect(try await redis.send("LLEN", testKeys.offlineQueue(you.id)).integer == 5)
         }
     }
 
@@ -312,7 +312,7 @@ struct MessageTests {
         try await TestBridge.app(redis: redis).test(.router) { client in
             let (me, you) = try await (UserTests.register(client), UserTests.register(client))
             try await Self.befriend(redis, owner: you.id, friend: me.id)
-            _ = try await redis.send("HSET", RedisKeys.user(me.id), "nickname", "小明")
+            _ = try await redis.send("HSET", testKeys.user(me.id), "nickname", "小明")
             let first = try await Self.sent(client, me, to: you.id, ["data": "one"])
             let second = try await Self.sent(client, me, to: you.id, ["data": "two"])
             let before = try await redis.send("XREVRANGE", StreamName.messages, "+", "-", "COUNT", 1).array?.first?.array?.first?.string ?? "0"
@@ -345,21 +345,21 @@ struct MessageTests {
             #expect(entries.count == 1 && entry["kind"] == "revoke" && entry["isremove"] == "1" && entry["from_id"] == String(me.id))
             #expect(entry["to_name"] == you.username && entry["to_avatar"] == BridgeSettings.defaultUserAvatar)
             // the peer gets the notice after the message itself
-            let queue = (try await redis.send("LRANGE", RedisKeys.offlineQueue(you.id), 0, -1).array ?? []).compactMap(\.bytes)
+            let queue = (try await redis.send("LRANGE", testKeys.offlineQueue(you.id), 0, -1).array ?? []).compactMap(\.bytes)
             #expect(queue.count == 3)
             let delivered = try #require(try JSONParser.parse(queue[2]).objectValue)
             #expect(delivered == notice && delivered["actionType"] == "revoke")
 
             // a second revoke answers the notice again and writes nothing more
             #expect(try await Self.revoke(client, me, first, to: you.id).status == .ok)
-            #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(you.id)).integer == 3)
+            #expect(try await redis.send("LLEN", testKeys.offlineQueue(you.id)).integer == 3)
             #expect(try await Self.streamEntries(redis, after: before, id: try #require(first["id"]?.stringValue)).count == 1)
 
             // the stored time decides: a copy stored 6 minutes ago cannot be revoked,
             // whatever time the client claims
             var old = second
             old["create_time"] = .integer((second["create_time"]?.integerValue ?? 0) - 6 * 60 * 1000)
-            _ = try await redis.send("LSET", RedisKeys.singleHistory(owner: me.id, peer: you.id), -1, JSONSerializer.string(.object(old)))
+            _ = try await redis.send("LSET", testKeys.singleHistory(owner: me.id, peer: you.id), -1, JSONSerializer.string(.object(old)))
             #expect(try await Self.revoke(client, me, second, to: you.id).body == Self.fail("消息超过5分钟，不能撤回"))
             // an unknown message whose claimed time is past the window: the old server's text
             let claimedOld = ["id": JSONValue.string(UUID().uuidString.lowercased()), "create_time": .integer(Int64(Date().timeIntervalSince1970 * 1000) - 6 * 60 * 1000)]

@@ -49,7 +49,7 @@ struct NodeStreamTests {
         )
         let (me, you) = try (ChatDeliveryTests.openUser(a), ChatDeliveryTests.openUser(b))
         let (yours, _) = try await DeliveryTests.connected(b, you.token)
-        #expect(DeliveryTarget(try await redis.send("GET", RedisKeys.online(you.id)).string ?? "")?.node == b.node)
+        #expect(DeliveryTarget(try await redis.send("GET", testKeys.online(you.id)).string ?? "")?.node == b.node)
 
         // A sends steadily to B's user; what Redis refused (while it restarts) is not accepted.
         let count = 600
@@ -115,10 +115,10 @@ struct NodeStreamTests {
         b.signal(SIGSTOP)
         for index in 0..<20 { _ = try ChatDeliveryTests.send(a, me, to: you.id, "r\(index)") }
         #expect(try await redis.send("XLEN", RedisKeys.nodeStream(b.node)).integer == 20)
-        #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(you.id)).integer == 0)
+        #expect(try await redis.send("LLEN", testKeys.offlineQueue(you.id)).integer == 0)
         b.signal(SIGKILL)
 
-        _ = try await eventually(within: 20) { try await redis.send("LLEN", RedisKeys.offlineQueue(you.id)).integer == 20 }
+        _ = try await eventually(within: 20) { try await redis.send("LLEN", testKeys.offlineQueue(you.id)).integer == 20 }
         #expect(try await redis.send("EXISTS", RedisKeys.nodeStream(b.node)).integer == 0)
         #expect(try a.metric("chat_node_stream_reaped_total") == 20)
         #expect(try a.metric("chat_node_stream_rerouted_total") == 20)
@@ -151,7 +151,7 @@ struct NodeStreamTests {
 
         // Before anyone would reap it (18 s): the new process claims the five itself.
         let restarted = try await BridgeProcess(redisURL: server.url, node: node, settings: slow)
-        _ = try await eventually(within: 10) { try await redis.send("LLEN", RedisKeys.offlineQueue(you.id)).integer == 5 }
+        _ = try await eventually(within: 10) { try await redis.send("LLEN", testKeys.offlineQueue(you.id)).integer == 5 }
         #expect(try restarted.metric("chat_node_stream_rerouted_total") == 5)
         #expect(try a.metric("chat_node_stream_reaped_total") == 0)
         let (socket, beforeWelcome) = try await DeliveryTests.connected(restarted, you.token)
@@ -172,17 +172,17 @@ struct NodeStreamTests {
         _ = try await redis.send("ZADD", RedisKeys.nodes, 1, "empty")
         _ = try await redis.send("XADD", RedisKeys.nodeStream("empty"), "*", "e", "kick 7:3")
         _ = try await redis.send("XTRIM", RedisKeys.nodeStream("empty"), "MAXLEN", 0)
-        #expect(try await scripts.run(LeaveNodes(node: "empty")))
+        #expect(try await scripts.run(LeaveNodes(keys: testKeys, node: "empty")))
         #expect(try await redis.send("ZSCORE", RedisKeys.nodes, "empty").isNull)
         #expect(try await redis.send("EXISTS", RedisKeys.nodeStream("empty")).integer == 0)
 
         // With an entry: scored 0, then reaped by the next heartbeat of a live process.
         _ = try await redis.send("ZADD", RedisKeys.nodes, WallClock.milliseconds(), "leaving")
         _ = try await redis.send("XADD", RedisKeys.nodeStream("leaving"), "*", "e", envelope.encoded())
-        #expect(try await !scripts.run(LeaveNodes(node: "leaving")))
+        #expect(try await !scripts.run(LeaveNodes(keys: testKeys, node: "leaving")))
         #expect(try await redis.send("ZSCORE", RedisKeys.nodes, "leaving").string == "0")
         let beat = try await scripts.run(RecordHeartbeat(
-            node: live.node, pruneAfterMilliseconds: 3_600_000, reapAfterMilliseconds: 6000, reapBatch: 1000
+            keys: testKeys, node: live.node, pruneAfterMilliseconds: 3_600_000, reapAfterMilliseconds: 6000, reapBatch: 1000
         ))
         #expect(beat.reaped == 1)
         #expect(beat.backlog == 1, "the reaped entry waits in the live process's stream")
@@ -192,7 +192,7 @@ struct NodeStreamTests {
         let fields = moved.first?.array?.last?.array?.compactMap(\.bytes) ?? []
         #expect(fields == [Array("e".utf8), envelope.encoded(), Array("from".utf8), Array("leaving".utf8)])
         // Silent for longer than prune_after and emptied: forgotten.
-        _ = try await scripts.run(RecordHeartbeat(node: live.node, pruneAfterMilliseconds: 1, reapAfterMilliseconds: 6000, reapBatch: 1000))
+        _ = try await scripts.run(RecordHeartbeat(keys: testKeys, node: live.node, pruneAfterMilliseconds: 1, reapAfterMilliseconds: 6000, reapBatch: 1000))
         #expect(try await redis.send("ZSCORE", RedisKeys.nodes, "leaving").isNull)
     }
 
@@ -204,7 +204,7 @@ struct NodeStreamTests {
         let live = DeliveryTests.node(redis)
         _ = try await redis.send("ZADD", RedisKeys.nodes, 1, "dead")
         for index in 0..<5 { _ = try await redis.send("XADD", RedisKeys.nodeStream("dead"), "*", "e", "kick 7:\(index + 1)") }
-        let call = RecordHeartbeat(node: live.node, pruneAfterMilliseconds: 3_600_000, reapAfterMilliseconds: 6000, reapBatch: 3)
+        let call = RecordHeartbeat(keys: testKeys, node: live.node, pruneAfterMilliseconds: 3_600_000, reapAfterMilliseconds: 6000, reapBatch: 3)
         #expect(try await live.scripts.run(call).reaped == 3)
         #expect(try await redis.send("XLEN", RedisKeys.nodeStream("dead")).integer == 2)
         let second = try await live.scripts.run(call)
@@ -213,6 +213,65 @@ struct NodeStreamTests {
         #expect(try await redis.send("EXISTS", RedisKeys.nodeStream("dead")).integer == 0)
         let moved = try await redis.send("XRANGE", RedisKeys.nodeStream(live.node), "-", "+").array ?? []
         #expect(moved.compactMap { $0.array?.last?.array?[1].string } == (1...5).map { "kick 7:\($0)" })
+    }
+
+    @Test("a process reads its stream in every partition: what each partition routes to it arrives once, in order, and how fast", .timeLimit(.minutes(1)))
+    func everyPartitionRead() async throws {
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        let configuration = try RedisConfiguration.forTests(url: TestEnvironment.redisURL())
+        let sending = DeliveryTests.node(redis)
+        let receiving = DeliveryTests.node(redis)
+        let partitions = testKeys.layout.partitions
+        let readers = (0..<partitions).map { _ in
+            RedisClient(configuration: NodeStreamListener.readerConfiguration(configuration))
+        }
+        let listener = NodeStreamListener(readers: readers, delivery: receiving, logger: .init(label: "test"))
+        let listening = Task { try await listener.run() }
+        defer {
+            listening.cancel()
+            Task { for reader in readers { await reader.shutdown() } }
+        }
+        await NodeHeartbeat(delivery: receiving, logger: .init(label: "test")).beat()
+        // One user per partition, "connected" to the receiving process by a connection it
+        // does not hold: its listener routes each delivery again, into the offline queue,
+        // where the test takes it (BLPOP) the moment it arrives.
+        let base = Int.random(in: 1_000_000...9_999_999) * partitions
+        let users = (0..<partitions).map { base + $0 }
+        for user in users {
+            _ = try await redis.send("SET", testKeys.online(user), "\(receiving.node):999999", "PX", 60_000)
+        }
+        let waiter = RedisClient(configuration: NodeStreamListener.readerConfiguration(configuration))
+        defer { Task { await waiter.shutdown() } }
+        var latencies: [Duration] = []
+        let clock = ContinuousClock()
+        let rounds = 50 * partitions
+        for index in 0..<rounds {
+            let user = users[index % partitions]
+            let message = DeliveryTests.message("m\(index)", to: user)
+            let start = clock.now
+            let route = try await sending.deliver(message, to: user)
+            #expect(route == .routed(node: receiving.node))
+            let popped = try await waiter.send("BLPOP", testKeys.offlineQueue(user), "2").array?.last?.bytes
+            latencies.append(clock.now - start)
+            #expect(popped == message, "message \(index) to user \(user)")
+        }
+        for user in users {
+            #expect(try await redis.send("LLEN", testKeys.offlineQueue(user)).integer == 0, "each once")
+        }
+        let sorted = latencies.sorted()
+        let median = sorted[sorted.count / 2]
+        let p99 = sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
+        print("delivery through the node streams, \(partitions) partition(s), \(rounds) messages: median \(median), p99 \(p99)")
+        // A heartbeat is one node_heartbeat run per partition, side by side.
+        let heartbeat = NodeHeartbeat(delivery: receiving, logger: .init(label: "test"))
+        var beats: [Duration] = []
+        for _ in 0..<20 {
+            let start = clock.now
+            await heartbeat.beat()
+            beats.append(clock.now - start)
+        }
+        print("a heartbeat, \(partitions) partition(s): median \(beats.sorted()[beats.count / 2])")
     }
 
     @Test("stream entry ids: parsed, ordered as Redis orders them, and the next one for XTRIM MINID")

@@ -17,7 +17,7 @@ struct OfflineQueueTests {
 
     /// A queue's entries with references resolved to their bodies (nil: a body gone).
     static func messages(_ redis: RedisClient, _ user: Int) async throws -> [String?] {
-        let entries = (try await redis.send("LRANGE", RedisKeys.offlineQueue(user), 0, -1).array ?? []).compactMap(\.string)
+        let entries = (try await redis.send("LRANGE", testKeys.offlineQueue(user), 0, -1).array ?? []).compactMap(\.string)
         var messages: [String?] = []
         for entry in entries {
             if entry.hasPrefix("@") {
@@ -31,7 +31,7 @@ struct OfflineQueueTests {
 
     /// The body ids a queue's entries refer to.
     static func references(_ redis: RedisClient, _ user: Int) async throws -> [String] {
-        (try await redis.send("LRANGE", RedisKeys.offlineQueue(user), 0, -1).array ?? []).compactMap(\.string)
+        (try await redis.send("LRANGE", testKeys.offlineQueue(user), 0, -1).array ?? []).compactMap(\.string)
             .filter { $0.hasPrefix("@") }.map { String($0.dropFirst()) }
     }
 
@@ -42,7 +42,7 @@ struct OfflineQueueTests {
             "/api/chat/group/create", ["userIds": members.map { owner.id * 1000 + $0.id }], token: owner.token
         )
         #expect(created.status == 200, "\(created)")
-        return Int(try #require(try await redis.send("ZREVRANGE", RedisKeys.groupsOfUser(owner.id), 0, 0).array?.first?.string.flatMap { Int($0) }))
+        return Int(try #require(try await redis.send("ZREVRANGE", testKeys.groupsOfUser(owner.id), 0, 0).array?.first?.string.flatMap { Int($0) }))
     }
 
     static func sendToGroup(_ bridge: BridgeProcess, _ gid: Int, _ data: String, from owner: Account) throws -> String {
@@ -81,8 +81,8 @@ struct OfflineQueueTests {
         let gid = try await Self.group(redis, bridge, owner: owner, members: members)
 
         // Everything the fan-out writes for the offline members: their queues and the shared hashes.
-        let keys = members.map { RedisKeys.offlineQueue($0.id) } + [RedisKeys.offlineBodies, RedisKeys.offlineBytes]
-        let queued = try await redis.send("LLEN", RedisKeys.offlineQueue(members[0].id)).integer
+        let keys = members.map { testKeys.offlineQueue($0.id) } + [RedisKeys.offlineBodies, RedisKeys.offlineBytes]
+        let queued = try await redis.send("LLEN", testKeys.offlineQueue(members[0].id)).integer
         let before = try await Self.memoryUsage(redis, keys)
         // The issue's five 900 KB messages are over the limits table's text limit now
         // (docs/api.md *Limits*): refused, nothing queued.
@@ -91,7 +91,7 @@ struct OfflineQueueTests {
             ["sendto_id": gid, "chatType": "group", "type": "text", "data": String(repeating: "a", count: 900 * 1024)], token: owner.token
         )
         #expect(huge.status == 400 && huge.body["data"] as? String == "参数data不能超过65535字节", "\(huge.status) \(huge.body)")
-        #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(members[0].id)).integer == queued)
+        #expect(try await redis.send("LLEN", testKeys.offlineQueue(members[0].id)).integer == queued)
         // The largest text accepted: its JSON text (two quotes) is the limit.
         let size = StoredLimits.Message.textData.maximum - 2
         var ids: [String] = []
@@ -112,7 +112,7 @@ struct OfflineQueueTests {
             bodies.formUnion(references.suffix(5))
             let resolved = try await Self.messages(redis, member.id).suffix(5)
             #expect(resolved.map { $0.flatMap { GatewayTests.object($0)["id"] as? String } } == ids)
-            let counted = Int(try await redis.send("HGET", RedisKeys.offlineBytes, RedisKeys.offlineQueue(member.id)).string ?? "")
+            let counted = Int(try await redis.send("HGET", RedisKeys.offlineBytes, testKeys.offlineQueue(member.id)).string ?? "")
             #expect(counted == (try await Self.messages(redis, member.id)).reduce(0) { $0 + ($1?.utf8.count ?? 0) })
         }
         #expect(bodies.count == 5)
@@ -126,8 +126,8 @@ struct OfflineQueueTests {
             #expect(Self.groupMessageIDs(flushed).filter(ids.contains) == ids, "member \(member.id)")
             #expect(Self.groupMessageIDs(await socket.texts(for: 0.05)).isEmpty)
             await socket.close()
-            #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(member.id)).integer == 0)
-            #expect(try await redis.send("HEXISTS", RedisKeys.offlineBytes, RedisKeys.offlineQueue(member.id)).integer == 0)
+            #expect(try await redis.send("LLEN", testKeys.offlineQueue(member.id)).integer == 0)
+            #expect(try await redis.send("HEXISTS", RedisKeys.offlineBytes, testKeys.offlineQueue(member.id)).integer == 0)
         }
         // the last reference gone, the bodies are gone
         for body in bodies {
@@ -146,7 +146,7 @@ struct OfflineQueueTests {
         let owner = try bridge.register()
         let members = [try bridge.register(), try bridge.register()]
         let gid = try await Self.group(redis, bridge, owner: owner, members: members)
-        let notices = try await redis.send("LLEN", RedisKeys.offlineQueue(members[0].id)).integer ?? -1
+        let notices = try await redis.send("LLEN", testKeys.offlineQueue(members[0].id)).integer ?? -1
 
         // about 4.4 KB each as a message object: two fit in 10000 bytes, three do not
         var ids: [String] = []
@@ -158,7 +158,7 @@ struct OfflineQueueTests {
         for member in members {
             let queued = try await Self.messages(redis, member.id)
             #expect(queued.map { $0.flatMap { GatewayTests.object($0)["id"] as? String } } == Array(ids.suffix(2)))
-            let counted = Int(try await redis.send("HGET", RedisKeys.offlineBytes, RedisKeys.offlineQueue(member.id)).string ?? "")
+            let counted = Int(try await redis.send("HGET", RedisKeys.offlineBytes, testKeys.offlineQueue(member.id)).string ?? "")
             #expect(counted == queued.reduce(0) { $0 + ($1?.utf8.count ?? 0) })
         }
         for body in bodies.prefix(3) { #expect(try await redis.send("HEXISTS", RedisKeys.offlineBodies, body).integer == 0) }
@@ -194,11 +194,11 @@ struct OfflineQueueTests {
                 commands = []
                 try await delivery.deliver(DeliveryTests.message("q\(index) \(filler)", to: user.id), toEach: [user.id, other.id])
             } else {
-                commands.append(RedisCommand("RPUSH", RedisKeys.offlineQueue(user.id), DeliveryTests.message("q\(index) \(filler)", to: user.id)))
+                commands.append(RedisCommand("RPUSH", testKeys.offlineQueue(user.id), DeliveryTests.message("q\(index) \(filler)", to: user.id)))
             }
         }
         _ = try await redis.pipeline(commands)
-        #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(user.id)).integer == Int64(count))
+        #expect(try await redis.send("LLEN", testKeys.offlineQueue(user.id)).integer == Int64(count))
         let expected = (0..<count).map { "q\($0) \(filler)" }
 
         // The first connection reads a few hundred, then closes (reading what is still in
@@ -214,8 +214,8 @@ struct OfflineQueueTests {
         }
         #expect(received.count < count, "the flush was interrupted")
         #expect(received == Array(expected.prefix(received.count)))
-        _ = try await eventually(within: 5) { try await redis.send("EXISTS", RedisKeys.online(user.id)).integer == 0 }
-        let left = Int(try await redis.send("LLEN", RedisKeys.offlineQueue(user.id)).integer ?? -1)
+        _ = try await eventually(within: 5) { try await redis.send("EXISTS", testKeys.online(user.id)).integer == 0 }
+        let left = Int(try await redis.send("LLEN", testKeys.offlineQueue(user.id)).integer ?? -1)
 
         let (second, flushed) = try await DeliveryTests.connected(bridge, user.token)
         let rest = DeliveryTests.delivered(flushed)
@@ -228,8 +228,8 @@ struct OfflineQueueTests {
         // batch arrives on both connections
         #expect(received.count + rest.count >= count)
         #expect(received.count + rest.count - count <= 500)
-        #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(user.id)).integer == 0)
-        #expect(try await redis.send("HEXISTS", RedisKeys.offlineBytes, RedisKeys.offlineQueue(user.id)).integer == 0)
+        #expect(try await redis.send("LLEN", testKeys.offlineQueue(user.id)).integer == 0)
+        #expect(try await redis.send("HEXISTS", RedisKeys.offlineBytes, testKeys.offlineQueue(user.id)).integer == 0)
         // the other user's references keep the bodies
         let theirs = try await Self.messages(redis, other.id)
         #expect(theirs.count == count / 10 && theirs.allSatisfy { $0 != nil })
@@ -241,33 +241,33 @@ struct OfflineQueueTests {
         defer { Task { await redis.shutdown() } }
         let scripts = RedisScripts(client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) })
         let user = Int.random(in: 1_000_000_000...2_000_000_000)
-        let queue = RedisKeys.offlineQueue(user)
+        let queue = testKeys.offlineQueue(user)
         let entries = (0..<10).map { String(decoding: DeliveryTests.message("e\($0)", to: user), as: UTF8.self) }
         for entry in entries { _ = try await redis.send("RPUSH", queue, entry) }
         func queued() async throws -> [String] { (try await redis.send("LRANGE", queue, 0, -1).array ?? []).compactMap(\.string) }
 
         // two connections of the user read the same head; the first ack removes it, the second nothing
-        let first = try await scripts.run(ReadOfflineQueue(user: user, count: 4, bytes: 1 << 20))
-        let second = try await scripts.run(ReadOfflineQueue(user: user, count: 4, bytes: 1 << 20))
+        let first = try await scripts.run(ReadOfflineQueue(keys: testKeys, user: user, count: 4, bytes: 1 << 20))
+        let second = try await scripts.run(ReadOfflineQueue(keys: testKeys, user: user, count: 4, bytes: 1 << 20))
         #expect(first == second && first.messages.map { $0.map { String(decoding: $0, as: UTF8.self) } } == Array(entries.prefix(4)))
-        #expect(try await scripts.run(AcknowledgeOfflineQueue(user: user, fingerprints: first.fingerprints[...])) == 4)
-        #expect(try await scripts.run(AcknowledgeOfflineQueue(user: user, fingerprints: second.fingerprints[...])) == 0)
+        #expect(try await scripts.run(AcknowledgeOfflineQueue(keys: testKeys, user: user, fingerprints: first.fingerprints[...])) == 4)
+        #expect(try await scripts.run(AcknowledgeOfflineQueue(keys: testKeys, user: user, fingerprints: second.fingerprints[...])) == 0)
         #expect(try await queued() == Array(entries.dropFirst(4)))
 
         // the byte budget: past the first entry, no more than about `bytes`
-        let small = try await scripts.run(ReadOfflineQueue(user: user, count: 4, bytes: 1))
+        let small = try await scripts.run(ReadOfflineQueue(keys: testKeys, user: user, count: 4, bytes: 1))
         #expect(small.fingerprints.count == 1)
 
         // the oldest of the written ones dropped meanwhile (a cap): the rest of them removed
-        let third = try await scripts.run(ReadOfflineQueue(user: user, count: 3, bytes: 1 << 20))
+        let third = try await scripts.run(ReadOfflineQueue(keys: testKeys, user: user, count: 3, bytes: 1 << 20))
         _ = try await redis.send("LPOP", queue)
-        #expect(try await scripts.run(AcknowledgeOfflineQueue(user: user, fingerprints: third.fingerprints[...])) == 2)
+        #expect(try await scripts.run(AcknowledgeOfflineQueue(keys: testKeys, user: user, fingerprints: third.fingerprints[...])) == 2)
         #expect(try await queued() == Array(entries.dropFirst(7)))
 
         // something put back in front meanwhile: not written by this flush, so it stays
-        let fourth = try await scripts.run(ReadOfflineQueue(user: user, count: 1, bytes: 1 << 20))
+        let fourth = try await scripts.run(ReadOfflineQueue(keys: testKeys, user: user, count: 1, bytes: 1 << 20))
         _ = try await redis.send("LPUSH", queue, "unsent")
-        #expect(try await scripts.run(AcknowledgeOfflineQueue(user: user, fingerprints: fourth.fingerprints[...])) == 0)
+        #expect(try await scripts.run(AcknowledgeOfflineQueue(keys: testKeys, user: user, fingerprints: fourth.fingerprints[...])) == 0)
         #expect(try await queued() == ["unsent"] + Array(entries.dropFirst(7)))
         _ = try await redis.send("DEL", queue)
         _ = try await redis.send("HDEL", RedisKeys.offlineBytes, queue)
@@ -290,7 +290,7 @@ struct OfflineQueueTests {
             return offline_push_front(KEYS[1], entries, settings)
             """
         let user = Int.random(in: 1_000_000_000...2_000_000_000)
-        let queue = RedisKeys.offlineQueue(user)
+        let queue = testKeys.offlineQueue(user)
         let keys = [queue, RedisKeys.offlineBodies, RedisKeys.offlineBytes]
         func pushFront(_ entries: [String], cap: Int = 100, bytes: Int = 1000) async throws -> Int? {
             let arguments: [String] = [script, "3"] + keys + [String(cap), String(bytes)] + entries

@@ -475,13 +475,13 @@ struct OperatorScriptTests {
         defer { Task { await fixture.shutdown() } }
         func beat(_ node: String, sockets: Int, users: Int, messages: Int, prune: Int64 = 3_600_000) async throws {
             _ = try await fixture.scripts.run(RecordHeartbeat(
-                node: node, pruneAfterMilliseconds: prune, reapAfterMilliseconds: 6000, reapBatch: 100, sockets: sockets, users: users,
+                keys: testKeys, node: node, pruneAfterMilliseconds: prune, reapAfterMilliseconds: 6000, reapBatch: 100, sockets: sockets, users: users,
                 messages: messages
             ))
         }
         try await beat("a", sockets: 3, users: 2, messages: 5)
         try await beat("b", sockets: 1, users: 1, messages: 0)
-        let stats = try await fixture.redis.send("HGETALL", RedisKeys.nodeStats).fieldValues
+        let stats = try await fixture.redis.send("HGETALL", testKeys.nodeStats).fieldValues
         #expect(Set(stats.keys) == ["a", "b"])
         let a = Self.json(stats["a"])
         #expect(a["sockets"] as? Int == 3 && a["users"] as? Int == 2 && (a["at"] as? Int ?? 0) > 1_700_000_000_000)
@@ -492,18 +492,18 @@ struct OperatorScriptTests {
         let ttl = try await fixture.redis.send("TTL", minute).integer ?? 0
         #expect(ttl > 7000 && ttl <= 7200)
         let beatAt = Int64(a["at"] as? Int ?? 0)
-        #expect(minute == RedisKeys.messagesInMinute(beatAt / 60000))
+        #expect(minute == testKeys.messagesInMinute(beatAt / 60000))
         try await beat("a", sockets: 2, users: 2, messages: 4)
         let total = try await fixture.redis.send("KEYS", RedisKeys.messagesPerMinutePrefix + "*").array?.compactMap(\.string) ?? []
         var sum = 0
         for key in total { sum += Int(try await fixture.redis.send("GET", key).string ?? "") ?? 0 }
         #expect(sum == 9)
 
-        #expect(try await fixture.scripts.run(LeaveNodes(node: "b")))
-        #expect(try await fixture.redis.send("HEXISTS", RedisKeys.nodeStats, "b").integer == 0)
+        #expect(try await fixture.scripts.run(LeaveNodes(keys: testKeys, node: "b")))
+        #expect(try await fixture.redis.send("HEXISTS", testKeys.nodeStats, "b").integer == 0)
         // 'a' silent for longer than the prune time: pruned with its figures at c's beat.
         try await Task.sleep(for: .milliseconds(20))
         try await beat("c", sockets: 0, users: 0, messages: 0, prune: 10)
-        #expect(try await fixture.redis.send("HKEYS", RedisKeys.nodeStats).array?.compactMap(\.string) == ["c"])
+        #expect(try await fixture.redis.send("HKEYS", testKeys.nodeStats).array?.compactMap(\.string) == ["c"])
     }
 }

@@ -70,9 +70,9 @@ struct QuotaTests {
         #expect(accepted >= 3 && accepted <= allowed(), "\(accepted) accepted")
         #expect(refused?.status == 400)  // every fail(…) is a 400
         #expect(refused?.body["msg"] as? String == "fail" && refused?.body["data"] as? String == refusal, "\(String(describing: refused))")
-        #expect(try await redis.send("LLEN", RedisKeys.singleHistory(owner: me.id, peer: you.id)).integer == Int64(accepted))
-        #expect(try await redis.send("LLEN", RedisKeys.singleHistory(owner: you.id, peer: me.id)).integer == Int64(accepted))
-        #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(you.id)).integer == Int64(accepted))
+        #expect(try await redis.send("LLEN", testKeys.singleHistory(owner: me.id, peer: you.id)).integer == Int64(accepted))
+        #expect(try await redis.send("LLEN", testKeys.singleHistory(owner: you.id, peer: me.id)).integer == Int64(accepted))
+        #expect(try await redis.send("LLEN", testKeys.offlineQueue(you.id)).integer == Int64(accepted))
 
         // The send frame gets the same refusal, and a refused frame's client id is not
         // remembered; counted like HTTP.
@@ -89,21 +89,21 @@ struct QuotaTests {
             }
             frameRefused = true
             #expect(ack["msg"] as? String == "fail" && ack["data"] as? String == refusal, "\(ack)")
-            #expect(try await redis.send("EXISTS", RedisKeys.sentByClientID(me.id, "fast\(index)")).integer == 0)
+            #expect(try await redis.send("EXISTS", testKeys.sentByClientID(me.id, "fast\(index)")).integer == 0)
             #expect(try await Self.streamEntries(redis, after: mark, mentioning: "\(marker)-f\(index)") == 0)
         }
         #expect(frameRefused)
         #expect(accepted <= allowed(), "\(accepted) accepted")
-        #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(you.id)).integer == Int64(accepted))
+        #expect(try await redis.send("LLEN", testKeys.offlineQueue(you.id)).integer == Int64(accepted))
         #expect(Self.metric(bridge, #"chat_quota_refusals_total{quota="send_rate"} 2"#))
 
         // One token a second: after a pause the next send goes through.
         try await Task.sleep(for: .milliseconds(1100))
         _ = try ChatDeliveryTests.send(bridge, me, to: you.id, "later")
         accepted += 1
-        #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(you.id)).integer == Int64(accepted))
+        #expect(try await redis.send("LLEN", testKeys.offlineQueue(you.id)).integer == Int64(accepted))
         // the bucket is one key per sender, with an expiry
-        #expect(try await redis.send("PTTL", RedisKeys.sendRate(me.id)).integer.map { $0 > 0 && $0 <= 3000 } == true)
+        #expect(try await redis.send("PTTL", testKeys.sendRate(me.id)).integer.map { $0 > 0 && $0 <= 3000 } == true)
         // another sender has a bucket of their own
         _ = try ChatDeliveryTests.send(bridge, you, to: me.id, "mine")
         await socket.close()
@@ -125,9 +125,9 @@ struct QuotaTests {
             }
             for index in 0..<2 { #expect(try await send("g\(index)").objectValue?["msg"] == "ok") }
             #expect(try await send("over") == GroupTests.fail("发送太频繁，请稍后再试"))
-            #expect(try await redis.send("LLEN", RedisKeys.groupHistory(group)).integer == 2)
-            #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(a.id)).integer == 2)
-            #expect(try await redis.send("LLEN", RedisKeys.offlineQueue(b.id)).integer == 2)
+            #expect(try await redis.send("LLEN", testKeys.groupHistory(group)).integer == 2)
+            #expect(try await redis.send("LLEN", testKeys.offlineQueue(a.id)).integer == 2)
+            #expect(try await redis.send("LLEN", testKeys.offlineQueue(b.id)).integer == 2)
         }
     }
 
@@ -144,13 +144,13 @@ struct QuotaTests {
             for member in [a, b, c] { try await MessageTests.befriend(redis, owner: owner.id, friend: member.id) }
             let rows = [a, b, c].map { JSONValue.integer(Int64(owner.id * 1000 + $0.id)) }
             #expect(try await GroupTests.post(client, "group/create", ["userIds": .array(rows)], owner) == GroupTests.fail("群成员人数已达上限"))
-            #expect(try await redis.send("ZCARD", RedisKeys.groupsOfUser(owner.id)).integer == 0)
+            #expect(try await redis.send("ZCARD", testKeys.groupsOfUser(owner.id)).integer == 0)
 
             // three: created; a fourth by invitation is refused, nothing written
             let group = try await GroupTests.makeGroup(client, redis, owner: owner, members: [a, b])
             #expect(try await GroupTests.invite(client, owner, group: group, joiner: c) == GroupTests.fail("群成员人数已达上限"))
             #expect(try await GroupTests.member(redis, group, c) == nil)
-            #expect(try await redis.send("HLEN", RedisKeys.groupMembers(group)).integer == 3)
+            #expect(try await redis.send("HLEN", testKeys.groupMembers(group)).integer == 3)
 
             // with approval: applicants count, so the one approved never makes it four
             let g = JSONValue.integer(Int64(group))
@@ -160,7 +160,7 @@ struct QuotaTests {
             #expect(try await GroupTests.invite(client, e, group: group, joiner: e, inviter: -1) == GroupTests.fail("群成员人数已达上限"))
             #expect(try await GroupTests.member(redis, group, e) == nil)
             #expect(try await GroupTests.post(client, "groupAgreeOrNo", ["group_id": g, "user_id": GroupTests.id(d), "type": "agree"], owner).objectValue?["msg"] == "ok")
-            #expect(try await redis.send("HLEN", RedisKeys.groupMembers(group)).integer == 3)
+            #expect(try await redis.send("HLEN", testKeys.groupMembers(group)).integer == 3)
         }
     }
 

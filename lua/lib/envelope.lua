@@ -13,10 +13,13 @@ end
 -- trims once handled (docs/architecture.md, *Delivery*). An entry a process left
 -- behind and another took over carries 'from' = the process it was meant for
 -- (`from`, nil otherwise): its addresses are that process's connections.
-local function send_to_node(prefix, node, envelope, from)
+-- `suffix`: the partition's suffix on a partitioned layout (a process reads one stream
+-- per partition, `prefix .. node .. suffix`); nil or '' on one Redis.
+local function send_to_node(prefix, node, envelope, from, suffix)
+  local stream = prefix .. node .. (suffix or '')
   if from then
-    redis.call('XADD', prefix .. node, '*', 'e', envelope, 'from', from)
+    redis.call('XADD', stream, '*', 'e', envelope, 'from', from)
   else
-    redis.call('XADD', prefix .. node, '*', 'e', envelope)
+    redis.call('XADD', stream, '*', 'e', envelope)
   end
 end

@@ -14,12 +14,17 @@
 -- are reaped in order). Otherwise, no live target: the message goes to the offline
 -- queue, capped
 -- (lib/offline_queue.lua; `queue_cap` is its settings table, from offline_settings).
+-- On a partitioned layout every key here is the partition's own (its `nodes` and
+-- `deliveries`, and each process's stream there: `prefix .. node .. suffix`, `suffix`
+-- the partition's, nil or '' on one Redis): a process reads its stream in every
+-- partition, and numbers the deliveries of each partition apart (DeliveryOrder).
 
 -- One user. `excluded`: a target the caller found gone (or nil); `now`: the time in ms
--- when the caller has it (or nil). Returns 'local', conn, last sequence published here |
--- 'routed', node | 'queued', entries dropped by the cap.
+-- when the caller has it (or nil); `suffix`: the partition's (above). Returns 'local', conn,
+-- last sequence published here | 'routed', node | 'queued', entries dropped by the cap.
 local function route_one(uid, message, online, queue, nodes, deliveries, here, dead_after, queue_cap, prefix,
-                         excluded, now)
+                         excluded, now, suffix)
+  suffix = suffix or ''
   local target = redis.call('GET', online)
   if target and target ~= excluded then
     local node, conn = string.match(target, '^([^:]+):(.+)$')
@@ -30,12 +35,12 @@ local function route_one(uid, message, online, queue, nodes, deliveries, here, d
         return 'local', conn, tonumber(redis.call('HGET', deliveries, node) or '0')
       end
       local sequence = redis.call('HINCRBY', deliveries, node, 1)
-      send_to_node(prefix, node, deliver_envelope(uid .. ':' .. conn, sequence, message))
+      send_to_node(prefix, node, deliver_envelope(uid .. ':' .. conn, sequence, message), nil, suffix)
       return 'routed', node
-    elseif node and node ~= here and redis.call('XLEN', prefix .. node) > 0 then
+    elseif node and node ~= here and redis.call('XLEN', prefix .. node .. suffix) > 0 then
       -- its process is dead, but what was sent to it waits in its stream to be reaped:
       -- this one goes behind, unnumbered, so that the user's messages stay in order
-      send_to_node(prefix, node, deliver_envelope(uid .. ':' .. conn, nil, message))
+      send_to_node(prefix, node, deliver_envelope(uid .. ':' .. conn, nil, message), nil, suffix)
       return 'routed', node
     else
       -- its process is dead: the key would only expire later
@@ -50,9 +55,10 @@ end
 -- on another live process get ONE stream entry per process, carrying that process's
 -- recipients. Returns the local addresses '{uid}:{conn},…' (or ''), users routed to
 -- other processes, users queued, entries dropped by the queue cap, and the last sequence
--- sent to the caller's process (0 when none is local).
+-- sent to the caller's process (0 when none is local). `suffix`: as route_one's.
 local function route_many(message, count, uid_base, key_base, nodes, deliveries, here, dead_after, queue_cap, prefix,
-                          skip, now)
+                          skip, now, suffix)
+  suffix = suffix or ''
   local alive, behind = {}, {}
   local locals, remote, remote_nodes, offline = {}, {}, {}, {}
   for i = 1, count do
@@ -69,7 +75,7 @@ local function route_many(message, count, uid_base, key_base, nodes, deliveries,
           local beat = redis.call('ZSCORE', nodes, node)
           alive[node] = beat ~= false and now - tonumber(beat) <= dead_after
           -- dead, with deliveries waiting in its stream to be reaped: behind them (route_one)
-          behind[node] = not alive[node] and node ~= here and redis.call('XLEN', prefix .. node) > 0
+          behind[node] = not alive[node] and node ~= here and redis.call('XLEN', prefix .. node .. suffix) > 0
         end
         if not alive[node] and not behind[node] then
           redis.call('DEL', online)
@@ -99,7 +105,7 @@ local function route_many(message, count, uid_base, key_base, nodes, deliveries,
     for j = 2, #list, 2 do addresses[#addresses + 1] = list[j] end
     local sequence = nil
     if alive[node] then sequence = redis.call('HINCRBY', deliveries, node, 1) end
-    send_to_node(prefix, node, deliver_envelope(table.concat(addresses, ','), sequence, message))
+    send_to_node(prefix, node, deliver_envelope(table.concat(addresses, ','), sequence, message), nil, suffix)
     published = published + #addresses
   end
 

@@ -5,17 +5,50 @@ import RedisClient
 /// Delivery to many users at once: what a fan-out script (`deliver_many.lua`,
 /// `message_send_group.lua`) decided, carried out on this process.
 extension MessageDelivery {
-    /// Delivers one message object to many users in one round trip (group notices):
-    /// `lua/deliver_many.lua` sends one stream entry per other process and queues the offline.
+    /// Delivers one message object to many users (group notices), one round trip per
+    /// partition of theirs (one on one Redis): `lua/deliver_many.lua` sends one stream
+    /// entry per other process and queues the offline. Returns what the runs did, summed.
     @discardableResult
     package func deliver(_ message: [UInt8], toEach users: [Int]) async throws -> FanOut? {
         guard !users.isEmpty else { return nil }
-        let fanOut = try await scripts.run(DeliverToMany(
-            message: message, users: users, node: node, deadAfterMilliseconds: policy.deadAfter.milliseconds,
-            queueCap: policy.offlineQueueCap, queueByteCap: policy.offlineQueueByteCap
-        ))
-        complete(fanOut, message: message)
-        return fanOut
+        var total: FanOut?
+        for (partition, members) in Self.byPartition(users, layout: keys.layout) {
+            let fanOut = try await scripts.run(DeliverToMany(
+                keys: keys, partition: partition, message: message, users: members, node: node,
+                deadAfterMilliseconds: policy.deadAfter.milliseconds, queueCap: policy.offlineQueueCap,
+                queueByteCap: policy.offlineQueueByteCap
+            ))
+            complete(fanOut, message: message)
+            if var sum = total {
+                sum.local += fanOut.local
+                sum.localAfter = max(sum.localAfter, fanOut.localAfter)
+                sum.routedUsers += fanOut.routedUsers
+                sum.queuedUsers += fanOut.queuedUsers
+                sum.droppedByCap += fanOut.droppedByCap
+                total = sum
+            } else {
+                total = fanOut
+            }
+        }
+        return total
+    }
+
+    /// Users grouped by partition, in the order of their first appearance (one group on
+    /// the plain layout: the users as given).
+    static func byPartition(_ users: [Int], layout: KeyLayout) -> [(partition: Int, users: [Int])] {
+        guard layout.partitions > 1 else { return [(0, users)] }
+        var groups: [(partition: Int, users: [Int])] = []
+        var index: [Int: Int] = [:]
+        for user in users {
+            let partition = layout.partition(ofUser: user)
+            if let at = index[partition] {
+                groups[at].users.append(user)
+            } else {
+                index[partition] = groups.count
+                groups.append((partition, [user]))
+            }
+        }
+        return groups
     }
 
     /// Carries out a fan-out: this process's connections get the push (one found closed

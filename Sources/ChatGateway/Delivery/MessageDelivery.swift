@@ -13,6 +13,9 @@ import RedisClient
 /// is excluded and the message routed again, so it ends up queued rather than lost.
 package struct MessageDelivery: Sendable {
     let scripts: RedisScripts
+    /// The names of the keys in the deployment's layout: a user's delivery runs in the
+    /// user's partition.
+    package let keys: RedisKeys
     package let connections: ConnectionTable
     let node: String
     let policy: DeliveryPolicy
@@ -28,16 +31,17 @@ package struct MessageDelivery: Sendable {
     /// - Parameter background: the work a service group runs; by default none does, and
     ///   each job runs in a task of its own (a delivery built by a test).
     package init(
-        scripts: RedisScripts, connections: ConnectionTable, node: String, policy: DeliveryPolicy, logger: Logger,
-        background: BackgroundWork
+        scripts: RedisScripts, keys: RedisKeys = .plain, connections: ConnectionTable, node: String, policy: DeliveryPolicy,
+        logger: Logger, background: BackgroundWork
     ) {
         self.scripts = scripts
+        self.keys = keys
         self.connections = connections
         self.node = node
         self.policy = policy
         self.logger = logger
         self.background = background
-        order = DeliveryOrder(background: background)
+        order = DeliveryOrder(partitions: keys.layout.partitions, background: background)
     }
 
     static let outcomes = (
@@ -61,7 +65,7 @@ package struct MessageDelivery: Sendable {
         var excluded = excluded
         while true {
             let route = try await scripts.run(DeliverMessage(
-                user: user, message: message, node: node, deadAfterMilliseconds: policy.deadAfter.milliseconds,
+                keys: keys, user: user, message: message, node: node, deadAfterMilliseconds: policy.deadAfter.milliseconds,
                 queueCap: policy.offlineQueueCap, queueByteCap: policy.offlineQueueByteCap, excluded: excluded
             ))
             if complete(route, message: message, to: user) { return route }
@@ -77,7 +81,7 @@ package struct MessageDelivery: Sendable {
         switch route {
         case .local(let id, let after):
             guard let connection = connections.connection(id, of: user) else { return false }
-            order.push(message, to: connection, after: after)
+            order.push(message, to: connection, after: after, partition: keys.layout.partition(ofUser: user))
             Self.outcomes.pushed.increment()
         case .routed:
             Self.outcomes.routed.increment()
@@ -120,7 +124,7 @@ package struct MessageDelivery: Sendable {
             return
         }
         do {
-            try await send(.kick(ConnectionAddress(user: user, connection: target.connection)), to: target.node)
+            try await send(.kick(ConnectionAddress(user: user, connection: target.connection)), to: target.node, user: user)
         } catch {
             logger.warning("kick not sent", metadata: ["target": "\(target)", "error": "\(error)"])
         }
@@ -131,7 +135,7 @@ package struct MessageDelivery: Sendable {
     /// `chatGetmessageOffLine`: the user's target, wherever it is, flushes its queue.
     /// Returns once a target on this process has flushed; a remote one is asked to.
     package func requestFlush(for user: Int) async throws {
-        try await requestFlush(for: user, target: try await redis.send("GET", RedisKeys.online(user)).string)
+        try await requestFlush(for: user, target: try await redis.send("GET", keys.online(user)).string)
     }
 
     /// The same, with the user's delivery target already read (`online_{uid}`'s value).
@@ -142,14 +146,18 @@ package struct MessageDelivery: Sendable {
                 await flush(connection)
             }
         } else {
-            try await send(.flush(ConnectionAddress(user: user, connection: target.connection)), to: target.node)
+            try await send(.flush(ConnectionAddress(user: user, connection: target.connection)), to: target.node, user: user)
         }
     }
 
-    /// Sends a kick or a flush request to another process's stream, if it is alive
-    /// (deliveries go through `deliver.lua`, which sends them itself).
-    private func send(_ envelope: NodeEnvelope, to node: String) async throws {
-        _ = try await scripts.run(SendToNode(node: node, deadAfterMilliseconds: policy.deadAfter.milliseconds, envelope: envelope))
+    /// Sends a kick or a flush request about a connection of `user` to another process's
+    /// stream in the user's partition, if the process is alive (deliveries go through
+    /// `deliver.lua`, which sends them itself).
+    private func send(_ envelope: NodeEnvelope, to node: String, user: Int) async throws {
+        _ = try await scripts.run(SendToNode(
+            keys: keys, partition: keys.layout.partition(ofUser: user), node: node,
+            deadAfterMilliseconds: policy.deadAfter.milliseconds, envelope: envelope
+        ))
     }
 
     /// Pushes a connection's offline queue, each message once and in order. `inTurn`: the
@@ -186,7 +194,7 @@ package struct MessageDelivery: Sendable {
             read = head
         } else {
             do {
-                read = try await scripts.run(ReadOfflineQueue(user: user, count: policy.flushBatch, bytes: policy.flushBatchBytes))
+                read = try await scripts.run(ReadOfflineQueue(keys: keys, user: user, count: policy.flushBatch, bytes: policy.flushBatchBytes))
             } catch {
                 logger.warning("offline queue not read", metadata: ["user": "\(user)", "error": "\(error)"])
                 return false
@@ -206,7 +214,7 @@ package struct MessageDelivery: Sendable {
         if entries == 0 { return false }
         let removed: Int
         do {
-            removed = try await scripts.run(AcknowledgeOfflineQueue(user: user, fingerprints: read.fingerprints[..<entries]))
+            removed = try await scripts.run(AcknowledgeOfflineQueue(keys: keys, user: user, fingerprints: read.fingerprints[..<entries]))
         } catch {
             // Left queued: the next flush writes them again rather than losing them.
             logger.warning("flushed messages not removed from the offline queue", metadata: [

@@ -21,11 +21,8 @@ import ServiceLifecycle
 package struct NodeHeartbeat: Service {
     let delivery: MessageDelivery
     let logger: Logger
-    /// The layout's names: a tagged one refreshes each partition's connections apart.
-    let keys: RedisKeys
 
-    package init(delivery: MessageDelivery, keys: RedisKeys, logger: Logger) {
-        self.keys = keys
+    package init(delivery: MessageDelivery, logger: Logger) {
         self.delivery = delivery
         self.logger = logger
     }
@@ -49,12 +46,16 @@ package struct NodeHeartbeat: Service {
                 try await Task.sleep(for: policy.heartbeat)
             }
         }
-        do {
-            if try await !scripts.run(LeaveNodes(node: node)) {
-                logger.info("left entries in the node stream, for a live process to reap")
+        for partition in 0..<delivery.keys.layout.partitions {
+            do {
+                if try await !scripts.run(LeaveNodes(keys: delivery.keys, partition: partition, node: node)) {
+                    logger.info("left entries in the node stream, for a live process to reap", metadata: [
+                        "partition": "\(partition)",
+                    ])
+                }
+            } catch {
+                logger.warning("could not leave chat:nodes", metadata: ["partition": "\(partition)", "error": "\(error)"])
             }
-        } catch {
-            logger.warning("could not leave chat:nodes", metadata: ["error": "\(error)"])
         }
     }
 
@@ -66,20 +67,7 @@ package struct NodeHeartbeat: Service {
         users.reserveCapacity(live.count)
         for connection in live { users.insert(connection.user) }
         let sends = delivery.acceptedSends.take()
-        let beat: RecordHeartbeat.Reply
-        do {
-            beat = try await scripts.run(RecordHeartbeat(
-                node: node, pruneAfterMilliseconds: policy.forgetNodesAfter.milliseconds,
-                reapAfterMilliseconds: policy.reapAfter.milliseconds, reapBatch: policy.reapBatch,
-                sockets: live.count, users: users.count, messages: sends
-            ))
-        } catch {
-            // Not recorded (or not known to be): counted again at the next beat. A reply
-            // lost after the script ran counts them twice, which a dashboard can bear.
-            delivery.acceptedSends.giveBack(sends)
-            logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
-            return
-        }
+        guard let beat = await beatEveryPartition(sockets: live.count, users: users.count, sends: sends) else { return }
         Self.backlog.record(beat.backlog)
         if beat.reaped > 0 {
             Self.reaped.increment(by: beat.reaped)
@@ -92,9 +80,55 @@ package struct NodeHeartbeat: Service {
         }
     }
 
+    /// `node_heartbeat` in every partition (one run each, side by side: on a cluster they
+    /// go to their partitions' primaries), partition 0's with the dashboard's figures.
+    /// Returns the reaped entries and the backlog summed, or nil when partition 0's beat
+    /// failed (its figures are counted again at the next beat; a reply lost after the
+    /// script ran counts them twice, which a dashboard can bear). A failure in another
+    /// partition is logged: that partition sees the process alive again at the next beat.
+    private func beatEveryPartition(sockets: Int, users: Int, sends: Int) async -> RecordHeartbeat.Reply? {
+        let keys = delivery.keys
+        let results = await withTaskGroup(of: (Int, Result<RecordHeartbeat.Reply, any Error>).self) { group in
+            for partition in 0..<keys.layout.partitions {
+                let call = RecordHeartbeat(
+                    keys: keys, partition: partition, node: node, pruneAfterMilliseconds: policy.forgetNodesAfter.milliseconds,
+                    reapAfterMilliseconds: policy.reapAfter.milliseconds, reapBatch: policy.reapBatch,
+                    sockets: sockets, users: users, messages: partition == 0 ? sends : 0
+                )
+                group.addTask { [scripts] in
+                    do { return (partition, .success(try await scripts.run(call))) } catch { return (partition, .failure(error)) }
+                }
+            }
+            var results: [(Int, Result<RecordHeartbeat.Reply, any Error>)] = []
+            for await result in group { results.append(result) }
+            return results
+        }
+        var total = RecordHeartbeat.Reply(registered: 0, reaped: 0, backlog: 0)
+        var figuresRecorded = false
+        for (partition, result) in results {
+            switch result {
+            case .success(let beat):
+                if partition == 0 {
+                    figuresRecorded = true
+                    total.registered = beat.registered
+                }
+                total.reaped += beat.reaped
+                total.backlog += beat.backlog
+            case .failure(let error):
+                logger.warning("heartbeat failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
+            }
+        }
+        guard figuresRecorded else {
+            delivery.acceptedSends.giveBack(sends)
+            return nil
+        }
+        return total
+    }
+
     private func refreshTargets(_ live: [GatewayConnection]) async throws {
         // One run per partition (a tagged layout): each script run on one slot.
         let registered = live.filter(\.isRegistered)
+        let keys = delivery.keys
         let partitions = keys.layout.isTagged
             ? Dictionary(grouping: registered) { keys.layout.partition(ofUser: $0.user) }.sorted { $0.key < $1.key }.map(\.value)
             : [registered]

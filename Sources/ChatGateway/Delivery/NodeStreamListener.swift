@@ -17,9 +17,17 @@ import ServiceLifecycle
 /// process with this node id, claimed at start; a dead one's, reaped by the heartbeat)
 /// address that process's connections: their deliveries are routed again, excluding the
 /// old target, so they reach a newer connection or the offline queue.
+///
+/// On a partitioned layout a process has a stream in every partition
+/// (`chat:node:{nodeId}{p3}`: what a script run in that partition routes to it), and reads
+/// each with a reader of its own: a blocked `XREAD` ties its connection, and one `XREAD`
+/// cannot name streams of two slots. So a partition's deliveries wake their reader at
+/// once, as on one Redis, for one idle read per partition a second (docs/architecture.md,
+/// *Delivery*). Each partition is claimed, read, trimmed and numbered on its own.
 package struct NodeStreamListener: Service {
-    /// Its own connection: a blocked `XREAD` holds it.
-    let reader: RedisClient
+    /// One client per partition, in partition order, each its own connection(s): a
+    /// blocked `XREAD` holds one.
+    let readers: [RedisClient]
     let delivery: MessageDelivery
     let logger: Logger
 
@@ -32,8 +40,10 @@ package struct NodeStreamListener: Service {
     static let rerouted = Counter(label: "chat_node_stream_rerouted_total")
     static let unrouted = Counter(label: "chat_node_stream_unrouted_total")
 
-    package init(reader: RedisClient, delivery: MessageDelivery, logger: Logger) {
-        self.reader = reader
+    /// - Parameter readers: one per partition of `delivery.keys` (one on one Redis).
+    package init(readers: [RedisClient], delivery: MessageDelivery, logger: Logger) {
+        precondition(readers.count == delivery.keys.layout.partitions, "one reader per partition")
+        self.readers = readers
         self.delivery = delivery
         self.logger = logger
     }
@@ -46,23 +56,35 @@ package struct NodeStreamListener: Service {
         return configuration
     }
 
-    var stream: String { RedisKeys.nodeStream(delivery.node) }
+    func stream(partition: Int) -> String { delivery.keys.nodeStream(delivery.node, partition: partition) }
 
     package func run() async throws {
-        guard let claimed = await claim() else { return }
+        if readers.count == 1 { return await read(partition: 0) }
+        await withTaskGroup(of: Void.self) { group in
+            for partition in readers.indices {
+                group.addTask { await read(partition: partition) }
+            }
+        }
+    }
+
+    /// Claims and reads this process's stream in one partition until shutdown.
+    private func read(partition: Int) async {
+        let reader = readers[partition]
+        let stream = stream(partition: partition)
+        guard let claimed = await claim(partition: partition) else { return }
         var last = StreamEntryID.zero
         var trimPending = false
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 var commands: [RedisCommand] = []
-                if trimPending { commands.append(trim(through: last)) }
+                if trimPending { commands.append(trim(stream, through: last)) }
                 commands.append(RedisCommand(
                     "XREAD", "COUNT", Self.batch, "BLOCK", Self.blockMilliseconds, "STREAMS", stream, last.description
                 ))
                 let replies = try await reader.pipeline(commands)
                 if trimPending, replies.first?.errorMessage == nil { trimPending = false }
                 for entry in try Self.entries(try replies[replies.count - 1].throwingOnError()) {
-                    await handle(entry, claimed: claimed)
+                    await handle(entry, claimed: claimed, partition: partition)
                     last = entry.id
                     trimPending = true
                 }
@@ -72,21 +94,23 @@ package struct NodeStreamListener: Service {
                 try? await Task.sleep(for: .milliseconds(100))
             }
         }
-        if trimPending { _ = try? await reader.send(trim(through: last)) }
+        if trimPending { _ = try? await reader.send(trim(stream, through: last)) }
     }
 
     /// Removes the entries up to `last`, handled.
-    private func trim(through last: StreamEntryID) -> RedisCommand {
+    private func trim(_ stream: String, through last: StreamEntryID) -> RedisCommand {
         RedisCommand("XTRIM", stream, "MINID", last.successor.description)
     }
 
     /// Takes over what an earlier process with this node id left and starts the delivery
     /// numbering afresh (`lua/node_claim.lua`), retrying while Redis is unreachable; nil
     /// on shutdown. Returns the newest entry taken over.
-    private func claim() async -> StreamEntryID? {
+    private func claim(partition: Int) async -> StreamEntryID? {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
-                let newest = try await delivery.scripts.run(ClaimNodeStream(node: delivery.node))
+                let newest = try await delivery.scripts.run(
+                    ClaimNodeStream(keys: delivery.keys, partition: partition, node: delivery.node)
+                )
                 guard let id = StreamEntryID(newest) else { throw RedisError.server("node_claim: bad id \(newest)") }
                 return id
             } catch {
@@ -132,7 +156,7 @@ package struct NodeStreamListener: Service {
         return entries
     }
 
-    func handle(_ entry: Entry, claimed: StreamEntryID) async {
+    func handle(_ entry: Entry, claimed: StreamEntryID, partition: Int = 0) async {
         guard let envelope = entry.envelope else {
             logger.warning("unreadable node stream entry", metadata: ["id": "\(entry.id)"])
             return
@@ -140,11 +164,11 @@ package struct NodeStreamListener: Service {
         if let from = entry.from ?? (entry.id <= claimed ? delivery.node : nil) {
             await reroute(envelope, leftBy: from)
         } else {
-            await handle(envelope)
+            await handle(envelope, partition: partition)
         }
     }
 
-    func handle(_ envelope: NodeEnvelope) async {
+    func handle(_ envelope: NodeEnvelope, partition: Int = 0) async {
         let connections = delivery.connections
         switch envelope {
         case .deliver(let addresses, let message, let sequence):
@@ -156,7 +180,7 @@ package struct NodeStreamListener: Service {
                 }
             }
             // After the pushes are issued: what waited for this one follows them.
-            if sequence > 0 { delivery.order.handled(sequence) }
+            if sequence > 0 { delivery.order.handled(sequence, partition: partition) }
         case .kick(let address):
             connections.connection(address.connection, of: address.user)?.kick()
         case .flush(let address):

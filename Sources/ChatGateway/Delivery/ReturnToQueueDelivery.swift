@@ -10,7 +10,7 @@ extension MessageDelivery {
     func returnToQueue(front: [[UInt8]], back: [[UInt8]], of user: Int) async {
         do {
             let dropped = try await scripts.run(ReturnToQueue(
-                user: user, queueCap: policy.offlineQueueCap, queueByteCap: policy.offlineQueueByteCap, front: front, back: back
+                keys: keys, user: user, queueCap: policy.offlineQueueCap, queueByteCap: policy.offlineQueueByteCap, front: front, back: back
             ))
             Self.returnedToQueue.increment(by: front.count + back.count)
             if dropped > 0 {

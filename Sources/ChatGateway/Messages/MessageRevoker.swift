@@ -36,7 +36,7 @@ package struct MessageRevoker: Sendable {
         guard request.hasWellFormedID else { throw APIFailure(refusal(request, now: now, window: window)) }
         let text = "\(me.displayName)撤回了一条消息"
         let revoke = RevokeSingleMessage(
-            messageID: request.messageID, sender: me.id, recipient: request.peer, windowMilliseconds: window,
+            keys: delivery.keys, messageID: request.messageID, sender: me.id, recipient: request.peer, windowMilliseconds: window,
             streamCap: policy.streamCap, searchLimit: policy.historyCap, fromName: me.displayName, fromAvatar: me.avatar,
             notice: JSONSerializer.string(SystemNotice.data(text))
         )
@@ -48,7 +48,7 @@ package struct MessageRevoker: Sendable {
             throw APIFailure(Self.failed)
         }
         let revocation: RevokeSingleMessage.Revocation
-        let revokedNow: Bool
+        var revokedNow: Bool
         switch reply {
         case .refused(.missing): throw APIFailure(refusal(request, now: now, window: window))
         case .refused(.expired): throw APIFailure(Self.expired)
@@ -56,6 +56,22 @@ package struct MessageRevoker: Sendable {
             (revocation, revokedNow) = (done, true)
         case .alreadyRevoked(let done):
             (revocation, revokedNow) = (done, false)
+        }
+        let layout = delivery.keys.layout
+        if layout.partition(ofUser: me.id) != layout.partition(ofUser: request.peer) {
+            // Between partitions: the recipient's copy in their partition, also after an
+            // earlier attempt that revoked mine and failed there (it answers 'already' here):
+            // the notice goes when either copy is marked now.
+            do {
+                let markedNow = try await scripts.run(MarkRevokedCopy(
+                    keys: delivery.keys, messageID: request.messageID, sender: me.id, recipient: request.peer,
+                    searchLimit: policy.historyCap
+                ))
+                revokedNow = revokedNow || markedNow
+            } catch {
+                logger.warning("revoke not done", metadata: ["user": "\(me.id)", "error": "\(error)"])
+                throw APIFailure(Self.failed)
+            }
         }
         var notice = SystemNotice(
             id: request.messageID,

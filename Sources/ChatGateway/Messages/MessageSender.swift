@@ -10,7 +10,8 @@ import RedisClient
 /// `lua/message_send_group.lua` for a group (fanned out to every active member but me,
 /// one publish per process); recipients on this process are then pushed to here. The
 /// same path serves `sendmessage` over HTTP and the WebSocket send frame (which adds a
-/// client id for idempotence).
+/// client id for idempotence). On a partitioned layout a single send between users of two
+/// partitions runs as steps instead (`SingleSendSteps`), with the same answers.
 package struct MessageSender: Sendable {
     /// Who sends: the account, and its token when the caller has not checked it already
     /// (a WebSocket may outlive its token: a logout, a newer login).
@@ -40,6 +41,8 @@ package struct MessageSender: Sendable {
     let autoReplies: AutoReplyQueue?
     /// The script arguments that come from configuration, as text once rather than per send.
     private let settings: SendSettings
+    /// Single sends between two partitions (never on one Redis).
+    let steps: SingleSendSteps
 
     package init(
         scripts: RedisScripts, delivery: MessageDelivery, policy: MessagePolicy, logger: Logger,
@@ -56,6 +59,13 @@ package struct MessageSender: Sendable {
             queueCap: delivery.policy.offlineQueueCap, queueByteCap: delivery.policy.offlineQueueByteCap,
             sendRate: policy.sendRate, sendBurst: policy.sendBurst
         )
+        steps = SingleSendSteps(scripts: scripts, delivery: delivery, settings: settings)
+    }
+
+    /// Whether a single send runs as steps: its users are in two partitions.
+    private func isAcrossPartitions(_ send: SendSingleMessage) -> Bool {
+        let layout = delivery.keys.layout
+        return layout.partition(ofUser: send.sender) != layout.partition(ofUser: send.recipient)
     }
 
     private static let outcomes = (
@@ -85,6 +95,7 @@ package struct MessageSender: Sendable {
             throw notSent(RedisError.server("group members kept changing"), sender: sender)
         }
         let send = try singleSend(request, from: sender, clientID: clientID)
+        if isAcrossPartitions(send) { return try await sendInSteps(send, request: request, sender: sender) }
         let reply: SendSingleMessage.Reply
         do {
             reply = try await runSend(send)
@@ -92,6 +103,27 @@ package struct MessageSender: Sendable {
             throw notSent(error, sender: sender)
         }
         return try accept(reply, request: request, sender: sender)
+    }
+
+    /// A single send between two partitions: its steps, then the same answer.
+    private func sendInSteps(_ send: SendSingleMessage, request: SendRequest, sender: Sender) async throws(APIFailure) -> [UInt8] {
+        let outcome: SingleSendSteps.Outcome
+        do {
+            outcome = try await steps.send(send)
+        } catch {
+            // A step that did not answer leaves the `pending` record: the repairer finishes
+            // the send, and a client retrying with its client id learns the outcome.
+            throw notSent(error, sender: sender)
+        }
+        switch outcome {
+        case .refused(let refusal):
+            return try accept(.refused(refusal), request: request, sender: sender)
+        case .duplicate(let message):
+            return try accept(.duplicate(message: message), request: request, sender: sender)
+        case .accepted(let message, _, let trimmed):
+            // Its route was carried out between the steps.
+            return acceptedSend(message, route: nil, historyTrimmed: trimmed, request: request, sender: sender)
+        }
     }
 
     /// The same for a channel handler: no task; the future completes on `eventLoop` and
@@ -107,6 +139,9 @@ package struct MessageSender: Sendable {
             send = try singleSend(request, from: sender, clientID: clientID)
         } catch {
             return eventLoop.makeFailedFuture(error)
+        }
+        if isAcrossPartitions(send) {
+            return eventLoop.makeFutureWithTask { try await sendInSteps(send, request: request, sender: sender) }
         }
         return runSend(send, on: eventLoop)
             .flatMapErrorThrowing { throw notSent($0, sender: sender) }
@@ -139,7 +174,7 @@ package struct MessageSender: Sendable {
     private func singleSend(_ request: SendRequest, from sender: Sender, clientID: String?) throws(APIFailure) -> SendSingleMessage {
         guard request.recipient != sender.user else { throw APIFailure(SendRefusal.toMyself) }
         return SendSingleMessage(
-            messageID: MessageID.random(), sender: sender.user, recipient: request.recipient, type: request.type,
+            keys: delivery.keys, messageID: MessageID.random(), sender: sender.user, recipient: request.recipient, type: request.type,
             data: request.data, options: request.options, uncheckedToken: sender.uncheckedToken, clientID: clientID,
             isAutoReply: sender.isAutoReply, settings: settings
         )
@@ -188,15 +223,23 @@ package struct MessageSender: Sendable {
             Self.outcomes.repeated.increment()
             return message
         case .accepted(let message, let route, let trimmed):
-            Self.outcomes.accepted.increment()
-            delivery.acceptedSends.record()
-            if trimmed > 0 { Self.historyTrimmed.increment(by: trimmed) }
-            delivery.complete(route, sent: message, to: request.recipient)
-            if let question = request.askedQuestion {
-                autoReplies?.schedule(AutoReplyJob(question: question, asker: sender.user, owner: request.recipient))
-            }
-            return message
+            return acceptedSend(message, route: route, historyTrimmed: trimmed, request: request, sender: sender)
         }
+    }
+
+    /// An accepted single send: counted, its route carried out (nil: carried out already),
+    /// its question queued for the automatic answer.
+    private func acceptedSend(
+        _ message: [UInt8], route: DeliveryRoute?, historyTrimmed trimmed: Int, request: SendRequest, sender: Sender
+    ) -> [UInt8] {
+        Self.outcomes.accepted.increment()
+        delivery.acceptedSends.record()
+        if trimmed > 0 { Self.historyTrimmed.increment(by: trimmed) }
+        if let route { delivery.complete(route, sent: message, to: request.recipient) }
+        if let question = request.askedQuestion {
+            autoReplies?.schedule(AutoReplyJob(question: question, asker: sender.user, owner: request.recipient))
+        }
+        return message
     }
 
     /// Redis did not answer: the message may or may not have been accepted (a WebSocket

@@ -18,6 +18,9 @@ enum SendRefusal {
         case .token: AuthRefusal.invalidToken
         case .sender: AuthRefusal.unavailable
         case .rate: tooFast
+        // The same client id's send is still under way between partitions: "not sent" is
+        // what a client retrying with that client id is told while it cannot know.
+        case .pending: notSent
         case .recipient: "对方不存在或者被禁用，不能发消息"
         case .blacklisted(let role): role == .visitor ? "对方把你拉黑了，不能发消息" : "对方把你拉黑了，不能发送消息"
         case .blocked(let role): role == .visitor ? "系统把你们拉黑了，不能发消息" : "系统把你们拉黑了，不能发送消息"
