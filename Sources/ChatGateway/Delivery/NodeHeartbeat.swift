@@ -28,6 +28,7 @@ package struct NodeHeartbeat: Service {
     }
 
     var scripts: RedisScripts { delivery.scripts }
+    var keys: RedisKeys { delivery.keys }
     var connections: ConnectionTable { delivery.connections }
     var node: String { delivery.node }
     var policy: DeliveryPolicy { delivery.policy }
@@ -87,7 +88,6 @@ package struct NodeHeartbeat: Service {
     /// script ran counts them twice, which a dashboard can bear). A failure in another
     /// partition is logged: that partition sees the process alive again at the next beat.
     private func beatEveryPartition(sockets: Int, users: Int, sends: Int) async -> RecordHeartbeat.Reply? {
-        let keys = delivery.keys
         let results = await withTaskGroup(of: (Int, Result<RecordHeartbeat.Reply, any Error>).self) { group in
             for partition in 0..<keys.layout.partitions {
                 let call = RecordHeartbeat(
@@ -128,7 +128,6 @@ package struct NodeHeartbeat: Service {
     private func refreshTargets(_ live: [GatewayConnection]) async throws {
         // One run per partition (a tagged layout): each script run on one slot.
         let registered = live.filter(\.isRegistered)
-        let keys = delivery.keys
         let partitions = keys.layout.isTagged
             ? Dictionary(grouping: registered) { keys.layout.partition(ofUser: $0.user) }.sorted { $0.key < $1.key }.map(\.value)
             : [registered]
