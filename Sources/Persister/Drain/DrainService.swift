@@ -57,7 +57,8 @@ struct DrainService: Service {
     private func drain(_ stopping: StopFlag) async {
         guard let writer = await prepare(stopping), await createGroups(stopping) else { return }
         logger.info("persister draining", metadata: [
-            "consumer": "\(consumer.consumer)", "group": "\(consumer.group)", "batch_size": "\(settings.batchSize)",
+            "consumer": "\(consumer.consumer)", "group": "\(consumer.group)", "shards": "\(consumer.shards.count)",
+            "batch_size": "\(settings.batchSize)",
             "batch_delay_ms": "\(settings.batchDelay.milliseconds)", "batch_bytes": "\(settings.batchBytes)",
         ])
         var state = LoopState()
@@ -318,7 +319,7 @@ struct DrainService: Service {
                 metrics.batchBytes.record(outcome.committed.reduce(0) { $0 + $1.byteCount })
             }
             for entry in committed {
-                metrics.entries[entry.stream]?.increment()
+                metrics.entries[entry.kind]?.increment()
                 state.attempts[entry.reference] = nil
             }
         }
