@@ -73,8 +73,9 @@ struct StreamConsumer: Sendable {
 
     /// New entries, waiting up to `block` for the first (zero: not at all). Plain: up to
     /// `count` per stream. Tagged: about `count` per stream over all the partitions
-    /// together (shared out among those that have more), so a batch stays in its budget.
-    func read(count: Int, block: Duration) async throws -> [StreamEntry] {
+    /// together (shared out among those that have more), so a batch stays in its budget;
+    /// the waits end early once `stopping` is set.
+    func read(count: Int, block: Duration, stopping: StopFlag? = nil) async throws -> [StreamEntry] {
         guard keys.layout.isTagged else {
             return try await read(partitions[0], count: count, block: block).entries
         }
@@ -83,7 +84,7 @@ struct StreamConsumer: Sendable {
         while true {
             let entries = try await round(count: count)
             let left = clock.now.duration(to: deadline)
-            if !entries.isEmpty || left <= .zero { return entries }
+            if !entries.isEmpty || left <= .zero || stopping?.isSet == true { return entries }
             let partition = partitions[turns.next(of: partitions.count)]
             let waited = try await read(partition, count: Self.share(count, among: partitions.count), block: min(left, shardWait))
             if !waited.entries.isEmpty { return waited.entries }
