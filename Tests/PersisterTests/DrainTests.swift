@@ -211,7 +211,7 @@ struct DrainTests {
             let persister = try fixture.persister(["PERSISTER_TRIM_INTERVAL_MS": "200"])
             try await eventually(within: 30) { try fixture.count("SELECT COUNT(*) FROM message") == 1000 }
             try await Task.sleep(for: .seconds(1))
-            let lengths = shards.indices.map { k in (0..<1000).filter { $0 % shards.count == k }.count }
+            let lengths = shards.indices.map { k in Int64((0..<1000).filter { $0 % shards.count == k }.count) }
             for (shard, length) in zip(shards, lengths) { #expect(try await fixture.redis.send("XLEN", shard).integer == length) }
             let each = lengths[0]
             // Analytics reads and acknowledges 60 % of the first shard: those may go, not more,

@@ -64,7 +64,8 @@ struct ShardedDrainTests {
             let persister = try fixture.persister(["PERSISTER_MAX_ATTEMPTS": "2"])
             try await eventually(within: 30) {
                 let letters = try await fixture.redis.send("XLEN", StreamName.deadLetters).integer
-                return letters == 1 && (try await fixture.holds(messages: 40))
+                let written = try await fixture.holds(messages: 40)
+                return letters == 1 && written
             }
             let letter = try #require(try await fixture.redis.send("XRANGE", StreamName.deadLetters, "-", "+").array?.first?.array?.last?.fieldValues)
             #expect(letter["stream"] == fixture.shard(StreamName.entities, 3) && letter["field.id"] == "3" && letter["attempts"] == "2")

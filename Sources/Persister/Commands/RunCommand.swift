@@ -57,7 +57,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let consumer = StreamConsumer(
             group: StreamName.persisterGroup, consumer: settings.common.nodeID, reader: reader, redis: redis,
-            keys: settings.common.keys
+            keys: settings.common.keys, logger: logger
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: DrainService(

@@ -1,3 +1,4 @@
+import Logging
 import Model
 import RedisClient
 import Synchronization
@@ -35,11 +36,14 @@ struct StreamConsumer: Sendable {
     /// Shard → the stream it is a shard of.
     private let kinds: [String: String]
     private let turns = Turns()
+    private let failing = FailingPartitions()
+    let logger: Logger
 
     init(
         group: String, consumer: String, reader: RedisClient, redis: RedisClient, keys: RedisKeys = .plain,
-        shardWait: Duration = Self.defaultShardWait
+        shardWait: Duration = Self.defaultShardWait, logger: Logger = Logger(label: "persister")
     ) {
+        self.logger = logger
         self.group = group
         self.consumer = consumer
         self.reader = reader
@@ -86,30 +90,55 @@ struct StreamConsumer: Sendable {
             let left = clock.now.duration(to: deadline)
             if !entries.isEmpty || left <= .zero || stopping?.isSet == true { return entries }
             let partition = partitions[turns.next(of: partitions.count)]
-            let waited = try await read(partition, count: Self.share(count, among: partitions.count), block: min(left, shardWait))
-            if !waited.entries.isEmpty { return waited.entries }
+            let wait = min(left, shardWait)
+            do {
+                let waited = try await read(partition, count: Self.share(count, among: partitions.count), block: wait)
+                if !waited.entries.isEmpty { return waited.entries }
+            } catch {
+                // Its primary failing over: the round reads the others; this wait is spent idle.
+                failing.failed(partition.partition, error: error, logger: logger)
+                try? await Task.sleep(for: wait)
+            }
         }
     }
 
     /// One XREADGROUP over every partition without blocking (concurrent: on a cluster
     /// each goes to its primary), then again over those that had more, until `count`.
+    /// A partition that cannot be read (its primary failing over) is left for the next
+    /// round, so the others go on being drained; only when none can be read does it throw.
     private func round(count: Int) async throws -> [StreamEntry] {
         var open = partitions
         var entries: [StreamEntry] = []
         while !open.isEmpty, entries.count < count {
             let each = Self.share(count - entries.count, among: open.count)
-            let reads = try await withThrowingTaskGroup(of: (Int, PartitionRead).self) { group in
+            let reads = await withTaskGroup(of: (Int, Result<PartitionRead, any Error>).self) { group in
                 for (index, partition) in open.enumerated() {
-                    group.addTask { (index, try await read(partition, count: each, block: .zero)) }
+                    group.addTask {
+                        do { return (index, .success(try await read(partition, count: each, block: .zero))) } catch { return (index, .failure(error)) }
+                    }
                 }
-                var reads = [PartitionRead?](repeating: nil, count: open.count)
-                for try await (index, read) in group { reads[index] = read }
-                return reads.compactMap { $0 }
+                var reads = [Result<PartitionRead, any Error>?](repeating: nil, count: open.count)
+                for await (index, read) in group { reads[index] = read }
+                return reads
             }
             var more: [StreamShards] = []
-            for (partition, read) in zip(open, reads) {
-                entries += read.entries
-                if read.mayHoldMore { more.append(partition) }
+            var firstError: (any Error)?
+            for (partition, result) in zip(open, reads) {
+                switch result {
+                case .success(let read)?:
+                    failing.recovered(partition.partition, logger: logger)
+                    entries += read.entries
+                    if read.mayHoldMore { more.append(partition) }
+                case .failure(let error)?:
+                    failing.failed(partition.partition, error: error, logger: logger)
+                    firstError = firstError ?? error
+                case nil:
+                    break
+                }
+            }
+            // Nothing could be read: Redis is down (the drain retries with back-off).
+            if let firstError, entries.isEmpty, reads.allSatisfy({ if case .failure? = $0 { true } else { false } }) {
+                throw firstError
             }
             open = more
         }
@@ -220,6 +249,24 @@ struct StreamConsumer: Sendable {
         if let results = replies.last?.array {
             for reply in results { try reply.throwingOnError() }
         }
+    }
+}
+
+/// The partitions whose last read failed: logged when one starts failing and when it is
+/// back, not at every round in between.
+private final class FailingPartitions: Sendable {
+    private let partitions = Mutex<Set<Int>>([])
+
+    func failed(_ partition: Int, error: any Error, logger: Logger) {
+        guard partitions.withLock({ $0.insert(partition).inserted }) else { return }
+        logger.warning("cannot read a partition's shards; reading the others meanwhile", metadata: [
+            "partition": "\(partition)", "error": "\(error)",
+        ])
+    }
+
+    func recovered(_ partition: Int, logger: Logger) {
+        guard partitions.withLock({ !$0.isEmpty && $0.remove(partition) != nil }) else { return }
+        logger.notice("a partition's shards can be read again", metadata: ["partition": "\(partition)"])
     }
 }
 
