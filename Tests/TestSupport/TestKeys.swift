@@ -8,7 +8,7 @@ import Model
 public let testKeys: RedisKeys = {
     let environment = ProcessInfo.processInfo.environment
     do {
-        return try CommonOptions().resolve(environment: environment).keys
+        return try CommonOptions.parse([]).resolve(environment: environment).keys
     } catch {
         fatalError("REDIS_URL / REDIS_PARTITIONS of the test run: \(error)")
     }
