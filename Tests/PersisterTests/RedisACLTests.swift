@@ -223,6 +223,10 @@ struct RedisACLTests {
             #expect(try await analytics.send("XREVRANGE", StreamName.entities, "+", "-", "COUNT", "1").array?.count == 1)
             #expect(try await analytics.send("XREAD", "COUNT", "1", "STREAMS", StreamName.messages, "0").array?.count == 1)
             #expect(try await analytics.send("XINFO", "GROUPS", StreamName.entities).array?.count == 2)
+            // The shards of a partitioned layout (docs/streams.md, *Shards*), and how many there are.
+            let shard = RedisKeys(layout: KeyLayout(partitionTags: PartitionTags.evenlySpaced(count: 4))).stream(StreamName.messages, partition: 1)
+            #expect(try await analytics.send("XRANGE", shard, "-", "+").array != nil)
+            #expect(try await analytics.send("HGET", RedisKeys.meta, "partitions").string != nil)
 
             // …and nothing else: no private stream, rows, tokens, key listing or writes.
             let entityID = entities[0].id
@@ -232,6 +236,8 @@ struct RedisACLTests {
                 ["XREADGROUP", "GROUP", "jobs", "j1", "STREAMS", StreamName.privateEntities, ">"],
                 ["XINFO", "STREAM", StreamName.privateEntities],
                 ["XRANGE", "chat:stream:deadletter", "-", "+"],
+                ["XRANGE", StreamName.privateEntities + "{p1.3}", "-", "+"],
+                ["HSET", RedisKeys.meta, "partitions", "1"],
                 ["HGETALL", RedisKeys.user(a.id)],
                 ["HGET", RedisKeys.user(a.id), "password"],
                 ["GET", RedisKeys.userToken(a.id)],
