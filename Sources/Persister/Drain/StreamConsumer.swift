@@ -76,9 +76,10 @@ struct StreamConsumer: Sendable {
     }
 
     /// New entries, waiting up to `block` for the first (zero: not at all). Plain: up to
-    /// `count` per stream. Tagged: about `count` per stream over all the partitions
-    /// together (shared out among those that have more), so a batch stays in its budget;
-    /// the waits end early once `stopping` is set.
+    /// `count` per stream. Tagged: a round reads at most `count` in all, shared out
+    /// over the partitions, so a batch keeps its budget; what a wait on one partition
+    /// returns is up to `count` per shard, as a plain read. The waits end early once
+    /// `stopping` is set.
     func read(count: Int, block: Duration, stopping: StopFlag? = nil) async throws -> [StreamEntry] {
         guard keys.layout.isTagged else {
             return try await read(partitions[0], count: count, block: block).entries
@@ -92,7 +93,7 @@ struct StreamConsumer: Sendable {
             let partition = partitions[turns.next(of: partitions.count)]
             let wait = min(left, shardWait)
             do {
-                let waited = try await read(partition, count: Self.share(count, among: partitions.count), block: wait)
+                let waited = try await read(partition, count: count, block: wait)
                 if !waited.entries.isEmpty { return waited.entries }
             } catch {
                 // Its primary failing over: the round reads the others; this wait is spent idle.
@@ -103,27 +104,37 @@ struct StreamConsumer: Sendable {
     }
 
     /// One XREADGROUP over every partition without blocking (concurrent: on a cluster
-    /// each goes to its primary), then again over those that had more, until `count`.
-    /// A partition that cannot be read (its primary failing over) is left for the next
-    /// round, so the others go on being drained; only when none can be read does it throw.
+    /// each goes to its primary), `count` shared out among them (never more in all: a
+    /// batch keeps its budget), then again over those that gave all they were asked and
+    /// those left out (fewer entries asked than partitions), until `count`. The first
+    /// partition asked turns from round to round. A partition that cannot be read (its
+    /// primary failing over) is left for the next round, so the others go on being
+    /// drained; only when none can be read does it throw.
     private func round(count: Int) async throws -> [StreamEntry] {
-        var open = partitions
+        let first = turns.nextRound(of: partitions.count)
+        var open = Array(partitions[first...] + partitions[..<first])
         var entries: [StreamEntry] = []
         while !open.isEmpty, entries.count < count {
-            let each = Self.share(count - entries.count, among: open.count)
+            let left = count - entries.count
+            let asked = Array(open.prefix(left))
+            let shares = Self.shares(of: left, among: asked.count)
             let reads = await withTaskGroup(of: (Int, Result<PartitionRead, any Error>).self) { group in
-                for (index, partition) in open.enumerated() {
+                for (index, partition) in asked.enumerated() {
                     group.addTask {
-                        do { return (index, .success(try await read(partition, count: each, block: .zero))) } catch { return (index, .failure(error)) }
+                        do {
+                            return (index, .success(try await read(partition, count: shares[index], block: .zero)))
+                        } catch {
+                            return (index, .failure(error))
+                        }
                     }
                 }
-                var reads = [Result<PartitionRead, any Error>?](repeating: nil, count: open.count)
+                var reads = [Result<PartitionRead, any Error>?](repeating: nil, count: asked.count)
                 for await (index, read) in group { reads[index] = read }
                 return reads
             }
             var more: [StreamShards] = []
             var firstError: (any Error)?
-            for (partition, result) in zip(open, reads) {
+            for (partition, result) in zip(asked, reads) {
                 switch result {
                 case .success(let read)?:
                     failing.recovered(partition.partition, logger: logger)
@@ -140,9 +151,14 @@ struct StreamConsumer: Sendable {
             if let firstError, entries.isEmpty, reads.allSatisfy({ if case .failure? = $0 { true } else { false } }) {
                 throw firstError
             }
-            open = more
+            open = more + open.dropFirst(asked.count)
         }
         return entries
+    }
+
+    /// `count` in `ways` parts as even as can be, the larger first (`ways` ≤ `count`).
+    static func shares(of count: Int, among ways: Int) -> [Int] {
+        (0..<ways).map { count / ways + ($0 < count % ways ? 1 : 0) }
     }
 
     /// What one partition's read returned, and whether a shard gave all it was asked.
@@ -150,9 +166,6 @@ struct StreamConsumer: Sendable {
         var entries: [StreamEntry] = []
         var mayHoldMore = false
     }
-
-    /// `count` shared among `ways` (at least one each).
-    static func share(_ count: Int, among ways: Int) -> Int { max(1, (count + ways - 1) / max(1, ways)) }
 
     /// One XREADGROUP over a partition's three shards (one slot), up to `count` each.
     /// Blocking ones go on the reader's connection, the others on the shared ones.
@@ -270,11 +283,14 @@ private final class FailingPartitions: Sendable {
     }
 }
 
-/// Whose turn it is: the partition a blocking read waits on, the shard a claim starts at.
+/// Whose turn it is: the partition a blocking read waits on, the one a round asks first,
+/// the shard a claim starts at.
 private final class Turns: Sendable {
     private let wait = Atomic<Int>(0)
+    private let round = Atomic<Int>(0)
     private let claim = Atomic<Int>(0)
 
     func next(of count: Int) -> Int { wait.wrappingAdd(1, ordering: .relaxed).oldValue % count }
+    func nextRound(of count: Int) -> Int { round.wrappingAdd(1, ordering: .relaxed).oldValue % count }
     func nextClaim(of count: Int) -> Int { claim.wrappingAdd(1, ordering: .relaxed).oldValue % count }
 }
