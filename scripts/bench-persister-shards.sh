@@ -13,6 +13,8 @@
 #    persister — steadier than the rate on a machine others share.
 #
 #   LAYOUTS="plain 4 12" IDLE=10 SAMPLES=40 COUNT=100000 scripts/bench-persister-shards.sh
+#   PERF_DIR=folder: `perf record -g` of the persister during each backlog, into
+#   folder/persister-{layout}.data (`perf report -i …`).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
@@ -56,12 +58,13 @@ for layout in $LAYOUTS; do
         PERSISTER_METRICS_PORT="$METRICS_PORT" NODE_ID=bench \
         setsid "$BIN/persister" run 2>>"$TMP/persister.log" &
     PERSISTER_PID=$!
-    "$TEST_PYTHON" - "$REDIS_PORT" "$PERSISTER_PID" "$layout" "$IDLE" "$SAMPLES" "$COUNT" <<'PYTHON'
-import os, statistics, sys, time
+    "$TEST_PYTHON" - "$REDIS_PORT" "$PERSISTER_PID" "$layout" "$IDLE" "$SAMPLES" "$COUNT" "${PERF_DIR:-}" <<'PYTHON'
+import os, signal, statistics, subprocess, sys, time
 import redis
 from redis.crc import key_slot
 
 port, pid, layout, idle, samples, count = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+perf_dir = sys.argv[7]
 r = redis.Redis(port=port, decode_responses=True)
 
 def tags(n):  # docs/streams.md, *Shards*
@@ -130,6 +133,8 @@ for i in range(samples):
 total_before = sum(int(group(s)["entries-read"] or 0) for s in shards)
 start = time.perf_counter()  # the appends are timed too: the persister reads while they go on
 c2, p2 = redis_cpu(), cpu_seconds_of(pid)
+perf = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-p", str(pid), "-o", f"{perf_dir}/persister-{layout}.data"],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if perf_dir else None
 pipe = r.pipeline(transaction=False)
 for i in range(count):
     pipe.xadd(shards[i % len(shards)], dict(fields, id=f"bl-{layout}-{i}"))
@@ -143,6 +148,9 @@ while True:
     time.sleep(0.01)
 rate = count / (time.perf_counter() - start)
 c3, p3 = redis_cpu(), cpu_seconds_of(pid)
+if perf:
+    perf.send_signal(signal.SIGINT)
+    perf.wait()
 print(f"{layout:<7} {commands / elapsed:12.1f} {100 * (c1 - c0) / elapsed:9.2f}% {100 * (p1 - p0) / elapsed:13.2f}% "
       f"{statistics.median(latencies):10.1f}ms {max(latencies):8.1f}ms {rate:12.0f} {1e6 * (c3 - c2) / count:14.1f} {1e6 * (p3 - p2) / count:16.1f}")
 PYTHON
