@@ -23,13 +23,6 @@ public struct StreamShards: Sendable, Hashable {
     public var all: [String] { [entities, messages, privateEntities] }
 }
 
-/// A shard's name read back: which stream, which partition.
-public struct StreamShardName: Sendable, Hashable {
-    /// The stream's plain name (``StreamName/messages``…): what metrics and logs group by.
-    public let stream: String
-    public let partition: Int
-}
-
 extension RedisKeys {
     /// The streams the scripts write (dead letters are the persister's, not sharded).
     public static let shardedStreams = [StreamName.entities, StreamName.messages, StreamName.privateEntities]
@@ -51,15 +44,4 @@ extension RedisKeys {
 
     /// Every partition's shards, partition by partition.
     public var allStreamShards: [StreamShards] { (0..<layout.partitions).map(streamShards(partition:)) }
-
-    /// The stream and partition of a shard's name; nil for a name that is no shard of
-    /// this layout.
-    public func streamShard(named name: String) -> StreamShardName? {
-        for stream in Self.shardedStreams where name.hasPrefix(stream) {
-            let suffix = name.dropFirst(stream.utf8.count)
-            guard let partition = layout.suffixes.firstIndex(where: { $0[...] == suffix }) else { continue }
-            return StreamShardName(stream: stream, partition: partition)
-        }
-        return nil
-    }
 }

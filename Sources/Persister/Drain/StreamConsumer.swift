@@ -43,7 +43,6 @@ struct StreamConsumer: Sendable {
         group: String, consumer: String, reader: RedisClient, redis: RedisClient, keys: RedisKeys = .plain,
         shardWait: Duration = Self.defaultShardWait, logger: Logger = Logger(label: "persister")
     ) {
-        self.logger = logger
         self.group = group
         self.consumer = consumer
         self.reader = reader
@@ -53,9 +52,12 @@ struct StreamConsumer: Sendable {
         partitions = keys.allStreamShards
         var kinds: [String: String] = [:]
         for shards in partitions {
-            for stream in Self.streams { kinds[shards.shard(of: stream)!] = stream }
+            for stream in Self.streams {
+                if let shard = shards.shard(of: stream) { kinds[shard] = stream }
+            }
         }
         self.kinds = kinds
+        self.logger = logger
     }
 
     /// Every shard, partition by partition (the three streams themselves when plain).
