@@ -126,7 +126,7 @@ struct ConsolePersistenceTests {
             #expect(try await zset(RedisKeys.complaints) == ["7", "7", "8", "8"])
             #expect(try await zset(RedisKeys.complaints(status: 0)) == ["8", "8"])
             #expect(try await zset(RedisKeys.complaints(status: 2)) == ["7", "7"])
-            #expect(try await zset(RedisKeys.complaintsOfUser(5)) == ["7", "7"], "a deleted complaint is not the reporter's any more")
+            #expect(try await zset(testKeys.complaintsOfUser(5)) == ["7", "7"], "a deleted complaint is not the reporter's any more")
             #expect(try await redis.send("HGETALL", RedisKeys.complaint(7)).fieldValues == [
                 "id": "7", "user_id": "5", "target_id": "6", "target_type": "single", "reason": "骚扰", "status": "2", "admin_reply": "已处理",
                 "create_time": Self.now, "update_time": Self.now, "is_deleted": "0", "_v": "2",

@@ -10,14 +10,20 @@ struct LiveBridges: Sendable {
     let nodes: [(node: String, silentMilliseconds: Int64)]
 
     /// On a tagged layout every partition has its set of live processes
-    /// (`keys.nodes(partition:)`): a process counts when any of them has it fresh.
+    /// (`keys.nodes(partition:)`), beside the plain `chat:nodes`: a process counts when any
+    /// of them has it fresh.
     static func read(redis: RedisClient, keys: RedisKeys, deadAfterMilliseconds: Int64) async throws -> LiveBridges {
         let time = try await redis.send("TIME").throwingOnError().array ?? []
         let seconds = time.first.flatMap { $0.string.flatMap { Int64($0) } ?? $0.integer } ?? 0
         let micros = time.dropFirst().first.flatMap { $0.string.flatMap { Int64($0) } ?? $0.integer } ?? 0
         let now = seconds * 1000 + micros / 1000
-        let replies = try await redis.pipeline((0..<keys.layout.partitions).map { partition in
-            RedisCommand("ZRANGEBYSCORE", keys.nodes(partition: partition), String(now - deadAfterMilliseconds), "+inf", "WITHSCORES")
+        // The plain set too: wherever a bridge's heartbeat is, a live bridge is seen.
+        var sets = [RedisKeys.nodes]
+        for partition in 0..<keys.layout.partitions where !sets.contains(keys.nodes(partition: partition)) {
+            sets.append(keys.nodes(partition: partition))
+        }
+        let replies = try await redis.pipeline(sets.map { set in
+            RedisCommand("ZRANGEBYSCORE", set, String(now - deadAfterMilliseconds), "+inf", "WITHSCORES")
         })
         var silence: [String: Int64] = [:]
         var order: [String] = []
