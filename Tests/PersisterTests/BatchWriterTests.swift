@@ -147,7 +147,7 @@ struct BatchWriterTests {
         let fields = ["kind", "message", "id", "m-1", "chat_type", "group", "to_id", "7", "from_id", "3", "unknown", "x",
                       "data", "{\"a\":\"it's\"}", "create_time", "1", "create_time", "1700000000123", "isremove", "0"]
         let reply = RedisFlatReply(.array([.array([bulk("1-0"), .array(fields.map(bulk))])]))
-        let entries = StreamEntry.entries(of: "chat:stream:messages", in: reply, at: reply.root)
+        let entries = StreamEntry.entries(of: "chat:stream:messages", kind: StreamName.messages, in: reply, at: reply.root)
         #expect(entries.map(\.id) == ["1-0"])
         let record = try MessageRecord(try #require(entries.first).fields)
         #expect(record.kind == .message && record.id == "m-1" && record.chatType == .group && record.toID == 7)

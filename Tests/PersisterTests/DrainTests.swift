@@ -1,5 +1,6 @@
 import Foundation
 import MariaDB
+import Model
 @testable import Persister
 import RedisClient
 import Testing
@@ -45,7 +46,7 @@ struct DrainTests {
             var commands: [RedisCommand] = []
             for index in 0..<40 {
                 let fields = DrainFixture.messageFields(id: "big-\(index)", text: "\(index)-\(text)")
-                commands.append(RedisCommand("XADD", ["chat:stream:messages", "*"] + fields.map { $0 as any RedisArgument }))
+                commands.append(RedisCommand("XADD", [fixture.shard(StreamName.messages, index), "*"] + fields.map { $0 as any RedisArgument }))
             }
             for reply in try await fixture.redis.pipeline(commands) { try reply.throwingOnError() }
             let persister = try fixture.persister(["PERSISTER_BATCH_BYTES": "300000", "PERSISTER_BATCH_SIZE": "2000"])
@@ -86,7 +87,7 @@ struct DrainTests {
             let letters = try await fixture.redis.send("XRANGE", "chat:stream:deadletter", "-", "+")
             let fields = (letters.array ?? []).compactMap { $0.array?.last?.fieldValues }
             #expect(fields.map { $0["field.id"] } == ["3", "4"])
-            #expect(fields[0]["error"]?.contains("row") == true && fields[0]["attempts"] == "3" && fields[0]["stream"] == "chat:stream:entities")
+            #expect(fields[0]["error"]?.contains("row") == true && fields[0]["attempts"] == "3" && fields[0]["stream"] == fixture.shard(StreamName.entities, 3))
             #expect(fields[1]["error"]?.contains("nickname") == true, "MariaDB's reason: \(fields[1]["error"] ?? "")")
             #expect(fields[1]["field.row"]?.contains("长") == true, "the entry itself is kept")
 
@@ -96,11 +97,14 @@ struct DrainTests {
             let json = try #require(try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any])
             #expect(json["dead_letters"] as? Int == 2)
             let streams = try #require(json["streams"] as? [[String: Any]])
-            #expect(streams.map { $0["stream"] as? String } == ["chat:stream:entities", "chat:stream:messages", "chat:stream:private"])
+            #expect(streams.map { $0["stream"] as? String } == fixture.keys.allStreamShards.flatMap(\.all))
             let groups = try #require(streams[1]["groups"] as? [[String: Any]])
             #expect(groups.first?["name"] as? String == "persister" && groups.first?["pending"] as? Int == 0)
             let text = try Executables.run("persister", arguments: ["status"], environment: ["REDIS_URL": fixture.redisServer.url])
-            #expect(text.output.contains("chat:stream:messages: 20 entries") && text.output.contains("dead letters (chat:stream:deadletter): 2"))
+            // Twice messages 0 to 9, dealt out over the shards.
+            let first = (0..<10).filter { $0 % fixture.keys.layout.partitions == 0 }.count * 2
+            #expect(text.output.contains("\(fixture.shard(StreamName.messages, 0)): \(first) entries"), "\(text.output)")
+            #expect(text.output.contains("dead letters (chat:stream:deadletter): 2"))
 
             // /metrics counts them.
             let metrics = try #require(HTTPProbe.get(port: persister.metricsPort, path: "/metrics"))
@@ -132,7 +136,7 @@ struct DrainTests {
             }
             let friends = try fixture.database.connect().query("SELECT nickname, version, COUNT(*) FROM goodfriend GROUP BY nickname, version")
             #expect(friends.map(\.values) == [["v2", "2", "200"]])
-            let consumers = try await fixture.redis.send("XINFO", "CONSUMERS", "chat:stream:messages", "persister")
+            let consumers = try await fixture.redis.send("XINFO", "CONSUMERS", fixture.shard(StreamName.messages, 0), "persister")
             #expect(consumers.array?.count == 2)
             one.signal(SIGTERM)
             two.signal(SIGTERM)
@@ -200,16 +204,23 @@ struct DrainTests {
         try await DrainFixture.with(prefix: "trim") { fixture in
             _ = try await fixture.addMessages(1000)
             // An analytics group that has read nothing: nothing may be trimmed.
-            try await fixture.redis.send("XGROUP", "CREATE", "chat:stream:messages", "analytics", "0").throwingOnError()
+            let shards = fixture.shards(StreamName.messages)
+            for shard in shards {
+                try await fixture.redis.send("XGROUP", "CREATE", shard, "analytics", "0").throwingOnError()
+            }
             let persister = try fixture.persister(["PERSISTER_TRIM_INTERVAL_MS": "200"])
             try await eventually(within: 30) { try fixture.count("SELECT COUNT(*) FROM message") == 1000 }
             try await Task.sleep(for: .seconds(1))
-            #expect(try await fixture.redis.send("XLEN", "chat:stream:messages").integer == 1000)
-            // Analytics reads and acknowledges 600: the first 600 may go, not more.
-            let read = try await fixture.redis.send("XREADGROUP", "GROUP", "analytics", "a1", "COUNT", "600", "STREAMS", "chat:stream:messages", ">")
+            let lengths = shards.indices.map { k in Int64((0..<1000).filter { $0 % shards.count == k }.count) }
+            for (shard, length) in zip(shards, lengths) { #expect(try await fixture.redis.send("XLEN", shard).integer == length) }
+            let each = lengths[0]
+            // Analytics reads and acknowledges 60 % of the first shard: those may go, not more,
+            // and nothing of the other shards.
+            let read = try await fixture.redis.send("XREADGROUP", "GROUP", "analytics", "a1", "COUNT", String(each * 6 / 10), "STREAMS", shards[0], ">")
             let entryIDs = (read.array?.first?.array?[1].array ?? []).compactMap { $0.array?.first?.string }
-            try await fixture.redis.send(RedisCommand("XACK", ["chat:stream:messages", "analytics"] + entryIDs.map { $0 as any RedisArgument })).throwingOnError()
-            try await eventually(within: 10) { try await fixture.redis.send("XLEN", "chat:stream:messages").integer == 400 }
+            try await fixture.redis.send(RedisCommand("XACK", [shards[0], "analytics"] + entryIDs.map { $0 as any RedisArgument })).throwingOnError()
+            try await eventually(within: 10) { try await fixture.redis.send("XLEN", shards[0]).integer == each - each * 6 / 10 }
+            for (shard, length) in zip(shards, lengths).dropFirst() { #expect(try await fixture.redis.send("XLEN", shard).integer == length) }
             persister.signal(SIGTERM)
             #expect(persister.waitForExit(timeout: 20) == 0)
         }
@@ -244,9 +255,10 @@ struct DrainTests {
                     entries.append(revoke)
                 }
             }
+            // Tagged: dealt out over the shards, so a revoke and its message may be in two.
             for chunk in stride(from: 0, to: entries.count, by: 1000) {
-                let commands = entries[chunk..<min(entries.count, chunk + 1000)].map { fields in
-                    RedisCommand("XADD", ["chat:stream:messages", "*"] + fields.map { $0 as any RedisArgument })
+                let commands = (chunk..<min(entries.count, chunk + 1000)).map { position in
+                    RedisCommand("XADD", [fixture.shard(StreamName.messages, position), "*"] + entries[position].map { $0 as any RedisArgument })
                 }
                 for reply in try await fixture.redis.pipeline(commands) { try reply.throwingOnError() }
             }
@@ -277,9 +289,10 @@ struct DrainTests {
     @Test func userRowsAreWrittenFromThePrivateStream() async throws {
         try await DrainFixture.with(prefix: "private") { fixture in
             fixture.redisServer.streamsAreWrittenByHand()
+            // A user's entries in the shards of the user's partition, as its scripts write them.
             func add(_ stream: String, v: String, id: Int, version: Int, row: String) async throws {
                 try await fixture.redis.send(RedisCommand("XADD", [
-                    stream, "*", "v", v, "entity", "user", "op", "upsert", "id", String(id), "version", String(version), "row", row,
+                    fixture.shard(stream, id), "*", "v", v, "entity", "user", "op", "upsert", "id", String(id), "version", String(version), "row", row,
                 ])).throwingOnError()
             }
             // 7: the public copy first (it is read first), then the whole row, one version.

@@ -88,7 +88,7 @@ struct HydrateTests {
             }
             let keysBefore = try await Self.snapshot(fixture.redis)
             #expect(keysBefore["chat:user:\(alice.id)"]?.contains("nickname=爱丽丝") == true)
-            #expect(keysBefore["chat:blocks:\(bob.id)"]?.hasPrefix("\(eve.id)=") == true)
+            #expect(keysBefore[testKeys.blocks(bob.id)]?.hasPrefix("\(eve.id)=") == true)
             let blocks = try fixture.database.connect().query("SELECT user_id, blocked_id, version FROM user_block")
             #expect(blocks.map { $0.values } == [[String(bob.id), String(eve.id), "1"]])
 
@@ -152,14 +152,14 @@ struct HydrateTests {
             #expect(try await redis.send("GET", "chat:user:name:oldtimer").string == "41")
             #expect(try await redis.send("GET", "chat:id:user").string == "41")
             #expect(try await redis.send("GET", "chat:id:group_user").string == "71")
-            #expect(try await redis.send("HGET", "chat:group:7", "name").string == "老群")
-            #expect(try await redis.send("HGET", "chat:group:7", "_v").string == "1")
-            #expect(try await redis.send("HEXISTS", "chat:group:7", "remark").integer == 0)
-            #expect(try await redis.send("HGET", "chat:group:7:members", "41").string
+            #expect(try await redis.send("HGET", testKeys.group(7), "name").string == "老群")
+            #expect(try await redis.send("HGET", testKeys.group(7), "_v").string == "1")
+            #expect(try await redis.send("HEXISTS", testKeys.group(7), "remark").integer == 0)
+            #expect(try await redis.send("HGET", testKeys.groupMembers(7), "41").string
                 == #"{"id":70,"group_id":7,"user_id":41,"nickname":"","avatar":"","status":1,"order":50,"create_time":"2021-01-02 03:04:05","update_time":"2021-01-02 03:04:05","_v":1}"#)
-            #expect(try await redis.send("ZRANGE", "chat:user:41:groups", "0", "-1").array?.compactMap(\.string) == ["7"])
-            #expect(try await redis.send("EXISTS", "chat:user:42:groups").integer == 0, "an applicant is not a member")
-            #expect(try await redis.send("HGET", "chat:userinfo:41", "id").string == "9")
+            #expect(try await redis.send("ZRANGE", testKeys.groupsOfUser(41), "0", "-1").array?.compactMap(\.string) == ["7"])
+            #expect(try await redis.send("EXISTS", testKeys.groupsOfUser(42)).integer == 0, "an applicant is not a member")
+            #expect(try await redis.send("HGET", testKeys.userInfo(41), "id").string == "9")
 
             // The legacy SHA-256 password logs in through the bridge.
             let bridge = try await BridgeProcess(redisURL: fixture.redisServer.url)

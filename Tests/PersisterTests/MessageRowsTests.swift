@@ -1,5 +1,6 @@
 import Foundation
 import MariaDB
+import Model
 @testable import Persister
 import RedisClient
 import Testing
@@ -47,8 +48,9 @@ struct MessageRowsTests {
 
     func add(_ entries: [[String: String]], to fixture: DrainFixture) async throws {
         fixture.redisServer.streamsAreWrittenByHand()
-        let commands = entries.map { fields in
-            RedisCommand("XADD", ["chat:stream:messages", "*"] + fields.sorted { $0.key < $1.key }.flatMap { [$0.key, $0.value] as [any RedisArgument] })
+        // Dealt out over the shards on a tagged layout.
+        let commands = entries.enumerated().map { index, fields in
+            RedisCommand("XADD", [fixture.shard(StreamName.messages, index), "*"] + fields.sorted { $0.key < $1.key }.flatMap { [$0.key, $0.value] as [any RedisArgument] })
         }
         for reply in try await fixture.redis.pipeline(commands) { try reply.throwingOnError() }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MariaDB
+import Model
 @testable import Persister
 import RedisClient
 import TestSupport
@@ -10,8 +11,13 @@ struct DrainFixture: Sendable {
     let redisServer: RedisServerProcess
     let redis: RedisClient
     let database: MariaDBTestDatabase
+    /// The layout the persisters run with: the test run's (`REDIS_PARTITIONS`), or one a
+    /// test chooses (passed to its persisters).
+    var keys = testKeys
 
-    static func with<Result>(prefix: String, _ body: (DrainFixture) async throws -> Result) async throws -> Result {
+    static func with<Result>(
+        prefix: String, keys: RedisKeys = testKeys, _ body: (DrainFixture) async throws -> Result
+    ) async throws -> Result {
         let server = try RedisServerProcess()
         let redis = RedisClient(configuration: try RedisConfiguration.forTests(url: server.url))
         defer { _ = server }
@@ -19,7 +25,7 @@ struct DrainFixture: Sendable {
             let result = try await MariaDBTestDatabase.with(prefix: prefix, create: false) { database in
                 let connection = try database.connectToServer()
                 _ = try Migrator(logger: MariaDBTestDatabase.logger).migrate(database: database.name, on: connection)
-                return try await body(DrainFixture(redisServer: server, redis: redis, database: database))
+                return try await body(DrainFixture(redisServer: server, redis: redis, database: database, keys: keys))
             }
             await redis.shutdown()
             return result
@@ -30,7 +36,9 @@ struct DrainFixture: Sendable {
     }
 
     func persister(node: String = "p-\(UUID().uuidString.prefix(8))", _ settings: [String: String] = [:]) throws -> PersisterProcess {
-        try PersisterProcess(redisURL: redisServer.url, mariaDBURL: database.url, node: node, settings: settings)
+        var settings = settings
+        if keys != testKeys { settings["REDIS_PARTITIONS"] = keys.layout.isTagged ? String(keys.layout.partitions) : "plain" }
+        return try PersisterProcess(redisURL: redisServer.url, mariaDBURL: database.url, node: node, settings: settings)
     }
 
     /// Appends a message entry as `message_send_single.lua` does.
@@ -42,6 +50,17 @@ struct DrainFixture: Sendable {
         ]
     }
 
+    /// The shard of `stream` an entry numbered `index` goes to: on a tagged layout
+    /// (`REDIS_PARTITIONS`) the entries are dealt out over every partition's shard, as
+    /// the scripts of several partitions would write them; plain: the stream itself.
+    func shard(_ stream: String, _ index: Int) -> String {
+        keys.stream(stream, partition: index % keys.layout.partitions)
+    }
+
+    /// Every shard of `stream` (the stream itself when plain).
+    func shards(_ stream: String) -> [String] { keys.shards(of: stream) }
+
+    /// Appends `count` message entries, dealt out over the shards (``shard(_:_:)``).
     func addMessages(_ count: Int, prefix: String = UUID().uuidString.prefix(8).lowercased(), chunk: Int = 1000) async throws -> [String] {
         redisServer.streamsAreWrittenByHand()
         var ids: [String] = []
@@ -52,7 +71,7 @@ struct DrainFixture: Sendable {
             for index in start..<end {
                 let id = "\(prefix)-\(String(format: "%08d", index))"
                 ids.append(id)
-                commands.append(RedisCommand("XADD", ["chat:stream:messages", "*"] + Self.messageFields(id: id, text: "m\(index)").map { $0 as any RedisArgument }))
+                commands.append(RedisCommand("XADD", [shard(StreamName.messages, index), "*"] + Self.messageFields(id: id, text: "m\(index)").map { $0 as any RedisArgument }))
             }
             for reply in try await redis.pipeline(commands) { try reply.throwingOnError() }
             start = end
@@ -60,10 +79,12 @@ struct DrainFixture: Sendable {
         return ids
     }
 
+    /// Appends an entity entry to the shard of the partition of `id` (all versions of a
+    /// row in one shard, as the one partition that owns it writes them).
     func addEntity(_ entity: String, op: String = "upsert", id: Int, version: Int, row: String) async throws {
         redisServer.streamsAreWrittenByHand()
         try await redis.send(RedisCommand("XADD", [
-            "chat:stream:entities", "*", "v", "1", "entity", entity, "op", op, "id", String(id), "version", String(version), "row", row,
+            shard(StreamName.entities, id), "*", "v", "1", "entity", entity, "op", op, "id", String(id), "version", String(version), "row", row,
         ])).throwingOnError()
     }
 
@@ -71,9 +92,24 @@ struct DrainFixture: Sendable {
         Int(try database.connect().query(sql).first?[0] ?? "0") ?? 0
     }
 
-    /// The persister group's `XINFO GROUPS` fields on `stream` (integers as text).
+    /// The persister group's `XINFO GROUPS` fields on `stream` (integers as text); on a
+    /// tagged layout its counts (`entries-read`, `pending`) summed over the shards.
     func persisterGroup(on stream: String) async throws -> [String: String] {
-        let groups = try await redis.send("XINFO", "GROUPS", stream)
+        var total: [String: String] = [:]
+        for shard in shards(stream) {
+            let fields = try await persisterGroup(onShard: shard)
+            guard !fields.isEmpty else { return [:] }
+            for key in ["entries-read", "pending"] {
+                total[key] = String((Int(total[key] ?? "0") ?? 0) + (Int(fields[key] ?? "0") ?? 0))
+            }
+            total["name"] = fields["name"]
+        }
+        return total
+    }
+
+    /// The persister group's `XINFO GROUPS` fields on one shard.
+    func persisterGroup(onShard shard: String) async throws -> [String: String] {
+        let groups = try await redis.send("XINFO", "GROUPS", shard)
         for group in groups.array ?? [] {
             var fields: [String: String] = [:]
             let items = group.array ?? []
@@ -93,10 +129,10 @@ struct DrainFixture: Sendable {
         return rows == messages && pending == 0
     }
 
-    /// Pending entries of the persister's group on its three streams.
+    /// Pending entries of the persister's group on its three streams, every shard.
     func pending() async throws -> Int {
         var total = 0
-        for stream in ["chat:stream:messages", "chat:stream:entities", "chat:stream:private"] {
+        for stream in keys.allStreamShards.flatMap(\.all) {
             let reply = try await redis.send("XPENDING", stream, "persister")
             total += Int(reply.array?.first?.integer ?? 0)
         }

@@ -148,8 +148,8 @@ struct RedisACLTests {
             let sent = try #require(try ok("/api/chat/socket/sendmessage", ["sendto_id": b.id, "chatType": "single", "type": "text", "data": "你好"], a.token) as? [String: Any])
             let messageID = try #require(sent["id"] as? String)
             try ok("/api/chat/setPassword", ["oldpassword": "secret1", "newpassword": "secret2", "checknewpassword": "secret2"], a.token)
-            let hash = try #require(try await fixture.redis.send("HGET", RedisKeys.user(a.id), "password").string)
-            let hashB = try #require(try await fixture.redis.send("HGET", RedisKeys.user(b.id), "password").string)
+            let hash = try #require(try await fixture.redis.send("HGET", testKeys.user(a.id), "password").string)
+            let hashB = try #require(try await fixture.redis.send("HGET", testKeys.user(b.id), "password").string)
             func persisted(_ sql: String, _ expected: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
                 var last: String?
                 do {
@@ -177,7 +177,7 @@ struct RedisACLTests {
             let database = try fixture.database.connect()
             try database.execute("INSERT INTO `group` (id, uuid, user_id, name, version) VALUES (900, 'g900', \(a.id), 'acl', 1)")
             try database.execute("INSERT INTO group_user (id, group_id, user_id, nickname, version) VALUES (900, 900, \(a.id), '', 1)")
-            try await fixture.redis.send("DEL", RedisKeys.user(a.id)).throwingOnError()
+            try await fixture.redis.send("DEL", testKeys.user(a.id)).throwingOnError()
             let hydrate = try Executables.run(
                 "persister", arguments: ["hydrate", "--force"], environment: ["REDIS_URL": url("persister"), "MARIADB_URL": fixture.database.url]
             )
@@ -188,9 +188,9 @@ struct RedisACLTests {
                 "persister", arguments: ["verify"], environment: ["REDIS_URL": url("persister"), "MARIADB_URL": fixture.database.url]
             )
             #expect(verify.status < 2 && verify.output.contains("sampled rows compared"), "\(verify.output)")
-            #expect(try await fixture.redis.send("HGET", RedisKeys.user(a.id), "password").string == hash)
-            #expect(try await fixture.redis.send("HGET", RedisKeys.group(900), "name").string == "acl")
-            #expect(try await fixture.redis.send("ZSCORE", RedisKeys.groupsOfUser(a.id), "900").string == "900")
+            #expect(try await fixture.redis.send("HGET", testKeys.user(a.id), "password").string == hash)
+            #expect(try await fixture.redis.send("HGET", testKeys.group(900), "name").string == "acl")
+            #expect(try await fixture.redis.send("ZSCORE", testKeys.groupsOfUser(a.id), "900").string == "900")
             let login = try bridge.post("/api/loginChat", ["username": a.username, "password": "secret2"])
             #expect(login.status == 200 && login.body["msg"] as? String == "ok", "\(login)")
 
@@ -226,6 +226,10 @@ struct RedisACLTests {
             #expect(try await analytics.send("XREVRANGE", StreamName.entities, "+", "-", "COUNT", "1").array?.count == 1)
             #expect(try await analytics.send("XREAD", "COUNT", "1", "STREAMS", StreamName.messages, "0").array?.count == 1)
             #expect(try await analytics.send("XINFO", "GROUPS", StreamName.entities).array?.count == 2)
+            // The shards of a partitioned layout (docs/streams.md, *Shards*), and how many there are.
+            let shard = RedisKeys(layout: KeyLayout(partitionTags: PartitionTags.evenlySpaced(count: 4))).stream(StreamName.messages, partition: 1)
+            #expect(try await analytics.send("XRANGE", shard, "-", "+").array != nil)
+            #expect(try await analytics.send("HGET", RedisKeys.meta, "partitions").string != nil)
 
             // …and nothing else: no private stream, rows, tokens, key listing or writes.
             let entityID = entities[0].id
@@ -235,16 +239,18 @@ struct RedisACLTests {
                 ["XREADGROUP", "GROUP", "jobs", "j1", "STREAMS", StreamName.privateEntities, ">"],
                 ["XINFO", "STREAM", StreamName.privateEntities],
                 ["XRANGE", "chat:stream:deadletter", "-", "+"],
-                ["HGETALL", RedisKeys.user(a.id)],
-                ["HGET", RedisKeys.user(a.id), "password"],
-                ["GET", RedisKeys.userToken(a.id)],
+                ["XRANGE", StreamName.privateEntities + "{p1.3}", "-", "+"],
+                ["HSET", RedisKeys.meta, "partitions", "1"],
+                ["HGETALL", testKeys.user(a.id)],
+                ["HGET", testKeys.user(a.id), "password"],
+                ["GET", testKeys.userToken(a.id)],
                 ["GET", RedisKeys.userByName(a.username)],
-                ["LRANGE", RedisKeys.offlineQueue(b.id), "0", "-1"],
-                ["LRANGE", RedisKeys.singleHistory(owner: a.id, peer: b.id), "0", "-1"],
+                ["LRANGE", testKeys.offlineQueue(b.id), "0", "-1"],
+                ["LRANGE", testKeys.singleHistory(owner: a.id, peer: b.id), "0", "-1"],
                 ["KEYS", "*"],
                 ["SCAN", "0"],
                 ["RANDOMKEY"],
-                ["EVAL", "return redis.call('HGET', KEYS[1], 'password')", "1", RedisKeys.user(a.id)],
+                ["EVAL", "return redis.call('HGET', KEYS[1], 'password')", "1", testKeys.user(a.id)],
                 ["XADD", StreamName.entities, "*", "v", "1"],
                 ["XDEL", StreamName.entities, entityID],
                 ["XTRIM", StreamName.entities, "MAXLEN", "0"],
@@ -262,7 +268,7 @@ struct RedisACLTests {
                 let reply = try await analytics.send(RedisCommand(command[0], command.dropFirst().map { $0 as any RedisArgument }))
                 #expect(reply.errorMessage?.hasPrefix("NOPERM") == true, "\(command.joined(separator: " ")): \(reply)")
             }
-            #expect(try await fixture.redis.send("EXISTS", RedisKeys.user(b.id)).integer == 1)
+            #expect(try await fixture.redis.send("EXISTS", testKeys.user(b.id)).integer == 1)
 
             // The console: an operator disables b (its revocation included) through the
             // script, and reads what its pages read; no key listing, history or queue.
@@ -270,15 +276,15 @@ struct RedisACLTests {
             defer { Task { await console.shutdown() } }
             let disable = try await console.send(RedisCommand("EVAL", [
                 try Self.assembled("admin_user_change"), "11", RedisKeys.adminAuditIDs, RedisKeys.adminAudit, StreamName.privateEntities,
-                RedisKeys.user(b.id), StreamName.entities, RedisKeys.userNicknames, RedisKeys.userToken(b.id), RedisKeys.online(b.id),
-                RedisKeys.onlineToken(b.id), RedisKeys.sockets(b.id), RedisKeys.nodes,
+                testKeys.user(b.id), StreamName.entities, RedisKeys.userNicknames, testKeys.userToken(b.id), testKeys.online(b.id),
+                testKeys.onlineToken(b.id), testKeys.sockets(b.id), RedisKeys.nodes,
                 "disable", "root", "127.0.0.1", "2026-12-07 08:00:00", "1000", String(b.id), "60000", RedisKeys.nodeStreamPrefix,
             ].map { $0 as any RedisArgument }))
             #expect(disable.array?.count == 2, "\(disable)")
-            #expect(try await fixture.redis.send("HGET", RedisKeys.user(b.id), "status").string == "0")
+            #expect(try await fixture.redis.send("HGET", testKeys.user(b.id), "status").string == "0")
             #expect(try await console.send("LLEN", RedisKeys.adminAudit).integer == 1)
             for read in [
-                ["HGETALL", RedisKeys.user(a.id)], ["ZRANGEBYLEX", RedisKeys.userNames, "-", "+", "LIMIT", "0", "20"],
+                ["HGETALL", testKeys.user(a.id)], ["ZRANGEBYLEX", RedisKeys.userNames, "-", "+", "LIMIT", "0", "20"],
                 ["ZLEXCOUNT", RedisKeys.userNicknames, "[a", "(b"], ["ZREVRANGE", RedisKeys.users, "0", "19"],
                 ["ZREVRANGEBYSCORE", RedisKeys.users, "+inf", "-inf", "LIMIT", "0", "20"], ["XINFO", "GROUPS", StreamName.entities],
                 ["XRANGE", StreamName.deadLetters, "-", "+", "COUNT", "20"], ["MGET", RedisKeys.messagesInMinute(1), RedisKeys.messagesInMinute(2)],
@@ -290,7 +296,7 @@ struct RedisACLTests {
             }
             let consoleRefused: [[String]] = [
                 ["KEYS", "*"], ["SCAN", "0"], ["FLUSHALL"], ["CONFIG", "GET", "*"],
-                ["LRANGE", RedisKeys.singleHistory(owner: a.id, peer: b.id), "0", "-1"], ["LRANGE", RedisKeys.offlineQueue(b.id), "0", "-1"],
+                ["LRANGE", testKeys.singleHistory(owner: a.id, peer: b.id), "0", "-1"], ["LRANGE", testKeys.offlineQueue(b.id), "0", "-1"],
                 ["XREADGROUP", "GROUP", "persister", "c", "STREAMS", StreamName.entities, ">"],
             ]
             for command in consoleRefused {

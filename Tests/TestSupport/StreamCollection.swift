@@ -1,17 +1,22 @@
 import Foundation
+import Model
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Keeps the public streams of a Redis for the stream-contract check of `make test`
 /// (docs/testing.md, *Stream contract*): before a test's own redis-server is stopped, its
-/// `chat:stream:messages` and `chat:stream:entities` are written, with `redis-cli --json
-/// XRANGE`, into `$CHAT_TEST_RUN/streams/`; `scripts/test.sh` then validates every entry
+/// `chat:stream:messages` and `chat:stream:entities` — every shard of them in the run's
+/// layout (`testKeys`) — are written, with `redis-cli --json XRANGE`, into
+/// `$CHAT_TEST_RUN/streams/`; `scripts/test.sh` then validates every entry
 /// of those and of the shared Redis against `schemas/streams/`. Without
 /// `CHAT_TEST_RUN` (a plain `swift test`) nothing is collected.
 public enum StreamCollection {
     /// The public streams, the ones analytics read (docs/streams.md).
-    public static let streams = ["chat:stream:messages", "chat:stream:entities"]
+    public static let streams = [StreamName.messages, StreamName.entities]
+
+    /// Their shards in the run's layout (the streams themselves when plain).
+    public static var shards: [String] { streams.flatMap { testKeys.shards(of: $0) } }
 
     /// `$CHAT_TEST_RUN/streams`, or nil outside `make test`.
     public static var folder: URL? {
@@ -19,8 +24,8 @@ public enum StreamCollection {
         return URL(fileURLWithPath: run).appendingPathComponent("streams")
     }
 
-    /// Writes the public streams of the Redis on `port` into `folder` as
-    /// `{label}.{stream}.json` (the `redis-cli --json` form: `[[id, [field, value, …]], …]`).
+    /// Writes the public streams' shards of the Redis on `port` into `folder` as
+    /// `{label}.{shard}.json` (the `redis-cli --json` form: `[[id, [field, value, …]], …]`).
     /// A server whose streams a test wrote by hand is only noted (`{label}.hand-written`):
     /// such entries are the persister's test input, malformed on purpose, not the scripts'
     /// output. Returns the files written; a dump that fails leaves `{label}.error`, which
@@ -34,7 +39,7 @@ public enum StreamCollection {
             return [note]
         }
         var written: [URL] = []
-        for stream in streams {
+        for stream in shards {
             let file = folder.appendingPathComponent("\(label).\(stream).json")
             var arguments = ["-h", "127.0.0.1", "-p", "\(port)", "--json"]
             if let password { arguments += ["-a", password, "--no-auth-warning"] }

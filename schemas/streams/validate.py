@@ -3,10 +3,15 @@
 
     validate.py FOLDER...        every *.json dump under FOLDER (redis-cli --json XRANGE:
                                  [[id, [field, value, ...]], ...]); the file name says the
-                                 stream (…chat:stream:messages.json / …chat:stream:entities.json)
-    validate.py --redis URL [FOLDER...]  also every entry of the public streams of the Redis
-                                 at URL, read in pages (redis-py)
+                                 stream or its shard (…chat:stream:messages.json,
+                                 …chat:stream:entities{p3}.json)
+    validate.py --redis URL [FOLDER...]  also every entry of every shard of the public streams
+                                 of the Redis at URL (redis:// or redis-cluster://host:port),
+                                 read in pages (redis-py)
     validate.py --entry STREAM JSON   one entry: a JSON object of field -> string
+
+A tagged key layout (chat:meta `partitions` a number) has one shard per partition of each
+stream, named `{stream}{tag}` (docs/streams.md, *Shards*); every shard found is read.
 
 A schema describes an entry as Redis holds it: every field a string. A field whose value is
 JSON text (`row`, `data`, `options`) carries `contentMediaType: application/json` and a
@@ -16,6 +21,7 @@ entry and reason), or on `*.error` notes (a dump that could not be read). docs/s
 """
 import json
 import os
+import re
 import sys
 from collections import Counter
 
@@ -24,6 +30,14 @@ from referencing import Registry, Resource
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STREAMS = ("chat:stream:messages", "chat:stream:entities")
+# A stream or one of its shards: the stream's name, then a hash tag or nothing.
+SHARD = re.compile(r"^(chat:stream:(?:messages|entities))(\{[^{}]*\})?$")
+
+
+def stream_of(name):
+    """The public stream `name` is (a shard of), or None."""
+    match = SHARD.match(name)
+    return match.group(1) if match else None
 
 
 def load_schemas():
@@ -100,18 +114,38 @@ def entry_fields(entry):
     return fields
 
 
-def redis_entries(url):
-    """(source, stream, entry) of every entry of the public streams at `url`, 1,000 a read."""
+def redis_client(url):
+    """A client of the Redis at `url`; of the whole cluster for redis-cluster://."""
     import redis
 
-    client = redis.Redis.from_url(url, decode_responses=True)
-    for stream in STREAMS:
+    if url.startswith("redis-cluster://"):
+        from redis.cluster import RedisCluster
+
+        rest = url[len("redis-cluster://"):]
+        credentials, _, hosts = rest.rpartition("@")
+        first = hosts.split(",")[0].split("/")[0]
+        return RedisCluster.from_url(f"redis://{credentials + '@' if credentials else ''}{first}", decode_responses=True)
+    return redis.Redis.from_url(url, decode_responses=True)
+
+
+def shards(client):
+    """Every shard of the public streams the Redis holds, sorted (SCAN over every primary)."""
+    found = {key for key in client.scan_iter(match="chat:stream:*", count=1000, _type="stream") if stream_of(key)}
+    return sorted(found)
+
+
+def redis_entries(url):
+    """(source, stream, entry) of every entry of every shard of the public streams at `url`,
+    1,000 a read."""
+    client = redis_client(url)
+    for shard in shards(client):
+        stream = stream_of(shard)
         start = "-"
         while True:
-            page = client.xrange(stream, min=start, max="+", count=1000)
+            page = client.xrange(shard, min=start, max="+", count=1000)
             for entry_id, fields in page:
                 flat = [item for pair in fields.items() for item in pair]
-                yield url, stream, [entry_id, flat]
+                yield f"{url} {shard}", stream, [entry_id, flat]
             if len(page) < 1000:
                 break
             start = "(" + page[-1][0]
@@ -126,7 +160,12 @@ def folder_entries(folders, notes):
                 with open(path, encoding="utf-8") as handle:
                     notes.append(f"{name}: {handle.read().strip()}")
                 continue
-            stream = next((s for s in STREAMS if name.endswith(f".{s}.json")), None)
+            if not name.endswith(".json"):
+                continue
+            # {label}.{stream or shard}.json; the label has no ':'.
+            shard = name[: -len(".json")]
+            shard = shard[shard.find(".chat:stream:") + 1:] if ".chat:stream:" in shard else ""
+            stream = stream_of(shard)
             if stream is None:
                 continue
             with open(path, encoding="utf-8") as handle:

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChatRuntime
 import Logging
+import Model
 import RedisClient
 
 /// `--force` and `--heartbeat-ms` of the commands that must not run beside live bridges
@@ -29,8 +30,10 @@ struct BridgeGuardOptions: ParsableArguments, Sendable {
 
     /// Throws the refusal's exit code when bridges are alive, unless forced or `warnOnly`
     /// (a dry run writes nothing): then it only logs them.
-    func check(redis: RedisClient, deadAfterMilliseconds: Int64, command: String, warnOnly: Bool, logger: Logger) async throws {
-        let live = try await LiveBridges.read(redis: redis, deadAfterMilliseconds: deadAfterMilliseconds)
+    func check(
+        redis: RedisClient, keys: RedisKeys, deadAfterMilliseconds: Int64, command: String, warnOnly: Bool, logger: Logger
+    ) async throws {
+        let live = try await LiveBridges.read(redis: redis, keys: keys, deadAfterMilliseconds: deadAfterMilliseconds)
         guard !live.isEmpty else { return }
         if force || warnOnly {
             logger.warning("bridge processes are alive", metadata: ["nodes": "\(live.description)", "force": "\(force)"])

@@ -33,8 +33,9 @@ struct HydrateCommand: AsyncParsableCommand {
                 )
                 await KeyLayoutCheck.enforce(redis: redis, keys: tool.settings.common.keys, executable: "persister hydrate", logger: logger)
             }
-            try await bridges.check(redis: redis, deadAfterMilliseconds: deadAfter, command: "hydrate", warnOnly: dryRun, logger: logger)
+            try await bridges.check(redis: redis, keys: tool.settings.common.keys, deadAfterMilliseconds: deadAfter, command: "hydrate", warnOnly: dryRun, logger: logger)
             var hydrator = Hydrator(session: session, redis: redis, logger: logger)
+            hydrator.keys = tool.settings.common.keys
             hydrator.dryRun = dryRun
             return try await hydrator.run()
         }

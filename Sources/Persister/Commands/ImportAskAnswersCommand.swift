@@ -28,7 +28,7 @@ struct ImportAskAnswersCommand: AsyncParsableCommand {
             Self.exit(configurationError: error)
         }
         let report = try await tool.run("import-askanswers") { session, redis in
-            try await bridges.check(redis: redis, deadAfterMilliseconds: deadAfter, command: "import-askanswers", warnOnly: dryRun, logger: tool.logger)
+            try await bridges.check(redis: redis, keys: tool.settings.common.keys, deadAfterMilliseconds: deadAfter, command: "import-askanswers", warnOnly: dryRun, logger: tool.logger)
             var importer = AskAnswerImporter(session: session, logger: tool.logger)
             importer.dryRun = dryRun
             return try await importer.run(directory: directory)

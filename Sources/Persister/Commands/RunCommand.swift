@@ -56,13 +56,14 @@ struct RunCommand: AsyncParsableCommand {
             try BatchWriter.prepare(connection)
         }
         let consumer = StreamConsumer(
-            group: StreamName.persisterGroup, consumer: settings.common.nodeID, reader: reader, redis: redis
+            group: StreamName.persisterGroup, consumer: settings.common.nodeID, reader: reader, redis: redis,
+            keys: settings.common.keys, logger: logger
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: DrainService(
                 settings: drainSettings, session: session, secondSession: secondSession, consumer: consumer, metrics: metrics, logger: logger)),
             .init(service: StreamMaintenance(
-                settings: drainSettings, redis: redis, group: StreamName.persisterGroup, metrics: metrics,
+                settings: drainSettings, redis: redis, group: StreamName.persisterGroup, consumer: consumer, metrics: metrics,
                 logger: Logger(label: "persister.streams")
             )),
         ]

@@ -5,7 +5,8 @@ import Logging
 import Model
 import RedisClient
 
-/// `persister status`: per stream and consumer group, how far the readers are.
+/// `persister status`: per stream (per shard on a tagged layout) and consumer group, how
+/// far the readers are.
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
@@ -28,7 +29,7 @@ struct StatusCommand: AsyncParsableCommand {
         let redis = RedisClient(configuration: settings.redis, logger: Logger(label: "persister.redis"))
         let report: StatusReport
         do {
-            report = try await StatusReport.read(redis: redis)
+            report = try await StatusReport.read(redis: redis, keys: settings.keys)
         } catch {
             await redis.shutdown()
             writeStandardError("persister status: Redis at \(settings.redis.endpoint): \(error)\n")
@@ -45,10 +46,11 @@ struct StatusReport: Sendable, Codable {
     let deadLetterStream: String
     let deadLetters: Int
 
-    static func read(redis: RedisClient) async throws -> StatusReport {
+    /// Every shard of the streams, partition by partition (the three streams when plain).
+    static func read(redis: RedisClient, keys: RedisKeys) async throws -> StatusReport {
         let now = try await StreamStatus.now(redis: redis)
         var streams: [StreamStatus] = []
-        for stream in StreamConsumer.streams {
+        for stream in keys.allStreamShards.flatMap(\.all) {
             streams.append(try await StreamStatus.read(stream, redis: redis, nowMilliseconds: now))
         }
         let deadLetters = try await redis.send("XLEN", StreamConsumer.deadLetterStream).throwingOnError().integer ?? 0

@@ -38,6 +38,7 @@ struct VerifyCommand: AsyncParsableCommand {
         }
         let report = try await tool.run("verify", failureStatus: 2) { session, redis in
             var verifier = Verifier(session: session, redis: redis, logger: tool.logger)
+            verifier.keys = tool.settings.common.keys
             verifier.sampleSize = sampleSize
             verifier.listed = listed
             return try await verifier.run()

@@ -57,7 +57,8 @@ struct DrainService: Service {
     private func drain(_ stopping: StopFlag) async {
         guard let writer = await prepare(stopping), await createGroups(stopping) else { return }
         logger.info("persister draining", metadata: [
-            "consumer": "\(consumer.consumer)", "group": "\(consumer.group)", "batch_size": "\(settings.batchSize)",
+            "consumer": "\(consumer.consumer)", "group": "\(consumer.group)", "shards": "\(consumer.shards.count)",
+            "batch_size": "\(settings.batchSize)",
             "batch_delay_ms": "\(settings.batchDelay.milliseconds)", "batch_bytes": "\(settings.batchBytes)",
         ])
         var state = LoopState()
@@ -189,7 +190,7 @@ struct DrainService: Service {
         let block = retryPending ? settings.entryRetryDelay : settings.poll
         var batch: [StreamEntry] = []
         var bytes = 0
-        let full = try await read(into: &batch, bytes: &bytes, block: block)
+        let full = try await read(into: &batch, bytes: &bytes, block: block, stopping: stopping)
         if !batch.isEmpty && !full && (settings.batchDelay > .zero) && !stopping.isSet {
             await stopping.sleep(for: settings.batchDelay)
             try await read(into: &batch, bytes: &bytes, block: .zero)
@@ -201,12 +202,12 @@ struct DrainService: Service {
     /// bytes (true: full), or the streams have no more (false); only the first read waits,
     /// up to `block`. Each read asks for what the budget leaves (`BatchBudget`).
     @discardableResult
-    private func read(into batch: inout [StreamEntry], bytes: inout Int, block: Duration) async throws -> Bool {
+    private func read(into batch: inout [StreamEntry], bytes: inout Int, block: Duration, stopping: StopFlag? = nil) async throws -> Bool {
         var wait = block
         while true {
             let count = budget.nextRead(count: batch.count, used: bytes)
             guard count > 0 else { return true }
-            let read = try await consumer.read(count: count, block: wait)
+            let read = try await consumer.read(count: count, block: wait, stopping: stopping)
             wait = .zero
             budget.observe(read)
             batch += read
@@ -318,7 +319,7 @@ struct DrainService: Service {
                 metrics.batchBytes.record(outcome.committed.reduce(0) { $0 + $1.byteCount })
             }
             for entry in committed {
-                metrics.entries[entry.stream]?.increment()
+                metrics.entries[entry.kind]?.increment()
                 state.attempts[entry.reference] = nil
             }
         }

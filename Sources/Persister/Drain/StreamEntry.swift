@@ -2,7 +2,12 @@ import RedisClient
 
 /// One entry of a stream as XREADGROUP / XAUTOCLAIM return it.
 struct StreamEntry: Sendable {
+    /// The key it was read from: the stream on the plain layout, a partition's shard of
+    /// it on a tagged one (what XACK, XPENDING and the dead letter name).
     let stream: String
+    /// The stream it is an entry of (``StreamName/messages``…), whichever shard held it:
+    /// what decoding and the metrics go by.
+    let kind: String
     let id: String
     let fields: StreamEntryFields
 
@@ -26,7 +31,7 @@ struct StreamEntry: Sendable {
     /// The `[[id, [field, value, …]], …]` part of a stream reply. Entries deleted while
     /// pending come back as `[id, nil]`; they have nothing to write and are skipped. The
     /// entries keep the reply: their fields are read where it holds them.
-    static func entries(of stream: String, in reply: RedisFlatReply, at list: RedisFlatReply.Position) -> [StreamEntry] {
+    static func entries(of stream: String, kind: String, in reply: RedisFlatReply, at list: RedisFlatReply.Position) -> [StreamEntry] {
         let items = reply.elements(of: list)
         var entries: [StreamEntry] = []
         entries.reserveCapacity(items.count)
@@ -35,7 +40,7 @@ struct StreamEntry: Sendable {
             var parts = pair.makeIterator()
             guard pair.count == 2, let idPosition = parts.next(), let fields = parts.next(),
                   reply.kind(at: fields) == .array, let id = reply.string(at: idPosition) else { continue }
-            entries.append(StreamEntry(stream: stream, id: id, fields: StreamEntryFields(reply: reply, array: fields)))
+            entries.append(StreamEntry(stream: stream, kind: kind, id: id, fields: StreamEntryFields(reply: reply, array: fields)))
         }
         return entries
     }

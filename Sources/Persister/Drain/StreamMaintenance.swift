@@ -3,7 +3,7 @@ import Model
 import RedisClient
 import ServiceLifecycle
 
-/// Keeps the lag gauges current and trims the streams (docs/architecture.md, *Streams*): each stream
+/// Keeps the lag gauges current and trims the streams (docs/architecture.md, *Streams*): each shard
 /// is cut to the oldest entry some consumer group still needs (pending, or not delivered
 /// yet), never further. The bridge's `MAXLEN ~` is the hard cap behind it; when that cap
 /// removes entries the persister's group had not read, this logs it and counts it.
@@ -11,8 +11,26 @@ struct StreamMaintenance: Service {
     let settings: DrainSettings
     let redis: RedisClient
     let group: String
+    /// The streams' shards (the streams themselves on the plain layout).
+    let shards: [String]
+    /// Shard → the stream it is a shard of: the gauges are per stream, summed over the
+    /// shards (pending) or their worst (lag).
+    let kind: @Sendable (String) -> String
     let metrics: PersisterMetrics
     let logger: Logger
+
+    init(
+        settings: DrainSettings, redis: RedisClient, group: String, consumer: StreamConsumer, metrics: PersisterMetrics,
+        logger: Logger
+    ) {
+        self.settings = settings
+        self.redis = redis
+        self.group = group
+        shards = consumer.shards
+        kind = { consumer.kind(ofShard: $0) }
+        self.metrics = metrics
+        self.logger = logger
+    }
 
     func run() async throws {
         let clock = ContinuousClock()
@@ -22,15 +40,19 @@ struct StreamMaintenance: Service {
             do {
                 let now = try await StreamStatus.now(redis: redis)
                 let trimDue = settings.trimInterval > .zero && clock.now - lastTrim >= settings.trimInterval
-                for stream in StreamConsumer.streams {
-                    let status = try await StreamStatus.read(stream, redis: redis, nowMilliseconds: now)
+                var lag: [String: Double] = [:]
+                var pending: [String: Int] = [:]
+                for shard in shards {
+                    let status = try await StreamStatus.read(shard, redis: redis, nowMilliseconds: now)
                     if let mine = status.group(group) {
-                        metrics.lagSeconds[stream]?.record(mine.lagSeconds)
-                        metrics.pending[stream]?.record(mine.pending)
+                        lag[kind(shard)] = max(lag[kind(shard)] ?? 0, mine.lagSeconds)
+                        pending[kind(shard), default: 0] += mine.pending
                     }
                     noteCap(status, deletedSeen: &deletedSeen)
                     if trimDue { try await trim(status) }
                 }
+                for (stream, seconds) in lag { metrics.lagSeconds[stream]?.record(seconds) }
+                for (stream, count) in pending { metrics.pending[stream]?.record(count) }
                 if trimDue { lastTrim = clock.now }
             } catch {
                 logger.debug("stream maintenance failed; next round", metadata: ["error": "\(error)"])
@@ -53,7 +75,7 @@ struct StreamMaintenance: Service {
         let reply = try await redis.send("XTRIM", status.stream, "MINID", keepFrom).throwingOnError()
         let removed = Int(reply.integer ?? 0)
         if removed > 0 {
-            metrics.trimmed[status.stream]?.increment(by: removed)
+            metrics.trimmed[kind(status.stream)]?.increment(by: removed)
             logger.debug("trimmed", metadata: ["stream": "\(status.stream)", "entries": "\(removed)", "kept_from": "\(keepFrom)"])
         }
     }
@@ -69,7 +91,7 @@ struct StreamMaintenance: Service {
         let previous = deletedSeen[status.stream] ?? 0
         let lost = max(0, deletedTotal - previous)
         guard lost > 0 else { return }
-        metrics.trimmedUnread[status.stream]?.increment(by: Int(lost))
+        metrics.trimmedUnread[kind(status.stream)]?.increment(by: Int(lost))
         logger.error("the stream's hard cap removed entries the persister had not read: they are not in MariaDB", metadata: [
             "stream": "\(status.stream)", "entries_at_most": "\(lost)", "last_read": "\(mine.lastDeliveredID)",
             "newest_removed": "\(status.maxDeletedEntryID)", "hint": "raise STREAM_MAX_LEN or make the persister faster",

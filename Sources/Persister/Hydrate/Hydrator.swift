@@ -16,6 +16,9 @@ import RedisClient
 struct Hydrator: Sendable {
     let session: MariaDBSession
     let redis: RedisClient
+    /// The names the keys get: a user's and a group's keys in their partition on a tagged
+    /// layout (the process's `--redis-partitions`).
+    var keys = RedisKeys.plain
     var chunkSize = 2000
     /// Reads and counts everything, writes nothing (`--dry-run`).
     var dryRun = false
@@ -89,7 +92,7 @@ struct Hydrator: Sendable {
             commands.reserveCapacity(result.count * 4)
             for row in result {
                 let (values, version) = query.values(of: row)
-                commands += Self.commands(for: layout, values: values, version: version)
+                commands += Self.commands(for: layout, values: values, version: version, keys: keys)
                 lastID = max(lastID, values["id"].flatMap { Int64($0) } ?? lastID)
             }
             if !dryRun {
@@ -104,7 +107,9 @@ struct Hydrator: Sendable {
     }
 
     /// The writes of one row, as the scripts make them.
-    static func writes(for layout: RedisRowLayout, values: [String: String], version: Int64) -> [RowWrite] {
+    /// Keys not partitioned (yet) keep their one name: the unique indexes, the console's
+    /// indexes, friend requests' rows and pairs, complaints, console accounts.
+    static func writes(for layout: RedisRowLayout, values: [String: String], version: Int64, keys: RedisKeys) -> [RowWrite] {
         guard let id = values["id"] else { return [] }
         func hash(_ key: String) -> [RowWrite] {
             [.hash(key, layout.hashFields(values, version: version))]
@@ -112,7 +117,7 @@ struct Hydrator: Sendable {
         switch layout.entity {
         case .user:
             guard let userID = Int(id) else { return [] }
-            var rowWrites = hash(RedisKeys.user(userID))
+            var rowWrites = hash(keys.user(userID))
             if let username = values["username"] {
                 rowWrites.append(.string(RedisKeys.userByName(username), id))
                 rowWrites.append(.member(RedisKeys.userNames, "0", username))
@@ -129,10 +134,10 @@ struct Hydrator: Sendable {
         case .userInfo:
             // Keyed by the user, not the row: chat:userinfo:{uid}.
             guard let userID = values["user_id"].flatMap({ Int($0) }) else { return [] }
-            return hash(RedisKeys.userInfo(userID))
+            return hash(keys.userInfo(userID))
         case .goodfriend:
             guard let owner = values["user_id"].flatMap({ Int($0) }), let friend = values["friend_id"] else { return [] }
-            return [.field(RedisKeys.friends(owner), friend, layout.json(values, version: version))]
+            return [.field(keys.friends(owner), friend, layout.json(values, version: version))]
         case .goodfriendapply:
             guard let requestID = Int(id), let from = values["user_id"].flatMap({ Int($0) }),
                   let to = values["friend_id"].flatMap({ Int($0) }) else { return [] }
@@ -140,32 +145,32 @@ struct Hydrator: Sendable {
             // the newest in the pair key.
             var rowWrites = hash(RedisKeys.friendRequest(requestID))
             rowWrites.append(.string(RedisKeys.friendRequestPair(from: from, to: to), id, newestRowWins: true))
-            rowWrites.append(.member(RedisKeys.friendRequestsTo(to), id, id))
+            rowWrites.append(.member(keys.friendRequestsTo(to), id, id))
             if values["status"] == "pending" {
-                rowWrites.append(.member(RedisKeys.pendingFriendRequestsTo(to), id, id))
+                rowWrites.append(.member(keys.pendingFriendRequestsTo(to), id, id))
             } else {
-                rowWrites.append(.notMember(RedisKeys.pendingFriendRequestsTo(to), id))
+                rowWrites.append(.notMember(keys.pendingFriendRequestsTo(to), id))
             }
             return rowWrites
         case .group:
             guard let groupID = Int(id) else { return [] }
-            return hash(RedisKeys.group(groupID)) + [.member(RedisKeys.groups, id, id)]
+            return hash(keys.group(groupID)) + [.member(RedisKeys.groups, id, id)]
         case .groupUser:
             guard let groupID = values["group_id"].flatMap({ Int($0) }), let member = values["user_id"].flatMap({ Int($0) })
             else { return [] }
             var rowWrites: [RowWrite] = [
-                .field(RedisKeys.groupMembers(groupID), String(member), layout.json(values, version: version)),
+                .field(keys.groupMembers(groupID), String(member), layout.json(values, version: version)),
                 // The bridge caches member lists by this counter: a new value invalidates them.
-                .bump(RedisKeys.groupMembers(groupID) + ":v"),
+                .bump(keys.groupMembersVersion(groupID)),
             ]
             // Members (status 1, or 0 muted) list the group; applicants (2) do not.
             if values["status"] != "2" {
-                rowWrites.append(.member(RedisKeys.groupsOfUser(member), String(groupID), String(groupID)))
+                rowWrites.append(.member(keys.groupsOfUser(member), String(groupID), String(groupID)))
             }
             return rowWrites
         case .block:
             guard let blocker = values["user_id"].flatMap({ Int($0) }), let blocked = values["blocked_id"] else { return [] }
-            return [.field(RedisKeys.blocks(blocker), blocked, layout.json(values, version: version))]
+            return [.field(keys.blocks(blocker), blocked, layout.json(values, version: version))]
         case .complaint:
             guard let complaintID = Int(id), let status = values["status"].flatMap({ Int($0) }) else { return [] }
             var rowWrites = hash(RedisKeys.complaint(complaintID))
@@ -176,8 +181,8 @@ struct Hydrator: Sendable {
             rowWrites.append(.member(RedisKeys.complaints(status: status), id, id))
             if let reporter = values["user_id"].flatMap({ Int($0) }) {
                 rowWrites.append(values["is_deleted"] == "1"
-                    ? .notMember(RedisKeys.complaintsOfUser(reporter), id)
-                    : .member(RedisKeys.complaintsOfUser(reporter), id, id))
+                    ? .notMember(keys.complaintsOfUser(reporter), id)
+                    : .member(keys.complaintsOfUser(reporter), id, id))
             }
             return rowWrites
         case .admin:
@@ -187,7 +192,7 @@ struct Hydrator: Sendable {
             // Keyed by the owner: one HVALS gives the automatic reply every pair.
             guard let owner = values["user_id"].flatMap({ Int($0) }), let rowID = Int(id) else { return [] }
             return [
-                .field(RedisKeys.askAnswersOfUser(owner), id, layout.json(values, version: version)),
+                .field(keys.askAnswersOfUser(owner), id, layout.json(values, version: version)),
                 .string(RedisKeys.askAnswerOwner(rowID), String(owner)),
             ]
         case .adminAudit:
@@ -196,8 +201,8 @@ struct Hydrator: Sendable {
     }
 
     /// The commands that make the row's writes.
-    static func commands(for layout: RedisRowLayout, values: [String: String], version: Int64) -> [RedisCommand] {
-        writes(for: layout, values: values, version: version).flatMap(\.commands)
+    static func commands(for layout: RedisRowLayout, values: [String: String], version: Int64, keys: RedisKeys) -> [RedisCommand] {
+        writes(for: layout, values: values, version: version, keys: keys).flatMap(\.commands)
     }
 
     /// The newest audit rows (`RedisKeys.adminAuditKept`), newest first, as the scripts

@@ -9,22 +9,37 @@ struct LiveBridges: Sendable {
     /// Node id → milliseconds since its last heartbeat.
     let nodes: [(node: String, silentMilliseconds: Int64)]
 
-    static func read(redis: RedisClient, deadAfterMilliseconds: Int64) async throws -> LiveBridges {
+    /// On a tagged layout every partition has its set of live processes
+    /// (`keys.nodes(partition:)`), beside the plain `chat:nodes`: a process counts when any
+    /// of them has it fresh.
+    static func read(redis: RedisClient, keys: RedisKeys, deadAfterMilliseconds: Int64) async throws -> LiveBridges {
         let time = try await redis.send("TIME").throwingOnError().array ?? []
         let seconds = time.first.flatMap { $0.string.flatMap { Int64($0) } ?? $0.integer } ?? 0
         let micros = time.dropFirst().first.flatMap { $0.string.flatMap { Int64($0) } ?? $0.integer } ?? 0
         let now = seconds * 1000 + micros / 1000
-        let reply = try await redis.send("ZRANGEBYSCORE", RedisKeys.nodes, String(now - deadAfterMilliseconds), "+inf", "WITHSCORES")
-            .throwingOnError().array ?? []
-        var nodes: [(String, Int64)] = []
-        var index = 0
-        while index + 1 < reply.count {
-            if let node = reply[index].string, let beat = reply[index + 1].string.flatMap({ Double($0) }) {
-                nodes.append((node, max(0, now - Int64(beat))))
-            }
-            index += 2
+        // The plain set too: wherever a bridge's heartbeat is, a live bridge is seen.
+        var sets = [RedisKeys.nodes]
+        for partition in 0..<keys.layout.partitions where !sets.contains(keys.nodes(partition: partition)) {
+            sets.append(keys.nodes(partition: partition))
         }
-        return LiveBridges(nodes: nodes)
+        let replies = try await redis.pipeline(sets.map { set in
+            RedisCommand("ZRANGEBYSCORE", set, String(now - deadAfterMilliseconds), "+inf", "WITHSCORES")
+        })
+        var silence: [String: Int64] = [:]
+        var order: [String] = []
+        for reply in replies {
+            let members = try reply.throwingOnError().array ?? []
+            var index = 0
+            while index + 1 < members.count {
+                if let node = members[index].string, let beat = members[index + 1].string.flatMap({ Double($0) }) {
+                    let silent = max(0, now - Int64(beat))
+                    if silence[node] == nil { order.append(node) }
+                    silence[node] = min(silence[node] ?? silent, silent)
+                }
+                index += 2
+            }
+        }
+        return LiveBridges(nodes: order.map { ($0, silence[$0]!) })
     }
 
     var isEmpty: Bool { nodes.isEmpty }

@@ -13,18 +13,18 @@ enum EntityTally: Sendable {
     /// The newest `kept` rows, in a list.
     case list(String, kept: Int)
 
-    static func of(_ entity: Entity) -> EntityTally {
+    static func of(_ entity: Entity, keys: RedisKeys) -> EntityTally {
         switch entity {
         case .user: .indexed(RedisKeys.users)
-        case .userInfo: .perOwner(owner: "user_id", distinct: "user_id", owners: RedisKeys.users, command: "EXISTS", key: RedisKeys.userInfo)
-        case .goodfriend: .perOwner(owner: "user_id", distinct: "friend_id", owners: RedisKeys.users, command: "HLEN", key: RedisKeys.friends)
+        case .userInfo: .perOwner(owner: "user_id", distinct: "user_id", owners: RedisKeys.users, command: "EXISTS", key: { keys.userInfo($0) })
+        case .goodfriend: .perOwner(owner: "user_id", distinct: "friend_id", owners: RedisKeys.users, command: "HLEN", key: { keys.friends($0) })
         case .goodfriendapply:
-            .perOwner(owner: "friend_id", distinct: "id", owners: RedisKeys.users, command: "ZCARD", key: RedisKeys.friendRequestsTo)
+            .perOwner(owner: "friend_id", distinct: "id", owners: RedisKeys.users, command: "ZCARD", key: { keys.friendRequestsTo($0) })
         case .group: .indexed(RedisKeys.groups)
-        case .groupUser: .perOwner(owner: "group_id", distinct: "user_id", owners: RedisKeys.groups, command: "HLEN", key: RedisKeys.groupMembers)
-        case .block: .perOwner(owner: "user_id", distinct: "blocked_id", owners: RedisKeys.users, command: "HLEN", key: RedisKeys.blocks)
+        case .groupUser: .perOwner(owner: "group_id", distinct: "user_id", owners: RedisKeys.groups, command: "HLEN", key: { keys.groupMembers($0) })
+        case .block: .perOwner(owner: "user_id", distinct: "blocked_id", owners: RedisKeys.users, command: "HLEN", key: { keys.blocks($0) })
         case .complaint: .indexed(RedisKeys.complaints)
-        case .askanswer: .perOwner(owner: "user_id", distinct: "id", owners: RedisKeys.users, command: "HLEN", key: RedisKeys.askAnswersOfUser)
+        case .askanswer: .perOwner(owner: "user_id", distinct: "id", owners: RedisKeys.users, command: "HLEN", key: { keys.askAnswersOfUser($0) })
         case .admin: .indexed(RedisKeys.admins)
         case .adminAudit: .list(RedisKeys.adminAudit, kept: RedisKeys.adminAuditKept)
         }

@@ -12,6 +12,8 @@ import RedisClient
 struct Verifier: Sendable {
     let session: MariaDBSession
     let redis: RedisClient
+    /// The names of the keys (the process's layout), as hydrate writes them.
+    var keys = RedisKeys.plain
     /// Rows sampled per entity (0: counts only).
     var sampleSize = 1000
     /// Owners (users, groups) per Redis pipeline when counting.
@@ -96,7 +98,7 @@ struct Verifier: Sendable {
     // MARK: Counts
 
     private func compareCount(of entity: Entity, report: inout Report) async throws -> Count {
-        switch EntityTally.of(entity) {
+        switch EntityTally.of(entity, keys: keys) {
         case .indexed(let index):
             let rows = try await count(entity.table)
             let members = Int(try await redis.send("ZCARD", index).throwingOnError().integer ?? 0)
@@ -150,7 +152,7 @@ struct Verifier: Sendable {
         for row in rows {
             let (values, version) = query.values(of: row)
             let name = "\(query.layout.entity.rawValue) \(values["id"] ?? "?")"
-            for write in Hydrator.writes(for: query.layout, values: values, version: version) { checks.append((name, write)) }
+            for write in Hydrator.writes(for: query.layout, values: values, version: version, keys: keys) { checks.append((name, write)) }
         }
         var start = 0
         while start < checks.count {

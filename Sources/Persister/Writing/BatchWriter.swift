@@ -9,13 +9,13 @@ enum PersistableEntry: Sendable {
     /// The entry to write; nil for a public copy the persister has from the private stream
     /// (``isPublicCopy(entity:version:stream:)``).
     static func decode(_ entry: StreamEntry) throws(EntryError) -> PersistableEntry? {
-        if entry.stream == StreamName.messages {
+        if entry.kind == StreamName.messages {
             return .message(try MessageRecord(entry.fields))
         }
         let fields = entry.fields.dictionary
-        if isPublicCopy(entity: fields["entity"], version: fields["v"], stream: entry.stream) { return nil }
+        if isPublicCopy(entity: fields["entity"], version: fields["v"], stream: entry.kind) { return nil }
         let change = try EntityChange(fields: fields)
-        if change.entity.isPrivate && entry.stream != StreamName.privateEntities {
+        if change.entity.isPrivate && entry.kind != StreamName.privateEntities {
             throw EntryError("\(change.entity.rawValue) events come on \(StreamName.privateEntities) only, not \(entry.stream)")
         }
         return .entity(change)
