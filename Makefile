@@ -3,7 +3,7 @@
 
 ARGS ?=
 
-.PHONY: run test build bench-redis bench-gateway bench-chat bench-group bench-persister bench-persister-tuning bench-wakeup bench-hostile bench-console bench-hydrate bench-cluster clean-data
+.PHONY: run test build bench-redis bench-gateway bench-chat bench-group bench-persister bench-persister-tuning bench-persister-shards bench-wakeup bench-hostile bench-console bench-hydrate bench-cluster clean-data
 
 run:
 	bash scripts/run.sh
@@ -31,6 +31,9 @@ bench-persister:
 
 bench-persister-tuning:
 	bash scripts/bench-persister-tuning.sh
+
+bench-persister-shards:
+	bash scripts/bench-persister-shards.sh
 
 bench-wakeup:
 	bash scripts/bench-wakeup.sh
