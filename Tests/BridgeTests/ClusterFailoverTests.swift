@@ -101,39 +101,6 @@ struct ClusterFailoverTests {
         }
     }
 
-    /// The send script with the keys of the sender's partition (the recipient's too:
-    /// same partition), as the split script's one-partition case will name them.
-    struct OnePartitionSend: RedisScriptCall {
-        typealias Reply = SendSingleMessage.Reply
-        static var scriptName: String { SendSingleMessage.scriptName }
-        let send: SendSingleMessage
-        let keys: RedisKeys
-        var keyCount: Int { 18 }
-
-        func encode(into command: inout RedisCommandArguments) {
-            let (me, to) = (send.sender, send.recipient)
-            let partition = keys.layout.partition(ofUser: me)
-            precondition(partition == keys.layout.partition(ofUser: to), "one partition")
-            for key in [
-                keys.userToken(me), keys.user(me), keys.user(to), keys.friends(to), keys.friends(me), keys.quota(me),
-                keys.singleHistory(owner: me, peer: to), keys.singleHistory(owner: to, peer: me),
-                keys.stream(StreamName.messages, partition: partition), keys.online(to), keys.offlineQueue(to),
-                keys.nodes(partition: partition), keys.sentByClientID(me, ""), keys.nodeDeliveries(partition: partition),
-                keys.sendRate(me), keys.offlineBodies(partition: partition), keys.offlineBytes(partition: partition),
-                keys.blocks(to),
-            ] {
-                command.append(key)
-            }
-            command.appendSend(
-                id: send.messageID, from: me, to: to, type: send.type, data: send.data, options: send.options,
-                uncheckedToken: nil, clientID: nil, settings: send.settings
-            )
-            command.append("")
-        }
-
-        static func decode(_ reply: RedisFlatReply) throws(RedisError) -> Reply { try SendSingleMessage.decode(reply) }
-    }
-
     /// Runs the load, kills the primary of the scenario's slot after `before`, keeps
     /// sending for `after`, then reads what the promoted replica holds.
     func measure(_ scenario: Scenario, before: Duration = .seconds(3), after: Duration = .seconds(8)) async throws -> Measurement {
@@ -171,12 +138,11 @@ struct ClusterFailoverTests {
                     while clock.now < stopAt {
                         sequence += 1
                         let id = "w\(worker)-\(sequence)-\(UUID().uuidString.prefix(8))"
-                        let send = SendSingleMessage(
-                            messageID: id, sender: scenario.sender, recipient: scenario.recipient, type: "text",
+                        let call = SendSingleMessage(
+                            keys: Self.keys, messageID: id, sender: scenario.sender, recipient: scenario.recipient, type: "text",
                             data: Array(#""\#(id)""#.utf8), options: Array("{}".utf8), uncheckedToken: nil, clientID: nil,
                             isAutoReply: false, settings: settings
                         )
-                        let call = OnePartitionSend(send: send, keys: Self.keys)
                         let began = clock.now
                         var acknowledged: Int?
                         do {
