@@ -143,3 +143,10 @@ public struct RedisScripts: Sendable {
         return RedisCommand(arguments: command)
     }
 }
+
+/// Short: services holding the scripts are described at start (swift-service-lifecycle
+/// logs its services), and the reflected description of every script's source took a
+/// debug build's bridge a second per service holding them.
+extension RedisScripts: CustomStringConvertible {
+    public var description: String { "RedisScripts(\(names.count) scripts)" }
+}

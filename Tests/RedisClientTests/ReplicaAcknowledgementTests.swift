@@ -61,8 +61,11 @@ struct ReplicaAcknowledgementTests {
             guard info.contains("connected_slaves:1") else { return false }
             return try await client.send("WAIT", 1, 100) == .integer(1)
         }
+        // WAIT answers as soon as the replica acknowledges; beside a busy test run that took
+        // longer than 300 ms, so the replica's part waits up to 5 s (a lost ack still fails).
+        let patient = ReplicaAcknowledgement(replicas: 1, timeoutMilliseconds: 5000)
         for expected in Int64(6)...25 {
-            let answer = try await scripts.run(Increment(key: "n", by: 1), acknowledgedBy: wait)
+            let answer = try await scripts.run(Increment(key: "n", by: 1), acknowledgedBy: patient)
             #expect(answer.reply == expected && answer.replicas == 1)
         }
         let follower = RedisClient(configuration: try .forTests(url: replica.url))
@@ -71,7 +74,7 @@ struct ReplicaAcknowledgementTests {
 
         // The event-loop path says the same.
         let loop = MultiThreadedEventLoopGroup.singleton.next()
-        let answer = try await scripts.run(Increment(key: "n", by: 1), acknowledgedBy: wait, on: loop).get()
+        let answer = try await scripts.run(Increment(key: "n", by: 1), acknowledgedBy: patient, on: loop).get()
         #expect(answer.reply == 26 && answer.replicas == 1)
     }
 }
