@@ -193,7 +193,8 @@ struct FriendStepTests {
         let id = f.them
         _ = try await f.redis.send(
             "HSET", Self.keys.friendRequest(id, to: f.me), "id", String(id), "user_id", String(f.them), "friend_id", String(f.me),
-            "nickname", "", "status", "pending", "_v", "1"
+            "nickname", "", "status", "pending", "order", "0", "create_time", "2026-12-07 11:00:00",
+            "update_time", "2026-12-07 11:00:00", "_v", "1"
         )
         _ = try await f.redis.send("ZADD", Self.keys.pendingFriendRequestsTo(f.me), String(id), String(id))
         _ = try await f.redis.send("HSET", Self.keys.blocks(f.them), String(f.me), "{}")
@@ -267,7 +268,8 @@ struct FriendStepTests {
         let id = f.them
         _ = try await f.redis.send(
             "HSET", Self.keys.friendRequest(id, to: f.me), "id", String(id), "user_id", String(f.them), "friend_id", String(f.me),
-            "nickname", "", "status", "pending", "_v", "1"
+            "nickname", "", "status", "pending", "order", "0", "create_time", "2026-12-07 11:00:00",
+            "update_time", "2026-12-07 11:00:00", "_v", "1"
         )
         _ = try await f.redis.send("ZADD", Self.keys.pendingFriendRequestsTo(f.me), String(id), String(id))
         var record = FriendSteps.Record(kind: .handle, me: f.me, other: f.them, now: Self.now)
