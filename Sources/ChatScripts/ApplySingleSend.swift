@@ -99,20 +99,13 @@ public struct ApplySingleSend: ChatScript {
         let after = try reader.integer()
         let quotaUsed = try reader.string() == "1"
         let route: DeliveryRoute?
-        switch kind {
-        case "applied":
+        if kind == "applied" {
             route = nil
-        case "local":
-            guard let connection = reply.string(at: argument).flatMap({ UInt64($0) }), after >= 0 else {
+        } else {
+            guard let decoded = DeliveryRoute(kind: kind, argument: argument, after: after, in: reply) else {
                 throw reader.unexpected()
             }
-            route = .local(connection: connection, after: UInt64(after))
-        case "routed":
-            route = .routed(node: reply.string(at: argument) ?? "")
-        case "queued":
-            route = .queued(dropped: Int(reply.integer(at: argument) ?? 0))
-        default:
-            throw reader.unexpected()
+            route = decoded
         }
         return .accepted(message: message, route: route, historyTrimmed: trimmed, quotaUsed: quotaUsed)
     }

@@ -148,22 +148,9 @@ public struct SendSingleMessage: ChatScript {
         let argument = try reader.next()
         let message = try reader.bytes()
         let trimmed = try reader.int()
-        let route: DeliveryRoute
-        switch kind {
-        case "duplicate":
-            return .duplicate(message: message)
-        case "local":
-            guard let connection = reply.string(at: argument).flatMap({ UInt64($0) }) else { throw reader.unexpected() }
-            let after = try reader.integer()
-            guard after >= 0 else { throw reader.unexpected() }
-            route = .local(connection: connection, after: UInt64(after))
-        case "routed":
-            route = .routed(node: reply.string(at: argument) ?? "")
-        case "queued":
-            route = .queued(dropped: Int(reply.integer(at: argument) ?? 0))
-        default:
-            throw reader.unexpected()
-        }
+        if kind == "duplicate" { return .duplicate(message: message) }
+        let after = kind == "local" ? try reader.integer() : nil
+        guard let route = DeliveryRoute(kind: kind, argument: argument, after: after, in: reply) else { throw reader.unexpected() }
         return .accepted(message: message, route: route, historyTrimmed: trimmed)
     }
 }
