@@ -76,14 +76,17 @@ struct BridgeCommand: AsyncParsableCommand {
         // finishes, then Redis closes.
         var services: [any Service] = [RedisClientService(client: redis)]
         services += readers.map { RedisClientService(client: $0) }
-        // Finishes single sends between partitions a crash left pending (none on one Redis).
-        let repairer = PendingSendRepairer(
-            sender: dependencies.sender, interval: settings.delivery.heartbeat, logger: Logger(label: "bridge.repair")
+        // Finishes the operations between partitions a crash left pending (none on one Redis).
+        let repairer = PendingStepRepairer(
+            repairs: [
+                SingleSendRepair(sender: dependencies.sender),
+                FriendSteps(scripts: dependencies.scripts, keys: commonSettings.keys, streamCap: settings.messages.streamCap),
+            ],
+            partitions: commonSettings.keys.layout.partitions,
+            interval: settings.delivery.heartbeat,
+            logger: Logger(label: "bridge.repair")
         )
-        let socialRepairer = SocialRepairService(
-            friends: FriendSteps(scripts: dependencies.scripts, keys: commonSettings.keys, streamCap: settings.messages.streamCap)
-        )
-        services += [background, heartbeat, repairer, socialRepairer, listener, dependencies.autoReplies] as [any Service]
+        services += [background, heartbeat, repairer, listener, dependencies.autoReplies] as [any Service]
         // Stops right after the API server (reverse order): scrapes answer while it drains.
         if let metricsListener = BridgeApplication.metricsListener(settings: settings, dependencies: dependencies) {
             services.append(metricsListener)

@@ -78,8 +78,11 @@ struct SingleSendStepTests {
             Int(try await redis.send("ZCARD", keys.pendingSends(partition: keys.layout.partition(ofUser: sender))).integer ?? -1)
         }
 
-        func repairer() -> PendingSendRepairer {
-            PendingSendRepairer(sender: dependencies.sender, interval: .seconds(1), logger: .init(label: "test"))
+        func repairer() -> PendingStepRepairer {
+            PendingStepRepairer(
+                repairs: [SingleSendRepair(sender: dependencies.sender)], partitions: testKeys.layout.partitions,
+                interval: .seconds(1), logger: .init(label: "test")
+            )
         }
     }
 

@@ -1,3 +1,4 @@
+import ChatGateway
 import ChatScripts
 import Foundation
 import Model
@@ -8,7 +9,7 @@ import RedisClient
 /// first (its checks and own change, a pending record), the other user's (its checks,
 /// its row, an `applied` marker), the actor's again (commit or undo). `repair` finishes
 /// what a crash between steps left: the same later steps, run from the pending record.
-package struct FriendSteps: Sendable {
+package struct FriendSteps: PendingStepRepair {
     /// How long an operation may take before the repairer finishes it.
     package static let patience: Duration = .seconds(10)
 
@@ -204,10 +205,15 @@ package struct FriendSteps: Sendable {
 
     // MARK: Repair
 
+    package var operation: String { "friend" }
+
     /// Finishes the operations of `partition` whose deadline passed (at most `limit`):
     /// their later steps run again, each a no-op where it ran before. Returns how many.
-    package func repair(partition: Int, now date: Date = Date(), limit: Int = 100) async throws -> Int {
-        let nowMS = Int64((date.timeIntervalSince1970 * 1000).rounded())
+    package func repair(partition: Int, now date: Date = Date(), limit: Int = PendingStepRepairer.batch) async throws -> Int {
+        try await repairExpired(partition: partition, now: Int64((date.timeIntervalSince1970 * 1000).rounded()), limit: limit)
+    }
+
+    package func repairExpired(partition: Int, now nowMS: Int64, limit: Int) async throws -> Int {
         let ids = try await redis.send(
             "ZRANGEBYSCORE", keys.socialPending(partition: partition), "-inf", String(nowMS), "LIMIT", "0", String(limit)
         ).throwingOnError().array?.compactMap(\.string) ?? []

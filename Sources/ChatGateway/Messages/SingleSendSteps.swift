@@ -8,7 +8,7 @@ import RedisClient
 /// idempotent by message id), one in the sender's again (`FinishSingleSend`: my history,
 /// or the quota given back; the record dropped). The answer is the one the one-run
 /// script gives (`SendSingleMessage.Reply`), so the client cannot tell them apart. A
-/// crash between steps leaves the `pending` record, which `PendingSendRepairer` finishes
+/// crash between steps leaves the `pending` record, which `SingleSendRepair` finishes
 /// after its deadline by running the last two steps again.
 struct SingleSendSteps: Sendable {
     let scripts: RedisScripts
