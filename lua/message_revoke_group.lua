@@ -2,13 +2,15 @@
 -- (status 1) and I must have a row in it; only the sender, within the window of the
 -- STORED time. The group's stored copy (one per group), found through the history's id
 -- index (lib/messages.lua), is marked isremove 1 and a
--- 'revoke' entry goes to chat:stream:messages, in one atomic step. The notice is named
+-- 'revoke' entry goes to chat:stream:messages, in one atomic step. Every key is the
+-- group's (its partition's stream shard): one partition on any layout; the notice goes to
+-- the members through deliver_many.lua, one run per partition of theirs. The notice is named
 -- here: from my group nickname / avatar, else the ones the caller passes; to the group as
 -- the stored message names it (never as the client says: docs/api.md, revokeMessage).
 -- KEYS[1] group: chat:group:{gid}
 -- KEYS[2] members: chat:group:{gid}:members
 -- KEYS[3] history: chatlog:group_{gid}
--- KEYS[4] stream: chat:stream:messages
+-- KEYS[4] stream: chat:stream:messages (the group partition's shard)
 -- ARGV[1] id: the message id
 -- ARGV[2] me: my id
 -- ARGV[3] group: the group id

@@ -17,6 +17,9 @@
 -- version (a Redis rebuilt from MariaDB) is seeded from Redis' clock in microseconds,
 -- so it never equals a version cached before.
 --
+-- The steps are lib/group_send.lua's, which message_group_sender/_apply/_members/_finish.lua
+-- run one per partition on a partitioned layout; here (one Redis) it is one script run.
+--
 -- A client id makes the send idempotent, as in message_send_single.lua: a retried send
 -- within the window answers the message the first one was accepted as (found by the id
 -- `sent` keeps), and nothing is written or delivered again.
@@ -60,10 +63,7 @@
 -- {'duplicate', message JSON} or {'stale', members version, active member ids…}.
 -- Errors: 'token', 'sender', 'group', 'not_member', 'rate' (over the send rate, checked
 -- after 'stale' so that the caller's resend is not counted twice: nothing written).
---@include routing
---@include json
---@include messages
---@include rate
+--@include group_send
 local historyCap, streamCap = tonumber(ARGV[10]), tonumber(ARGV[11])
 local deadAfter = tonumber(ARGV[13])
 local sendRate, sendBurst = tonumber(ARGV[16]), tonumber(ARGV[17])
@@ -84,62 +84,21 @@ if ARGV[8] ~= '' then
     return {'duplicate', entry or ('{"id":"' .. earlier .. '"}')}
   end
 end
-if ARGV[7] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[7] then
-  return redis.error_reply('token')
-end
-local me = redis.call('HMGET', KEYS[2], 'status', 'nickname', 'username', 'avatar', 'uuid')
-if me[1] ~= '1' then
-  return redis.error_reply('sender')
-end
-local group = redis.call('HMGET', KEYS[3], 'status', 'name', 'avatar', 'user_id', 'remark', 'invite_confirm')
-if group[1] ~= '1' then
-  return redis.error_reply('group')
-end
-local mine = redis.call('HGET', KEYS[4], ARGV[2])
-local ok, myRow = pcall(cjson.decode, mine or '')
-if not ok or type(myRow) ~= 'table' or tonumber(myRow.status) ~= 1 then
-  return redis.error_reply('not_member')
-end
-
-local version = redis.call('GET', KEYS[5])
-if not version then
-  local time = redis.call('TIME')
-  version = time[1] .. string.format('%06d', tonumber(time[2]))
-  redis.call('SET', KEYS[5], version)
-end
-if version ~= ARGV[19] then
-  local reply = {'stale', version}
-  local flat = redis.call('HGETALL', KEYS[4])
-  for i = 1, #flat, 2 do
-    if string.match(flat[i + 1], '"status":(%d+)') == '1' then
-      reply[#reply + 1] = flat[i]
-    end
-  end
-  return reply
-end
+local me, refusal = group_sender_checks(KEYS[1], ARGV[7], KEYS[2])
+if not me then return refusal end
+local group, myRow = group_member_checks(KEYS[3], KEYS[4], ARGV[2])
+if not group then return myRow end
+local stale = group_stale(KEYS[5], KEYS[4], ARGV[19])
+if stale then return stale end
 local now = now_ms()
 if not take_send_token(KEYS[11], sendRate, sendBurst, now) then
   return redis.error_reply('rate')
 end
 
-local function integer(text)
-  return tostring(tonumber(text) or 0)
-end
-
-local fromName = non_empty(myRow.nickname) or non_empty(me[2]) or me[3] or ''
-local fromAvatar = non_empty(myRow.avatar) or me[4] or ''
-local groupName, groupAvatar = group[2] or '', group[3] or ''
-local message = '{"id":' .. quote(ARGV[1]) .. ',"from_id":' .. ARGV[2] .. ',"from_name":' .. quote(fromName)
-  .. ',"from_avatar":' .. quote(fromAvatar) .. ',"to_id":' .. ARGV[3] .. ',"to_name":' .. quote(groupName)
-  .. ',"to_avatar":' .. quote(groupAvatar) .. ',"chatType":"group","type":' .. quote(ARGV[4])
-  .. ',"data":' .. ARGV[5] .. ',"options":' .. ARGV[6] .. ',"create_time":' .. now
-  .. ',"isremove":0,"sendUUid":' .. quote(me[5] or '') .. ',"group":{"id":' .. ARGV[3]
-  .. ',"name":' .. quote(groupName) .. ',"avatar":' .. quote(groupAvatar) .. ',"user_id":' .. integer(group[4])
-  .. ',"remark":' .. (group[5] and quote(group[5]) or 'null') .. ',"invite_confirm":' .. integer(group[6]) .. '}}'
-
-local trimmed = history_append(KEYS[6], message, ARGV[1], historyCap, true)
-message_event(KEYS[7], streamCap, 'message', ARGV[1], 'group', ARGV[4], ARGV[2], ARGV[3], fromName, fromAvatar,
-  groupName, groupAvatar, ARGV[5], ARGV[6], now, 0)
+local message, fromName, fromAvatar, groupName, groupAvatar = group_message(ARGV[1], ARGV[2], ARGV[3], ARGV[4],
+  ARGV[5], ARGV[6], now, me, myRow, group)
+local trimmed = group_store(KEYS[6], KEYS[7], historyCap, streamCap, message, ARGV[1], ARGV[2], ARGV[3], ARGV[4],
+  ARGV[5], ARGV[6], now, fromName, fromAvatar, groupName, groupAvatar)
 if ARGV[8] ~= '' then
   redis.call('SET', KEYS[9], ARGV[1], 'EX', ARGV[9])
 end

@@ -80,6 +80,7 @@ struct BridgeCommand: AsyncParsableCommand {
         let repairer = PendingStepRepairer(
             repairs: [
                 SingleSendRepair(sender: dependencies.sender),
+                GroupSendRepair(sender: dependencies.sender),
                 FriendSteps(scripts: dependencies.scripts, keys: commonSettings.keys, streamCap: settings.messages.streamCap),
             ],
             partitions: commonSettings.keys.layout.partitions,

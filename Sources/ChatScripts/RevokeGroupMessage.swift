@@ -43,6 +43,7 @@ public struct RevokeGroupMessage: ChatScript {
         case expired
     }
 
+    public var keys: RedisKeys
     public var messageID: String
     public var sender: Int
     public var group: Int
@@ -55,9 +56,10 @@ public struct RevokeGroupMessage: ChatScript {
     public var myAvatar: String
 
     public init(
-        messageID: String, sender: Int, group: Int, windowMilliseconds: Int64, streamCap: Int, searchLimit: Int,
+        keys: RedisKeys, messageID: String, sender: Int, group: Int, windowMilliseconds: Int64, streamCap: Int, searchLimit: Int,
         myName: String, myAvatar: String
     ) {
+        self.keys = keys
         self.messageID = messageID
         self.sender = sender
         self.group = group
@@ -71,10 +73,11 @@ public struct RevokeGroupMessage: ChatScript {
     public var keyCount: Int { 4 }
 
     public func encode(into command: inout RedisCommandArguments) {
-        command.append(RedisKeys.group(group))
-        command.append(RedisKeys.groupMembers(group))
-        command.append(RedisKeys.groupHistory(group))
-        command.append(StreamName.messages)
+        // All of the group's partition: the revoke entry goes to its shard.
+        command.append(keys.group(group))
+        command.append(keys.groupMembers(group))
+        command.append(keys.groupHistory(group))
+        command.append(keys.stream(StreamName.messages, partition: keys.layout.partition(ofGroup: group)))
 
         command.append(messageID)
         command.append(sender)

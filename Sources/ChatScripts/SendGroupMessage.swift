@@ -2,7 +2,10 @@ import Model
 import RedisClient
 
 /// `lua/message_send_group.lua`: checks, builds, stores and streams one group message,
-/// and fans it out to the active members but the sender, in one step.
+/// and fans it out to the active members but the sender, in one step: on a layout of one
+/// partition (one Redis). On a partitioned layout the send runs as steps
+/// (`BeginGroupSend`, `ApplyGroupSend`, `DeliverGroupSend`, `FinishGroupSend`), which take
+/// this value as the request.
 public struct SendGroupMessage: ChatScript {
     public static let scriptName = "message_send_group"
     public static let layouts = [
@@ -21,29 +24,48 @@ public struct SendGroupMessage: ChatScript {
         ),
     ]
 
-    /// A group's active members as the script wants them, with the members version they
-    /// were read at: their ids as text and their `online_{uid}` / `chat_getmessage_{uid}`
-    /// keys, built once per membership change rather than once per message.
+    /// A group's active members as the send scripts want them, with the members version
+    /// they were read at: per partition (one on one Redis), their ids as text and their
+    /// `online_{uid}` / `chat_getmessage_{uid}` keys, built once per membership change
+    /// rather than once per message.
     public struct Recipients: Sendable, Equatable {
         public let version: String
-        public let ids: [String]
-        /// `online_{uid}`, `chat_getmessage_{uid}` per member, in the order of `ids`.
-        public let keys: [String]
+        /// The members of each partition that has any, in the order of their first
+        /// appearance (the members as given on one Redis).
+        public let parts: [Part]
 
-        public init(version: String, ids: [Int]) {
+        public struct Part: Sendable, Equatable {
+            public let partition: Int
+            public internal(set) var ids: [String] = []
+            /// `online_{uid}`, `chat_getmessage_{uid}` per member, in the order of `ids`.
+            public internal(set) var keys: [String] = []
+        }
+
+        public init(version: String, ids: [Int], keys names: RedisKeys) {
             self.version = version
-            self.ids = ids.map { String($0) }
-            var keys: [String] = []
-            keys.reserveCapacity(2 * ids.count)
+            var parts: [Part] = []
+            var index: [Int: Int] = [:]
             for id in ids {
-                keys.append(RedisKeys.online(id))
-                keys.append(RedisKeys.offlineQueue(id))
+                let partition = names.layout.partition(ofUser: id)
+                let at = index[partition] ?? parts.count
+                if at == parts.count {
+                    index[partition] = at
+                    parts.append(Part(partition: partition))
+                }
+                parts[at].ids.append(String(id))
+                parts[at].keys.append(names.online(id))
+                parts[at].keys.append(names.offlineQueue(id))
             }
-            self.keys = keys
+            self.parts = parts
+        }
+
+        /// The members of `partition` (none: an empty part).
+        public func part(_ partition: Int) -> Part {
+            parts.first { $0.partition == partition } ?? Part(partition: partition)
         }
 
         /// A group not seen yet: its first send learns the members from `stale`.
-        public static let unknown = Recipients(version: "", ids: [])
+        public static let unknown = Recipients(version: "", ids: [], keys: .plain)
     }
 
     public enum Reply: Sendable, Equatable {
@@ -51,8 +73,9 @@ public struct SendGroupMessage: ChatScript {
         case sent(message: [UInt8], fanOut: FanOut, historyTrimmed: Int)
         /// A retried send: the message the first one was accepted as; nothing was written.
         case duplicate(message: [UInt8])
-        /// The members changed since `recipients` were read: these are the current ones.
-        case stale(Recipients)
+        /// The members changed since `recipients` were read: these are the current ones
+        /// (the caller builds its `Recipients` in its layout).
+        case stale(version: String, members: [Int])
         case refused(Refusal)
     }
 
@@ -70,6 +93,7 @@ public struct SendGroupMessage: ChatScript {
         case rate
     }
 
+    public var keys: RedisKeys
     public var messageID: String
     public var sender: Int
     public var group: Int
@@ -86,9 +110,10 @@ public struct SendGroupMessage: ChatScript {
     public var settings: SendSettings
 
     public init(
-        messageID: String, sender: Int, group: Int, type: String, data: [UInt8], options: [UInt8],
+        keys: RedisKeys, messageID: String, sender: Int, group: Int, type: String, data: [UInt8], options: [UInt8],
         uncheckedToken: String?, clientID: String?, recipients: Recipients, settings: SendSettings
     ) {
+        self.keys = keys
         self.messageID = messageID
         self.sender = sender
         self.group = group
@@ -101,30 +126,35 @@ public struct SendGroupMessage: ChatScript {
         self.settings = settings
     }
 
-    public var keyCount: Int { 13 + recipients.keys.count }
+    public var keyCount: Int { 13 + recipients.parts.reduce(0) { $0 + $1.keys.count } }
 
     public func encode(into command: inout RedisCommandArguments) {
-        command.append(RedisKeys.userToken(sender))
-        command.append(RedisKeys.user(sender))
-        command.append(RedisKeys.group(group))
-        command.append(RedisKeys.groupMembers(group))
-        command.append(RedisKeys.groupMembersVersion(group))
-        command.append(RedisKeys.groupHistory(group))
-        command.append(StreamName.messages)
-        command.append(RedisKeys.nodes)
-        command.append(RedisKeys.sentByClientID(sender, clientID ?? ""))
-        command.append(RedisKeys.nodeDeliveries)
-        command.append(RedisKeys.sendRate(sender))
-        command.append(RedisKeys.offlineBodies)
-        command.append(RedisKeys.offlineBytes)
-        for key in recipients.keys { command.append(key) }
+        // One partition: the names of the layout's only one.
+        command.append(keys.userToken(sender))
+        command.append(keys.user(sender))
+        command.append(keys.group(group))
+        command.append(keys.groupMembers(group))
+        command.append(keys.groupMembersVersion(group))
+        command.append(keys.groupHistory(group))
+        command.append(keys.stream(StreamName.messages, partition: 0))
+        command.append(keys.nodes(partition: 0))
+        command.append(keys.sentByClientID(sender, clientID ?? ""))
+        command.append(keys.nodeDeliveries(partition: 0))
+        command.append(keys.sendRate(sender))
+        command.append(keys.offlineBodies(partition: 0))
+        command.append(keys.offlineBytes(partition: 0))
+        for part in recipients.parts {
+            for key in part.keys { command.append(key) }
+        }
 
         command.appendSend(
             id: messageID, from: sender, to: group, type: type, data: data, options: options, uncheckedToken: uncheckedToken,
             clientID: clientID, settings: settings
         )
         command.append(recipients.version)
-        for id in recipients.ids { command.append(id) }
+        for part in recipients.parts {
+            for id in part.ids { command.append(id) }
+        }
     }
 
     /// `{'sent', message, local, routed, queued, dropped, trimmed, sequence}`,
@@ -149,7 +179,7 @@ public struct SendGroupMessage: ChatScript {
             return .duplicate(message: try reader.bytes())
         case "stale":
             let version = try reader.string()
-            return .stale(Recipients(version: version, ids: reader.remainingIntegers()))
+            return .stale(version: version, members: reader.remainingIntegers())
         default:
             throw reader.unexpected()
         }

@@ -50,14 +50,48 @@ struct GroupDeliveryTests {
         }
     }
 
-    /// The number of the last delivery published to a process's channel.
+    /// The deliveries published to a process's streams: the numbers of the last one of
+    /// each partition, summed (one number on one Redis).
     static func numbered(_ redis: RedisClient, _ bridge: BridgeProcess) async throws -> Int {
-        Int(try await redis.send("HGET", RedisKeys.nodeDeliveries, bridge.node).string ?? "0") ?? -1
+        var sum = 0
+        for partition in 0..<testKeys.layout.partitions {
+            sum += Int(try await redis.send("HGET", testKeys.nodeDeliveries(partition: partition), bridge.node).string ?? "0") ?? -1
+        }
+        return sum
+    }
+
+    /// The partitions of `users`: one publish to a process per partition of its recipients.
+    static func partitions(of users: [Account]) -> Int {
+        Set(users.map { testKeys.layout.partition(ofUser: $0.id) }).count
+    }
+
+    /// The messages in a user's offline queue, those queued by reference (a fan-out's body
+    /// stored once per partition: lib/offline_queue.lua) resolved.
+    static func queued(_ redis: RedisClient, _ user: Int) async throws -> [String] {
+        let bodies = testKeys.offlineBodies(partition: testKeys.layout.partition(ofUser: user))
+        var messages: [String] = []
+        for entry in (try await redis.send("LRANGE", testKeys.offlineQueue(user), 0, -1).array ?? []).compactMap(\.string) {
+            messages.append(entry.hasPrefix("@") ? try await redis.send("HGET", bodies, String(entry.dropFirst())).string ?? "" : entry)
+        }
+        return messages
     }
 
     static func queuedCopies(_ redis: RedisClient, _ user: Int, id: String) async throws -> Int {
-        // group messages are queued by reference (lib/offline_queue.lua): resolved here
-        try await OfflineQueueTests.messages(redis, user).filter { $0?.contains(#""id":"\#(id)""#) == true }.count
+        try await queued(redis, user).filter { $0.contains(#""id":"\#(id)""#) }.count
+    }
+
+    /// The group's shard of the messages stream (the stream on one Redis).
+    static func shard(ofGroup group: Int) -> String {
+        testKeys.stream(StreamName.messages, partition: testKeys.layout.partition(ofGroup: group))
+    }
+
+    /// The entries of `shard` after `mark` that carry message `id`.
+    static func streamEntries(_ redis: RedisClient, _ shard: String, after mark: String, id: String) async throws -> Int {
+        let entries = try await redis.send("XRANGE", shard, "(" + mark, "+").array ?? []
+        return entries.filter { entry in
+            let flat = entry.array?.last?.array?.compactMap(\.string) ?? []
+            return stride(from: 0, to: flat.count - 1, by: 2).contains { flat[$0] == "id" && flat[$0 + 1] == id }
+        }.count
     }
 
     @Test("200 members on two processes, a third offline: each member but the sender gets one copy; one stream entry", .timeLimit(.minutes(3)))
@@ -72,9 +106,9 @@ struct GroupDeliveryTests {
         let rows = members.dropFirst().map { owner.id * 1000 + $0.id }
         let created = try a.post("/api/chat/group/create", ["userIds": rows], token: owner.token)
         #expect(created.status == 200, "\(created)")
-        let gid = Int(try #require(try await redis.send("ZREVRANGE", RedisKeys.groupsOfUser(owner.id), 0, 0).array?.first?.string.flatMap { Int($0) }))
-        #expect(try await redis.send("HLEN", RedisKeys.groupMembers(gid)).integer == 200)
-        for member in members { _ = try await redis.send("DEL", RedisKeys.offlineQueue(member.id)) }
+        let gid = Int(try #require(try await redis.send("ZREVRANGE", testKeys.groupsOfUser(owner.id), 0, 0).array?.first?.string.flatMap { Int($0) }))
+        #expect(try await redis.send("HLEN", testKeys.groupMembers(gid)).integer == 200)
+        for member in members { _ = try await redis.send("DEL", testKeys.offlineQueue(member.id)) }
 
         // the sender and two thirds of the others connected, alternating processes; the rest offline
         let online = Array(members[1...133])
@@ -85,7 +119,8 @@ struct GroupDeliveryTests {
             sockets.append(try await DeliveryTests.connected(index.isMultiple(of: 2) ? a : b, member.token).0)
         }
 
-        let mark = try await redis.send("XREVRANGE", StreamName.messages, "+", "-", "COUNT", 1).array?.first?.array?.first?.string ?? "0-0"
+        let shard = Self.shard(ofGroup: gid)
+        let mark = try await redis.send("XREVRANGE", shard, "+", "-", "COUNT", 1).array?.first?.array?.first?.string ?? "0-0"
         let numberedForA = try await Self.numbered(redis, a)
         let sent = try b.post(
             "/api/chat/socket/sendmessage", ["sendto_id": gid, "chatType": "group", "type": "text", "data": "大家好"], token: owner.token
@@ -94,14 +129,16 @@ struct GroupDeliveryTests {
         let id = try #require((sent.body["data"] as? [String: Any])?["id"] as? String)
         let counts = await Self.received(sockets, id: id)
         #expect(counts == Array(repeating: 1, count: online.count), "\(counts)")
-        // one publish to A, numbered
-        #expect(try await Self.numbered(redis, a) == numberedForA + 1)
+        // one publish to A (per partition of A's recipients), numbered
+        let onA = online.enumerated().filter { $0.offset.isMultiple(of: 2) }.map(\.element)
+        let onB = online.enumerated().filter { !$0.offset.isMultiple(of: 2) }.map(\.element)
+        #expect(try await Self.numbered(redis, a) == numberedForA + Self.partitions(of: onA))
         for member in offline { #expect(try await Self.queuedCopies(redis, member.id, id: id) == 1) }
         for member in online { #expect(try await Self.queuedCopies(redis, member.id, id: id) == 0) }
         #expect(Self.copies(of: id, in: await senderSocket.texts(for: 0.3)) == 0)
         #expect(try await Self.queuedCopies(redis, owner.id, id: id) == 0)
-        #expect(try await MessageTests.streamEntries(redis, after: mark, id: id).count == 1)
-        #expect(try await redis.send("LLEN", RedisKeys.groupHistory(gid)).integer == 1)
+        #expect(try await Self.streamEntries(redis, shard, after: mark, id: id) == 1)
+        #expect(try await redis.send("LLEN", testKeys.groupHistory(gid)).integer == 1)
 
         // the WebSocket send frame: a member on B writes to the group
         let writer = sockets[1]
@@ -119,7 +156,7 @@ struct GroupDeliveryTests {
         #expect((again["data"] as? [String: Any])?["id"] as? String == frameID && (again["data"] as? [String: Any])?["data"] as? String == "帧")
         #expect(Self.copies(of: frameID, in: await sockets[0].texts(for: 0.5)) == 0)
         #expect(try await Self.queuedCopies(redis, offline[0].id, id: frameID) == 1)
-        #expect(try await redis.send("LLEN", RedisKeys.groupHistory(gid)).integer == 2)
+        #expect(try await redis.send("LLEN", testKeys.groupHistory(gid)).integer == 2)
         // a notice (the rename) takes the same one-publish-per-process path (deliver_many.lua)
         let numberedForB = try await Self.numbered(redis, b)
         let renamed = try a.post("/api/chat/groupUpdateName", ["id": gid, "name": "改名了"], token: owner.token)
@@ -140,12 +177,12 @@ struct GroupDeliveryTests {
             return await tasks.reduce(into: [Int]()) { $0.append($1) }
         }
         #expect(notices == Array(repeating: 1, count: sockets.count))
-        #expect(try await Self.numbered(redis, b) == numberedForB + 1)
+        #expect(try await Self.numbered(redis, b) == numberedForB + Self.partitions(of: onB))
         // no local push waited for a number that never came
         #expect(try a.metric("chat_delivery_order_timeouts_total") == 0)
         #expect(try b.metric("chat_delivery_order_timeouts_total") == 0)
-        let queuedNotices = try await OfflineQueueTests.messages(redis, offline[0].id)
-        #expect(queuedNotices.filter { $0?.contains("群名称修改为：改名了") == true }.count == 1)
+        let queuedNotices = try await Self.queued(redis, offline[0].id)
+        #expect(queuedNotices.filter { $0.contains("群名称修改为：改名了") }.count == 1)
 
         // not a member: refused on the socket
         let outsider = try a.register()

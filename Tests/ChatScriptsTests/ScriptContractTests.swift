@@ -14,6 +14,7 @@ struct ScriptContractTests {
         RegisterConnection.self, RegisterUser.self, ReleaseConnection.self, ReturnToQueue.self, RevokeGroupMessage.self,
         ReadOfflineQueue.self, RevokeSessions.self, CheckAuthentication.self, RevokeSingleMessage.self, SendGroupMessage.self, SendSingleMessage.self, UpdateUser.self,
         BeginSingleSend.self, ApplySingleSend.self, FinishSingleSend.self, MarkRevokedCopy.self,
+        BeginGroupSend.self, ApplyGroupSend.self, DeliverGroupSend.self, FinishGroupSend.self,
         ChangeAdminAccount.self, ChangeUserByOperator.self, ReplyToComplaint.self, ChangeGroupStatus.self, ChangeDeadLetter.self,
         ClaimUniqueName.self, RegisterUserRows.self, RecordAudit.self,
     ]

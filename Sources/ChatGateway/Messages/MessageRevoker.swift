@@ -97,7 +97,7 @@ package struct MessageRevoker: Sendable {
     private func revokeInGroup(_ request: RevokeRequest, by me: UserRow, now: Int64, window: Int64) async throws(APIFailure) -> [UInt8] {
         let group = request.peer
         let revoke = RevokeGroupMessage(
-            messageID: request.messageID, sender: me.id, group: group, windowMilliseconds: window,
+            keys: delivery.keys, messageID: request.messageID, sender: me.id, group: group, windowMilliseconds: window,
             streamCap: policy.streamCap, searchLimit: policy.historyCap, myName: me.displayName, myAvatar: me.avatar
         )
         let reply: RevokeGroupMessage.Reply

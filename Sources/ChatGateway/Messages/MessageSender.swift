@@ -11,7 +11,8 @@ import RedisClient
 /// one publish per process); recipients on this process are then pushed to here. The
 /// same path serves `sendmessage` over HTTP and the WebSocket send frame (which adds a
 /// client id for idempotence). On a partitioned layout a single send between users of two
-/// partitions runs as steps instead (`SingleSendSteps`), with the same answers.
+/// partitions runs as steps instead (`SingleSendSteps`), and a group send always does
+/// (`GroupSendSteps`: its members are in many partitions), with the same answers.
 package struct MessageSender: Sendable {
     /// Who sends: the account, and its token when the caller has not checked it already
     /// (a WebSocket may outlive its token: a logout, a newer login).
@@ -43,6 +44,8 @@ package struct MessageSender: Sendable {
     private let settings: SendSettings
     /// Single sends between two partitions (never on one Redis).
     let steps: SingleSendSteps
+    /// Group sends on a partitioned layout (never on one Redis).
+    let groupSteps: GroupSendSteps
 
     package init(
         scripts: RedisScripts, delivery: MessageDelivery, policy: MessagePolicy, logger: Logger,
@@ -60,7 +63,11 @@ package struct MessageSender: Sendable {
             sendRate: policy.sendRate, sendBurst: policy.sendBurst
         )
         steps = SingleSendSteps(scripts: scripts, delivery: delivery, settings: settings)
+        groupSteps = GroupSendSteps(scripts: scripts, delivery: delivery, settings: settings, recipients: groupRecipients)
     }
+
+    /// Whether a group send runs as steps: the layout has partitions.
+    private var sendsGroupsInSteps: Bool { delivery.keys.layout.partitions > 1 }
 
     /// Whether a single send runs as steps: its users are in two partitions.
     private func isAcrossPartitions(_ send: SendSingleMessage) -> Bool {
@@ -83,6 +90,9 @@ package struct MessageSender: Sendable {
     package func send(_ request: SendRequest, from sender: Sender, clientID: String? = nil) async throws(APIFailure) -> [UInt8] {
         if request.chatType == .group {
             let id = MessageID.random()
+            if sendsGroupsInSteps {
+                return try await sendToGroupInSteps(groupSend(request, from: sender, clientID: clientID, id: id), sender: sender)
+            }
             for _ in 1..<Self.groupAttempts {
                 let reply: SendGroupMessage.Reply
                 do {
@@ -126,12 +136,41 @@ package struct MessageSender: Sendable {
         }
     }
 
+    /// A group send on a partitioned layout: its steps, then the same answer.
+    private func sendToGroupInSteps(_ send: SendGroupMessage, sender: Sender) async throws(APIFailure) -> [UInt8] {
+        let outcome: GroupSendSteps.Outcome
+        do {
+            outcome = try await groupSteps.send(send)
+        } catch {
+            // A step that did not answer leaves the `pending` record: the repairer finishes
+            // the send, and a client retrying with its client id learns the outcome.
+            throw notSent(error, sender: sender)
+        }
+        switch outcome {
+        case .refused(let refusal):
+            throw refused(refusal)
+        case .duplicate(let message):
+            Self.outcomes.repeated.increment()
+            return message
+        case .accepted(let message, let trimmed):
+            // Its fan-outs were carried out between the steps.
+            Self.outcomes.accepted.increment()
+            delivery.acceptedSends.record()
+            if trimmed > 0 { Self.historyTrimmed.increment(by: trimmed) }
+            return message
+        }
+    }
+
     /// The same for a channel handler: no task; the future completes on `eventLoop` and
     /// fails with an `APIFailure` only.
     func send(
         _ request: SendRequest, from sender: Sender, clientID: String?, on eventLoop: any EventLoop
     ) -> EventLoopFuture<[UInt8]> {
         if request.chatType == .group {
+            if sendsGroupsInSteps {
+                let send = groupSend(request, from: sender, clientID: clientID, id: MessageID.random())
+                return eventLoop.makeFutureWithTask { try await sendToGroupInSteps(send, sender: sender) }
+            }
             return sendToGroup(request, from: sender, clientID: clientID, id: MessageID.random(), attempt: 1, on: eventLoop)
         }
         let send: SendSingleMessage
@@ -183,7 +222,7 @@ package struct MessageSender: Sendable {
     /// The group send, to the group's cached members.
     private func groupSend(_ request: SendRequest, from sender: Sender, clientID: String?, id: String) -> SendGroupMessage {
         SendGroupMessage(
-            messageID: id, sender: sender.user, group: request.recipient, type: request.type, data: request.data,
+            keys: delivery.keys, messageID: id, sender: sender.user, group: request.recipient, type: request.type, data: request.data,
             options: request.options, uncheckedToken: sender.uncheckedToken, clientID: clientID,
             recipients: groupRecipients.members(of: request.recipient), settings: settings
         )
@@ -194,11 +233,9 @@ package struct MessageSender: Sendable {
     private func acceptGroup(_ reply: SendGroupMessage.Reply, group: Int) throws(APIFailure) -> [UInt8]? {
         switch reply {
         case .refused(let refusal):
-            Self.outcomes.refused.increment()
-            if refusal == .rate { QuotaRefusals.sendRate.increment() }
-            throw APIFailure(SendRefusal.text(for: refusal))
-        case .stale(let members):
-            groupRecipients.store(members, for: group)
+            throw refused(refusal)
+        case .stale(let version, let members):
+            groupRecipients.store(SendGroupMessage.Recipients(version: version, ids: members, keys: delivery.keys), for: group)
             return nil
         case .duplicate(let message):
             Self.outcomes.repeated.increment()
@@ -210,6 +247,13 @@ package struct MessageSender: Sendable {
             delivery.complete(fanOut, message: message)
             return message
         }
+    }
+
+    /// A refused group send: counted, and its text.
+    private func refused(_ refusal: SendGroupMessage.Refusal) -> APIFailure {
+        Self.outcomes.refused.increment()
+        if refusal == .rate { QuotaRefusals.sendRate.increment() }
+        return APIFailure(SendRefusal.text(for: refusal))
     }
 
     /// The script's answer: a refusal's text, or the accepted message, routed.
