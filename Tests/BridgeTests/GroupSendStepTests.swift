@@ -17,7 +17,7 @@ import TestSupport
 /// partitions on any layout of more than four; 4 ≡ 0 on four partitions; on one Redis the
 /// steps still run, on the plain names). `make test`'s phases run it on one Redis, with
 /// `REDIS_PARTITIONS=4`, and on a Redis Cluster (each step refused there if it named two slots).
-@Suite("Group send steps", .serialized)
+@Suite("Group send steps", .serialized, .offCooperativePool)
 struct GroupSendStepTests {
     struct Fixture {
         let redis: RedisClient
@@ -312,5 +312,58 @@ struct GroupSendStepTests {
         #expect(stored.flatMap { try? JSONParser.parse($0).objectValue?["isremove"]?.integerValue } == 1)
         #expect(try await fixture.streamed(send.messageID, kind: "revoke") == 1)
         for user in [fixture.sender] + fixture.others { #expect(try await fixture.queued(user) == [send.messageID], "\(user)") }
+    }
+
+    @Test("two bridge processes: members of every partition, live on either process or offline, get it once; the WebSocket retry answers the same", .timeLimit(.minutes(2)))
+    func acrossProcesses() async throws {
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        let (a, b) = (try await DeliveryTests.bridge(), try await DeliveryTests.bridge())
+        // Registered ids are consecutive: twelve accounts span four partitions (of four) three times.
+        var accounts: [GroupDeliveryTests.Account] = []
+        for _ in 0..<12 { accounts.append(try a.register()) }
+        let owner = accounts[0]
+        // An id no group of the other suites has (they share this Redis); partition 2.
+        let group = Int.random(in: 1_000_000...9_999_999) * 12 + 2
+        _ = try await redis.send(
+            "HSET", testKeys.group(group), "id", String(group), "status", "1", "name", "跨区", "avatar", "ga",
+            "user_id", String(owner.id), "invite_confirm", "0"
+        ).throwingOnError()
+        for account in accounts {
+            _ = try await redis.send(
+                "HSET", testKeys.groupMembers(group), String(account.id),
+                #"{"id":\#(account.id),"group_id":\#(group),"user_id":\#(account.id),"nickname":"","avatar":"","status":1}"#
+            ).throwingOnError()
+            _ = try await redis.send("DEL", testKeys.offlineQueue(account.id))
+        }
+        _ = try await redis.send("SET", testKeys.groupMembersVersion(group), "1").throwingOnError()
+        // The owner and eight members connected, alternating processes; three offline.
+        let (ownerSocket, _) = try await DeliveryTests.connected(b, owner.token)
+        let online = Array(accounts[1...8])
+        let offline = Array(accounts[9...])
+        var sockets: [WebSocketTestClient] = []
+        for (index, member) in online.enumerated() {
+            sockets.append(try await DeliveryTests.connected(index.isMultiple(of: 2) ? a : b, member.token).0)
+        }
+        let frame = #"{"type":"send","cid":"gx","message":{"sendto_id":\#(group),"chatType":"group","type":"text","data":"跨进程"}}"#
+        try await ownerSocket.send(text: frame)
+        let ack = try await ChatDeliveryTests.acknowledgement(ownerSocket)
+        #expect(ack["msg"] as? String == "ok", "\(ack)")
+        let id = try #require((ack["data"] as? [String: Any])?["id"] as? String)
+        #expect(await GroupDeliveryTests.received(sockets, id: id) == Array(repeating: 1, count: online.count))
+        for member in offline { #expect(try await GroupDeliveryTests.queuedCopies(redis, member.id, id: id) == 1) }
+        for member in online + [owner] { #expect(try await GroupDeliveryTests.queuedCopies(redis, member.id, id: id) == 0) }
+        let shard = GroupDeliveryTests.shard(ofGroup: group)
+        #expect(try await GroupDeliveryTests.streamEntries(redis, shard, after: "0-0", id: id) == 1)
+        // The same client id again: the same message, nothing delivered again.
+        try await ownerSocket.send(text: frame)
+        let again = try await ChatDeliveryTests.acknowledgement(ownerSocket)
+        #expect((again["data"] as? [String: Any])?["id"] as? String == id)
+        #expect(GroupDeliveryTests.copies(of: id, in: await sockets[0].texts(for: 0.5)) == 0)
+        for member in offline { #expect(try await GroupDeliveryTests.queuedCopies(redis, member.id, id: id) == 1) }
+        #expect(try await redis.send("LLEN", testKeys.groupHistory(group)).integer == 1)
+        #expect(try a.metric("chat_delivery_order_timeouts_total") == 0)
+        #expect(try b.metric("chat_delivery_order_timeouts_total") == 0)
+        for socket in sockets + [ownerSocket] { await socket.close() }
     }
 }

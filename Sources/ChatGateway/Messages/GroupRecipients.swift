@@ -2,11 +2,13 @@ import ChatScripts
 import Synchronization
 
 /// This process's copy of each group's active members, with the members version
-/// (`chat:group:{gid}:members:v`) it was read at, as `lua/message_send_group.lua` wants
-/// them: the recipients' ids and their `online_{uid}` / `chat_getmessage_{uid}` keys,
-/// built once per membership change rather than once per message. The script answers
-/// `stale` with the current members when the version moved on; the sender stores them here
-/// and sends again. A group never seen yet has no entry: its first send learns the list
+/// (`chat:group:{gid}:members:v`) it was read at, as the group send scripts want them
+/// (`lua/message_send_group.lua`, on a partitioned layout `message_group_apply` and
+/// `message_group_members` for each partition's part): the recipients' ids and their
+/// `online_{uid}` / `chat_getmessage_{uid}` keys, built once per membership change rather
+/// than once per message. The script answers `stale` with the current members when the
+/// version moved on; the sender stores them here and sends again (on a partitioned layout
+/// only the group's step again). A group never seen yet has no entry: its first send learns the list
 /// the same way.
 final class GroupRecipients: Sendable {
     typealias Members = SendGroupMessage.Recipients
