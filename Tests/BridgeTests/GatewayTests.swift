@@ -233,14 +233,18 @@ struct GatewayTests {
         _ = try await socket.nextText()
         #expect(try await redis.send("GET", testKeys.online(user.id)).string?.hasPrefix(bridge.node + ":") == true)
 
-        _ = try await redis.send("HSET", RedisKeys.nodeDeliveries, bridge.node, 7)
+        let partitions = 0..<testKeys.layout.partitions
+        for partition in partitions { _ = try await redis.send("HSET", testKeys.nodeDeliveries(partition: partition), bridge.node, 7) }
         bridge.signal(SIGTERM)
         let events = try await socket.eventsUntilEnd()
         #expect(events.last == .disconnected)
         #expect(!events.contains { if case .closeFrame = $0 { true } else { false } }, "\(events)")
         #expect(bridge.waitForExit(timeout: 10) == 0)
         #expect(try await redis.send("EXISTS", testKeys.online(user.id)).integer == 0)
-        #expect(try await redis.send("ZSCORE", RedisKeys.nodes, bridge.node).isNull)
-        #expect(try await redis.send("HGET", RedisKeys.nodeDeliveries, bridge.node).isNull)
+        // it left every partition
+        for partition in partitions {
+            #expect(try await redis.send("ZSCORE", testKeys.nodes(partition: partition), bridge.node).isNull, "partition \(partition)")
+            #expect(try await redis.send("HGET", testKeys.nodeDeliveries(partition: partition), bridge.node).isNull, "partition \(partition)")
+        }
     }
 }
