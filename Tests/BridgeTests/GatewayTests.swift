@@ -114,6 +114,9 @@ struct GatewayTests {
         _ = try await redis.send("HSET", testKeys.friends(user.id), "999", #"{"id":1,"user_id":\#(user.id),"friend_id":999,"status":1,"isblack":0}"#)
         _ = try await redis.send("ZADD", testKeys.groupsOfUser(user.id), 0, "424242")
         _ = try await redis.send("HSET", testKeys.group(424242), "status", "1")
+        // (a tagged layout reads the user's active groups, kept by the group scripts in the
+        // user's partition, never a group's key)
+        if testKeys.layout.isTagged { _ = try await redis.send("ZADD", testKeys.activeGroupsOfUser(user.id), 424242, "424242") }
         let again = try await bridge.connect(token: user.token)
         _ = try await again.nextText()
         var first: [String] = []
