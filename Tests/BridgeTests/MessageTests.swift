@@ -310,11 +310,12 @@ struct MessageTests {
             let layout = testKeys.layout
             // A recipient in my partition and one in another (plain: one partition, two recipients).
             var mine: Account?, other: Account?
-            for _ in 0..<40 where mine == nil || (other == nil && layout.partitions > 1) {
+            for _ in 0..<40 where mine == nil || other == nil {
                 let account = try await UserTests.register(client)
-                if layout.partition(ofUser: account.id) == layout.partition(ofUser: me.id) {
-                    if mine == nil { mine = account } else if layout.partitions == 1 { other = account }
-                } else if other == nil {
+                let same = layout.partition(ofUser: account.id) == layout.partition(ofUser: me.id)
+                if same && mine == nil {
+                    mine = account
+                } else if (!same || layout.partitions == 1) && other == nil {
                     other = account
                 }
             }
