@@ -49,13 +49,6 @@ public struct ShardedStream: Sendable {
         return entries
     }
 
-    /// Every shard's length, summed.
-    public func length(_ redis: RedisClient) async throws -> Int {
-        var total = 0
-        for shard in shards { total += Int(try await redis.send("XLEN", shard).integer ?? 0) }
-        return total
-    }
-
     public static let messages = ShardedStream(StreamName.messages)
     public static let entities = ShardedStream(StreamName.entities)
 }
