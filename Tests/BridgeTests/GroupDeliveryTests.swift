@@ -65,33 +65,9 @@ struct GroupDeliveryTests {
         Set(users.map { testKeys.layout.partition(ofUser: $0.id) }).count
     }
 
-    /// The messages in a user's offline queue, those queued by reference (a fan-out's body
-    /// stored once per partition: lib/offline_queue.lua) resolved.
-    static func queued(_ redis: RedisClient, _ user: Int) async throws -> [String] {
-        let bodies = testKeys.offlineBodies(partition: testKeys.layout.partition(ofUser: user))
-        var messages: [String] = []
-        for entry in (try await redis.send("LRANGE", testKeys.offlineQueue(user), 0, -1).array ?? []).compactMap(\.string) {
-            messages.append(entry.hasPrefix("@") ? try await redis.send("HGET", bodies, String(entry.dropFirst())).string ?? "" : entry)
-        }
-        return messages
-    }
-
     static func queuedCopies(_ redis: RedisClient, _ user: Int, id: String) async throws -> Int {
-        try await queued(redis, user).filter { $0.contains(#""id":"\#(id)""#) }.count
-    }
-
-    /// The group's shard of the messages stream (the stream on one Redis).
-    static func shard(ofGroup group: Int) -> String {
-        testKeys.stream(StreamName.messages, partition: testKeys.layout.partition(ofGroup: group))
-    }
-
-    /// The entries of `shard` after `mark` that carry message `id`.
-    static func streamEntries(_ redis: RedisClient, _ shard: String, after mark: String, id: String) async throws -> Int {
-        let entries = try await redis.send("XRANGE", shard, "(" + mark, "+").array ?? []
-        return entries.filter { entry in
-            let flat = entry.array?.last?.array?.compactMap(\.string) ?? []
-            return stride(from: 0, to: flat.count - 1, by: 2).contains { flat[$0] == "id" && flat[$0 + 1] == id }
-        }.count
+        // group messages are queued by reference (lib/offline_queue.lua): resolved here
+        try await OfflineQueueTests.messages(redis, user).filter { $0?.contains(#""id":"\#(id)""#) == true }.count
     }
 
     @Test("200 members on two processes, a third offline: each member but the sender gets one copy; one stream entry", .timeLimit(.minutes(3)))
@@ -119,8 +95,7 @@ struct GroupDeliveryTests {
             sockets.append(try await DeliveryTests.connected(index.isMultiple(of: 2) ? a : b, member.token).0)
         }
 
-        let shard = Self.shard(ofGroup: gid)
-        let mark = try await redis.send("XREVRANGE", shard, "+", "-", "COUNT", 1).array?.first?.array?.first?.string ?? "0-0"
+        let mark = try await ShardedStream.messages.mark(redis)
         let numberedForA = try await Self.numbered(redis, a)
         let sent = try b.post(
             "/api/chat/socket/sendmessage", ["sendto_id": gid, "chatType": "group", "type": "text", "data": "大家好"], token: owner.token
@@ -137,7 +112,7 @@ struct GroupDeliveryTests {
         for member in online { #expect(try await Self.queuedCopies(redis, member.id, id: id) == 0) }
         #expect(Self.copies(of: id, in: await senderSocket.texts(for: 0.3)) == 0)
         #expect(try await Self.queuedCopies(redis, owner.id, id: id) == 0)
-        #expect(try await Self.streamEntries(redis, shard, after: mark, id: id) == 1)
+        #expect(try await MessageTests.streamEntries(redis, after: mark, id: id).count == 1)
         #expect(try await redis.send("LLEN", testKeys.groupHistory(gid)).integer == 1)
 
         // the WebSocket send frame: a member on B writes to the group
@@ -181,8 +156,8 @@ struct GroupDeliveryTests {
         // no local push waited for a number that never came
         #expect(try a.metric("chat_delivery_order_timeouts_total") == 0)
         #expect(try b.metric("chat_delivery_order_timeouts_total") == 0)
-        let queuedNotices = try await Self.queued(redis, offline[0].id)
-        #expect(queuedNotices.filter { $0.contains("群名称修改为：改名了") }.count == 1)
+        let queuedNotices = try await OfflineQueueTests.messages(redis, offline[0].id)
+        #expect(queuedNotices.filter { $0?.contains("群名称修改为：改名了") == true }.count == 1)
 
         // not a member: refused on the socket
         let outsider = try a.register()

@@ -70,17 +70,9 @@ struct GroupSendStepTests {
 
         /// The message ids in a user's offline queue (bodies stored once per partition resolved).
         func queued(_ user: Int) async throws -> [String] {
-            let entries = (try await redis.send("LRANGE", keys.offlineQueue(user), 0, -1).array ?? []).compactMap(\.string)
-            var ids: [String] = []
-            for entry in entries {
-                var body = entry
-                if entry.hasPrefix("@") {
-                    let bodies = keys.offlineBodies(partition: keys.layout.partition(ofUser: user))
-                    body = try await redis.send("HGET", bodies, String(entry.dropFirst())).string ?? ""
-                }
-                ids += (try? JSONParser.parse(Array(body.utf8)).objectValue?["id"]?.stringValue).map { [$0] } ?? []
+            try await OfflineQueueTests.messages(redis, user).compactMap { body in
+                body.flatMap { try? JSONParser.parse(Array($0.utf8)).objectValue?["id"]?.stringValue }
             }
-            return ids
         }
 
         func history() async throws -> [String] {
@@ -345,6 +337,7 @@ struct GroupSendStepTests {
         for (index, member) in online.enumerated() {
             sockets.append(try await DeliveryTests.connected(index.isMultiple(of: 2) ? a : b, member.token).0)
         }
+        let mark = try await ShardedStream.messages.mark(redis)
         let frame = #"{"type":"send","cid":"gx","message":{"sendto_id":\#(group),"chatType":"group","type":"text","data":"跨进程"}}"#
         try await ownerSocket.send(text: frame)
         let ack = try await ChatDeliveryTests.acknowledgement(ownerSocket)
@@ -353,8 +346,7 @@ struct GroupSendStepTests {
         #expect(await GroupDeliveryTests.received(sockets, id: id) == Array(repeating: 1, count: online.count))
         for member in offline { #expect(try await GroupDeliveryTests.queuedCopies(redis, member.id, id: id) == 1) }
         for member in online + [owner] { #expect(try await GroupDeliveryTests.queuedCopies(redis, member.id, id: id) == 0) }
-        let shard = GroupDeliveryTests.shard(ofGroup: group)
-        #expect(try await GroupDeliveryTests.streamEntries(redis, shard, after: "0-0", id: id) == 1)
+        #expect(try await MessageTests.streamEntries(redis, after: mark, id: id).count == 1)
         // The same client id again: the same message, nothing delivered again.
         try await ownerSocket.send(text: frame)
         let again = try await ChatDeliveryTests.acknowledgement(ownerSocket)

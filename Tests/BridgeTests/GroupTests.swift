@@ -562,7 +562,7 @@ struct GroupTests {
             try await Self.setNickname(redis, a, "阿A")
             _ = try await Self.post(client, "groupnickname", ["id": .integer(Int64(gid)), "nickname": "群里的A"], a)
 
-            let mark = try await FriendTests.streamMark(redis)
+            let mark = try await ShardedStream.messages.mark(redis)
             let response = try await Self.sendToGroup(client, a, group: gid, "大家好")
             #expect(response.status == .ok)
             let message = try #require(response.body.objectValue?["data"]?.objectValue)
@@ -654,7 +654,7 @@ struct GroupTests {
             #expect(try await revoke(b, gid, [:]) == Self.fail("消息不存在或无权撤回"))
             #expect(try await revoke(a, gid, ["id": "00000000-0000-4000-8000-000000000000"]) == Self.fail("消息不存在或无权撤回"))
 
-            let mark = try await FriendTests.streamMark(redis)
+            let mark = try await ShardedStream.messages.mark(redis)
             // issue 18: the client's to_name / to_avatar are ignored; the group as the stored message names it
             let forged: JSONObject = ["to_name": "群名", "to_avatar": "https://evil.example/forged.png"]
             let answer = try await revoke(a, gid, forged)
