@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import MariaDB
+import Model
 @testable import Persister
 import RedisClient
 import Testing
@@ -81,13 +82,16 @@ struct HydrateTests {
             #expect(before.allSatisfy { $0.hasPrefix("200 ") }, "\(before)")
 
             // Drained: every entity event is in MariaDB.
-            let entities = Int(try await fixture.redis.send("XLEN", "chat:stream:entities").integer ?? 0)
-            try await eventually(within: 30) {
-                let info = try await fixture.persisterGroup(on: "chat:stream:entities")
-                return info["entries-read"] == String(entities) && info["pending"] == "0"
+            for shard in testKeys.shards(of: StreamName.entities) {
+                let entities = Int(try await fixture.redis.send("XLEN", shard).integer ?? 0)
+                guard entities > 0 else { continue }
+                try await eventually(within: 30) {
+                    let info = try await fixture.persisterGroup(onShard: shard)
+                    return info["entries-read"] == String(entities) && info["pending"] == "0"
+                }
             }
             let keysBefore = try await Self.snapshot(fixture.redis)
-            #expect(keysBefore["chat:user:\(alice.id)"]?.contains("nickname=爱丽丝") == true)
+            #expect(keysBefore[testKeys.user(alice.id)]?.contains("nickname=爱丽丝") == true)
             #expect(keysBefore[testKeys.blocks(bob.id)]?.hasPrefix("\(eve.id)=") == true)
             let blocks = try fixture.database.connect().query("SELECT user_id, blocked_id, version FROM user_block")
             #expect(blocks.map { $0.values } == [[String(bob.id), String(eve.id), "1"]])

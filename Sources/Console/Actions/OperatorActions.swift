@@ -163,16 +163,16 @@ struct OperatorActions: Sendable {
     func replay(_ id: String, by audit: OperatorAudit) async throws {
         guard let letter = try await deadLetters.entry(id), !letter.stream.isEmpty else { throw Refusal.missing }
         let keys = accounts.keys
+        // Only a stream the scripts write (one of this layout's shards), never another key.
+        guard keys.allStreamShards.contains(where: { $0.all.contains(letter.stream) }), !letter.fields.isEmpty else {
+            throw Refusal.missing
+        }
         guard keys.layout.isTagged else {
             let reply = try await scripts.run(ChangeDeadLetter(
                 keys: keys, entry: id, .replay(stream: letter.stream), audit: audit, streamCap: streamCap
             ))
             if case .refused = reply { throw Refusal.missing }
             return
-        }
-        // Only a stream the scripts write (one of this layout's shards), never another key.
-        guard keys.allStreamShards.contains(where: { $0.all.contains(letter.stream) }), !letter.fields.isEmpty else {
-            throw Refusal.missing
         }
         var append: [any RedisArgument] = [letter.stream, "MAXLEN", "~", String(streamCap), "*"]
         for field in letter.fields {
