@@ -21,8 +21,8 @@
 -- ARGV[5] id: the complaint id
 -- ARGV[6] status: the new status, 0 to 3
 -- ARGV[7] reply: the admin_reply text ('' for none)
--- ARGV[8] steps: '1' on a tagged layout: the audit row is a step of its own (KEYS[1] to
--- KEYS[3] then repeat `stream`, the partition's shard, and are not written; the reply
+-- ARGV[8] steps: '1' on a tagged layout: the audit row is a step of its own (the three
+-- audit keys then repeat `stream`, the partition's shard, and are not written; the reply
 -- carries the audit's action and detail), else '0'
 -- Returns the row's new version; with steps {version, action, detail (JSON)} for the
 -- audit step. Errors: 'missing' (no such complaint), 'bad_arguments'. Audit action:

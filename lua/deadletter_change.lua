@@ -19,7 +19,7 @@
 -- ARGV[4] now: the time ('YYYY-MM-DD HH:mm:ss')
 -- ARGV[5] stream_cap: the streams' hard cap (MAXLEN ~)
 -- ARGV[6] entry: the dead letter's entry id
--- ARGV[7] steps: '1' on a tagged layout: KEYS[1] to KEYS[3] (and a replay's `target`)
+-- ARGV[7] steps: '1' on a tagged layout: the three audit keys (and a replay's `target`)
 -- repeat `deadletter` and are not written; the reply carries the audit's action and
 -- detail. Else '0'
 -- @op replay
