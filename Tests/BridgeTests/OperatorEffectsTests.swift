@@ -81,8 +81,8 @@ struct OperatorEffectsTests {
         #expect(user["id"] as? Int == id && user["nickname"] as? String == "新人")
     }
 
-    @Test("a disabled group refuses sends, enabled it accepts them again; a complaint's reply is in the reporter's complaint detail", .timeLimit(.minutes(1)))
-    func groupsAndComplaints() async throws {
+    @Test("a disabled group refuses sends, enabled it accepts them again", .timeLimit(.minutes(1)))
+    func groups() async throws {
         let fixture = try OperatorScriptTests.Fixture()
         defer { Task { await fixture.shutdown() } }
         let (server, redis, scripts) = (fixture.server, fixture.redis, fixture.scripts)
@@ -100,7 +100,15 @@ struct OperatorEffectsTests {
         #expect(try send("二") == "fail 群不存在或者已解散或者被封禁，无法发消息")
         #expect(try await scripts.run(ChangeGroupStatus(group: group, enabled: true, audit: Self.audit, streamCap: 100_000)) == .version(3))
         #expect(try send("三") == "ok message")
+    }
 
+    @Test("a complaint's reply (in the reporter's partition, its audit a step of its own on a tagged layout) is in the reporter's complaint detail", .timeLimit(.minutes(1)))
+    func complaintReply() async throws {
+        let fixture = try OperatorScriptTests.Fixture()
+        defer { Task { await fixture.shutdown() } }
+        let (server, redis, scripts) = (fixture.server, fixture.redis, fixture.scripts)
+        let bridge = try await BridgeProcess(redisURL: server.url)
+        let (owner, member) = try (ChatDeliveryTests.openUser(bridge), ChatDeliveryTests.openUser(bridge))
         let complaint = try bridge.post(
             "/api/chat/complaint/create", ["target_id": member.id, "target_type": "single", "reason": "骚扰"], token: owner.token
         )
