@@ -220,9 +220,11 @@ struct RedisACLTests {
             }
             let entities = testKeys.shards(of: StreamName.entities).flatMap { entries[$0] ?? [] }
             let messages = testKeys.shards(of: StreamName.messages).flatMap { entries[$0] ?? [] }
-            // The shard holding a's events (its partition's) and the one holding the message (the sender's).
+            // The shard holding a's events (its partition's) and the one holding the message.
             let entityShard = testKeys.entities(ofUser: a.id)
-            let messageShard = testKeys.stream(StreamName.messages, partition: testKeys.layout.partition(ofUser: a.id))
+            let messageShard = try #require(testKeys.shards(of: StreamName.messages).first { shard in
+                entries[shard]?.contains { $0.fields["id"] == messageID } == true
+            })
             #expect(messages.contains { $0.fields["id"] == messageID })
             let userEvents = entities.filter { $0.fields["entity"] == "user" && $0.fields["id"] == String(a.id) }
             #expect(userEvents.count >= 3 && userEvents.allSatisfy { $0.fields["v"] == "2" })
