@@ -10,11 +10,11 @@ import RedisClient
 /// the audit row is a step of its own (``RecordAudit``).
 public struct ChangeDeadLetter: ChatScript {
     public static let scriptName = "deadletter_change"
-    private static let keys = OperatorAudit.keyNames + ["deadletter"]
+    private static let keyNames = OperatorAudit.keyNames + ["deadletter"]
     private static let arguments = ["op"] + OperatorAudit.argumentNames + ["stream_cap", "entry", "steps"]
     public static let layouts = [
-        ScriptLayout(operation: "replay", keys: keys + ["target"], arguments: arguments + ["stream", "replayed"]),
-        ScriptLayout(operation: "drop", keys: keys, arguments: arguments),
+        ScriptLayout(operation: "replay", keys: keyNames + ["target"], arguments: arguments + ["stream", "replayed"]),
+        ScriptLayout(operation: "drop", keys: keyNames, arguments: arguments),
     ]
 
     public enum Operation: Sendable, Equatable {
@@ -46,7 +46,7 @@ public struct ChangeDeadLetter: ChatScript {
     }
 
     /// The layout's names: on a tagged one the audit is a step of its own.
-    public var layoutKeys: RedisKeys
+    public var keys: RedisKeys
     /// The dead letter's entry id in `chat:stream:deadletter`.
     public var entry: String
     public var operation: Operation
@@ -54,7 +54,7 @@ public struct ChangeDeadLetter: ChatScript {
     public var streamCap: Int
 
     public init(keys: RedisKeys, entry: String, _ operation: Operation, audit: OperatorAudit, streamCap: Int) {
-        self.layoutKeys = keys
+        self.keys = keys
         self.entry = entry
         self.operation = operation
         self.audit = audit
@@ -67,11 +67,11 @@ public struct ChangeDeadLetter: ChatScript {
     }
 
     public func encode(into command: inout RedisCommandArguments) {
-        let steps = layoutKeys.layout.isTagged
+        let steps = keys.layout.isTagged
         if steps {
             OperatorAudit.encodePlaceholders(StreamName.deadLetters, into: &command)
         } else {
-            OperatorAudit.encodeKeys(layoutKeys, into: &command)
+            OperatorAudit.encodeKeys(keys, into: &command)
         }
         command.append(StreamName.deadLetters)
         switch operation {

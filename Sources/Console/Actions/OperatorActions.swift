@@ -155,8 +155,8 @@ struct OperatorActions: Sendable {
     // MARK: dead letters
 
     /// Puts the entry back on the stream it came from (its fields as they were), then
-    /// removes the dead letter.
-    /// On a tagged layout in three steps, each on its slot: the fields appended to the
+    /// removes the dead letter; a `stream` that is not one of the layout's streams or
+    /// shards is refused as missing. On a tagged layout in three steps, each on its slot: the fields appended to the
     /// shard the entry came from, the dead letter removed, the audit row. A crash after
     /// the first leaves the entry on its shard and the dead letter listed: replaying it
     /// again appends it once more, which the persister's idempotent writes absorb.
