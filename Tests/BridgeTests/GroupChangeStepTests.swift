@@ -74,8 +74,10 @@ struct GroupChangeStepTests {
         func createFirst(change: String, members: [Int]? = nil) async throws -> GroupChangeStep.Reply {
             let users = [owner] + (members ?? self.members)
             let facts = try await steps.facts(of: users, blocking: owner)
+            // Row ids from the counter the store's joins take theirs from (the avatar follows row order).
+            let last = Int(try await redis.send("INCRBY", RedisKeys.idCounter("group_user"), users.count).integer ?? 0)
             return try await steps.first(
-                .create(uuid: "uuid-\(group)", name: "g", avatar: "", firstRowID: group * 10, members: facts),
+                .create(uuid: "uuid-\(group)", name: "g", avatar: "", firstRowID: last - users.count + 1, members: facts),
                 group: group, by: owner, change: change, now: GroupChangeStepTests.now
             )
         }
@@ -274,7 +276,7 @@ struct GroupChangeStepTests {
         // The join's group step only (a crash), then a whole removal of the joiner.
         let facts = try await f.steps.facts(of: [joiner], blocking: f.owner)[0]
         _ = try await f.steps.first(
-            .join(joiner: facts, inviter: Int64(f.owner), rowID: f.group * 10 + 9, maxMembers: 500,
+            .join(joiner: facts, inviter: Int64(f.owner), rowID: Int(try await f.redis.send("INCR", RedisKeys.idCounter("group_user")).integer ?? 0), maxMembers: 500,
                   avatars: try await f.steps.avatars(of: [f.owner, f.members[0], joiner])),
             group: f.group, by: f.owner, change: UUID().uuidString, now: Self.now
         )
