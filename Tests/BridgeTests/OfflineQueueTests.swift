@@ -21,7 +21,8 @@ struct OfflineQueueTests {
         var messages: [String?] = []
         for entry in entries {
             if entry.hasPrefix("@") {
-                messages.append(try await redis.send("HGET", RedisKeys.offlineBodies, String(entry.dropFirst())).string)
+                let bodies = testKeys.offlineBodies(partition: testKeys.layout.partition(ofUser: user))
+                messages.append(try await redis.send("HGET", bodies, String(entry.dropFirst())).string)
             } else {
                 messages.append(entry)
             }
