@@ -68,6 +68,10 @@ struct GroupTests {
         try await FriendTests.zset(redis, testKeys.groupsOfUser(user.id))
     }
 
+    static func activeGroupsOf(_ redis: RedisClient, _ user: Account) async throws -> [Int] {
+        try await FriendTests.zset(redis, testKeys.activeGroupsOfUser(user.id))
+    }
+
     /// The group events after `mark` for `group` (its row and its member rows).
     static func events(_ redis: RedisClient, after mark: String, group: Int) async throws -> [FriendTests.EntityEvent] {
         // The group's partition's shard (the one stream on one Redis).
@@ -141,6 +145,8 @@ struct GroupTests {
             #expect(Set(group.keys) == Set(GroupRow.columns).subtracting(["remark"]).union(["_v"]))
             for user in [me, a, b] {
                 #expect(try await Self.groupsOf(redis, user).contains(gid))
+                // A tagged layout keeps each member's active groups (the guidance's fact); one Redis reads the rows.
+                #expect(try await Self.activeGroupsOf(redis, user) == (testKeys.layout.isTagged ? [gid] : []))
                 let row = try #require(try await Self.member(redis, gid, user))
                 #expect(row.keys == GroupMemberRow.columns + ["_v"])
                 #expect(row["group_id"] == .integer(Int64(gid)) && row["status"] == 1 && row["nickname"] == "" && row["_v"] == 1)
@@ -519,7 +525,8 @@ struct GroupTests {
             _ = try await redis.send("DEL", testKeys.offlineQueue(owner.id))
 
             _ = try await Self.invite(client, outsider, group: gid, joiner: outsider)
-            _ = try await redis.send("DEL", testKeys.offlineQueue(owner.id), testKeys.offlineQueue(b.id), testKeys.offlineQueue(outsider.id))
+            // One key per command: on a cluster the queues are on their users' slots.
+            for user in [owner, b, outsider] { _ = try await redis.send("DEL", testKeys.offlineQueue(user.id)) }
             let mark = try await FriendTests.streamMark(redis)
             #expect(try await Self.post(client, "groupDeleteOrQuit", ["id": g], owner) == Self.ok("ok"))
             for user in [owner, b, outsider] {
@@ -527,6 +534,7 @@ struct GroupTests {
                 #expect(notices.count == 1 && Self.texts(notices).first?.hasPrefix("群主于 ") == true)
                 #expect(Self.texts(notices).first?.hasSuffix(" 解散了该群") == true && notices.first?["chatType"] == "group")
                 #expect(try await Self.groupsOf(redis, user).isEmpty)
+                #expect(try await Self.activeGroupsOf(redis, user).isEmpty)
             }
             #expect(try await FriendTests.queued(redis, a).isEmpty)
             #expect(try await Self.group(redis, gid).isEmpty)
