@@ -42,7 +42,7 @@ struct AskAnswerTests {
     static func id(_ row: JSONObject) -> Int { Int(row["id"]?.integerValue ?? 0) }
 
     static func stored(_ redis: RedisClient, _ owner: Account, _ id: Int) async throws -> JSONObject? {
-        guard let text = try await redis.send("HGET", RedisKeys.askAnswersOfUser(owner.id), String(id)).string else { return nil }
+        guard let text = try await redis.send("HGET", testKeys.askAnswersOfUser(owner.id), String(id)).string else { return nil }
         return try JSONParser.parse(text).objectValue
     }
 
@@ -59,7 +59,7 @@ struct AskAnswerTests {
                 try await Self.call(client, "create", ["ask": .string(String(repeating: "问", count: 1001)), "answer": "a"], me)
                     == Self.answer(400, "参数ask长度应在1-1000之间")
             )
-            #expect(try await redis.send("HLEN", RedisKeys.askAnswersOfUser(me.id)).integer == 0)
+            #expect(try await redis.send("HLEN", testKeys.askAnswersOfUser(me.id)).integer == 0)
 
             let mark = try await FriendTests.streamMark(redis)
             let row = try await Self.create(client, me, "运费多少", "全国包邮，偏远地区10元", type: "物流")
@@ -71,7 +71,7 @@ struct AskAnswerTests {
             #expect(stored["_v"] == 1)
             stored["_v"] = nil
             #expect(stored == row)
-            #expect(try await redis.send("GET", RedisKeys.askAnswerOwner(id)).string == String(me.id))
+            #expect(try await redis.send("GET", testKeys.askAnswerOwner(id, owner: me.id)).string == String(me.id))
 
             let events = try await ComplaintTests.events(redis, after: mark, entity: "askanswer", owner: me.id)
             #expect(events.count == 1)
@@ -113,7 +113,7 @@ struct AskAnswerTests {
 
             #expect(try await Self.call(client, "delete", ["id": .integer(Int64(id))], me) == Self.answer(200, "删除成功"))
             #expect(try await Self.stored(redis, me, id) == nil)
-            #expect(try await redis.send("EXISTS", RedisKeys.askAnswerOwner(id)).integer == 0)
+            #expect(try await redis.send("EXISTS", testKeys.askAnswerOwner(id, owner: me.id)).integer == 0)
             #expect(try await Self.call(client, "delete", ["id": .integer(Int64(id))], me) == Self.answer(404, "问答不存在"))
             #expect(try await Self.call(client, "detail", ["id": .integer(Int64(id))], me) == Self.answer(404, "问答不存在"))
 
@@ -201,11 +201,11 @@ struct AskAnswerTests {
             _ = try await Self.create(client, owner, "运费多少", "全国包邮")
             let question = try #require(AskedQuestion(type: "text", data: "运费多少？", options: ["askanswer": true]))
             let job = AutoReplyJob(question: question, asker: asker.id, owner: owner.id)
-            let history = RedisKeys.singleHistory(owner: asker.id, peer: owner.id)
+            let history = testKeys.singleHistory(owner: asker.id, peer: owner.id)
             func counts() async throws -> [Int64?] {
                 [
-                    try await redis.send("LLEN", history).integer, try await redis.send("LLEN", RedisKeys.offlineQueue(asker.id)).integer,
-                    try await redis.send("LLEN", RedisKeys.offlineQueue(owner.id)).integer,
+                    try await redis.send("LLEN", history).integer, try await redis.send("LLEN", testKeys.offlineQueue(asker.id)).integer,
+                    try await redis.send("LLEN", testKeys.offlineQueue(owner.id)).integer,
                 ]
             }
             // answered: in the history, queued for the asker, the notice queued for the owner
@@ -220,10 +220,10 @@ struct AskAnswerTests {
             #expect(try await counts() == before)
 
             #expect(try await FriendTests.post(client, "/api/chat/setblackgoodfriend/\(owner.id)", [:], asker) == FriendTests.ok("ok"))
-            _ = try await redis.send("HSET", RedisKeys.user(owner.id), "status", "0")
+            _ = try await redis.send("HSET", testKeys.user(owner.id), "status", "0")
             await replier.reply(to: job)
             #expect(try await counts() == before)
-            _ = try await redis.send("HSET", RedisKeys.user(owner.id), "status", "1")
+            _ = try await redis.send("HSET", testKeys.user(owner.id), "status", "1")
             await replier.reply(to: job)
             #expect(try await counts()[0] == (before[0] ?? 0) + 1)
         }
@@ -246,7 +246,7 @@ struct AskAnswerTests {
         try await TestBridge.app(redis: redis).test(.router) { client in
             let me = try await UserTests.register(client)
             let filler = (1...(AskAnswerStore.perUserCap - 5)).map { index in
-                RedisCommand("HSET", RedisKeys.askAnswersOfUser(me.id), String(4_000_000_000 + index), #"{"id":\#(4_000_000_000 + index),"user_id":\#(me.id),"ask":"q","answer":"a","type":"","create_time":"2026-01-01 00:00:00","update_time":"2026-01-01 00:00:00","_v":1}"#)
+                RedisCommand("HSET", testKeys.askAnswersOfUser(me.id), String(4_000_000_000 + index), #"{"id":\#(4_000_000_000 + index),"user_id":\#(me.id),"ask":"q","answer":"a","type":"","create_time":"2026-01-01 00:00:00","update_time":"2026-01-01 00:00:00","_v":1}"#)
             }
             _ = try await redis.pipeline(filler)
             let replies = try await withThrowingTaskGroup(of: JSONValue.self) { group in
@@ -255,7 +255,7 @@ struct AskAnswerTests {
             }
             #expect(replies.filter { $0.objectValue?["code"] == 200 }.count == 5)
             #expect(replies.filter { $0 == Self.answer(400, "问答数量已达上限") }.count == 5)
-            #expect(try await redis.send("HLEN", RedisKeys.askAnswersOfUser(me.id)).integer == Int64(AskAnswerStore.perUserCap))
+            #expect(try await redis.send("HLEN", testKeys.askAnswersOfUser(me.id)).integer == Int64(AskAnswerStore.perUserCap))
         }
     }
 

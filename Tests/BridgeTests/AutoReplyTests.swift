@@ -98,7 +98,10 @@ struct AutoReplyTests {
         }
         // every entry since the answer was made (stream ids are Redis' clock in ms, as create_time)
         let made = (reply["create_time"] as? Int ?? 0) - 1
-        let streamed = try await redis.send("XRANGE", StreamName.messages, String(made), "+").array ?? []
+        var streamed: [RedisReply] = []
+        for shard in ShardedStream.messages.shards {
+            streamed += try await redis.send("XRANGE", shard, String(made), "+").array ?? []
+        }
         #expect(streamed.contains { $0.array?.last?.fieldValues["id"] == reply["id"] as? String })
         #expect(try await redis.send("HEXISTS", testKeys.quota(owner.id), String(asker.id)).integer == 0)
         // the asker's own quota still counts: a second message before friendship is refused

@@ -125,7 +125,7 @@ struct BackPressureTests {
         #expect(try await scripts.run(ReturnToQueue(keys: testKeys, user: user, queueCap: 6, queueByteCap: 1 << 20, front: ["f0"].map(bytes), back: ["b2"].map(bytes))) == 1)
         #expect(try await redis.send("LRANGE", key, 0, -1).array?.compactMap(\.string) == ["f1", "f2", "q1", "q2", "b1", "b2"])
         _ = try await redis.send("DEL", key)
-        _ = try await redis.send("HDEL", RedisKeys.offlineBytes, key)
+        _ = try await redis.send("HDEL", OfflineQueueTests.bytes(of: user), key)
     }
 
     @Test("one user's sockets are bounded across processes; one more is dropped without a close frame", .timeLimit(.minutes(2)))

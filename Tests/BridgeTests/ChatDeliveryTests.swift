@@ -99,20 +99,22 @@ struct ChatDeliveryTests {
 
         // Another process's script numbered a delivery to B (as if its stream entry
         // were still on its way); then B takes the next message itself.
-        let inFlight = try #require(try await redis.send("HINCRBY", RedisKeys.nodeDeliveries, b.node, 1).integer)
+        // (numbered in the recipient's partition, and read from B's stream of it)
+        let partition = testKeys.layout.partition(ofUser: you.id)
+        let inFlight = try #require(try await redis.send("HINCRBY", testKeys.nodeDeliveries(partition: partition), b.node, 1).integer)
         _ = try Self.send(b, me, to: you.id, "second")
         #expect(Self.texts(from: me.id, in: await yours.texts(for: 0.3)).isEmpty, "pushed before the earlier delivery")
         let first = #"{"id":"\#(UUID().uuidString.lowercased())","from_id":\#(me.id),"to_id":\#(you.id),"chatType":"single","type":"text","data":"first"}"#
         let envelope = NodeEnvelope.deliver(
             to: [ConnectionAddress(user: you.id, connection: target.connection)], message: Array(first.utf8), sequence: UInt64(inFlight)
         )
-        #expect(try await redis.send("XADD", RedisKeys.nodeStream(b.node), "*", "e", envelope.encoded()).string != nil)
+        #expect(try await redis.send("XADD", testKeys.nodeStream(b.node, partition: partition), "*", "e", envelope.encoded()).string != nil)
         #expect(Self.texts(from: me.id, in: await Self.collect(yours, from: me.id, count: 2)) == ["first", "second"])
         #expect(try b.metric("chat_delivery_order_held_total") == 1)
         #expect(try b.metric("chat_delivery_order_timeouts_total") == 0)
 
         // A number that never arrives holds a push for a moment only.
-        _ = try await redis.send("HINCRBY", RedisKeys.nodeDeliveries, b.node, 1)
+        _ = try await redis.send("HINCRBY", testKeys.nodeDeliveries(partition: partition), b.node, 1)
         _ = try Self.send(b, me, to: you.id, "third")
         #expect(Self.texts(from: me.id, in: await Self.collect(yours, from: me.id, count: 1, within: 5)) == ["third"])
         #expect(try b.metric("chat_delivery_order_timeouts_total") == 1)
@@ -129,9 +131,14 @@ struct ChatDeliveryTests {
         let redis = try TestBridge.sharedRedis()
         defer { Task { await redis.shutdown() } }
         let node = "reused-\(UUID().uuidString.prefix(8))"
-        _ = try await redis.send("HSET", RedisKeys.nodeDeliveries, node, 5000)
+        let partitions = 0..<testKeys.layout.partitions
+        for partition in partitions { _ = try await redis.send("HSET", testKeys.nodeDeliveries(partition: partition), node, 5000) }
         let b = try await BridgeProcess(redisURL: try TestEnvironment.redisURL(), node: node, settings: DeliveryTests.settings)
-        _ = try await eventually(within: 10) { try await redis.send("HEXISTS", RedisKeys.nodeDeliveries, node).integer == 0 }
+        for partition in partitions {
+            _ = try await eventually(within: 10) {
+                try await redis.send("HEXISTS", testKeys.nodeDeliveries(partition: partition), node).integer == 0
+            }
+        }
         let (me, you) = try (Self.openUser(b), Self.openUser(b))
         let (yours, _) = try await DeliveryTests.connected(b, you.token)
         for index in 0..<3 { _ = try Self.send(b, me, to: you.id, "n\(index)") }

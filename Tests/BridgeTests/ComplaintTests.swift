@@ -58,7 +58,7 @@ struct ComplaintTests {
 
     /// The events of `entity` after `mark` whose rows belong to `owner`.
     static func events(_ redis: RedisClient, after mark: String, entity: String, owner: Int) async throws -> [EntityEvent] {
-        let entries = try await redis.send("XRANGE", StreamName.entities, "(" + mark, "+").array ?? []
+        let entries = try await FriendTests.entityEntries(redis, after: mark)
         return entries.compactMap { entry -> EntityEvent? in
             guard let flat = entry.array?.last?.array else { return nil }
             let names = stride(from: 0, to: flat.count, by: 2).compactMap { flat[$0].string }

@@ -166,7 +166,9 @@ struct DeliveryTests {
         #expect(try await delivery.deliver(Self.message("k30", to: user.id), to: user.id) == .routed(node: a.node))
         // B reaps A's stream after six heartbeats and routes it again: to the queue, in order.
         _ = try await eventually(within: 10) { try await redis.send("LLEN", testKeys.offlineQueue(user.id)).integer == 31 }
-        #expect(try await redis.send("EXISTS", RedisKeys.nodeStream(a.node)).integer == 0)
+        for partition in 0..<testKeys.layout.partitions {
+            #expect(try await redis.send("EXISTS", testKeys.nodeStream(a.node, partition: partition)).integer == 0)
+        }
         #expect(try await delivery.deliver(Self.message("k31", to: user.id), to: user.id) == .queued(dropped: 0))
         #expect(try await redis.send("EXISTS", testKeys.online(user.id)).integer == 0)
 
@@ -199,16 +201,25 @@ struct DeliveryTests {
         let gone = "gone-\(UUID().uuidString.prefix(8))"
         // Its number first: another test's bridge may prune it as soon as it is in the zset
         // (then both go together), never in between.
-        _ = try await redis.send("HSET", RedisKeys.nodeDeliveries, gone, 12, delivery.node, 3)
-        _ = try await redis.send("ZADD", RedisKeys.nodes, 1, gone)
+        // In every partition (one when plain): a heartbeat runs in each.
+        let partitions = 0..<testKeys.layout.partitions
+        for partition in partitions {
+            _ = try await redis.send("HSET", testKeys.nodeDeliveries(partition: partition), gone, 12, delivery.node, 3)
+            _ = try await redis.send("ZADD", testKeys.nodes(partition: partition), 1, gone)
+        }
         await NodeHeartbeat(delivery: delivery, logger: Logger(label: "test")).beat()
-        #expect(try await redis.send("ZSCORE", RedisKeys.nodes, gone).isNull)
-        #expect(try await redis.send("HGET", RedisKeys.nodeDeliveries, gone).isNull)
-        #expect(try await redis.send("ZSCORE", RedisKeys.nodes, delivery.node).string != nil)
-        #expect(try await redis.send("HGET", RedisKeys.nodeDeliveries, delivery.node).string == "3")
+        for partition in partitions {
+            let (nodes, deliveries) = (testKeys.nodes(partition: partition), testKeys.nodeDeliveries(partition: partition))
+            #expect(try await redis.send("ZSCORE", nodes, gone).isNull, "partition \(partition)")
+            #expect(try await redis.send("HGET", deliveries, gone).isNull, "partition \(partition)")
+            #expect(try await redis.send("ZSCORE", nodes, delivery.node).string != nil, "partition \(partition)")
+            #expect(try await redis.send("HGET", deliveries, delivery.node).string == "3", "partition \(partition)")
+        }
         // Leaves as a bridge does: what this node may have reaped from other tests' dead
         // processes is reaped again by a live one.
-        _ = try await delivery.scripts.run(LeaveNodes(keys: testKeys, node: delivery.node))
+        for partition in partitions {
+            _ = try await delivery.scripts.run(LeaveNodes(keys: testKeys, partition: partition, node: delivery.node))
+        }
     }
 
     @Test("connecting and chatGetmessageOffLine racing: every queued message exactly once, in order", .timeLimit(.minutes(1)))

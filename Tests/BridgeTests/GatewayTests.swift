@@ -114,6 +114,9 @@ struct GatewayTests {
         _ = try await redis.send("HSET", testKeys.friends(user.id), "999", #"{"id":1,"user_id":\#(user.id),"friend_id":999,"status":1,"isblack":0}"#)
         _ = try await redis.send("ZADD", testKeys.groupsOfUser(user.id), 0, "424242")
         _ = try await redis.send("HSET", testKeys.group(424242), "status", "1")
+        // (a tagged layout reads the user's active groups, kept by the group scripts in the
+        // user's partition, never a group's key)
+        if testKeys.layout.isTagged { _ = try await redis.send("ZADD", testKeys.activeGroupsOfUser(user.id), 424242, "424242") }
         let again = try await bridge.connect(token: user.token)
         _ = try await again.nextText()
         var first: [String] = []
@@ -233,14 +236,18 @@ struct GatewayTests {
         _ = try await socket.nextText()
         #expect(try await redis.send("GET", testKeys.online(user.id)).string?.hasPrefix(bridge.node + ":") == true)
 
-        _ = try await redis.send("HSET", RedisKeys.nodeDeliveries, bridge.node, 7)
+        let partitions = 0..<testKeys.layout.partitions
+        for partition in partitions { _ = try await redis.send("HSET", testKeys.nodeDeliveries(partition: partition), bridge.node, 7) }
         bridge.signal(SIGTERM)
         let events = try await socket.eventsUntilEnd()
         #expect(events.last == .disconnected)
         #expect(!events.contains { if case .closeFrame = $0 { true } else { false } }, "\(events)")
         #expect(bridge.waitForExit(timeout: 10) == 0)
         #expect(try await redis.send("EXISTS", testKeys.online(user.id)).integer == 0)
-        #expect(try await redis.send("ZSCORE", RedisKeys.nodes, bridge.node).isNull)
-        #expect(try await redis.send("HGET", RedisKeys.nodeDeliveries, bridge.node).isNull)
+        // it left every partition
+        for partition in partitions {
+            #expect(try await redis.send("ZSCORE", testKeys.nodes(partition: partition), bridge.node).isNull, "partition \(partition)")
+            #expect(try await redis.send("HGET", testKeys.nodeDeliveries(partition: partition), bridge.node).isNull, "partition \(partition)")
+        }
     }
 }

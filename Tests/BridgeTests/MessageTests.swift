@@ -264,7 +264,7 @@ struct MessageTests {
         defer { Task { await redis.shutdown() } }
         try await TestBridge.app(redis: redis).test(.router) { client in
             let (me, you) = try await (UserTests.register(client), UserTests.register(client))
-            let before = try await redis.send("XREVRANGE", StreamName.messages, "+", "-", "COUNT", 1).array?.first?.array?.first?.string ?? "0"
+            let before = try await ShardedStream.messages.mark(redis)
             let message = try await Self.sent(client, me, to: you.id, ["data": ["data": "hi", "dataType": false, "otherData": nil]])
             let fields = try await Self.streamEntries(redis, after: before, id: try #require(message["id"]?.stringValue))
             #expect(fields.count == 1)
@@ -282,13 +282,69 @@ struct MessageTests {
         }
     }
 
-    /// The field/value pairs of the stream entries after `after` whose `id` is `id`.
+    /// The field/value pairs of the stream entries after `after` whose `id` is `id` (every
+    /// shard of the run's layout).
+    static func streamEntries(_ redis: RedisClient, after: ShardedStream.Mark, id: String) async throws -> [[(String, String)]] {
+        try await ShardedStream.messages.entries(redis, after: after).map(\.pairs).filter { pairs in
+            pairs.contains { $0.0 == "id" && $0.1 == id }
+        }
+    }
+
+    /// The same after one stream id, on the plain stream (the group suites' form).
     static func streamEntries(_ redis: RedisClient, after: String, id: String) async throws -> [[(String, String)]] {
         let entries = try await redis.send("XRANGE", StreamName.messages, "(" + after, "+").array ?? []
         return entries.compactMap { entry in
             guard let flat = entry.array?.last?.array?.compactMap(\.string) else { return nil }
             let pairs = stride(from: 0, to: flat.count - 1, by: 2).map { (flat[$0], flat[$0 + 1]) }
             return pairs.contains { $0.0 == "id" && $0.1 == id } ? pairs : nil
+        }
+    }
+
+    @Test("a client id with braces (a{b}c) dedups like any other, to a recipient of my partition and of another, on every layout")
+    func clientIDWithBraces() async throws {
+        let redis = try TestBridge.sharedRedis()
+        defer { Task { await redis.shutdown() } }
+        let dependencies = await TestBridge.dependencies(redis: redis)
+        try await Application(router: BridgeApplication.router(dependencies)).test(.router) { client in
+            let me = try await UserTests.register(client)
+            let layout = testKeys.layout
+            // A recipient in my partition and one in another (plain: one partition, two recipients).
+            var mine: Account?, other: Account?
+            for _ in 0..<40 where mine == nil || other == nil {
+                let account = try await UserTests.register(client)
+                let same = layout.partition(ofUser: account.id) == layout.partition(ofUser: me.id)
+                if same && mine == nil {
+                    mine = account
+                } else if (!same || layout.partitions == 1) && other == nil {
+                    other = account
+                }
+            }
+            for (recipient, clientID) in [(try #require(mine), "x{y}z"), (try #require(other), "a{b}c")] {
+                try await Self.befriend(redis, owner: recipient.id, friend: me.id)
+                func send(_ text: String, clientID: String) async throws -> JSONObject {
+                    let request = try SendRequest(RequestParameters(body: [
+                        "sendto_id": .integer(Int64(recipient.id)), "chatType": "single", "type": "text", "data": .string(text),
+                    ]))
+                    let bytes = try await dependencies.sender.send(request, from: .init(user: me.id, uncheckedToken: me.token), clientID: clientID)
+                    return try #require(try JSONParser.parse(bytes).objectValue)
+                }
+                let first = try await send("first", clientID: clientID)
+                #expect(first["data"] == "first")
+                #expect(try await send("again", clientID: clientID) == first)
+                // the id that reads like the escaped one is another client id
+                let lookalike = try await send("lookalike", clientID: clientID.replacingOccurrences(of: "{", with: "%7B").replacingOccurrences(of: "}", with: "%7D"))
+                #expect(lookalike["id"] != first["id"] && lookalike["data"] == "lookalike")
+                #expect(try await Self.history(redis, owner: recipient.id, peer: me.id).map { $0["data"] } == ["first", "lookalike"])
+                #expect(try await Self.history(redis, owner: me.id, peer: recipient.id).map { $0["data"] } == ["first", "lookalike"])
+                let key = testKeys.sentByClientID(me.id, clientID)
+                #expect(try await redis.send("GET", key).string == first["id"]?.stringValue)
+                if layout.isTagged {
+                    // hashed on my partition's tag, not on the id's braces
+                    #expect(key.hasSuffix(layout.suffix(ofUser: me.id)) && key.filter { $0 == "{" }.count == 1, "\(key)")
+                } else {
+                    #expect(key == RedisKeys.sentByClientID(me.id, clientID))
+                }
+            }
         }
     }
 
@@ -315,7 +371,7 @@ struct MessageTests {
             _ = try await redis.send("HSET", testKeys.user(me.id), "nickname", "小明")
             let first = try await Self.sent(client, me, to: you.id, ["data": "one"])
             let second = try await Self.sent(client, me, to: you.id, ["data": "two"])
-            let before = try await redis.send("XREVRANGE", StreamName.messages, "+", "-", "COUNT", 1).array?.first?.array?.first?.string ?? "0"
+            let before = try await ShardedStream.messages.mark(redis)
 
             // not the sender: the recipient, with the right peer id, cannot revoke it
             #expect(try await Self.revoke(client, you, first, to: me.id).body == Self.fail("消息不存在或无权撤回"))

@@ -114,12 +114,14 @@ struct NodeStreamTests {
         // B stops reading (still alive for three heartbeats): A routes to its stream.
         b.signal(SIGSTOP)
         for index in 0..<20 { _ = try ChatDeliveryTests.send(a, me, to: you.id, "r\(index)") }
-        #expect(try await redis.send("XLEN", RedisKeys.nodeStream(b.node)).integer == 20)
+        // (routed in the recipient's partition: B's stream of it)
+        let stream = testKeys.nodeStream(b.node, partition: testKeys.layout.partition(ofUser: you.id))
+        #expect(try await redis.send("XLEN", stream).integer == 20)
         #expect(try await redis.send("LLEN", testKeys.offlineQueue(you.id)).integer == 0)
         b.signal(SIGKILL)
 
         _ = try await eventually(within: 20) { try await redis.send("LLEN", testKeys.offlineQueue(you.id)).integer == 20 }
-        #expect(try await redis.send("EXISTS", RedisKeys.nodeStream(b.node)).integer == 0)
+        #expect(try await redis.send("EXISTS", stream).integer == 0)
         #expect(try a.metric("chat_node_stream_reaped_total") == 20)
         #expect(try a.metric("chat_node_stream_rerouted_total") == 20)
         let (socket, beforeWelcome) = try await DeliveryTests.connected(a, you.token)
@@ -144,7 +146,7 @@ struct NodeStreamTests {
 
         b?.signal(SIGSTOP)
         for index in 0..<5 { _ = try ChatDeliveryTests.send(a, me, to: you.id, "c\(index)") }
-        #expect(try await redis.send("XLEN", RedisKeys.nodeStream(node)).integer == 5)
+        #expect(try await redis.send("XLEN", testKeys.nodeStream(node, partition: testKeys.layout.partition(ofUser: you.id))).integer == 5)
         b?.signal(SIGKILL)
         _ = b?.waitForExit(timeout: 5)
         b = nil
@@ -167,33 +169,37 @@ struct NodeStreamTests {
         let live = DeliveryTests.node(redis)
         let scripts = live.scripts
         let envelope = NodeEnvelope.deliver(to: [ConnectionAddress(user: 7, connection: 3)], message: Array("{}".utf8), sequence: 1)
+        // In user 7's partition (the one partition when plain).
+        let partition = testKeys.layout.partition(ofUser: 7)
+        let nodes = testKeys.nodes(partition: partition)
+        func stream(_ node: String) -> String { testKeys.nodeStream(node, partition: partition) }
 
         // Empty: it leaves at once, stream key and all.
-        _ = try await redis.send("ZADD", RedisKeys.nodes, 1, "empty")
-        _ = try await redis.send("XADD", RedisKeys.nodeStream("empty"), "*", "e", "kick 7:3")
-        _ = try await redis.send("XTRIM", RedisKeys.nodeStream("empty"), "MAXLEN", 0)
-        #expect(try await scripts.run(LeaveNodes(keys: testKeys, node: "empty")))
-        #expect(try await redis.send("ZSCORE", RedisKeys.nodes, "empty").isNull)
-        #expect(try await redis.send("EXISTS", RedisKeys.nodeStream("empty")).integer == 0)
+        _ = try await redis.send("ZADD", nodes, 1, "empty")
+        _ = try await redis.send("XADD", stream("empty"), "*", "e", "kick 7:3")
+        _ = try await redis.send("XTRIM", stream("empty"), "MAXLEN", 0)
+        #expect(try await scripts.run(LeaveNodes(keys: testKeys, partition: partition, node: "empty")))
+        #expect(try await redis.send("ZSCORE", nodes, "empty").isNull)
+        #expect(try await redis.send("EXISTS", stream("empty")).integer == 0)
 
         // With an entry: scored 0, then reaped by the next heartbeat of a live process.
-        _ = try await redis.send("ZADD", RedisKeys.nodes, WallClock.milliseconds(), "leaving")
-        _ = try await redis.send("XADD", RedisKeys.nodeStream("leaving"), "*", "e", envelope.encoded())
-        #expect(try await !scripts.run(LeaveNodes(keys: testKeys, node: "leaving")))
-        #expect(try await redis.send("ZSCORE", RedisKeys.nodes, "leaving").string == "0")
+        _ = try await redis.send("ZADD", nodes, WallClock.milliseconds(), "leaving")
+        _ = try await redis.send("XADD", stream("leaving"), "*", "e", envelope.encoded())
+        #expect(try await !scripts.run(LeaveNodes(keys: testKeys, partition: partition, node: "leaving")))
+        #expect(try await redis.send("ZSCORE", nodes, "leaving").string == "0")
         let beat = try await scripts.run(RecordHeartbeat(
-            keys: testKeys, node: live.node, pruneAfterMilliseconds: 3_600_000, reapAfterMilliseconds: 6000, reapBatch: 1000
+            keys: testKeys, partition: partition, node: live.node, pruneAfterMilliseconds: 3_600_000, reapAfterMilliseconds: 6000, reapBatch: 1000
         ))
         #expect(beat.reaped == 1)
         #expect(beat.backlog == 1, "the reaped entry waits in the live process's stream")
-        #expect(try await redis.send("EXISTS", RedisKeys.nodeStream("leaving")).integer == 0)
-        let moved = try await redis.send("XRANGE", RedisKeys.nodeStream(live.node), "-", "+").array ?? []
+        #expect(try await redis.send("EXISTS", stream("leaving")).integer == 0)
+        let moved = try await redis.send("XRANGE", stream(live.node), "-", "+").array ?? []
         #expect(moved.count == 1)
         let fields = moved.first?.array?.last?.array?.compactMap(\.bytes) ?? []
         #expect(fields == [Array("e".utf8), envelope.encoded(), Array("from".utf8), Array("leaving".utf8)])
         // Silent for longer than prune_after and emptied: forgotten.
-        _ = try await scripts.run(RecordHeartbeat(keys: testKeys, node: live.node, pruneAfterMilliseconds: 1, reapAfterMilliseconds: 6000, reapBatch: 1000))
-        #expect(try await redis.send("ZSCORE", RedisKeys.nodes, "leaving").isNull)
+        _ = try await scripts.run(RecordHeartbeat(keys: testKeys, partition: partition, node: live.node, pruneAfterMilliseconds: 1, reapAfterMilliseconds: 6000, reapBatch: 1000))
+        #expect(try await redis.send("ZSCORE", nodes, "leaving").isNull)
     }
 
     @Test("at most reap_batch entries are reaped per heartbeat, oldest first")
@@ -202,16 +208,19 @@ struct NodeStreamTests {
         let redis = RedisClient(configuration: try RedisConfiguration.forTests(url: server.url))
         defer { Task { await redis.shutdown() } }
         let live = DeliveryTests.node(redis)
-        _ = try await redis.send("ZADD", RedisKeys.nodes, 1, "dead")
-        for index in 0..<5 { _ = try await redis.send("XADD", RedisKeys.nodeStream("dead"), "*", "e", "kick 7:\(index + 1)") }
-        let call = RecordHeartbeat(keys: testKeys, node: live.node, pruneAfterMilliseconds: 3_600_000, reapAfterMilliseconds: 6000, reapBatch: 3)
+        // In user 7's partition (the one partition when plain).
+        let partition = testKeys.layout.partition(ofUser: 7)
+        func stream(_ node: String) -> String { testKeys.nodeStream(node, partition: partition) }
+        _ = try await redis.send("ZADD", testKeys.nodes(partition: partition), 1, "dead")
+        for index in 0..<5 { _ = try await redis.send("XADD", stream("dead"), "*", "e", "kick 7:\(index + 1)") }
+        let call = RecordHeartbeat(keys: testKeys, partition: partition, node: live.node, pruneAfterMilliseconds: 3_600_000, reapAfterMilliseconds: 6000, reapBatch: 3)
         #expect(try await live.scripts.run(call).reaped == 3)
-        #expect(try await redis.send("XLEN", RedisKeys.nodeStream("dead")).integer == 2)
+        #expect(try await redis.send("XLEN", stream("dead")).integer == 2)
         let second = try await live.scripts.run(call)
         #expect(second.reaped == 2)
         #expect(second.backlog == 5)
-        #expect(try await redis.send("EXISTS", RedisKeys.nodeStream("dead")).integer == 0)
-        let moved = try await redis.send("XRANGE", RedisKeys.nodeStream(live.node), "-", "+").array ?? []
+        #expect(try await redis.send("EXISTS", stream("dead")).integer == 0)
+        let moved = try await redis.send("XRANGE", stream(live.node), "-", "+").array ?? []
         #expect(moved.compactMap { $0.array?.last?.array?[1].string } == (1...5).map { "kick 7:\($0)" })
     }
 
@@ -233,6 +242,15 @@ struct NodeStreamTests {
             Task { for reader in readers { await reader.shutdown() } }
         }
         await NodeHeartbeat(delivery: receiving, logger: .init(label: "test")).beat()
+        // Alive while the rounds take (a process beats every heartbeat: 4 × 50 rounds on a
+        // loaded machine outlast the 1.5 s after which a silent process is dead).
+        let beating = Task {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .milliseconds(DeliveryTests.heartbeatMilliseconds))
+                await NodeHeartbeat(delivery: receiving, logger: .init(label: "test")).beat()
+            }
+        }
+        defer { beating.cancel() }
         // One user per partition, "connected" to the receiving process by a connection it
         // does not hold: its listener routes each delivery again, into the offline queue,
         // where the test takes it (BLPOP) the moment it arrives.
@@ -259,6 +277,7 @@ struct NodeStreamTests {
         for user in users {
             #expect(try await redis.send("LLEN", testKeys.offlineQueue(user)).integer == 0, "each once")
         }
+        beating.cancel()
         let sorted = latencies.sorted()
         let median = sorted[sorted.count / 2]
         let p99 = sorted[min(sorted.count - 1, sorted.count * 99 / 100)]

@@ -15,14 +15,18 @@ import Testing
 struct OfflineQueueTests {
     typealias Account = (id: Int, token: String, username: String)
 
+    /// The bodies a user's queue refers to and the byte counts of the queues: the user's
+    /// partition's copies (one hash each when plain).
+    static func bodies(of user: Int) -> String { testKeys.offlineBodies(partition: testKeys.layout.partition(ofUser: user)) }
+    static func bytes(of user: Int) -> String { testKeys.offlineBytes(partition: testKeys.layout.partition(ofUser: user)) }
+
     /// A queue's entries with references resolved to their bodies (nil: a body gone).
     static func messages(_ redis: RedisClient, _ user: Int) async throws -> [String?] {
         let entries = (try await redis.send("LRANGE", testKeys.offlineQueue(user), 0, -1).array ?? []).compactMap(\.string)
         var messages: [String?] = []
         for entry in entries {
             if entry.hasPrefix("@") {
-                let bodies = testKeys.offlineBodies(partition: testKeys.layout.partition(ofUser: user))
-                messages.append(try await redis.send("HGET", bodies, String(entry.dropFirst())).string)
+                messages.append(try await redis.send("HGET", Self.bodies(of: user), String(entry.dropFirst())).string)
             } else {
                 messages.append(entry)
             }
@@ -82,7 +86,9 @@ struct OfflineQueueTests {
         let gid = try await Self.group(redis, bridge, owner: owner, members: members)
 
         // Everything the fan-out writes for the offline members: their queues and the shared hashes.
-        let keys = members.map { testKeys.offlineQueue($0.id) } + [RedisKeys.offlineBodies, RedisKeys.offlineBytes]
+        let partitions = 0..<testKeys.layout.partitions
+        let keys = members.map { testKeys.offlineQueue($0.id) }
+            + partitions.flatMap { [testKeys.offlineBodies(partition: $0), testKeys.offlineBytes(partition: $0)] }
         let queued = try await redis.send("LLEN", testKeys.offlineQueue(members[0].id)).integer
         let before = try await Self.memoryUsage(redis, keys)
         // The issue's five 900 KB messages are over the limits table's text limit now
@@ -113,12 +119,17 @@ struct OfflineQueueTests {
             bodies.formUnion(references.suffix(5))
             let resolved = try await Self.messages(redis, member.id).suffix(5)
             #expect(resolved.map { $0.flatMap { GatewayTests.object($0)["id"] as? String } } == ids)
-            let counted = Int(try await redis.send("HGET", RedisKeys.offlineBytes, testKeys.offlineQueue(member.id)).string ?? "")
+            let counted = Int(try await redis.send("HGET", Self.bytes(of: member.id), testKeys.offlineQueue(member.id)).string ?? "")
             #expect(counted == (try await Self.messages(redis, member.id)).reduce(0) { $0 + ($1?.utf8.count ?? 0) })
         }
         #expect(bodies.count == 5)
+        // each partition's copy of a body, referred to by that partition's members
+        let membersIn = Dictionary(grouping: members, by: { testKeys.layout.partition(ofUser: $0.id) }).mapValues(\.count)
         for body in bodies {
-            #expect(try await redis.send("HGET", RedisKeys.offlineBodies, body + ":refs").string == "60")
+            for partition in partitions {
+                let refs = try await redis.send("HGET", testKeys.offlineBodies(partition: partition), body + ":refs").string
+                #expect(refs == membersIn[partition].map { String($0) }, "partition \(partition)")
+            }
         }
 
         for member in members {
@@ -128,12 +139,14 @@ struct OfflineQueueTests {
             #expect(Self.groupMessageIDs(await socket.texts(for: 0.05)).isEmpty)
             await socket.close()
             #expect(try await redis.send("LLEN", testKeys.offlineQueue(member.id)).integer == 0)
-            #expect(try await redis.send("HEXISTS", RedisKeys.offlineBytes, testKeys.offlineQueue(member.id)).integer == 0)
+            #expect(try await redis.send("HEXISTS", Self.bytes(of: member.id), testKeys.offlineQueue(member.id)).integer == 0)
         }
         // the last reference gone, the bodies are gone
         for body in bodies {
-            #expect(try await redis.send("HEXISTS", RedisKeys.offlineBodies, body).integer == 0)
-            #expect(try await redis.send("HEXISTS", RedisKeys.offlineBodies, body + ":refs").integer == 0)
+            for partition in partitions {
+                #expect(try await redis.send("HEXISTS", testKeys.offlineBodies(partition: partition), body).integer == 0)
+                #expect(try await redis.send("HEXISTS", testKeys.offlineBodies(partition: partition), body + ":refs").integer == 0)
+            }
         }
     }
 
@@ -159,11 +172,16 @@ struct OfflineQueueTests {
         for member in members {
             let queued = try await Self.messages(redis, member.id)
             #expect(queued.map { $0.flatMap { GatewayTests.object($0)["id"] as? String } } == Array(ids.suffix(2)))
-            let counted = Int(try await redis.send("HGET", RedisKeys.offlineBytes, testKeys.offlineQueue(member.id)).string ?? "")
+            let counted = Int(try await redis.send("HGET", Self.bytes(of: member.id), testKeys.offlineQueue(member.id)).string ?? "")
             #expect(counted == queued.reduce(0) { $0 + ($1?.utf8.count ?? 0) })
         }
-        for body in bodies.prefix(3) { #expect(try await redis.send("HEXISTS", RedisKeys.offlineBodies, body).integer == 0) }
-        for body in bodies.suffix(2) { #expect(try await redis.send("HGET", RedisKeys.offlineBodies, body + ":refs").string == "2") }
+        // each member's partition's copy: referred to by the members there
+        let membersIn = Dictionary(grouping: members, by: { testKeys.layout.partition(ofUser: $0.id) }).mapValues(\.count)
+        for (partition, count) in membersIn {
+            let bodiesThere = testKeys.offlineBodies(partition: partition)
+            for body in bodies.prefix(3) { #expect(try await redis.send("HEXISTS", bodiesThere, body).integer == 0) }
+            for body in bodies.suffix(2) { #expect(try await redis.send("HGET", bodiesThere, body + ":refs").string == String(count)) }
+        }
         #expect(try bridge.metric("chat_offline_queue_dropped_total") == Double(2 * (notices + 3)))
 
         // one message over the cap by itself: it alone is kept
@@ -172,7 +190,9 @@ struct OfflineQueueTests {
             let queued = try await Self.messages(redis, member.id)
             #expect(queued.map { $0.flatMap { GatewayTests.object($0)["id"] as? String } } == [large])
         }
-        for body in bodies { #expect(try await redis.send("HEXISTS", RedisKeys.offlineBodies, body).integer == 0) }
+        for partition in membersIn.keys {
+            for body in bodies { #expect(try await redis.send("HEXISTS", testKeys.offlineBodies(partition: partition), body).integer == 0) }
+        }
         #expect(try bridge.metric("chat_offline_queue_dropped_total") == Double(2 * (notices + 5)))
     }
 
@@ -230,7 +250,7 @@ struct OfflineQueueTests {
         #expect(received.count + rest.count >= count)
         #expect(received.count + rest.count - count <= 500)
         #expect(try await redis.send("LLEN", testKeys.offlineQueue(user.id)).integer == 0)
-        #expect(try await redis.send("HEXISTS", RedisKeys.offlineBytes, testKeys.offlineQueue(user.id)).integer == 0)
+        #expect(try await redis.send("HEXISTS", Self.bytes(of: user.id), testKeys.offlineQueue(user.id)).integer == 0)
         // the other user's references keep the bodies
         let theirs = try await Self.messages(redis, other.id)
         #expect(theirs.count == count / 10 && theirs.allSatisfy { $0 != nil })
@@ -271,7 +291,7 @@ struct OfflineQueueTests {
         #expect(try await scripts.run(AcknowledgeOfflineQueue(keys: testKeys, user: user, fingerprints: fourth.fingerprints[...])) == 0)
         #expect(try await queued() == ["unsent"] + Array(entries.dropFirst(7)))
         _ = try await redis.send("DEL", queue)
-        _ = try await redis.send("HDEL", RedisKeys.offlineBytes, queue)
+        _ = try await redis.send("HDEL", Self.bytes(of: user), queue)
     }
 
     @Test("offline_push_front puts entries back at the head in order, counted and capped", .timeLimit(.minutes(1)))
@@ -292,16 +312,16 @@ struct OfflineQueueTests {
             """
         let user = Int.random(in: 1_000_000_000...2_000_000_000)
         let queue = testKeys.offlineQueue(user)
-        let keys = [queue, RedisKeys.offlineBodies, RedisKeys.offlineBytes]
+        let keys = [queue, Self.bodies(of: user), Self.bytes(of: user)]
         func pushFront(_ entries: [String], cap: Int = 100, bytes: Int = 1000) async throws -> Int? {
             let arguments: [String] = [script, "3"] + keys + [String(cap), String(bytes)] + entries
             return try await redis.send(RedisCommand("EVAL", arguments)).throwingOnError().integer.map { Int($0) }
         }
         func queued() async throws -> [String] { (try await redis.send("LRANGE", queue, 0, -1).array ?? []).compactMap(\.string) }
-        func counted() async throws -> Int? { Int(try await redis.send("HGET", RedisKeys.offlineBytes, queue).string ?? "") }
+        func counted() async throws -> Int? { Int(try await redis.send("HGET", Self.bytes(of: user), queue).string ?? "") }
 
         _ = try await redis.send("RPUSH", queue, "{\"c\":3}")
-        _ = try await redis.send("HSET", RedisKeys.offlineBytes, queue, 7)
+        _ = try await redis.send("HSET", Self.bytes(of: user), queue, 7)
         #expect(try await pushFront(["{\"a\":1}", "{\"b\":2}"]) == 0)
         #expect(try await queued() == ["{\"a\":1}", "{\"b\":2}", "{\"c\":3}"])
         #expect(try await counted() == 21)
@@ -314,6 +334,6 @@ struct OfflineQueueTests {
         #expect(try await pushFront(["{\"d\":4}"]) == 0)
         #expect(try await counted() == 7)
         _ = try await redis.send("DEL", queue)
-        _ = try await redis.send("HDEL", RedisKeys.offlineBytes, queue)
+        _ = try await redis.send("HDEL", Self.bytes(of: user), queue)
     }
 }

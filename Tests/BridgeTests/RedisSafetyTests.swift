@@ -72,20 +72,31 @@ struct RedisSafetyTests {
         defer { Task { await redis.shutdown() } }
         let scripts = RedisScripts(client: redis, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) })
         let id = Int(try #require(try await redis.send("INCR", RedisKeys.idCounter("user")).integer))
-        _ = try await redis.send("HSET", RedisKeys.user(id), "username", "existing", "status", "1", "_v", "3")
+        _ = try await redis.send("HSET", testKeys.user(id), "username", "existing", "status", "1", "_v", "3")
         let username = "new" + UUID().uuidString.prefix(8).lowercased()
         let uuid = UUID().uuidString.lowercased()
         let mark = try await FriendTests.streamMark(redis)
-        let reply = try await scripts.run(RegisterUser(
-            keys: .plain, userID: id, infoID: id, username: username, uuid: uuid, deviceID: nil,
-            userRow: #"{"id":\#(id),"username":"\#(username)","status":1}"#, infoRow: #"{"id":\#(id),"user_id":\#(id)}"#,
-            streamCap: 1000
-        ))
-        #expect(reply == .refused(.idTaken))
-        #expect(try await redis.send("HGETALL", RedisKeys.user(id)).fieldValues == ["username": "existing", "status": "1", "_v": "3"])
-        #expect(try await redis.send("EXISTS", RedisKeys.userByName(username), RedisKeys.userByUUID(uuid), RedisKeys.userInfo(id)).integer == 0)
-        #expect(try await redis.send("ZSCORE", RedisKeys.userNames, username).isNull)
-        let events = try await redis.send("XRANGE", StreamName.entities, "(" + mark, "+").array ?? []
+        let userRow = #"{"id":\#(id),"username":"\#(username)","status":1}"#, infoRow = #"{"id":\#(id),"user_id":\#(id)}"#
+        if testKeys.layout.isTagged {
+            // Partitioned: the names are claimed on slots of their own before; the rows'
+            // script in the user's partition refuses.
+            let reply = try await scripts.run(RegisterUserRows(
+                keys: testKeys, userID: id, infoID: id, userRow: userRow, infoRow: infoRow, streamCap: 1000
+            ))
+            #expect(reply == .idTaken)
+            #expect(try await redis.send("HEXISTS", testKeys.userIDsByName(ofUser: id), username).integer == 0)
+        } else {
+            let reply = try await scripts.run(RegisterUser(
+                keys: testKeys, userID: id, infoID: id, username: username, uuid: uuid, deviceID: nil,
+                userRow: userRow, infoRow: infoRow, streamCap: 1000
+            ))
+            #expect(reply == .refused(.idTaken))
+            #expect(try await redis.send("EXISTS", testKeys.userByName(username), testKeys.userByUUID(uuid)).integer == 0)
+        }
+        #expect(try await redis.send("HGETALL", testKeys.user(id)).fieldValues == ["username": "existing", "status": "1", "_v": "3"])
+        #expect(try await redis.send("EXISTS", testKeys.userInfo(id)).integer == 0)
+        #expect(try await redis.send("ZSCORE", testKeys.userNames(ofUser: id), username).isNull)
+        let events = try await FriendTests.entityEntries(redis, after: mark)
         #expect(!events.contains { entry in (entry.array?.last?.array ?? []).contains { $0.string?.contains(username) == true } })
     }
 
@@ -99,15 +110,15 @@ struct RedisSafetyTests {
             let (me, you) = (people[0], people[1])
 
             let gid = Int(try #require(try await redis.send("INCR", RedisKeys.idCounter("group")).integer))
-            _ = try await redis.send("HSET", RedisKeys.group(gid), "id", String(gid), "name", "existing", "_v", "1")
+            _ = try await redis.send("HSET", testKeys.group(gid), "id", String(gid), "name", "existing", "_v", "1")
             let group = try await scripts.run(ChangeGroup(
                 group: gid, by: me.id, .create(uuid: "u", name: "new", avatar: "a", firstRowID: 1, members: [me.id, you.id]),
-                keys: .plain, streamCap: 1000, now: "2026-12-07 00:00:00"
+                keys: testKeys, streamCap: 1000, now: "2026-12-07 00:00:00"
             ))
             #expect(group == .refused(.idTaken))
-            #expect(try await redis.send("HGETALL", RedisKeys.group(gid)).fieldValues == ["id": String(gid), "name": "existing", "_v": "1"])
-            #expect(try await redis.send("EXISTS", RedisKeys.groupMembers(gid)).integer == 0)
-            #expect(try await redis.send("ZCARD", RedisKeys.groupsOfUser(me.id)).integer == 0)
+            #expect(try await redis.send("HGETALL", testKeys.group(gid)).fieldValues == ["id": String(gid), "name": "existing", "_v": "1"])
+            #expect(try await redis.send("EXISTS", testKeys.groupMembers(gid)).integer == 0)
+            #expect(try await redis.send("ZCARD", testKeys.groupsOfUser(me.id)).integer == 0)
 
             let rid = Int(try #require(try await redis.send("INCR", RedisKeys.idCounter("goodfriendapply")).integer))
             _ = try await redis.send("HSET", testKeys.friendRequest(rid, to: you.id), "id", String(rid), "status", "agree", "_v", "1")

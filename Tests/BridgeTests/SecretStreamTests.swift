@@ -16,17 +16,16 @@ struct SecretStreamTests {
         "create_time", "update_time",
     ]
 
-    /// The newest id of `stream` ("0-0" when empty): other suites write at the same time.
-    static func mark(_ redis: RedisClient, _ stream: String) async throws -> String {
-        try await redis.send("XREVRANGE", stream, "+", "-", "COUNT", 1).array?.first?.array?.first?.string ?? "0-0"
+    /// The newest id of each shard of `stream`: other suites write at the same time.
+    static func mark(_ redis: RedisClient, _ stream: String) async throws -> ShardedStream.Mark {
+        try await ShardedStream(stream).mark(redis)
     }
 
-    /// The `user` events of `id` on `stream` after `mark`, fields by name.
-    static func userEvents(_ redis: RedisClient, _ stream: String, after mark: String, id: Int) async throws -> [[String: String]] {
-        let entries = try await redis.send("XRANGE", stream, "(" + mark, "+").array ?? []
-        return entries.compactMap { entry in
-            guard let fields = entry.array?.last?.fieldValues, fields["entity"] == "user", fields["id"] == String(id) else { return nil }
-            return fields
+    /// The `user` events of `id` on `stream` (every shard) after `mark`, fields by name.
+    static func userEvents(_ redis: RedisClient, _ stream: String, after mark: ShardedStream.Mark, id: Int) async throws -> [[String: String]] {
+        try await ShardedStream(stream).entries(redis, after: mark).compactMap { entry in
+            let fields = entry.fields
+            return fields["entity"] == "user" && fields["id"] == String(id) ? fields : nil
         }
     }
 
@@ -41,10 +40,10 @@ struct SecretStreamTests {
             let registered = try await AccountTests.call(client, "/api/regChat", ["username": .string(username), "password": "secret1"])
             let id = Int(try #require(registered.body.objectValue?["data"]?.objectValue?["id"]?.integerValue))
             let token = try #require(AccountTests.token(of: registered))
-            let firstHash = try #require(try await redis.send("HGET", RedisKeys.user(id), "password").string)
+            let firstHash = try #require(try await redis.send("HGET", testKeys.user(id), "password").string)
             // Personal data an operator or an import put in the row: private as well.
             _ = try await redis.send(
-                "HSET", RedisKeys.user(id), "email", "\(username)@example.cn", "mobile", "13800000000", "last_login_ip", "203.0.113.7",
+                "HSET", testKeys.user(id), "email", "\(username)@example.cn", "mobile", "13800000000", "last_login_ip", "203.0.113.7",
                 "register_ip", "203.0.113.8", "devicefingeruuid", "device-\(username)"
             ).throwingOnError()
 
@@ -53,9 +52,9 @@ struct SecretStreamTests {
                 token: token
             )
             #expect(changed.body == ["msg": "ok", "data": "修改密码成功"])
-            let secondHash = try #require(try await redis.send("HGET", RedisKeys.user(id), "password").string)
+            let secondHash = try #require(try await redis.send("HGET", testKeys.user(id), "password").string)
             #expect(secondHash != firstHash && secondHash.hasPrefix("$2b$"))
-            let version = try #require(try await redis.send("HGET", RedisKeys.user(id), "_v").string)
+            let version = try #require(try await redis.send("HGET", testKeys.user(id), "_v").string)
 
             let publicEvents = try await Self.userEvents(redis, StreamName.entities, after: publicMark, id: id)
             let privateEvents = try await Self.userEvents(redis, StreamName.privateEntities, after: privateMark, id: id)

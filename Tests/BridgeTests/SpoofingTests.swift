@@ -16,16 +16,15 @@ import Testing
 struct SpoofingTests {
     static let refusal = "不能发送系统消息"
 
-    /// The newest entry of the messages stream: entries after it are this test's (and others').
-    static func messagesMark(_ redis: RedisClient) async throws -> String {
-        let newest = try await redis.send("XREVRANGE", StreamName.messages, "+", "-", "COUNT", 1).array?.first
-        return newest?.array?.first?.string ?? "0-0"
+    /// The newest entry of each shard of the messages stream: entries after it are this
+    /// test's (and others').
+    static func messagesMark(_ redis: RedisClient) async throws -> ShardedStream.Mark {
+        try await ShardedStream.messages.mark(redis)
     }
 
     /// Stream entries after `mark` sent by `user`.
-    static func entries(_ redis: RedisClient, after mark: String, from user: Int) async throws -> Int {
-        let entries = try await redis.send("XRANGE", StreamName.messages, "(" + mark, "+").array ?? []
-        return entries.filter { $0.array?.last?.fieldValues["from_id"] == String(user) }.count
+    static func entries(_ redis: RedisClient, after mark: ShardedStream.Mark, from user: Int) async throws -> Int {
+        try await ShardedStream.messages.entries(redis, after: mark).filter { $0.fields["from_id"] == String(user) }.count
     }
 
     /// The messages from `sender` among a socket's frames, whatever their data.

@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import Testing
 import TestSupport
 
@@ -36,7 +37,7 @@ struct StreamContractTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("contract-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let files = StreamCollection.collect(port: server.port, label: "contract", into: folder)
-        #expect(files.count == 2, "both public streams dumped: \(files)")
+        #expect(files.count == StreamCollection.shards.count, "every shard of both public streams dumped: \(files)")
         let run = try Python.run([Self.validator, folder.path])
         #expect(run.status == 0, "\(run.output.prefix(4000))")
 
@@ -147,11 +148,12 @@ struct StreamContractTests {
         let again = try Python.run([Self.example, "--redis-url", server.url, "--consumer", "test", "--chart", unused.path])
         #expect(again.status == 0 && again.output.hasSuffix("read 0 entries (0 messages, 0 revokes), acknowledged 0\nchart: none (nothing read)\n"), "\(again.output)")
         #expect(!FileManager.default.fileExists(atPath: unused.path))
+        // on every shard of the run's layout
         let pending = try Python.run(["-c", """
             import redis, sys
             r = redis.Redis.from_url(sys.argv[1])
-            print(r.xpending('chat:stream:messages', 'analytics-example')['pending'])
-            """, server.url])
+            print(sum(r.xpending(shard, 'analytics-example')['pending'] for shard in sys.argv[2:]))
+            """, server.url] + testKeys.shards(of: StreamName.messages))
         #expect(pending.output == "0\n", "\(pending.output)")
     }
 

@@ -136,4 +136,31 @@ struct KeyLayoutTests {
         #expect(keys.nodeStream("n-1", partition: 7) == "chat:node:n-1{t7}")
         #expect(keys.offlineBodies(partition: 3) == "chat:offline:bodies{t3}")
     }
+
+    /// The part of a key Redis Cluster hashes: between its first `{` and the first `}`
+    /// after it when not empty, else the whole key.
+    static func hashedPart(_ key: String) -> Substring {
+        guard let open = key.firstIndex(of: "{"), let close = key[key.index(after: open)...].firstIndex(of: "}"),
+              close > key.index(after: open)
+        else { return key[...] }
+        return key[key.index(after: open)..<close]
+    }
+
+    @Test("a client id with a brace: tagged, its own escaped name hashed on the user's tag; ordinary ids and plain names unchanged")
+    func clientIDWithBraces() {
+        let keys = RedisKeys(layout: KeyLayout(partitionTags: ["p0", "p1", "p2"]))
+        #expect(keys.sentByClientID(7, "a{b}c") == "chat:sent:escaped:7:a%7Bb%7Dc{p1}")
+        #expect(keys.sentByClientID(7, "}{%") == "chat:sent:escaped:7:%7D%7B%25{p1}")
+        #expect(keys.sentByClientID(7, "c-1") == "chat:sent:7:c-1{p1}")
+        // an ordinary id that reads like an escaped one keeps its own name: no two ids meet
+        #expect(keys.sentByClientID(7, "a%7Bb%7Dc") == "chat:sent:7:a%7Bb%7Dc{p1}")
+        #expect(keys.sentByClientID(7, "escaped:7:a%7Bb%7Dc") == "chat:sent:7:escaped:7:a%7Bb%7Dc{p1}")
+        for clientID in ["a{b}c", "{", "}", "{}", "x{", "}y{z", "%{%}", "{p0}", "客户{端}"] {
+            #expect(Self.hashedPart(keys.sentByClientID(7, clientID)) == "p1", "\(clientID)")
+            #expect(Self.hashedPart(keys.sentByClientID(9, clientID)) == "p0", "\(clientID)")
+        }
+        // plain: the plain name whatever the id (one Redis hashes nothing)
+        #expect(RedisKeys.plain.sentByClientID(7, "a{b}c") == "chat:sent:7:a{b}c")
+        #expect(RedisKeys.plain.sentByClientID(7, "a{b}c") == RedisKeys.sentByClientID(7, "a{b}c"))
+    }
 }

@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """An analytics consumer of chat:stream:messages (docs/streams.md), with a group of its own.
 
+On a partitioned deployment (`chat:meta partitions` a number: every Redis Cluster) the
+stream is one shard per partition (docs/streams.md, *Shards*): the group is on every
+shard, each shard is read and acknowledged on its own.
+
 Reads every entry its consumer group has not yet read (first its own pending entries,
 left by a run that stopped before acknowledging), counts messages per minute by chat
 type, the most active senders and groups, and the revokes, saves a PNG chart, prints a
@@ -27,6 +31,47 @@ import redis
 
 STREAM = "chat:stream:messages"
 STARTS = {"now": "$", "beginning": "0"}
+TAG_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def shard_tags(n):
+    """Partition k's hash tag: the first of p{k}, p{k}.1, p{k}.2, ... (base 36) whose slot
+    lies in [k * 16384 / n, (k + 1) * 16384 / n) (docs/streams.md, *Shards*)."""
+    from redis.crc import key_slot
+
+    tags = []
+    for k in range(n):
+        low, high, attempt = k * 16384 // n, (k + 1) * 16384 // n, 0
+        while True:
+            number, suffix = attempt, ""
+            while number:
+                number, digit = divmod(number, 36)
+                suffix = TAG_DIGITS[digit] + suffix
+            tag = f"p{k}.{suffix}" if attempt else f"p{k}"
+            if low <= key_slot(tag.encode()) < high:
+                tags.append(tag)
+                break
+            attempt += 1
+    return tags
+
+
+def shards(client):
+    """The stream's shards: the stream itself on a plain deployment."""
+    partitions = client.hget("chat:meta", "partitions")
+    if partitions in (None, "plain"):
+        return [STREAM]
+    return [f"{STREAM}{{{tag}}}" for tag in shard_tags(int(partitions))]
+
+
+def redis_client(url):
+    """A client of the Redis at `url`; of the whole cluster for redis-cluster://host:port[,…]."""
+    if url.startswith("redis-cluster://"):
+        from redis.cluster import RedisCluster
+
+        credentials, _, hosts = url[len("redis-cluster://"):].rpartition("@")
+        first = hosts.split(",")[0].split("/")[0]
+        return RedisCluster.from_url(f"redis://{credentials + '@' if credentials else ''}{first}", decode_responses=True)
+    return redis.Redis.from_url(url, decode_responses=True)
 
 
 def arguments():
@@ -42,10 +87,10 @@ def arguments():
     return parser.parse_args()
 
 
-def ensure_group(client, group, start):
-    """Creates the group at `start` unless it exists (BUSYGROUP is not an error)."""
+def ensure_group(client, shard, group, start):
+    """Creates the group on `shard` at `start` unless it exists (BUSYGROUP is not an error)."""
     try:
-        client.xgroup_create(STREAM, group, id=STARTS.get(start, start), mkstream=True)
+        client.xgroup_create(shard, group, id=STARTS.get(start, start), mkstream=True)
         return True
     except redis.ResponseError as error:
         if "BUSYGROUP" not in str(error):
@@ -53,12 +98,12 @@ def ensure_group(client, group, start):
         return False
 
 
-def read_all(client, group, consumer, count):
-    """Every entry for this consumer: its pending ones (id 0), then the new ones (>)."""
+def read_all(client, shard, group, consumer, count):
+    """Every entry of `shard` for this consumer: its pending ones (id 0), then the new ones (>)."""
     entries = []
     for start in ("0", ">"):
         while True:
-            reply = client.xreadgroup(group, consumer, {STREAM: start}, count=count)
+            reply = client.xreadgroup(group, consumer, {shard: start}, count=count)
             batch = reply[0][1] if reply else []
             # Pending entries trimmed away come back as (id, None): nothing to count.
             batch = [(entry_id, fields) for entry_id, fields in batch if fields is not None]
@@ -154,12 +199,15 @@ def chart(figures, top, path):
 
 def main():
     options = arguments()
-    client = redis.Redis.from_url(options.redis_url, decode_responses=True)
-    created = ensure_group(client, options.group, options.start)
+    client = redis_client(options.redis_url)
+    stream_shards = shards(client)
+    created = [ensure_group(client, shard, options.group, options.start) for shard in stream_shards]
     if options.create_only:
-        print(f"group {options.group} on {STREAM}: {'created at ' + options.start if created else 'exists'}")
+        where = STREAM if len(stream_shards) == 1 else f"{STREAM} ({len(stream_shards)} shards)"
+        print(f"group {options.group} on {where}: {'created at ' + options.start if any(created) else 'exists'}")
         return 0
-    entries = read_all(client, options.group, options.consumer, options.count)
+    read = {shard: read_all(client, shard, options.group, options.consumer, options.count) for shard in stream_shards}
+    entries = [entry for shard in stream_shards for entry in read[shard]]
     figures = Figures()
     for _, fields in entries:
         figures.add(fields)
@@ -169,9 +217,10 @@ def main():
         print(line)
     # Acknowledged once the figures are out: a crash before this reads them again.
     acknowledged = 0
-    ids = [entry_id for entry_id, _ in entries]
-    for start in range(0, len(ids), 1000):
-        acknowledged += client.xack(STREAM, options.group, *ids[start : start + 1000])
+    for shard in stream_shards:
+        ids = [entry_id for entry_id, _ in read[shard]]
+        for start in range(0, len(ids), 1000):
+            acknowledged += client.xack(shard, options.group, *ids[start : start + 1000])
     revokes = sum(figures.revokes.values())
     print(f"read {len(entries)} entries ({figures.messages} messages, {revokes} revokes), acknowledged {acknowledged}")
     if figures.other:

@@ -22,8 +22,30 @@ extension RedisKeys {
     public func singleHistory(owner: Int, peer: Int) -> String {
         Self.singleHistory(owner: owner, peer: peer) + layout.suffix(ofUser: owner)
     }
+    /// On a tagged layout a client id with a brace would put its own hash tag before the
+    /// partition's (`chat:sent:7:a{b}c{p3}` hashes on `b`): such an id is percent-encoded
+    /// (`%`, `{`, `}`) under a name of its own, `chat:sent:escaped:7:a%7Bb%7Dc{p3}`, which no
+    /// ordinary id's name can be (a uid is digits). Ordinary ids, and every id when plain,
+    /// keep the plain name.
     public func sentByClientID(_ userID: Int, _ clientID: String) -> String {
-        Self.sentByClientID(userID, clientID) + layout.suffix(ofUser: userID)
+        guard layout.isTagged, clientID.contains(where: { $0 == "{" || $0 == "}" }) else {
+            return Self.sentByClientID(userID, clientID) + layout.suffix(ofUser: userID)
+        }
+        return "chat:sent:escaped:\(userID):\(Self.escapingBraces(clientID))" + layout.suffix(ofUser: userID)
+    }
+    /// `%`, `{` and `}` percent-encoded: no brace left, and two ids never meet.
+    static func escapingBraces(_ text: String) -> String {
+        var escaped = ""
+        escaped.reserveCapacity(text.utf8.count + 6)
+        for character in text.unicodeScalars {
+            switch character {
+            case "%": escaped += "%25"
+            case "{": escaped += "%7B"
+            case "}": escaped += "%7D"
+            default: escaped.unicodeScalars.append(character)
+            }
+        }
+        return escaped
     }
     public func sendRate(_ userID: Int) -> String { Self.sendRate(userID) + layout.suffix(ofUser: userID) }
     public func uploadsOfDay(_ userID: Int, day: String) -> String {
