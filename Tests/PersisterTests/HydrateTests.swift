@@ -169,6 +169,11 @@ struct HydrateTests {
                 == #"{"id":70,"group_id":7,"user_id":41,"nickname":"","avatar":"","status":1,"order":50,"create_time":"2021-01-02 03:04:05","update_time":"2021-01-02 03:04:05","_v":1}"#)
             #expect(try await redis.send("ZRANGE", testKeys.groupsOfUser(41), "0", "-1").array?.compactMap(\.string) == ["7"])
             #expect(try await redis.send("EXISTS", testKeys.groupsOfUser(42)).integer == 0, "an applicant is not a member")
+            #expect(try await redis.send("ZRANGE", testKeys.groups(ofGroup: 7), "0", "-1").array?.compactMap(\.string) == ["7"])
+            // A tagged layout's active groups of each member (the guidance reads them); one Redis has none.
+            let active = try await redis.send("ZRANGE", testKeys.activeGroupsOfUser(41), "0", "-1").array?.compactMap(\.string)
+            #expect(active == (testKeys.layout.isTagged ? ["7"] : []))
+            #expect(try await redis.send("EXISTS", testKeys.activeGroupsOfUser(42)).integer == 0)
             #expect(try await redis.send("HGET", testKeys.userInfo(41), "id").string == "9")
 
             // The legacy SHA-256 password logs in through the bridge.

@@ -44,8 +44,8 @@ struct RedisACLTests {
         "admin_account", "admin_user_change", "admin_audit", "complaint_reply", "group_status", "deadletter_change",
     ]
     /// The bridge's scripts the console runs too: a user it creates (in one run, or in
-    /// steps on a partitioned layout), its login lockouts.
-    static let sharedScripts: Set<String> = ["user_register", "user_register_rows", "user_claim", "rate_limit"]
+    /// steps on a partitioned layout), its login lockouts, a group's status in steps.
+    static let sharedScripts: Set<String> = ["user_register", "user_register_rows", "user_claim", "rate_limit", "group_step"]
 
     /// A script of `lua/` with its `--@include`s expanded, as the build embeds it.
     static func assembled(_ name: String) throws -> String {

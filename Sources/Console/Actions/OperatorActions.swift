@@ -148,8 +148,22 @@ struct OperatorActions: Sendable {
     }
 
     func changeGroup(_ id: Int, enabled: Bool, by audit: OperatorAudit) async throws {
-        let reply = try await scripts.run(ChangeGroupStatus(group: id, enabled: enabled, audit: audit, streamCap: streamCap))
-        if case .refused = reply { throw Refusal.missing }
+        guard accounts.keys.layout.isTagged else {
+            let reply = try await scripts.run(ChangeGroupStatus(group: id, enabled: enabled, audit: audit, streamCap: streamCap))
+            if case .refused = reply { throw Refusal.missing }
+            return
+        }
+        // A tagged layout: the group's step (row, pending record), the audit row (a step of
+        // its own, on the audit's slot), then each member partition's active groups.
+        let steps = GroupChangeSteps(scripts: scripts, keys: accounts.keys, streamCap: streamCap)
+        let change = UUID().uuidString
+        guard case .status(let members, _) = try await steps.first(.status(enabled: enabled), group: id, by: 0, change: change, now: audit.now)
+        else { throw Refusal.missing }
+        _ = try await scripts.run(RecordAudit(
+            keys: accounts.keys, audit: audit, streamCap: streamCap, action: enabled ? "group.enable" : "group.disable",
+            targetType: "group", targetID: id, detail: "{}"
+        ))
+        if !members.isEmpty { try await steps.finish(change, group: id, members: members) }
     }
 
     // MARK: dead letters

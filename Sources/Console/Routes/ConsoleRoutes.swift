@@ -33,7 +33,7 @@ struct ConsoleRoutes: Sendable {
             .register(on: protected)
         UserRoutes(directory: d.users, actions: d.actions, pages: d.pages).register(on: protected)
         ComplaintRoutes(directory: d.complaints, actions: d.actions, pages: d.pages).register(on: protected)
-        GroupRoutes(directory: GroupDirectory(redis: d.redis), actions: d.actions, pages: d.pages).register(on: protected)
+        GroupRoutes(directory: GroupDirectory(redis: d.redis, keys: d.keys), actions: d.actions, pages: d.pages).register(on: protected)
         OperationRoutes(deadLetters: d.deadLetters, audit: AuditLog(redis: d.redis, keys: d.keys), actions: d.actions, pages: d.pages)
             .register(on: protected)
         return router

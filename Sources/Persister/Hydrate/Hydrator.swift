@@ -62,6 +62,7 @@ struct Hydrator: Sendable {
             report.rows[layout.entity] = try await hydrate(layout, columns: columns, progress: progress)
         }
         report.rows[.adminAudit] = try await hydrateAudit(schema: schema, progress: progress)
+        try await hydrateActiveGroups()
         progress?.finish()
         report.rowsPerSecond = progress?.rowsPerSecond ?? 0
         for entity in Entity.allCases {
@@ -82,6 +83,31 @@ struct Hydrator: Sendable {
         case .admin: keys.adminIDs
         case .adminAudit: keys.adminAuditIDs
         default: RedisKeys.idCounter(entity.rawValue)
+        }
+    }
+
+    /// A tagged layout's active groups of each member (`chat:user:{uid}:groups:active`,
+    /// which the group steps keep in the member's partition): the gids of the member rows
+    /// (not applications) whose group is active. One Redis reads the groups' rows instead.
+    private func hydrateActiveGroups() async throws {
+        guard keys.layout.isTagged else { return }
+        let members = MariaDBConnection.quoteIdentifier(Entity.groupUser.table)
+        let groups = MariaDBConnection.quoteIdentifier(Entity.group.table)
+        var lastID: Int64 = 0
+        while true {
+            let sql = "SELECT m.`id`, m.`user_id`, m.`group_id` FROM \(members) m JOIN \(groups) g ON g.`id` = m.`group_id` "
+                + "WHERE m.`id` > \(lastID) AND m.`status` <> 2 AND g.`status` = 1 ORDER BY m.`id` LIMIT \(chunkSize)"
+            let result = try await session.withConnection { try $0.query(sql) }
+            var commands: [RedisCommand] = []
+            for row in result {
+                guard let id = row[0].flatMap({ Int64($0) }), let user = row[1].flatMap({ Int($0) }), let group = row[2] else { continue }
+                lastID = max(lastID, id)
+                commands.append(RedisCommand("ZADD", keys.activeGroupsOfUser(user), group, group))
+            }
+            if !dryRun {
+                for reply in try await redis.pipeline(commands) { try reply.throwingOnError() }
+            }
+            if result.count < chunkSize { break }
         }
     }
 
@@ -167,7 +193,7 @@ struct Hydrator: Sendable {
             return rowWrites
         case .group:
             guard let groupID = Int(id) else { return [] }
-            return hash(keys.group(groupID)) + [.member(RedisKeys.groups, id, id)]
+            return hash(keys.group(groupID)) + [.member(keys.groups(ofGroup: groupID), id, id)]
         case .groupUser:
             guard let groupID = values["group_id"].flatMap({ Int($0) }), let member = values["user_id"].flatMap({ Int($0) })
             else { return [] }
