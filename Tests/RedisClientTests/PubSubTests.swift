@@ -5,11 +5,22 @@ import Testing
 
 @Suite("Pub/sub on dedicated connections")
 struct PubSubTests {
+    @Test("a redis-cluster:// configuration is refused with its reason: nothing uses pub/sub on a cluster (delivery between bridges is per-node streams)")
+    func refusedOnCluster() throws {
+        let configuration = try RedisConfiguration(url: "redis-cluster://127.0.0.1:7000,127.0.0.1:7001")
+        #expect(throws: RedisError.notOnCluster(
+            "RedisSubscriber talks to one Redis; on a cluster nothing uses pub/sub (delivery between bridge processes uses per-node streams)"
+        )) {
+            _ = try RedisSubscriber(configuration: configuration)
+        }
+        #expect(RedisError.notOnCluster("x").description == "not on a Redis Cluster: x")
+    }
+
     @Test("subscribe, psubscribe and unsubscribe", .timeLimit(.minutes(1)))
     func subscribeAndUnsubscribe() async throws {
         let configuration = try RedisConfiguration(url: TestEnvironment.redisURL())
         let redis = RedisClient(configuration: configuration)
-        let subscriber = RedisSubscriber(configuration: configuration)
+        let subscriber = try RedisSubscriber(configuration: configuration)
         defer { Task { await subscriber.shutdown(); await redis.shutdown() } }
         let prefix = uniquePrefix()
 
@@ -35,7 +46,7 @@ struct PubSubTests {
     func sharedChannel() async throws {
         let configuration = try RedisConfiguration(url: TestEnvironment.redisURL())
         let redis = RedisClient(configuration: configuration)
-        let subscriber = RedisSubscriber(configuration: configuration)
+        let subscriber = try RedisSubscriber(configuration: configuration)
         defer { Task { await subscriber.shutdown(); await redis.shutdown() } }
         let channel = uniquePrefix() + "shared"
         let first = try await subscriber.subscribe(to: [channel])
@@ -59,7 +70,7 @@ struct PubSubTests {
         configuration.commandTimeout = .seconds(2)
         configuration.reconnectBackoff = .milliseconds(5) ... .milliseconds(100)
         let redis = RedisClient(configuration: configuration)
-        let subscriber = RedisSubscriber(configuration: configuration)
+        let subscriber = try RedisSubscriber(configuration: configuration)
         defer { Task { await subscriber.shutdown(); await redis.shutdown() } }
 
         let messages = try await subscriber.subscribe(to: ["news"])
