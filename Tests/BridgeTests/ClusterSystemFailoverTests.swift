@@ -75,9 +75,15 @@ struct ClusterSystemFailoverTests {
         var notPushed = 0
         /// How long before the kill the earliest lost send was answered (negative: after).
         var lostWindow: Duration = .zero
+        /// Accepted sends a second before the kill (after the first half second), and after the recovery.
+        var perSecondBefore = 0.0
+        var perSecondAfter = 0.0
+        /// Latency of the accepted sends before the kill.
+        var medianLatency: Duration = .zero
         var description: String {
             "\(kind.rawValue): accepted \(accepted), failed \(failed), lost \(lost.count) (the earliest answered \(lostWindow) before the kill), "
-                + "half done \(halfDone), failed but done \(failedButDone), recovery \(recovery.map { "\($0)" } ?? "none"), held but not pushed \(notPushed)"
+                + "half done \(halfDone), failed but done \(failedButDone), recovery \(recovery.map { "\($0)" } ?? "none"), held but not pushed \(notPushed), "
+                + "sends/s before \(Int(perSecondBefore)) (p50 \(medianLatency)) after \(Int(perSecondAfter))"
         }
     }
 
@@ -122,10 +128,11 @@ struct ClusterSystemFailoverTests {
         }
     }
 
-    static func counterSum(_ bridges: [BridgeProcess], _ name: String) -> Int {
+    /// A counter summed over the bridges' `/metrics`; `series`: its name with its labels.
+    static func counterSum(_ bridges: [BridgeProcess], _ series: String) -> Int {
         bridges.reduce(0) { sum, bridge in
             let text = (try? bridge.metricsText()) ?? ""
-            let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+            let line = text.split(separator: "\n").first { $0.hasPrefix(series + " ") }
             return sum + (line.flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) } ?? 0)
         }
     }
@@ -145,7 +152,8 @@ struct ClusterSystemFailoverTests {
                 throw TestEnvironment.Missing(description: "persister migrate exited \(migrated.status): \(migrated.output)")
             }
             // A heartbeat a second: the repairer's pace, and liveness.
-            var settings = ["REDIS_PARTITIONS": String(Self.partitions), "HEARTBEAT_MS": "1000"]
+            // No history cap within the run: every accepted send must still be there.
+            var settings = ["REDIS_PARTITIONS": String(Self.partitions), "HEARTBEAT_MS": "1000", "HISTORY_CAP": "1000000"]
             if waitReplicas > 0 { settings["REDIS_WAIT_REPLICAS"] = String(waitReplicas) }
             let persister = try PersisterProcess(
                 redisURL: cluster.url, mariaDBURL: database.url, settings: ["REDIS_PARTITIONS": String(Self.partitions)]
@@ -180,7 +188,9 @@ struct ClusterSystemFailoverTests {
             let start = clock.now
             let killAt = start + Self.before
             let stopAt = killAt + Self.after
-            let (attempts, shortBeforeKill): ([[Attempt]], Int) = try await withThrowingTaskGroup(of: (Int, [Attempt]).self) { group in
+            let (attempts, shortBeforeKill, killed) = try await withThrowingTaskGroup(
+                of: (Int, [Attempt]).self, returning: ([[Attempt]], Int, ContinuousClock.Instant).self
+            ) { group in
                 for (index, pair) in pairs.enumerated() {
                     group.addTask {
                         var mine: [Attempt] = []
@@ -208,22 +218,34 @@ struct ClusterSystemFailoverTests {
                 // Short WAITs so far: with the replica there, none (or the machine was slow).
                 let short = Self.counterSum(bridges, "chat_redis_wait_short_total") - shortWaitsBefore
                 cluster.kill(victim)
+                // The moment of the kill as it happened (the sleep and the metrics may run late).
+                let killed = clock.now
                 var all = [[Attempt]](repeating: [], count: pairs.count)
                 for try await (index, mine) in group { all[index] = mine }
-                return (all, short)
+                return (all, short, killed)
             }
-            let killed = killAt
 
             // The heir serves the victim's slots; every pending step is finished (the
             // repairer: a record's deadline is 10 s after its first step, the heartbeat 1 s).
             try await eventually(within: 30) { try cluster.primary(ofSlot: slot(ofPartition: 0), askingPort: heir) == heir }
-            try await eventually(within: 60) {
-                for partition in 0..<Self.partitions where try await redis.send("ZCARD", Self.keys.pendingSends(partition: partition)).integer != 0 {
-                    try await Task.sleep(for: .milliseconds(300))
-                    return false
+            func pending() async throws -> Int {
+                var count = 0
+                for partition in 0..<Self.partitions {
+                    count += Int(try await redis.send("ZCARD", Self.keys.pendingSends(partition: partition)).throwingOnError().integer ?? 0)
                 }
-                return true
+                return count
             }
+            let repairedSeries = #"chat_pending_steps_repaired_total{operation="single_send"}"#
+            let pendingAfterLoad = try await pending()
+            let repairs = try await eventually(within: 60) {
+                if try await pending() == 0 { return true }
+                try await Task.sleep(for: .milliseconds(300))
+                return false
+            }
+            let repaired = Self.counterSum(bridges, repairedSeries)
+            print("cluster system failover (WAIT \(waitReplicas)): \(pendingAfterLoad) sends pending after the load, finished by the repairers within \(repairs); \(repaired) repaired in all")
+            // What was pending is finished by the repairers, nobody else.
+            #expect(repaired >= pendingAfterLoad)
             var streamCount: [String: Int] = [:]
             for shard in Self.keys.shards(of: StreamName.messages) {
                 for entry in try await redis.send("XRANGE", shard, "-", "+").throwingOnError().array ?? [] {
@@ -261,6 +283,14 @@ struct ClusterSystemFailoverTests {
                 result.failedButDone = held.subtracting(acceptedIDs).count
                 result.recovery = accepted.filter { $0.started > killed }.map { $0.ended - killed }.min()
                 if let earliest = result.lost.min(by: { $0.ended < $1.ended }) { result.lostWindow = killed - earliest.ended }
+                let steady = accepted.filter { $0.started > start + .milliseconds(500) && $0.ended < killed }
+                result.perSecondBefore = Double(steady.count) / ((killed - start - .milliseconds(500)) / .seconds(1))
+                let latencies = steady.map { $0.ended - $0.started }.sorted()
+                if !latencies.isEmpty { result.medianLatency = latencies[latencies.count / 2] }
+                if let recovery = result.recovery, killed + recovery < stopAt {
+                    let after = accepted.filter { $0.started >= killed + recovery }.count
+                    result.perSecondAfter = Double(after) / ((stopAt - killed - recovery) / .seconds(1))
+                }
                 // The pushes carry the text; held messages' texts must have reached the socket.
                 let heldTexts = accepted.filter { held.contains($0.messageID!) }.map(\.text)
                 result.notPushed = heldTexts.filter { !pushed[index].contains($0) }.count

@@ -125,12 +125,12 @@ struct SingleSendStepTests {
     @Test("--redis-wait-replicas: WAIT after the sender's step and after the recipient's, not after the last")
     func waitAfterTheStepsThatCarryThePromise() async throws {
         // A Redis of its own: its command counts are this test's alone. No replica: each WAIT
-        // answers 0 at once (timeout 0), and the send is accepted all the same.
+        // answers 0 after its 1 ms (0 would wait for ever), and the send is accepted all the same.
         let server = try RedisServerProcess()
         let redis = RedisClient(configuration: try .forTests(url: server.url))
         defer { Task { await redis.shutdown() } }
         var settings = TestBridge.settings()
-        settings.messages.replicaAcknowledgement = ReplicaAcknowledgement(replicas: 1, timeoutMilliseconds: 0)
+        settings.messages.replicaAcknowledgement = ReplicaAcknowledgement(replicas: 1, timeoutMilliseconds: 1)
         let dependencies = await TestBridge.dependencies(redis: redis, settings: settings)
         try await dependencies.scripts.preload()
         let base = Int.random(in: 1_000_000...9_999_999) * 12
