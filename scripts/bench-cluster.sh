@@ -22,8 +22,10 @@
 #          the recipient's, the sender's again, each on its partition's primary) with sends
 #          WITHIN one partition (one script run). The steps need the previous step's reply,
 #          so redis-benchmark cannot drive them: `redis-bench --command send-steps` (the
-#          Swift client and the ChatScripts contracts the bridge uses) drives both kinds,
-#          3 × CONNECTIONS sends in flight, one at a time each; MESSAGES sends of each kind.
+#          Swift client and the ChatScripts contracts the bridge uses) drives both kinds:
+#          3 × CONNECTIONS × DEPTH sends under way (as many as the three redis-benchmarks
+#          keep in flight), each one step at a time, pipelined over CONNECTIONS connections
+#          per primary; MESSAGES sends of each kind.
 #
 #   SEND_PAIRS=cross PHASES=cpu MESSAGES=100000 ROUNDS=3 make bench-cluster
 set -euo pipefail
@@ -325,7 +327,7 @@ steps_load() {
     for port in "${ports[@]}"; do cluster_cli "$port" CONFIG RESETSTAT >/dev/null; done
     before=$(for port in "${ports[@]}"; do cluster_cpu_seconds "$port"; echo; done | sum)
     output=$("$BIN/redis-bench" --url "${url%,}" --command send-steps --send-pairs "$pairs" --partitions "$PARTITIONS" \
-        --requests "$MESSAGES" --connections $((3 * CONNECTIONS)))
+        --requests "$MESSAGES" --connections "$CONNECTIONS" --depth $((3 * DEPTH)))
     after=$(for port in "${ports[@]}"; do cluster_cpu_seconds "$port"; echo; done | sum)
     [[ $output == *"accepted=$MESSAGES refused=0"* ]] || die "send-steps $pairs: $output"
     LOAD_RATE=$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$output")

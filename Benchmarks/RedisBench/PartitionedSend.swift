@@ -86,8 +86,9 @@ struct PartitionedSendWorkload: Sendable {
 }
 
 extension RedisBench {
-    /// `requests` sends by `connections` tasks, each one send at a time (a send's steps
-    /// follow each other); prints `rate=… accepted=… refused=…`.
+    /// `requests` sends by `connections` × `depth` tasks, each one send at a time (a send's
+    /// steps follow each other), over the pool's `connections` per node: the sends under way
+    /// share them, pipelined, as a bridge's do. Prints `rate=… accepted=… refused=…`.
     func partitionedSend(redis: RedisClient, scripts: RedisScripts) async throws {
         guard let sendPairs else { throw BenchFailure("send-steps needs --send-pairs") }
         let workload = try PartitionedSendWorkload(partitions: partitions, pairs: sendPairs)
@@ -97,7 +98,7 @@ extension RedisBench {
         let clock = ContinuousClock()
         let start = clock.now
         let counts = try await withThrowingTaskGroup(of: (Int, Int).self) { tasks in
-            for _ in 0..<connections {
+            for _ in 0..<(connections * depth) {
                 tasks.addTask {
                     var (accepted, refused) = (0, 0)
                     while true {

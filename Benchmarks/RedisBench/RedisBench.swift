@@ -23,7 +23,7 @@ struct RedisBench: AsyncParsableCommand {
     }
 
     @Option(help: "Redis URL.") var url = "redis://127.0.0.1:6379/0"
-    @Option(help: "set, evalsha (the node_heartbeat script of lua/), send-single (message_send_single for --pairs: the ceiling of scripts/bench-chat.sh), encode-send (the client's work for one send, no Redis: --requests iterations) or send-steps (single sends on a partitioned layout for --send-pairs: one run within a partition, the three steps between two; --requests sends by --connections tasks).")
+    @Option(help: "set, evalsha (the node_heartbeat script of lua/), send-single (message_send_single for --pairs: the ceiling of scripts/bench-chat.sh), encode-send (the client's work for one send, no Redis: --requests iterations) or send-steps (single sends on a partitioned layout for --send-pairs: one run within a partition, the three steps between two; --requests sends by --connections × --depth tasks, one send at a time each, over --connections per node).")
     var command: Workload = .set
     @Option(help: "Commands in flight per connection (redis-benchmark -P).") var depth = 1
     @Option(help: "Connections (redis-benchmark -c).") var connections = 50
