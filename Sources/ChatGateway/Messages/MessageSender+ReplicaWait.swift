@@ -7,8 +7,8 @@ import RedisClient
 /// hears so, and survives its primary's death (docs/benchmarks.md, *Redis Cluster*).
 extension MessageSender {
     /// Accepted, but fewer replicas than asked acknowledged within the timeout: the
-    /// message is on the primary only.
-    private static let unacknowledged = Counter(label: "chat_redis_wait_short_total")
+    /// message is on the primary only (a send's steps count here too).
+    static let unacknowledged = Counter(label: "chat_redis_wait_short_total")
 
     func runSend<Call: RedisScriptCall>(_ call: Call) async throws(RedisError) -> Call.Reply {
         guard let wait = policy.replicaAcknowledgement else { return try await scripts.run(call) }

@@ -59,7 +59,9 @@ package struct MessageSender: Sendable {
             queueCap: delivery.policy.offlineQueueCap, queueByteCap: delivery.policy.offlineQueueByteCap,
             sendRate: policy.sendRate, sendBurst: policy.sendBurst
         )
-        steps = SingleSendSteps(scripts: scripts, delivery: delivery, settings: settings)
+        steps = SingleSendSteps(
+            scripts: scripts, delivery: delivery, settings: settings, replicaAcknowledgement: policy.replicaAcknowledgement
+        )
     }
 
     /// Whether a single send runs as steps: its users are in two partitions.
