@@ -270,7 +270,7 @@ let package = Package(
         .testTarget(
             name: "PersisterTests",
             dependencies: [
-                "Persister", "MariaDB", "TestSupport", "RedisClient", "Model",
+                "Persister", "MariaDB", "TestSupport", "RedisClient", "Model", "ChatScripts", "LuaScripts",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -3,6 +3,8 @@
 -- (`id`, `name`, `password` (bcrypt), `status` 1/0, `create_time`, `update_time`, `_v`),
 -- listed in chat:admins (score = id); its entity event `admin` (the whole row, the hash
 -- included) goes to the private stream only, like the whole `user` row. Audited.
+-- On a tagged layout every key here carries the audit's tag (partition 0's: the
+-- accounts live in the audit's slot), so the change and its audit row stay one run.
 -- KEYS[1] audit_ids: chat:id:admin_audit
 -- KEYS[2] audit_list: chat:admin:audit
 -- KEYS[3] private: chat:stream:private

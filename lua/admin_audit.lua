@@ -10,7 +10,7 @@
 -- ARGV[4] stream_cap: the stream's hard cap (MAXLEN ~)
 -- ARGV[5] action: e.g. 'user.edit'
 -- ARGV[6] target_type: e.g. 'user'
--- ARGV[7] target_id: the target's id
+-- ARGV[7] target_id: the target's id ('' for none: a dead letter's action)
 -- ARGV[8] detail: JSON object
 -- Returns the audit row's id, or the error 'bad_arguments'.
 --@include audit

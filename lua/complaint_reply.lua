@@ -3,6 +3,8 @@
 -- detail. The id moves between the status indexes; the row's entity event `complaint`
 -- (as complaint_change.lua's) and the audit row in the same step. A complaint its
 -- reporter deleted can still be answered (it stays listed for the operators).
+-- On a tagged layout every key but the audit's is the reporter's partition's, and the
+-- audit row is a step of its own (`admin_audit`, after this run).
 -- KEYS[1] audit_ids: chat:id:admin_audit
 -- KEYS[2] audit_list: chat:admin:audit
 -- KEYS[3] private: chat:stream:private
@@ -19,11 +21,16 @@
 -- ARGV[5] id: the complaint id
 -- ARGV[6] status: the new status, 0 to 3
 -- ARGV[7] reply: the admin_reply text ('' for none)
--- Returns the row's new version. Errors: 'missing' (no such complaint),
--- 'bad_arguments'. Audit action: complaint.reply.
+-- ARGV[8] steps: '1' on a tagged layout: the audit row is a step of its own (the three
+-- audit keys then repeat `stream`, the partition's shard, and are not written; the reply
+-- carries the audit's action and detail), else '0'
+-- Returns the row's new version; with steps {version, action, detail (JSON)} for the
+-- audit step. Errors: 'missing' (no such complaint), 'bad_arguments'. Audit action:
+-- complaint.reply.
 --@include complaints
 --@include audit
 local admin, address, now, cap, id, status, reply = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
+local steps = ARGV[8] == '1'
 if #KEYS ~= 9 or (admin or '') == '' or (now or '') == '' or not tonumber(cap) or not tonumber(id)
   or not status or status < 0 or status > 3 or status % 1 ~= 0 or reply == nil then
   return redis.error_reply('bad_arguments')
@@ -43,6 +50,9 @@ if old >= 0 and old <= 3 then
 end
 redis.call('ZADD', KEYS[6 + status], id, id)
 complaint_event(KEYS[5], cap, row, version)
-audit(KEYS[1], KEYS[2], KEYS[3], cap, admin, address, now, 'complaint.reply', 'complaint', tonumber(id),
-  { from = old, status = status, reply = reply })
+local detail = { from = old, status = status, reply = reply }
+if steps then
+  return { version, 'complaint.reply', cjson.encode(detail) }
+end
+audit(KEYS[1], KEYS[2], KEYS[3], cap, admin, address, now, 'complaint.reply', 'complaint', tonumber(id), detail)
 return version

@@ -1,6 +1,7 @@
 -- An operator disables or enables a group (docs/console.md): its `status` (1 active, 0
 -- disabled: the send and change scripts require 1), with the row's entity event `group`
--- and the audit row in the same step.
+-- and the audit row in the same step. On a tagged layout `group_step` op status does the
+-- row (and each member's active groups, in their partitions) and `admin_audit` the audit.
 -- KEYS[1] audit_ids: chat:id:admin_audit
 -- KEYS[2] audit_list: chat:admin:audit
 -- KEYS[3] private: chat:stream:private
@@ -14,7 +15,6 @@
 -- ARGV[6] status: '1' (enable) or '0' (disable)
 -- Returns the row's new version. Errors: 'missing' (no such group), 'bad_arguments'.
 -- Audit actions: group.disable, group.enable.
---@include rows
 --@include groups
 --@include audit
 local admin, address, now, cap, gid, status = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
@@ -22,15 +22,10 @@ if #KEYS ~= 5 or (admin or '') == '' or (now or '') == '' or not tonumber(cap) o
   or (status ~= '0' and status ~= '1') then
   return redis.error_reply('bad_arguments')
 end
-local row = read_hash_row(KEYS[4], GROUP_INTEGERS)
+local row = group_set_status({ group = KEYS[4], stream = KEYS[5], cap = cap, now = now }, status)
 if not row then
   return redis.error_reply('missing')
 end
-local version = (row._v or 0) + 1
-row.status = tonumber(status)
-row.update_time = now
-redis.call('HSET', KEYS[4], 'status', status, 'update_time', now, '_v', version)
-entity_event(KEYS[5], cap, 'group', 'upsert', row.id, version, encode_row(row, GROUP))
 audit(KEYS[1], KEYS[2], KEYS[3], cap, admin, address, now, status == '1' and 'group.enable' or 'group.disable', 'group',
   tonumber(gid), {})
-return version
+return row._v

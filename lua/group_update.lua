@@ -79,86 +79,11 @@
 -- result 'OK' (rename, remark: every member but applicants), 'joined' (active members) or
 -- 'waiting' (the owner), 'agreed' (active members) or 'refused', 'dissolved' (every row)
 -- or 'quit' (the owner), 'removed', 'set' (policy, nickname).
---@include rows
---@include groups
+--@include group_change
 local op, cap, now, me = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 if not tonumber(cap) or (now or '') == '' or not tonumber(me) then
   return redis.error_reply('bad_arguments')
 end
-
-local MEMBER = { 'id', 'group_id', 'user_id', 'nickname', 'avatar', 'status', 'order', 'create_time', 'update_time' }
-
-local function read_group()
-  return read_hash_row(KEYS[1], GROUP_INTEGERS)
-end
-
-local function write_group(row)
-  row.update_time = now
-  row._v = (row._v or 0) + 1
-  local fields = {}
-  for _, column in ipairs(GROUP) do
-    local value = row[column]
-    if value ~= nil and value ~= cjson.null then
-      fields[#fields + 1] = column
-      fields[#fields + 1] = type(value) == 'number' and string.format('%d', value) or value
-    end
-  end
-  fields[#fields + 1] = '_v'
-  fields[#fields + 1] = row._v
-  redis.call('HSET', KEYS[1], unpack(fields))
-  entity_event(KEYS[4], cap, 'group', 'upsert', row.id, row._v, encode_row(row, GROUP))
-end
-
-local function read_members()
-  local flat = redis.call('HGETALL', KEYS[2])
-  local rows = {}
-  for i = 2, #flat, 2 do
-    rows[#rows + 1] = cjson.decode(flat[i])
-  end
-  table.sort(rows, function(a, b) return a.id < b.id end)
-  return rows
-end
-
-local function read_member(uid)
-  local json = redis.call('HGET', KEYS[2], uid)
-  return json and cjson.decode(json) or nil
-end
-
-local function write_member(row)
-  row.update_time = now
-  row._v = (row._v or 0) + 1
-  redis.call('HSET', KEYS[2], string.format('%d', row.user_id), encode_row(row, MEMBER, row._v))
-  entity_event(KEYS[4], cap, 'group_user', 'upsert', row.id, row._v, encode_row(row, MEMBER))
-end
-
-local function delete_member(row)
-  redis.call('HDEL', KEYS[2], string.format('%d', row.user_id))
-  entity_event(KEYS[4], cap, 'group_user', 'delete', row.id, (row._v or 0) + 1, encode_row(row, MEMBER))
-end
-
-local function new_member(id, gid, uid, status)
-  return { id = id, group_id = gid, user_id = uid, nickname = '', avatar = '', status = status, order = 50,
-    create_time = now, update_time = now }
-end
-
-local function bump_members()
-  if redis.call('EXISTS', KEYS[3]) == 0 then
-    local time = redis.call('TIME')
-    redis.call('SET', KEYS[3], time[1] .. string.format('%06d', tonumber(time[2])))
-  end
-  redis.call('INCR', KEYS[3])
-end
-
--- The uids of the rows that pass `keep`, by row id.
-local function uids(rows, keep)
-  local list = {}
-  for _, row in ipairs(rows) do
-    if keep(row) then list[#list + 1] = string.format('%d', row.user_id) end
-  end
-  return list
-end
-local function active(row) return row.status == 1 end
-local function not_waiting(row) return row.status ~= 2 end
 
 -- The keys KEYS[first_key…] by the uids ARGV[first_argument…] (one each, in order).
 local function keys_by_uid(first_key, first_argument)
@@ -170,69 +95,24 @@ local function keys_by_uid(first_key, first_argument)
   return keys
 end
 
--- The avatar recomputation, in two steps so that a missing key is found before any
--- write: `avatar_sources` lists, for the members as they WILL be (`rows`, by row id), the
--- first 9 active members' group avatar or user key; when a user key the caller did not
--- pass is needed, it answers nil and the uids whose keys are needed (the reply
--- {'stale', uid…}: the caller passes them next time); `apply_avatar` writes the group
--- avatar from the list.
-local function avatar_sources(rows, first_key, first_argument)
-  local provided = keys_by_uid(first_key, first_argument)
-  local sources, needed, missing = {}, {}, false
-  for _, row in ipairs(rows) do
-    if #sources == 9 then break end
-    if row.status == 1 then
-      if type(row.avatar) == 'string' and row.avatar ~= '' then
-        sources[#sources + 1] = { avatar = row.avatar }
-      else
-        local uid = string.format('%d', row.user_id)
-        local key = provided[uid]
-        missing = missing or not key
-        needed[#needed + 1] = uid
-        sources[#sources + 1] = { key = key }
-      end
-    end
-  end
-  if missing then
-    table.insert(needed, 1, 'stale')
-    return nil, needed
-  end
-  return sources
+-- Every key is here: the users' facts are read from their keys, their group lists
+-- changed in this run.
+local g = { group = KEYS[1], members = KEYS[2], version = KEYS[3], stream = KEYS[4], cap = cap, now = now, me = me }
+local user_keys, block_keys, list_keys = {}, {}, {}
+g.status = function(uid) return redis.call('HGET', user_keys[uid], 'status') end
+g.user = function(uid)
+  local user = redis.call('HMGET', user_keys[uid], 'status', 'role')
+  return user[1], user[2]
 end
-
-local function apply_avatar(group, sources)
-  if #sources == 0 then return end
-  local avatars = {}
-  for i, source in ipairs(sources) do
-    avatars[i] = source.avatar or redis.call('HGET', source.key, 'avatar') or ''
-  end
-  local avatar = table.concat(avatars, ',')
-  if avatar ~= group.avatar then
-    group.avatar = avatar
-    write_group(group)
-  end
+g.blocks_me = function(uid) return redis.call('HEXISTS', block_keys[uid], me) == 1 end
+local avatar_keys = {}
+g.avatar = function(uid)
+  local key = avatar_keys[uid]
+  return key and { key = key } or nil
 end
-
--- The member rows, by row id, with `row` put in (or, when `remove`, taken out).
-local function members_with(row, remove)
-  local rows = {}
-  for _, existing in ipairs(read_members()) do
-    if existing.user_id ~= row.user_id then rows[#rows + 1] = existing end
-  end
-  if not remove then rows[#rows + 1] = row end
-  table.sort(rows, function(a, b) return a.id < b.id end)
-  return rows
-end
-
-local function reply(result, group, mine, recipients)
-  local out = { result, encode_row(group, GROUP), mine and encode_row(mine, MEMBER) or '' }
-  for _, uid in ipairs(recipients or {}) do out[#out + 1] = uid end
-  return out
-end
-
-local function owned_active(group)
-  return group and group.status == 1 and string.format('%d', group.user_id) == me
-end
+g.reaches = function(uid) return list_keys[uid] ~= nil end
+g.listed = function(uid, gid) redis.call('ZADD', list_keys[uid], gid, gid) end
+g.unlisted = function(uid, gid) redis.call('ZREM', list_keys[uid], gid) end
 
 if op == 'create' then
   local gid, first_row = tonumber(ARGV[5]), tonumber(ARGV[9])
@@ -240,66 +120,30 @@ if op == 'create' then
   if not gid or not first_row or count < 1 or #KEYS ~= 5 + 3 * count or ARGV[10] ~= me then
     return redis.error_reply('bad_arguments')
   end
-  if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then
-    return redis.error_reply('id_taken')
-  end
+  local members = {}
   for i = 1, count do
-    if redis.call('HGET', KEYS[3 + 3 * i], 'status') ~= '1' then
-      return redis.error_reply('stale')
-    end
+    local uid = ARGV[9 + i]
+    members[i] = uid
+    user_keys[uid], list_keys[uid], block_keys[uid] = KEYS[3 + 3 * i], KEYS[4 + 3 * i], KEYS[5 + 3 * i]
   end
-  for i = 2, count do
-    if redis.call('HEXISTS', KEYS[5 + 3 * i], me) == 1 then
-      return redis.error_reply('blocked')
-    end
-  end
-  local group = { id = gid, uuid = ARGV[6], user_id = tonumber(me), name = ARGV[7], avatar = ARGV[8],
-    invite_confirm = 0, status = 1, order = 50, create_time = now }
-  write_group(group)
-  redis.call('ZADD', KEYS[5], gid, gid)
-  for i = 1, count do
-    write_member(new_member(first_row + i - 1, gid, tonumber(ARGV[9 + i]), 1))
-    redis.call('ZADD', KEYS[4 + 3 * i], gid, gid)
-  end
-  bump_members()
-  return { 'created' }
+  return group_create(g, KEYS[5], gid, ARGV[6], ARGV[7], ARGV[8], first_row, members)
 end
 
-local group = read_group()
+local group = group_read(g)
 
 if op == 'rename' or op == 'remark' or op == 'policy' then
   local value = ARGV[5]
   if (value or '') == '' or #KEYS ~= 4 or (op == 'policy' and not tonumber(value)) then
     return redis.error_reply('bad_arguments')
   end
-  if not owned_active(group) then
-    return redis.error_reply('not_owner')
-  end
-  if op == 'rename' then
-    group.name = value
-  elseif op == 'remark' then
-    group.remark = value
-  else
-    group.invite_confirm = tonumber(value)
-  end
-  write_group(group)
-  if op == 'policy' then
-    return reply('set', group)
-  end
-  return reply('OK', group, read_member(me), uids(read_members(), not_waiting))
+  return group_set(g, group, op, value)
 end
 
 if op == 'nickname' then
   if (ARGV[5] or '') == '' or #KEYS ~= 4 then
     return redis.error_reply('bad_arguments')
   end
-  local mine = read_member(me)
-  if not mine or mine.status ~= 1 then
-    return redis.error_reply('not_member')
-  end
-  mine.nickname = ARGV[5]
-  write_member(mine)
-  return { 'set' }
+  return group_nickname(g, ARGV[5])
 end
 
 if op == 'remove' then
@@ -307,24 +151,9 @@ if op == 'remove' then
   if not tonumber(uid) or #KEYS < 5 then
     return redis.error_reply('bad_arguments')
   end
-  if not group or string.format('%d', group.user_id) ~= me then
-    return redis.error_reply('not_owner')
-  end
-  if uid == me then
-    return redis.error_reply('self')
-  end
-  local row = read_member(uid)
-  local sources, needed = avatar_sources(row and members_with(row, true) or read_members(), 6, 6)
-  if not sources then
-    return needed
-  end
-  if row then
-    delete_member(row)
-    redis.call('ZREM', KEYS[5], group.id)
-    bump_members()
-  end
-  apply_avatar(group, sources)
-  return reply('removed', group)
+  list_keys[uid] = KEYS[5]
+  avatar_keys = keys_by_uid(6, 6)
+  return group_remove(g, group, uid)
 end
 
 if op == 'join' then
@@ -332,49 +161,9 @@ if op == 'join' then
   if not tonumber(joiner) or not inviter or not row_id or not max_members or #KEYS < 7 then
     return redis.error_reply('bad_arguments')
   end
-  if not group or group.status ~= 1 then
-    return redis.error_reply('group_missing')
-  end
-  if joiner ~= me then
-    local mine = read_member(me)
-    if not mine or mine.status ~= 1 then
-      return redis.error_reply('illegal')
-    end
-    if redis.call('HEXISTS', KEYS[7], me) == 1 then
-      return redis.error_reply('blocked')
-    end
-  end
-  local existing = read_member(joiner)
-  if existing then
-    return redis.error_reply(existing.status == 2 and 'pending' or 'already')
-  end
-  if redis.call('HLEN', KEYS[2]) >= max_members then
-    return redis.error_reply('full')
-  end
-  local user = redis.call('HMGET', KEYS[5], 'status', 'role')
-  if user[1] ~= '1' then
-    return redis.error_reply('joiner_missing')
-  end
-  local by_owner = inviter == group.user_id and me == string.format('%d', group.user_id)
-  if group.invite_confirm == 2 and not by_owner and user[2] == 'visitor' then
-    return redis.error_reply('login_first')
-  end
-  local waiting = group.invite_confirm == 1 and not by_owner
-  local row = new_member(row_id, group.id, tonumber(joiner), waiting and 2 or 1)
-  if waiting then
-    write_member(row)
-    return reply('waiting', group, nil, { string.format('%d', group.user_id) })
-  end
-  local rows = members_with(row)
-  local sources, needed = avatar_sources(rows, 8, 9)
-  if not sources then
-    return needed
-  end
-  write_member(row)
-  redis.call('ZADD', KEYS[6], group.id, group.id)
-  bump_members()
-  apply_avatar(group, sources)
-  return reply('joined', group, nil, uids(rows, active))
+  user_keys[joiner], list_keys[joiner], block_keys[joiner] = KEYS[5], KEYS[6], KEYS[7]
+  avatar_keys = keys_by_uid(8, 9)
+  return group_join(g, group, joiner, inviter, row_id, max_members)
 end
 
 if op == 'decide' then
@@ -382,66 +171,17 @@ if op == 'decide' then
   if not tonumber(uid) or (decision ~= 'agree' and decision ~= 'no') or #KEYS < 5 then
     return redis.error_reply('bad_arguments')
   end
-  if not owned_active(group) then
-    return redis.error_reply('not_owner')
-  end
-  local row = read_member(uid)
-  if not row or row.status ~= 2 then
-    return redis.error_reply('illegal')
-  end
-  if decision == 'no' then
-    delete_member(row)
-    return reply('refused', group)
-  end
-  row.status = 1
-  local rows = members_with(row)
-  local sources, needed = avatar_sources(rows, 6, 7)
-  if not sources then
-    return needed
-  end
-  write_member(row)
-  redis.call('ZADD', KEYS[5], group.id, group.id)
-  bump_members()
-  apply_avatar(group, sources)
-  return reply('agreed', group, nil, uids(rows, active))
+  list_keys[uid] = KEYS[5]
+  avatar_keys = keys_by_uid(6, 7)
+  return group_decide(g, group, uid, decision == 'agree')
 end
 
 if op == 'leave' then
   if #KEYS < 6 then
     return redis.error_reply('bad_arguments')
   end
-  if not group then
-    return redis.error_reply('missing')
-  end
-  local mine = read_member(me)
-  if not mine then
-    return redis.error_reply('not_member')
-  end
-  local provided = keys_by_uid(6, 5)
-  local owner = string.format('%d', group.user_id)
-  if owner ~= me then
-    if not provided[me] then
-      return redis.error_reply('stale')
-    end
-    delete_member(mine)
-    redis.call('ZREM', provided[me], group.id)
-    bump_members()
-    return reply('quit', group, mine, { owner })
-  end
-  local rows = read_members()
-  for _, row in ipairs(rows) do
-    if not provided[string.format('%d', row.user_id)] then
-      return redis.error_reply('stale')
-    end
-  end
-  for _, row in ipairs(rows) do
-    delete_member(row)
-    redis.call('ZREM', provided[string.format('%d', row.user_id)], group.id)
-  end
-  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5])
-  redis.call('DEL', KEYS[5] .. ':ids') -- the history's index (lib/messages.lua)
-  entity_event(KEYS[4], cap, 'group', 'delete', group.id, (group._v or 0) + 1, encode_row(group, GROUP))
-  return reply('dissolved', group, mine, uids(rows, function() return true end))
+  list_keys = keys_by_uid(6, 5)
+  return group_leave(g, group, KEYS[5])
 end
 
 return redis.error_reply('bad_arguments')

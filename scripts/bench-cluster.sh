@@ -17,8 +17,17 @@
 #
 #   MESSAGES=100000 USERS=100000 CONNECTIONS=8 DEPTH=16 ROUNDS=3 PHASES="spread cpu scale" make bench-cluster
 #
-# Sends between partitions are split into steps by the send path (issue 22); their phase
-# (SEND_PAIRS=cross) runs once that script exists; today `same` only.
+#  SEND_PAIRS=cross: the cpu phase compares, on one 3-primary cluster and in one run,
+#          sends BETWEEN two partitions (the three steps of SingleSendSteps: the sender's,
+#          the recipient's, the sender's again, each on its partition's primary) with sends
+#          WITHIN one partition (one script run). The steps need the previous step's reply,
+#          so redis-benchmark cannot drive them: `redis-bench --command send-steps` (the
+#          Swift client and the ChatScripts contracts the bridge uses) drives both kinds:
+#          3 × CONNECTIONS × DEPTH sends under way (as many as the three redis-benchmarks
+#          keep in flight), each one step at a time, pipelined over CONNECTIONS connections
+#          per primary; MESSAGES sends of each kind.
+#
+#   SEND_PAIRS=cross PHASES=cpu MESSAGES=100000 ROUNDS=3 make bench-cluster
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
@@ -37,7 +46,7 @@ PARTITIONS=12
 for name in MESSAGES USERS CONNECTIONS DEPTH ROUNDS; do
     [[ ${!name} =~ ^[1-9][0-9]*$ ]] || die "$name must be a positive integer, not '${!name}'"
 done
-[ "$SEND_PAIRS" = same ] || die "SEND_PAIRS=$SEND_PAIRS: the cross-partition send is split into steps by the send path; only 'same' exists yet"
+[[ $SEND_PAIRS =~ ^(same|cross)$ ]] || die "SEND_PAIRS: same or cross, not '$SEND_PAIRS'"
 
 ensure_packages
 ensure_python
@@ -300,6 +309,63 @@ phase_cpu() {
         "$a" "$b" "$(ratio "$b" "$a")"
 }
 
+# --- cpu per message, within against between partitions (SEND_PAIRS=cross) ---------------
+# xadds PORT: XADDs the node ran since CONFIG RESETSTAT (one per accepted send, on the
+# partition that accepted it: the recipient's between partitions).
+xadds() { cluster_cli "$1" INFO commandstats | tr -d '\r' | sed -n 's/^cmdstat_xadd:calls=\([0-9]*\),.*/\1/p'; }
+
+# steps_load PAIRS: MESSAGES sends of redis-bench send-steps for PAIRS ("s:r,…") on the
+# running cluster; sets LOAD_RATE, LOAD_CPU (CPU seconds of the primaries) and LOAD_ACCEPTED.
+steps_load() {
+    local pairs=$1 port output before after
+    local -a ports
+    mapfile -t ports < <(cluster_primary_ports)
+    local url="redis-cluster://$(printf '127.0.0.1:%s,' "${ports[@]}")"
+    # The accounts first (a run of 3 sends writes them), then the stats from zero.
+    "$BIN/redis-bench" --url "${url%,}" --command send-steps --send-pairs "$pairs" --partitions "$PARTITIONS" \
+        --requests 3 --connections 1 >/dev/null
+    for port in "${ports[@]}"; do cluster_cli "$port" CONFIG RESETSTAT >/dev/null; done
+    before=$(for port in "${ports[@]}"; do cluster_cpu_seconds "$port"; echo; done | sum)
+    output=$("$BIN/redis-bench" --url "${url%,}" --command send-steps --send-pairs "$pairs" --partitions "$PARTITIONS" \
+        --requests "$MESSAGES" --connections "$CONNECTIONS" --depth $((3 * DEPTH)))
+    after=$(for port in "${ports[@]}"; do cluster_cpu_seconds "$port"; echo; done | sum)
+    [[ $output == *"accepted=$MESSAGES refused=0"* ]] || die "send-steps $pairs: $output"
+    LOAD_RATE=$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$output")
+    LOAD_CPU=$(awk -v a="$before" -v b="$after" 'BEGIN { print b - a }')
+    LOAD_ACCEPTED=0
+    for port in "${ports[@]}"; do LOAD_ACCEPTED=$((LOAD_ACCEPTED + $(xadds "$port"))); done
+    [ "$LOAD_ACCEPTED" -eq "$MESSAGES" ] || die "send-steps $pairs: $LOAD_ACCEPTED XADDs for $MESSAGES sends"
+}
+
+phase_cpu_cross() {
+    local round index k next within="" between=""
+    local -a within_per=() between_per=() within_rates=() between_rates=()
+    # Pair i within partition k_i of primary i; between: sender in k_i, recipient in the
+    # next primary's k_(i+1) (each primary runs one pair's steps A and C and another's B).
+    for index in 0 1 2; do
+        k=$(partition_of_primary "$index" 3)
+        next=$(partition_of_primary $(((index + 1) % 3)) 3)
+        within+="$((12 + k)):$((24 + k)),"
+        between+="$((36 + k)):$((48 + next)),"
+    done
+    for ((round = 1; round <= ROUNDS; round++)); do
+        start_redis_cluster bench-cross 3 0
+        steps_load "${within%,}"
+        within_per+=("$(awk -v c="$LOAD_CPU" -v n="$LOAD_ACCEPTED" 'BEGIN { printf "%.2f", c / n * 1e6 }')")
+        within_rates+=("$LOAD_RATE")
+        steps_load "${between%,}"
+        between_per+=("$(awk -v c="$LOAD_CPU" -v n="$LOAD_ACCEPTED" 'BEGIN { printf "%.2f", c / n * 1e6 }')")
+        between_rates+=("$LOAD_RATE")
+        stop_redis_cluster
+        printf 'cross round %s: within one partition %s µs/message (%s msg/s); between partitions %s µs/message (%s msg/s)\n' \
+            "$round" "${within_per[-1]}" "${within_rates[-1]}" "${between_per[-1]}" "${between_rates[-1]}"
+    done
+    local a b
+    a=$(median_of "${within_per[@]}") b=$(median_of "${between_per[@]}")
+    printf 'cross median: within one partition %s µs of Redis CPU per message (%s msg/s), between partitions %s µs (%s ×, %s msg/s), 3-primary cluster, redis-bench send-steps\n' \
+        "$a" "$(median_of "${within_rates[@]}")" "$b" "$(ratio "$b" "$a")" "$(median_of "${between_rates[@]}")"
+}
+
 # --- scale ------------------------------------------------------------------------------
 phase_scale() {
     local primaries round
@@ -338,7 +404,7 @@ phase_scale() {
 for phase in $PHASES; do
     case $phase in
         spread) phase_spread ;;
-        cpu) phase_cpu ;;
+        cpu) if [ "$SEND_PAIRS" = cross ]; then phase_cpu_cross; else phase_cpu; fi ;;
         scale) phase_scale ;;
         *) die "PHASES: spread, cpu or scale, not '$phase'" ;;
     esac

@@ -19,10 +19,11 @@ struct RedisBench: AsyncParsableCommand {
         case set, evalsha
         case sendSingle = "send-single"
         case encodeSend = "encode-send"
+        case sendSteps = "send-steps"
     }
 
     @Option(help: "Redis URL.") var url = "redis://127.0.0.1:6379/0"
-    @Option(help: "set, evalsha (the node_heartbeat script of lua/), send-single (message_send_single for --pairs: the ceiling of scripts/bench-chat.sh) or encode-send (the client's work for one send, no Redis: --requests iterations).")
+    @Option(help: "set, evalsha (the node_heartbeat script of lua/), send-single (message_send_single for --pairs: the ceiling of scripts/bench-chat.sh), encode-send (the client's work for one send, no Redis: --requests iterations) or send-steps (single sends on a partitioned layout for --send-pairs: one run within a partition, the three steps between two; --requests sends by --connections × --depth tasks, one send at a time each, over --connections per node).")
     var command: Workload = .set
     @Option(help: "Commands in flight per connection (redis-benchmark -P).") var depth = 1
     @Option(help: "Connections (redis-benchmark -c).") var connections = 50
@@ -41,6 +42,9 @@ struct RedisBench: AsyncParsableCommand {
     @Option(help: "send-single: SEND_DEDUP_SECONDS of the bridge.") var dedupSeconds = 300
     @Option(help: "send-single: three heartbeats of the bridge (HEARTBEAT_MS × 3).") var deadAfterMs = 15000
     @Option(help: "send-single: OFFLINE_QUEUE_CAP of the bridge.") var queueCap = 5000
+
+    @Option(help: "send-steps: 'sender:recipient,…' user ids, in turn.") var sendPairs: String?
+    @Option(help: "send-steps: partitions of the layout (PartitionTags.evenlySpaced).") var partitions = 12
 
     @Option(help: "Print the assembled source of this lua/ script (as embedded) and exit.") var printScript: String?
 
@@ -64,6 +68,11 @@ struct RedisBench: AsyncParsableCommand {
         )
         try await scripts.preload()
         guard let heartbeat = scripts.script(named: "node_heartbeat") else { throw ValidationError("node_heartbeat.lua missing") }
+        if self.command == .sendSteps {
+            try await partitionedSend(redis: redis, scripts: scripts)
+            await redis.shutdown()
+            return
+        }
         if self.command == .sendSingle {
             try await sendSingle(redis: redis, scripts: scripts, group: group)
             await redis.shutdown()
@@ -73,7 +82,7 @@ struct RedisBench: AsyncParsableCommand {
         let command: RedisCommand = switch self.command {
         case .set: RedisCommand("SET", "bench:key", "xxx")
         case .evalsha: RedisCommand("EVALSHA", heartbeat.sha, 2, "bench:nodes", "bench:nodes:deliveries", "node-1", 1_700_000_000_000)
-        case .sendSingle, .encodeSend: fatalError("handled above")
+        case .sendSingle, .encodeSend, .sendSteps: fatalError("handled above")
         }
         let perClient = requests / connections / depth
         // Warm every connection up before the clock starts, as redis-benchmark does.

@@ -82,6 +82,7 @@ struct BridgeCommand: AsyncParsableCommand {
                 SingleSendRepair(sender: dependencies.sender),
                 GroupSendRepair(sender: dependencies.sender),
                 FriendSteps(scripts: dependencies.scripts, keys: commonSettings.keys, streamCap: settings.messages.streamCap),
+                GroupChangeRepair(scripts: dependencies.scripts, keys: commonSettings.keys, streamCap: settings.messages.streamCap),
             ],
             partitions: commonSettings.keys.layout.partitions,
             interval: settings.delivery.heartbeat,

@@ -2,11 +2,12 @@ import ArgumentParser
 import ChatRuntime
 import RedisClient
 
-/// `--redis-wait-replicas` and its timeout: `WAIT` after each send script, so that an
+/// `--redis-wait-replicas` and its timeout: `WAIT` after each send script (between two
+/// partitions after the sender's and the recipient's steps, `SingleSendSteps`), so that an
 /// accepted message is on that many replicas before the sender hears so (docs/benchmarks.md,
 /// *Redis Cluster*: what a failover loses without it, and its price).
 struct ReplicaWaitOptions: ParsableArguments {
-    @Option(name: .customLong("redis-wait-replicas"), help: "Replicas that must hold an accepted message before the sender hears so (WAIT after each send script); 0: none, Redis' asynchronous replication (env REDIS_WAIT_REPLICAS, default 0).")
+    @Option(name: .customLong("redis-wait-replicas"), help: "Replicas that must hold an accepted message before the sender hears so (WAIT after each send script; between two partitions after the sender's and the recipient's steps); 0: none, Redis' asynchronous replication (env REDIS_WAIT_REPLICAS, default 0).")
     var replicas: String?
 
     @Option(name: .customLong("redis-wait-timeout-ms"), help: "How long a send waits for --redis-wait-replicas; the message is accepted either way and a short wait counted in chat_redis_wait_short_total (env REDIS_WAIT_TIMEOUT_MS, default 100).")

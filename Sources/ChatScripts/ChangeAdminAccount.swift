@@ -3,7 +3,8 @@ import RedisClient
 
 /// `lua/admin_account.lua`: an operators' console account created, its password reset,
 /// disabled or enabled (from the command line), with its `admin` entity event on the
-/// private stream and the audit row.
+/// private stream and the audit row. One run on every layout: on a tagged one the
+/// accounts are in the audit's slot (``RedisKeys/admin(_:)``).
 public struct ChangeAdminAccount: ChatScript {
     public static let scriptName = "admin_account"
     public static let layouts = [
@@ -30,6 +31,8 @@ public struct ChangeAdminAccount: ChatScript {
         case badName = "bad_name"
     }
 
+    /// The layout's names.
+    public var keys: RedisKeys
     public var name: String
     /// The new bcrypt hash; nil keeps it (an account is created only with one).
     public var passwordHash: String?
@@ -38,7 +41,8 @@ public struct ChangeAdminAccount: ChatScript {
     public var audit: OperatorAudit
     public var streamCap: Int
 
-    public init(name: String, passwordHash: String?, enabled: Bool?, audit: OperatorAudit, streamCap: Int) {
+    public init(keys: RedisKeys, name: String, passwordHash: String?, enabled: Bool?, audit: OperatorAudit, streamCap: Int) {
+        self.keys = keys
         self.name = name
         self.passwordHash = passwordHash
         self.enabled = enabled
@@ -49,10 +53,10 @@ public struct ChangeAdminAccount: ChatScript {
     public var keyCount: Int { 6 }
 
     public func encode(into command: inout RedisCommandArguments) {
-        OperatorAudit.encodeKeys(into: &command)
-        command.append(RedisKeys.admin(name))
-        command.append(RedisKeys.admins)
-        command.append(RedisKeys.adminIDs)
+        OperatorAudit.encodeKeys(keys, into: &command)
+        command.append(keys.admin(name))
+        command.append(keys.admins)
+        command.append(keys.adminIDs)
         audit.encodeArguments(into: &command)
         command.append(streamCap)
         command.append(name)

@@ -106,8 +106,8 @@ public struct ChangeGroup: ChatScript {
     public var me: Int
     public var operation: Operation
     /// The layout's names: the group's keys and its stream shard in the group's partition;
-    /// a member's keys in the member's (so on a partitioned layout only the settings —
-    /// rename, remark, policy, nickname — are one partition: the others are not yet steps).
+    /// a member's keys in the member's (so on a tagged layout only the settings — rename,
+    /// remark, policy, nickname — run here: the others are `GroupChangeStep`'s steps).
     public var keys: RedisKeys
     public var streamCap: Int
     /// The time ('YYYY-MM-DD HH:mm:ss').
@@ -139,8 +139,8 @@ public struct ChangeGroup: ChatScript {
         command.append(keys.stream(StreamName.entities, partition: keys.layout.partition(ofGroup: group)))
         switch operation {
         case .create(_, _, _, _, let members):
-            // The console's list of every group: one Redis only (not yet a partition's).
-            command.append(RedisKeys.groups)
+            // The console's list of the groups of the group's partition.
+            command.append(keys.groups(ofGroup: group))
             for member in members {
                 command.append(keys.user(member))
                 command.append(keys.groupsOfUser(member))
@@ -208,6 +208,12 @@ public struct ChangeGroup: ChatScript {
     /// `{'stale', uid…}`, or an error code.
     public static func decode(_ reply: RedisFlatReply) throws(RedisError) -> Reply {
         var reader = ScriptReplyReader(reply, script: scriptName)
+        return try decodeChange(&reader, reply)
+    }
+
+    /// The reply from the reader's position on (`GroupChangeStep`'s first steps reply the
+    /// same after their record).
+    static func decodeChange(_ reader: inout ScriptReplyReader, _ reply: RedisFlatReply) throws(RedisError) -> Reply {
         if let code = reader.errorCode {
             guard let refusal = Refusal(rawValue: code) else { throw reader.unexpected() }
             return .refused(refusal)

@@ -2,7 +2,8 @@ import Model
 import RedisClient
 
 /// `lua/group_status.lua`: an operator disables or enables a group, with its entity
-/// event and the audit row.
+/// event and the audit row, in one run: one Redis only (its names are the plain ones); a
+/// tagged layout runs `GroupChangeStep` `.status` and `RecordAudit` instead.
 public struct ChangeGroupStatus: ChatScript {
     public static let scriptName = "group_status"
     public static let layouts = [

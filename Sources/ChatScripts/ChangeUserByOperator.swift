@@ -110,12 +110,9 @@ public struct ChangeUserByOperator: ChatScript {
         let steps = keys.layout.isTagged
         if steps {
             // Not written with steps: the user's partition's shard holds their places.
-            let private_ = keys.privateEntities(ofUser: user)
-            command.append(private_)
-            command.append(private_)
-            command.append(private_)
+            OperatorAudit.encodePlaceholders(keys.privateEntities(ofUser: user), into: &command)
         } else {
-            OperatorAudit.encodeKeys(into: &command)
+            OperatorAudit.encodeKeys(keys, into: &command)
         }
         command.append(keys.user(user))
         command.append(keys.entities(ofUser: user))

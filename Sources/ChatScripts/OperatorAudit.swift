@@ -22,10 +22,22 @@ public struct OperatorAudit: Sendable, Equatable {
     /// Its arguments, in this order.
     static let argumentNames = ["admin", "address", "now"]
 
+    /// The audit's plain names (one Redis).
     static func encodeKeys(into command: inout RedisCommandArguments) {
-        command.append(RedisKeys.adminAuditIDs)
-        command.append(RedisKeys.adminAudit)
-        command.append(StreamName.privateEntities)
+        encodeKeys(.plain, into: &command)
+    }
+
+    /// The audit's keys in `keys`' layout (partition 0's tag on a tagged one).
+    static func encodeKeys(_ keys: RedisKeys, into command: inout RedisCommandArguments) {
+        command.append(keys.adminAuditIDs)
+        command.append(keys.adminAudit)
+        command.append(keys.auditStream)
+    }
+
+    /// A tagged layout's step before the audit: `placeholder`, a key of the step's own
+    /// slot, in the audit keys' places (the script does not write them).
+    static func encodePlaceholders(_ placeholder: String, into command: inout RedisCommandArguments) {
+        for _ in keyNames { command.append(placeholder) }
     }
 
     func encodeArguments(into command: inout RedisCommandArguments) {

@@ -21,12 +21,13 @@ public struct RecordAudit: ChatScript {
     public var streamCap: Int
     public var action: String
     public var targetType: String
-    public var targetID: Int
+    /// nil: an action without a target id (a dead letter's).
+    public var targetID: Int?
     /// A JSON object.
     public var detail: String
 
     public init(
-        keys: RedisKeys, audit: OperatorAudit, streamCap: Int, action: String, targetType: String, targetID: Int, detail: String
+        keys: RedisKeys, audit: OperatorAudit, streamCap: Int, action: String, targetType: String, targetID: Int?, detail: String
     ) {
         self.keys = keys
         self.audit = audit
@@ -40,14 +41,12 @@ public struct RecordAudit: ChatScript {
     public var keyCount: Int { 3 }
 
     public func encode(into command: inout RedisCommandArguments) {
-        command.append(keys.adminAuditIDs)
-        command.append(keys.adminAudit)
-        command.append(keys.auditStream)
+        OperatorAudit.encodeKeys(keys, into: &command)
         audit.encodeArguments(into: &command)
         command.append(streamCap)
         command.append(action)
         command.append(targetType)
-        command.append(targetID)
+        if let targetID { command.append(targetID) } else { command.append("") }
         command.append(detail)
     }
 

@@ -22,6 +22,9 @@ public enum RedisError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Refused before it was sent: the command's keys are in different hash slots of a
     /// cluster (no single node holds them).
     case crossSlot(command: String)
+    /// Refused: this works against one Redis only and the configuration names a cluster
+    /// (`RedisSubscriber`: the bridge's delivery between processes uses per-node streams).
+    case notOnCluster(String)
 
     public var description: String {
         switch self {
@@ -34,6 +37,7 @@ public enum RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         case .unknownScript(let name): "no Lua script named '\(name)'"
         case .unreachable(let detail): "Redis unreachable, command not sent: \(detail)"
         case .crossSlot(let command): "\(command): keys in different cluster hash slots (refused before sending)"
+        case .notOnCluster(let detail): "not on a Redis Cluster: \(detail)"
         }
     }
 }

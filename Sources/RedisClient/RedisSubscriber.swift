@@ -7,6 +7,13 @@ import NIOPosix
 /// again to everything that is still wanted, by itself. A PING every
 /// `healthCheckInterval` detects a dead server.
 ///
+/// One Redis only: a `redis-cluster://` configuration is refused (``RedisError/notOnCluster(_:)``).
+/// Pub/sub on a cluster would need `SSUBSCRIBE` routed by slot to each slot's primary and
+/// moved on `MOVED` and failover; nothing in the system subscribes (delivery between
+/// bridge processes goes through per-node streams, one per partition, read with `XREAD`
+/// through the cluster client), so the subscriber refuses rather than talk to whichever
+/// node the URL names first and miss what is published on the others.
+///
 /// All mutable state is confined to `eventLoop` (hence `@unchecked Sendable`).
 public final class RedisSubscriber: @unchecked Sendable {
     private enum Kind: Hashable {
@@ -45,7 +52,12 @@ public final class RedisSubscriber: @unchecked Sendable {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         healthCheckInterval: TimeAmount = .seconds(5),
         logger: Logger = Logger(label: "redis.pubsub")
-    ) {
+    ) throws(RedisError) {
+        if case .cluster = configuration.topology {
+            throw .notOnCluster(
+                "RedisSubscriber talks to one Redis; on a cluster nothing uses pub/sub (delivery between bridge processes uses per-node streams)"
+            )
+        }
         self.configuration = configuration
         self.healthCheckInterval = healthCheckInterval
         self.eventLoop = eventLoopGroup.next()

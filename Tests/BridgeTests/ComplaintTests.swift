@@ -44,8 +44,9 @@ struct ComplaintTests {
         return Int(try #require(answer.body.objectValue?["data"]?.objectValue?["id"]?.integerValue))
     }
 
-    static func row(_ redis: RedisClient, _ id: Int) async throws -> [String: String] {
-        try await redis.send("HGETALL", RedisKeys.complaint(id)).fieldValues
+    /// Complaint `id` of `reporter`: in the reporter's partition.
+    static func row(_ redis: RedisClient, _ id: Int, of reporter: Int) async throws -> [String: String] {
+        try await redis.send("HGETALL", testKeys.complaint(id, reporter: reporter)).fieldValues
     }
 
     struct EntityEvent {
@@ -108,7 +109,7 @@ struct ComplaintTests {
             body = full
             body["target_id"] = .integer(Int64(me.id))
             #expect(Self.same(try await create(.object(body)), Self.failure("不能投诉自己")))
-            #expect(try await redis.send("ZCARD", RedisKeys.complaintsOfUser(me.id)).integer == 0)
+            #expect(try await redis.send("ZCARD", testKeys.complaintsOfUser(me.id)).integer == 0)
 
             let mark = try await FriendTests.streamMark(redis)
             body = full
@@ -119,14 +120,14 @@ struct ComplaintTests {
             body["complaint_chatinfo"] = ["id": "m1", "data": "广告"]
             let id = try await Self.create(client, me, .object(body))
 
-            let row = try await Self.row(redis, id)
+            let row = try await Self.row(redis, id, of: me.id)
             #expect(row["id"] == String(id) && row["user_id"] == String(me.id) && row["target_id"] == String(them.id))
             #expect(row["target_type"] == "single" && row["target_name"] == "小红" && row["reason"] == "骚扰")
             #expect(row["content"] == "他一直发广告" && row["images"] == #"["https://a.example/1.png","https://a.example/2.png"]"#)
             #expect(row["complaint_chatinfo"] == #"{"id":"m1","data":"广告"}"#)
             #expect(row["status"] == "0" && row["is_deleted"] == "0" && row["admin_reply"] == nil && row["_v"] == "1")
             #expect(row["create_time"]?.count == 19 && row["update_time"] == row["create_time"])
-            #expect(try await FriendTests.zset(redis, RedisKeys.complaintsOfUser(me.id)) == [id])
+            #expect(try await FriendTests.zset(redis, testKeys.complaintsOfUser(me.id)) == [id])
 
             let events = try await Self.events(redis, after: mark, entity: "complaint", owner: me.id)
             #expect(events.count == 1)
@@ -144,14 +145,14 @@ struct ComplaintTests {
             #expect(event.row == expected)
 
             // a group that exists can be complained about; optional columns stay NULL
-            _ = try await redis.send("HSET", RedisKeys.group(900_000_000 + me.id), "id", String(900_000_000 + me.id), "status", "1")
+            _ = try await redis.send("HSET", testKeys.group(900_000_000 + me.id), "id", String(900_000_000 + me.id), "status", "1")
             let group = try await Self.create(
                 client, me, ["target_id": .integer(Int64(900_000_000 + me.id)), "target_type": "group", "reason": "违规"]
             )
-            let groupRow = try await Self.row(redis, group)
+            let groupRow = try await Self.row(redis, group, of: me.id)
             #expect(groupRow["target_type"] == "group" && groupRow["content"] == nil && groupRow["target_name"] == nil)
             #expect(group > id)
-            _ = try await redis.send("DEL", RedisKeys.group(900_000_000 + me.id))
+            _ = try await redis.send("DEL", testKeys.group(900_000_000 + me.id))
         }
     }
 
@@ -225,7 +226,7 @@ struct ComplaintTests {
             let mark = try await FriendTests.streamMark(redis)
             #expect(Self.same(try await update(id, ["content": "新的内容"], me), Self.success("更新成功")))
             #expect(Self.same(try await update(id, ["images": ["https://a.example/3.png"]], me), Self.success("更新成功")))
-            let row = try await Self.row(redis, id)
+            let row = try await Self.row(redis, id, of: me.id)
             #expect(row["content"] == "新的内容" && row["images"] == #"["https://a.example/3.png"]"# && row["reason"] == "骚扰")
             #expect(row["_v"] == "3" && row["status"] == "0")
             let events = try await Self.events(redis, after: mark, entity: "complaint", owner: me.id)
@@ -234,11 +235,11 @@ struct ComplaintTests {
             #expect(events.last?.row.keys == ComplaintRow.columns)
 
             // an operator started handling it
-            _ = try await redis.send("HSET", RedisKeys.complaint(id), "status", "1")
+            _ = try await redis.send("HSET", testKeys.complaint(id, reporter: me.id), "status", "1")
             #expect(Self.same(try await update(id, ["content": "再改"], me), Self.failure("该投诉已开始处理，无法修改")))
-            #expect(try await Self.row(redis, id)["content"] == "新的内容")
+            #expect(try await Self.row(redis, id, of: me.id)["content"] == "新的内容")
             // a deleted one: not found
-            _ = try await redis.send("HSET", RedisKeys.complaint(id), "status", "0")
+            _ = try await redis.send("HSET", testKeys.complaint(id, reporter: me.id), "status", "0")
             #expect(Self.same(try await Self.call(client, .post, "/api/chat/complaint/delete/\(id)", [:], me), Self.success("删除成功")))
             #expect(Self.same(try await update(id, ["content": "再改"], me), Self.failure("投诉记录不存在")))
         }
@@ -266,9 +267,9 @@ struct ComplaintTests {
             #expect(answers.filter { Self.same($0, Self.success("删除成功")) }.count == 1)
             #expect(answers.filter { Self.same($0, Self.failure("投诉记录不存在")) }.count == 9)
 
-            let row = try await Self.row(redis, id)
+            let row = try await Self.row(redis, id, of: me.id)
             #expect(row["is_deleted"] == "1" && row["_v"] == "2" && row["reason"] == "骚扰")
-            #expect(try await FriendTests.zset(redis, RedisKeys.complaintsOfUser(me.id)).isEmpty)
+            #expect(try await FriendTests.zset(redis, testKeys.complaintsOfUser(me.id)).isEmpty)
             let events = try await Self.events(redis, after: mark, entity: "complaint", owner: me.id)
             #expect(events.map { "\($0.op) \($0.id) v\($0.version)" } == ["upsert \(id) v2"])
             #expect(events.first?.row["is_deleted"] == 1 && events.first?.row["reason"] == "骚扰")

@@ -11,7 +11,7 @@ import Testing
 @Suite("Dashboard statistics from the heartbeat", .serialized, .offCooperativePool)
 struct DashboardStatisticsTests {
     static func stats(_ redis: RedisClient, node: String) async throws -> (sockets: Int, users: Int)? {
-        guard let text = try await redis.send("HGET", RedisKeys.nodeStats, node).string,
+        guard let text = try await redis.send("HGET", testKeys.nodeStats, node).string,
               let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
               let sockets = object["sockets"] as? Int, let users = object["users"] as? Int
         else { return nil }
@@ -73,7 +73,7 @@ struct DashboardStatisticsTests {
         // A stopped process takes its figures with it.
         bridge.signal(SIGTERM)
         _ = bridge.waitForExit(timeout: 20)
-        #expect(try await redis.send("HEXISTS", RedisKeys.nodeStats, bridge.node).integer == 0)
+        #expect(try await redis.send("HEXISTS", testKeys.nodeStats, bridge.node).integer == 0)
     }
 
     @Test("a heartbeat that fails keeps the sends it took: they are counted at the next one", .timeLimit(.minutes(2)))
@@ -84,11 +84,11 @@ struct DashboardStatisticsTests {
         let bridge = try await BridgeProcess(redisURL: server.url, settings: ["HEARTBEAT_MS": "300"])
         let (a, b) = try (ChatDeliveryTests.openUser(bridge), ChatDeliveryTests.openUser(bridge))
         // The heartbeat script fails (its stats key is of the wrong type) while sends go on.
-        try await redis.send("SET", RedisKeys.nodeStats, "not a hash").throwingOnError()
+        try await redis.send("SET", testKeys.nodeStats, "not a hash").throwingOnError()
         for text in ["一", "二", "三"] { _ = try ChatDeliveryTests.send(bridge, a, to: b.id, text) }
         try await Task.sleep(for: .milliseconds(1000))
         #expect(try await Self.messages(redis) == 0)
-        try await redis.send("DEL", RedisKeys.nodeStats).throwingOnError()
+        try await redis.send("DEL", testKeys.nodeStats).throwingOnError()
         try await eventually(within: 10) { try await Self.messages(redis) == 3 }
         try await Task.sleep(for: .milliseconds(700))
         #expect(try await Self.messages(redis) == 3)

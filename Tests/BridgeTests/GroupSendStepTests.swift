@@ -252,7 +252,8 @@ struct GroupSendStepTests {
         )
         let cache = GroupRecipients()
         let steps = GroupSendSteps(
-            scripts: fixture.dependencies.scripts, delivery: fixture.dependencies.delivery, settings: settings, recipients: cache
+            scripts: fixture.dependencies.scripts, delivery: fixture.dependencies.delivery, settings: settings, recipients: cache,
+            replicaAcknowledgement: nil
         )
         // Cached before the last member joined (version 1); the version moves on.
         cache.store(SendGroupMessage.Recipients(version: "1", ids: [fixture.sender] + fixture.others.dropLast(), keys: fixture.keys), for: fixture.group)

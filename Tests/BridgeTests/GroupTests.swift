@@ -43,9 +43,9 @@ struct GroupTests {
         for member in members { try await MessageTests.befriend(redis, owner: owner.id, friend: member.id) }
         let rows = members.map { JSONValue.integer(Int64(owner.id * 1000 + $0.id)) }
         #expect(try await post(client, "group/create", ["userIds": .array(rows)], owner) == ok("ok"))
-        let groups = try await redis.send("ZREVRANGE", RedisKeys.groupsOfUser(owner.id), 0, 0).array ?? []
+        let groups = try await redis.send("ZREVRANGE", testKeys.groupsOfUser(owner.id), 0, 0).array ?? []
         let id = Int(try #require(groups.first?.string.flatMap { Int($0) }))
-        for member in [owner] + members { _ = try await redis.send("DEL", RedisKeys.offlineQueue(member.id)) }
+        for member in [owner] + members { _ = try await redis.send("DEL", testKeys.offlineQueue(member.id)) }
         return id
     }
 
@@ -56,21 +56,27 @@ struct GroupTests {
     }
 
     static func group(_ redis: RedisClient, _ id: Int) async throws -> [String: String] {
-        try await redis.send("HGETALL", RedisKeys.group(id)).fieldValues
+        try await redis.send("HGETALL", testKeys.group(id)).fieldValues
     }
 
     static func member(_ redis: RedisClient, _ group: Int, _ user: Account) async throws -> JSONObject? {
-        guard let text = try await redis.send("HGET", RedisKeys.groupMembers(group), String(user.id)).string else { return nil }
+        guard let text = try await redis.send("HGET", testKeys.groupMembers(group), String(user.id)).string else { return nil }
         return try JSONParser.parse(text).objectValue
     }
 
     static func groupsOf(_ redis: RedisClient, _ user: Account) async throws -> [Int] {
-        try await FriendTests.zset(redis, RedisKeys.groupsOfUser(user.id))
+        try await FriendTests.zset(redis, testKeys.groupsOfUser(user.id))
+    }
+
+    static func activeGroupsOf(_ redis: RedisClient, _ user: Account) async throws -> [Int] {
+        try await FriendTests.zset(redis, testKeys.activeGroupsOfUser(user.id))
     }
 
     /// The group events after `mark` for `group` (its row and its member rows).
     static func events(_ redis: RedisClient, after mark: String, group: Int) async throws -> [FriendTests.EntityEvent] {
-        let entries = try await redis.send("XRANGE", StreamName.entities, "(" + mark, "+").array ?? []
+        // The group's partition's shard (the one stream on one Redis).
+        let shard = testKeys.stream(StreamName.entities, partition: testKeys.layout.partition(ofGroup: group))
+        let entries = try await redis.send("XRANGE", shard, "(" + mark, "+").array ?? []
         return entries.compactMap { entry -> FriendTests.EntityEvent? in
             guard let flat = entry.array?.last?.array else { return nil }
             let names = stride(from: 0, to: flat.count, by: 2).compactMap { flat[$0].string }
@@ -117,7 +123,7 @@ struct GroupTests {
             #expect(try await create(["userIds": [.integer(Int64(me.id * 1000 + stranger.id))]]) == Self.fail("请选择加入群聊的用户"))
             // friends who are all disabled
             try await MessageTests.befriend(redis, owner: me.id, friend: stranger.id)
-            _ = try await redis.send("HSET", RedisKeys.user(stranger.id), "status", "0")
+            _ = try await redis.send("HSET", testKeys.user(stranger.id), "status", "0")
             #expect(try await create(["userIds": [.integer(Int64(me.id * 1000 + stranger.id))]]) == Self.fail("用户不存在，无法加入群聊"))
 
             let mark = try await FriendTests.streamMark(redis)
@@ -139,6 +145,8 @@ struct GroupTests {
             #expect(Set(group.keys) == Set(GroupRow.columns).subtracting(["remark"]).union(["_v"]))
             for user in [me, a, b] {
                 #expect(try await Self.groupsOf(redis, user).contains(gid))
+                // A tagged layout keeps each member's active groups (the guidance's fact); one Redis reads the rows.
+                #expect(try await Self.activeGroupsOf(redis, user) == (testKeys.layout.isTagged ? [gid] : []))
                 let row = try #require(try await Self.member(redis, gid, user))
                 #expect(row.keys == GroupMemberRow.columns + ["_v"])
                 #expect(row["group_id"] == .integer(Int64(gid)) && row["status"] == 1 && row["nickname"] == "" && row["_v"] == 1)
@@ -175,7 +183,7 @@ struct GroupTests {
             let people = try await Self.users(client, 11)
             for (index, person) in people.enumerated() {
                 try await Self.setNickname(redis, person, "成员😀\(index)")
-                _ = try await redis.send("HSET", RedisKeys.user(person.id), "avatar", "https://a.example/\(index).png")
+                _ = try await redis.send("HSET", testKeys.user(person.id), "avatar", "https://a.example/\(index).png")
             }
             let gid = try await Self.makeGroup(client, redis, owner: people[0], members: Array(people.dropFirst()))
             let group = try await Self.group(redis, gid)
@@ -198,7 +206,7 @@ struct GroupTests {
             let first = try await Self.makeGroup(client, redis, owner: me, members: [a])
             let second = try await Self.makeGroup(client, redis, owner: a, members: [me, b])
             let third = try await Self.makeGroup(client, redis, owner: b, members: [me])
-            _ = try await redis.send("HSET", RedisKeys.group(third), "status", "2")
+            _ = try await redis.send("HSET", testKeys.group(third), "status", "2")
 
             let list = try await FriendTests.get(client, "/api/chat/grouplist/1", me)
             let groups = Self.items(list.objectValue?["data"])
@@ -269,7 +277,7 @@ struct GroupTests {
             }
             #expect(try await FriendTests.queued(redis, outsider).isEmpty)
             // a locked group: no settings
-            _ = try await redis.send("HSET", RedisKeys.group(gid), "status", "2")
+            _ = try await redis.send("HSET", testKeys.group(gid), "status", "2")
             #expect(try await Self.post(client, "groupUpdateName", ["id": g, "name": "x"], owner) == Self.fail("只有群主才能修改群名称"))
         }
     }
@@ -294,8 +302,8 @@ struct GroupTests {
             let (owner, member, joiner, outsider, other, disabled) = (people[0], people[1], people[2], people[3], people[4], people[5])
             let gid = try await Self.makeGroup(client, redis, owner: owner, members: [member])
             try await Self.setNickname(redis, member, "小李")
-            _ = try await redis.send("HSET", RedisKeys.user(joiner.id), "avatar", "https://a.example/joiner.png")
-            _ = try await redis.send("HSET", RedisKeys.user(disabled.id), "status", "0")
+            _ = try await redis.send("HSET", testKeys.user(joiner.id), "avatar", "https://a.example/joiner.png")
+            _ = try await redis.send("HSET", testKeys.user(disabled.id), "status", "0")
 
             #expect(try await Self.invite(client, owner, group: 2_000_000_000, joiner: joiner) == Self.fail("群不存在或者被封禁"))
             // Fix: an outsider cannot put someone else in
@@ -377,7 +385,7 @@ struct GroupTests {
             #expect(try await decide(member, applicant, "agree") == Self.fail("群不存在或者被封禁或者你无权操作"))
             #expect(try await decide(owner, member, "agree") == Self.fail("非法操作"))
             #expect(try await decide(owner, applicant, "maybe") == Self.fail("参数type的值只能是agree、no"))
-            _ = try await redis.send("DEL", RedisKeys.offlineQueue(member.id))
+            _ = try await redis.send("DEL", testKeys.offlineQueue(member.id))
             let mark = try await FriendTests.streamMark(redis)
             #expect(try await decide(owner, applicant, "agree") == Self.ok("处理成功"))
             #expect(try await decide(owner, applicant, "agree") == Self.fail("非法操作"))
@@ -400,7 +408,7 @@ struct GroupTests {
         try await TestBridge.app(redis: redis).test(.router) { client in
             let people = try await Self.users(client, 5)
             let (owner, guest, user, secondGuest) = (people[0], people[1], people[2], people[3])
-            for visitor in [guest, secondGuest] { _ = try await redis.send("HSET", RedisKeys.user(visitor.id), "role", "visitor") }
+            for visitor in [guest, secondGuest] { _ = try await redis.send("HSET", testKeys.user(visitor.id), "role", "visitor") }
             let gid = try await Self.makeGroup(client, redis, owner: owner, members: [people[4]])
             let g = JSONValue.integer(Int64(gid))
             #expect(try await Self.post(client, "groupAddUserSet", ["group_id": g, "addGroupSet": 2], owner) == Self.ok("设置成功"))
@@ -442,7 +450,7 @@ struct GroupTests {
             }
             #expect(decisions.filter { $0 == Self.ok("处理成功") }.count == 1)
             #expect(decisions.filter { $0 == Self.fail("非法操作") }.count == 9)
-            #expect(try await redis.send("HLEN", RedisKeys.groupMembers(gid)).integer == 4)
+            #expect(try await redis.send("HLEN", testKeys.groupMembers(gid)).integer == 4)
             #expect(try await Self.events(redis, after: mark, group: gid).filter { $0.entity == "group_user" }.count == 1)
         }
     }
@@ -460,7 +468,7 @@ struct GroupTests {
                 return try await tasks.reduce(into: []) { $0.append($1) }
             }
             #expect(answers == Array(repeating: Self.ok("加群成功"), count: joiners.count))
-            #expect(try await redis.send("HLEN", RedisKeys.groupMembers(gid)).integer == 22)
+            #expect(try await redis.send("HLEN", testKeys.groupMembers(gid)).integer == 22)
             let avatar = try await Self.group(redis, gid)["avatar"] ?? ""
             #expect(avatar.split(separator: ",").count == 9)
         }
@@ -475,7 +483,7 @@ struct GroupTests {
         try await TestBridge.app(redis: redis).test(.router) { client in
             let people = try await Self.users(client, 3)
             let (owner, a, b) = (people[0], people[1], people[2])
-            _ = try await redis.send("HSET", RedisKeys.user(a.id), "avatar", "https://a.example/a.png")
+            _ = try await redis.send("HSET", testKeys.user(a.id), "avatar", "https://a.example/a.png")
             let gid = try await Self.makeGroup(client, redis, owner: owner, members: [a, b])
             let remove = { (caller: Account, user: Account) in
                 try await Self.post(client, "groupDeleteUser", ["group_id": .integer(Int64(gid)), "user_id": Self.id(user)], caller)
@@ -514,10 +522,11 @@ struct GroupTests {
             #expect(time.range(of: #"^\d{4}/\d{1,2}/\d{1,2} \d{2}:\d{2}:\d{2}$"#, options: .regularExpression) != nil, "\(time)")
             #expect(try await FriendTests.queued(redis, b).isEmpty)
             #expect(try await FriendTests.queued(redis, a).isEmpty)
-            _ = try await redis.send("DEL", RedisKeys.offlineQueue(owner.id))
+            _ = try await redis.send("DEL", testKeys.offlineQueue(owner.id))
 
             _ = try await Self.invite(client, outsider, group: gid, joiner: outsider)
-            _ = try await redis.send("DEL", RedisKeys.offlineQueue(owner.id), RedisKeys.offlineQueue(b.id), RedisKeys.offlineQueue(outsider.id))
+            // One key per command: on a cluster the queues are on their users' slots.
+            for user in [owner, b, outsider] { _ = try await redis.send("DEL", testKeys.offlineQueue(user.id)) }
             let mark = try await FriendTests.streamMark(redis)
             #expect(try await Self.post(client, "groupDeleteOrQuit", ["id": g], owner) == Self.ok("ok"))
             for user in [owner, b, outsider] {
@@ -525,10 +534,11 @@ struct GroupTests {
                 #expect(notices.count == 1 && Self.texts(notices).first?.hasPrefix("群主于 ") == true)
                 #expect(Self.texts(notices).first?.hasSuffix(" 解散了该群") == true && notices.first?["chatType"] == "group")
                 #expect(try await Self.groupsOf(redis, user).isEmpty)
+                #expect(try await Self.activeGroupsOf(redis, user).isEmpty)
             }
             #expect(try await FriendTests.queued(redis, a).isEmpty)
             #expect(try await Self.group(redis, gid).isEmpty)
-            #expect(try await redis.send("EXISTS", RedisKeys.groupMembers(gid), RedisKeys.groupMembersVersion(gid)).integer == 0)
+            #expect(try await redis.send("EXISTS", testKeys.groupMembers(gid), testKeys.groupMembersVersion(gid)).integer == 0)
             let events = try await Self.events(redis, after: mark, group: gid)
             #expect(events.map(\.entity) == ["group_user", "group_user", "group_user", "group"] && events.allSatisfy { $0.op == "delete" })
             #expect(try await FriendTests.get(client, "/api/chat/groupinfo/\(gid)", owner) == Self.fail("群不存在或被封禁"))
@@ -545,7 +555,7 @@ struct GroupTests {
     }
 
     static func history(_ redis: RedisClient, _ group: Int) async throws -> [JSONObject] {
-        let entries = try await redis.send("LRANGE", RedisKeys.groupHistory(group), 0, -1).array ?? []
+        let entries = try await redis.send("LRANGE", testKeys.groupHistory(group), 0, -1).array ?? []
         return entries.compactMap { $0.bytes.flatMap { try? JSONParser.parse($0).objectValue } }
     }
 
@@ -594,7 +604,7 @@ struct GroupTests {
             // members change: the cached list is refreshed (the new member gets it, the removed one not)
             #expect(try await Self.invite(client, late, group: gid, joiner: late) == Self.ok("加群成功"))
             #expect(try await Self.post(client, "groupDeleteUser", ["group_id": .integer(Int64(gid)), "user_id": Self.id(b)], owner) == Self.ok("删除群成员成功"))
-            for user in [owner, b, late] { _ = try await redis.send("DEL", RedisKeys.offlineQueue(user.id)) }
+            for user in [owner, b, late] { _ = try await redis.send("DEL", testKeys.offlineQueue(user.id)) }
             let second = try #require(try await Self.sendToGroup(client, a, group: gid, "第二条").body.objectValue?["data"]?.objectValue)
             for user in [owner, late] { #expect(try await FriendTests.queued(redis, user) == [second]) }
             #expect(try await FriendTests.queued(redis, b).isEmpty)
@@ -603,9 +613,9 @@ struct GroupTests {
             let mutedRow = try #require(try await Self.member(redis, gid, late))
             var muted = mutedRow
             muted["status"] = 0
-            _ = try await redis.send("HSET", RedisKeys.groupMembers(gid), String(late.id), JSONSerializer.string(.object(muted)))
+            _ = try await redis.send("HSET", testKeys.groupMembers(gid), String(late.id), JSONSerializer.string(.object(muted)))
             #expect(try await Self.sendToGroup(client, late, group: gid).body == Self.fail("您不在群里，无法发消息"))
-            _ = try await redis.send("HSET", RedisKeys.group(gid), "status", "0")
+            _ = try await redis.send("HSET", testKeys.group(gid), "status", "0")
             #expect(try await Self.sendToGroup(client, a, group: gid).body == Self.fail("群不存在或者已解散或者被封禁，无法发消息"))
             #expect(try await Self.history(redis, gid).count == 2)
         }
@@ -619,17 +629,17 @@ struct GroupTests {
             let people = try await Self.users(client, 3)
             let gid = try await Self.makeGroup(client, redis, owner: people[0], members: [people[1]])
             _ = try await Self.sendToGroup(client, people[0], group: gid)
-            let before = try #require(try await redis.send("GET", RedisKeys.groupMembersVersion(gid)).integer)
+            let before = try #require(try await redis.send("GET", testKeys.groupMembersVersion(gid)).integer)
             // rebuilt from MariaDB: the version key is gone and a member was added meanwhile
-            _ = try await redis.send("DEL", RedisKeys.groupMembersVersion(gid))
+            _ = try await redis.send("DEL", testKeys.groupMembersVersion(gid))
             var row = try #require(try await Self.member(redis, gid, people[1]))
             row["user_id"] = Self.id(people[2])
             row["id"] = .integer((row["id"]?.integerValue ?? 0) + 100)
-            _ = try await redis.send("HSET", RedisKeys.groupMembers(gid), String(people[2].id), JSONSerializer.string(.object(row)))
-            _ = try await redis.send("DEL", RedisKeys.offlineQueue(people[2].id))
+            _ = try await redis.send("HSET", testKeys.groupMembers(gid), String(people[2].id), JSONSerializer.string(.object(row)))
+            _ = try await redis.send("DEL", testKeys.offlineQueue(people[2].id))
             let message = try #require(try await Self.sendToGroup(client, people[0], group: gid).body.objectValue?["data"]?.objectValue)
             #expect(try await FriendTests.queued(redis, people[2]) == [message])
-            #expect(try await redis.send("GET", RedisKeys.groupMembersVersion(gid)).integer ?? 0 > before)
+            #expect(try await redis.send("GET", testKeys.groupMembersVersion(gid)).integer ?? 0 > before)
         }
     }
 
@@ -643,7 +653,7 @@ struct GroupTests {
             let gid = try await Self.makeGroup(client, redis, owner: owner, members: [a, b])
             _ = try await Self.post(client, "groupnickname", ["id": .integer(Int64(gid)), "nickname": "群里的A"], a)
             let message = try #require(try await Self.sendToGroup(client, a, group: gid, "撤回我").body.objectValue?["data"]?.objectValue)
-            for user in people { _ = try await redis.send("DEL", RedisKeys.offlineQueue(user.id)) }
+            for user in people { _ = try await redis.send("DEL", testKeys.offlineQueue(user.id)) }
             let revoke = { (by: Account, group: Int, extra: JSONObject) in
                 var body = extra
                 body["chatType"] = "group"
@@ -680,7 +690,7 @@ struct GroupTests {
             var old = try #require(try await Self.history(redis, gid).first)
             old["isremove"] = 0
             old["create_time"] = .integer((old["create_time"]?.integerValue ?? 0) - 301_000)
-            _ = try await redis.send("LSET", RedisKeys.groupHistory(gid), 0, JSONSerializer.string(.object(old)))
+            _ = try await redis.send("LSET", testKeys.groupHistory(gid), 0, JSONSerializer.string(.object(old)))
             #expect(try await revoke(a, gid, [:]) == Self.fail("消息超过5分钟，不能撤回"))
         }
     }

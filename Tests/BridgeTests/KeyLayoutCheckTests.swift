@@ -71,7 +71,7 @@ struct KeyLayoutCheckTests {
         #expect(second.waitForExit(timeout: 1) == nil && first.waitForExit(timeout: 0.1) == nil)
     }
 
-    @Test("read: HSETNX records the first layout only; agrees or names the recorded one")
+    @Test("read: HSETNX records the first layout only, its tags beside it; agrees or names the recorded one")
     func read() async throws {
         let redis = try RedisServerProcess()
         let client = RedisClient(configuration: try .forTests(url: redis.url))
@@ -82,7 +82,30 @@ struct KeyLayoutCheckTests {
         #expect(await KeyLayoutCheck.read(redis: client, keys: four) == .agrees)
         #expect(await KeyLayoutCheck.read(redis: client, keys: .plain) == .differs(recorded: "4"))
         #expect(await KeyLayoutCheck.read(redis: client, keys: four) == .agrees)
-        #expect(try await client.send("HGETALL", RedisKeys.meta) == .array([.bulk(Array("partitions".utf8)), .bulk(Array("4".utf8))]))
+        // The tags in order, as docs/streams.md *Shards* names them (its Python gives the same).
+        let tags = PartitionTags.evenlySpaced(count: 4)
+        #expect(KeyLayoutCheck.recordedTags(of: four.layout) == tags.joined(separator: ","))
+        #expect(KeyLayoutCheck.recordedTags(of: four.layout) == "p0.1,p1.3,p2.1,p3.3")
+        #expect(KeyLayoutCheck.recordedTags(of: .plain) == nil)
+        #expect(try await client.send("HGETALL", RedisKeys.meta) == .array([
+            .bulk(Array("partitions".utf8)), .bulk(Array("4".utf8)), .bulk(Array("tags".utf8)), .bulk(Array("p0.1,p1.3,p2.1,p3.3".utf8)),
+        ]))
+        // Every shard name from the record alone is the layout's own.
+        #expect(tags.map { "chat:stream:messages{\($0)}" } == four.shards(of: StreamName.messages))
+
+        // A deployment recorded before `tags` existed gets them from the first process that
+        // agrees; a plain Redis never has the field; other tags for the same count are refused.
+        _ = try await client.send("HDEL", RedisKeys.meta, "tags")
+        #expect(await KeyLayoutCheck.read(redis: client, keys: four) == .agrees)
+        #expect(try await client.send("HGET", RedisKeys.meta, "tags").string == "p0.1,p1.3,p2.1,p3.3")
+        _ = try await client.send("HSET", RedisKeys.meta, "tags", "p0,p1,p2,p3")
+        #expect(await KeyLayoutCheck.read(redis: client, keys: four) == .differentTags(recorded: "p0,p1,p2,p3"))
+        _ = try await client.send("DEL", RedisKeys.meta)
+        #expect(await KeyLayoutCheck.read(redis: client, keys: .plain) == .agrees)
+        #expect(try await client.send("HGETALL", RedisKeys.meta) == .array([.bulk(Array("partitions".utf8)), .bulk(Array("plain".utf8))]))
+        // A process of another count never records its tags beside the recorded count.
+        #expect(await KeyLayoutCheck.read(redis: client, keys: four) == .differs(recorded: "plain"))
+        #expect(try await client.send("HEXISTS", RedisKeys.meta, "tags") == .integer(0))
     }
 
     @Test("testKeys is the run's layout as the processes resolve it; a spawned process on a single Redis gets it said out loud")

@@ -19,8 +19,17 @@ struct OperatorEffectsTests {
     /// A process without a heartbeat for this long is dead (the bridges beat every 5 s).
     static let deadAfter: Int64 = 15_000
 
+    /// The change as the console makes it in the run's layout: on a tagged one, the audit
+    /// row a step of its own after it (the reply then read as one Redis' `.changed`).
     static func change(_ scripts: RedisScripts, _ user: Int, _ operation: ChangeUserByOperator.Operation) async throws -> ChangeUserByOperator.Reply {
-        try await scripts.run(ChangeUserByOperator(keys: .plain, user: user, operation, audit: audit, streamCap: 100_000, deadAfterMilliseconds: deadAfter))
+        let reply = try await scripts.run(ChangeUserByOperator(
+            keys: testKeys, user: user, operation, audit: audit, streamCap: 100_000, deadAfterMilliseconds: deadAfter
+        ))
+        guard case .changedUnaudited(let version, let kicks, let action, let detail) = reply else { return reply }
+        _ = try await scripts.run(RecordAudit(
+            keys: testKeys, audit: audit, streamCap: 100_000, action: action, targetType: "user", targetID: user, detail: detail
+        ))
+        return .changed(version: version, kicks: kicks)
     }
 
     static func login(_ bridge: BridgeProcess, _ username: String, _ password: String) throws -> String {
@@ -39,7 +48,7 @@ struct OperatorEffectsTests {
 
         #expect(try await Self.change(scripts, user.id, .disable) == .changed(version: 3, kicks: 1))
         await RevocationTests.expectKicked([socket], "disable")
-        #expect(try await redis.send("LINDEX", RedisKeys.adminAudit, "0").string?.contains(#""action":"user.disable""#) == true)
+        #expect(try await redis.send("LINDEX", testKeys.adminAudit, "0").string?.contains(#""action":"user.disable""#) == true)
         try await RevocationTests.expectRefused(user.token, on: a)
         #expect(try Self.login(a, user.username, "secret1") == "fail \(AccountService.accountUnavailable)")
 
@@ -61,30 +70,19 @@ struct OperatorEffectsTests {
         defer { Task { await fixture.shutdown() } }
         let (server, redis, scripts) = (fixture.server, fixture.redis, fixture.scripts)
         let bridge = try await BridgeProcess(redisURL: server.url)
-        let id = Int(try #require(try await redis.send("INCR", RedisKeys.idCounter("user")).integer))
-        let infoID = Int(try #require(try await redis.send("INCR", RedisKeys.idCounter("user_info")).integer))
-        let row = UserRow(
-            id: id, uuid: UUID().uuidString.lowercased(), username: "made01", password: PasswordHasher(cost: 4).hash("secret7"),
-            nickname: "新人", avatar: "", role: .user, createTime: Self.audit.now
+        let created = try await AccountStore(scripts: scripts, keys: testKeys, streamCap: 100_000).registerByOperator(
+            username: "made01", passwordHash: PasswordHasher(cost: 4).hash("secret7"), nickname: "新人", avatar: "", audit: Self.audit
         )
-        let info: JSONValue = [
-            "id": .integer(Int64(infoID)), "user_id": .integer(Int64(id)), "gender": "unknown", "birthday": .null, "bio": "",
-            "location": "", "website": "", "order": 50, "create_time": .string(Self.audit.now), "update_time": .string(Self.audit.now),
-        ]
-        let created = try await scripts.run(RegisterUser(
-            keys: .plain, userID: id, infoID: infoID, username: "made01", uuid: row.uuid, deviceID: nil,
-            userRow: JSONSerializer.string(.object(row.json(includingPassword: true))), infoRow: JSONSerializer.string(info),
-            streamCap: 100_000, audit: Self.audit
-        ))
-        #expect(created == .registered)
+        let id = created.id
+        #expect(try await redis.send("LINDEX", testKeys.adminAudit, "0").string?.contains(#""action":"user.create""#) == true)
         let response = try bridge.post("/api/loginChat", ["username": "made01", "password": "secret7"])
         #expect(response.body["msg"] as? String == "ok", "\(response)")
         let user = try #require(response.body["data"] as? [String: Any])
         #expect(user["id"] as? Int == id && user["nickname"] as? String == "新人")
     }
 
-    @Test("a disabled group refuses sends, enabled it accepts them again; a complaint's reply is in the reporter's complaint detail", .timeLimit(.minutes(1)))
-    func groupsAndComplaints() async throws {
+    @Test("a disabled group refuses sends, enabled it accepts them again", .timeLimit(.minutes(1)))
+    func groups() async throws {
         let fixture = try OperatorScriptTests.Fixture()
         defer { Task { await fixture.shutdown() } }
         let (server, redis, scripts) = (fixture.server, fixture.redis, fixture.scripts)
@@ -102,12 +100,31 @@ struct OperatorEffectsTests {
         #expect(try send("二") == "fail 群不存在或者已解散或者被封禁，无法发消息")
         #expect(try await scripts.run(ChangeGroupStatus(group: group, enabled: true, audit: Self.audit, streamCap: 100_000)) == .version(3))
         #expect(try send("三") == "ok message")
+    }
 
+    @Test("a complaint's reply (in the reporter's partition, its audit a step of its own on a tagged layout) is in the reporter's complaint detail", .timeLimit(.minutes(1)))
+    func complaintReply() async throws {
+        let fixture = try OperatorScriptTests.Fixture()
+        defer { Task { await fixture.shutdown() } }
+        let (server, redis, scripts) = (fixture.server, fixture.redis, fixture.scripts)
+        let bridge = try await BridgeProcess(redisURL: server.url)
+        let (owner, member) = try (ChatDeliveryTests.openUser(bridge), ChatDeliveryTests.openUser(bridge))
         let complaint = try bridge.post(
             "/api/chat/complaint/create", ["target_id": member.id, "target_type": "single", "reason": "骚扰"], token: owner.token
         )
-        let id = try #require(try await redis.send("ZREVRANGE", RedisKeys.complaints, "0", "0").array?.first?.string.flatMap { Int($0) }, "\(complaint)")
-        #expect(try await scripts.run(ReplyToComplaint(id, status: 2, reply: "已处理", audit: Self.audit, streamCap: 100_000)) == .version(2))
+        let partition = testKeys.layout.partition(ofUser: owner.id)
+        let id = try #require(
+            try await redis.send("ZREVRANGE", testKeys.complaints(partition: partition), "0", "0").array?.first?.string.flatMap { Int($0) },
+            "\(complaint)"
+        )
+        let replied = try await scripts.run(ReplyToComplaint(
+            keys: testKeys, id, partition: partition, status: 2, reply: "已处理", audit: Self.audit, streamCap: 100_000
+        ))
+        switch replied {
+        case .version(let version): #expect(version == 2 && !testKeys.layout.isTagged)
+        case .changedUnaudited(let version, let action, _): #expect(version == 2 && action == "complaint.reply" && testKeys.layout.isTagged)
+        case .refused(let refusal): Issue.record("\(refusal)")
+        }
         let detail = try #require(HTTPProbe.request(
             port: bridge.port, method: "GET", path: "/api/chat/complaint/detail/\(id)", headers: [("token", owner.token)]
         ))

@@ -9,7 +9,8 @@ import Testing
 /// The operators' console scripts (docs/console.md) through their contracts, each on a
 /// Redis of the test's own: exact replies, what Redis holds after, the entity events and
 /// audit rows they append, the kicks of a revocation on a node's stream, and refusals
-/// that write nothing.
+/// that write nothing. Each test names its layout: the plain one (one run per change, the
+/// audit inside it), or 4 partitions (`OperatorStepTests`: the audit a step of its own).
 @Suite("Operator scripts", .offCooperativePool)
 struct OperatorScriptTests {
     static let now = "2026-12-07 08:00:00"
@@ -126,7 +127,7 @@ struct OperatorScriptTests {
         defer { Task { await fixture.shutdown() } }
         let cli = OperatorAudit(admin: "cli", address: "", now: Self.now)
         func run(_ name: String, _ hash: String?, _ enabled: Bool?) async throws -> ChangeAdminAccount.Reply {
-            try await fixture.scripts.run(ChangeAdminAccount(name: name, passwordHash: hash, enabled: enabled, audit: cli, streamCap: Self.cap))
+            try await fixture.scripts.run(ChangeAdminAccount(keys: .plain, name: name, passwordHash: hash, enabled: enabled, audit: cli, streamCap: Self.cap))
         }
 
         #expect(try await run("root", "$2b$12$first", nil) == .changed(.created, id: 1))
@@ -357,7 +358,7 @@ struct OperatorScriptTests {
         #expect(try await fixture.redis.send("ZRANGE", RedisKeys.complaints, "0", "-1").array?.compactMap(\.string) == ["7"])
         #expect(try await fixture.redis.send("ZRANGE", RedisKeys.complaints(status: 0), "0", "-1").array?.compactMap(\.string) == ["7"])
 
-        let reply = try await fixture.scripts.run(ReplyToComplaint(7, status: 2, reply: "已处理，谢谢", audit: Self.audit, streamCap: Self.cap))
+        let reply = try await fixture.scripts.run(ReplyToComplaint(keys: .plain, 7, partition: 0, status: 2, reply: "已处理，谢谢", audit: Self.audit, streamCap: Self.cap))
         #expect(reply == .version(2))
         let row = try await fixture.redis.send("HGETALL", RedisKeys.complaint(7)).fieldValues
         #expect(row["status"] == "2" && row["admin_reply"] == "已处理，谢谢" && row["_v"] == "2" && row["update_time"] == Self.now)
@@ -370,12 +371,12 @@ struct OperatorScriptTests {
             "from": 0, "status": 2, "reply": "已处理，谢谢",
         ])
 
-        #expect(try await fixture.scripts.run(ReplyToComplaint(7, status: 3, reply: "", audit: Self.audit, streamCap: Self.cap)) == .version(3))
+        #expect(try await fixture.scripts.run(ReplyToComplaint(keys: .plain, 7, partition: 0, status: 3, reply: "", audit: Self.audit, streamCap: Self.cap)) == .version(3))
         #expect(try await fixture.redis.send("ZCARD", RedisKeys.complaints(status: 2)).integer == 0)
         #expect(try await fixture.redis.send("ZCARD", RedisKeys.complaints(status: 3)).integer == 1)
 
         let before = try await fixture.snapshot()
-        #expect(try await fixture.scripts.run(ReplyToComplaint(8, status: 1, reply: "x", audit: Self.audit, streamCap: Self.cap)) == .refused(.missing))
+        #expect(try await fixture.scripts.run(ReplyToComplaint(keys: .plain, 8, partition: 0, status: 1, reply: "x", audit: Self.audit, streamCap: Self.cap)) == .refused(.missing))
         #expect(try await fixture.snapshot() == before)
     }
 
@@ -423,7 +424,7 @@ struct OperatorScriptTests {
         }
         let first = try await deadLetter("1-1"), second = try await deadLetter("1-2")
         func run(_ entry: String, _ operation: ChangeDeadLetter.Operation) async throws -> ChangeDeadLetter.Reply {
-            try await fixture.scripts.run(ChangeDeadLetter(entry: entry, operation, audit: Self.audit, streamCap: Self.cap))
+            try await fixture.scripts.run(ChangeDeadLetter(keys: .plain, entry: entry, operation, audit: Self.audit, streamCap: Self.cap))
         }
 
         let before = try await fixture.snapshot()
@@ -462,7 +463,7 @@ struct OperatorScriptTests {
         try await fixture.redis.send("SET", RedisKeys.adminAuditIDs, "20000").throwingOnError()
         let filler = (0..<RedisKeys.adminAuditKept).map { _ in "{}" as any RedisArgument }
         try await fixture.redis.send(RedisCommand("RPUSH", [RedisKeys.adminAudit as any RedisArgument] + filler)).throwingOnError()
-        _ = try await fixture.scripts.run(ChangeAdminAccount(name: "root", passwordHash: "h", enabled: nil, audit: Self.audit, streamCap: Self.cap))
+        _ = try await fixture.scripts.run(ChangeAdminAccount(keys: .plain, name: "root", passwordHash: "h", enabled: nil, audit: Self.audit, streamCap: Self.cap))
         #expect(try await fixture.redis.send("LLEN", RedisKeys.adminAudit).integer == Int64(RedisKeys.adminAuditKept))
         #expect(try await fixture.auditRows().first?["id"] as? Int == 20001)
     }

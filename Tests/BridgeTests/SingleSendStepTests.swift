@@ -122,6 +122,42 @@ struct SingleSendStepTests {
         #expect(try await fixture.queued() == [send.messageID])
     }
 
+    @Test("--redis-wait-replicas: WAIT after the sender's step and after the recipient's, not after the last")
+    func waitAfterTheStepsThatCarryThePromise() async throws {
+        // A Redis of its own: its command counts are this test's alone. No replica: each WAIT
+        // answers 0 after its 1 ms (0 would wait for ever), and the send is accepted all the same.
+        let server = try RedisServerProcess()
+        let redis = RedisClient(configuration: try .forTests(url: server.url))
+        defer { Task { await redis.shutdown() } }
+        var settings = TestBridge.settings()
+        settings.messages.replicaAcknowledgement = ReplicaAcknowledgement(replicas: 1, timeoutMilliseconds: 1)
+        let dependencies = await TestBridge.dependencies(redis: redis, settings: settings)
+        try await dependencies.scripts.preload()
+        let base = Int.random(in: 1_000_000...9_999_999) * 12
+        let (sender, recipient) = (base + 1, base + 2)
+        for user in [sender, recipient] {
+            _ = try await redis.send(
+                "HSET", testKeys.user(user), "id", String(user), "status", "1", "role", "user", "nickname", "n\(user)",
+                "username", "u\(user)", "avatar", "", "uuid", "uuid-\(user)", "userset", "{}"
+            )
+        }
+        func calls(_ command: String) async throws -> Int {
+            let stats = try await redis.send("INFO", "commandstats").string ?? ""
+            guard let line = stats.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("cmdstat_\(command):calls=") }) else { return 0 }
+            return Int(line.dropFirst("cmdstat_\(command):calls=".count).prefix { $0.isNumber }) ?? -1
+        }
+        _ = try await redis.send("CONFIG", "RESETSTAT")
+        let send = SendSingleMessage(
+            keys: testKeys, messageID: UUID().uuidString.lowercased(), sender: sender, recipient: recipient, type: "text",
+            data: Array("\"w\"".utf8), options: Array("{}".utf8), uncheckedToken: nil, clientID: nil, isAutoReply: false,
+            settings: dependencies.sender.steps.settings
+        )
+        let outcome = try await dependencies.sender.steps.send(send)
+        #expect(Self.acceptedID(outcome) == send.messageID)
+        #expect(try await calls("evalsha") == 3, "the three steps")
+        #expect(try await calls("wait") == 2, "after the sender's step and the recipient's only")
+    }
+
     @Test("refused by the recipient's block: nothing visible to them, the quota given back")
     func refusedByBlock() async throws {
         let fixture = try await Fixture()

@@ -145,8 +145,9 @@ struct UserTests {
             #expect(try await AccountTests.call(client, "/api/chat/isApplyfriend/\(them.uuid)", [:], token: me.token).body == Self.fail("用户申请信息不存在"))
             #expect(try await AccountTests.call(client, "/api/chat/isApplyfriend/\(UUID().uuidString.lowercased())", [:], token: me.token).body == Self.fail("用户不存在"))
             let requestID = Int(try #require(try await redis.send("INCR", RedisKeys.idCounter("goodfriendapply")).integer))
-            _ = try await redis.send("HSET", RedisKeys.friendRequest(requestID), "id", String(requestID), "user_id", String(them.id), "friend_id", String(me.id), "nickname", "", "status", "pending")
-            _ = try await redis.send("SET", RedisKeys.friendRequestPair(from: them.id, to: me.id), String(requestID))
+            // The request's row and pair key: the recipient's (my) partition.
+            _ = try await redis.send("HSET", testKeys.friendRequest(requestID, to: me.id), "id", String(requestID), "user_id", String(them.id), "friend_id", String(me.id), "nickname", "", "status", "pending")
+            _ = try await redis.send("SET", testKeys.friendRequestPair(from: them.id, to: me.id), String(requestID))
             let pending = try await AccountTests.call(client, "/api/chat/isApplyfriend/\(them.uuid)", [:], token: me.token)
             #expect(pending.body.objectValue?["data"]?.objectValue?["id"] == .integer(Int64(requestID)))
             #expect(pending.body.objectValue?["data"]?.objectValue?["status"] == "pending")

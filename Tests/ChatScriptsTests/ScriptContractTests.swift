@@ -8,7 +8,7 @@ import Testing
 @Suite("Script contracts match the scripts' headers")
 struct ScriptContractTests {
     static let contracts: [any ChatScript.Type] = [
-        ChangeAskAnswer.self, ChangeComplaint.self, ChangeFriendRequest.self, ChangeFriendship.self, FriendStep.self, ChangeGroup.self,
+        ChangeAskAnswer.self, ChangeComplaint.self, ChangeFriendRequest.self, ChangeFriendship.self, FriendStep.self, ChangeGroup.self, GroupChangeStep.self,
         AcknowledgeOfflineQueue.self, RateLimit.self, DeliverMessage.self, DeliverToMany.self, RecordHeartbeat.self,
         ClaimNodeStream.self, LeaveNodes.self, SendToNode.self, RefreshConnections.self,
         RegisterConnection.self, RegisterUser.self, ReleaseConnection.self, ReturnToQueue.self, RevokeGroupMessage.self,

@@ -49,7 +49,7 @@ extension JSONValue {
         settings.trustForwardedFor = trustForwardedFor
         let admin = unique("ops")
         let password = AdminPassword.generate()
-        try await AdminAccounts(redis: redis, hasher: .init(cost: 4)).put(name: admin, password: password, enabled: true)
+        try await AdminAccounts(redis: redis, keys: testKeys, hasher: .init(cost: 4)).put(name: admin, password: password, enabled: true)
         let app = Application(router: ConsoleRoutes(dependencies: ConsoleDependencies(settings: settings, keys: testKeys, redis: redis)).router())
         do {
             try await app.test(.router) { client in try await body(client, admin, password, redis) }
@@ -201,7 +201,9 @@ extension JSONValue {
             )
             #expect(other.text == #"{"msg":"fail","data":"管理员账号或密码错误"}"#)
             #expect(try await redis.send("HGET", RedisKeys.adminLoginFailuresFrom("2001:db8:ffff:2::/64"), "failed").string == "1")
-            try await redis.send("DEL", key, RedisKeys.adminLoginFailuresFrom("2001:db8:ffff:2::/64")).throwingOnError()
+            // One key per command: on a cluster each is a slot of its own.
+            try await redis.send("DEL", key).throwingOnError()
+            try await redis.send("DEL", RedisKeys.adminLoginFailuresFrom("2001:db8:ffff:2::/64")).throwingOnError()
         }
     }
 
@@ -211,12 +213,15 @@ extension JSONValue {
             let (session, csrf) = try await Self.logIn(client, admin, password)
             let cookies = [SessionCookies.session: session]
             let id = Int(try #require(try await redis.send("INCR", RedisKeys.idCounter("complaint")).integer)) + 1_000_000
+            // Reporter 1's complaint: its partition's row and indexes (as complaint_change writes them).
+            let partition = testKeys.layout.partition(ofUser: 1)
             try await redis.send(.texts("HSET", [
-                RedisKeys.complaint(id), "id", String(id), "user_id", "1", "target_id", "2", "target_type", "single", "target_name", "t",
+                testKeys.complaint(id, reporter: 1), "id", String(id), "user_id", "1", "target_id", "2", "target_type", "single", "target_name", "t",
                 "reason", "r", "content", "c", "status", "0", "create_time", "2026-12-07 06:00:00", "update_time", "2026-12-07 06:00:00",
                 "is_deleted", "0", "_v", "1",
             ])).throwingOnError()
-            try await redis.send("ZADD", RedisKeys.complaints(status: 0), String(id), String(id)).throwingOnError()
+            try await redis.send("ZADD", testKeys.complaints(partition: partition), String(id), String(id)).throwingOnError()
+            try await redis.send("ZADD", testKeys.complaints(status: 0, partition: partition), String(id), String(id)).throwingOnError()
 
             let limit = StoredLimits.Console.adminReply
             let tooLong = String(repeating: "字", count: limit.maximum + 1)
@@ -224,7 +229,7 @@ extension JSONValue {
                 client, .post, "/api/complaints/\(id)/reply", json: ["status": 2, "admin_reply": .string(tooLong)], cookies: cookies, csrf: csrf
             )
             #expect(refused.text == #"{"msg":"fail","data":"\#(limit.refusal("admin_reply"))"}"#)
-            #expect(try await redis.send("HGET", RedisKeys.complaint(id), "status").string == "0")
+            #expect(try await redis.send("HGET", testKeys.complaint(id, reporter: 1), "status").string == "0")
 
             let longest = String(repeating: "字", count: limit.maximum)
             let replied = try await Self.call(
@@ -232,10 +237,45 @@ extension JSONValue {
             )
             #expect(replied.data?.objectValue?["status"]?.integerValue == 2)
             #expect(replied.data?.objectValue?["admin_reply"]?.stringValue == longest)
-            #expect(try await redis.send("ZSCORE", RedisKeys.complaints(status: 2), String(id)).integer == Int64(id))
-            #expect(try await redis.send("ZSCORE", RedisKeys.complaints(status: 0), String(id)).isNull)
+            #expect(try await redis.send("ZSCORE", testKeys.complaints(status: 2, partition: partition), String(id)).integer == Int64(id))
+            #expect(try await redis.send("ZSCORE", testKeys.complaints(status: 0, partition: partition), String(id)).isNull)
             let badStatus = try await Self.call(client, .post, "/api/complaints/\(id)/reply", json: ["status": 9], cookies: cookies, csrf: csrf)
             #expect(badStatus.text == #"{"msg":"fail","data":"处理状态不正确"}"#)
+        }
+    }
+
+    @Test("a dead letter of a stream's shard (the run's layout) replays to that shard, audited; one naming another key is refused and stays")
+    func deadLetterReplayToShard() async throws {
+        try await Self.withConsole { client, admin, password, redis in
+            let (session, csrf) = try await Self.logIn(client, admin, password)
+            let cookies = [SessionCookies.session: session]
+            let shard = testKeys.stream(StreamName.privateEntities, partition: testKeys.layout.partitions - 1)
+            let marker = Self.unique("replay")
+            func deadLetter(from stream: String) async throws -> String {
+                try #require(try await redis.send(
+                    "XADD", StreamName.deadLetters, "*", "stream", stream, "entry", "1-1", "attempts", "5", "error", "e", "consumer", "p1",
+                    "field.entity", "console_test", "field.id", marker
+                ).string)
+            }
+            let letter = try await deadLetter(from: shard)
+            let replayed = try await Self.call(client, .post, "/api/deadletters/\(letter)/replay", cookies: cookies, csrf: csrf)
+            #expect(replayed.message == "ok", "\(replayed.text)")
+            #expect(try await redis.send("XRANGE", StreamName.deadLetters, letter, letter).array?.isEmpty == true)
+            let copies = (try await redis.send("XREVRANGE", shard, "+", "-", "COUNT", "100").array ?? []).filter {
+                $0.array?.last?.fieldValues == ["entity": "console_test", "id": marker]
+            }
+            #expect(copies.count == 1)
+            let audit = try await Self.call(client, .get, "/api/audit?size=100", cookies: cookies)
+            let row = (audit.data?.objectValue?["list"]?.arrayValue ?? []).compactMap(\.objectValue).first {
+                $0["admin"]?.stringValue == admin && $0["action"]?.stringValue == "deadletter.replay"
+            }
+            #expect(row?["detail"]?.stringValue?.contains(#""deadletter":"\#(letter)""#) == true, "\(String(describing: row))")
+
+            let elsewhere = try await deadLetter(from: testKeys.user(1))
+            let refused = try await Self.call(client, .post, "/api/deadletters/\(elsewhere)/replay", cookies: cookies, csrf: csrf)
+            #expect(refused.message == "fail", "\(refused.text)")
+            #expect(try await redis.send("XRANGE", StreamName.deadLetters, elsewhere, elsewhere).array?.count == 1)
+            try await redis.send("XDEL", StreamName.deadLetters, elsewhere).throwingOnError()
         }
     }
 

@@ -51,13 +51,13 @@ import TestSupport
         let name = "cost-\(UUID().uuidString.prefix(8).lowercased())"
         let created = try Executables.run("console", arguments: ["admin", "create", name], environment: ["REDIS_URL": url, "BCRYPT_COST": "5"])
         #expect(created.status == 0, "\(created.output)")
-        let hash = try #require(try await redis.send("HGET", RedisKeys.admin(name), "password").string)
+        let hash = try #require(try await redis.send("HGET", testKeys.admin(name), "password").string)
         #expect(hash.hasPrefix("$2") && hash.dropFirst(3).hasPrefix("$05$"), "\(hash)")
         let reset = try Executables.run("console", arguments: ["admin", "reset", name, "--bcrypt-cost", "4"], environment: ["REDIS_URL": url])
         #expect(reset.status == 0, "\(reset.output)")
-        #expect(try await redis.send("HGET", RedisKeys.admin(name), "password").string?.dropFirst(3).hasPrefix("$04$") == true)
+        #expect(try await redis.send("HGET", testKeys.admin(name), "password").string?.dropFirst(3).hasPrefix("$04$") == true)
         let refused = try Executables.run("console", arguments: ["admin", "create", name + "x"], environment: ["REDIS_URL": url, "BCRYPT_COST": "3"])
         #expect(refused.status == 64 && refused.output.contains("--bcrypt-cost (BCRYPT_COST)"), "\(refused.output)")
-        #expect(try await redis.send("EXISTS", RedisKeys.admin(name + "x")).integer == 0)
+        #expect(try await redis.send("EXISTS", testKeys.admin(name + "x")).integer == 0)
     }
 }

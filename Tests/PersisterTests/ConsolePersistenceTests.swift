@@ -103,8 +103,10 @@ struct ConsolePersistenceTests {
             }
             try connection.execute("INSERT INTO admin_audit (id, admin, action, target_type, target_id, detail, address, create_time, version) VALUES " + values.joined(separator: ","))
             // What the scripts would have left: a stale status index entry is moved.
-            try await fixture.redis.send("ZADD", RedisKeys.complaints(status: 0), "7", "7").throwingOnError()
-            try await fixture.redis.send("RPUSH", RedisKeys.adminAudit, "stale").throwingOnError()
+            // The reporter's (5) partition's indexes; the audit list in its slot.
+            let partition = testKeys.layout.partition(ofUser: 5)
+            try await fixture.redis.send("ZADD", testKeys.complaints(status: 0, partition: partition), "7", "7").throwingOnError()
+            try await fixture.redis.send("RPUSH", testKeys.adminAudit, "stale").throwingOnError()
 
             let hydrate = try Executables.run("persister", arguments: ["hydrate"], environment: [
                 "REDIS_URL": fixture.redisServer.url, "MARIADB_URL": fixture.database.url,
@@ -115,32 +117,34 @@ struct ConsolePersistenceTests {
             func zset(_ key: String) async throws -> [String] {
                 try await redis.send("ZRANGE", key, "0", "-1", "WITHSCORES").array?.compactMap(\.string) ?? []
             }
-            #expect(try await redis.send("HGETALL", RedisKeys.admin("root")).fieldValues == [
+            #expect(try await redis.send("HGETALL", testKeys.admin("root")).fieldValues == [
                 "id": "1", "name": "root", "password": "$2b$12$root", "status": "1", "create_time": Self.now, "update_time": Self.now, "_v": "4",
             ])
-            #expect(try await redis.send("HGET", RedisKeys.admin("ops"), "status").string == "0")
-            #expect(try await zset(RedisKeys.admins) == ["root", "1", "ops", "2"])
-            #expect(try await zset(RedisKeys.users) == ["5", "5", "6", "6"])
-            #expect(try await zset(RedisKeys.userNicknames) == [RedisKeys.nicknameEntry("爱丽丝", 5), "0"])
+            #expect(try await redis.send("HGET", testKeys.admin("ops"), "status").string == "0")
+            #expect(try await zset(testKeys.admins) == ["root", "1", "ops", "2"])
+            var users: [String] = []
+            for index in Set([5, 6].map(testKeys.layout.partition(ofUser:))).sorted() { users += try await zset(testKeys.users(partition: index)) }
+            #expect(users == ["5", "5", "6", "6"])
+            #expect(try await zset(testKeys.userNicknames(ofUser: 5)) == [RedisKeys.nicknameEntry("爱丽丝", 5), "0"])
             #expect(try await zset(RedisKeys.groups) == ["3", "3"])
-            #expect(try await zset(RedisKeys.complaints) == ["7", "7", "8", "8"])
-            #expect(try await zset(RedisKeys.complaints(status: 0)) == ["8", "8"])
-            #expect(try await zset(RedisKeys.complaints(status: 2)) == ["7", "7"])
+            #expect(try await zset(testKeys.complaints(partition: partition)) == ["7", "7", "8", "8"])
+            #expect(try await zset(testKeys.complaints(status: 0, partition: partition)) == ["8", "8"])
+            #expect(try await zset(testKeys.complaints(status: 2, partition: partition)) == ["7", "7"])
             #expect(try await zset(testKeys.complaintsOfUser(5)) == ["7", "7"], "a deleted complaint is not the reporter's any more")
-            #expect(try await redis.send("HGETALL", RedisKeys.complaint(7)).fieldValues == [
+            #expect(try await redis.send("HGETALL", testKeys.complaint(7, reporter: 5)).fieldValues == [
                 "id": "7", "user_id": "5", "target_id": "6", "target_type": "single", "reason": "骚扰", "status": "2", "admin_reply": "已处理",
                 "create_time": Self.now, "update_time": Self.now, "is_deleted": "0", "_v": "2",
             ])
-            #expect(try await redis.send("HEXISTS", RedisKeys.complaint(8), "admin_reply").integer == 0, "NULL columns absent")
-            #expect(try await redis.send("GET", RedisKeys.adminAuditIDs).string == String(total))
-            #expect(try await redis.send("GET", RedisKeys.adminIDs).string == "2")
+            #expect(try await redis.send("HEXISTS", testKeys.complaint(8, reporter: 5), "admin_reply").integer == 0, "NULL columns absent")
+            #expect(try await redis.send("GET", testKeys.adminAuditIDs).string == String(total))
+            #expect(try await redis.send("GET", testKeys.adminIDs).string == "2")
 
-            #expect(try await redis.send("LLEN", RedisKeys.adminAudit).integer == Int64(RedisKeys.adminAuditKept))
-            #expect(try await redis.send("LINDEX", RedisKeys.adminAudit, "0").string
+            #expect(try await redis.send("LLEN", testKeys.adminAudit).integer == Int64(RedisKeys.adminAuditKept))
+            #expect(try await redis.send("LINDEX", testKeys.adminAudit, "0").string
                 == #"{"id":\#(total),"admin":"root","action":"user.disable","target_type":"user","target_id":null,"detail":"{\"kicks\":1}","address":"10.0.0.7","create_time":"\#(Self.now)"}"#)
-            #expect(try await redis.send("LINDEX", RedisKeys.adminAudit, "1").string
+            #expect(try await redis.send("LINDEX", testKeys.adminAudit, "1").string
                 == #"{"id":\#(total - 1),"admin":"root","action":"user.disable","target_type":"user","target_id":5,"detail":"{\"kicks\":1}","address":"10.0.0.7","create_time":"\#(Self.now)"}"#)
-            #expect(try await redis.send("LINDEX", RedisKeys.adminAudit, "-1").string?.hasPrefix(#"{"id":6,"#) == true)
+            #expect(try await redis.send("LINDEX", testKeys.adminAudit, "-1").string?.hasPrefix(#"{"id":6,"#) == true)
         }
     }
 }

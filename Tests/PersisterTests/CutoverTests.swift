@@ -226,7 +226,7 @@ struct CutoverTests {
         #expect(try await redis.send("HGET", testKeys.askAnswersOfUser(22), "x").string == nil)
         #expect(try await redis.send("HGET", testKeys.askAnswersOfUser(11), "22").string
             == #"{"id":22,"user_id":11,"ask":"几点上课","answer":"九点","type":"default","create_time":"2022-03-04 05:06:07","update_time":"2022-03-04 05:06:07","_v":1}"#)
-        #expect(try await redis.send("GET", "chat:askanswer:1").string == "13")
+        #expect(try await redis.send("GET", testKeys.askAnswerOwner(1, owner: 13)).string == "13")
         #expect(try await redis.send("GET", "chat:id:askanswer").string == "22")
 
         // 4. verify: all the same; then two changes in Redis are found, and hydrate repairs them.

@@ -1,4 +1,6 @@
+import ChatScripts
 import Foundation
+import LuaScripts
 import MariaDB
 import Model
 import RedisClient
@@ -42,8 +44,8 @@ struct RedisACLTests {
         "admin_account", "admin_user_change", "admin_audit", "complaint_reply", "group_status", "deadletter_change",
     ]
     /// The bridge's scripts the console runs too: a user it creates (in one run, or in
-    /// steps on a partitioned layout), its login lockouts.
-    static let sharedScripts: Set<String> = ["user_register", "user_register_rows", "user_claim", "rate_limit"]
+    /// steps on a partitioned layout), its login lockouts, a group's status in steps.
+    static let sharedScripts: Set<String> = ["user_register", "user_register_rows", "user_claim", "rate_limit", "group_step"]
 
     /// A script of `lua/` with its `--@include`s expanded, as the build embeds it.
     static func assembled(_ name: String) throws -> String {
@@ -127,7 +129,9 @@ struct RedisACLTests {
             // keeps what it has not acknowledged.
             let analytics = RedisClient(configuration: try RedisConfiguration.forTests(url: url("analytics")))
             defer { Task { await analytics.shutdown() } }
-            for stream in [StreamName.entities, StreamName.messages] {
+            // Every shard of the run's layout (one stream each on one Redis: docs/streams.md, *Shards*).
+            let publicShards = testKeys.shards(of: StreamName.entities) + testKeys.shards(of: StreamName.messages)
+            for stream in publicShards {
                 #expect(try await analytics.send("XGROUP", "CREATE", stream, "jobs", "0", "MKSTREAM").string == "OK")
             }
 
@@ -197,21 +201,30 @@ struct RedisACLTests {
             // The private stream was written, read and trimmed by the persister alone.
             let privateStream = try await fixture.persisterGroup(on: StreamName.privateEntities)
             #expect(Int(privateStream["entries-read"] ?? "") ?? 0 >= 4, "\(privateStream)")
-            try await eventually(within: 10) { try await fixture.redis.send("XLEN", StreamName.privateEntities).integer == 0 }
+            for shard in testKeys.shards(of: StreamName.privateEntities) {
+                try await eventually(within: 10) { try await fixture.redis.send("XLEN", shard).integer == 0 }
+            }
 
             // Analytics: everything on the public streams through its own group.
-            let read = try await analytics.send(
-                "XREADGROUP", "GROUP", "jobs", "j1", "COUNT", "10000", "STREAMS", StreamName.entities, StreamName.messages, ">", ">"
-            ).throwingOnError()
             var entries: [String: [(id: String, fields: [String: String])]] = [:]
-            for stream in read.array ?? [] {
-                guard let name = stream.array?.first?.string else { continue }
-                entries[name] = (stream.array?.last?.array ?? []).compactMap { entry in
-                    guard let id = entry.array?.first?.string, let fields = entry.array?.last?.fieldValues else { return nil }
-                    return (id, fields)
+            for shard in publicShards {
+                let read = try await analytics.send(
+                    "XREADGROUP", "GROUP", "jobs", "j1", "COUNT", "10000", "STREAMS", shard, ">"
+                ).throwingOnError()
+                for stream in read.array ?? [] {
+                    entries[shard] = (stream.array?.last?.array ?? []).compactMap { entry in
+                        guard let id = entry.array?.first?.string, let fields = entry.array?.last?.fieldValues else { return nil }
+                        return (id, fields)
+                    }
                 }
             }
-            let entities = entries[StreamName.entities] ?? [], messages = entries[StreamName.messages] ?? []
+            let entities = testKeys.shards(of: StreamName.entities).flatMap { entries[$0] ?? [] }
+            let messages = testKeys.shards(of: StreamName.messages).flatMap { entries[$0] ?? [] }
+            // The shard holding a's events (its partition's) and the one holding the message.
+            let entityShard = testKeys.entities(ofUser: a.id)
+            let messageShard = try #require(testKeys.shards(of: StreamName.messages).first { shard in
+                entries[shard]?.contains { $0.fields["id"] == messageID } == true
+            })
             #expect(messages.contains { $0.fields["id"] == messageID })
             let userEvents = entities.filter { $0.fields["entity"] == "user" && $0.fields["id"] == String(a.id) }
             #expect(userEvents.count >= 3 && userEvents.allSatisfy { $0.fields["v"] == "2" })
@@ -220,24 +233,26 @@ struct RedisACLTests {
                     #expect(!text.contains(hash) && !text.contains(hashB) && !text.contains("\"password\""), "\(entry)")
                 }
             }
-            #expect(try await analytics.send("XLEN", StreamName.entities).integer == Int64(entities.count))
-            #expect(try await analytics.send("XACK", StreamName.entities, "jobs", entities[0].id).integer == 1)
-            #expect(try await analytics.send("XRANGE", StreamName.messages, "-", "+", "COUNT", "1").array?.count == 1)
-            #expect(try await analytics.send("XREVRANGE", StreamName.entities, "+", "-", "COUNT", "1").array?.count == 1)
-            #expect(try await analytics.send("XREAD", "COUNT", "1", "STREAMS", StreamName.messages, "0").array?.count == 1)
-            #expect(try await analytics.send("XINFO", "GROUPS", StreamName.entities).array?.count == 2)
+            #expect(try await analytics.send("XLEN", entityShard).integer == Int64(entries[entityShard]?.count ?? -1))
+            let firstEntity = try #require(entries[entityShard]?.first?.id)
+            #expect(try await analytics.send("XACK", entityShard, "jobs", firstEntity).integer == 1)
+            #expect(try await analytics.send("XRANGE", messageShard, "-", "+", "COUNT", "1").array?.count == 1)
+            #expect(try await analytics.send("XREVRANGE", entityShard, "+", "-", "COUNT", "1").array?.count == 1)
+            #expect(try await analytics.send("XREAD", "COUNT", "1", "STREAMS", messageShard, "0").array?.count == 1)
+            #expect(try await analytics.send("XINFO", "GROUPS", entityShard).array?.count == 2)
             // The shards of a partitioned layout (docs/streams.md, *Shards*), and how many there are.
             let shard = RedisKeys(layout: KeyLayout(partitionTags: PartitionTags.evenlySpaced(count: 4))).stream(StreamName.messages, partition: 1)
             #expect(try await analytics.send("XRANGE", shard, "-", "+").array != nil)
             #expect(try await analytics.send("HGET", RedisKeys.meta, "partitions").string != nil)
 
             // …and nothing else: no private stream, rows, tokens, key listing or writes.
-            let entityID = entities[0].id
+            let entityID = firstEntity
+            let privateShard = testKeys.privateEntities(ofUser: a.id)
             let refused: [[String]] = [
-                ["XRANGE", StreamName.privateEntities, "-", "+"],
-                ["XREAD", "STREAMS", StreamName.privateEntities, "0"],
-                ["XREADGROUP", "GROUP", "jobs", "j1", "STREAMS", StreamName.privateEntities, ">"],
-                ["XINFO", "STREAM", StreamName.privateEntities],
+                ["XRANGE", privateShard, "-", "+"],
+                ["XREAD", "STREAMS", privateShard, "0"],
+                ["XREADGROUP", "GROUP", "jobs", "j1", "STREAMS", privateShard, ">"],
+                ["XINFO", "STREAM", privateShard],
                 ["XRANGE", "chat:stream:deadletter", "-", "+"],
                 ["XRANGE", StreamName.privateEntities + "{p1.3}", "-", "+"],
                 ["HSET", RedisKeys.meta, "partitions", "1"],
@@ -251,14 +266,14 @@ struct RedisACLTests {
                 ["SCAN", "0"],
                 ["RANDOMKEY"],
                 ["EVAL", "return redis.call('HGET', KEYS[1], 'password')", "1", testKeys.user(a.id)],
-                ["XADD", StreamName.entities, "*", "v", "1"],
-                ["XDEL", StreamName.entities, entityID],
-                ["XTRIM", StreamName.entities, "MAXLEN", "0"],
-                ["DEL", StreamName.entities],
-                ["XGROUP", "DESTROY", StreamName.entities, "persister"],
-                ["XGROUP", "SETID", StreamName.entities, "persister", "0"],
-                ["XAUTOCLAIM", StreamName.entities, "persister", "j1", "0", "0-0"],
-                ["XCLAIM", StreamName.entities, "persister", "j1", "0", entityID],
+                ["XADD", entityShard, "*", "v", "1"],
+                ["XDEL", entityShard, entityID],
+                ["XTRIM", entityShard, "MAXLEN", "0"],
+                ["DEL", entityShard],
+                ["XGROUP", "DESTROY", entityShard, "persister"],
+                ["XGROUP", "SETID", entityShard, "persister", "0"],
+                ["XAUTOCLAIM", entityShard, "persister", "j1", "0", "0-0"],
+                ["XCLAIM", entityShard, "persister", "j1", "0", entityID],
                 ["CONFIG", "GET", "*"],
                 ["ACL", "LIST"],
                 ["CLIENT", "LIST"],
@@ -274,22 +289,28 @@ struct RedisACLTests {
             // script, and reads what its pages read; no key listing, history or queue.
             let console = RedisClient(configuration: try RedisConfiguration.forTests(url: url("console")))
             defer { Task { await console.shutdown() } }
-            let disable = try await console.send(RedisCommand("EVAL", [
-                try Self.assembled("admin_user_change"), "11", RedisKeys.adminAuditIDs, RedisKeys.adminAudit, StreamName.privateEntities,
-                testKeys.user(b.id), StreamName.entities, RedisKeys.userNicknames, testKeys.userToken(b.id), testKeys.online(b.id),
-                testKeys.onlineToken(b.id), testKeys.sockets(b.id), RedisKeys.nodes,
-                "disable", "root", "127.0.0.1", "2026-12-07 08:00:00", "1000", String(b.id), "60000", RedisKeys.nodeStreamPrefix,
-            ].map { $0 as any RedisArgument }))
-            #expect(disable.array?.count == 2, "\(disable)")
+            // As the console runs it in the run's layout (on a tagged one, the audit a step of its own).
+            let consoleScripts = RedisScripts(client: console, scripts: LuaScripts.all.map { RedisScript(name: $0.name, source: $0.source) })
+            let operatorAudit = OperatorAudit(admin: "root", address: "127.0.0.1", now: "2026-12-07 08:00:00")
+            let disable = try await consoleScripts.run(ChangeUserByOperator(
+                keys: testKeys, user: b.id, .disable, audit: operatorAudit, streamCap: 1000, deadAfterMilliseconds: 60_000
+            ))
+            #expect(disable.isChange, "\(disable)")
+            if case .changedUnaudited(_, _, let action, let detail) = disable {
+                _ = try await consoleScripts.run(RecordAudit(
+                    keys: testKeys, audit: operatorAudit, streamCap: 1000, action: action, targetType: "user", targetID: b.id, detail: detail
+                ))
+            }
             #expect(try await fixture.redis.send("HGET", testKeys.user(b.id), "status").string == "0")
-            #expect(try await console.send("LLEN", RedisKeys.adminAudit).integer == 1)
+            #expect(try await console.send("LLEN", testKeys.adminAudit).integer == 1)
             for read in [
-                ["HGETALL", testKeys.user(a.id)], ["ZRANGEBYLEX", RedisKeys.userNames, "-", "+", "LIMIT", "0", "20"],
-                ["ZLEXCOUNT", RedisKeys.userNicknames, "[a", "(b"], ["ZREVRANGE", RedisKeys.users, "0", "19"],
-                ["ZREVRANGEBYSCORE", RedisKeys.users, "+inf", "-inf", "LIMIT", "0", "20"], ["XINFO", "GROUPS", StreamName.entities],
-                ["XRANGE", StreamName.deadLetters, "-", "+", "COUNT", "20"], ["MGET", RedisKeys.messagesInMinute(1), RedisKeys.messagesInMinute(2)],
+                ["HGETALL", testKeys.user(a.id)], ["ZRANGEBYLEX", testKeys.userNames(partition: 0), "-", "+", "LIMIT", "0", "20"],
+                ["ZLEXCOUNT", testKeys.userNicknames(partition: 0), "[a", "(b"], ["ZREVRANGE", testKeys.users(partition: 0), "0", "19"],
+                ["ZREVRANGEBYSCORE", testKeys.users(partition: 0), "+inf", "-inf", "LIMIT", "0", "20"], ["XINFO", "GROUPS", entityShard],
+                ["XRANGE", StreamName.deadLetters, "-", "+", "COUNT", "20"], ["MGET", testKeys.messagesInMinute(1), testKeys.messagesInMinute(2)],
                 ["HSET", RedisKeys.adminSession("ab"), "admin", "root"], ["EXPIRE", RedisKeys.adminSession("ab"), "1800"],
-                ["DEL", RedisKeys.adminSession("ab")], ["HGETALL", RedisKeys.nodeStats],
+                ["DEL", RedisKeys.adminSession("ab")], ["HGETALL", testKeys.nodeStats],
+                ["HGETALL", testKeys.admin("root")], ["ZRANGE", testKeys.admins, "0", "-1"],
             ] {
                 let reply = try await console.send(RedisCommand(read[0], read.dropFirst().map { $0 as any RedisArgument }))
                 #expect(reply.errorMessage == nil, "\(read.joined(separator: " ")): \(reply)")
@@ -297,7 +318,7 @@ struct RedisACLTests {
             let consoleRefused: [[String]] = [
                 ["KEYS", "*"], ["SCAN", "0"], ["FLUSHALL"], ["CONFIG", "GET", "*"],
                 ["LRANGE", testKeys.singleHistory(owner: a.id, peer: b.id), "0", "-1"], ["LRANGE", testKeys.offlineQueue(b.id), "0", "-1"],
-                ["XREADGROUP", "GROUP", "persister", "c", "STREAMS", StreamName.entities, ">"],
+                ["XREADGROUP", "GROUP", "persister", "c", "STREAMS", entityShard, ">"],
             ]
             for command in consoleRefused {
                 let reply = try await console.send(RedisCommand(command[0], command.dropFirst().map { $0 as any RedisArgument }))

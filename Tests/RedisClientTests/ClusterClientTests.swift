@@ -146,6 +146,7 @@ struct ClusterClientTests {
         defer { Task { await redis.shutdown() } }
         let slot = Int(HashSlot(key: "m").rawValue)
         for index in 1...3 { #expect(try await redis.send("SET", "{m}\(index)", "v\(index)") == .status("OK")) }
+        #expect(try await redis.send("SET", "{m}n", "0") == .status("OK"))
 
         let map = try await slotMap(cluster, askingPort: cluster.ports[0])
         let source = map.primary(for: HashSlot(key: "m"))!.port
@@ -164,11 +165,19 @@ struct ClusterClientTests {
         #expect(try calls(cluster, target, "asking") == 2)
         #expect(try await redis.send("GET", "{m}2") == .bulk(Array("v2".utf8)))
         #expect(try cluster.send(target, ["CLUSTER", "COUNTKEYSINSLOT", "\(slot)"]) == "2")
-        #expect(try cluster.send(source, ["CLUSTER", "COUNTKEYSINSLOT", "\(slot)"]) == "2")
+        #expect(try cluster.send(source, ["CLUSTER", "COUNTKEYSINSLOT", "\(slot)"]) == "3")
         // The map did not change: {m}2 went straight to the source, which answered ASK for
         // {m}1 only.
         #expect(try calls(cluster, source, "get") == 1 && calls(cluster, source, "get", rejected: true) == 1)
         #expect(try calls(cluster, target, "get") == 1 && calls(cluster, target, "get", rejected: true) == 0)
+        // A pipeline over the migrating slot is one write to the source; only the command
+        // answered ASK is sent again (to the target): the INCR beside it runs once.
+        for port in [source, target] { _ = try cluster.send(port, ["CONFIG", "RESETSTAT"]) }
+        let mixed = try await redis.pipeline([RedisCommand("GET", "{m}1"), RedisCommand("INCR", "{m}n"), RedisCommand("GET", "{m}2")])
+        #expect(mixed == [.bulk(Array("v1".utf8)), .integer(1), .bulk(Array("v2".utf8))])
+        #expect(try calls(cluster, source, "incr") == 1 && calls(cluster, source, "get") == 1)
+        #expect(try calls(cluster, source, "get", rejected: true) == 1 && calls(cluster, target, "get") == 1)
+        #expect(try calls(cluster, target, "asking") == 1)
 
         // Keys of the slot split between two nodes: TRYAGAIN, retried until the deadline,
         // then the last answer stands.
@@ -184,7 +193,7 @@ struct ClusterClientTests {
         // The same while the migration ends: it succeeds on the target, by MOVED.
         let waiting = Task { try await redis.send("MGET", "{m}1", "{m}2", "{m}3") }
         try await Task.sleep(for: .milliseconds(200))
-        #expect(try cluster.send(source, ["MIGRATE", "127.0.0.1", "\(target)", "", "0", "5000", "KEYS", "{m}2", "{m}3"]) == "OK")
+        #expect(try cluster.send(source, ["MIGRATE", "127.0.0.1", "\(target)", "", "0", "5000", "KEYS", "{m}2", "{m}3", "{m}n"]) == "OK")
         for port in [target, source] + map.primaries.map(\.port).filter({ $0 != source && $0 != target }) {
             #expect(try cluster.send(port, ["CLUSTER", "SETSLOT", "\(slot)", "NODE", targetID]) == "OK")
         }

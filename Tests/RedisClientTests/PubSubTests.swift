@@ -3,13 +3,41 @@ import RedisClient
 import TestSupport
 import Testing
 
+/// Pub/sub against one Redis. On the run's Redis Cluster the subscriber refuses (nothing in
+/// the system subscribes there: delivery between bridges is per-node streams), so the
+/// subscribing tests then use a redis-server of their own.
 @Suite("Pub/sub on dedicated connections")
 struct PubSubTests {
+    /// The run's Redis when it is one server; else (a cluster run) a server of the test's
+    /// own, kept alive by the returned process.
+    static func singleRedis() throws -> (url: String, server: RedisServerProcess?) {
+        let url = try TestEnvironment.redisURL()
+        guard url.hasPrefix("redis-cluster://") else { return (url, nil) }
+        let server = try RedisServerProcess()
+        return (server.url, server)
+    }
+
+    @Test("a redis-cluster:// configuration is refused with its reason, the run's cluster too: nothing uses pub/sub on a cluster (delivery between bridges is per-node streams)")
+    func refusedOnCluster() throws {
+        let run = try TestEnvironment.redisURL()
+        for url in ["redis-cluster://127.0.0.1:7000,127.0.0.1:7001"] + (run.hasPrefix("redis-cluster://") ? [run] : []) {
+            let configuration = try RedisConfiguration(url: url)
+            #expect(throws: RedisError.notOnCluster(
+                "RedisSubscriber talks to one Redis; on a cluster nothing uses pub/sub (delivery between bridge processes uses per-node streams)"
+            )) {
+                _ = try RedisSubscriber(configuration: configuration)
+            }
+        }
+        #expect(RedisError.notOnCluster("x").description == "not on a Redis Cluster: x")
+    }
+
     @Test("subscribe, psubscribe and unsubscribe", .timeLimit(.minutes(1)))
     func subscribeAndUnsubscribe() async throws {
-        let configuration = try RedisConfiguration(url: TestEnvironment.redisURL())
+        let (url, server) = try Self.singleRedis()
+        let configuration = try RedisConfiguration(url: url)
         let redis = RedisClient(configuration: configuration)
-        let subscriber = RedisSubscriber(configuration: configuration)
+        let subscriber = try RedisSubscriber(configuration: configuration)
+        defer { withExtendedLifetime(server) {} }
         defer { Task { await subscriber.shutdown(); await redis.shutdown() } }
         let prefix = uniquePrefix()
 
@@ -33,9 +61,11 @@ struct PubSubTests {
 
     @Test("two subscriptions to one channel both receive; one ending keeps the other", .timeLimit(.minutes(1)))
     func sharedChannel() async throws {
-        let configuration = try RedisConfiguration(url: TestEnvironment.redisURL())
+        let (url, server) = try Self.singleRedis()
+        let configuration = try RedisConfiguration(url: url)
         let redis = RedisClient(configuration: configuration)
-        let subscriber = RedisSubscriber(configuration: configuration)
+        let subscriber = try RedisSubscriber(configuration: configuration)
+        defer { withExtendedLifetime(server) {} }
         defer { Task { await subscriber.shutdown(); await redis.shutdown() } }
         let channel = uniquePrefix() + "shared"
         let first = try await subscriber.subscribe(to: [channel])
@@ -59,7 +89,7 @@ struct PubSubTests {
         configuration.commandTimeout = .seconds(2)
         configuration.reconnectBackoff = .milliseconds(5) ... .milliseconds(100)
         let redis = RedisClient(configuration: configuration)
-        let subscriber = RedisSubscriber(configuration: configuration)
+        let subscriber = try RedisSubscriber(configuration: configuration)
         defer { Task { await subscriber.shutdown(); await redis.shutdown() } }
 
         let messages = try await subscriber.subscribe(to: ["news"])

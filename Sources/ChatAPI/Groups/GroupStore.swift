@@ -6,7 +6,8 @@ import RedisClient
 /// Groups and their members in Redis (docs/api.md, *Groups*): the row in `chat:group:{gid}`,
 /// member rows in `chat:group:{gid}:members`, each user's gids in
 /// `chat:user:{uid}:groups`. Every change is one run of `lua/group_update.lua`, which
-/// appends the `group` / `group_user` entity events in the same step.
+/// appends the `group` / `group_user` entity events in the same step; on a tagged layout
+/// the membership changes are steps (`GroupChangeSteps`).
 struct GroupStore: Sendable {
     /// Why the script refused a change: its error codes.
     typealias Refusal = ChangeGroup.Refusal
@@ -46,6 +47,11 @@ struct GroupStore: Sendable {
     var scripts: RedisScripts { accounts.scripts }
     var redis: RedisClient { accounts.redis }
     var streamCap: Int { accounts.streamCap }
+    /// On a tagged layout the membership changes are steps (the members' lists are in
+    /// their partitions); nil on one partition, where each is one run of `group_update`.
+    var steps: GroupChangeSteps? {
+        keys.layout.isTagged ? GroupChangeSteps(scripts: scripts, keys: keys, streamCap: streamCap) : nil
+    }
 
     // MARK: Reading
 
@@ -101,11 +107,21 @@ struct GroupStore: Sendable {
             throw RedisError.server("INCR failed")
         }
         let id = Int(groupID)
-        let operation = ChangeGroup.Operation.create(
-            uuid: MessageID.random(), name: name, avatar: avatar, firstRowID: Int(lastRow) - members.count + 1,
-            members: members.map(\.id)
-        )
-        if case .refused(let refusal) = try await scripts.run(change(id, by: me.id, operation, now: now)) { throw refusal }
+        let operation = (uuid: MessageID.random(), firstRowID: Int(lastRow) - members.count + 1)
+        if let steps {
+            let facts = try await steps.facts(of: members.map(\.id), blocking: me.id)
+            let reply = try await steps.run(
+                .create(uuid: operation.uuid, name: name, avatar: avatar, firstRowID: operation.firstRowID, members: facts),
+                group: id, by: me.id, now: TimeFormat.rowTime(now)
+            )
+            if case .changed(_, .refused(let refusal)) = reply { throw refusal }
+        } else if case .refused(let refusal) = try await scripts.run(change(
+            id, by: me.id,
+            .create(uuid: operation.uuid, name: name, avatar: avatar, firstRowID: operation.firstRowID, members: members.map(\.id)),
+            now: now
+        )) {
+            throw refusal
+        }
         guard let group = try await group(id) else { throw RedisError.server("group_update: created group \(id) missing") }
         return group
     }
@@ -121,6 +137,10 @@ struct GroupStore: Sendable {
     func remove(_ user: Int, from group: Int, by me: Int, now: Date) async throws -> Change {
         try await retryingAvatar { needed in
             let avatarUsers = try await avatarUsers(group, plus: needed)
+            if let steps {
+                let avatars = try await steps.avatars(of: avatarUsers)
+                return try await run(steps, .remove(user: user, avatars: avatars), group: group, by: me, now: now)
+            }
             return try await run(change(group, by: me, .remove(user: user, avatarUsers: avatarUsers), now: now))
         }
     }
@@ -131,6 +151,14 @@ struct GroupStore: Sendable {
         let rowID = try await nextID("group_user")
         return try await retryingAvatar { needed in
             let avatarUsers = try await avatarUsers(group, plus: needed + [joiner])
+            if let steps {
+                async let avatars = steps.avatars(of: avatarUsers)
+                let facts = try await steps.facts(of: [joiner], blocking: me)[0]
+                return try await run(
+                    steps, .join(joiner: facts, inviter: inviter, rowID: rowID, maxMembers: maxMembers, avatars: try await avatars),
+                    group: group, by: me, now: now
+                )
+            }
             return try await run(change(
                 group, by: me, .join(joiner: joiner, inviter: inviter, rowID: rowID, avatarUsers: avatarUsers, maxMembers: maxMembers),
                 now: now
@@ -142,6 +170,10 @@ struct GroupStore: Sendable {
     func decide(_ user: Int, agree: Bool, group: Int, by me: Int, now: Date) async throws -> Change {
         try await retryingAvatar { needed in
             let avatarUsers = try await avatarUsers(group, plus: needed + [user])
+            if let steps {
+                let avatars = try await steps.avatars(of: avatarUsers)
+                return try await run(steps, .decide(user: user, agree: agree, avatars: avatars), group: group, by: me, now: now)
+            }
             return try await run(change(group, by: me, .decide(user: user, agree: agree, avatarUsers: avatarUsers), now: now))
         }
     }
@@ -149,7 +181,9 @@ struct GroupStore: Sendable {
     /// `groupDeleteOrQuit`: the owner dissolves the group, a member quits. Throws
     /// `.missing`, `.notMember`.
     func leave(_ group: Int, by me: Int, now: Date) async throws -> Change {
-        try await retryingStale {
+        // Steps: the group's step reads the members itself; their lists change after it.
+        if let steps { return try await run(steps, .leave, group: group, by: me, now: now) }
+        return try await retryingStale {
             let owner = try await redis.send("HGET", keys.group(group), "user_id").throwingOnError().string.flatMap { Int($0) }
             var users = [me]
             if owner == me { users = try await members(of: group).map(\.userID) }
@@ -164,7 +198,21 @@ struct GroupStore: Sendable {
     }
 
     private func run(_ change: ChangeGroup) async throws -> Change {
-        switch try await scripts.run(change) {
+        try Self.change(of: try await scripts.run(change))
+    }
+
+    /// A change as steps (a tagged layout): the group's step, then its members'.
+    private func run(_ steps: GroupChangeSteps, _ operation: GroupChangeStep.Operation, group: Int, by me: Int, now: Date)
+        async throws -> Change
+    {
+        switch try await steps.run(operation, group: group, by: me, now: TimeFormat.rowTime(now)) {
+        case .changed(_, let reply): return try Self.change(of: reply)
+        case .status, .done: throw RedisError.server("group_step: unexpected reply")
+        }
+    }
+
+    private static func change(of reply: ChangeGroup.Reply) throws -> Change {
+        switch reply {
         case .changed(let change): return Change(change)
         case .needsAvatars(let users): throw AvatarKeysNeeded(users: users)
         case .refused(let refusal): throw refusal

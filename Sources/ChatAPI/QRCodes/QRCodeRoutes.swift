@@ -46,8 +46,8 @@ package struct QRCodeRoutes: Sendable {
 
     /// An active group (`status` 1) with me as an active member (`status` 1).
     private func group(_ id: Int, member userID: Int) async throws -> QRCodeContent.Subject {
-        async let row = accounts.redis.send("HMGET", RedisKeys.group(id), "status", "name")
-        async let member = accounts.redis.send("HGET", RedisKeys.groupMembers(id), String(userID))
+        async let row = accounts.redis.send("HMGET", accounts.keys.group(id), "status", "name")
+        async let member = accounts.redis.send("HGET", accounts.keys.groupMembers(id), String(userID))
         let fields = try await row.array ?? []
         guard fields.count == 2, fields[0].string == "1", let name = fields[1].string,
               let memberJSON = try await member.string,

@@ -80,8 +80,9 @@ package struct UserDirectory: Sendable {
 
     /// The pending `goodfriendapply` row from `from` to `to`, if there is one.
     func pendingRequest(from: Int, to: Int) async throws -> JSONObject? {
-        guard let id = try await redis.send("GET", RedisKeys.friendRequestPair(from: from, to: to)).integer else { return nil }
-        let hash = try await redis.send("HGETALL", RedisKeys.friendRequest(Int(id))).fieldValues
+        // In the recipient's partition (docs/architecture.md, *Redis Cluster*).
+        guard let id = try await redis.send("GET", store.keys.friendRequestPair(from: from, to: to)).integer else { return nil }
+        let hash = try await redis.send("HGETALL", store.keys.friendRequest(Int(id), to: to)).fieldValues
         guard let row = FriendRequestRow(hash: hash), row.status == "pending" else { return nil }
         return row.json
     }

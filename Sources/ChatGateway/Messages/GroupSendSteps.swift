@@ -12,6 +12,14 @@ import RedisClient
 /// are the one-run script's, so the client cannot tell them apart. A crash between steps
 /// leaves the `pending` record, which `GroupSendRepair` finishes after its deadline by
 /// running the later steps again.
+///
+/// With `--redis-wait-replicas` every step but the last is followed by `WAIT` on its
+/// connection, as the one-run script is (and as `SingleSendSteps`' first two): the sender's
+/// step's `pending` record is what finishes the send should a later step be lost, the
+/// group's step is the stored message, and each member partition's step what its members
+/// hold (a lost one after the last step would never be run again). The last step goes
+/// without: lost in a failover, its record is back and the repairer runs the later steps
+/// again, each answering `applied`.
 struct GroupSendSteps: Sendable {
     let scripts: RedisScripts
     /// Carries out the fan-outs the steps chose (pushes here), right after each.
@@ -19,6 +27,8 @@ struct GroupSendSteps: Sendable {
     let settings: SendSettings
     /// Each group's active members (shared with the one-run send).
     let recipients: GroupRecipients
+    /// `WAIT` after every step but the last; nil: none.
+    let replicaAcknowledgement: ReplicaAcknowledgement?
 
     var keys: RedisKeys { delivery.keys }
 
@@ -42,7 +52,7 @@ struct GroupSendSteps: Sendable {
         let begin = BeginGroupSend(keys: keys, send: send)
         // A resumed send found finished meanwhile asks once more.
         for _ in 0..<2 {
-            switch try await scripts.run(begin) {
+            switch try await runAcknowledged(begin) {
             case .refused(let refusal):
                 return .refused(refusal)
             case .pending(let decoded):
@@ -85,7 +95,7 @@ struct GroupSendSteps: Sendable {
         var refusal: SendGroupMessage.Refusal?
         attempts: for _ in 0..<MessageSender.groupAttempts {
             let apply = ApplyGroupSend(keys: keys, messageID: id, facts: facts, recipients: members, settings: settings)
-            switch try await scripts.run(apply) {
+            switch try await runAcknowledged(apply) {
             case .stale(let version, let ids):
                 // Nothing decided: the step again with the current members (the send rate,
                 // taken by the sender's step, is not counted twice).
@@ -129,7 +139,7 @@ struct GroupSendSteps: Sendable {
                     let step = DeliverGroupSend(
                         keys: keys, messageID: id, message: message, sender: facts.sender, members: part, settings: settings
                     )
-                    if let fanOut = try await scripts.run(step) { delivery.complete(fanOut, message: message) }
+                    if let fanOut = try await runAcknowledged(step) { delivery.complete(fanOut, message: message) }
                 }
             }
             try await tasks.waitForAll()
@@ -140,5 +150,11 @@ struct GroupSendSteps: Sendable {
         _ = try await scripts.run(FinishGroupSend(
             keys: keys, messageID: id, sender: facts.sender, clientID: facts.clientID, accepted: accepted, settings: settings
         ))
+    }
+
+    /// A step whose loss in a failover would break the promise, with `WAIT` after it when
+    /// the deployment asks.
+    private func runAcknowledged<Call: RedisScriptCall>(_ call: Call) async throws(RedisError) -> Call.Reply {
+        try await scripts.runAcknowledged(call, replicaAcknowledgement)
     }
 }

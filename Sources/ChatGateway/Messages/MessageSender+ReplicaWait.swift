@@ -7,8 +7,8 @@ import RedisClient
 /// hears so, and survives its primary's death (docs/benchmarks.md, *Redis Cluster*).
 extension MessageSender {
     /// Accepted, but fewer replicas than asked acknowledged within the timeout: the
-    /// message is on the primary only.
-    private static let unacknowledged = Counter(label: "chat_redis_wait_short_total")
+    /// message is on the primary only (a send's steps count here too).
+    static let unacknowledged = Counter(label: "chat_redis_wait_short_total")
 
     func runSend<Call: RedisScriptCall>(_ call: Call) async throws(RedisError) -> Call.Reply {
         guard let wait = policy.replicaAcknowledgement else { return try await scripts.run(call) }
@@ -23,5 +23,17 @@ extension MessageSender {
             if replicas < wait.replicas { Self.unacknowledged.increment() }
             return reply
         }
+    }
+}
+
+extension RedisScripts {
+    /// A step of an operation split over partitions whose loss in a failover would break
+    /// the promise (`SingleSendSteps`, `GroupSendSteps`), with `WAIT` after it when the
+    /// deployment asks (`wait`); fewer replicas than asked is counted, as for the one run.
+    func runAcknowledged<Call: RedisScriptCall>(_ call: Call, _ wait: ReplicaAcknowledgement?) async throws(RedisError) -> Call.Reply {
+        guard let wait else { return try await run(call) }
+        let (reply, replicas) = try await run(call, acknowledgedBy: wait)
+        if replicas < wait.replicas { MessageSender.unacknowledged.increment() }
+        return reply
     }
 }

@@ -62,8 +62,13 @@ package struct MessageSender: Sendable {
             queueCap: delivery.policy.offlineQueueCap, queueByteCap: delivery.policy.offlineQueueByteCap,
             sendRate: policy.sendRate, sendBurst: policy.sendBurst
         )
-        steps = SingleSendSteps(scripts: scripts, delivery: delivery, settings: settings)
-        groupSteps = GroupSendSteps(scripts: scripts, delivery: delivery, settings: settings, recipients: groupRecipients)
+        steps = SingleSendSteps(
+            scripts: scripts, delivery: delivery, settings: settings, replicaAcknowledgement: policy.replicaAcknowledgement
+        )
+        groupSteps = GroupSendSteps(
+            scripts: scripts, delivery: delivery, settings: settings, recipients: groupRecipients,
+            replicaAcknowledgement: policy.replicaAcknowledgement
+        )
     }
 
     /// Whether a group send runs as steps: the layout has partitions.

@@ -10,11 +10,23 @@ import RedisClient
 /// script gives (`SendSingleMessage.Reply`), so the client cannot tell them apart. A
 /// crash between steps leaves the `pending` record, which `SingleSendRepair` finishes
 /// after its deadline by running the last two steps again.
+///
+/// With `--redis-wait-replicas` the first two steps are each followed by `WAIT` on their
+/// connection, as the one-run script is: a primary that dies after answering a step then
+/// loses nothing a replica acknowledged. Both are needed for the promise: the first
+/// step's `pending` record is what finishes the send should anything after it be lost
+/// (without it a message the recipient holds would never reach the sender's history),
+/// and the second step is the message the recipient holds. The last step goes without:
+/// if a failover loses it, the `pending` record it dropped is back on the promoted
+/// replica and the repairer runs the last two steps again (the recipient's answers
+/// `applied`), so the sender's history gets the message late but once.
 struct SingleSendSteps: Sendable {
     let scripts: RedisScripts
     /// Carries out the route the recipient's step chose (a push here), right after it.
     let delivery: MessageDelivery
     let settings: SendSettings
+    /// `WAIT` after the first two steps; nil: none.
+    let replicaAcknowledgement: ReplicaAcknowledgement?
 
     var keys: RedisKeys { delivery.keys }
 
@@ -32,7 +44,7 @@ struct SingleSendSteps: Sendable {
     /// Runs the three steps of `send` (its users in two partitions).
     func send(_ send: SendSingleMessage) async throws -> Outcome {
         let begin = BeginSingleSend(keys: keys, send: send)
-        switch try await scripts.run(begin) {
+        switch try await runAcknowledged(begin) {
         case .refused(let refusal):
             return .refused(refusal)
         case .duplicate(let message):
@@ -44,7 +56,7 @@ struct SingleSendSteps: Sendable {
 
     /// The recipient's step, then the last one: for a send under way and for the repairer.
     func finish(_ messageID: String, facts: SingleSendFacts, clientID: String?) async throws -> Outcome {
-        let applied = try await scripts.run(ApplySingleSend(keys: keys, messageID: messageID, facts: facts, settings: settings))
+        let applied = try await runAcknowledged(ApplySingleSend(keys: keys, messageID: messageID, facts: facts, settings: settings))
         let finishing: FinishSingleSend.Outcome
         switch applied {
         case .accepted(let message, let route, _, let quotaUsed):
@@ -65,5 +77,11 @@ struct SingleSendSteps: Sendable {
         case .refused(let refusal):
             return .refused(refusal)
         }
+    }
+
+    /// A step whose loss in a failover would break the promise, with `WAIT` after it when
+    /// the deployment asks.
+    private func runAcknowledged<Call: RedisScriptCall>(_ call: Call) async throws(RedisError) -> Call.Reply {
+        try await scripts.runAcknowledged(call, replicaAcknowledgement)
     }
 }

@@ -7,7 +7,9 @@ import RedisClient
 
 /// Every change the console makes, each through its script (docs/scripts.md), which
 /// writes the row, its entity event (so MariaDB follows through the persister) and the
-/// audit row in one step. A refusal is thrown as the `FlashMessage.Failure` the page
+/// audit row in one step; on a tagged layout the audit row is a step of its own after the
+/// change's run (``RecordAudit``: a crash between leaves the change without its audit
+/// row, docs/architecture.md). A refusal is thrown as the `FlashMessage.Failure` the page
 /// shows; Redis' failures are thrown as they are.
 struct OperatorActions: Sendable {
     /// The avatar of accounts created without one (the bridge's default for registrations).
@@ -20,6 +22,7 @@ struct OperatorActions: Sendable {
     let hasher: PasswordHasher
     let work: PasswordWork
     let users: UserDirectory
+    let complaints: ComplaintDirectory
     let deadLetters: DeadLetterList
     let streamCap: Int
     /// A process silent this long gets no kicks (they would wait in its stream for nobody).
@@ -116,8 +119,13 @@ struct OperatorActions: Sendable {
     /// A tagged layout's change of a user: its audit row, the step after the change's run.
     private func auditIfUnaudited(_ reply: ChangeUserByOperator.Reply, user: Int, by audit: OperatorAudit) async throws {
         guard case .changedUnaudited(_, _, let action, let detail) = reply else { return }
+        try await record(action, target: "user", id: user, detail: detail, by: audit)
+    }
+
+    /// A tagged layout's audit row, the step after the change's own run.
+    private func record(_ action: String, target: String, id: Int?, detail: String, by audit: OperatorAudit) async throws {
         _ = try await scripts.run(RecordAudit(
-            keys: accounts.keys, audit: audit, streamCap: streamCap, action: action, targetType: "user", targetID: user,
+            keys: accounts.keys, audit: audit, streamCap: streamCap, action: action, targetType: target, targetID: id,
             detail: detail
         ))
     }
@@ -128,29 +136,85 @@ struct OperatorActions: Sendable {
         guard let status = status.flatMap({ Int($0) }).flatMap(ComplaintStatus.init(rawValue:)) else { throw Refusal.statusInvalid }
         let text = reply?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         guard StoredLimits.Console.adminReply.admits(text) else { throw Refusal.replyLength }
-        let answer = try await scripts.run(ReplyToComplaint(id, status: status.rawValue, reply: text, audit: audit, streamCap: streamCap))
-        if case .refused = answer { throw Refusal.missing }
+        guard let partition = try await complaints.partition(of: id) else { throw Refusal.missing }
+        let answer = try await scripts.run(ReplyToComplaint(
+            keys: accounts.keys, id, partition: partition, status: status.rawValue, reply: text, audit: audit, streamCap: streamCap
+        ))
+        switch answer {
+        case .version: return
+        case .changedUnaudited(_, let action, let detail): try await record(action, target: "complaint", id: id, detail: detail, by: audit)
+        case .refused: throw Refusal.missing
+        }
     }
 
     func changeGroup(_ id: Int, enabled: Bool, by audit: OperatorAudit) async throws {
-        let reply = try await scripts.run(ChangeGroupStatus(group: id, enabled: enabled, audit: audit, streamCap: streamCap))
-        if case .refused = reply { throw Refusal.missing }
+        guard accounts.keys.layout.isTagged else {
+            let reply = try await scripts.run(ChangeGroupStatus(group: id, enabled: enabled, audit: audit, streamCap: streamCap))
+            if case .refused = reply { throw Refusal.missing }
+            return
+        }
+        // A tagged layout: the group's step (row, pending record), the audit row (a step of
+        // its own, on the audit's slot), then each member partition's active groups.
+        let steps = GroupChangeSteps(scripts: scripts, keys: accounts.keys, streamCap: streamCap)
+        let change = UUID().uuidString
+        guard case .status(let members, _) = try await steps.first(.status(enabled: enabled), group: id, by: 0, change: change, now: audit.now)
+        else { throw Refusal.missing }
+        _ = try await scripts.run(RecordAudit(
+            keys: accounts.keys, audit: audit, streamCap: streamCap, action: enabled ? "group.enable" : "group.disable",
+            targetType: "group", targetID: id, detail: "{}"
+        ))
+        if !members.isEmpty { try await steps.finish(change, group: id, members: members) }
     }
 
     // MARK: dead letters
 
     /// Puts the entry back on the stream it came from (its fields as they were), then
-    /// removes the dead letter.
+    /// removes the dead letter; a `stream` that is not one of the layout's streams or
+    /// shards is refused as missing. On a tagged layout in three steps, each on its slot: the fields appended to the
+    /// shard the entry came from, the dead letter removed, the audit row. A crash after
+    /// the first leaves the entry on its shard and the dead letter listed: replaying it
+    /// again appends it once more, which the persister's idempotent writes absorb.
     func replay(_ id: String, by audit: OperatorAudit) async throws {
         guard let letter = try await deadLetters.entry(id), !letter.stream.isEmpty else { throw Refusal.missing }
-        let reply = try await scripts.run(ChangeDeadLetter(entry: id, .replay(stream: letter.stream), audit: audit, streamCap: streamCap))
-        if case .refused = reply { throw Refusal.missing }
+        let keys = accounts.keys
+        // Only a stream the scripts write (one of this layout's shards), never another key.
+        guard keys.allStreamShards.contains(where: { $0.all.contains(letter.stream) }), !letter.fields.isEmpty else {
+            throw Refusal.missing
+        }
+        guard keys.layout.isTagged else {
+            let reply = try await scripts.run(ChangeDeadLetter(
+                keys: keys, entry: id, .replay(stream: letter.stream), audit: audit, streamCap: streamCap
+            ))
+            if case .refused = reply { throw Refusal.missing }
+            return
+        }
+        var append: [any RedisArgument] = [letter.stream, "MAXLEN", "~", String(streamCap), "*"]
+        for field in letter.fields {
+            append.append(field.name)
+            append.append(field.value)
+        }
+        guard let entry = try await deadLetters.redis.send(RedisCommand("XADD", append)).throwingOnError().string else {
+            throw Refusal.failed
+        }
+        let reply = try await scripts.run(ChangeDeadLetter(
+            keys: keys, entry: id, .replayed(stream: letter.stream, entry: entry), audit: audit, streamCap: streamCap
+        ))
+        try await recordUnaudited(reply, by: audit)
     }
 
     func drop(_ id: String, by audit: OperatorAudit) async throws {
         guard DeadLetter.isEntryID(id) else { throw Refusal.missing }
-        let reply = try await scripts.run(ChangeDeadLetter(entry: id, .drop, audit: audit, streamCap: streamCap))
-        if case .refused = reply { throw Refusal.missing }
+        let reply = try await scripts.run(ChangeDeadLetter(keys: accounts.keys, entry: id, .drop, audit: audit, streamCap: streamCap))
+        try await recordUnaudited(reply, by: audit)
+    }
+
+    /// A dead letter's change: refused as missing, or (tagged layout) its audit row.
+    private func recordUnaudited(_ reply: ChangeDeadLetter.Reply, by audit: OperatorAudit) async throws {
+        switch reply {
+        case .replayed, .dropped: return
+        case .changedUnaudited(_, let action, let detail): try await record(action, target: "deadletter", id: nil, detail: detail, by: audit)
+        case .refused: throw Refusal.missing
+        }
     }
 
     /// Replays the oldest dead letters, at most `replayAllLimit`; returns how many.

@@ -8,6 +8,8 @@ import RedisClient
 /// an account disabled since is refused (and removed) at its next request.
 struct SessionStore: Sendable {
     let redis: RedisClient
+    /// The layout's names of the accounts (a session's own key is one name everywhere).
+    let keys: RedisKeys
     let idleSeconds: Int
     let maxSeconds: Int
 
@@ -38,7 +40,7 @@ struct SessionStore: Sendable {
         guard let admin = fields["admin"], let csrf = fields["csrf"], let created = fields["created"].flatMap({ Int64($0) }) else {
             return nil
         }
-        let account = try await redis.send("HGET", AdminAccounts.key(admin), "status").throwingOnError()
+        let account = try await redis.send("HGET", keys.admin(admin), "status").throwingOnError()
         guard created + Int64(maxSeconds) * 1000 > Self.nowMilliseconds(), account.string == "1" else {
             _ = try? await redis.send("DEL", key)
             return nil

@@ -92,7 +92,7 @@ struct AdminCommand: AsyncParsableCommand {
         }
         Bootstrap.logging(level: .warning)
         let redis = RedisClient(configuration: settings.redis, logger: Logger(label: "console.redis"))
-        let accounts = AdminAccounts(redis: redis, hasher: PasswordHasher(cost: cost))
+        let accounts = AdminAccounts(redis: redis, keys: settings.keys, hasher: PasswordHasher(cost: cost))
         do {
             try await body(accounts, account.name)
         } catch {

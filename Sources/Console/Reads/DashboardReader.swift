@@ -5,22 +5,26 @@ import RedisClient
 /// statistics (`chat:nodes`, `chat:nodes:stats`), the three streams' length, lag and
 /// pending (`XLEN`, `XINFO GROUPS`) and the dead letters in one pipeline; then the last 60
 /// minutes' message counters (`MGET chat:stats:messages:{minute}`, minutes of Redis' clock).
+/// On a tagged layout a process beats in every partition and records its figures in
+/// partition 0's keys (read there); each stream's figures are its shards', summed.
 struct DashboardReader: Sendable {
     static let streams = [StreamName.messages, StreamName.entities, StreamName.privateEntities]
     static let minutes = 60
 
     let redis: RedisClient
+    let keys: RedisKeys
     /// A process silent this long is not live: three heartbeats (`--heartbeat-ms`).
     let liveWithinMilliseconds: Int64
 
     func read() async throws -> Dashboard {
         var commands = [
-            RedisCommand("TIME"), RedisCommand("ZRANGE", RedisKeys.nodes, "0", "-1", "WITHSCORES"),
-            RedisCommand("HGETALL", RedisKeys.nodeStats), RedisCommand("XLEN", DeadLetter.stream),
+            RedisCommand("TIME"), RedisCommand("ZRANGE", keys.nodes(partition: 0), "0", "-1", "WITHSCORES"),
+            RedisCommand("HGETALL", keys.nodeStats), RedisCommand("XLEN", DeadLetter.stream),
         ]
-        for stream in Self.streams {
-            commands.append(RedisCommand("XLEN", stream))
-            commands.append(RedisCommand("XINFO", "GROUPS", stream))
+        let shards = Self.streams.map(keys.shards(of:))
+        for shard in shards.joined() {
+            commands.append(RedisCommand("XLEN", shard))
+            commands.append(RedisCommand("XINFO", "GROUPS", shard))
         }
         let replies = try await redis.pipeline(commands)
         guard let time = replies[0].array, time.count == 2, let seconds = time[0].integer, let micros = time[1].integer else {
@@ -43,18 +47,27 @@ struct DashboardReader: Sendable {
         }
         let deadLetters = Int(replies[3].integer ?? 0)
         var streams: [Dashboard.Stream] = []
-        for (offset, name) in Self.streams.enumerated() {
-            let length = Int(replies[4 + offset * 2].integer ?? 0)
-            let group = Self.persisterGroup(in: replies[5 + offset * 2])
-            let lag = group?.lag
+        var reply = 4
+        for (name, names) in zip(Self.streams, shards) {
+            var length = 0, pending = 0, lag: Int? = 0, grouped = false
+            for _ in names {
+                length += Int(replies[reply].integer ?? 0)
+                if let group = Self.persisterGroup(in: replies[reply + 1]) {
+                    grouped = true
+                    pending += group.pending
+                    lag = lag.flatMap { sum in group.lag.map { sum + $0 } }
+                }
+                reply += 2
+            }
+            if !grouped { lag = nil }
             streams.append(Dashboard.Stream(
-                name: name, length: length, lag: lag, pending: group?.pending ?? 0,
-                lagText: group == nil ? "—" : lag.map(String.init) ?? "?"
+                name: name, length: length, lag: lag, pending: pending,
+                lagText: !grouped ? "—" : lag.map(String.init) ?? "?"
             ))
         }
         let minute = now / 60_000
-        let keys = (0..<Int64(Self.minutes)).reversed().map { RedisKeys.messagesInMinute(minute - $0) }
-        let counts = try await redis.send(.texts("MGET", keys)).throwingOnError().array ?? []
+        let counters = (0..<Int64(Self.minutes)).reversed().map { keys.messagesInMinute(minute - $0) }
+        let counts = try await redis.send(.texts("MGET", counters)).throwingOnError().array ?? []
         let minutes = (0..<Self.minutes).map { index in
             Dashboard.Minute(
                 minute: minute - Int64(Self.minutes - 1 - index),

@@ -21,11 +21,10 @@ struct UserDirectory: Sendable {
             }
             ids = try await search(prefix: query, paging: paging)
         } else {
-            ids = try await merged(
+            ids = try await merged.page(
                 partitions.map(keys.users(partition:)), offset: paging.offset, count: paging.size + 1,
-                read: { RedisCommand("ZREVRANGE", $0, String($1), String($1 + $2 - 1)) },
-                inOrder: { ($0.integer ?? 0) > ($1.integer ?? 0) }
-            ).compactMap { $0.integer.map(Int.init) }
+                read: MergedIndexes.reverseRange, inOrder: MergedIndexes.newestFirst
+            ).compactMap { $0.value.integer.map(Int.init) }
         }
         return PageOf(readAhead: try await rows(ids), paging: paging)
     }
@@ -41,19 +40,19 @@ struct UserDirectory: Sendable {
         for count in counts { nameCount += Int(try count.throwingOnError().integer ?? 0) }
         var ids: [Int] = []
         if paging.offset < nameCount {
-            let names = try await merged(
+            let names = try await merged.page(
                 partitions.map(keys.userNames(partition:)), offset: paging.offset, count: wanted,
                 read: { RedisCommand("ZRANGEBYLEX", $0, low, high, "LIMIT", String($1), String($2)) }, inOrder: Self.byteOrder
-            )
+            ).map(\.value)
             let found = try await redis.pipeline(names.compactMap(\.string).map { RedisCommand("GET", keys.userByName($0)) })
             ids = found.compactMap { $0.integer.map(Int.init) }
         }
         if ids.count < wanted {
             let offset = max(0, paging.offset - nameCount)
-            let members = try await merged(
+            let members = try await merged.page(
                 partitions.map(keys.userNicknames(partition:)), offset: offset, count: wanted - ids.count,
                 read: { RedisCommand("ZRANGEBYLEX", $0, low, high, "LIMIT", String($1), String($2)) }, inOrder: Self.byteOrder
-            )
+            ).map(\.value)
             for member in members {
                 guard let bytes = member.bytes, let zero = bytes.lastIndex(of: 0),
                       let id = Int(String(decoding: bytes[(zero + 1)...], as: UTF8.self)), !ids.contains(id)
@@ -66,23 +65,7 @@ struct UserDirectory: Sendable {
 
     private var partitions: Range<Int> { 0..<keys.layout.partitions }
 
-    /// Members `offset..<offset + count` of the indexes merged in `inOrder`: each index's
-    /// first `offset + count` (`read(index, start, count)`), merged. One index: its range
-    /// read directly (the plain layout's one command).
-    private func merged(
-        _ indexes: [String], offset: Int, count: Int, read: (String, Int, Int) -> RedisCommand,
-        inOrder: (RedisReply, RedisReply) -> Bool
-    ) async throws -> [RedisReply] {
-        guard count > 0 else { return [] }
-        if indexes.count == 1 {
-            return try await redis.send(read(indexes[0], offset, count)).throwingOnError().array ?? []
-        }
-        let replies = try await redis.pipeline(indexes.map { read($0, 0, offset + count) })
-        var members: [RedisReply] = []
-        for reply in replies { members += try reply.throwingOnError().array ?? [] }
-        members.sort(by: inOrder)
-        return Array(members.dropFirst(offset).prefix(count))
-    }
+    private var merged: MergedIndexes { MergedIndexes(redis: redis) }
 
     /// ZRANGEBYLEX's order: the members' bytes.
     private static func byteOrder(_ left: RedisReply, _ right: RedisReply) -> Bool {

@@ -15,6 +15,7 @@ struct ConsoleDependencies: Sendable {
     let sessions: SessionStore
     let login: LoginService
     let users: UserDirectory
+    let complaints: ComplaintDirectory
     let deadLetters: DeadLetterList
     let actions: OperatorActions
     let pages: PageResponder
@@ -29,16 +30,17 @@ struct ConsoleDependencies: Sendable {
         let hasher = PasswordHasher(cost: settings.bcryptCost)
         // The console's bcrypt runs are few (logins, password resets): one at a time.
         let work = PasswordWork(concurrency: 1, queue: 16)
-        sessions = SessionStore(redis: redis, idleSeconds: settings.sessionIdleSeconds, maxSeconds: settings.sessionMaxSeconds)
+        sessions = SessionStore(redis: redis, keys: keys, idleSeconds: settings.sessionIdleSeconds, maxSeconds: settings.sessionMaxSeconds)
         login = LoginService(
-            accounts: AdminAccounts(redis: redis, hasher: hasher), sessions: sessions, scripts: scripts, keys: keys, policy: settings.login,
+            accounts: AdminAccounts(redis: redis, keys: keys, hasher: hasher), sessions: sessions, scripts: scripts, keys: keys, policy: settings.login,
             work: work, logger: logger, decoy: hasher.hash(RandomToken.make())
         )
         users = UserDirectory(redis: redis, keys: keys)
+        complaints = ComplaintDirectory(redis: redis, keys: keys)
         deadLetters = DeadLetterList(redis: redis)
         actions = OperatorActions(
             scripts: scripts, accounts: AccountStore(scripts: scripts, keys: keys, streamCap: settings.streamCap), hasher: hasher, work: work,
-            users: users, deadLetters: deadLetters, streamCap: settings.streamCap,
+            users: users, complaints: complaints, deadLetters: deadLetters, streamCap: settings.streamCap,
             deadAfterMilliseconds: settings.deadAfterMilliseconds, logger: Logger(label: "console.actions")
         )
         pages = PageResponder(renderer: PageRenderer(), cookies: SessionCookies(secure: settings.cookieSecure))

@@ -62,6 +62,7 @@ struct Hydrator: Sendable {
             report.rows[layout.entity] = try await hydrate(layout, columns: columns, progress: progress)
         }
         report.rows[.adminAudit] = try await hydrateAudit(schema: schema, progress: progress)
+        try await hydrateActiveGroups()
         progress?.finish()
         report.rowsPerSecond = progress?.rowsPerSecond ?? 0
         for entity in Entity.allCases {
@@ -70,9 +71,44 @@ struct Hydrator: Sendable {
             let maximum = try await session.withConnection { connection in
                 try connection.query("SELECT IFNULL(MAX(`id`), 0) FROM \(table)").first?[0].flatMap { Int64($0) } ?? 0
             }
-            report.counters[entity.rawValue] = try await raiseCounter(RedisKeys.idCounter(entity.rawValue), to: maximum)
+            report.counters[entity.rawValue] = try await raiseCounter(Self.counter(of: entity, keys: keys), to: maximum)
         }
         return report
+    }
+
+    /// An entity's id counter: the console's in the audit's slot (``RedisKeys/adminIDs``),
+    /// the others global, one key each.
+    static func counter(of entity: Entity, keys: RedisKeys) -> String {
+        switch entity {
+        case .admin: keys.adminIDs
+        case .adminAudit: keys.adminAuditIDs
+        default: RedisKeys.idCounter(entity.rawValue)
+        }
+    }
+
+    /// A tagged layout's active groups of each member (`chat:user:{uid}:groups:active`,
+    /// which the group steps keep in the member's partition): the gids of the member rows
+    /// (not applications) whose group is active. One Redis reads the groups' rows instead.
+    private func hydrateActiveGroups() async throws {
+        guard keys.layout.isTagged else { return }
+        let members = MariaDBConnection.quoteIdentifier(Entity.groupUser.table)
+        let groups = MariaDBConnection.quoteIdentifier(Entity.group.table)
+        var lastID: Int64 = 0
+        while true {
+            let sql = "SELECT m.`id`, m.`user_id`, m.`group_id` FROM \(members) m JOIN \(groups) g ON g.`id` = m.`group_id` "
+                + "WHERE m.`id` > \(lastID) AND m.`status` <> 2 AND g.`status` = 1 ORDER BY m.`id` LIMIT \(chunkSize)"
+            let result = try await session.withConnection { try $0.query(sql) }
+            var commands: [RedisCommand] = []
+            for row in result {
+                guard let id = row[0].flatMap({ Int64($0) }), let user = row[1].flatMap({ Int($0) }), let group = row[2] else { continue }
+                lastID = max(lastID, id)
+                commands.append(RedisCommand("ZADD", keys.activeGroupsOfUser(user), group, group))
+            }
+            if !dryRun {
+                for reply in try await redis.pipeline(commands) { try reply.throwingOnError() }
+            }
+            if result.count < chunkSize { break }
+        }
     }
 
     private func count(_ table: String) async throws -> Int {
@@ -106,9 +142,10 @@ struct Hydrator: Sendable {
         return total
     }
 
-    /// The writes of one row, as the scripts make them.
-    /// Keys not partitioned (yet) keep their one name: the unique indexes, the console's
-    /// indexes, friend requests' rows and pairs, complaints, console accounts.
+    /// The writes of one row, as the scripts make them, with the layout's names: a
+    /// user's, a friend request's (its recipient's), a complaint's (its reporter's) keys and
+    /// indexes in their partition; the console's accounts in the audit's slot. The unique
+    /// claims keep their one name (each its own slot).
     static func writes(for layout: RedisRowLayout, values: [String: String], version: Int64, keys: RedisKeys) -> [RowWrite] {
         guard let id = values["id"] else { return [] }
         func hash(_ key: String) -> [RowWrite] {
@@ -119,16 +156,18 @@ struct Hydrator: Sendable {
             guard let userID = Int(id) else { return [] }
             var rowWrites = hash(keys.user(userID))
             if let username = values["username"] {
-                rowWrites.append(.string(RedisKeys.userByName(username), id))
-                rowWrites.append(.member(RedisKeys.userNames, "0", username))
+                rowWrites.append(.string(keys.userByName(username), id))
+                rowWrites.append(.member(keys.userNames(ofUser: userID), "0", username))
+                // A tagged layout's username → id of the partition (what finds a lost claim's holder).
+                if keys.layout.isTagged { rowWrites.append(.value(keys.userIDsByName(ofUser: userID), username, id)) }
             }
-            rowWrites.append(.member(RedisKeys.users, id, id))
+            rowWrites.append(.member(keys.users(ofUser: userID), id, id))
             if let nickname = values["nickname"], !nickname.isEmpty {
-                rowWrites.append(.member(RedisKeys.userNicknames, "0", RedisKeys.nicknameEntry(nickname, userID)))
+                rowWrites.append(.member(keys.userNicknames(ofUser: userID), "0", RedisKeys.nicknameEntry(nickname, userID)))
             }
-            if let uuid = values["uuid"] { rowWrites.append(.string(RedisKeys.userByUUID(uuid), id)) }
+            if let uuid = values["uuid"] { rowWrites.append(.string(keys.userByUUID(uuid), id)) }
             if let device = values["devicefingeruuid"], !device.isEmpty {
-                rowWrites.append(.string(RedisKeys.userByDevice(device), id))
+                rowWrites.append(.string(keys.userByDevice(device), id))
             }
             return rowWrites
         case .userInfo:
@@ -143,8 +182,8 @@ struct Hydrator: Sendable {
                   let to = values["friend_id"].flatMap({ Int($0) }) else { return [] }
             // Rows come in id order: an old database's several rows for one pair leave
             // the newest in the pair key.
-            var rowWrites = hash(RedisKeys.friendRequest(requestID))
-            rowWrites.append(.string(RedisKeys.friendRequestPair(from: from, to: to), id, newestRowWins: true))
+            var rowWrites = hash(keys.friendRequest(requestID, to: to))
+            rowWrites.append(.string(keys.friendRequestPair(from: from, to: to), id, newestRowWins: true))
             rowWrites.append(.member(keys.friendRequestsTo(to), id, id))
             if values["status"] == "pending" {
                 rowWrites.append(.member(keys.pendingFriendRequestsTo(to), id, id))
@@ -154,7 +193,7 @@ struct Hydrator: Sendable {
             return rowWrites
         case .group:
             guard let groupID = Int(id) else { return [] }
-            return hash(keys.group(groupID)) + [.member(RedisKeys.groups, id, id)]
+            return hash(keys.group(groupID)) + [.member(keys.groups(ofGroup: groupID), id, id)]
         case .groupUser:
             guard let groupID = values["group_id"].flatMap({ Int($0) }), let member = values["user_id"].flatMap({ Int($0) })
             else { return [] }
@@ -172,28 +211,28 @@ struct Hydrator: Sendable {
             guard let blocker = values["user_id"].flatMap({ Int($0) }), let blocked = values["blocked_id"] else { return [] }
             return [.field(keys.blocks(blocker), blocked, layout.json(values, version: version))]
         case .complaint:
-            guard let complaintID = Int(id), let status = values["status"].flatMap({ Int($0) }) else { return [] }
-            var rowWrites = hash(RedisKeys.complaint(complaintID))
-            rowWrites.append(.member(RedisKeys.complaints, id, id))
+            guard let complaintID = Int(id), let status = values["status"].flatMap({ Int($0) }),
+                  let reporter = values["user_id"].flatMap({ Int($0) }) else { return [] }
+            let partition = keys.layout.partition(ofUser: reporter)
+            var rowWrites = hash(keys.complaint(complaintID, reporter: reporter))
+            rowWrites.append(.member(keys.complaints(partition: partition), id, id))
             for other in 0...3 where other != status {
-                rowWrites.append(.notMember(RedisKeys.complaints(status: other), id))
+                rowWrites.append(.notMember(keys.complaints(status: other, partition: partition), id))
             }
-            rowWrites.append(.member(RedisKeys.complaints(status: status), id, id))
-            if let reporter = values["user_id"].flatMap({ Int($0) }) {
-                rowWrites.append(values["is_deleted"] == "1"
-                    ? .notMember(keys.complaintsOfUser(reporter), id)
-                    : .member(keys.complaintsOfUser(reporter), id, id))
-            }
+            rowWrites.append(.member(keys.complaints(status: status, partition: partition), id, id))
+            rowWrites.append(values["is_deleted"] == "1"
+                ? .notMember(keys.complaintsOfUser(reporter), id)
+                : .member(keys.complaintsOfUser(reporter), id, id))
             return rowWrites
         case .admin:
             guard let name = values["name"] else { return [] }
-            return hash(RedisKeys.admin(name)) + [.member(RedisKeys.admins, id, name)]
+            return hash(keys.admin(name)) + [.member(keys.admins, id, name)]
         case .askanswer:
             // Keyed by the owner: one HVALS gives the automatic reply every pair.
             guard let owner = values["user_id"].flatMap({ Int($0) }), let rowID = Int(id) else { return [] }
             return [
                 .field(keys.askAnswersOfUser(owner), id, layout.json(values, version: version)),
-                .string(RedisKeys.askAnswerOwner(rowID), String(owner)),
+                .string(keys.askAnswerOwner(rowID, owner: owner), String(owner)),
             ]
         case .adminAudit:
             return []
@@ -216,8 +255,8 @@ struct Hydrator: Sendable {
         let list = layout.columns.map(MariaDBConnection.quoteIdentifier).joined(separator: ", ")
         let sql = "SELECT \(list) FROM `admin_audit` ORDER BY `id` DESC LIMIT \(RedisKeys.adminAuditKept)"
         let result = try await session.withConnection { try $0.query(sql) }
-        var commands = [RedisCommand("DEL", RedisKeys.adminAudit)]
-        var rows: [any RedisArgument] = [RedisKeys.adminAudit]
+        var commands = [RedisCommand("DEL", keys.adminAudit)]
+        var rows: [any RedisArgument] = [keys.adminAudit]
         for row in result {
             var values: [String: String] = [:]
             for (index, column) in layout.columns.enumerated() {
@@ -226,7 +265,7 @@ struct Hydrator: Sendable {
             rows.append(layout.json(values, version: nil))
             if rows.count > chunkSize {
                 commands.append(RedisCommand("RPUSH", rows))
-                rows = [RedisKeys.adminAudit]
+                rows = [keys.adminAudit]
             }
         }
         if rows.count > 1 { commands.append(RedisCommand("RPUSH", rows)) }

@@ -7,6 +7,8 @@ enum RowWrite: Sendable {
     case hash(String, [String])
     /// One field of a hash holds this JSON row.
     case field(String, String, String)
+    /// One field of a hash holds this value (not a row: a tagged layout's username → id).
+    case value(String, String, String)
     /// A string key holds this value; `newestRowWins`: several rows write it, the one with
     /// the highest id last (an old database's repeated friend requests for one pair).
     case string(String, String, newestRowWins: Bool = false)
@@ -21,7 +23,7 @@ enum RowWrite: Sendable {
         switch self {
         case .hash(let key, let fields):
             [RedisCommand("DEL", key), RedisCommand("HSET", [key as any RedisArgument] + fields.map { $0 as any RedisArgument })]
-        case .field(let key, let field, let json): [RedisCommand("HSET", key, field, json)]
+        case .field(let key, let field, let json), .value(let key, let field, let json): [RedisCommand("HSET", key, field, json)]
         case .string(let key, let value, _): [RedisCommand("SET", key, value)]
         case .member(let key, let score, let member): [RedisCommand("ZADD", key, score, member)]
         case .notMember(let key, let member): [RedisCommand("ZREM", key, member)]

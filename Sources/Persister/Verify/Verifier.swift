@@ -99,9 +99,13 @@ struct Verifier: Sendable {
 
     private func compareCount(of entity: Entity, report: inout Report) async throws -> Count {
         switch EntityTally.of(entity, keys: keys) {
-        case .indexed(let index):
+        case .indexed(let indexes):
             let rows = try await count(entity.table)
-            let members = Int(try await redis.send("ZCARD", index).throwingOnError().integer ?? 0)
+            var members = 0
+            for reply in try await redis.pipeline(indexes.map { RedisCommand("ZCARD", $0) }) {
+                members += Int(try reply.throwingOnError().integer ?? 0)
+            }
+            let index = indexes.count == 1 ? indexes[0] : "\(indexes[0]) and its \(indexes.count - 1) other partitions"
             if rows != members { note("\(entity.rawValue): \(rows) rows in MariaDB, \(members) in \(index)", in: &report) }
             return Count(entity: entity, mariaDB: rows, redis: members)
         case .list(let key, let kept):
@@ -118,8 +122,10 @@ struct Verifier: Sendable {
                 expected[id] = Int(row[1] ?? "0") ?? 0
             }
             var ids = Set(expected.keys)
-            for member in try await redis.send("ZRANGE", owners, "0", "-1").throwingOnError().array ?? [] {
-                if let id = member.string.flatMap({ Int($0) }) { ids.insert(id) }
+            for reply in try await redis.pipeline(owners.map { RedisCommand("ZRANGE", $0, "0", "-1") }) {
+                for member in try reply.throwingOnError().array ?? [] {
+                    if let id = member.string.flatMap({ Int($0) }) { ids.insert(id) }
+                }
             }
             let sorted = ids.sorted()
             var redisTotal = 0
@@ -172,7 +178,7 @@ struct Verifier: Sendable {
     static func read(_ write: RowWrite) -> RedisCommand {
         switch write {
         case .hash(let key, _): RedisCommand("HGETALL", key)
-        case .field(let key, let field, _): RedisCommand("HGET", key, field)
+        case .field(let key, let field, _), .value(let key, let field, _): RedisCommand("HGET", key, field)
         case .string(let key, _, _): RedisCommand("GET", key)
         case .member(let key, _, let member), .notMember(let key, let member): RedisCommand("ZSCORE", key, member)
         case .bump(let key): RedisCommand("EXISTS", key)
@@ -197,6 +203,8 @@ struct Verifier: Sendable {
             return (layout.columns + ["_v"]).compactMap { column in
                 expected[column] == actual[column] ? nil : "\(key) \(field) \(column): MariaDB \(shown(expected[column] ?? nil)), Redis \(shown(actual[column] ?? nil))"
             }
+        case .value(let key, let field, let value):
+            return reply.string == value ? [] : ["\(key) \(field): MariaDB \(shown(value)), Redis \(shown(reply.string))"]
         case .string(let key, let value, let newestRowWins):
             if newestRowWins { return [] }
             return reply.string == value ? [] : ["\(key): MariaDB \(shown(value)), Redis \(shown(reply.string))"]

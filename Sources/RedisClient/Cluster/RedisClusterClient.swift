@@ -90,8 +90,59 @@ final class RedisClusterClient: Sendable {
             return
         }
         let gathered = ReplyGatherer(count: units.count) { deliver($0.map { $0.flatMap { $0 } }) }
-        for (index, unit) in units.enumerated() {
-            execute(unit, pin: pin, deadline: deadline) { gathered.set(index, $0) }
+        // Many independent commands: those whose primary the map knows go in one write
+        // per node (a pipeline of 100,000 commands is 3 writes, not 100,000); the rest
+        // (keyless, every primary, no map yet) each on their own.
+        var loose = Array(units.indices)
+        if let map = state.withLock({ $0.map }) {
+            var batches: [ClusterNodeAddress: [Int]] = [:]
+            loose.removeAll(keepingCapacity: true)
+            for (index, unit) in units.enumerated() {
+                if case .slot(let slot) = unit.routing, let node = map.primary(for: slot) {
+                    batches[node, default: []].append(index)
+                } else {
+                    loose.append(index)
+                }
+            }
+            for (node, indices) in batches {
+                sendBatch(indices.map { units[$0] }, to: node, pin: pin, deadline: deadline) { position, result in
+                    gathered.set(indices[position], result)
+                }
+            }
+        }
+        for index in loose {
+            execute(units[index], pin: pin, deadline: deadline) { gathered.set(index, $0) }
+        }
+    }
+
+    /// One write of single-command `units` to `node`, each reply then decided on as if
+    /// its command had been sent alone: one answered by a redirection (MOVED, ASK,
+    /// TRYAGAIN, CLUSTERDOWN: it did not run) goes on alone where its router says, so
+    /// only what did not run is sent again; a batch that could not be sent (the node
+    /// unreachable, or gone from the map) is retried command by command; one written and
+    /// then lost (the connection broke, the timeout) fails, as its commands may have run.
+    private func sendBatch(
+        _ units: [Unit], to node: ClusterNodeAddress, pin: Int, deadline: NIODeadline,
+        answer: @escaping @Sendable (Int, Result<[RedisFlatReply], any Error>) -> Void
+    ) {
+        let decideAlone: @Sendable (Int, Result<[RedisFlatReply], any Error>) -> Void = { position, result in
+            let unit = units[position]
+            guard case .slot(let slot) = unit.routing else { return answer(position, result) }
+            self.decide(result, unit: unit, node: node, router: self.router(.slot(slot)), pin: pin, deadline: deadline) {
+                answer(position, $0)
+            }
+        }
+        guard let pool = pool(for: node) else {
+            for position in units.indices { decideAlone(position, .failure(RedisError.shutdown)) }
+            return
+        }
+        send(units.map { $0.commands[0] }, asking: false, to: pool, pin: pin, deadline: deadline) { result in
+            switch result {
+            case .success(let replies):
+                for (position, reply) in replies.enumerated() { decideAlone(position, .success([reply])) }
+            case .failure(let error):
+                for position in units.indices { decideAlone(position, .failure(error)) }
+            }
         }
     }
 
