@@ -132,8 +132,10 @@ struct FriendTests {
 
     /// `events` in the order a test expects: as read when one partition, else sorted (the
     /// expected list sorted too, by the caller).
+    /// (On a tagged layout even two users of one partition may get their events from the
+    /// steps, in the steps' order: the order is exact on one Redis only.)
     static func ordered(_ events: [String], _ a: Account, _ b: Account) -> [String] {
-        onePartition(a, b) ? events : events.sorted()
+        !testKeys.layout.isTagged && onePartition(a, b) ? events : events.sorted()
     }
 
     /// The friend events after `mark` whose rows are between the given users only.

@@ -147,9 +147,11 @@ struct GroupChangeStepTests {
     func blockRefuses() async throws {
         let f = try await Fixture.make()
         defer { Task { await f.redis.shutdown() } }
-        let blocker = f.members[2]
+        // A member (not the owner's partition's) outside the group's partition: the group's id is random.
+        let blocker = try #require(f.members.dropFirst().first {
+            Self.keys.layout.partition(ofUser: $0) != Self.keys.layout.partition(ofGroup: f.group)
+        })
         _ = try await f.redis.send("HSET", Self.keys.blocks(blocker), String(f.owner), "{}")
-        #expect(Self.keys.layout.partition(ofUser: blocker) != Self.keys.layout.partition(ofGroup: f.group))
         #expect(try await f.createFirst(change: UUID().uuidString) == .changed(members: [], .refused(.blocked)))
         #expect(try await f.redis.send("EXISTS", Self.keys.group(f.group), Self.keys.groupMembers(f.group)).integer == 0)
         #expect(try await f.pendingCount() == 0)

@@ -126,7 +126,7 @@ struct ConsolePersistenceTests {
             for index in Set([5, 6].map(testKeys.layout.partition(ofUser:))).sorted() { users += try await zset(testKeys.users(partition: index)) }
             #expect(users == ["5", "5", "6", "6"])
             #expect(try await zset(testKeys.userNicknames(ofUser: 5)) == [RedisKeys.nicknameEntry("爱丽丝", 5), "0"])
-            #expect(try await zset(RedisKeys.groups) == ["3", "3"])
+            #expect(try await zset(testKeys.groups(ofGroup: 3)) == ["3", "3"])
             #expect(try await zset(testKeys.complaints(partition: partition)) == ["7", "7", "8", "8"])
             #expect(try await zset(testKeys.complaints(status: 0, partition: partition)) == ["8", "8"])
             #expect(try await zset(testKeys.complaints(status: 2, partition: partition)) == ["7", "7"])

@@ -60,7 +60,15 @@ public final class WebSocketTestClient: Sendable {
                     )
                 }
             }
-        let channel = try await bootstrap.connect(host: "127.0.0.1", port: port).get()
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.connect(host: "127.0.0.1", port: port).get()
+        } catch {
+            // The handshake handler may exist without its channel ever becoming active: its
+            // promise is failed here, not leaked (a leaked promise stops the test process).
+            upgraded.fail(error)
+            throw error
+        }
         var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         request += "Sec-WebSocket-Key: \(Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString())\r\n"
         request += "Sec-WebSocket-Version: 13\r\n"

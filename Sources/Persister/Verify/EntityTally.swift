@@ -17,14 +17,15 @@ enum EntityTally: Sendable {
 
     static func of(_ entity: Entity, keys: RedisKeys) -> EntityTally {
         let users = (0..<keys.layout.partitions).map(keys.users(partition:))
+        let groups = (0..<keys.layout.partitions).map(keys.groups(partition:))
         return switch entity {
         case .user: .indexed(users)
         case .userInfo: .perOwner(owner: "user_id", distinct: "user_id", owners: users, command: "EXISTS", key: { keys.userInfo($0) })
         case .goodfriend: .perOwner(owner: "user_id", distinct: "friend_id", owners: users, command: "HLEN", key: { keys.friends($0) })
         case .goodfriendapply:
             .perOwner(owner: "friend_id", distinct: "id", owners: users, command: "ZCARD", key: { keys.friendRequestsTo($0) })
-        case .group: .indexed([RedisKeys.groups])
-        case .groupUser: .perOwner(owner: "group_id", distinct: "user_id", owners: [RedisKeys.groups], command: "HLEN", key: { keys.groupMembers($0) })
+        case .group: .indexed(groups)
+        case .groupUser: .perOwner(owner: "group_id", distinct: "user_id", owners: groups, command: "HLEN", key: { keys.groupMembers($0) })
         case .block: .perOwner(owner: "user_id", distinct: "blocked_id", owners: users, command: "HLEN", key: { keys.blocks($0) })
         case .complaint: .indexed((0..<keys.layout.partitions).map(keys.complaints(partition:)))
         case .askanswer: .perOwner(owner: "user_id", distinct: "id", owners: users, command: "HLEN", key: { keys.askAnswersOfUser($0) })
