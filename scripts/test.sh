@@ -54,10 +54,11 @@ OWN_CLUSTER_SUITES='RedisClientTests\.ClusterClientTests|RedisClientTests\.Parti
 # the suites without Redis, those run alone above, OperatorStepTests (a partitioned
 # Redis of its own in the main phase), and on the cluster PipeliningTests (200,000
 # commands against one connection: a stress test of the connection, which beside every
-# other suite on one cluster stalled the machine; the cluster's pipelines are tested by
-# ClusterClientTests).
+# other suite on one cluster stalled the machine), run on the same cluster after them,
+# alone (CLUSTER_ALONE_SUITES).
 PARTITIONED_SUITES='ModelTests\.|ChatScriptsTests\.|ConsoleRouteTests\.|BridgeTests\.(KeyLayoutCheckTests|AccountTests|UserTests|VisitorTests|TokenVerificationTests|ChatAuthenticationTests|RevocationTests|AccountStepsTests|DeliveryTests|ChatDeliveryTests|GatewayTests|NodeStreamTests|FriendTests|AskAnswerTests|AutoReplyTests|BackPressureTests|BackgroundWorkTests|SecretStreamTests|SecurityTests|RequestConventionsTests|FileTests|GuidanceTemplateTests|BridgeExecutableTests|APIDocumentationTests|EventLoopCountTests|FailureMiddlewareTests|ComplaintTests|OperatorScriptTests|RateLimitTests|BlockTests|RedisSafetyTests|GroupChangeStepTests|AvatarNoticeTests|DashboardStatisticsTests|GroupDeliveryTests|GroupSendStepTests|GroupTests|HistoryIndexTests|MessageTests|OfflineQueueTests|OperatorEffectsTests|QuotaTests|SpoofingTests|StreamContractTests|QRCodeTests|SetPasswordTests)|PersisterTests\.(DrainTests|MessageRowsTests|ConsolePersistenceTests|BatchWriterTests|MigrationTests|PersisterOptionsTests|HydrateTests|CutoverTests|RedisACLTests|StoredLimitsTests)|RedisClientTests\.(ScriptTests|ReplyParsingTests|ConfigurationTests|BackoffTests|ClusterRoutingTests|EventLoopTaskExecutorTests|ReplicaAcknowledgementTests|PipeliningTests|PubSubTests)'
 CLUSTER_SUITES='ModelTests\.|ChatScriptsTests\.|ConsoleRouteTests\.|BridgeTests\.(KeyLayoutCheckTests|AccountTests|UserTests|VisitorTests|TokenVerificationTests|ChatAuthenticationTests|RevocationTests|AccountStepsTests|DeliveryTests|ChatDeliveryTests|GatewayTests|NodeStreamTests|FriendTests|AskAnswerTests|AutoReplyTests|BackPressureTests|BackgroundWorkTests|SecretStreamTests|SecurityTests|RequestConventionsTests|FileTests|GuidanceTemplateTests|BridgeExecutableTests|APIDocumentationTests|EventLoopCountTests|FailureMiddlewareTests|ComplaintTests|OperatorScriptTests|GroupChangeStepTests|AvatarNoticeTests|BlockTests|RateLimitTests|RedisSafetyTests|DashboardStatisticsTests|GroupDeliveryTests|GroupSendStepTests|GroupTests|HistoryIndexTests|MessageTests|OfflineQueueTests|OperatorEffectsTests|QuotaTests|SpoofingTests|StreamContractTests|QRCodeTests|SetPasswordTests)|PersisterTests\.(DrainTests|MessageRowsTests|ConsolePersistenceTests|BatchWriterTests|MigrationTests|PersisterOptionsTests|HydrateTests|CutoverTests|RedisACLTests|StoredLimitsTests)|RedisClientTests\.(ScriptTests|ReplyParsingTests|ConfigurationTests|BackoffTests|ClusterRoutingTests|EventLoopTaskExecutorTests|ReplicaAcknowledgementTests|PubSubTests)'
+CLUSTER_ALONE_SUITES='RedisClientTests\.PipeliningTests'
 # REDIS_PARTITIONS of the partitioned phase.
 PARTITIONED_COUNT=4
 TMP_DIR=
@@ -250,6 +251,8 @@ main() {
     enter_cluster_phase
     log "swift test --filter '$CLUSTER_SUITES' (a Redis Cluster: three primaries, one replica each)"
     run_swift_test --filter "$CLUSTER_SUITES" || rc=$?
+    log "swift test --filter '$CLUSTER_ALONE_SUITES' (the same cluster, alone)"
+    run_swift_test --filter "$CLUSTER_ALONE_SUITES" || rc=$?
     leave_phase
     return "$rc"
 }

@@ -95,10 +95,27 @@ struct OperatorEffectsTests {
             ).body
             return "\(body["msg"] as? String ?? "") \((body["data"] as? String) ?? "message")"
         }
+        // The console's change: one group_status run on one Redis; on a tagged layout the
+        // group's step, then the members' partitions (the audit row is the console's own step).
+        func setStatus(enabled: Bool) async throws -> Int? {
+            guard testKeys.layout.isTagged else {
+                guard case .version(let version) = try await scripts.run(
+                    ChangeGroupStatus(group: group, enabled: enabled, audit: Self.audit, streamCap: 100_000)
+                ) else { return nil }
+                return version
+            }
+            let steps = GroupChangeSteps(scripts: scripts, keys: testKeys, streamCap: 100_000)
+            let change = UUID().uuidString
+            guard case .status(let members, let version) = try await steps.first(
+                .status(enabled: enabled), group: group, by: 0, change: change, now: Self.audit.now
+            ) else { return nil }
+            if !members.isEmpty { try await steps.finish(change, group: group, members: members) }
+            return version
+        }
         #expect(try send("一") == "ok message")
-        #expect(try await scripts.run(ChangeGroupStatus(group: group, enabled: false, audit: Self.audit, streamCap: 100_000)) == .version(2))
+        #expect(try await setStatus(enabled: false) == 2)
         #expect(try send("二") == "fail 群不存在或者已解散或者被封禁，无法发消息")
-        #expect(try await scripts.run(ChangeGroupStatus(group: group, enabled: true, audit: Self.audit, streamCap: 100_000)) == .version(3))
+        #expect(try await setStatus(enabled: true) == 3)
         #expect(try send("三") == "ok message")
     }
 

@@ -81,13 +81,13 @@ struct QRCodeTests {
     static func makeGroup(_ redis: RedisClient, name: String, status: Int = 1, members: [(Account, Int)]) async throws -> Int {
         let id = Int.random(in: 10_000_000...2_000_000_000)
         _ = try await redis.send(
-            "HSET", RedisKeys.group(id), "id", String(id), "name", name, "avatar", "", "user_id", String(members[0].0.id),
+            "HSET", testKeys.group(id), "id", String(id), "name", name, "avatar", "", "user_id", String(members[0].0.id),
             "remark", "", "invite_confirm", "0", "status", String(status), "_v", "1"
         ).throwingOnError()
         for (account, memberStatus) in members {
             let row: JSONValue = ["id": .integer(Int64.random(in: 1...1_000_000)), "user_id": .integer(Int64(account.id)), "group_id": .integer(Int64(id)),
                                   "nickname": "", "avatar": "", "status": .integer(Int64(memberStatus)), "_v": 1]
-            _ = try await redis.send("HSET", RedisKeys.groupMembers(id), String(account.id), JSONSerializer.string(row)).throwingOnError()
+            _ = try await redis.send("HSET", testKeys.groupMembers(id), String(account.id), JSONSerializer.string(row)).throwingOnError()
         }
         return id
     }
@@ -136,7 +136,7 @@ struct QRCodeTests {
             try await Self.expectQRCode(
                 client, "/api/chat/groupQrcode/\(other.id)?token=\(me.token)&chatType=single", holds: #"{"id":\#(other.id),"name":"\#(other.username)"}"#
             )
-            _ = try await redis.send("HSET", RedisKeys.user(other.id), "nickname", "小明").throwingOnError()
+            _ = try await redis.send("HSET", testKeys.user(other.id), "nickname", "小明").throwingOnError()
             let avatar = BridgeSettings.defaultUserAvatar
             try await Self.expectQRCode(
                 client, "/api/chat/groupQrcode/\(other.id)?token=\(me.token)&chatType=single&type=H5&http=http://h5.test/",
@@ -144,7 +144,7 @@ struct QRCodeTests {
                     + "&id=\(other.id)&chatType=single&name=\(URIComponent.encode("小明"))&avatar=\(URIComponent.encode(avatar))"
             )
             try await Self.expectFailure(client, "/api/chat/groupQrcode/2000000000?token=\(me.token)&chatType=single", "用户不存在或被封禁")
-            _ = try await redis.send("HSET", RedisKeys.user(other.id), "status", "0").throwingOnError()
+            _ = try await redis.send("HSET", testKeys.user(other.id), "status", "0").throwingOnError()
             try await Self.expectFailure(client, "/api/chat/groupQrcode/\(other.id)?token=\(me.token)&chatType=single", "用户不存在或被封禁")
         }
     }

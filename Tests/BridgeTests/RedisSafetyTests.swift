@@ -111,11 +111,23 @@ struct RedisSafetyTests {
 
             let gid = Int(try #require(try await redis.send("INCR", RedisKeys.idCounter("group")).integer))
             _ = try await redis.send("HSET", testKeys.group(gid), "id", String(gid), "name", "existing", "_v", "1")
-            let group = try await scripts.run(ChangeGroup(
-                group: gid, by: me.id, .create(uuid: "u", name: "new", avatar: "a", firstRowID: 1, members: [me.id, you.id]),
-                keys: testKeys, streamCap: 1000, now: "2026-12-07 00:00:00"
-            ))
-            #expect(group == .refused(.idTaken))
+            // One run on one Redis; on a tagged layout the group's step, after the members'
+            // facts (GroupChangeSteps).
+            if testKeys.layout.isTagged {
+                let steps = GroupChangeSteps(scripts: scripts, keys: testKeys, streamCap: 1000)
+                let facts = try await steps.facts(of: [me.id, you.id], blocking: me.id)
+                let group = try await steps.first(
+                    .create(uuid: "u", name: "new", avatar: "a", firstRowID: 1, members: facts),
+                    group: gid, by: me.id, change: UUID().uuidString, now: "2026-12-07 00:00:00"
+                )
+                #expect(group == .changed(members: [], .refused(.idTaken)))
+            } else {
+                let group = try await scripts.run(ChangeGroup(
+                    group: gid, by: me.id, .create(uuid: "u", name: "new", avatar: "a", firstRowID: 1, members: [me.id, you.id]),
+                    keys: testKeys, streamCap: 1000, now: "2026-12-07 00:00:00"
+                ))
+                #expect(group == .refused(.idTaken))
+            }
             #expect(try await redis.send("HGETALL", testKeys.group(gid)).fieldValues == ["id": String(gid), "name": "existing", "_v": "1"])
             #expect(try await redis.send("EXISTS", testKeys.groupMembers(gid)).integer == 0)
             #expect(try await redis.send("ZCARD", testKeys.groupsOfUser(me.id)).integer == 0)
