@@ -76,8 +76,11 @@ struct GroupDirectoryPartitionTests {
             }
             return flags
         }
+        // This group's newest audit row (other suites audit on the same list meanwhile).
         func lastAudit() async throws -> JSONObject? {
-            try await redis.send("LINDEX", Self.keys.adminAudit, "0").string.flatMap { try JSONParser.parse(Array($0.utf8)).objectValue }
+            let rows = try await redis.send("LRANGE", Self.keys.adminAudit, "0", "999").array ?? []
+            return rows.lazy.compactMap { $0.string.flatMap { try? JSONParser.parse(Array($0.utf8)).objectValue } }
+                .first { $0["target_type"] == "group" && $0["target_id"] == .integer(Int64(group)) }
         }
         try await change(group, enabled: false)
         #expect(try await redis.send("HGET", Self.keys.group(group), "status").string == "0")
