@@ -260,14 +260,22 @@ struct GroupSendStepTests {
         _ = try await fixture.redis.send("SET", fixture.keys.groupMembersVersion(fixture.group), "2")
         var send = fixture.send("after a join")
         send.settings = settings
+        let started = ContinuousClock.now
         let outcome = try await steps.send(send)
         guard case .accepted = outcome else { Issue.record("\(outcome)"); return }
         try await fixture.expectEveryMemberOnce(send.messageID)
         #expect(cache.members(of: fixture.group).version == "2")
-        // The bucket took one send: the next one within the second is over the rate.
+        // The bucket took one send: the next one within the second is over the rate (on a
+        // machine so busy that the second has passed, the bucket has refilled by one).
         var next = fixture.send("too fast")
         next.settings = settings
-        #expect(try await steps.send(next) == .refused(.rate))
+        let withinTheSecond = ContinuousClock.now - started < .milliseconds(900)
+        let second = try await steps.send(next)
+        if withinTheSecond {
+            #expect(second == .refused(.rate))
+        } else if case .refused(let refusal) = second {
+            Issue.record("refused \(refusal) after the bucket refilled")
+        }
     }
 
     @Test("refused by the group's step: nothing visible to anyone, the client id forgotten, the record gone")
