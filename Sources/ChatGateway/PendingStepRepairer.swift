@@ -1,3 +1,4 @@
+import RedisClient
 import Logging
 import Metrics
 import ServiceLifecycle
@@ -78,5 +79,14 @@ package struct PendingStepRepairer: Service {
             }
         }
         return finished
+    }
+}
+
+extension RedisClient {
+    /// The ids in a `pending` sorted set (id → deadline, ms) whose deadline is at most
+    /// `now`, oldest first, at most `limit`: the records a `PendingStepRepair` finishes.
+    package func expiredPending(_ pending: String, now: Int64, limit: Int) async throws -> [String] {
+        try await send("ZRANGEBYSCORE", pending, "-inf", String(now), "LIMIT", "0", String(limit))
+            .throwingOnError().array?.compactMap(\.string) ?? []
     }
 }

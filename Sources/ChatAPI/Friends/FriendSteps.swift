@@ -214,9 +214,7 @@ package struct FriendSteps: PendingStepRepair {
     }
 
     package func repairExpired(partition: Int, now nowMS: Int64, limit: Int) async throws -> Int {
-        let ids = try await redis.send(
-            "ZRANGEBYSCORE", keys.socialPending(partition: partition), "-inf", String(nowMS), "LIMIT", "0", String(limit)
-        ).throwingOnError().array?.compactMap(\.string) ?? []
+        let ids = try await redis.expiredPending(keys.socialPending(partition: partition), now: nowMS, limit: limit)
         var repaired = 0
         for id in ids {
             let text = try await redis.send("HGET", keys.socialPendingRecords(partition: partition), id).throwingOnError().bytes

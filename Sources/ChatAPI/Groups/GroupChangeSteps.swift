@@ -112,8 +112,7 @@ package struct GroupChangeSteps: Sendable {
     /// must show), then their steps and `finish` as `run` does. Returns how many.
     package func repairExpired(partition: Int, now: Int64, limit: Int) async throws -> Int {
         let pending = keys.groupPending(partition: partition)
-        let ids = try await redis.send("ZRANGEBYSCORE", pending, "-inf", String(now), "LIMIT", "0", String(limit))
-            .throwingOnError().array?.compactMap(\.string) ?? []
+        let ids = try await redis.expiredPending(pending, now: now, limit: limit)
         var finished = 0
         for id in ids {
             let text = try await redis.send("HGET", keys.groupPendingRecords(partition: partition), id).throwingOnError().bytes

@@ -22,8 +22,7 @@ package struct GroupSendRepair: PendingStepRepair {
 
     package func repairExpired(partition: Int, now: Int64, limit: Int) async throws -> Int {
         let pending = steps.keys.pendingGroupSends(partition: partition)
-        let ids = try await redis.send("ZRANGEBYSCORE", pending, "-inf", String(now), "LIMIT", "0", String(limit))
-            .throwingOnError().array?.compactMap(\.string) ?? []
+        let ids = try await redis.expiredPending(pending, now: now, limit: limit)
         var finished = 0
         for id in ids {
             guard let facts = try await steps.pendingFacts(id, partition: partition) else {

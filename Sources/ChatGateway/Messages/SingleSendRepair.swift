@@ -20,8 +20,7 @@ package struct SingleSendRepair: PendingStepRepair {
 
     package func repairExpired(partition: Int, now: Int64, limit: Int) async throws -> Int {
         let pending = steps.keys.pendingSends(partition: partition)
-        let ids = try await redis.send("ZRANGEBYSCORE", pending, "-inf", String(now), "LIMIT", "0", String(limit))
-            .throwingOnError().array?.compactMap(\.string) ?? []
+        let ids = try await redis.expiredPending(pending, now: now, limit: limit)
         var finished = 0
         for id in ids {
             let record = try await redis.send("HGETALL", steps.keys.pendingSend(id, partition: partition)).throwingOnError()
