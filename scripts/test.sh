@@ -8,7 +8,8 @@
 #
 # Environment: KEEP_TMP=1 keeps the temporary folder (server logs) for a look;
 # SKIP_RELEASE_BUILD=1 skips the release build that a run without arguments starts with;
-# START_TIMEOUT / STOP_TIMEOUT (seconds) tune the waits. With arguments, TEST_LAYOUT picks
+# START_TIMEOUT / STOP_TIMEOUT (seconds) tune the waits; TEST_PARALLELISM (default 8)
+# bounds the tests that run at once. With arguments, TEST_LAYOUT picks
 # the Redis they run against: plain (default: one Redis, the names of the plain layout),
 # partitioned (one Redis, REDIS_PARTITIONS=4) or cluster (a Redis Cluster, 12 partitions).
 # Tests receive REDIS_URL, MARIADB_URL (database chat_test, created empty),
@@ -209,6 +210,12 @@ main() {
         'CREATE DATABASE chat_test CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci'
 
     export REDIS_URL="redis://127.0.0.1:$TEST_REDIS_PORT/0"
+    # At most this many tests at once (Swift Testing's setting; it runs every test of
+    # every suite at once otherwise). Unbounded, a phase's first seconds start ~380 tests,
+    # their bridges and persisters together: on a 2-core machine twice as slow as the
+    # usual one a third of the cluster phase's tests timed out (connects over 1 s, replies
+    # over 5 s); with 8 it passed, in 142 s against 128.
+    export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH="${TEST_PARALLELISM:-8}"
     export MARIADB_URL="mariadb://root@127.0.0.1:$TEST_MARIADB_PORT/chat_test"
     REDIS_SERVER_BIN=$(command -v redis-server)
     export REDIS_SERVER_BIN

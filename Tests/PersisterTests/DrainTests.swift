@@ -312,10 +312,12 @@ struct DrainTests {
                 return pending == 0 && privateRead == "2" && publicRead == "3"
             }
             let rows = try fixture.database.connect().query("SELECT id, password, nickname, email, version FROM user ORDER BY id")
+            // On a mismatch: who read the entries (every client of this Redis) and what the persister said.
+            let clients = try await fixture.redis.send("CLIENT", "LIST").string ?? ""
             #expect(rows.map(\.values) == [
                 ["7", "$2b$04$newer7", "whole row", "seven@example.cn", "2"],
                 ["9", "$2b$04$hash9", "", nil, "1"],
-            ])
+            ], "clients:\n\(clients)\npersister log:\n\(persister.log)")
             #expect(try await fixture.redis.send("XLEN", "chat:stream:deadletter").integer == 0)
             let metrics = try #require(HTTPProbe.get(port: persister.metricsPort, path: "/metrics"))
             #expect(metrics.body.contains(#"persister_entries_total{stream="chat:stream:private"} 2"#), "\(metrics.body)")

@@ -90,24 +90,35 @@ final class RedisClusterClient: Sendable {
             return
         }
         let gathered = ReplyGatherer(count: units.count) { deliver($0.map { $0.flatMap { $0 } }) }
-        // Many independent commands: those whose primary the map knows go in one write
-        // per node (a pipeline of 100,000 commands is 3 writes, not 100,000); the rest
-        // (keyless, every primary, no map yet) each on their own.
-        var loose = Array(units.indices)
         if let map = state.withLock({ $0.map }) {
-            var batches: [ClusterNodeAddress: [Int]] = [:]
-            loose.removeAll(keepingCapacity: true)
-            for (index, unit) in units.enumerated() {
-                if case .slot(let slot) = unit.routing, let node = map.primary(for: slot) {
-                    batches[node, default: []].append(index)
-                } else {
-                    loose.append(index)
-                }
+            dispatch(units, map: map, pin: pin, deadline: deadline, into: gathered)
+        } else {
+            // No map yet: routed once it has been read, as a whole. (Each command waiting
+            // for it alone raced the pipelines routed meanwhile by the map just stored:
+            // commands of one slot ran out of order.) Not read: each on its own, retried
+            // as its router says.
+            refreshMap().whenComplete { result in
+                self.dispatch(units, map: try? result.get(), pin: pin, deadline: deadline, into: gathered)
             }
-            for (node, indices) in batches {
-                sendBatch(indices.map { units[$0] }, to: node, pin: pin, deadline: deadline) { position, result in
-                    gathered.set(indices[position], result)
-                }
+        }
+    }
+
+    /// Many independent commands: those whose primary `map` knows go in one write per
+    /// node, in order (a pipeline of 100,000 commands is 3 writes, not 100,000); the rest
+    /// (keyless, every primary, no map) each on their own.
+    private func dispatch(_ units: [Unit], map: ClusterSlotMap?, pin: Int, deadline: NIODeadline, into gathered: ReplyGatherer) {
+        var loose: [Int] = []
+        var batches: [ClusterNodeAddress: [Int]] = [:]
+        for (index, unit) in units.enumerated() {
+            if case .slot(let slot) = unit.routing, let node = map?.primary(for: slot) {
+                batches[node, default: []].append(index)
+            } else {
+                loose.append(index)
+            }
+        }
+        for (node, indices) in batches {
+            sendBatch(indices.map { units[$0] }, to: node, pin: pin, deadline: deadline) { position, result in
+                gathered.set(indices[position], result)
             }
         }
         for index in loose {
@@ -125,23 +136,25 @@ final class RedisClusterClient: Sendable {
         _ units: [Unit], to node: ClusterNodeAddress, pin: Int, deadline: NIODeadline,
         answer: @escaping @Sendable (Int, Result<[RedisFlatReply], any Error>) -> Void
     ) {
-        let decideAlone: @Sendable (Int, Result<[RedisFlatReply], any Error>) -> Void = { position, result in
+        let decideAlone: @Sendable (Int, Result<[RedisFlatReply], any Error>, TimeAmount) -> Void = { position, result, roundTrip in
             let unit = units[position]
             guard case .slot(let slot) = unit.routing else { return answer(position, result) }
-            self.decide(result, unit: unit, node: node, router: self.router(.slot(slot)), pin: pin, deadline: deadline) {
+            self.decide(result, unit: unit, node: node, router: self.router(.slot(slot)), pin: pin, deadline: deadline, roundTrip: roundTrip) {
                 answer(position, $0)
             }
         }
         guard let pool = pool(for: node) else {
-            for position in units.indices { decideAlone(position, .failure(RedisError.shutdown)) }
+            for position in units.indices { decideAlone(position, .failure(RedisError.shutdown), .zero) }
             return
         }
+        let sent = NIODeadline.now()
         send(units.map { $0.commands[0] }, asking: false, to: pool, pin: pin, deadline: deadline) { result in
+            let roundTrip = NIODeadline.now() - sent
             switch result {
             case .success(let replies):
-                for (position, reply) in replies.enumerated() { decideAlone(position, .success([reply])) }
+                for (position, reply) in replies.enumerated() { decideAlone(position, .success([reply]), roundTrip) }
             case .failure(let error):
-                for position in units.indices { decideAlone(position, .failure(error)) }
+                for position in units.indices { decideAlone(position, .failure(error), roundTrip) }
             }
         }
     }
@@ -216,14 +229,18 @@ final class RedisClusterClient: Sendable {
             switch resolved {
             case .success(let address):
                 guard let pool = self.pool(for: address) else {
-                    self.decide(.failure(RedisError.shutdown), unit: unit, node: address, router: router, pin: pin, deadline: deadline, completion: completion)
+                    self.decide(.failure(RedisError.shutdown), unit: unit, node: address, router: router, pin: pin, deadline: deadline,
+                                roundTrip: .zero, completion: completion)
                     return
                 }
+                let sent = NIODeadline.now()
                 self.send(unit.commands, asking: asking, to: pool, pin: pin, deadline: deadline) { result in
-                    self.decide(result, unit: unit, node: address, router: router, pin: pin, deadline: deadline, completion: completion)
+                    self.decide(result, unit: unit, node: address, router: router, pin: pin, deadline: deadline,
+                                roundTrip: NIODeadline.now() - sent, completion: completion)
                 }
             case .failure(let error):
-                self.decide(.failure(error), unit: unit, node: nil, router: router, pin: pin, deadline: deadline, completion: completion)
+                self.decide(.failure(error), unit: unit, node: nil, router: router, pin: pin, deadline: deadline,
+                            roundTrip: .zero, completion: completion)
             }
         }
         withMap { result in proceed(result.flatMap { self.resolve(target, in: $0) }) }
@@ -239,9 +256,12 @@ final class RedisClusterClient: Sendable {
         }
     }
 
+    /// `roundTrip`: how long the attempt took; a retry after a wait is made only when
+    /// another as long fits before the deadline (else it would time out, and a TRYAGAIN
+    /// answer, which says the command did not run, would become a timeout, which cannot).
     private func decide(
         _ result: Result<[RedisFlatReply], any Error>, unit: Unit, node: ClusterNodeAddress?, router: ClusterRouter,
-        pin: Int, deadline: NIODeadline, completion: @escaping Completion
+        pin: Int, deadline: NIODeadline, roundTrip: TimeAmount, completion: @escaping Completion
     ) {
         var router = router
         let outcome: ClusterRouter.Outcome
@@ -284,7 +304,7 @@ final class RedisClusterClient: Sendable {
                 return
             }
             let wait = TimeAmount(delay)
-            guard NIODeadline.now() + wait < deadline else {
+            guard NIODeadline.now() + wait + roundTrip < deadline else {
                 // No time left for another try: the last answer stands.
                 metrics.retriesExhausted.increment()
                 completion(result)
