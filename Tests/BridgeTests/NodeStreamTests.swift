@@ -93,8 +93,12 @@ struct NodeStreamTests {
         #expect(Set(indices).count == indices.count, "delivered twice: \(indices.count - Set(indices).count)")
         #expect(Set(accepted).subtracting(indices).sorted() == [], "accepted, never delivered")
         #expect(indices.allSatisfy { (0..<count).contains($0) })
-        // One sender, one process taking the sends: live pushes in the order sent.
-        let liveIndices = live.compactMap { Int($0.dropFirst()) }
+        // One sender, one process taking the sends: the accepted messages' live pushes in
+        // the order sent. (On a partitioned layout a send whose recipient's step failed —
+        // Redis restarting — was answered with an error, and the repairer finished it
+        // later: pushed once, when repaired, after later sends.)
+        let acceptedSet = Set(accepted)
+        let liveIndices = live.compactMap { Int($0.dropFirst()) }.filter(acceptedSet.contains)
         #expect(liveIndices == liveIndices.sorted())
         #expect(live.count > count / 2, "live: \(live.count), queued: \(queued.count)")
     }
