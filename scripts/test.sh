@@ -210,11 +210,8 @@ main() {
         'CREATE DATABASE chat_test CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci'
 
     export REDIS_URL="redis://127.0.0.1:$TEST_REDIS_PORT/0"
-    # At most this many tests at once (Swift Testing's setting; it runs every test of
-    # every suite at once otherwise). Unbounded, a phase's first seconds start ~380 tests,
-    # their bridges and persisters together: on a 2-core machine twice as slow as the
-    # usual one a third of the cluster phase's tests timed out (connects over 1 s, replies
-    # over 5 s); with 8 it passed, in 142 s against 128.
+    # At most this many tests at once: Swift Testing otherwise starts every test of every
+    # suite, with their processes, at once (docs/testing.md, *Conventions*).
     export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH="${TEST_PARALLELISM:-8}"
     export MARIADB_URL="mariadb://root@127.0.0.1:$TEST_MARIADB_PORT/chat_test"
     REDIS_SERVER_BIN=$(command -v redis-server)

@@ -1,6 +1,6 @@
-import RedisClient
 import Logging
 import Metrics
+import RedisClient
 import ServiceLifecycle
 
 /// One kind of operation split into steps over two or more partitions (a single send, a
