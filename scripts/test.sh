@@ -68,6 +68,7 @@ PARTITIONED_REDIS_PID=
 MARIADB_PID=
 TEST_PID=
 TEST_MARKER= # CHAT_TEST_RUN=<temp dir>: in the environment of everything swift test starts
+PHASE_RESULTS=() # "<status> <phase>" for each swift test run, for the summary
 
 cleanup() {
     local rc=$?
@@ -89,6 +90,7 @@ cleanup() {
             print_log_tail "$TMP_DIR/redis/redis.log"
             print_log_tail "$TMP_DIR/mariadb/mariadb.log"
         fi
+        print_summary
         if [ "${KEEP_TMP:-0}" = 1 ]; then
             log "kept $TMP_DIR"
         else
@@ -133,7 +135,11 @@ start_test_mariadb() {
 check_streams() {
     mkdir -p "$TMP_DIR/streams"
     log "validating the public streams' entries against schemas/streams/"
-    "$TEST_PYTHON" schemas/streams/validate.py --redis "$REDIS_URL" "$TMP_DIR/streams"
+    local rc=0
+    "$TEST_PYTHON" schemas/streams/validate.py --redis "$REDIS_URL" "$TMP_DIR/streams" \
+        > >(tee "$TMP_DIR/phase-${#PHASE_RESULTS[@]}.log") 2>&1 || rc=$?
+    PHASE_RESULTS+=("$rc the stream contract")
+    return "$rc"
 }
 
 # The console's browser tests (Tests/ConsoleTests) drive a headless Chromium through
@@ -150,16 +156,44 @@ ensure_browser() {
         die "headless Chromium did not start through Selenium ($CHROMIUM_BIN, $CHROMEDRIVER_BIN, $BROWSER_PYTHON)"
 }
 
-# swift test in a session of its own, so only our trap signals it (and its
-# whole process tree); `wait` keeps the script responsive to signals.
+# run_swift_test PHASE ARG...: swift test in a session of its own, so only our trap
+# signals it (and its whole process tree); `wait` keeps the script responsive to
+# signals. Its output also goes to the phase's log, for the summary.
 run_swift_test() {
+    local phase=$1
+    shift
+    log "swift test $* ($phase)"
     TEST_MARKER="CHAT_TEST_RUN=$TMP_DIR"
-    env "$TEST_MARKER" "${PHASE_ENV[@]}" setsid swift test "$@" &
+    env "$TEST_MARKER" "${PHASE_ENV[@]}" setsid swift test "$@" \
+        > >(tee "$TMP_DIR/phase-${#PHASE_RESULTS[@]}.log") 2>&1 &
     TEST_PID=$!
     local rc=0
     wait "$TEST_PID" || rc=$?
     TEST_PID=
+    PHASE_RESULTS+=("$rc $phase")
     return "$rc"
+}
+
+# The last thing a run prints (CI shows the end of the output): each phase's status and,
+# for a failed one, its failing tests and crashes.
+print_summary() {
+    [ "${#PHASE_RESULTS[@]}" -gt 0 ] || return 0
+    local i status phase failures
+    printf -- '--- summary of swift test ---\n' >&2
+    for i in "${!PHASE_RESULTS[@]}"; do
+        status=${PHASE_RESULTS[$i]%% *} phase=${PHASE_RESULTS[$i]#* }
+        if [ "$status" = 0 ]; then
+            printf 'passed: %s\n' "$phase" >&2
+            continue
+        fi
+        printf 'FAILED (exit %s): %s\n' "$status" "$phase" >&2
+        # Its failures; failing that (a crash of another kind), the end of its output.
+        failures=$(grep -E '✘|Fatal error|unexpected signal|error: |INVALID|reason: |NOT COLLECTED' \
+            "$TMP_DIR/phase-$i.log" 2>/dev/null | grep -v '✘ Suite' | cut -c1-400 | head -n 40) || true
+        [ -n "$failures" ] || failures=$(tail -n 15 "$TMP_DIR/phase-$i.log" 2>/dev/null | cut -c1-400) || true
+        printf '%s\n' "$failures" >&2
+    done
+    printf -- '---\n' >&2
 }
 
 # The environment of a phase's swift test (on top of the exported one): the partitioned
@@ -226,8 +260,7 @@ main() {
             cluster) enter_cluster_phase ;;
             *) die "TEST_LAYOUT is plain, partitioned or cluster, not '$TEST_LAYOUT'" ;;
         esac
-        log "swift test $*"
-        run_swift_test "$@" || rc=$?
+        run_swift_test "${TEST_LAYOUT:-plain} layout" "$@" || rc=$?
         check_streams || rc=1
         return "$rc"
     fi
@@ -239,24 +272,17 @@ main() {
     # failovers are bounded below the command timeout), then everything else; then the
     # partitioned suites on one Redis with REDIS_PARTITIONS=4, then on a Redis Cluster.
     # The exit status is the worst.
-    log "swift test --filter '$TIMING_SUITES' (the wall-clock suites, alone)"
-    run_swift_test --filter "$TIMING_SUITES" || rc=$?
-    log "swift test --filter '$BROWSER_SUITES' (the browser suite, alone)"
-    run_swift_test --filter "$BROWSER_SUITES" || rc=$?
-    log "swift test --filter '$OWN_CLUSTER_SUITES' (Redis Clusters of their own and the other layout suites, alone)"
-    run_swift_test --filter "$OWN_CLUSTER_SUITES" || rc=$?
-    log "swift test --skip '$TIMING_SUITES|$BROWSER_SUITES|$OWN_CLUSTER_SUITES' (everything else)"
-    run_swift_test --skip "$TIMING_SUITES|$BROWSER_SUITES|$OWN_CLUSTER_SUITES" || rc=$?
+    run_swift_test "the wall-clock suites, alone" --filter "$TIMING_SUITES" || rc=$?
+    run_swift_test "the browser suite, alone" --filter "$BROWSER_SUITES" || rc=$?
+    run_swift_test "Redis Clusters of their own and the other layout suites, alone" --filter "$OWN_CLUSTER_SUITES" || rc=$?
+    run_swift_test "everything else" --skip "$TIMING_SUITES|$BROWSER_SUITES|$OWN_CLUSTER_SUITES" || rc=$?
     # The stream contract is checked on the plain layout's single stream of each kind.
     check_streams || rc=1
     enter_partitioned_phase
-    log "swift test --filter '$PARTITIONED_SUITES' (one Redis, REDIS_PARTITIONS=$PARTITIONED_COUNT)"
-    run_swift_test --filter "$PARTITIONED_SUITES" || rc=$?
+    run_swift_test "one Redis, REDIS_PARTITIONS=$PARTITIONED_COUNT" --filter "$PARTITIONED_SUITES" || rc=$?
     enter_cluster_phase
-    log "swift test --filter '$CLUSTER_SUITES' (a Redis Cluster: three primaries, one replica each)"
-    run_swift_test --filter "$CLUSTER_SUITES" || rc=$?
-    log "swift test --filter '$CLUSTER_ALONE_SUITES' (the same cluster, alone)"
-    run_swift_test --filter "$CLUSTER_ALONE_SUITES" || rc=$?
+    run_swift_test "a Redis Cluster: three primaries, one replica each" --filter "$CLUSTER_SUITES" || rc=$?
+    run_swift_test "PipeliningTests on the same cluster, alone" --filter "$CLUSTER_ALONE_SUITES" || rc=$?
     leave_phase
     return "$rc"
 }
