@@ -46,6 +46,9 @@ start_redis_cluster() {
     CLUSTER_PORTS=()
     CLUSTER_PIDS=()
     local total=$((primaries * (1 + replicas))) attempt port
+    # start_redis sets REDIS_PID: the node's, not the caller's (make test stops its shared
+    # Redis by it).
+    local REDIS_PID
     while [ "${#CLUSTER_PORTS[@]}" -lt "$total" ]; do
         for attempt in 1 2 3; do
             port=$(cluster_port_pair)

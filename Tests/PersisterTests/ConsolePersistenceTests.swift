@@ -53,8 +53,8 @@ struct ConsolePersistenceTests {
             let persister = try fixture.persister(["PERSISTER_MAX_ATTEMPTS": "1"])
             try await eventually(within: 30) {
                 let letters = try await fixture.redis.send("XLEN", StreamName.deadLetters).integer
-                let pending = try await fixture.pending()
-                return letters == 1 && pending == 0
+                guard letters == 1 else { return false }
+                return try await fixture.drained()
             }
             let connection = try fixture.database.connect()
             #expect(try connection.query("SELECT id, name, password, status, create_time, update_time, version FROM chat_admin").map(\.values)

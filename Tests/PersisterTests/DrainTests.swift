@@ -53,7 +53,7 @@ struct DrainTests {
             try await eventually(within: 60) { try await fixture.holds(messages: 40) }
             #expect(try fixture.count("SELECT COUNT(DISTINCT id) FROM message WHERE LENGTH(data) > 90000") == 40)
 
-            let metrics = try #require(HTTPProbe.get(port: persister.metricsPort, path: "/metrics")).body
+            let metrics = try await fixture.metrics(of: persister, showing: #"persister_entries_total{stream="chat:stream:messages"} 40"#)
             func value(_ name: String) -> Double? {
                 metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
             }
@@ -79,8 +79,8 @@ struct DrainTests {
             let persister = try fixture.persister(["PERSISTER_MAX_ATTEMPTS": "3"])
             try await eventually(within: 30) {
                 let letters = try await fixture.redis.send("XLEN", "chat:stream:deadletter").integer
-                let pending = try await fixture.pending()
-                return letters == 2 && pending == 0
+                guard letters == 2 else { return false }
+                return try await fixture.drained()
             }
             #expect(try fixture.count("SELECT COUNT(*) FROM message") == 20)
             #expect(try fixture.count("SELECT COUNT(*) FROM goodfriend") == 1)
@@ -107,11 +107,12 @@ struct DrainTests {
             #expect(text.output.contains("dead letters (chat:stream:deadletter): 2"))
 
             // /metrics counts them.
-            let metrics = try #require(HTTPProbe.get(port: persister.metricsPort, path: "/metrics"))
-            #expect(metrics.body.contains("persister_dead_letters_total 2"))
-            #expect(metrics.body.contains(#"persister_entries_total{stream="chat:stream:messages"} 20"#))
-            #expect(metrics.body.contains("persister_commit_seconds_bucket") && metrics.body.contains("persister_batch_size_bucket"))
-            #expect(metrics.body.contains("persister_lag_seconds"))
+            let written = #"persister_entries_total{stream="chat:stream:messages"} 20"#
+            let metrics = try await fixture.metrics(of: persister, showing: "persister_dead_letters_total 2", written)
+            #expect(metrics.contains("persister_dead_letters_total 2"))
+            #expect(metrics.contains(written))
+            #expect(metrics.contains("persister_commit_seconds_bucket") && metrics.contains("persister_batch_size_bucket"))
+            #expect(metrics.contains("persister_lag_seconds"))
             persister.signal(SIGTERM)
             #expect(persister.waitForExit(timeout: 20) == 0)
         }
@@ -276,8 +277,8 @@ struct DrainTests {
                 [id(16), "text", #"{"data":"m16"}"#],
                 [id(97), "text", #"{"data":"\#(awkward)"}"#],
             ])
-            let metrics = try #require(HTTPProbe.get(port: persister.metricsPort, path: "/metrics"))
-            #expect(metrics.body.contains(#"persister_entries_total{stream="chat:stream:messages"} \#(entries.count)"#))
+            let written = #"persister_entries_total{stream="chat:stream:messages"} \#(entries.count)"#
+            #expect(try await fixture.metrics(of: persister, showing: written).contains(written))
             persister.signal(SIGTERM)
             #expect(persister.waitForExit(timeout: 20) == 0)
         }
@@ -305,23 +306,20 @@ struct DrainTests {
             // 7 again, a newer version on the private stream only.
             try await add("chat:stream:private", v: "1", id: 7, version: 2, row: #"{"id":7,"uuid":"u7","username":"seven","password":"$2b$04$newer7","nickname":"whole row","email":"seven@example.cn","status":1}"#)
             let persister = try fixture.persister()
-            try await eventually(within: 30) {
-                let pending = try await fixture.pending()
-                let privateRead = try await fixture.persisterGroup(on: "chat:stream:private")["entries-read"]
-                let publicRead = try await fixture.persisterGroup(on: "chat:stream:entities")["entries-read"]
-                return pending == 0 && privateRead == "2" && publicRead == "3"
-            }
+            try await eventually(within: 30) { try await fixture.drained() }
+            #expect(try await fixture.persisterGroup(on: "chat:stream:private")["entries-read"] == "2")
+            #expect(try await fixture.persisterGroup(on: "chat:stream:entities")["entries-read"] == "3")
             let rows = try fixture.database.connect().query("SELECT id, password, nickname, email, version FROM user ORDER BY id")
-            // On a mismatch: who read the entries (every client of this Redis) and what the persister said.
-            let clients = try await fixture.redis.send("CLIENT", "LIST").string ?? ""
             #expect(rows.map(\.values) == [
                 ["7", "$2b$04$newer7", "whole row", "seven@example.cn", "2"],
                 ["9", "$2b$04$hash9", "", nil, "1"],
-            ], "clients:\n\(clients)\npersister log:\n\(persister.log)")
+            ], "persister log:\n\(persister.log)")
             #expect(try await fixture.redis.send("XLEN", "chat:stream:deadletter").integer == 0)
-            let metrics = try #require(HTTPProbe.get(port: persister.metricsPort, path: "/metrics"))
-            #expect(metrics.body.contains(#"persister_entries_total{stream="chat:stream:private"} 2"#), "\(metrics.body)")
-            #expect(metrics.body.contains(#"persister_entries_total{stream="chat:stream:entities"} 3"#), "the copies are acknowledged")
+            let private2 = #"persister_entries_total{stream="chat:stream:private"} 2"#
+            let entities3 = #"persister_entries_total{stream="chat:stream:entities"} 3"#
+            let metrics = try await fixture.metrics(of: persister, showing: private2, entities3)
+            #expect(metrics.contains(private2), "\(metrics)")
+            #expect(metrics.contains(entities3), "the copies are acknowledged")
             persister.signal(SIGTERM)
             #expect(persister.waitForExit(timeout: 20) == 0)
         }

@@ -85,8 +85,8 @@ struct MessageRowsTests {
             try await add(again, to: fixture)
             try await eventually(within: 60) {
                 let read = try await fixture.persisterGroup(on: "chat:stream:messages")["entries-read"]
-                let pending = try await fixture.pending()
-                return read == String(messages.count + again.count) && pending == 0
+                guard read == String(messages.count + again.count) else { return false }
+                return try await fixture.drained()
             }
             var replayed = expected
             replayed[0] = Self.expectedRow(messages[0], isremove: "1")

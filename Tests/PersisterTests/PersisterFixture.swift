@@ -129,6 +129,33 @@ struct DrainFixture: Sendable {
         return rows == messages && pending == 0
     }
 
+    /// Whether the persister's group has read every entry of its three streams, every
+    /// shard, and acknowledged it. A shard's `lag` and `pending` come from one `XINFO
+    /// GROUPS`, at one instant: `pending()` read before the persister's first read is 0
+    /// too, and a test that checked it before `entries-read` took entries in flight for
+    /// entries written.
+    func drained() async throws -> Bool {
+        for shard in keys.allStreamShards.flatMap(\.all) {
+            let group = try await persisterGroup(onShard: shard)
+            guard group["lag"] == "0", group["pending"] == "0" else { return false }
+        }
+        return true
+    }
+
+    /// The persister's `/metrics` once it shows every one of `lines` (the body as it is
+    /// after 5 s otherwise): the counters move just after the XACK's reply, so a test that
+    /// saw the entries acknowledged may ask a moment early.
+    func metrics(of persister: PersisterProcess, showing lines: String...) async throws -> String {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(5)
+        var body = ""
+        while true {
+            body = HTTPProbe.get(port: persister.metricsPort, path: "/metrics")?.body ?? body
+            if lines.allSatisfy(body.contains) || clock.now >= deadline { return body }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     /// Pending entries of the persister's group on its three streams, every shard.
     func pending() async throws -> Int {
         var total = 0

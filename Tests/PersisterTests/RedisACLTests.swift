@@ -169,7 +169,7 @@ struct RedisACLTests {
             try await persisted("SELECT password FROM user WHERE id = \(b.id)", hashB)
             try await persisted("SELECT COUNT(*) FROM goodfriend WHERE user_id IN (\(a.id), \(b.id))", "2")
             try await persisted("SELECT data FROM message WHERE id = '\(messageID)'", #""你好""#)
-            try await eventually(within: 10) { try await fixture.pending() == 0 }
+            try await eventually(within: 10) { try await fixture.drained() }
             let clients = try #require(try await fixture.redis.send("CLIENT", "LIST").string)
             #expect(clients.contains("user=bridge ") && clients.contains("user=persister "), "\(clients)")
 

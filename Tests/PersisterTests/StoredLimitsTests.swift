@@ -85,7 +85,7 @@ struct StoredLimitsTests {
             for limit in StoredLimits.all {
                 #expect(walk.exercised.contains(limit), "no request of the walk reached \(limit)")
             }
-            try await eventually(within: 30) { try await fixture.pending() == 0 }
+            try await eventually(within: 30) { try await fixture.drained() }
             #expect(try await fixture.redis.send("XLEN", "chat:stream:deadletter").integer == 0)
         }
     }
@@ -104,7 +104,7 @@ struct StoredLimitsTests {
             #expect(Set(stored.split(separator: ",").map(String.init)) == Set(avatars))
             let message = try walk.send(owner, to: group, chatType: "group", type: "text", data: "你好")
             _ = try await walk.persisted("SELECT to_avatar FROM message WHERE id = '\(message)'") { $0 == stored }
-            try await eventually(within: 30) { try await fixture.pending() == 0 }
+            try await eventually(within: 30) { try await fixture.drained() }
             #expect(try await fixture.redis.send("XLEN", "chat:stream:deadletter").integer == 0)
         }
     }
