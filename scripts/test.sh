@@ -188,8 +188,9 @@ print_summary() {
         fi
         printf 'FAILED (exit %s): %s\n' "$status" "$phase" >&2
         # Its failures; failing that (a crash of another kind), the end of its output.
-        failures=$(grep -E '✘|Fatal error|unexpected signal|error: |INVALID|reason: |NOT COLLECTED' \
-            "$TMP_DIR/phase-$i.log" 2>/dev/null | grep -v '✘ Suite' | cut -c1-400 | head -n 40) || true
+        # (Anchored: the processes' own log lines carry "error: " inside, by the hundred.)
+        failures=$(grep -E '^✘ Test|Fatal error|unexpected signal|^error: |\.swift:[0-9]+:[0-9]+: error: |^INVALID |^  reason: |^NOT COLLECTED' \
+            "$TMP_DIR/phase-$i.log" 2>/dev/null | cut -c1-400 | head -n 40) || true
         [ -n "$failures" ] || failures=$(tail -n 15 "$TMP_DIR/phase-$i.log" 2>/dev/null | cut -c1-400) || true
         printf '%s\n' "$failures" >&2
     done

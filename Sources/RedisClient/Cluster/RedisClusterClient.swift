@@ -17,6 +17,9 @@ final class RedisClusterClient: Sendable {
     /// The wait before a request is tried again after TRYAGAIN, CLUSTERDOWN or an
     /// unreachable node (doubling up to the maximum, bounded by the request's deadline).
     static let retryBackoff = Backoff(initial: .milliseconds(10), maximum: .milliseconds(500))
+    /// Time kept before the deadline beyond a retry's own round trip, for a stall of the
+    /// machine (a busy event loop, a descheduled thread) during it.
+    static let retryMargin: TimeAmount = .milliseconds(50)
 
     /// Commands that go together: one command, or a transaction (MULTI … EXEC), which
     /// is sent, redirected and retried whole, on one slot.
@@ -257,8 +260,9 @@ final class RedisClusterClient: Sendable {
     }
 
     /// `roundTrip`: how long the attempt took; a retry after a wait is made only when
-    /// another as long fits before the deadline (else it would time out, and a TRYAGAIN
-    /// answer, which says the command did not run, would become a timeout, which cannot).
+    /// another as long fits before the deadline with `retryMargin` to spare (else it could
+    /// time out, and a TRYAGAIN answer, which says the command did not run, would become
+    /// a timeout, which cannot).
     private func decide(
         _ result: Result<[RedisFlatReply], any Error>, unit: Unit, node: ClusterNodeAddress?, router: ClusterRouter,
         pin: Int, deadline: NIODeadline, roundTrip: TimeAmount, completion: @escaping Completion
@@ -304,7 +308,7 @@ final class RedisClusterClient: Sendable {
                 return
             }
             let wait = TimeAmount(delay)
-            guard NIODeadline.now() + wait + roundTrip < deadline else {
+            guard NIODeadline.now() + wait + roundTrip + Self.retryMargin < deadline else {
                 // No time left for another try: the last answer stands.
                 metrics.retriesExhausted.increment()
                 completion(result)
