@@ -69,6 +69,8 @@ MARIADB_PID=
 TEST_PID=
 TEST_MARKER= # CHAT_TEST_RUN=<temp dir>: in the environment of everything swift test starts
 PHASE_RESULTS=() # "<status> <phase>" for each swift test run, for the summary
+# phase_log [N]: the output of phase N (default: the one starting now).
+phase_log() { printf '%s/phase-%s.log' "$TMP_DIR" "${1:-${#PHASE_RESULTS[@]}}"; }
 
 cleanup() {
     local rc=$?
@@ -137,7 +139,7 @@ check_streams() {
     log "validating the public streams' entries against schemas/streams/"
     local rc=0
     "$TEST_PYTHON" schemas/streams/validate.py --redis "$REDIS_URL" "$TMP_DIR/streams" \
-        > >(tee "$TMP_DIR/phase-${#PHASE_RESULTS[@]}.log") 2>&1 || rc=$?
+        > >(tee "$(phase_log)") 2>&1 || rc=$?
     PHASE_RESULTS+=("$rc the stream contract")
     return "$rc"
 }
@@ -164,8 +166,7 @@ run_swift_test() {
     shift
     log "swift test $* ($phase)"
     TEST_MARKER="CHAT_TEST_RUN=$TMP_DIR"
-    env "$TEST_MARKER" "${PHASE_ENV[@]}" setsid swift test "$@" \
-        > >(tee "$TMP_DIR/phase-${#PHASE_RESULTS[@]}.log") 2>&1 &
+    env "$TEST_MARKER" "${PHASE_ENV[@]}" setsid swift test "$@" > >(tee "$(phase_log)") 2>&1 &
     TEST_PID=$!
     local rc=0
     wait "$TEST_PID" || rc=$?
@@ -190,8 +191,8 @@ print_summary() {
         # Its failures; failing that (a crash of another kind), the end of its output.
         # (Anchored: the processes' own log lines carry "error: " inside, by the hundred.)
         failures=$(grep -E '^✘ Test|Fatal error|unexpected signal|^error: |\.swift:[0-9]+:[0-9]+: error: |^INVALID |^  reason: |^NOT COLLECTED' \
-            "$TMP_DIR/phase-$i.log" 2>/dev/null | cut -c1-400 | head -n 40) || true
-        [ -n "$failures" ] || failures=$(tail -n 15 "$TMP_DIR/phase-$i.log" 2>/dev/null | cut -c1-400) || true
+            "$(phase_log "$i")" 2>/dev/null | cut -c1-400 | head -n 40) || true
+        [ -n "$failures" ] || failures=$(tail -n 15 "$(phase_log "$i")" 2>/dev/null | cut -c1-400) || true
         printf '%s\n' "$failures" >&2
     done
     printf -- '---\n' >&2

@@ -53,7 +53,7 @@ struct DrainTests {
             try await eventually(within: 60) { try await fixture.holds(messages: 40) }
             #expect(try fixture.count("SELECT COUNT(DISTINCT id) FROM message WHERE LENGTH(data) > 90000") == 40)
 
-            let metrics = try await fixture.metrics(of: persister, showing: #"persister_entries_total{stream="chat:stream:messages"} 40"#)
+            let metrics = await fixture.metrics(of: persister, showing: #"persister_entries_total{stream="chat:stream:messages"} 40"#)
             func value(_ name: String) -> Double? {
                 metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
             }
@@ -108,7 +108,7 @@ struct DrainTests {
 
             // /metrics counts them.
             let written = #"persister_entries_total{stream="chat:stream:messages"} 20"#
-            let metrics = try await fixture.metrics(of: persister, showing: "persister_dead_letters_total 2", written)
+            let metrics = await fixture.metrics(of: persister, showing: "persister_dead_letters_total 2", written)
             #expect(metrics.contains("persister_dead_letters_total 2"))
             #expect(metrics.contains(written))
             #expect(metrics.contains("persister_commit_seconds_bucket") && metrics.contains("persister_batch_size_bucket"))
@@ -278,7 +278,7 @@ struct DrainTests {
                 [id(97), "text", #"{"data":"\#(awkward)"}"#],
             ])
             let written = #"persister_entries_total{stream="chat:stream:messages"} \#(entries.count)"#
-            #expect(try await fixture.metrics(of: persister, showing: written).contains(written))
+            #expect(await fixture.metrics(of: persister, showing: written).contains(written))
             persister.signal(SIGTERM)
             #expect(persister.waitForExit(timeout: 20) == 0)
         }
@@ -317,7 +317,7 @@ struct DrainTests {
             #expect(try await fixture.redis.send("XLEN", "chat:stream:deadletter").integer == 0)
             let private2 = #"persister_entries_total{stream="chat:stream:private"} 2"#
             let entities3 = #"persister_entries_total{stream="chat:stream:entities"} 3"#
-            let metrics = try await fixture.metrics(of: persister, showing: private2, entities3)
+            let metrics = await fixture.metrics(of: persister, showing: private2, entities3)
             #expect(metrics.contains(private2), "\(metrics)")
             #expect(metrics.contains(entities3), "the copies are acknowledged")
             persister.signal(SIGTERM)

@@ -145,15 +145,13 @@ struct DrainFixture: Sendable {
     /// The persister's `/metrics` once it shows every one of `lines` (the body as it is
     /// after 5 s otherwise): the counters move just after the XACK's reply, so a test that
     /// saw the entries acknowledged may ask a moment early.
-    func metrics(of persister: PersisterProcess, showing lines: String...) async throws -> String {
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(5)
+    func metrics(of persister: PersisterProcess, showing lines: String...) async -> String {
         var body = ""
-        while true {
+        _ = try? await eventually(within: 5) {
             body = HTTPProbe.get(port: persister.metricsPort, path: "/metrics")?.body ?? body
-            if lines.allSatisfy(body.contains) || clock.now >= deadline { return body }
-            try await Task.sleep(for: .milliseconds(20))
+            return lines.allSatisfy(body.contains)
         }
+        return body
     }
 
     /// Pending entries of the persister's group on its three streams, every shard.
